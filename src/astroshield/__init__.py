@@ -1,0 +1,8 @@
+"""AstroShield: a space domain awareness backend."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("astroshield")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"

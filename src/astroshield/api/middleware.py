@@ -1,0 +1,192 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs throughput on every request)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from email.message import Message as MimeMessage
+
+import orjson
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from astroshield.errors import (
+    PROBLEM_JSON,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    problem_body,
+)
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON_MEDIA_TYPES = frozenset({"application/json"})
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (kept from ``X-Request-ID`` when well formed), echoes it
+    on the response and binds it to the log context."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER)
+        request_id = (
+            incoming if incoming and _REQUEST_ID_RE.match(incoming) else secrets.token_hex(16)
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            await self.app(scope, receive, send_with_id)
+
+
+async def send_problem(
+    send: Send, scope: Scope, *, status: int, slug: str, title: str, detail: str
+) -> None:
+    body = orjson.dumps(
+        problem_body(status=status, slug=slug, title=title, detail=detail, instance=scope["path"])
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def media_type_of(content_type: str) -> str:
+    message = MimeMessage()
+    message["content-type"] = content_type
+    return message.get_content_type()
+
+
+def is_json_media_type(media_type: str) -> bool:
+    return media_type in JSON_MEDIA_TYPES or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+class RequestGuardMiddleware:
+    """Refuses oversized bodies (413) and unexpected body media types (415) before any
+    handler reads them.
+
+    A declared ``Content-Length`` over the limit is refused at once; a body without one
+    (chunked) is buffered up to the limit and refused the moment it exceeds it, so memory
+    per request stays bounded. Bodies of unsafe methods must be JSON unless the path has
+    other media types registered in ``extra_media_types`` (path regex -> media types).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        extra_media_types: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.extra_media_types = [
+            (re.compile(pattern), types) for pattern, types in (extra_media_types or {}).items()
+        ]
+
+    def _allowed(self, path: str, media_type: str) -> bool:
+        if is_json_media_type(media_type):
+            return True
+        return any(
+            pattern.match(path) and media_type in types for pattern, types in self.extra_media_types
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if declared is not None:
+            if not declared.isdigit():
+                await send_problem(
+                    send,
+                    scope,
+                    status=400,
+                    slug="bad-request",
+                    title="Bad request",
+                    detail="Content-Length must be a non-negative integer",
+                )
+                return
+            has_body = int(declared) > 0
+        else:
+            has_body = chunked
+        if not has_body:
+            await self.app(scope, receive, send)
+            return
+        content_type = headers.get("content-type")
+        media_type = media_type_of(content_type) if content_type else ""
+        if not self._allowed(scope["path"], media_type):
+            await send_problem(
+                send,
+                scope,
+                status=415,
+                slug=UnsupportedMediaTypeError.slug,
+                title=UnsupportedMediaTypeError.title,
+                detail=f"request body must be application/json, not {media_type or 'unlabelled'}",
+            )
+            return
+        if declared is not None:
+            if int(declared) > self.max_body_bytes:
+                await self._too_large(send, scope)
+                return
+            await self.app(scope, receive, send)
+            return
+        # Chunked: read up to the limit before the handler sees anything.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(send, scope)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        buffered = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": buffered, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send, scope: Scope) -> None:
+        await send_problem(
+            send,
+            scope,
+            status=413,
+            slug=PayloadTooLargeError.slug,
+            title=PayloadTooLargeError.title,
+            detail=f"request body exceeds the limit of {self.max_body_bytes} bytes",
+        )

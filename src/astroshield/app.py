@@ -1,0 +1,111 @@
+"""The ASGI application: ``create_app(settings)`` wires middleware, routers and lifespan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+import swagger_ui_bundle
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from astroshield import __version__
+from astroshield.api.middleware import RequestContextMiddleware, RequestGuardMiddleware
+from astroshield.config import Settings, get_settings
+from astroshield.db import create_engine, create_sessionmaker, create_unpooled_engine
+from astroshield.errors import install_error_handlers
+from astroshield.health.router import probes as health_probes
+from astroshield.health.router import router as health_router
+from astroshield.migrate import head_revision, upgrade_async
+from astroshield.organisations.router import router as organisations_router
+from astroshield.spacecraft.router import router as spacecraft_router
+
+API_PREFIX = "/api/v1"
+DOCS_ASSETS = "/_docs-assets"
+log = structlog.get_logger(__name__)
+
+
+def _redis_client(settings: Settings) -> Any | None:
+    if not settings.redis_url:
+        return None
+    import redis.asyncio as redis
+
+    return redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.migrate_on_start:
+        await upgrade_async(settings)
+    engine = create_engine(settings)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    # Probes open a fresh connection: a healthy pooled one can hide a database that
+    # no longer accepts new connections.
+    app.state.probe_engine = create_unpooled_engine(settings)
+    app.state.head_revision = head_revision(settings)
+    app.state.redis = _redis_client(settings)
+    app.state.started_at = time.monotonic()
+    log.info("service_started", version=__version__, profile=settings.profile)
+    try:
+        yield
+    finally:
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
+        await engine.dispose()
+        await app.state.probe_engine.dispose()
+        log.info("service_stopped")
+
+
+def _install_offline_docs(app: FastAPI) -> None:
+    """Swagger UI served from the swagger-ui-bundle package, so the docs work offline."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="AstroShield",
+        version=__version__,
+        description="Space domain awareness: spacecraft registry and status, telemetry, "
+        "conjunction screening and collision probability, CCDM intent analysis.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(health_router)
+    api.include_router(organisations_router)
+    api.include_router(spacecraft_router)
+    app.include_router(health_probes)
+    app.include_router(api)
+    _install_offline_docs(app)
+
+    # Added last = outermost: the request id exists before the guard can refuse a request.
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

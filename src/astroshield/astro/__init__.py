@@ -1,0 +1,1 @@
+"""Pure astrodynamics library: no web or database imports, usable from a notebook."""

@@ -1,0 +1,69 @@
+"""Settings from the environment (prefix ``ASTROSHIELD_``), one profile per deployment kind."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["dev", "test", "prod"]
+
+# Values that show a secret was never set; refused outside dev/test so that a
+# production deployment cannot start on a secret that is public in this repository.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-insecure-secret"})
+DEV_SECRET = "dev-insecure-secret"  # noqa: S105 - the well-known dev placeholder, refused in prod
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASTROSHIELD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    profile: Profile = "dev"
+    service_name: str = "astroshield"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    database_url: str = "sqlite+aiosqlite:///./astroshield.db"
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
+    db_pool_timeout_s: float = Field(default=10.0, gt=0)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_echo: bool = False
+    migrate_on_start: bool = True
+
+    redis_url: str | None = None
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    page_size_default: int = Field(default=50, ge=1, le=1000)
+    page_size_max: int = Field(default=500, ge=1, le=10_000)
+    readiness_timeout_s: float = Field(default=2.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.profile == "prod":
+            if self.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "ASTROSHIELD_SECRET_KEY is a placeholder; set a real secret in prod"
+                )
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("ASTROSHIELD_SECRET_KEY must be at least 32 characters in prod")
+        if self.page_size_default > self.page_size_max:
+            raise ValueError("page_size_default must not exceed page_size_max")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,189 @@
+"""Domain errors and their single translation into RFC 9457 problem+json responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+log = structlog.get_logger(__name__)
+
+
+class FieldError(dict[str, Any]):
+    """One ``errors[]`` member: where (``loc``) and what is wrong (``msg``)."""
+
+    def __init__(self, loc: Sequence[str | int], msg: str) -> None:
+        super().__init__(loc=list(loc), msg=msg)
+
+
+class DomainError(Exception):
+    """Base of every error a request can cause; maps to one problem type."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = headers or {}
+
+
+class NotFoundError(DomainError):
+    status, slug, title = 404, "not-found", "Resource not found"
+
+
+class ConflictError(DomainError):
+    status, slug, title = 409, "conflict", "Conflict with the current state"
+
+
+class InvalidInputError(DomainError):
+    status, slug, title = 422, "validation-error", "Request validation failed"
+
+
+class UnsupportedMediaTypeError(DomainError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class PayloadTooLargeError(DomainError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class ServiceUnavailableError(DomainError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem_body(
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str,
+    errors: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors:
+        body["errors"] = list(errors)
+    return body
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: Sequence[dict[str, Any]] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = problem_body(
+        status=status,
+        slug=slug,
+        title=title,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    )
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for err in exc.errors():
+        loc = [part for part in err.get("loc", ()) if isinstance(part, str | int)]
+        kind = err.get("type", "")
+        msg = str(err.get("msg", "invalid value"))
+        if kind == "extra_forbidden":
+            msg = "unknown field"
+        elif kind == "json_invalid":
+            ctx = err.get("ctx") or {}
+            msg = f"malformed JSON: {ctx.get('error', 'cannot be parsed')}"
+        elif kind == "missing":
+            msg = "field required"
+        # The offending input is left out on purpose: it may be a password or PII.
+        errors.append(dict(FieldError(loc, msg)))
+    return errors
+
+
+async def _handle_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(
+        request,
+        status=exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    return problem_response(
+        request,
+        status=422,
+        slug=InvalidInputError.slug,
+        title=InvalidInputError.title,
+        detail=f"{len(errors)} invalid field(s): {fields}",
+        errors=errors,
+    )
+
+
+async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    slug = phrase.lower().replace(" ", "-").replace("'", "")
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    return problem_response(
+        request,
+        status=exc.status_code,
+        slug=slug,
+        title=phrase,
+        detail=detail,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled_exception", path=request.url.path, exc_info=exc)
+    return problem_response(
+        request,
+        status=500,
+        slug="internal-error",
+        title="Internal server error",
+        detail="The server failed to process the request; it has been logged.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _handle_domain_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(Exception, _handle_unexpected)

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.errors import ConflictError, FieldError
+from astroshield.spacecraft.models import Spacecraft, SpacecraftStatusReport
+
+# Which request field a violated unique constraint is about.
+_UNIQUE_FIELDS = {
+    "uq_spacecraft_organisation_name": "name",
+    "uq_spacecraft_organisation_catalog_number": "catalog_number",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SpacecraftFilter:
+    organisation_id: uuid.UUID | None = None
+    mode: str | None = None
+    name_contains: str | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SpacecraftRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, spacecraft_id: uuid.UUID) -> Spacecraft | None:
+        return await self.session.get(Spacecraft, spacecraft_id)
+
+    async def list(
+        self, filters: SpacecraftFilter, *, after_id: uuid.UUID | None, limit: int
+    ) -> Sequence[Spacecraft]:
+        statement = select(Spacecraft).order_by(Spacecraft.id).limit(limit)
+        if after_id is not None:
+            statement = statement.where(Spacecraft.id > after_id)
+        if filters.organisation_id is not None:
+            statement = statement.where(Spacecraft.organisation_id == filters.organisation_id)
+        if filters.mode is not None:
+            statement = statement.where(Spacecraft.mode == filters.mode)
+        if filters.name_contains:
+            pattern = f"%{_escape_like(filters.name_contains)}%"
+            statement = statement.where(Spacecraft.name.ilike(pattern, escape="\\"))
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def flush(self, spacecraft: Spacecraft) -> Spacecraft:
+        """Write pending changes now so constraint violations surface as domain errors."""
+        self.session.add(spacecraft)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            raise _conflict(exc) from None
+        return spacecraft
+
+    async def delete(self, spacecraft_id: uuid.UUID) -> None:
+        await self.session.execute(delete(Spacecraft).where(Spacecraft.id == spacecraft_id))
+
+    async def add_status_report(self, report: SpacecraftStatusReport) -> SpacecraftStatusReport:
+        self.session.add(report)
+        await self.session.flush()
+        return report
+
+    async def list_status_reports(
+        self,
+        spacecraft_id: uuid.UUID,
+        *,
+        start: datetime | None,
+        stop: datetime | None,
+        before: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[SpacecraftStatusReport]:
+        """Newest first, keyset on (reported_at, id) so late-arriving reports sort by time."""
+        report = SpacecraftStatusReport
+        statement = (
+            select(report)
+            .where(report.spacecraft_id == spacecraft_id)
+            .order_by(report.reported_at.desc(), report.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            reported_at, report_id = before
+            statement = statement.where(
+                or_(
+                    report.reported_at < reported_at,
+                    and_(report.reported_at == reported_at, report.id < report_id),
+                )
+            )
+        if start is not None:
+            statement = statement.where(report.reported_at >= start)
+        if stop is not None:
+            statement = statement.where(report.reported_at < stop)
+        return (await self.session.execute(statement)).scalars().all()
+
+
+def _conflict(exc: IntegrityError) -> ConflictError:
+    message = str(exc.orig)
+    for constraint, field in _UNIQUE_FIELDS.items():
+        if constraint in message or f"spacecraft.organisation_id, spacecraft.{field}" in message:
+            return ConflictError(
+                f"another spacecraft of this organisation has this {field}",
+                errors=[FieldError(["body", field], "already registered")],
+            )
+    return ConflictError("the change conflicts with existing data")

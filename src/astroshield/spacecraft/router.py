@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import AwareDatetime
+
+from astroshield.api.deps import SessionDep
+from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
+from astroshield.errors import FieldError, InvalidInputError
+from astroshield.organisations.repository import OrganisationRepository
+from astroshield.spacecraft import service
+from astroshield.spacecraft.models import OperationalMode, SpacecraftStatusReport
+from astroshield.spacecraft.repository import SpacecraftFilter, SpacecraftRepository
+from astroshield.spacecraft.schemas import (
+    SpacecraftCreate,
+    SpacecraftRead,
+    SpacecraftStatus,
+    SpacecraftUpdate,
+    StatusReportCreate,
+    StatusReportRead,
+)
+
+router = APIRouter(prefix="/spacecraft", tags=["spacecraft"])
+
+
+def get_repository(session: SessionDep) -> SpacecraftRepository:
+    return SpacecraftRepository(session)
+
+
+RepositoryDep = Annotated[SpacecraftRepository, Depends(get_repository)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_spacecraft(
+    data: SpacecraftCreate, repo: RepositoryDep, session: SessionDep
+) -> SpacecraftRead:
+    created = await service.create_spacecraft(repo, OrganisationRepository(session), data)
+    return SpacecraftRead.model_validate(created)
+
+
+@router.get("")
+async def list_spacecraft(
+    repo: RepositoryDep,
+    page: PageDep,
+    organisation_id: uuid.UUID | None = None,
+    mode: Annotated[OperationalMode | None, Query(alias="status")] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+) -> Page[SpacecraftRead]:
+    filters = SpacecraftFilter(
+        organisation_id=organisation_id, mode=mode.value if mode else None, name_contains=name
+    )
+    rows = await service.list_spacecraft(
+        repo, filters, after_id=cursor_value(page, "id", uuid.UUID), limit=page.limit + 1
+    )
+    return make_page(rows, page, render=SpacecraftRead.model_validate, key=id_key)
+
+
+@router.get("/{spacecraft_id}")
+async def get_spacecraft(spacecraft_id: uuid.UUID, repo: RepositoryDep) -> SpacecraftRead:
+    return SpacecraftRead.model_validate(await service.get_spacecraft(repo, spacecraft_id))
+
+
+@router.patch("/{spacecraft_id}")
+async def update_spacecraft(
+    spacecraft_id: uuid.UUID, data: SpacecraftUpdate, repo: RepositoryDep
+) -> SpacecraftRead:
+    updated = await service.update_spacecraft(repo, spacecraft_id, data)
+    return SpacecraftRead.model_validate(updated)
+
+
+@router.delete("/{spacecraft_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_spacecraft(spacecraft_id: uuid.UUID, repo: RepositoryDep) -> Response:
+    await service.delete_spacecraft(repo, spacecraft_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{spacecraft_id}/status")
+async def get_status(spacecraft_id: uuid.UUID, repo: RepositoryDep) -> SpacecraftStatus:
+    return await service.current_status(repo, spacecraft_id)
+
+
+@router.post("/{spacecraft_id}/status", status_code=status.HTTP_201_CREATED)
+async def report_status(
+    spacecraft_id: uuid.UUID, data: StatusReportCreate, repo: RepositoryDep
+) -> StatusReportRead:
+    report = await service.record_status(repo, spacecraft_id, data)
+    return StatusReportRead.model_validate(report)
+
+
+def _history_key(report: SpacecraftStatusReport) -> dict[str, str]:
+    return {"t": report.reported_at.isoformat(), "id": str(report.id)}
+
+
+@router.get("/{spacecraft_id}/status/history")
+async def get_status_history(
+    spacecraft_id: uuid.UUID,
+    repo: RepositoryDep,
+    page: PageDep,
+    start: AwareDatetime | None = None,
+    stop: AwareDatetime | None = None,
+) -> Page[StatusReportRead]:
+    if start is not None and stop is not None and start >= stop:
+        raise InvalidInputError(
+            "start must be before stop",
+            errors=[FieldError(["query", "stop"], "must be after start")],
+        )
+    after_time = cursor_value(page, "t", datetime)
+    after_id = cursor_value(page, "id", uuid.UUID)
+    before = (after_time, after_id) if after_time and after_id else None
+    rows = await service.status_history(
+        repo, spacecraft_id, start=start, stop=stop, before=before, limit=page.limit + 1
+    )
+    return make_page(rows, page, render=StatusReportRead.model_validate, key=_history_key)

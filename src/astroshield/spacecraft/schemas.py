@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, Field
+
+from astroshield.api.schemas import RequestModel, ResponseModel, not_in_future
+from astroshield.astro.ids import normalize_catalog_number, normalize_cospar_id
+from astroshield.spacecraft.models import HealthState, OperationalMode
+
+CatalogNumber = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=9,
+        description="NORAD catalog number: 1-9 digits or Alpha-5 (e.g. 25544, A0001); "
+        "stored in canonical decimal form",
+        examples=["25544"],
+    ),
+    AfterValidator(normalize_catalog_number),
+]
+CosparId = Annotated[
+    str,
+    Field(
+        min_length=6, max_length=12, description="COSPAR id, e.g. 1998-067A", examples=["1998-067A"]
+    ),
+    AfterValidator(normalize_cospar_id),
+]
+PastTimestamp = Annotated[AwareDatetime, AfterValidator(not_in_future)]
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+Description = Annotated[str, Field(max_length=2000)]
+
+
+class SpacecraftCreate(RequestModel):
+    organisation_id: uuid.UUID
+    name: Name
+    catalog_number: CatalogNumber | None = None
+    cospar_id: CosparId | None = None
+    description: Description | None = None
+
+
+class SpacecraftUpdate(RequestModel):
+    """Partial update: only the fields sent are changed; ``null`` clears an optional field."""
+
+    name: Name | None = None
+    catalog_number: CatalogNumber | None = None
+    cospar_id: CosparId | None = None
+    description: Description | None = None
+
+
+class SpacecraftRead(ResponseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    name: str
+    catalog_number: str | None
+    cospar_id: str | None
+    description: str | None
+    mode: OperationalMode
+    health: HealthState
+    created_at: datetime
+    updated_at: datetime
+
+
+class StatusReportCreate(RequestModel):
+    reported_at: PastTimestamp
+    mode: OperationalMode
+    health: HealthState
+    health_summary: Annotated[str, Field(max_length=500)] | None = None
+    last_contact_at: PastTimestamp | None = None
+    orbit_epoch: AwareDatetime | None = None
+
+
+class StatusReportRead(ResponseModel):
+    id: uuid.UUID
+    spacecraft_id: uuid.UUID
+    reported_at: datetime
+    mode: OperationalMode
+    health: HealthState
+    health_summary: str | None
+    last_contact_at: datetime | None
+    orbit_epoch: datetime | None
+    source: str
+
+
+class SpacecraftStatus(ResponseModel):
+    """Current operational status: the latest report, or ``unknown`` before the first."""
+
+    spacecraft_id: uuid.UUID
+    name: str
+    mode: OperationalMode
+    health: HealthState
+    health_summary: str | None
+    last_contact_at: datetime | None
+    orbit_epoch: datetime | None
+    reported_at: datetime | None
