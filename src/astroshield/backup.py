@@ -71,10 +71,15 @@ def restore(settings: Settings, source: Path) -> None:
     if not source.exists():
         raise BackupError(f"backup file {source} does not exist")
     if settings.is_sqlite:
-        with sqlite3.connect(source) as check:
-            if check.execute("PRAGMA integrity_check").fetchone() != ("ok",):
-                raise BackupError(f"{source} is not an intact SQLite database")
-        check.close()
+        check = sqlite3.connect(source)
+        try:
+            intact = check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        except sqlite3.DatabaseError:
+            intact = False
+        finally:
+            check.close()
+        if not intact:
+            raise BackupError(f"{source} is not an intact SQLite database")
         _copy_sqlite(source, _sqlite_path(settings))
         return
     args, env = _pg_command(settings, "pg_restore")

@@ -1,0 +1,44 @@
+# The README's two commands: `make run` and `make test`. Each works on a fresh machine:
+# it creates .venv, installs the pinned dependencies and migrates before it runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint typecheck test-sqlite test-postgres bench lock clean
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25"
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[pg,redis,dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/astroshield serve
+
+test: lint typecheck test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-sqlite: $(STAMP)
+	ASTROSHIELD_TEST_DATABASE_URL=sqlite $(BIN)/pytest
+
+# Pure-library tests (tests/astro) touch no database: they run once, in the SQLite pass.
+test-postgres: $(STAMP)
+	ASTROSHIELD_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest --ignore=tests/astro
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/api_overhead.py
+
+# Re-pin after changing dependencies in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable > requirements/constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

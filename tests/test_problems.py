@@ -1,0 +1,248 @@
+"""Bad input gets RFC 9457 problem+json naming the field, never a 500 or a partial write."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from astroshield.app import create_app
+from astroshield.config import Settings
+from tests.conftest import Factory
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(
+    response: httpx.Response, status: int, loc: list[Any] | None = None
+) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail", "instance"} <= body.keys()
+    assert body["status"] == status
+    assert body["type"].startswith("/problems/")
+    if loc is not None:
+        locations = [error["loc"] for error in body["errors"]]
+        assert loc in locations, locations
+    return body
+
+
+async def _count_spacecraft(client: httpx.AsyncClient) -> int:
+    return len((await client.get("/api/v1/spacecraft")).json()["items"])
+
+
+@pytest.fixture
+async def org_id(factory: Factory) -> str:
+    return str((await factory.organisation()).id)
+
+
+def _craft(org_id: str, **fields: Any) -> dict[str, Any]:
+    return {"organisation_id": org_id, "name": "Probe", **fields}
+
+
+async def test_malformed_json(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/spacecraft", content=b'{"name": "x",', headers={"content-type": "application/json"}
+    )
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["loc"][0] == "body"
+    assert "malformed JSON" in body["errors"][0]["msg"]
+
+
+async def test_wrong_content_type_is_415(client: httpx.AsyncClient, org_id: str) -> None:
+    response = await client.post(
+        "/api/v1/spacecraft",
+        content=f"organisation_id={org_id}&name=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert_problem(response, 415)
+    assert await _count_spacecraft(client) == 0
+
+
+async def test_missing_content_type_is_415(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/organisations", content=b'{"name":"a","slug":"ab"}')
+    assert_problem(response, 415)
+
+
+async def test_oversized_declared_body_is_413(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    big = b'{"name": "' + b"x" * settings.max_request_body_bytes + b'"}'
+    response = await client.post(
+        "/api/v1/organisations", content=big, headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 413)
+
+
+async def test_oversized_chunked_body_is_413(client: httpx.AsyncClient, settings: Settings) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(settings.max_request_body_bytes // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = await client.post(
+        "/api/v1/organisations", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 413)
+
+
+async def test_unknown_field(client: httpx.AsyncClient, org_id: str) -> None:
+    response = await client.post("/api/v1/spacecraft", json=_craft(org_id, owner="mallory"))
+    body = assert_problem(response, 422, ["body", "owner"])
+    assert body["errors"][0]["msg"] == "unknown field"
+
+
+async def test_missing_required_field(client: httpx.AsyncClient, org_id: str) -> None:
+    response = await client.post("/api/v1/spacecraft", json={"organisation_id": org_id})
+    assert_problem(response, 422, ["body", "name"])
+
+
+async def test_out_of_range_values(client: httpx.AsyncClient, org_id: str) -> None:
+    too_long = await client.post("/api/v1/spacecraft", json=_craft(org_id, name="x" * 129))
+    assert_problem(too_long, 422, ["body", "name"])
+    empty = await client.post("/api/v1/spacecraft", json=_craft(org_id, name="   "))
+    assert_problem(empty, 422, ["body", "name"])
+    limit = await client.get("/api/v1/spacecraft", params={"limit": 0})
+    assert_problem(limit, 422, ["query", "limit"])
+    huge = await client.get("/api/v1/spacecraft", params={"limit": 1_000_000})
+    assert_problem(huge, 422, ["query", "limit"])
+
+
+@pytest.mark.parametrize(
+    "catalog_number", ["0", "1234567890", "I0001", "O1234", "25544A", "-5", "AB123"]
+)
+async def test_invalid_catalog_number(
+    client: httpx.AsyncClient, org_id: str, catalog_number: str
+) -> None:
+    response = await client.post(
+        "/api/v1/spacecraft", json=_craft(org_id, catalog_number=catalog_number)
+    )
+    assert_problem(response, 422, ["body", "catalog_number"])
+
+
+@pytest.mark.parametrize("cospar_id", ["1998-67A", "1950-001A", "98067", "1998-067I", "2020-000A"])
+async def test_invalid_cospar_id(client: httpx.AsyncClient, org_id: str, cospar_id: str) -> None:
+    response = await client.post("/api/v1/spacecraft", json=_craft(org_id, cospar_id=cospar_id))
+    assert_problem(response, 422, ["body", "cospar_id"])
+
+
+async def test_wrong_type_and_bad_enum(client: httpx.AsyncClient, factory: Factory) -> None:
+    craft = await factory.spacecraft()
+    response = await client.post(
+        f"/api/v1/spacecraft/{craft.id}/status",
+        json={"reported_at": 12, "mode": "hibernating", "health": ["nominal"]},
+    )
+    body = assert_problem(response, 422)
+    locations = {tuple(error["loc"]) for error in body["errors"]}
+    assert {("body", "mode"), ("body", "health")} <= locations
+
+
+async def test_naive_and_future_timestamps(client: httpx.AsyncClient, factory: Factory) -> None:
+    craft = await factory.spacecraft()
+    naive = await client.post(
+        f"/api/v1/spacecraft/{craft.id}/status",
+        json={"reported_at": "2026-01-01T00:00:00", "mode": "standby", "health": "nominal"},
+    )
+    assert_problem(naive, 422, ["body", "reported_at"])
+    future = await client.post(
+        f"/api/v1/spacecraft/{craft.id}/status",
+        json={
+            "reported_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            "mode": "standby",
+            "health": "nominal",
+        },
+    )
+    assert_problem(future, 422, ["body", "reported_at"])
+    history = await client.get(f"/api/v1/spacecraft/{craft.id}/status/history")
+    assert history.json()["items"] == []  # nothing half-written
+
+
+async def test_bad_path_id(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/spacecraft/not-a-uuid")
+    assert_problem(response, 422, ["path", "spacecraft_id"])
+
+
+async def test_invalid_cursor(client: httpx.AsyncClient) -> None:
+    for cursor in ("%%%", "eyJub3QiOiJpZCJ9", "bm90IGpzb24"):
+        response = await client.get("/api/v1/spacecraft", params={"cursor": cursor})
+        assert_problem(response, 422, ["query", "cursor"])
+
+
+async def test_history_window_reversed(client: httpx.AsyncClient, factory: Factory) -> None:
+    craft = await factory.spacecraft()
+    now = datetime.now(UTC)
+    response = await client.get(
+        f"/api/v1/spacecraft/{craft.id}/status/history",
+        params={"start": now.isoformat(), "stop": (now - timedelta(hours=1)).isoformat()},
+    )
+    assert_problem(response, 422, ["query", "stop"])
+
+
+async def test_unknown_organisation(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/spacecraft", json=_craft(str(uuid.uuid4())))
+    assert_problem(response, 422, ["body", "organisation_id"])
+
+
+async def test_duplicates_are_409_naming_the_field(client: httpx.AsyncClient, org_id: str) -> None:
+    first = await client.post("/api/v1/spacecraft", json=_craft(org_id, catalog_number="25544"))
+    assert first.status_code == 201
+    same_name = await client.post("/api/v1/spacecraft", json=_craft(org_id))
+    assert_problem(same_name, 409, ["body", "name"])
+    same_number = await client.post(
+        "/api/v1/spacecraft", json=_craft(org_id, name="Other", catalog_number="25544")
+    )
+    assert_problem(same_number, 409, ["body", "catalog_number"])
+    slug = await client.post("/api/v1/organisations", json={"name": "A", "slug": "dup-slug"})
+    assert slug.status_code == 201
+    again = await client.post("/api/v1/organisations", json={"name": "B", "slug": "dup-slug"})
+    assert_problem(again, 409, ["body", "slug"])
+    assert await _count_spacecraft(client) == 1
+
+
+async def test_patch_cannot_null_name_or_rename_onto_another(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    organisation = await factory.organisation()
+    first = await factory.spacecraft(organisation, name="One")
+    await factory.spacecraft(organisation, name="Two")
+    nulled = await client.patch(f"/api/v1/spacecraft/{first.id}", json={"name": None})
+    assert_problem(nulled, 422, ["body", "name"])
+    clash = await client.patch(f"/api/v1/spacecraft/{first.id}", json={"name": "Two"})
+    assert_problem(clash, 409, ["body", "name"])
+    unchanged = await client.get(f"/api/v1/spacecraft/{first.id}")
+    assert unchanged.json()["name"] == "One"
+
+
+async def test_method_not_allowed_and_unknown_route(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.put("/api/v1/spacecraft", json={}), 405)
+    assert_problem(await client.get("/api/v1/no-such-thing"), 404)
+
+
+async def test_unexpected_exception_is_500_without_internals(settings: Settings) -> None:
+    app: FastAPI = create_app(settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret connection string postgres://admin:hunter2@db")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/boom")
+    body = assert_problem(response, 500)
+    assert "hunter2" not in response.text and "RuntimeError" not in response.text
+    assert body["instance"] == "/boom"
+
+
+async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
+    given = await client.get("/livez", headers={"x-request-id": "trace-abc-12345"})
+    assert given.headers["x-request-id"] == "trace-abc-12345"
+    injected = await client.get("/livez", headers={"x-request-id": "bad\nid"})
+    assert injected.headers["x-request-id"] != "bad\nid"
+    assert len(injected.headers["x-request-id"]) == 32
