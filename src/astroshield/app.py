@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
 import swagger_ui_bundle
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from astroshield import __version__
 from astroshield.api.middleware import RequestContextMiddleware, RequestGuardMiddleware
+from astroshield.api.unit_of_work import UnitOfWorkMiddleware
+from astroshield.cache import TTLCache
 from astroshield.config import Settings, get_settings
 from astroshield.db import create_engine, create_sessionmaker, create_unpooled_engine
 from astroshield.errors import install_error_handlers
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.migrate import head_revision, upgrade_async
+from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
 from astroshield.spacecraft.router import router as spacecraft_router
+from astroshield.spacecraft.schemas import SpacecraftStatus
 
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = "/_docs-assets"
@@ -85,6 +90,7 @@ def _install_offline_docs(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings)
     app = FastAPI(
         title="AstroShield",
         version=__version__,
@@ -95,17 +101,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.status_cache = TTLCache[uuid.UUID, SpacecraftStatus](
+        ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
+    )
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(health_router)
-    api.include_router(organisations_router)
-    api.include_router(spacecraft_router)
     app.include_router(health_probes)
-    app.include_router(api)
+    # Hot routes first: matching walks the list in order.
+    for router in (spacecraft_router, organisations_router, health_router):
+        app.include_router(router, prefix=API_PREFIX)
     _install_offline_docs(app)
 
-    # Added last = outermost: the request id exists before the guard can refuse a request.
+    # Added last = outermost: the request id exists before the guard can refuse a request,
+    # and nothing reaches a transaction that the guard refused.
+    app.add_middleware(UnitOfWorkMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

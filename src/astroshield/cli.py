@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema, demo data, backup and restore.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # never break paths or messages mid-line
 
 
 @app.command()

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=1_048_576, ge=1_024)
     page_size_default: int = Field(default=50, ge=1, le=1000)
     page_size_max: int = Field(default=500, ge=1, le=10_000)
+    # Current spacecraft status is cached per process; other replicas may lag a write by
+    # at most this long. 0 turns the cache off.
+    status_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
+    status_cache_max_entries: int = Field(default=10_000, ge=0)
     readiness_timeout_s: float = Field(default=2.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
 

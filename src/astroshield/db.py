@@ -96,7 +96,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=settings.db_echo,
-            pool_pre_ping=True,
+            pool_pre_ping=False,
             connect_args={"timeout": settings.db_connect_timeout_s},
         )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
@@ -135,15 +135,53 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+class UnitOfWork:
+    """A session opened on first use and finished exactly once.
+
+    Work that never touches the database (a cache hit, a probe) costs no connection and
+    no round trip.
+    """
+
+    __slots__ = ("_session", "_sessionmaker")
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._sessionmaker()
+        return self._session
+
+    async def commit(self) -> None:
+        if self._session is not None and self._session.in_transaction():
+            await self._session.commit()
+
+    async def rollback(self) -> None:
+        if self._session is not None and self._session.in_transaction():
+            await self._session.rollback()
+
+    async def close(self) -> None:
+        """Release the connection if one is still held (after commit or rollback none is)."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            if session.in_transaction():
+                await session.close()
+
+
 @asynccontextmanager
 async def session_scope(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit when the body succeeds, roll back when it raises."""
-    async with sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    """One unit of work outside a request: commit when the body succeeds, roll back when
+    it raises."""
+    unit = UnitOfWork(sessionmaker)
+    try:
+        yield unit.session
+        await unit.commit()
+    except BaseException:
+        await unit.rollback()
+        raise
+    finally:
+        await unit.close()

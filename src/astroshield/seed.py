@@ -13,7 +13,12 @@ from astroshield.organisations.service import create_organisation
 from astroshield.spacecraft.models import HealthState, OperationalMode
 from astroshield.spacecraft.repository import SpacecraftFilter, SpacecraftRepository
 from astroshield.spacecraft.schemas import SpacecraftCreate, StatusReportCreate
-from astroshield.spacecraft.service import create_spacecraft, list_spacecraft, record_status
+from astroshield.spacecraft.service import (
+    StatusCache,
+    create_spacecraft,
+    list_spacecraft,
+    record_status,
+)
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,7 @@ async def seed_demo_data(session: AsyncSession) -> int:
             )
             await record_status(
                 spacecraft,
+                StatusCache(ttl_s=0, max_entries=0),
                 craft.id,
                 StatusReportCreate(
                     reported_at=now, mode=demo.mode, health=demo.health, last_contact_at=now

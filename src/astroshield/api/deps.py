@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.api.unit_of_work import UNIT_OF_WORK_KEY
 from astroshield.config import Settings
-from astroshield.db import session_scope
+from astroshield.db import UnitOfWork
 
 
-def get_settings_from_app(request: Request) -> Settings:
+async def get_settings_from_app(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    # scope="function" on the alias below: the commit happens before the response is
-    # sent, so a 2xx always means the data is durable.
-    async with session_scope(request.app.state.sessionmaker) as session:
-        yield session
+async def get_session(request: Request) -> AsyncSession:
+    """The request's session; UnitOfWorkMiddleware commits it before a 2xx is sent."""
+    unit: UnitOfWork = request.scope["state"][UNIT_OF_WORK_KEY]
+    return unit.session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]

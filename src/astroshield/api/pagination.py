@@ -73,7 +73,7 @@ def cursor_value(page: PageRequest, key: str, kind: type[V]) -> V | None:
         raise _invalid_cursor() from None
 
 
-def page_request(
+async def page_request(
     settings: SettingsDep,
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the previous page")

@@ -14,7 +14,7 @@ from astroshield.organisations.schemas import OrganisationCreate, OrganisationRe
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 
-def get_repository(session: SessionDep) -> OrganisationRepository:
+async def get_repository(session: SessionDep) -> OrganisationRepository:
     return OrganisationRepository(session)
 
 

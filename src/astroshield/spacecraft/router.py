@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from astroshield.api.deps import SessionDep
@@ -26,11 +26,19 @@ from astroshield.spacecraft.schemas import (
 router = APIRouter(prefix="/spacecraft", tags=["spacecraft"])
 
 
-def get_repository(session: SessionDep) -> SpacecraftRepository:
+async def get_repository(session: SessionDep) -> SpacecraftRepository:
     return SpacecraftRepository(session)
 
 
 RepositoryDep = Annotated[SpacecraftRepository, Depends(get_repository)]
+
+
+async def get_status_cache(request: Request) -> service.StatusCache:
+    cache: service.StatusCache = request.app.state.status_cache
+    return cache
+
+
+StatusCacheDep = Annotated[service.StatusCache, Depends(get_status_cache)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -65,28 +73,32 @@ async def get_spacecraft(spacecraft_id: uuid.UUID, repo: RepositoryDep) -> Space
 
 @router.patch("/{spacecraft_id}")
 async def update_spacecraft(
-    spacecraft_id: uuid.UUID, data: SpacecraftUpdate, repo: RepositoryDep
+    spacecraft_id: uuid.UUID, data: SpacecraftUpdate, repo: RepositoryDep, cache: StatusCacheDep
 ) -> SpacecraftRead:
-    updated = await service.update_spacecraft(repo, spacecraft_id, data)
+    updated = await service.update_spacecraft(repo, cache, spacecraft_id, data)
     return SpacecraftRead.model_validate(updated)
 
 
 @router.delete("/{spacecraft_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_spacecraft(spacecraft_id: uuid.UUID, repo: RepositoryDep) -> Response:
-    await service.delete_spacecraft(repo, spacecraft_id)
+async def delete_spacecraft(
+    spacecraft_id: uuid.UUID, repo: RepositoryDep, cache: StatusCacheDep
+) -> Response:
+    await service.delete_spacecraft(repo, cache, spacecraft_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{spacecraft_id}/status")
-async def get_status(spacecraft_id: uuid.UUID, repo: RepositoryDep) -> SpacecraftStatus:
-    return await service.current_status(repo, spacecraft_id)
+async def get_status(
+    spacecraft_id: uuid.UUID, repo: RepositoryDep, cache: StatusCacheDep
+) -> SpacecraftStatus:
+    return await service.current_status(repo, cache, spacecraft_id)
 
 
 @router.post("/{spacecraft_id}/status", status_code=status.HTTP_201_CREATED)
 async def report_status(
-    spacecraft_id: uuid.UUID, data: StatusReportCreate, repo: RepositoryDep
+    spacecraft_id: uuid.UUID, data: StatusReportCreate, repo: RepositoryDep, cache: StatusCacheDep
 ) -> StatusReportRead:
-    report = await service.record_status(repo, spacecraft_id, data)
+    report = await service.record_status(repo, cache, spacecraft_id, data)
     return StatusReportRead.model_validate(report)
 
 

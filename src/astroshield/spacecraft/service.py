@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from astroshield.cache import TTLCache
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
 from astroshield.organisations.repository import OrganisationRepository
 from astroshield.spacecraft.models import (
@@ -51,10 +52,17 @@ async def list_spacecraft(
     return await repository.list(filters, after_id=after_id, limit=limit)
 
 
+StatusCache = TTLCache[uuid.UUID, SpacecraftStatus]
+
+
 async def update_spacecraft(
-    repository: SpacecraftRepository, spacecraft_id: uuid.UUID, data: SpacecraftUpdate
+    repository: SpacecraftRepository,
+    cache: StatusCache,
+    spacecraft_id: uuid.UUID,
+    data: SpacecraftUpdate,
 ) -> Spacecraft:
     spacecraft = await get_spacecraft(repository, spacecraft_id)
+    cache.invalidate(spacecraft_id)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise InvalidInputError(
@@ -65,16 +73,23 @@ async def update_spacecraft(
     return await repository.flush(spacecraft)
 
 
-async def delete_spacecraft(repository: SpacecraftRepository, spacecraft_id: uuid.UUID) -> None:
+async def delete_spacecraft(
+    repository: SpacecraftRepository, cache: StatusCache, spacecraft_id: uuid.UUID
+) -> None:
     await get_spacecraft(repository, spacecraft_id)
+    cache.invalidate(spacecraft_id)
     await repository.delete(spacecraft_id)
 
 
 async def record_status(
-    repository: SpacecraftRepository, spacecraft_id: uuid.UUID, data: StatusReportCreate
+    repository: SpacecraftRepository,
+    cache: StatusCache,
+    spacecraft_id: uuid.UUID,
+    data: StatusReportCreate,
 ) -> SpacecraftStatusReport:
     """Append a status report; it becomes the current status unless a newer one exists."""
     spacecraft = await get_spacecraft(repository, spacecraft_id)
+    cache.invalidate(spacecraft_id)
     report = await repository.add_status_report(
         SpacecraftStatusReport(spacecraft_id=spacecraft_id, source="api", **data.model_dump())
     )
@@ -95,10 +110,14 @@ async def record_status(
 
 
 async def current_status(
-    repository: SpacecraftRepository, spacecraft_id: uuid.UUID
+    repository: SpacecraftRepository, cache: StatusCache, spacecraft_id: uuid.UUID
 ) -> SpacecraftStatus:
+    """The current status; dashboards poll this, so it is served from a short-lived cache."""
+    cached = cache.get(spacecraft_id)
+    if cached is not None:
+        return cached
     spacecraft = await get_spacecraft(repository, spacecraft_id)
-    return SpacecraftStatus(
+    status = SpacecraftStatus(
         spacecraft_id=spacecraft.id,
         name=spacecraft.name,
         mode=OperationalMode(spacecraft.mode),
@@ -108,6 +127,8 @@ async def current_status(
         orbit_epoch=spacecraft.orbit_epoch,
         reported_at=spacecraft.status_reported_at,
     )
+    cache.put(spacecraft_id, status)
+    return status
 
 
 async def status_history(

@@ -1,0 +1,82 @@
+"""A 2xx is sent only after the commit; failures and errors leave nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from astroshield.api.deps import SessionDep
+from astroshield.app import create_app
+from astroshield.config import Settings
+from astroshield.errors import ConflictError
+from astroshield.organisations.models import Organisation
+
+
+@pytest.fixture
+async def probe_client(settings: Settings, app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app plus routes that write and then succeed, fail or raise."""
+    probe = create_app(settings)
+
+    @probe.post("/probe/unflushed-duplicate", status_code=201)
+    async def unflushed_duplicate(session: SessionDep) -> dict[str, str]:
+        # autoflush is off: the INSERT (and its unique violation) happens at commit time.
+        session.add(Organisation(name="dup", slug="taken-slug"))
+        return {"status": "created"}
+
+    @probe.post("/probe/write-then-4xx")
+    async def write_then_4xx(session: SessionDep) -> None:
+        session.add(Organisation(name="x", slug="written-before-4xx"))
+        await session.flush()
+        raise ConflictError("refused after writing")
+
+    @probe.post("/probe/write-then-crash")
+    async def write_then_crash(session: SessionDep) -> None:
+        session.add(Organisation(name="x", slug="written-before-crash"))
+        await session.flush()
+        raise RuntimeError("bug")
+
+    probe.state.sessionmaker = app.state.sessionmaker
+    transport = httpx.ASGITransport(app=probe, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def _slugs(app: FastAPI) -> set[str]:
+    async with app.state.sessionmaker() as session:
+        return set((await session.execute(select(Organisation.slug))).scalars())
+
+
+async def test_commit_failure_replaces_the_2xx(
+    probe_client: httpx.AsyncClient, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    first = await client.post("/api/v1/organisations", json={"name": "A", "slug": "taken-slug"})
+    assert first.status_code == 201
+    response = await probe_client.post("/probe/unflushed-duplicate", json={})
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "nothing was saved" in response.json()["detail"]
+    async with app.state.sessionmaker() as session:
+        count = await session.scalar(select(func.count()).select_from(Organisation))
+    assert count == 1
+
+
+async def test_error_responses_roll_back_earlier_writes(
+    probe_client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    refused = await probe_client.post("/probe/write-then-4xx", json={})
+    assert refused.status_code == 409
+    crashed = await probe_client.post("/probe/write-then-crash", json={})
+    assert crashed.status_code == 500
+    assert await _slugs(app) == set()
+
+
+async def test_acknowledged_write_is_visible_to_a_new_connection(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    response = await client.post("/api/v1/organisations", json={"name": "A", "slug": "durable"})
+    assert response.status_code == 201
+    assert await _slugs(app) == {"durable"}
