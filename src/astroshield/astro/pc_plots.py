@@ -1,0 +1,104 @@
+"""PNG plots for collision-probability review (matplotlib, Agg backend, no display needed)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib as mpl
+
+mpl.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Circle, Ellipse
+from numpy.typing import ArrayLike
+
+from astroshield.astro.pc.planar import pc_encounter_plane_batch
+
+__all__ = ["encounter_plane_plot", "pc_vs_hbr_plot"]
+
+
+def pc_vs_hbr_plot(
+    miss_xy: ArrayLike,
+    cov_2x2: ArrayLike,
+    hbr_values: ArrayLike,
+    path: str | Path,
+    *,
+    unit: str = "km",
+    title: str | None = None,
+) -> Path:
+    """Plot 2-D Pc (Foster, circle) against the hard-body radius on log-log axes."""
+    hbr = np.asarray(hbr_values, dtype=np.float64).reshape(-1)
+    n = hbr.size
+    miss = np.broadcast_to(np.asarray(miss_xy, dtype=np.float64), (n, 2))
+    cov = np.broadcast_to(np.asarray(cov_2x2, dtype=np.float64), (n, 2, 2))
+    pc = pc_encounter_plane_batch(miss, cov, hbr)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    try:
+        ax.loglog(hbr, np.maximum(pc, 1e-300), marker=".")
+        for level in (1e-4, 1e-7):
+            ax.axhline(level, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel(f"hard-body radius [{unit}]")
+        ax.set_ylabel("Pc (2-D Foster)")
+        ax.set_title(title or "Pc vs HBR")
+        ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        out = Path(path)
+        fig.savefig(out, format="png")
+    finally:
+        plt.close(fig)
+    return out
+
+
+def encounter_plane_plot(
+    miss_xy: ArrayLike,
+    cov_2x2: ArrayLike,
+    hbr: float,
+    path: str | Path,
+    *,
+    unit: str = "km",
+    sigmas: tuple[float, ...] = (1.0, 2.0, 3.0),
+    title: str | None = None,
+) -> Path:
+    """Encounter-plane picture: covariance ellipses around the origin and the HBR disk at the miss.
+
+    The ellipses are the combined covariance (density centred at the origin); the disk is the
+    hard body centred at the miss point, the region whose probability mass is Pc.
+    """
+    miss = np.asarray(miss_xy, dtype=np.float64).reshape(2)
+    cov = np.asarray(cov_2x2, dtype=np.float64).reshape(2, 2)
+    w, q = np.linalg.eigh(0.5 * (cov + cov.T))
+    w = np.clip(w, 0.0, None)
+    angle = math.degrees(math.atan2(q[1, 1], q[0, 1]))
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    try:
+        for k in sigmas:
+            ax.add_patch(
+                Ellipse(
+                    (0.0, 0.0),
+                    2 * k * math.sqrt(w[1]),
+                    2 * k * math.sqrt(w[0]),
+                    angle=angle,
+                    fill=False,
+                    lw=1.0,
+                    label=f"{k:g} sigma",
+                )
+            )
+        ax.add_patch(Circle((float(miss[0]), float(miss[1])), hbr, color="red", alpha=0.5))
+        ax.plot([0.0], [0.0], "k+")
+        ax.plot([miss[0]], [miss[1]], "rx", label="miss")
+        ext = max(max(sigmas) * math.sqrt(w[1]), float(np.hypot(*miss)) + hbr) * 1.1
+        ax.set_xlim(-ext, ext)
+        ax.set_ylim(-ext, ext)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"x [{unit}]")
+        ax.set_ylabel(f"z [{unit}]")
+        ax.set_title(title or "Encounter plane")
+        ax.legend(loc="upper right", fontsize="small")
+        fig.tight_layout()
+        out = Path(path)
+        fig.savefig(out, format="png")
+    finally:
+        plt.close(fig)
+    return out
