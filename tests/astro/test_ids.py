@@ -67,3 +67,13 @@ def test_cospar(given: str, canonical: str) -> None:
 def test_bad_cospar(bad: str) -> None:
     with pytest.raises(IdentifierError):
         normalize_cospar_id(bad)
+
+
+def test_launch_only_designator_needs_opt_in() -> None:
+    # CelesTrak analyst objects carry only their launch (e.g. 81123 -> 1970-025).
+    with pytest.raises(IdentifierError):
+        normalize_cospar_id("1970-025")
+    assert normalize_cospar_id("1970-025", allow_launch_only=True) == "1970-025"
+    assert normalize_cospar_id("70025", allow_launch_only=True) == "1970-025"
+    with pytest.raises(IdentifierError):
+        normalize_cospar_id("1970-000", allow_launch_only=True)

@@ -19,8 +19,8 @@ MAX_CATALOG_NUMBER = 999_999_999
 
 _ALPHA5_RE = re.compile(r"^([A-HJ-NP-Z])(\d{4})$")
 _DIGITS_RE = re.compile(r"^\d{1,9}$")
-_COSPAR_LONG_RE = re.compile(r"^(\d{4})-(\d{3})([A-HJ-NP-Z]{1,3})$")
-_COSPAR_SHORT_RE = re.compile(r"^(\d{2})(\d{3})([A-HJ-NP-Z]{1,3})$")
+_COSPAR_LONG_RE = re.compile(r"^(\d{4})-(\d{3})([A-HJ-NP-Z]{1,3})?$")
+_COSPAR_SHORT_RE = re.compile(r"^(\d{2})(\d{3})([A-HJ-NP-Z]{1,3})?$")
 FIRST_LAUNCH_YEAR = 1957
 
 
@@ -61,25 +61,30 @@ def to_alpha5(catalog_number: str | int) -> str:
     return ALPHA5_LETTERS[number // 10_000 - 10] + f"{number % 10_000:04d}"
 
 
-def normalize_cospar_id(value: str) -> str:
-    """Canonical ``YYYY-NNNP`` form of an international designator (long or TLE short form)."""
+def normalize_cospar_id(value: str, *, allow_launch_only: bool = False) -> str:
+    """Canonical ``YYYY-NNNP`` form of an international designator (long or TLE short form).
+
+    ``allow_launch_only`` also accepts a designator without piece letters (``1970-025``):
+    CelesTrak gives analyst objects only the launch they came from, and dropping it from
+    imported catalogs would lose information. A registered spacecraft needs the piece.
+    """
     text = value.strip().upper()
     long_form = _COSPAR_LONG_RE.match(text)
+    short = None if long_form else _COSPAR_SHORT_RE.match(text)
     if long_form:
         year, launch, piece = int(long_form.group(1)), long_form.group(2), long_form.group(3)
-    else:
-        short = _COSPAR_SHORT_RE.match(text)
-        if not short:
-            raise IdentifierError(
-                f"COSPAR id {value!r} must look like 1998-067A (or 98067A): launch year, "
-                "launch number of the year, piece letters without I or O"
-            )
+    elif short:
         two_digit = int(short.group(1))
         # TLE convention: 57-99 are 1957-1999, 00-56 are 2000-2056.
         year = 1900 + two_digit if two_digit >= 57 else 2000 + two_digit
         launch, piece = short.group(2), short.group(3)
+    if not (long_form or short) or (piece is None and not allow_launch_only):
+        raise IdentifierError(
+            f"COSPAR id {value!r} must look like 1998-067A (or 98067A): launch year, "
+            "launch number of the year, piece letters without I or O"
+        )
     if year < FIRST_LAUNCH_YEAR:
         raise IdentifierError(f"COSPAR id {value!r}: year {year} is before the first launch")
     if launch == "000":
         raise IdentifierError(f"COSPAR id {value!r}: launch number starts at 001")
-    return f"{year:04d}-{launch}{piece}"
+    return f"{year:04d}-{launch}{piece or ''}"

@@ -1,0 +1,504 @@
+"""CCSDS Orbit Mean-Elements Messages (502.0-B-3, SGP4 theory) in KVN, XML, JSON and CSV.
+
+JSON and CSV follow CelesTrak's flat GP flavour (one object/row per element set with the OMM
+keywords as names). Values are written with ``repr`` so write → read gives identical floats.
+Errors name the record (``row``, ``line``, ``segment`` or ``object``) and the keyword.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sgp4.api import Satrec
+
+from astroshield.astro.elements import ElementSet, ElementSetError, normalize_object_id, to_satrec
+from astroshield.astro.ids import IdentifierError, normalize_catalog_number
+
+__all__ = [
+    "CELESTRAK_COLUMNS",
+    "OMMCatalog",
+    "OMMError",
+    "format_omm_csv",
+    "format_omm_json",
+    "format_omm_kvn",
+    "format_omm_xml",
+    "load_omm_catalog",
+    "parse_omm_csv",
+    "parse_omm_json",
+    "parse_omm_kvn",
+    "parse_omm_xml",
+    "read_omm_file",
+    "satrecs_for",
+]
+
+CELESTRAK_COLUMNS: tuple[str, ...] = (
+    "OBJECT_NAME",
+    "OBJECT_ID",
+    "EPOCH",
+    "MEAN_MOTION",
+    "ECCENTRICITY",
+    "INCLINATION",
+    "RA_OF_ASC_NODE",
+    "ARG_OF_PERICENTER",
+    "MEAN_ANOMALY",
+    "EPHEMERIS_TYPE",
+    "CLASSIFICATION_TYPE",
+    "NORAD_CAT_ID",
+    "ELEMENT_SET_NO",
+    "REV_AT_EPOCH",
+    "BSTAR",
+    "MEAN_MOTION_DOT",
+    "MEAN_MOTION_DDOT",
+)
+_FLOAT_FIELDS: dict[str, str] = {
+    "MEAN_MOTION": "mean_motion_rev_per_day",
+    "ECCENTRICITY": "eccentricity",
+    "INCLINATION": "inclination_deg",
+    "RA_OF_ASC_NODE": "ra_of_asc_node_deg",
+    "ARG_OF_PERICENTER": "arg_of_pericenter_deg",
+    "MEAN_ANOMALY": "mean_anomaly_deg",
+    "BSTAR": "bstar_per_earth_radius",
+    "MEAN_MOTION_DOT": "mean_motion_dot_rev_per_day2",
+    "MEAN_MOTION_DDOT": "mean_motion_ddot_rev_per_day3",
+}
+# Optional in CelesTrak data; CCSDS defaults where the standard gives one.
+_INT_FIELDS: dict[str, tuple[str, int]] = {
+    "EPHEMERIS_TYPE": ("ephemeris_type", 0),
+    "ELEMENT_SET_NO": ("element_set_number", 999),
+    "REV_AT_EPOCH": ("rev_at_epoch", 0),
+}
+_UNITS: dict[str, str] = {
+    "MEAN_MOTION": "rev/day",
+    "INCLINATION": "deg",
+    "RA_OF_ASC_NODE": "deg",
+    "ARG_OF_PERICENTER": "deg",
+    "MEAN_ANOMALY": "deg",
+    "BSTAR": "1/ER",
+    "MEAN_MOTION_DOT": "rev/day**2",
+    "MEAN_MOTION_DDOT": "rev/day**3",
+}
+# Metadata an SGP4 element set must carry if it is present at all.
+_REQUIRED_METADATA = {
+    "CENTER_NAME": "EARTH",
+    "REF_FRAME": "TEME",
+    "TIME_SYSTEM": "UTC",
+    "MEAN_ELEMENT_THEORY": "SGP4",
+}
+_METADATA_KEYS = ("OBJECT_NAME", "OBJECT_ID", *_REQUIRED_METADATA)
+_MEAN_ELEMENT_KEYS = (
+    "EPOCH",
+    "MEAN_MOTION",
+    "ECCENTRICITY",
+    "INCLINATION",
+    "RA_OF_ASC_NODE",
+    "ARG_OF_PERICENTER",
+    "MEAN_ANOMALY",
+)
+_TLE_PARAMETER_KEYS = (
+    "EPHEMERIS_TYPE",
+    "CLASSIFICATION_TYPE",
+    "NORAD_CAT_ID",
+    "ELEMENT_SET_NO",
+    "REV_AT_EPOCH",
+    "BSTAR",
+    "MEAN_MOTION_DOT",
+    "MEAN_MOTION_DDOT",
+)
+_DAY_OF_YEAR_EPOCH_RE = re.compile(r"^(\d{4})-(\d{3})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z?$")
+_KVN_UNITS_RE = re.compile(r"\s*\[[^\]]*\]\s*$")
+_EPOCH_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+_OMM_VERSION = "3.0"
+
+FieldValue = str | int | float | None
+
+
+class OMMError(ValueError):
+    """An OMM record that cannot be read; ``location`` and ``keyword`` say where."""
+
+    def __init__(self, location: str, keyword: str | None, reason: str) -> None:
+        self.location = location
+        self.keyword = keyword
+        self.reason = reason
+        where = f"{location}, {keyword}" if keyword else location
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class OMMCatalog:
+    """Element sets and their initialised SGP4 records, index for index."""
+
+    elements: list[ElementSet]
+    satrecs: list[Satrec]
+
+
+def _text(value: FieldValue) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _parse_epoch(text: str, location: str) -> datetime:
+    day_of_year = _DAY_OF_YEAR_EPOCH_RE.match(text)
+    if day_of_year:
+        year, day, hour, minute, second, fraction = day_of_year.groups()
+        microseconds = round(float(fraction or "0") * 1_000_000)
+        return datetime(int(year), 1, 1, tzinfo=UTC) + timedelta(
+            days=int(day) - 1,
+            hours=int(hour),
+            minutes=int(minute),
+            seconds=int(second),
+            microseconds=microseconds,
+        )
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise OMMError(
+            location, "EPOCH", f"{text!r} is not an ISO 8601 UTC time like 2024-10-29T12:18:43.49"
+        ) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _elements_from_fields(fields: Mapping[str, FieldValue], location: str) -> ElementSet:
+    """Validate one flat keyword → value record and build the element set."""
+    for keyword, expected in _REQUIRED_METADATA.items():
+        value = _text(fields.get(keyword))
+        if value and value.upper() != expected:
+            raise OMMError(location, keyword, f"{value!r} is not supported, expected {expected}")
+
+    values: dict[str, float] = {}
+    for keyword, attribute in _FLOAT_FIELDS.items():
+        raw = _text(fields.get(keyword))
+        if not raw:
+            raise OMMError(location, keyword, "is missing")
+        try:
+            values[attribute] = float(raw)
+        except ValueError:
+            raise OMMError(location, keyword, f"{raw!r} is not a number") from None
+
+    integers: dict[str, int] = {}
+    for keyword, (attribute, default) in _INT_FIELDS.items():
+        raw = _text(fields.get(keyword))
+        if not raw:
+            integers[attribute] = default
+            continue
+        try:
+            integers[attribute] = int(raw)
+        except ValueError:
+            raise OMMError(location, keyword, f"{raw!r} is not an integer") from None
+
+    raw_catalog = fields.get("NORAD_CAT_ID")
+    if raw_catalog is None or _text(raw_catalog) == "":
+        raise OMMError(location, "NORAD_CAT_ID", "is missing")
+    try:
+        catalog_number = normalize_catalog_number(
+            raw_catalog if isinstance(raw_catalog, int) else _text(raw_catalog)
+        )
+    except IdentifierError as error:
+        raise OMMError(location, "NORAD_CAT_ID", str(error)) from None
+
+    raw_object_id = _text(fields.get("OBJECT_ID"))
+    try:
+        object_id = normalize_object_id(raw_object_id) if raw_object_id else None
+    except IdentifierError as error:
+        raise OMMError(location, "OBJECT_ID", str(error)) from None
+
+    raw_epoch = _text(fields.get("EPOCH"))
+    if not raw_epoch:
+        raise OMMError(location, "EPOCH", "is missing")
+    epoch = _parse_epoch(raw_epoch, location)
+
+    classification = _text(fields.get("CLASSIFICATION_TYPE")) or "U"
+    try:
+        return ElementSet(
+            catalog_number=catalog_number,
+            epoch=epoch,
+            object_name=_text(fields.get("OBJECT_NAME")) or None,
+            object_id=object_id,
+            classification=classification,
+            mean_motion_rev_per_day=values["mean_motion_rev_per_day"],
+            eccentricity=values["eccentricity"],
+            inclination_deg=values["inclination_deg"],
+            ra_of_asc_node_deg=values["ra_of_asc_node_deg"],
+            arg_of_pericenter_deg=values["arg_of_pericenter_deg"],
+            mean_anomaly_deg=values["mean_anomaly_deg"],
+            bstar_per_earth_radius=values["bstar_per_earth_radius"],
+            mean_motion_dot_rev_per_day2=values["mean_motion_dot_rev_per_day2"],
+            mean_motion_ddot_rev_per_day3=values["mean_motion_ddot_rev_per_day3"],
+            ephemeris_type=integers["ephemeris_type"],
+            element_set_number=integers["element_set_number"],
+            rev_at_epoch=integers["rev_at_epoch"],
+        )
+    except ElementSetError as error:
+        raise OMMError(location, _keyword_in(str(error)), str(error)) from None
+
+
+def _keyword_in(message: str) -> str | None:
+    attribute = message.split(" ", 1)[0]
+    for keyword, name in _FLOAT_FIELDS.items():
+        if name == attribute:
+            return keyword
+    return {"classification": "CLASSIFICATION_TYPE", "epoch": "EPOCH"}.get(attribute)
+
+
+def _fields_from_elements(elements: ElementSet) -> dict[str, str | int | float]:
+    """Flat OMM record with native types (JSON writes numbers as numbers)."""
+    return {
+        "OBJECT_NAME": elements.object_name or "",
+        "OBJECT_ID": elements.object_id or "",
+        "EPOCH": elements.epoch.astimezone(UTC).strftime(_EPOCH_FORMAT),
+        "MEAN_MOTION": elements.mean_motion_rev_per_day,
+        "ECCENTRICITY": elements.eccentricity,
+        "INCLINATION": elements.inclination_deg,
+        "RA_OF_ASC_NODE": elements.ra_of_asc_node_deg,
+        "ARG_OF_PERICENTER": elements.arg_of_pericenter_deg,
+        "MEAN_ANOMALY": elements.mean_anomaly_deg,
+        "EPHEMERIS_TYPE": elements.ephemeris_type,
+        "CLASSIFICATION_TYPE": elements.classification,
+        "NORAD_CAT_ID": int(elements.catalog_number),
+        "ELEMENT_SET_NO": elements.element_set_number,
+        "REV_AT_EPOCH": elements.rev_at_epoch,
+        "BSTAR": elements.bstar_per_earth_radius,
+        "MEAN_MOTION_DOT": elements.mean_motion_dot_rev_per_day2,
+        "MEAN_MOTION_DDOT": elements.mean_motion_ddot_rev_per_day3,
+    }
+
+
+def _as_text(value: str | int | float) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+# ---------------------------------------------------------------------------------- CSV
+
+
+def parse_omm_csv(source: str | Iterable[str]) -> list[ElementSet]:
+    """Read CelesTrak's OMM CSV (header row of OMM keywords; CRLF or LF; column order free)."""
+    lines = io.StringIO(source, newline="") if isinstance(source, str) else source
+    reader = csv.reader(lines)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        return []
+    missing = [name for name in ("NORAD_CAT_ID", "EPOCH") if name not in header]
+    if missing:
+        raise OMMError("header", missing[0], "column is missing")
+    result = []
+    for row_number, row in enumerate(reader, start=1):
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise OMMError(
+                f"row {row_number}", None, f"has {len(row)} fields, header has {len(header)}"
+            )
+        result.append(
+            _elements_from_fields(dict(zip(header, row, strict=True)), f"row {row_number}")
+        )
+    return result
+
+
+def format_omm_csv(elements: Iterable[ElementSet]) -> str:
+    """CelesTrak-style CSV with CRLF line endings."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CELESTRAK_COLUMNS)
+    for element_set in elements:
+        fields = _fields_from_elements(element_set)
+        writer.writerow([_as_text(fields[name]) for name in CELESTRAK_COLUMNS])
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------- JSON
+
+
+def parse_omm_json(text: str | bytes) -> list[ElementSet]:
+    """Read CelesTrak GP JSON: a list of flat objects (a single object is accepted too)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise OMMError(f"JSON line {error.lineno}", None, error.msg) from None
+    records = document if isinstance(document, list) else [document]
+    result = []
+    for index, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise OMMError(f"object {index}", None, "is not a JSON object")
+        for key, value in record.items():
+            if not isinstance(value, str | int | float) and value is not None:
+                raise OMMError(f"object {index}", key, f"{value!r} is not a scalar")
+        result.append(_elements_from_fields(record, f"object {index}"))
+    return result
+
+
+def format_omm_json(elements: Iterable[ElementSet], *, indent: int | None = None) -> str:
+    """CelesTrak GP JSON: list of flat objects, numbers as JSON numbers."""
+    return json.dumps([_fields_from_elements(item) for item in elements], indent=indent)
+
+
+# ---------------------------------------------------------------------------------- KVN
+
+
+def parse_omm_kvn(text: str) -> list[ElementSet]:
+    """Read one or more KVN OMMs (each starts with ``CCSDS_OMM_VERS``); units are ignored."""
+    result: list[ElementSet] = []
+    fields: dict[str, str] = {}
+    start_line = 0
+
+    def finish() -> None:
+        if fields:
+            result.append(_elements_from_fields(fields, f"message at line {start_line}"))
+
+    for line_number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("COMMENT"):
+            continue
+        keyword, equals, value = line.partition("=")
+        keyword = keyword.strip()
+        if not equals or not keyword:
+            raise OMMError(f"line {line_number}", None, f"{raw!r} is not KEYWORD = value")
+        # Only numeric values carry units; names such as "ECHO 1 DEB [METAL OBJ]" keep brackets.
+        value = value.strip()
+        if keyword in _FLOAT_FIELDS or keyword in _INT_FIELDS:
+            value = _KVN_UNITS_RE.sub("", value)
+        if keyword == "CCSDS_OMM_VERS":
+            finish()
+            fields, start_line = {}, line_number
+        elif not start_line:
+            raise OMMError(f"line {line_number}", keyword, "appears before CCSDS_OMM_VERS")
+        elif keyword in fields:
+            raise OMMError(f"line {line_number}", keyword, "appears twice in one message")
+        fields[keyword] = value
+    finish()
+    return result
+
+
+def format_omm_kvn(
+    elements: Iterable[ElementSet],
+    *,
+    originator: str = "ASTROSHIELD",
+    creation_date: datetime | None = None,
+) -> str:
+    """One KVN OMM per element set, concatenated."""
+    created = (creation_date or datetime.now(UTC)).astimezone(UTC).strftime(_EPOCH_FORMAT)
+    blocks = []
+    for element_set in elements:
+        fields = _fields_from_elements(element_set)
+        lines = [
+            f"CCSDS_OMM_VERS = {_OMM_VERSION}",
+            f"CREATION_DATE = {created}",
+            f"ORIGINATOR = {originator}",
+            "",
+            f"OBJECT_NAME = {fields['OBJECT_NAME']}",
+            f"OBJECT_ID = {fields['OBJECT_ID']}",
+            *(f"{key} = {value}" for key, value in _REQUIRED_METADATA.items()),
+            "",
+        ]
+        for key in (*_MEAN_ELEMENT_KEYS, *_TLE_PARAMETER_KEYS):
+            unit = f" [{_UNITS[key]}]" if key in _UNITS else ""
+            lines.append(f"{key} = {_as_text(fields[key])}{unit}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+# ---------------------------------------------------------------------------------- XML
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_omm_xml(text: str | bytes) -> list[ElementSet]:
+    """Read CCSDS NDM/XML OMMs (``<ndm>`` with several ``<omm>`` or a bare ``<omm>``)."""
+    try:
+        # Python 3.11's bundled expat refuses entity-expansion bombs and never fetches
+        # external entities, so the stdlib parser is safe for untrusted OMM files.
+        root = ET.fromstring(text)  # noqa: S314
+    except ET.ParseError as error:
+        raise OMMError(f"XML line {error.position[0]}", None, str(error)) from None
+    segments = [node for node in root.iter() if _local_name(node.tag) == "segment"]
+    result = []
+    for index, segment in enumerate(segments, start=1):
+        fields: dict[str, str] = {}
+        for node in segment.iter():
+            if len(node) == 0 and node is not segment:
+                fields[_local_name(node.tag)] = (node.text or "").strip()
+        result.append(_elements_from_fields(fields, f"segment {index}"))
+    return result
+
+
+def format_omm_xml(
+    elements: Iterable[ElementSet],
+    *,
+    originator: str = "ASTROSHIELD",
+    creation_date: datetime | None = None,
+) -> str:
+    """An ``<ndm>`` document with one ``<omm>`` per element set (CCSDS NDM/XML 3.0)."""
+    created = (creation_date or datetime.now(UTC)).astimezone(UTC).strftime(_EPOCH_FORMAT)
+    root = ET.Element(
+        "ndm",
+        {
+            "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+            "xsi:noNamespaceSchemaLocation": (
+                "https://sanaregistry.org/r/ndmxml_unqualified/ndmxml-3.0.0-master-3.0.xsd"
+            ),
+        },
+    )
+    for element_set in elements:
+        fields = _fields_from_elements(element_set)
+        omm = ET.SubElement(root, "omm", {"id": "CCSDS_OMM_VERS", "version": _OMM_VERSION})
+        header = ET.SubElement(omm, "header")
+        ET.SubElement(header, "CREATION_DATE").text = created
+        ET.SubElement(header, "ORIGINATOR").text = originator
+        segment = ET.SubElement(ET.SubElement(omm, "body"), "segment")
+        metadata = ET.SubElement(segment, "metadata")
+        ET.SubElement(metadata, "OBJECT_NAME").text = str(fields["OBJECT_NAME"])
+        ET.SubElement(metadata, "OBJECT_ID").text = str(fields["OBJECT_ID"])
+        for key, value in _REQUIRED_METADATA.items():
+            ET.SubElement(metadata, key).text = value
+        data = ET.SubElement(segment, "data")
+        for group, keys in (
+            ("meanElements", _MEAN_ELEMENT_KEYS),
+            ("tleParameters", _TLE_PARAMETER_KEYS),
+        ):
+            parent = ET.SubElement(data, group)
+            for key in keys:
+                node = ET.SubElement(parent, key)
+                node.text = _as_text(fields[key])
+                if key in _UNITS:
+                    node.set("units", _UNITS[key])
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+# -------------------------------------------------------------------------------- files
+
+
+def read_omm_file(path: str | Path) -> list[ElementSet]:
+    """Read an OMM file, choosing the format from the suffix (.csv, .json, .xml, else KVN)."""
+    file_path = Path(path)
+    suffix = file_path.suffix.lower()
+    if suffix == ".csv":
+        with file_path.open(newline="", encoding="utf-8") as handle:
+            return parse_omm_csv(handle)
+    text = file_path.read_text(encoding="utf-8")
+    if suffix == ".json":
+        return parse_omm_json(text)
+    if suffix == ".xml":
+        return parse_omm_xml(text)
+    return parse_omm_kvn(text)
+
+
+def load_omm_catalog(path: str | Path, opsmode: str = "i") -> OMMCatalog:
+    """Read an OMM file and initialise one SGP4 record per element set (WGS72)."""
+    elements = read_omm_file(path)
+    return OMMCatalog(elements=elements, satrecs=satrecs_for(elements, opsmode))
+
+
+def satrecs_for(elements: Sequence[ElementSet], opsmode: str = "i") -> list[Satrec]:
+    """SGP4 records for element sets, in order."""
+    return [to_satrec(element_set, opsmode) for element_set in elements]

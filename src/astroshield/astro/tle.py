@@ -1,0 +1,457 @@
+"""Two- and three-line element sets: strict parsing, writing and SGP4 initialisation.
+
+Column numbers in messages are 1-based, as in the NORAD/Space-Track format description, so
+they can be found with an editor's column counter. SGP4 initialisation of a parsed TLE uses
+``Satrec.twoline2rv`` on the original lines; we only validate and decode the fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sgp4.api import WGS72, Satrec
+
+from astroshield.astro.elements import ElementSet, ElementSetError, normalize_object_id
+from astroshield.astro.ids import (
+    IdentifierError,
+    normalize_catalog_number,
+    to_alpha5,
+)
+
+__all__ = [
+    "TLE",
+    "TLEError",
+    "format_tle",
+    "iter_tles",
+    "parse_tle",
+    "tle_checksum",
+]
+
+TLE_LINE_LENGTH = 69
+_TICK_MICROSECONDS = 864  # the TLE epoch has 8 decimals of a day: 1e-8 d = 864 µs exactly
+_TICKS_PER_DAY = 100_000_000
+_DECIMAL_POINT_RE = re.compile(r"^[ +-]?\.\d+$")
+_EXPONENT_FIELD_RE = re.compile(r"^([ +-]?)(\d{1,5})([+-])(\d)$")
+
+
+# Where each ElementSet attribute lives, to locate range errors found by ElementSet itself.
+_FIELD_COLUMNS: dict[str, tuple[int, tuple[int, int]]] = {
+    "mean_motion_dot_rev_per_day2": (1, (34, 43)),
+    "mean_motion_ddot_rev_per_day3": (1, (45, 52)),
+    "bstar_per_earth_radius": (1, (54, 61)),
+    "inclination_deg": (2, (9, 16)),
+    "ra_of_asc_node_deg": (2, (18, 25)),
+    "eccentricity": (2, (27, 33)),
+    "arg_of_pericenter_deg": (2, (35, 42)),
+    "mean_anomaly_deg": (2, (44, 51)),
+    "mean_motion_rev_per_day": (2, (53, 63)),
+}
+
+
+class TLEError(ValueError):
+    """A malformed TLE. ``line`` is 1 or 2 (0 for the name line), ``columns`` 1-based."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        columns: tuple[int, int] | None = None,
+        file_line: int | None = None,
+    ) -> None:
+        self.reason = message
+        self.line = line
+        self.columns = columns
+        self.file_line = file_line
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.file_line is not None:
+            where.append(f"file line {self.file_line}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.columns is not None:
+            first, last = self.columns
+            where.append(f"column {first}" if first == last else f"columns {first}-{last}")
+        return ", ".join(where) + ": " + self.reason if where else self.reason
+
+    def at_file_line(self, file_line: int) -> TLEError:
+        """Copy of this error that also names the line of the whole file it came from."""
+        return TLEError(self.reason, line=self.line, columns=self.columns, file_line=file_line)
+
+
+@dataclass(frozen=True, slots=True)
+class TLE:
+    """A parsed element set together with the exact lines it came from."""
+
+    elements: ElementSet
+    line1: str
+    line2: str
+
+    @property
+    def name(self) -> str | None:
+        return self.elements.object_name
+
+    def satrec(self) -> Satrec:
+        """SGP4 record from ``Satrec.twoline2rv`` (WGS72, opsmode 'i'), as the lines say."""
+        return Satrec.twoline2rv(self.line1, self.line2, WGS72)
+
+    def lines(self) -> list[str]:
+        """The set as written lines: name line first when there is a name."""
+        head = [self.elements.object_name] if self.elements.object_name else []
+        return [*head, self.line1, self.line2]
+
+
+def tle_checksum(line: str) -> int:
+    """Modulo-10 checksum of columns 1-68: digits count their value, minus signs count 1."""
+    total = 0
+    for char in line[: TLE_LINE_LENGTH - 1]:
+        if char.isdigit():
+            total += int(char)
+        elif char == "-":
+            total += 1
+    return total % 10
+
+
+def _field(text: str, first: int, last: int) -> str:
+    return text[first - 1 : last]
+
+
+def _fail(reason: str, line: int, first: int, last: int | None = None) -> TLEError:
+    return TLEError(reason, line=line, columns=(first, first if last is None else last))
+
+
+def _parse_float(text: str, line: int, first: int, last: int, what: str) -> float:
+    raw = _field(text, first, last)
+    try:
+        return float(raw)
+    except ValueError:
+        raise _fail(f"{what} {raw!r} is not a number", line, first, last) from None
+
+
+def _parse_int(
+    text: str, line: int, first: int, last: int, what: str, *, blank: int | None = None
+) -> int:
+    raw = _field(text, first, last)
+    if blank is not None and not raw.strip():
+        return blank
+    if not raw.strip().isdigit():
+        raise _fail(f"{what} {raw!r} is not an unsigned integer", line, first, last)
+    return int(raw)
+
+
+def _parse_decimal_point_field(text: str, line: int, first: int, last: int, what: str) -> float:
+    """Fields like `` .00000023`` / ``-.00000084`` (a sign and a leading decimal point)."""
+    raw = _field(text, first, last)
+    stripped = raw.strip()
+    if not _DECIMAL_POINT_RE.match(stripped) and not _is_plain_number(stripped):
+        raise _fail(f"{what} {raw!r} is not a number like -.00001234", line, first, last)
+    return float(stripped)
+
+
+def _is_plain_number(text: str) -> bool:
+    # Some generators (and the Vallado verification file) write "0.00000000" here.
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return bool(text)
+
+
+def _parse_exponent_field(text: str, line: int, first: int, last: int, what: str) -> float:
+    """Assumed-decimal-point fields such as `` 28098-4`` meaning 0.28098e-4."""
+    raw = _field(text, first, last)
+    match = _EXPONENT_FIELD_RE.match(raw.strip())
+    if not match:
+        raise _fail(
+            f"{what} {raw!r} is not in the TLE exponent form like ' 12345-4'", line, first, last
+        )
+    sign, mantissa, exponent_sign, exponent = match.groups()
+    # Build the decimal text so float() rounds once, as twoline2rv's strtod does.
+    mantissa_digits = mantissa.ljust(5, "0")
+    return float(f"{'-' if sign == '-' else ''}0.{mantissa_digits}e{exponent_sign}{exponent}")
+
+
+def _parse_catalog_field(text: str, line: int) -> str:
+    raw = _field(text, 3, 7)
+    try:
+        return normalize_catalog_number(raw.strip())
+    except IdentifierError as error:
+        raise _fail(f"catalog number {raw!r}: {error}", line, 3, 7) from None
+
+
+def _parse_epoch(text: str) -> datetime:
+    year_raw = _field(text, 19, 20)
+    day_raw = _field(text, 21, 32)
+    if not year_raw.strip().isdigit():
+        raise _fail(f"epoch year {year_raw!r} is not two digits", 1, 19, 20)
+    two_digit_year = int(year_raw)
+    # TLE convention (as in SGP4.cpp): 57-99 are 1957-1999, 00-56 are 2000-2056.
+    year = 1900 + two_digit_year if two_digit_year >= 57 else 2000 + two_digit_year
+    whole, dot, fraction = day_raw.strip().partition(".")
+    if not whole.isdigit() or (fraction and not fraction.isdigit()) or (dot and not fraction):
+        raise _fail(f"epoch day {day_raw!r} is not a day of year like 123.45678901", 1, 21, 32)
+    day_of_year = int(whole)
+    days_in_year = (datetime(year + 1, 1, 1) - datetime(year, 1, 1)).days  # noqa: DTZ001
+    if not 1 <= day_of_year <= days_in_year:
+        raise _fail(f"epoch day {day_of_year} is outside 1..{days_in_year}", 1, 21, 32)
+    scale = 10 ** len(fraction)
+    numerator = int(fraction or "0") * 86_400_000_000
+    microseconds = (2 * numerator + scale) // (2 * scale)
+    return datetime(year, 1, 1, tzinfo=UTC) + timedelta(
+        days=day_of_year - 1, microseconds=microseconds
+    )
+
+
+def _check_line(text: str, line: int, verify_checksum: bool) -> str:
+    stripped = text.rstrip("\r\n").rstrip()
+    if len(stripped) != TLE_LINE_LENGTH:
+        raise TLEError(
+            f"length is {len(stripped)} characters, expected {TLE_LINE_LENGTH}", line=line
+        )
+    if not stripped.isascii():
+        first_bad = next(index for index, char in enumerate(stripped) if not char.isascii())
+        raise _fail(f"non-ASCII character {stripped[first_bad]!r}", line, first_bad + 1)
+    if stripped[0] != str(line):
+        raise _fail(f"line number digit is {stripped[0]!r}, expected '{line}'", line, 1)
+    if stripped[1] != " ":
+        raise _fail(f"expected a blank after the line number, found {stripped[1]!r}", line, 2)
+    checksum_char = stripped[TLE_LINE_LENGTH - 1]
+    if not verify_checksum:
+        return stripped
+    if not checksum_char.isdigit():
+        raise _fail(f"checksum {checksum_char!r} is not a digit", line, TLE_LINE_LENGTH)
+    expected = tle_checksum(stripped)
+    if int(checksum_char) != expected:
+        raise _fail(
+            f"checksum {checksum_char} expected {expected}",
+            line,
+            TLE_LINE_LENGTH,
+        )
+    return stripped
+
+
+def parse_tle(
+    line1: str, line2: str, name: str | None = None, *, verify_checksum: bool = True
+) -> TLE:
+    """Parse and validate one element set; ``name`` is the optional title line.
+
+    ``verify_checksum=False`` is for legacy files with stale checksums (such as Vallado's
+    SGP4-VER.TLE cases 33333-33335); every other check still applies.
+    A Space-Track style ``"0 "`` prefix on the name line is dropped. Raises :class:`TLEError`
+    naming the TLE line and columns of the first problem found.
+    """
+    first = _check_line(line1, 1, verify_checksum)
+    second = _check_line(line2, 2, verify_checksum)
+
+    catalog_number = _parse_catalog_field(first, 1)
+    second_catalog_number = _parse_catalog_field(second, 2)
+    if catalog_number != second_catalog_number:
+        raise _fail(
+            f"catalog number {first[2:7]!r} on line 1 does not match {second[2:7]!r} on line 2",
+            2,
+            3,
+            7,
+        )
+
+    classification = first[7]
+    if classification not in "UCS ":
+        raise _fail(f"classification {classification!r} is not U, C or S", 1, 8)
+
+    designator = _field(first, 10, 17).strip()
+    object_id: str | None = None
+    if designator:
+        try:
+            object_id = normalize_object_id(designator)
+        except IdentifierError as error:
+            raise _fail(f"international designator: {error}", 1, 10, 17) from None
+
+    try:
+        elements = ElementSet(
+            catalog_number=catalog_number,
+            epoch=_parse_epoch(first),
+            mean_motion_dot_rev_per_day2=_parse_decimal_point_field(
+                first, 1, 34, 43, "mean motion first derivative"
+            ),
+            mean_motion_ddot_rev_per_day3=_parse_exponent_field(
+                first, 1, 45, 52, "mean motion second derivative"
+            ),
+            bstar_per_earth_radius=_parse_exponent_field(first, 1, 54, 61, "BSTAR"),
+            ephemeris_type=_parse_int(first, 1, 63, 63, "ephemeris type", blank=0),
+            element_set_number=_parse_int(first, 1, 65, 68, "element set number", blank=0),
+            inclination_deg=_parse_float(second, 2, 9, 16, "inclination"),
+            ra_of_asc_node_deg=_parse_float(second, 2, 18, 25, "right ascension of node"),
+            eccentricity=_parse_eccentricity(second),
+            arg_of_pericenter_deg=_parse_float(second, 2, 35, 42, "argument of perigee"),
+            mean_anomaly_deg=_parse_float(second, 2, 44, 51, "mean anomaly"),
+            mean_motion_rev_per_day=_parse_float(second, 2, 53, 63, "mean motion"),
+            rev_at_epoch=_parse_int(second, 2, 64, 68, "revolution number", blank=0),
+            object_name=_clean_name(name),
+            object_id=object_id,
+            classification=classification if classification != " " else "U",
+        )
+    except ElementSetError as error:
+        message = str(error)
+        line, columns = _FIELD_COLUMNS.get(message.split(" ", 1)[0], (None, None))
+        raise TLEError(message, line=line, columns=columns) from None
+    return TLE(elements=elements, line1=first, line2=second)
+
+
+def _parse_eccentricity(second: str) -> float:
+    raw = _field(second, 27, 33)
+    if not raw.strip().isdigit():
+        raise _fail(
+            f"eccentricity {raw!r} is not 7 digits with an assumed leading decimal point",
+            2,
+            27,
+            33,
+        )
+    return float("0." + raw.strip())
+
+
+def _clean_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    text = name.strip()
+    if text.startswith("0 "):
+        text = text[2:].strip()
+    return text or None
+
+
+def _format_decimal_point(value: float, what: str) -> str:
+    text = f"{abs(value):.8f}"
+    if not text.startswith("0."):
+        raise TLEError(f"{what} {value!r} does not fit the TLE field (|value| < 1)")
+    sign = "-" if value < 0 and text != "0.00000000" else " "
+    return sign + text[1:]
+
+
+def _format_exponent(value: float, what: str) -> str:
+    if value == 0.0:
+        return " 00000-0"
+    # .4e rounds the mantissa to 5 significant digits: d.dddde±XX is 0.ddddd × 10^(XX+1).
+    mantissa, _, exponent_text = f"{abs(value):.4e}".partition("e")
+    exponent = int(exponent_text) + 1
+    digits = mantissa.replace(".", "")
+    if exponent < -9:
+        # Below 1e-10 the field cannot hold the value; SGP4 treats it as zero anyway.
+        return " 00000-0"
+    if exponent > 9:
+        raise TLEError(f"{what} {value!r} does not fit the TLE exponent field")
+    sign = "-" if value < 0 else " "
+    # NORAD and CelesTrak write a zero exponent as "-0".
+    return f"{sign}{digits}{'-' if exponent <= 0 else '+'}{abs(exponent)}"
+
+
+def _format_epoch(epoch: datetime) -> str:
+    epoch_utc = epoch.astimezone(UTC)
+    year = epoch_utc.year
+    since_year = epoch_utc - datetime(year, 1, 1, tzinfo=UTC)
+    microseconds = (since_year.days * 86_400 + since_year.seconds) * 1_000_000 + (
+        since_year.microseconds
+    )
+    ticks = (2 * microseconds + _TICK_MICROSECONDS) // (2 * _TICK_MICROSECONDS)
+    rounded = datetime(year, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks * _TICK_MICROSECONDS)
+    if rounded.year != year:
+        year, ticks = rounded.year, 0
+    if not 1957 <= year <= 2056:
+        raise TLEError(f"epoch year {year} does not fit the two-digit TLE year (1957-2056)")
+    day, fraction = divmod(ticks, _TICKS_PER_DAY)
+    return f"{year % 100:02d}{day + 1:03d}.{fraction:08d}"
+
+
+def _format_designator(object_id: str | None) -> str:
+    if object_id is None:
+        return " " * 8
+    year, _, rest = object_id.partition("-")
+    return f"{year[2:]}{rest}".ljust(8)
+
+
+def _with_checksum(body: str) -> str:
+    return body + str(tle_checksum(body))
+
+
+def format_tle(elements: ElementSet) -> TLE:
+    """Write an element set as TLE lines (values rounded to the TLE field precision).
+
+    Catalog numbers above 99999 use Alpha-5; above 339999 raise :class:`TLEError`. As in
+    published TLEs, the element set number keeps its last 4 digits and the revolution number
+    its last 5, and a zero BSTAR/second derivative is written " 00000-0".
+    """
+    try:
+        catalog_field = to_alpha5(elements.catalog_number)
+    except IdentifierError as error:
+        raise TLEError(str(error)) from None
+    if not 0 <= elements.ephemeris_type <= 9:
+        raise TLEError(f"ephemeris type {elements.ephemeris_type} does not fit one digit")
+    line1 = _with_checksum(
+        f"1 {catalog_field}{elements.classification} {_format_designator(elements.object_id)} "
+        f"{_format_epoch(elements.epoch)} "
+        f"{_format_decimal_point(elements.mean_motion_dot_rev_per_day2, 'mean motion dot')} "
+        f"{_format_exponent(elements.mean_motion_ddot_rev_per_day3, 'mean motion ddot')} "
+        f"{_format_exponent(elements.bstar_per_earth_radius, 'BSTAR')} "
+        f"{elements.ephemeris_type} {elements.element_set_number % 10_000:4d}"
+    )
+    eccentricity_digits = round(elements.eccentricity * 10_000_000)
+    if eccentricity_digits > 9_999_999:
+        raise TLEError(f"eccentricity {elements.eccentricity!r} rounds to 1 in the TLE field")
+    line2 = _with_checksum(
+        f"2 {catalog_field} {elements.inclination_deg % 360.0:8.4f} "
+        f"{elements.ra_of_asc_node_deg % 360.0:8.4f} {eccentricity_digits:07d} "
+        f"{elements.arg_of_pericenter_deg % 360.0:8.4f} "
+        f"{elements.mean_anomaly_deg % 360.0:8.4f} "
+        f"{elements.mean_motion_rev_per_day:11.8f}{elements.rev_at_epoch % 100_000:5d}"
+    )
+    for number, line in ((1, line1), (2, line2)):
+        if len(line) != TLE_LINE_LENGTH:
+            raise TLEError(f"a value overflowed its field: {line!r}", line=number)
+    return parse_tle(line1, line2, elements.object_name)
+
+
+def iter_tles(source: str | Iterable[str], *, verify_checksum: bool = True) -> Iterator[TLE]:
+    """Parse a text (or an iterable of lines, e.g. an open file) with any number of TLEs.
+
+    Two- and three-line sets may be mixed; blank lines are skipped; a line that does not start
+    with ``"1 "`` or ``"2 "`` is the name of the set that follows. Errors carry the file line.
+    """
+    lines = source.splitlines() if isinstance(source, str) else source
+    name: str | None = None
+    name_line = 0
+    pending_line1: tuple[int, str] | None = None
+    for file_line, raw in enumerate(lines, start=1):
+        text = raw.rstrip("\r\n")
+        if not text.strip():
+            continue
+        if pending_line1 is not None:
+            line1_number, line1 = pending_line1
+            if not text.startswith("2"):
+                raise TLEError(
+                    "expected line 2 to follow line 1", line=2, columns=(1, 1), file_line=file_line
+                )
+            try:
+                yield parse_tle(line1, text, name, verify_checksum=verify_checksum)
+            except TLEError as error:
+                raise error.at_file_line(line1_number if error.line == 1 else file_line) from None
+            name, pending_line1 = None, None
+        elif text.startswith("1 "):
+            pending_line1 = (file_line, text)
+        elif text.startswith("2 "):
+            raise TLEError(
+                "line 2 without a preceding line 1", line=2, columns=(1, 1), file_line=file_line
+            )
+        else:
+            if name is not None:
+                raise TLEError(
+                    f"name line {name!r} is not followed by a TLE", line=0, file_line=name_line
+                )
+            name, name_line = text, file_line
+    if pending_line1 is not None:
+        raise TLEError("line 1 at end of input without line 2", line=1, file_line=pending_line1[0])
+    if name is not None:
+        raise TLEError(
+            f"name line {name!r} at end of input without a TLE", line=0, file_line=name_line
+        )
