@@ -1,0 +1,198 @@
+"""Collision-probability report for a CCSDS CDM: every Pc method of :mod:`astroshield.astro.pc`.
+
+:func:`pc_report` turns a :class:`~astroshield.astro.cdm.Cdm` into one JSON-ready dict::
+
+    {"pc_2d_foster": float, "pc_2d_chan": float, "pc_max": float, "pc_3d": float,
+     "pc_mc": {"value": float, "ci95": [lo, hi]}, "miss_distance_m": float,
+     "tca": "2010-03-13T22:37:52.618Z", ...audit keys...}
+
+Conversions (the part that is easy to get wrong):
+
+* CDM state vectors are km, km/s; the RTN covariances m², m²/s, m²/s² (508.0-B-1 §3.5). Each
+  object's covariance is rotated from *its own* RTN frame (built from its own state) into the
+  Cartesian axes of its REF_FRAME, and scaled by 1e-6 to km units, because ``pc_3d`` and
+  ``pc_monte_carlo`` propagate with Earth's mu in km³/s².
+* Both objects must end in one inertial frame. Two states in the same inertial frame
+  (EME2000, GCRF, ICRF or TEME) are used as they are: Pc is invariant under a common rotation.
+  Otherwise (different frames, or ITRF, which rotates with the Earth) both are mapped to GCRF at
+  TCA with :mod:`astroshield.astro.frames` (EME2000 via the IAU 2000 frame bias), covariances
+  through the 6x6 Jacobian of that linear map.
+* The combined hard-body radius comes from the CDM when both objects carry a size (HBR of the
+  2.0 draft, else the equal-area radius of AREA_PC), otherwise from ``hbr_m``; with neither,
+  :class:`ValueError` is raised.
+
+Pc itself is never computed here; see :mod:`astroshield.astro.pc` for the methods.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import erfa  # pyerfa ships no stubs; pyproject overrides omit it
+import numpy as np
+from numpy.typing import NDArray
+
+from astroshield.astro import frames
+from astroshield.astro.cdm import Cdm, CdmError, CdmObject
+from astroshield.astro.pc import pc_2d_result, pc_3d, pc_max, pc_monte_carlo
+
+F64 = NDArray[np.float64]
+
+__all__ = ["InertialPair", "combined_hbr_m", "format_tca", "inertial_pair", "pc_report"]
+
+# Frames whose axes do not rotate with the Earth (TEME is quasi-inertial, as SGP4 uses it).
+_INERTIAL = frozenset({"EME2000", "GCRF", "ICRF", "TEME"})
+
+# MISS_DISTANCE is often given to the metre while states carry millimetres: differences up to
+# 1 m (or 0.1 % of the miss) are rounding, beyond that the message is inconsistent.
+_MISS_ABS_TOL_M = 1.0
+_MISS_REL_TOL = 1e-3
+
+
+class InertialPair:
+    """Both objects' states (km, km/s) and 6x6 covariances (km units) in one inertial frame."""
+
+    def __init__(self, frame: str, r1: F64, v1: F64, c1: F64, r2: F64, v2: F64, c2: F64) -> None:
+        self.frame = frame
+        self.r1, self.v1, self.c1 = r1, v1, c1
+        self.r2, self.v2, self.c2 = r2, v2, c2
+
+
+def _basis_jacobian(transform: Any, tca: datetime) -> F64:
+    # The frame maps are linear in (r, v) at a fixed epoch: r' = M r, v' = M v + Mdot r, so
+    # transforming the six unit states gives the Jacobian's columns exactly.
+    eye = np.eye(6)
+    r_out, v_out = transform(eye[:, :3], eye[:, 3:], tca)
+    jac = np.zeros((6, 6))
+    jac[:3, :] = np.asarray(r_out, dtype=np.float64).T
+    jac[3:, :] = np.asarray(v_out, dtype=np.float64).T
+    return jac
+
+
+def _to_gcrf_jacobian(frame: str, tca: datetime) -> F64:
+    if frame in ("GCRF", "ICRF"):
+        # GCRF axes are the ICRS axes; the geocentric origin does not matter for rotations.
+        return np.eye(6)
+    if frame == "EME2000":
+        # Mean J2000 = B * GCRS with B the IAU 2000 frame-bias matrix (time independent).
+        rb, _rp, _rbp = erfa.bp00(2451545.0, 0.0)
+        b = np.asarray(rb, dtype=np.float64).T
+        jac = np.zeros((6, 6))
+        jac[:3, :3] = b
+        jac[3:, 3:] = b
+        return jac
+    if frame == "TEME":
+        return _basis_jacobian(frames.teme_to_gcrf, tca)
+    if frame == "ITRF":
+        return _basis_jacobian(frames.itrf_to_gcrf, tca)
+    raise CdmError(f"no transform from REF_FRAME {frame!r} to GCRF", keyword="REF_FRAME")
+
+
+def _native(obj: CdmObject) -> tuple[F64, F64, F64]:
+    return obj.position_km(), obj.velocity_km_s(), obj.covariance_inertial_km()
+
+
+def inertial_pair(cdm: Cdm) -> InertialPair:
+    """States and covariances of both objects in one inertial frame, km units (see module)."""
+    f1, f2 = cdm.object1.metadata.ref_frame, cdm.object2.metadata.ref_frame
+    r1, v1, c1 = _native(cdm.object1)
+    r2, v2, c2 = _native(cdm.object2)
+    if f1 == f2 and f1 in _INERTIAL:
+        return InertialPair(f1, r1, v1, c1, r2, v2, c2)
+    out: list[F64] = []
+    for frame, r, v, c in ((f1, r1, v1, c1), (f2, r2, v2, c2)):
+        jac = _to_gcrf_jacobian(frame, cdm.relative.tca)
+        x = jac @ np.concatenate([r, v])
+        out.extend([x[:3], x[3:], jac @ c @ jac.T])
+    return InertialPair("GCRF", *out)
+
+
+def combined_hbr_m(cdm: Cdm) -> tuple[float, str] | None:
+    """Combined hard-body radius (m) from the CDM and its source, if both objects give a size."""
+    s1 = cdm.object1.hard_body_radius_m()
+    s2 = cdm.object2.hard_body_radius_m()
+    if s1 is None or s2 is None:
+        return None
+    return s1[0] + s2[0], f"cdm:{s1[1]}+{s2[1]}"
+
+
+def format_tca(tca: datetime) -> str:
+    """ISO-8601 UTC with milliseconds (rounded half up) and a ``Z`` suffix."""
+    t = tca + timedelta(microseconds=500)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{t.microsecond // 1000:03d}Z"
+
+
+def pc_report(
+    cdm: Cdm, *, hbr_m: float | None = None, mc_samples: int = 100_000, seed: int = 0
+) -> dict[str, Any]:
+    """Pc of a CDM by 2-D Foster, 2-D Chan, Alfano max, 3-D (Coppola/Hall) and Monte Carlo.
+
+    ``hbr_m`` is the combined hard-body radius in metres, used only when the CDM does not give
+    both objects' sizes. Non-positive-definite covariances are eigenvalue-clipped as CARA does
+    and flagged in ``covariance_repaired``. The miss distance recomputed from the two states is
+    compared with MISS_DISTANCE: ``miss_distance_discrepancy_m`` (recomputed - message) and an
+    entry in ``issues`` when it exceeds max(1 m, 0.1 %). Extra keys besides the required ones:
+    ``hbr_m``, ``hbr_source``, ``frame``, ``relative_speed_m_s``, ``miss_distance_recomputed_m``,
+    ``miss_distance_discrepancy_m``, ``covariance_repaired``, ``cdm_collision_probability``,
+    ``pc_mc_samples``, ``pc_mc_hits``, ``issues``.
+
+    Raises :class:`ValueError` without a usable hard-body radius,
+    :class:`~astroshield.astro.pc.DegenerateGeometryError` for a (near) zero relative velocity
+    (no encounter plane) and :class:`~astroshield.astro.cdm.CdmError` for a REF_FRAME pair that
+    cannot be put in one inertial frame.
+    """
+    from_cdm = combined_hbr_m(cdm)
+    if from_cdm is not None:
+        hbr, source = from_cdm
+    elif hbr_m is not None:
+        hbr, source = float(hbr_m), "argument"
+    else:
+        raise ValueError(
+            "no hard-body radius: the CDM gives no HBR or AREA_PC for both objects and no "
+            "hbr_m argument was passed"
+        )
+    if not math.isfinite(hbr) or hbr <= 0.0:
+        raise ValueError(f"hard-body radius must be positive and finite, got {hbr!r} m")
+    pair = inertial_pair(cdm)
+    hbr_km = hbr * 1e-3
+    states = (pair.r1, pair.v1, pair.c1, pair.r2, pair.v2, pair.c2)
+    foster = pc_2d_result(*states, hbr_km, "foster")
+    chan = pc_2d_result(*states, hbr_km, "chan")
+    pmax = pc_max(*states, hbr_km)
+    p3 = pc_3d(*states, hbr_km)
+    mc = pc_monte_carlo(*states, hbr_km, mc_samples, seed)
+
+    miss_m = float(np.linalg.norm(pair.r1 - pair.r2)) * 1e3
+    speed_m_s = float(np.linalg.norm(pair.v1 - pair.v2)) * 1e3
+    discrepancy = miss_m - cdm.relative.miss_distance_m
+    issues = list(cdm.issues)
+    tol = max(_MISS_ABS_TOL_M, _MISS_REL_TOL * cdm.relative.miss_distance_m)
+    if abs(discrepancy) > tol:
+        issues.append(
+            f"MISS_DISTANCE {cdm.relative.miss_distance_m} m differs from |r1 - r2| = "
+            f"{miss_m:.3f} m by {discrepancy:.3f} m (tolerance {tol:.3f} m)"
+        )
+    return {
+        "pc_2d_foster": float(foster.value),
+        "pc_2d_chan": float(chan.value),
+        "pc_max": float(pmax.pc),
+        "pc_3d": float(p3.value),
+        "pc_mc": {"value": float(mc.pc), "ci95": [float(mc.ci_low), float(mc.ci_high)]},
+        "miss_distance_m": float(cdm.relative.miss_distance_m),
+        "tca": format_tca(cdm.relative.tca),
+        "hbr_m": hbr,
+        "hbr_source": source,
+        "frame": pair.frame,
+        "relative_speed_m_s": speed_m_s,
+        "miss_distance_recomputed_m": miss_m,
+        "miss_distance_discrepancy_m": discrepancy,
+        "covariance_repaired": bool(
+            foster.covariance_repaired or chan.covariance_repaired or p3.covariance_repaired
+        ),
+        "cdm_collision_probability": cdm.relative.collision_probability,
+        "pc_mc_samples": int(mc.samples),
+        "pc_mc_hits": int(mc.hits),
+        "issues": issues,
+    }
