@@ -7,6 +7,7 @@ suite once on SQLite and once on PostgreSQL).
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -21,11 +22,15 @@ from sqlalchemy import delete, text
 
 from astroshield.app import create_app
 from astroshield.config import Settings
-from astroshield.db import session_scope
+from astroshield.db import session_scope, uuid7
 from astroshield.migrate import upgrade_async
 from astroshield.models import metadata
 from astroshield.organisations.models import Organisation
+from astroshield.security import passwords, pii
+from astroshield.security.scopes import scopes_for
 from astroshield.spacecraft.models import Spacecraft
+from astroshield.users.models import User
+from astroshield.users.service import seal
 from tests.support.databases import (
     fresh_database,
     is_postgres,
@@ -99,10 +104,21 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+DEFAULT_PASSWORD = "correct horse battery staple 42"
+
+
+@functools.cache
+def _default_password_hash() -> str:
+    # argon2id is slow on purpose; one hash serves every factory user.
+    return passwords.hash_password(DEFAULT_PASSWORD)
+
+
 class Factory:
-    """Rows for tests, written through the app's own session factory."""
+    """Rows for tests, written through the app's own session factory, and real tokens
+    signed by the app's own keys."""
 
     def __init__(self, app: FastAPI) -> None:
+        self.app = app
         self.sessionmaker = app.state.sessionmaker
         self._counter = 0
 
@@ -135,6 +151,55 @@ class Factory:
             spacecraft = Spacecraft(**values)
             session.add(spacecraft)
         return spacecraft
+
+    async def user(
+        self,
+        organisation: Organisation | None = None,
+        *,
+        role: str = "operator",
+        email: str | None = None,
+        platform_admin: bool = False,
+        active: bool = True,
+    ) -> User:
+        organisation = organisation or await self.organisation()
+        security = self.app.state.security
+        email = email or f"user{self._next()}-{uuid.uuid4().hex[:6]}@example.org"
+        async with session_scope(self.sessionmaker) as session:
+            user = User(
+                id=uuid7(),
+                organisation_id=organisation.id,
+                role=role,
+                is_active=active,
+                is_platform_admin=platform_admin,
+                email_index=pii.blind_index(email, key=security.email_index_key),
+                password_hash=_default_password_hash(),
+                created_at=datetime.now(UTC),
+            )
+            seal(user, "email", email, security.pii_keys)
+            session.add(user)
+        return user
+
+    def token(self, user: User, **overrides: Any) -> str:
+        tokens = self.app.state.security.tokens
+        fields: dict[str, Any] = {
+            "subject": str(user.id),
+            "organisation_id": str(user.organisation_id),
+            "role": user.role,
+            "scopes": sorted(scopes_for(user.role, platform_admin=user.is_platform_admin)),
+            "family_id": str(uuid.uuid4()),
+        }
+        fields.update(overrides)
+        token, _ = tokens.issue("access", **fields)
+        return str(token)
+
+    def headers(self, user: User) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user)}"}
+
+    async def login(
+        self, organisation: Organisation | None = None, *, role: str = "operator", **kw: Any
+    ) -> dict[str, str]:
+        """Bearer headers of a new user with ``role``."""
+        return self.headers(await self.user(organisation, role=role, **kw))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from astroshield.app import create_app
 from astroshield.config import Settings
+from astroshield.organisations.models import Organisation
 from tests.conftest import Factory
 
 PROBLEM = "application/problem+json"
@@ -38,15 +39,25 @@ async def _count_spacecraft(client: httpx.AsyncClient) -> int:
 
 
 @pytest.fixture
-async def org_id(factory: Factory) -> str:
-    return str((await factory.organisation()).id)
+async def org_id(client: httpx.AsyncClient, factory: Factory) -> str:
+    """Logs the client in as an operator of a fresh organisation."""
+    user = await factory.user(role="operator")
+    client.headers.update(factory.headers(user))
+    return str(user.organisation_id)
 
 
 def _craft(org_id: str, **fields: Any) -> dict[str, Any]:
-    return {"organisation_id": org_id, "name": "Probe", **fields}
+    return {"name": "Probe", **fields}
 
 
-async def test_malformed_json(client: httpx.AsyncClient) -> None:
+async def _own(factory: Factory, org_id: str) -> Organisation:
+    async with factory.sessionmaker() as session:
+        organisation = await session.get(Organisation, uuid.UUID(org_id))
+    assert organisation is not None
+    return organisation
+
+
+async def test_malformed_json(client: httpx.AsyncClient, org_id: str) -> None:
     response = await client.post(
         "/api/v1/spacecraft", content=b'{"name": "x",', headers={"content-type": "application/json"}
     )
@@ -65,7 +76,7 @@ async def test_wrong_content_type_is_415(client: httpx.AsyncClient, org_id: str)
     assert await _count_spacecraft(client) == 0
 
 
-async def test_missing_content_type_is_415(client: httpx.AsyncClient) -> None:
+async def test_missing_content_type_is_415(client: httpx.AsyncClient, org_id: str) -> None:
     response = await client.post("/api/v1/organisations", content=b'{"name":"a","slug":"ab"}')
     assert_problem(response, 415)
 
@@ -133,8 +144,10 @@ async def test_invalid_cospar_id(client: httpx.AsyncClient, org_id: str, cospar_
     assert_problem(response, 422, ["body", "cospar_id"])
 
 
-async def test_wrong_type_and_bad_enum(client: httpx.AsyncClient, factory: Factory) -> None:
-    craft = await factory.spacecraft()
+async def test_wrong_type_and_bad_enum(
+    client: httpx.AsyncClient, factory: Factory, org_id: str
+) -> None:
+    craft = await factory.spacecraft(await _own(factory, org_id))
     response = await client.post(
         f"/api/v1/spacecraft/{craft.id}/status",
         json={"reported_at": 12, "mode": "hibernating", "health": ["nominal"]},
@@ -144,8 +157,10 @@ async def test_wrong_type_and_bad_enum(client: httpx.AsyncClient, factory: Facto
     assert {("body", "mode"), ("body", "health")} <= locations
 
 
-async def test_naive_and_future_timestamps(client: httpx.AsyncClient, factory: Factory) -> None:
-    craft = await factory.spacecraft()
+async def test_naive_and_future_timestamps(
+    client: httpx.AsyncClient, factory: Factory, org_id: str
+) -> None:
+    craft = await factory.spacecraft(await _own(factory, org_id))
     naive = await client.post(
         f"/api/v1/spacecraft/{craft.id}/status",
         json={"reported_at": "2026-01-01T00:00:00", "mode": "standby", "health": "nominal"},
@@ -164,19 +179,21 @@ async def test_naive_and_future_timestamps(client: httpx.AsyncClient, factory: F
     assert history.json()["items"] == []  # nothing half-written
 
 
-async def test_bad_path_id(client: httpx.AsyncClient) -> None:
+async def test_bad_path_id(client: httpx.AsyncClient, org_id: str) -> None:
     response = await client.get("/api/v1/spacecraft/not-a-uuid")
     assert_problem(response, 422, ["path", "spacecraft_id"])
 
 
-async def test_invalid_cursor(client: httpx.AsyncClient) -> None:
+async def test_invalid_cursor(client: httpx.AsyncClient, org_id: str) -> None:
     for cursor in ("%%%", "eyJub3QiOiJpZCJ9", "bm90IGpzb24"):
         response = await client.get("/api/v1/spacecraft", params={"cursor": cursor})
         assert_problem(response, 422, ["query", "cursor"])
 
 
-async def test_history_window_reversed(client: httpx.AsyncClient, factory: Factory) -> None:
-    craft = await factory.spacecraft()
+async def test_history_window_reversed(
+    client: httpx.AsyncClient, factory: Factory, org_id: str
+) -> None:
+    craft = await factory.spacecraft(await _own(factory, org_id))
     now = datetime.now(UTC)
     response = await client.get(
         f"/api/v1/spacecraft/{craft.id}/status/history",
@@ -185,12 +202,18 @@ async def test_history_window_reversed(client: httpx.AsyncClient, factory: Facto
     assert_problem(response, 422, ["query", "stop"])
 
 
-async def test_unknown_organisation(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/spacecraft", json=_craft(str(uuid.uuid4())))
-    assert_problem(response, 422, ["body", "organisation_id"])
+async def test_organisation_cannot_be_chosen_by_the_client(
+    client: httpx.AsyncClient, org_id: str
+) -> None:
+    other = str(uuid.uuid4())
+    response = await client.post("/api/v1/spacecraft", json=_craft(org_id, organisation_id=other))
+    body = assert_problem(response, 422, ["body", "organisation_id"])
+    assert body["errors"][0]["msg"] == "unknown field"
 
 
-async def test_duplicates_are_409_naming_the_field(client: httpx.AsyncClient, org_id: str) -> None:
+async def test_duplicates_are_409_naming_the_field(
+    client: httpx.AsyncClient, org_id: str, factory: Factory
+) -> None:
     first = await client.post("/api/v1/spacecraft", json=_craft(org_id, catalog_number="25544"))
     assert first.status_code == 201
     same_name = await client.post("/api/v1/spacecraft", json=_craft(org_id))
@@ -199,17 +222,22 @@ async def test_duplicates_are_409_naming_the_field(client: httpx.AsyncClient, or
         "/api/v1/spacecraft", json=_craft(org_id, name="Other", catalog_number="25544")
     )
     assert_problem(same_number, 409, ["body", "catalog_number"])
-    slug = await client.post("/api/v1/organisations", json={"name": "A", "slug": "dup-slug"})
+    platform = await factory.login(role="admin", platform_admin=True)
+    slug = await client.post(
+        "/api/v1/organisations", json={"name": "A", "slug": "dup-slug"}, headers=platform
+    )
     assert slug.status_code == 201
-    again = await client.post("/api/v1/organisations", json={"name": "B", "slug": "dup-slug"})
+    again = await client.post(
+        "/api/v1/organisations", json={"name": "B", "slug": "dup-slug"}, headers=platform
+    )
     assert_problem(again, 409, ["body", "slug"])
     assert await _count_spacecraft(client) == 1
 
 
 async def test_patch_cannot_null_name_or_rename_onto_another(
-    client: httpx.AsyncClient, factory: Factory
+    client: httpx.AsyncClient, factory: Factory, org_id: str
 ) -> None:
-    organisation = await factory.organisation()
+    organisation = await _own(factory, org_id)
     first = await factory.spacecraft(organisation, name="One")
     await factory.spacecraft(organisation, name="Two")
     nulled = await client.patch(f"/api/v1/spacecraft/{first.id}", json={"name": None})
@@ -220,7 +248,7 @@ async def test_patch_cannot_null_name_or_rename_onto_another(
     assert unchanged.json()["name"] == "One"
 
 
-async def test_method_not_allowed_and_unknown_route(client: httpx.AsyncClient) -> None:
+async def test_method_not_allowed_and_unknown_route(client: httpx.AsyncClient, org_id: str) -> None:
     assert_problem(await client.put("/api/v1/spacecraft", json={}), 405)
     assert_problem(await client.get("/api/v1/no-such-thing"), 404)
 

@@ -10,18 +10,12 @@ import httpx
 from tests.conftest import Factory
 
 
-async def _organisation(client: httpx.AsyncClient, slug: str = "esa-ops") -> str:
-    response = await client.post("/api/v1/organisations", json={"name": "ESA Ops", "slug": slug})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def test_create_get_update_delete(client: httpx.AsyncClient) -> None:
-    org_id = await _organisation(client)
+async def test_create_get_update_delete(client: httpx.AsyncClient, factory: Factory) -> None:
+    operator = await factory.user(role="operator")
+    client.headers.update(factory.headers(operator))
     created = await client.post(
         "/api/v1/spacecraft",
         json={
-            "organisation_id": org_id,
             "name": "  Sentinel-2A ",
             "catalog_number": "40697",
             "cospar_id": "15028A",
@@ -33,6 +27,7 @@ async def test_create_get_update_delete(client: httpx.AsyncClient) -> None:
     assert body["name"] == "Sentinel-2A"
     assert body["cospar_id"] == "2015-028A"  # TLE short form stored canonically
     assert body["mode"] == "unknown" and body["health"] == "unknown"
+    assert body["organisation_id"] == str(operator.organisation_id)
     craft_id = body["id"]
 
     fetched = await client.get(f"/api/v1/spacecraft/{craft_id}")
@@ -58,12 +53,14 @@ async def test_cursor_pagination_visits_every_row_once(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     organisation = await factory.organisation()
+    client.headers.update(await factory.login(organisation, role="viewer"))
+    await factory.spacecraft()  # another organisation's: never listed
     expected = {str((await factory.spacecraft(organisation)).id) for _ in range(23)}
     seen: list[str] = []
     cursor: str | None = None
     pages = 0
     while True:
-        params: dict[str, str | int] = {"limit": 5, "organisation_id": str(organisation.id)}
+        params: dict[str, str | int] = {"limit": 5}
         if cursor:
             params["cursor"] = cursor
         response = await client.get("/api/v1/spacecraft", params=params)
@@ -84,26 +81,30 @@ async def test_list_filters(client: httpx.AsyncClient, factory: Factory) -> None
     esa, noaa = await factory.organisation(), await factory.organisation()
     await factory.spacecraft(esa, name="Sentinel-1A", mode="operational")
     await factory.spacecraft(esa, name="Sentinel-2A", mode="safe_mode")
+    await factory.spacecraft(esa, name="100%_weird", mode="standby")
     await factory.spacecraft(noaa, name="NOAA-20", mode="operational")
-    await factory.spacecraft(noaa, name="100%_weird", mode="standby")
+    await factory.spacecraft(noaa, name="Sentinel-6", mode="operational")
+    esa_viewer, noaa_viewer = await factory.login(esa, role="viewer"), await factory.login(noaa)
 
-    async def names(**params: str) -> set[str]:
-        response = await client.get("/api/v1/spacecraft", params=params)
+    async def names(headers: dict[str, str], **params: str) -> set[str]:
+        response = await client.get("/api/v1/spacecraft", params=params, headers=headers)
         assert response.status_code == 200, response.text
         return {item["name"] for item in response.json()["items"]}
 
-    assert await names(organisation_id=str(esa.id)) == {"Sentinel-1A", "Sentinel-2A"}
-    assert await names(status="operational") == {"Sentinel-1A", "NOAA-20"}
-    assert await names(name="sentinel") == {"Sentinel-1A", "Sentinel-2A"}  # case-insensitive
-    assert await names(name="%") == {"100%_weird"}  # LIKE wildcards are literal
-    assert await names(name="0%_") == {"100%_weird"}
-    assert await names(organisation_id=str(noaa.id), status="operational") == {"NOAA-20"}
+    assert await names(esa_viewer) == {"Sentinel-1A", "Sentinel-2A", "100%_weird"}
+    assert await names(esa_viewer, status="operational") == {"Sentinel-1A"}
+    assert await names(esa_viewer, name="sentinel") == {"Sentinel-1A", "Sentinel-2A"}
+    assert await names(esa_viewer, name="%") == {"100%_weird"}  # LIKE wildcards are literal
+    assert await names(esa_viewer, name="0%_") == {"100%_weird"}
+    assert await names(noaa_viewer, name="sentinel") == {"Sentinel-6"}
 
 
 async def test_status_follows_latest_report_and_keeps_history(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    craft = await factory.spacecraft()
+    organisation = await factory.organisation()
+    craft = await factory.spacecraft(organisation)
+    client.headers.update(await factory.login(organisation, role="operator"))
     initial = await client.get(f"/api/v1/spacecraft/{craft.id}/status")
     assert initial.status_code == 200
     assert initial.json()["mode"] == "unknown" and initial.json()["reported_at"] is None
@@ -162,7 +163,9 @@ async def test_status_follows_latest_report_and_keeps_history(
 
 
 async def test_delete_removes_status_history(client: httpx.AsyncClient, factory: Factory) -> None:
-    craft = await factory.spacecraft()
+    organisation = await factory.organisation()
+    craft = await factory.spacecraft(organisation)
+    client.headers.update(await factory.login(organisation, role="operator"))
     response = await client.post(
         f"/api/v1/spacecraft/{craft.id}/status",
         json={"reported_at": datetime.now(UTC).isoformat(), "mode": "standby", "health": "nominal"},
@@ -176,16 +179,17 @@ async def test_delete_removes_status_history(client: httpx.AsyncClient, factory:
 async def test_same_name_allowed_in_different_organisations(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    first, second = await factory.organisation(), await factory.organisation()
-    for org in (first, second):
+    for _ in range(2):
         response = await client.post(
             "/api/v1/spacecraft",
-            json={"organisation_id": str(org.id), "name": "Shared ride", "catalog_number": "25544"},
+            json={"name": "Shared ride", "catalog_number": "25544"},
+            headers=await factory.login(role="operator"),
         )
         assert response.status_code == 201, response.text
 
 
-async def test_unknown_ids_are_404(client: httpx.AsyncClient) -> None:
+async def test_unknown_ids_are_404(client: httpx.AsyncClient, factory: Factory) -> None:
+    client.headers.update(await factory.login(role="viewer"))
     missing = uuid.uuid4()
     for path in (
         f"/api/v1/spacecraft/{missing}",

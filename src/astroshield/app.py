@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -11,13 +14,20 @@ from typing import Any
 import structlog
 import swagger_ui_bundle
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from astroshield import __version__
-from astroshield.api.middleware import RequestContextMiddleware, RequestGuardMiddleware
+from astroshield.api.middleware import (
+    RequestContextMiddleware,
+    RequestGuardMiddleware,
+    SecurityHeadersMiddleware,
+)
 from astroshield.api.unit_of_work import UnitOfWorkMiddleware
+from astroshield.audit.router import router as audit_router
+from astroshield.auth.router import router as auth_router
 from astroshield.cache import TTLCache
 from astroshield.config import Settings, get_settings
 from astroshield.db import create_engine, create_sessionmaker, create_unpooled_engine
@@ -27,8 +37,11 @@ from astroshield.health.router import router as health_router
 from astroshield.migrate import head_revision, upgrade_async
 from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
+from astroshield.security.context import build_security
+from astroshield.security.ratelimit import ClientRateLimitMiddleware
 from astroshield.spacecraft.router import router as spacecraft_router
-from astroshield.spacecraft.schemas import SpacecraftStatus
+from astroshield.spacecraft.service import CachedStatus
+from astroshield.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = "/_docs-assets"
@@ -72,16 +85,29 @@ def _install_offline_docs(app: FastAPI) -> None:
     """Swagger UI served from the swagger-ui-bundle package, so the docs work offline."""
     app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")
 
+    page = get_swagger_ui_html(
+        openapi_url=app.openapi_url or "/openapi.json",
+        title=f"{app.title} API",
+        oauth2_redirect_url="/docs/oauth2-redirect",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+    )
+    body = bytes(page.body)
+    # A strict CSP: scripts only from us, the one inline bootstrap script by its hash.
+    inline_hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+        for script in re.findall(rb"<script>(.*?)</script>", body, flags=re.DOTALL)
+    )
+    csp = (
+        f"default-src 'none'; script-src 'self' {inline_hashes}; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+        "font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} API",
-            oauth2_redirect_url="/docs/oauth2-redirect",
-            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
-        )
+        return HTMLResponse(body, headers={"content-security-policy": csp})
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_redirect() -> HTMLResponse:
@@ -101,20 +127,53 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.status_cache = TTLCache[uuid.UUID, SpacecraftStatus](
+    # Built now, not in the lifespan: a misconfigured key stops the service from starting.
+    app.state.security = build_security(settings)
+    app.state.status_cache = TTLCache[uuid.UUID, CachedStatus](
         ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
     )
     install_error_handlers(app)
 
     app.include_router(health_probes)
     # Hot routes first: matching walks the list in order.
-    for router in (spacecraft_router, organisations_router, health_router):
+    for router in (
+        spacecraft_router,
+        auth_router,
+        users_router,
+        audit_router,
+        organisations_router,
+        health_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     _install_offline_docs(app)
 
-    # Added last = outermost: the request id exists before the guard can refuse a request,
-    # and nothing reaches a transaction that the guard refused.
+    # Added last = outermost. The request id exists before anything can refuse a request;
+    # security headers go on every answer, refusals included; a client over its budget or
+    # a body the guard refuses never reaches a transaction.
     app.add_middleware(UnitOfWorkMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            ClientRateLimitMiddleware,
+            limiter=app.state.security.limiter,
+            limit=settings.rate_limit_client,
+            trusted_proxies=settings.trusted_proxies,
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.profile == "prod")
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
 from astroshield import __version__
 from astroshield.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="AstroShield space domain awareness service.",
@@ -19,6 +26,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema, demo data, backup and restore.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+keys_app = typer.Typer(help="Signing and encryption keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True, soft_wrap=True)  # never break paths or messages mid-line
 
 
@@ -156,6 +169,169 @@ def db_restore(
         console.print(f"[red]restore failed:[/] {exc}")
         raise typer.Exit(code=1) from None
     console.print(f"restored from {path}")
+
+
+def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction on a migrated database."""
+    from astroshield.db import create_sessionmaker, create_unpooled_engine, session_scope
+    from astroshield.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings)
+
+    async def run() -> T:
+        engine = create_unpooled_engine(settings)
+        try:
+            async with session_scope(create_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="login e-mail")],
+    organisation: Annotated[str, typer.Option(help="organisation slug (created if missing)")],
+    role: Annotated[str, typer.Option(help="viewer, operator, analyst or admin")] = "admin",
+    name: Annotated[str | None, typer.Option(help="full name")] = None,
+    platform_admin: Annotated[bool, typer.Option(help="may also manage organisations")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option(help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create an account (the first administrator). There are no default credentials."""
+    import sys
+
+    from pydantic import ValidationError
+
+    from astroshield.audit.service import SYSTEM
+    from astroshield.errors import DomainError
+    from astroshield.organisations.repository import OrganisationRepository
+    from astroshield.organisations.schemas import OrganisationCreate
+    from astroshield.organisations.service import create_organisation
+    from astroshield.security.context import build_security
+    from astroshield.users.schemas import UserCreate
+    from astroshield.users.service import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserCreate(email=email, password=password, role=role, name=name)
+    except ValidationError as exc:
+        console.print(f"[red]invalid:[/] {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(code=2) from None
+    security = build_security(get_settings())
+
+    async def work(session: AsyncSession) -> str:
+        organisations = OrganisationRepository(session)
+        org = await organisations.get_by_slug(organisation) or await create_organisation(
+            organisations,
+            OrganisationCreate(name=organisation, slug=organisation),
+            session=session,
+            actor=SYSTEM,
+        )
+        user = await create_user(
+            session, security, org.id, data, actor=SYSTEM, platform_admin=platform_admin
+        )
+        return str(user.id)
+
+    try:
+        user_id = _run_in_session(work)
+    except DomainError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors) or exc.detail
+        console.print(f"[red]refused:[/] {exc.detail} ({problems})")
+        raise typer.Exit(code=1) from None
+    console.print(f"created user {user_id} ({role}) in {organisation}")
+
+
+@keys_app.command("jwt-generate")
+def keys_jwt_generate(path: Annotated[Path, typer.Argument(help="key file to create")]) -> None:
+    """Create a JWT signing key file (Ed25519, mode 600)."""
+    from astroshield.security.tokens import KeyRing, write_key_ring
+
+    if path.exists():
+        console.print(f"[red]{path} exists[/]; use `keys jwt-rotate` to add a key")
+        raise typer.Exit(code=1)
+    ring = KeyRing.generate(kid=f"k-{datetime.now(UTC):%Y%m%d%H%M%S}")
+    write_key_ring(ring, path)
+    console.print(f"wrote {path} (active key {ring.active_kid})")
+
+
+@keys_app.command("jwt-rotate")
+def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotate")]) -> None:
+    """Sign with a new key; the old one keeps verifying until its tokens can have expired."""
+    from astroshield.audit.service import SYSTEM, record
+    from astroshield.security.tokens import load_key_ring, write_key_ring
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    overlap = timedelta(seconds=max(settings.access_token_ttl_s, settings.refresh_token_ttl_s))
+    ring = load_key_ring(path)
+    rotated = ring.rotated(f"k-{now:%Y%m%d%H%M%S}", overlap=overlap, now=now)
+    # Keys whose overlap is over verify nothing any more: drop them from the file.
+    rotated = type(rotated)(
+        {
+            kid: key
+            for kid, key in rotated.keys.items()
+            if key.verify_until is None or key.verify_until > now
+        },
+        rotated.active_kid,
+    )
+    write_key_ring(rotated, path)
+
+    async def work(session: AsyncSession) -> None:
+        await record(
+            session,
+            SYSTEM.event(
+                "keys.jwt_rotated", new_kid=rotated.active_kid, retired_kid=ring.active_kid
+            ),
+        )
+
+    _run_in_session(work)
+    console.print(
+        f"signing with {rotated.active_kid}; {ring.active_kid} verifies until "
+        f"{(now + overlap).isoformat()} — restart or reload the service to pick it up"
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every PII data key under the active PII key (set the new key as active and
+    keep the old one configured until this has run)."""
+    from astroshield.audit.service import SYSTEM
+    from astroshield.security.context import build_security
+    from astroshield.users.service import rotate_pii_keys
+
+    security = build_security(get_settings())
+
+    async def work(session: AsyncSession) -> int:
+        return await rotate_pii_keys(session, security.pii_keys, actor=SYSTEM)
+
+    with console.status(f"re-wrapping PII data keys under {security.pii_keys.active}"):
+        count = _run_in_session(work)
+    console.print(f"re-wrapped {count} values under {security.pii_keys.active}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exits 1 if an entry was edited or deleted."""
+    from astroshield.audit.service import ChainReport, verify_chain
+
+    async def work(session: AsyncSession) -> ChainReport:
+        return await verify_chain(session)
+
+    with console.status("verifying the audit chain"):
+        report = _run_in_session(work)
+    if report.ok:
+        console.print(f"audit chain intact: {report.entries_checked} entries")
+        return
+    where = f" at entry {report.first_bad_id}" if report.first_bad_id is not None else ""
+    console.print(f"[red]audit chain broken{where}:[/] {report.problem}")
+    raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -39,6 +40,35 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
 
     secret_key: SecretStr = SecretStr(DEV_SECRET)
+
+    # Authentication (RFC 8725). Signing keys come from a key file; dev/test without one
+    # get an ephemeral key per process (tokens die with it), prod refuses to start.
+    jwt_issuer: str = "https://astroshield.local"
+    jwt_audience: str = "astroshield-api"
+    jwt_keys_file: Path | None = None
+    access_token_ttl_s: int = Field(default=600, ge=30, le=3600)
+    refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=300, le=90 * 86_400)
+    jwt_leeway_s: int = Field(default=30, ge=0, le=300)
+    session_cookie_secure: bool = True
+
+    # PII envelope encryption: KEKs "k1:BASE64URL,k2:BASE64URL" and the active id, or a
+    # key file; a separate key for the e-mail blind index. Never stored in the database.
+    pii_keys: SecretStr | None = None
+    pii_active_key: str | None = None
+    pii_keys_file: Path | None = None
+    pii_index_key: SecretStr | None = None
+
+    # Rate limits ("N/second|minute|hour"), moving window; Redis shares them across replicas.
+    rate_limit_enabled: bool = True
+    rate_limit_client: str = "600/minute"
+    rate_limit_user: str = "1200/minute"
+    rate_limit_login: str = "10/minute"
+    rate_limit_fail_mode: Literal["open", "closed"] = "open"
+    # Replicas sharing a budget share this prefix in Redis; separate deployments don't.
+    rate_limit_namespace: str = "astroshield"
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    cors_origins: list[str] = Field(default_factory=list)
 
     max_request_body_bytes: int = Field(default=1_048_576, ge=1_024)
     page_size_default: int = Field(default=50, ge=1, le=1000)

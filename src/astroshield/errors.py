@@ -45,6 +45,22 @@ class DomainError(Exception):
         self.headers = headers or {}
 
 
+class AuthenticationError(DomainError):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+    def __init__(self, detail: str = "missing, invalid or expired credentials") -> None:
+        # RFC 6750 §3: tell the client which scheme to use, never why a token failed.
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="astroshield"'})
+
+
+class ForbiddenError(DomainError):
+    status, slug, title = 403, "forbidden", "Not permitted"
+
+
+class RateLimitedError(DomainError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
 class NotFoundError(DomainError):
     status, slug, title = 404, "not-found", "Resource not found"
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.audit.service import SYSTEM
 from astroshield.organisations.repository import OrganisationRepository
 from astroshield.organisations.schemas import OrganisationCreate
 from astroshield.organisations.service import create_organisation
@@ -108,20 +109,25 @@ DEMO_FLEETS: dict[tuple[str, str], list[DemoSpacecraft]] = {
 
 async def seed_demo_data(session: AsyncSession) -> int:
     """Create the demo organisations and spacecraft that are missing; returns how many
-    spacecraft were created (0 on a second run)."""
+    spacecraft were created (0 on a second run). No accounts: there are no default
+    credentials anywhere; `astroshield user create` makes the first one."""
     organisations = OrganisationRepository(session)
-    spacecraft = SpacecraftRepository(session)
+    no_cache = StatusCache(ttl_s=0, max_entries=0)
     created = 0
     now = datetime.now(UTC).replace(microsecond=0)
     for (org_name, slug), fleet in DEMO_FLEETS.items():
         organisation = await organisations.get_by_slug(slug) or await create_organisation(
-            organisations, OrganisationCreate(name=org_name, slug=slug)
+            organisations,
+            OrganisationCreate(name=org_name, slug=slug),
+            session=session,
+            actor=SYSTEM,
         )
+        spacecraft = SpacecraftRepository(session, organisation.id)
         existing = {
             craft.name
             for craft in await list_spacecraft(
                 spacecraft,
-                SpacecraftFilter(organisation_id=organisation.id),
+                SpacecraftFilter(),
                 after_id=None,
                 limit=1000,
             )
@@ -130,23 +136,25 @@ async def seed_demo_data(session: AsyncSession) -> int:
             if demo.name in existing:
                 continue
             craft = await create_spacecraft(
+                session,
                 spacecraft,
-                organisations,
                 SpacecraftCreate(
-                    organisation_id=organisation.id,
                     name=demo.name,
                     catalog_number=demo.catalog_number,
                     cospar_id=demo.cospar_id,
                     description=demo.description,
                 ),
+                SYSTEM,
             )
             await record_status(
+                session,
                 spacecraft,
-                StatusCache(ttl_s=0, max_entries=0),
+                no_cache,
                 craft.id,
                 StatusReportCreate(
                     reported_at=now, mode=demo.mode, health=demo.health, last_contact_at=now
                 ),
+                SYSTEM,
             )
             created += 1
     return created

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.api.middleware import UNSAFE_METHODS
 from astroshield.api.unit_of_work import UNIT_OF_WORK_KEY
+from astroshield.audit.service import Actor, record_detached
+from astroshield.auth.repository import AuthRepository
 from astroshield.config import Settings
 from astroshield.db import UnitOfWork
+from astroshield.errors import AuthenticationError, ForbiddenError, RateLimitedError
+from astroshield.security.context import SecurityContext
+from astroshield.security.csrf import CsrfError, check_csrf
+from astroshield.security.principal import Principal
+from astroshield.security.tokens import TokenError
+
+log = structlog.get_logger(__name__)
 
 
 async def get_settings_from_app(request: Request) -> Settings:
@@ -23,5 +36,110 @@ async def get_session(request: Request) -> AsyncSession:
     return unit.session
 
 
+async def get_security(request: Request) -> SecurityContext:
+    security: SecurityContext = request.app.state.security
+    return security
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
+SecurityDep = Annotated[SecurityContext, Depends(get_security)]
+
+
+def request_actor(request: Request, principal: Principal | None = None) -> Actor:
+    state = request.scope.get("state", {})
+    client = state.get("client_address") or (request.client.host if request.client else None)
+    if principal is None:
+        return Actor(None, None, state.get("request_id"), client)
+    return Actor(str(principal.user_id), principal.organisation_id, state.get("request_id"), client)
+
+
+def _origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+async def get_principal(
+    request: Request, session: SessionDep, security: SecurityDep, settings: SettingsDep
+) -> Principal:
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError()
+        method: Any = "bearer"
+    else:
+        token = request.cookies.get(security.access_cookie, "")
+        method = "cookie"
+        if not token:
+            raise AuthenticationError()
+    try:
+        claims = security.tokens.verify(token.strip(), "access")
+    except TokenError as exc:
+        log.info("access_token_rejected", reason=str(exc), method=method)
+        raise AuthenticationError() from None
+    user_id = uuid.UUID(claims.subject)
+    active, revoked = await AuthRepository(session).access_state(user_id, claims.token_id)
+    if revoked or not active:
+        raise AuthenticationError()
+    if method == "cookie" and request.method in UNSAFE_METHODS:
+        try:
+            check_csrf(
+                request.headers,
+                request.cookies,
+                secret=security.csrf_secret,
+                session_id=claims.family_id or claims.token_id,
+                cookie_name=security.csrf_cookie,
+                own_origin=_origin(request),
+                allowed_origins=settings.cors_origins,
+            )
+        except CsrfError as exc:
+            raise ForbiddenError(f"CSRF check failed: {exc}") from None
+    decision = await security.limiter.hit(security.user_limit, "user", claims.subject)
+    if not decision.allowed:
+        raise RateLimitedError("too many requests for this account", headers=decision.headers())
+    principal = Principal(
+        user_id=user_id,
+        organisation_id=uuid.UUID(claims.organisation_id),
+        role=claims.role,
+        scopes=frozenset(claims.scopes),
+        token_id=claims.token_id,
+        token_expires_at=claims.expires_at,
+        auth_method=method,
+        session_id=claims.family_id,
+    )
+    request.scope.setdefault("state", {})["principal"] = principal
+    structlog.contextvars.bind_contextvars(
+        user_id=str(principal.user_id), organisation_id=str(principal.organisation_id)
+    )
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits principals holding ``scope`` and audits everyone else."""
+
+    async def check(request: Request, principal: CurrentPrincipal) -> Principal:
+        if not principal.has(scope):
+            await record_detached(
+                request.app.state.sessionmaker,
+                request_actor(request, principal).event(
+                    "auth.permission_denied",
+                    object_type="route",
+                    object_id=request.url.path,
+                    scope=scope,
+                    method=request.method,
+                ),
+            )
+            raise ForbiddenError(f"this action needs the {scope!r} permission")
+        return principal
+
+    return check
+
+
+async def get_actor(request: Request, principal: CurrentPrincipal) -> Actor:
+    return request_actor(request, principal)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -22,6 +22,7 @@ from astroshield.errors import (
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+REQUEST_LOG_KEYS = ("user_id", "organisation_id")
 JSON_MEDIA_TYPES = frozenset({"application/json"})
 
 
@@ -47,26 +48,34 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            # Whatever the request bound (user, organisation) ends with it.
+            structlog.contextvars.unbind_contextvars(*REQUEST_LOG_KEYS)
+            structlog.contextvars.reset_contextvars(**tokens)
 
 
 async def send_problem(
-    send: Send, scope: Scope, *, status: int, slug: str, title: str, detail: str
+    send: Send,
+    scope: Scope,
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
 ) -> None:
     body = orjson.dumps(
         problem_body(status=status, slug=slug, title=title, detail=detail, instance=scope["path"])
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -190,3 +199,37 @@ class RequestGuardMiddleware:
             title=PayloadTooLargeError.title,
             detail=f"request body exceeds the limit of {self.max_body_bytes} bytes",
         )
+
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+class SecurityHeadersMiddleware:
+    """Headers every response carries (OWASP Secure Headers); a route may set a stricter
+    or looser Content-Security-Policy of its own (the docs page does)."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.headers = {
+            "x-content-type-options": "nosniff",
+            "x-frame-options": "DENY",
+            "referrer-policy": "no-referrer",
+            "cross-origin-opener-policy": "same-origin",
+            "content-security-policy": API_CSP,
+        }
+        if hsts:
+            self.headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -3,6 +3,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.audit.service import Actor, record
 from astroshield.errors import ConflictError, FieldError, NotFoundError
 from astroshield.organisations.models import Organisation
 from astroshield.organisations.repository import OrganisationRepository
@@ -10,14 +13,29 @@ from astroshield.organisations.schemas import OrganisationCreate
 
 
 async def create_organisation(
-    repository: OrganisationRepository, data: OrganisationCreate
+    repository: OrganisationRepository,
+    data: OrganisationCreate,
+    *,
+    session: AsyncSession,
+    actor: Actor,
 ) -> Organisation:
     if await repository.get_by_slug(data.slug) is not None:
         raise ConflictError(
             f"an organisation with slug {data.slug!r} exists",
             errors=[FieldError(["body", "slug"], "already taken")],
         )
-    return await repository.add(Organisation(name=data.name, slug=data.slug))
+    organisation = await repository.add(Organisation(name=data.name, slug=data.slug))
+    await record(
+        session,
+        actor.event(
+            "organisation.created",
+            object_type="organisation",
+            object_id=organisation.id,
+            organisation_id=organisation.id,
+            slug=organisation.slug,
+        ),
+    )
+    return organisation
 
 
 async def get_organisation(

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,6 @@ _UNIQUE_FIELDS = {
 
 @dataclass(frozen=True, slots=True)
 class SpacecraftFilter:
-    organisation_id: uuid.UUID | None = None
     mode: str | None = None
     name_contains: str | None = None
 
@@ -31,20 +30,27 @@ def _escape_like(text: str) -> str:
 
 
 class SpacecraftRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """Bound to one organisation: every statement starts from that organisation's rows,
+    so another organisation's spacecraft is not found rather than forbidden (no BOLA,
+    and no confirmation that it exists)."""
+
+    def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
         self.session = session
+        self.organisation_id = organisation_id
+
+    def _readable(self) -> Select[Spacecraft]:
+        return select(Spacecraft).where(Spacecraft.organisation_id == self.organisation_id)
 
     async def get(self, spacecraft_id: uuid.UUID) -> Spacecraft | None:
-        return await self.session.get(Spacecraft, spacecraft_id)
+        statement = self._readable().where(Spacecraft.id == spacecraft_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def list(
         self, filters: SpacecraftFilter, *, after_id: uuid.UUID | None, limit: int
     ) -> Sequence[Spacecraft]:
-        statement = select(Spacecraft).order_by(Spacecraft.id).limit(limit)
+        statement = self._readable().order_by(Spacecraft.id).limit(limit)
         if after_id is not None:
             statement = statement.where(Spacecraft.id > after_id)
-        if filters.organisation_id is not None:
-            statement = statement.where(Spacecraft.organisation_id == filters.organisation_id)
         if filters.mode is not None:
             statement = statement.where(Spacecraft.mode == filters.mode)
         if filters.name_contains:
@@ -62,7 +68,11 @@ class SpacecraftRepository:
         return spacecraft
 
     async def delete(self, spacecraft_id: uuid.UUID) -> None:
-        await self.session.execute(delete(Spacecraft).where(Spacecraft.id == spacecraft_id))
+        await self.session.execute(
+            delete(Spacecraft).where(
+                Spacecraft.id == spacecraft_id, Spacecraft.organisation_id == self.organisation_id
+            )
+        )
 
     async def add_status_report(self, report: SpacecraftStatusReport) -> SpacecraftStatusReport:
         self.session.add(report)

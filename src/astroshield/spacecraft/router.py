@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from astroshield.api.deps import SessionDep
+from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.errors import FieldError, InvalidInputError
-from astroshield.organisations.repository import OrganisationRepository
+from astroshield.security.principal import Principal
 from astroshield.spacecraft import service
 from astroshield.spacecraft.models import OperationalMode, SpacecraftStatusReport
 from astroshield.spacecraft.repository import SpacecraftFilter, SpacecraftRepository
@@ -24,13 +24,20 @@ from astroshield.spacecraft.schemas import (
 )
 
 router = APIRouter(prefix="/spacecraft", tags=["spacecraft"])
+Reader = Annotated[Principal, Depends(require_scope("spacecraft:read"))]
+Writer = Annotated[Principal, Depends(require_scope("spacecraft:write"))]
 
 
-async def get_repository(session: SessionDep) -> SpacecraftRepository:
-    return SpacecraftRepository(session)
+async def _readable(session: SessionDep, principal: Reader) -> SpacecraftRepository:
+    return SpacecraftRepository(session, principal.organisation_id)
 
 
-RepositoryDep = Annotated[SpacecraftRepository, Depends(get_repository)]
+async def _writable(session: SessionDep, principal: Writer) -> SpacecraftRepository:
+    return SpacecraftRepository(session, principal.organisation_id)
+
+
+ReadRepository = Annotated[SpacecraftRepository, Depends(_readable)]
+WriteRepository = Annotated[SpacecraftRepository, Depends(_writable)]
 
 
 async def get_status_cache(request: Request) -> service.StatusCache:
@@ -43,23 +50,21 @@ StatusCacheDep = Annotated[service.StatusCache, Depends(get_status_cache)]
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_spacecraft(
-    data: SpacecraftCreate, repo: RepositoryDep, session: SessionDep
+    data: SpacecraftCreate, repo: WriteRepository, session: SessionDep, actor: ActorDep
 ) -> SpacecraftRead:
-    created = await service.create_spacecraft(repo, OrganisationRepository(session), data)
+    created = await service.create_spacecraft(session, repo, data, actor)
     return SpacecraftRead.model_validate(created)
 
 
 @router.get("")
 async def list_spacecraft(
-    repo: RepositoryDep,
+    repo: ReadRepository,
     page: PageDep,
-    organisation_id: uuid.UUID | None = None,
     mode: Annotated[OperationalMode | None, Query(alias="status")] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> Page[SpacecraftRead]:
-    filters = SpacecraftFilter(
-        organisation_id=organisation_id, mode=mode.value if mode else None, name_contains=name
-    )
+    """The caller's organisation's spacecraft, filtered by status and name substring."""
+    filters = SpacecraftFilter(mode=mode.value if mode else None, name_contains=name)
     rows = await service.list_spacecraft(
         repo, filters, after_id=cursor_value(page, "id", uuid.UUID), limit=page.limit + 1
     )
@@ -67,38 +72,52 @@ async def list_spacecraft(
 
 
 @router.get("/{spacecraft_id}")
-async def get_spacecraft(spacecraft_id: uuid.UUID, repo: RepositoryDep) -> SpacecraftRead:
+async def get_spacecraft(spacecraft_id: uuid.UUID, repo: ReadRepository) -> SpacecraftRead:
     return SpacecraftRead.model_validate(await service.get_spacecraft(repo, spacecraft_id))
 
 
 @router.patch("/{spacecraft_id}")
 async def update_spacecraft(
-    spacecraft_id: uuid.UUID, data: SpacecraftUpdate, repo: RepositoryDep, cache: StatusCacheDep
+    spacecraft_id: uuid.UUID,
+    data: SpacecraftUpdate,
+    repo: WriteRepository,
+    cache: StatusCacheDep,
+    session: SessionDep,
+    actor: ActorDep,
 ) -> SpacecraftRead:
-    updated = await service.update_spacecraft(repo, cache, spacecraft_id, data)
+    updated = await service.update_spacecraft(session, repo, cache, spacecraft_id, data, actor)
     return SpacecraftRead.model_validate(updated)
 
 
 @router.delete("/{spacecraft_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_spacecraft(
-    spacecraft_id: uuid.UUID, repo: RepositoryDep, cache: StatusCacheDep
+    spacecraft_id: uuid.UUID,
+    repo: WriteRepository,
+    cache: StatusCacheDep,
+    session: SessionDep,
+    actor: ActorDep,
 ) -> Response:
-    await service.delete_spacecraft(repo, cache, spacecraft_id)
+    await service.delete_spacecraft(session, repo, cache, spacecraft_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{spacecraft_id}/status")
 async def get_status(
-    spacecraft_id: uuid.UUID, repo: RepositoryDep, cache: StatusCacheDep
+    spacecraft_id: uuid.UUID, repo: ReadRepository, cache: StatusCacheDep
 ) -> SpacecraftStatus:
     return await service.current_status(repo, cache, spacecraft_id)
 
 
 @router.post("/{spacecraft_id}/status", status_code=status.HTTP_201_CREATED)
 async def report_status(
-    spacecraft_id: uuid.UUID, data: StatusReportCreate, repo: RepositoryDep, cache: StatusCacheDep
+    spacecraft_id: uuid.UUID,
+    data: StatusReportCreate,
+    repo: WriteRepository,
+    cache: StatusCacheDep,
+    session: SessionDep,
+    actor: ActorDep,
 ) -> StatusReportRead:
-    report = await service.record_status(repo, cache, spacecraft_id, data)
+    report = await service.record_status(session, repo, cache, spacecraft_id, data, actor)
     return StatusReportRead.model_validate(report)
 
 
@@ -109,7 +128,7 @@ def _history_key(report: SpacecraftStatusReport) -> dict[str, str]:
 @router.get("/{spacecraft_id}/status/history")
 async def get_status_history(
     spacecraft_id: uuid.UUID,
-    repo: RepositoryDep,
+    repo: ReadRepository,
     page: PageDep,
     start: AwareDatetime | None = None,
     stop: AwareDatetime | None = None,

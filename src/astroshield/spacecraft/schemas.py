@@ -34,7 +34,8 @@ Description = Annotated[str, Field(max_length=2000)]
 
 
 class SpacecraftCreate(RequestModel):
-    organisation_id: uuid.UUID
+    """The owning organisation is the caller's; it is not a field a client can set."""
+
     name: Name
     catalog_number: CatalogNumber | None = None
     cospar_id: CosparId | None = None

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.audit.service import Actor, record
 from astroshield.cache import TTLCache
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
-from astroshield.organisations.repository import OrganisationRepository
 from astroshield.spacecraft.models import (
     HealthState,
     OperationalMode,
@@ -22,17 +25,32 @@ from astroshield.spacecraft.schemas import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class CachedStatus:
+    organisation_id: uuid.UUID
+    status: SpacecraftStatus
+
+
+StatusCache = TTLCache[uuid.UUID, CachedStatus]
+
+
 async def create_spacecraft(
-    spacecraft: SpacecraftRepository,
-    organisations: OrganisationRepository,
-    data: SpacecraftCreate,
+    session: AsyncSession, repository: SpacecraftRepository, data: SpacecraftCreate, actor: Actor
 ) -> Spacecraft:
-    if await organisations.get(data.organisation_id) is None:
-        raise InvalidInputError(
-            f"organisation {data.organisation_id} does not exist",
-            errors=[FieldError(["body", "organisation_id"], "organisation not found")],
-        )
-    return await spacecraft.flush(Spacecraft(**data.model_dump()))
+    spacecraft = await repository.flush(
+        Spacecraft(organisation_id=repository.organisation_id, **data.model_dump())
+    )
+    await record(
+        session,
+        actor.event(
+            "spacecraft.created",
+            object_type="spacecraft",
+            object_id=spacecraft.id,
+            name=spacecraft.name,
+            catalog_number=spacecraft.catalog_number,
+        ),
+    )
+    return spacecraft
 
 
 async def get_spacecraft(repository: SpacecraftRepository, spacecraft_id: uuid.UUID) -> Spacecraft:
@@ -52,14 +70,13 @@ async def list_spacecraft(
     return await repository.list(filters, after_id=after_id, limit=limit)
 
 
-StatusCache = TTLCache[uuid.UUID, SpacecraftStatus]
-
-
 async def update_spacecraft(
+    session: AsyncSession,
     repository: SpacecraftRepository,
     cache: StatusCache,
     spacecraft_id: uuid.UUID,
     data: SpacecraftUpdate,
+    actor: Actor,
 ) -> Spacecraft:
     spacecraft = await get_spacecraft(repository, spacecraft_id)
     cache.invalidate(spacecraft_id)
@@ -68,24 +85,50 @@ async def update_spacecraft(
         raise InvalidInputError(
             "name cannot be removed", errors=[FieldError(["body", "name"], "must not be null")]
         )
+    before = {field: getattr(spacecraft, field) for field in changes}
     for field, value in changes.items():
         setattr(spacecraft, field, value)
-    return await repository.flush(spacecraft)
+    await repository.flush(spacecraft)
+    await record(
+        session,
+        actor.event(
+            "spacecraft.updated",
+            object_type="spacecraft",
+            object_id=spacecraft_id,
+            changes={f: [before[f], changes[f]] for f in changes},
+        ),
+    )
+    return spacecraft
 
 
 async def delete_spacecraft(
-    repository: SpacecraftRepository, cache: StatusCache, spacecraft_id: uuid.UUID
+    session: AsyncSession,
+    repository: SpacecraftRepository,
+    cache: StatusCache,
+    spacecraft_id: uuid.UUID,
+    actor: Actor,
 ) -> None:
-    await get_spacecraft(repository, spacecraft_id)
+    spacecraft = await get_spacecraft(repository, spacecraft_id)
     cache.invalidate(spacecraft_id)
     await repository.delete(spacecraft_id)
+    await record(
+        session,
+        actor.event(
+            "spacecraft.deleted",
+            object_type="spacecraft",
+            object_id=spacecraft_id,
+            name=spacecraft.name,
+        ),
+    )
 
 
 async def record_status(
+    session: AsyncSession,
     repository: SpacecraftRepository,
     cache: StatusCache,
     spacecraft_id: uuid.UUID,
     data: StatusReportCreate,
+    actor: Actor,
 ) -> SpacecraftStatusReport:
     """Append a status report; it becomes the current status unless a newer one exists."""
     spacecraft = await get_spacecraft(repository, spacecraft_id)
@@ -106,16 +149,29 @@ async def record_status(
     ):
         spacecraft.last_contact_at = data.last_contact_at
     await repository.flush(spacecraft)
+    await record(
+        session,
+        actor.event(
+            "spacecraft.status_reported",
+            object_type="spacecraft",
+            object_id=spacecraft_id,
+            mode=data.mode.value,
+            health=data.health.value,
+        ),
+    )
     return report
 
 
 async def current_status(
     repository: SpacecraftRepository, cache: StatusCache, spacecraft_id: uuid.UUID
 ) -> SpacecraftStatus:
-    """The current status; dashboards poll this, so it is served from a short-lived cache."""
+    """The current status; dashboards poll this, so it is served from a short-lived cache.
+    The cached entry remembers its organisation, so the cache cannot leak across them."""
     cached = cache.get(spacecraft_id)
     if cached is not None:
-        return cached
+        if cached.organisation_id != repository.organisation_id:
+            raise NotFoundError(f"spacecraft {spacecraft_id} not found")
+        return cached.status
     spacecraft = await get_spacecraft(repository, spacecraft_id)
     status = SpacecraftStatus(
         spacecraft_id=spacecraft.id,
@@ -127,7 +183,7 @@ async def current_status(
         orbit_epoch=spacecraft.orbit_epoch,
         reported_at=spacecraft.status_reported_at,
     )
-    cache.put(spacecraft_id, status)
+    cache.put(spacecraft_id, CachedStatus(spacecraft.organisation_id, status))
     return status
 
 

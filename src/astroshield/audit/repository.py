@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.audit.models import AuditEntry
+
+# Any constant works: it only has to be the same for every writer of the chain.
+_CHAIN_LOCK_KEY = 0x41535452  # "ASTR"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    organisation_id: uuid.UUID | None = None
+    action: str | None = None
+    actor: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_chain_head(self) -> str | None:
+        """Serialise appends (PostgreSQL advisory lock held to the end of the transaction;
+        SQLite serialises writers itself) and return the current head's hash."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY}
+            )
+        statement = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def append(self, entry: AuditEntry) -> AuditEntry:
+        self.session.add(entry)
+        await self.session.flush()
+        return entry
+
+    async def list(
+        self, filters: AuditFilter, *, before_id: int | None, limit: int
+    ) -> Sequence[AuditEntry]:
+        statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if before_id is not None:
+            statement = statement.where(AuditEntry.id < before_id)
+        for column, value in (
+            (AuditEntry.organisation_id, filters.organisation_id),
+            (AuditEntry.action, filters.action),
+            (AuditEntry.actor, filters.actor),
+            (AuditEntry.object_type, filters.object_type),
+            (AuditEntry.object_id, filters.object_id),
+        ):
+            if value is not None:
+                statement = statement.where(column == value)
+        if filters.since is not None:
+            statement = statement.where(AuditEntry.occurred_at >= filters.since)
+        if filters.until is not None:
+            statement = statement.where(AuditEntry.occurred_at < filters.until)
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def iterate(self, batch_size: int = 1000) -> AsyncIterator[AuditEntry]:
+        """Every entry in chain order, in batches so memory stays bounded."""
+        after = 0
+        while True:
+            statement = (
+                select(AuditEntry)
+                .where(AuditEntry.id > after)
+                .order_by(AuditEntry.id)
+                .limit(batch_size)
+            )
+            batch = (await self.session.execute(statement)).scalars().all()
+            if not batch:
+                return
+            for entry in batch:
+                yield entry
+            after = batch[-1].id
+            self.session.expunge_all()

@@ -1,0 +1,1 @@
+"""Authentication: login, token rotation, logout, browser sessions."""

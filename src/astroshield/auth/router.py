@@ -1,0 +1,182 @@
+"""Token endpoints for API clients (Bearer) and a cookie session for browsers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from astroshield.api.deps import (
+    ActorDep,
+    CurrentPrincipal,
+    SecurityDep,
+    SessionDep,
+    request_actor,
+)
+from astroshield.auth import service
+from astroshield.auth.schemas import BrowserSession, LoginRequest, RefreshRequest, TokenPair
+from astroshield.errors import AuthenticationError, ForbiddenError
+from astroshield.security.context import SecurityContext
+from astroshield.security.csrf import ALLOWED_FETCH_SITES, csrf_token
+from astroshield.users.schemas import UserRead
+from astroshield.users.service import get_user, to_read
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
+
+
+@router.post("/token", responses={401: {"description": "wrong credentials"}})
+async def issue_token(
+    data: LoginRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    security: SecurityDep,
+) -> TokenPair:
+    """Log in with e-mail and password; returns a short-lived access token and a rotating
+    refresh token."""
+    issued = await service.login(
+        session,
+        request.app.state.sessionmaker,
+        security,
+        email=data.email,
+        password=data.password,
+        actor=request_actor(request),
+    )
+    response.headers.update(NO_STORE)
+    return issued.pair
+
+
+@router.post("/refresh", responses={401: {"description": "invalid, used or revoked"}})
+async def refresh_token(
+    data: RefreshRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    security: SecurityDep,
+) -> TokenPair:
+    """Exchange a refresh token for a new pair. Each refresh token works once: presenting
+    it again revokes the whole login."""
+    issued = await service.refresh(
+        session,
+        request.app.state.sessionmaker,
+        security,
+        refresh_token=data.refresh_token,
+        actor=request_actor(request),
+    )
+    response.headers.update(NO_STORE)
+    return issued.pair
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    principal: CurrentPrincipal, session: SessionDep, security: SecurityDep, actor: ActorDep
+) -> Response:
+    """Revoke the presented access token and every refresh token of its login."""
+    await service.logout(session, security, principal, actor=actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me")
+async def me(principal: CurrentPrincipal, session: SessionDep, security: SecurityDep) -> UserRead:
+    user = await get_user(session, principal.user_id, organisation_id=principal.organisation_id)
+    return to_read(user, security.pii_keys)
+
+
+def _set_session_cookies(
+    response: Response, security: SecurityContext, pair: TokenPair, csrf: str
+) -> None:
+    common = {"secure": security.secure_cookies, "samesite": "strict"}
+    response.set_cookie(
+        security.access_cookie,
+        pair.access_token,
+        max_age=pair.expires_in,
+        httponly=True,
+        path="/",
+        **common,  # type: ignore[arg-type]
+    )
+    response.set_cookie(
+        security.refresh_cookie,
+        pair.refresh_token,
+        max_age=pair.refresh_expires_in,
+        httponly=True,
+        path="/api/v1/auth/session",
+        **common,  # type: ignore[arg-type]
+    )
+    # Readable by the page on purpose: it must copy it into the X-CSRF-Token header.
+    response.set_cookie(
+        security.csrf_cookie,
+        csrf,
+        max_age=pair.refresh_expires_in,
+        httponly=False,
+        path="/",
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _refuse_cross_site(request: Request) -> None:
+    # Login CSRF: a foreign page must not log the browser into an attacker's account.
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ALLOWED_FETCH_SITES:
+        raise ForbiddenError("cross-site login refused")
+
+
+@router.post("/session", responses={401: {"description": "wrong credentials"}})
+async def browser_login(
+    data: LoginRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    security: SecurityDep,
+) -> BrowserSession:
+    """Browser login: tokens in HttpOnly SameSite=Strict cookies, CSRF token returned."""
+    _refuse_cross_site(request)
+    issued = await service.login(
+        session,
+        request.app.state.sessionmaker,
+        security,
+        email=data.email,
+        password=data.password,
+        actor=request_actor(request),
+    )
+    csrf = csrf_token(security.csrf_secret, str(issued.family_id))
+    _set_session_cookies(response, security, issued.pair, csrf)
+    response.headers.update(NO_STORE)
+    return BrowserSession(csrf_token=csrf, expires_in=issued.pair.expires_in)
+
+
+@router.post("/session/refresh", responses={401: {"description": "invalid, used or revoked"}})
+async def browser_refresh(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    security: SecurityDep,
+) -> BrowserSession:
+    _refuse_cross_site(request)
+    token = request.cookies.get(security.refresh_cookie)
+    if not token:
+        raise AuthenticationError()
+    issued = await service.refresh(
+        session,
+        request.app.state.sessionmaker,
+        security,
+        refresh_token=token,
+        actor=request_actor(request),
+    )
+    csrf = csrf_token(security.csrf_secret, str(issued.family_id))
+    _set_session_cookies(response, security, issued.pair, csrf)
+    response.headers.update(NO_STORE)
+    return BrowserSession(csrf_token=csrf, expires_in=issued.pair.expires_in)
+
+
+@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
+async def browser_logout(
+    principal: CurrentPrincipal, session: SessionDep, security: SecurityDep, actor: ActorDep
+) -> Response:
+    await service.logout(session, security, principal, actor=actor)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    for name, path in (
+        (security.access_cookie, "/"),
+        (security.refresh_cookie, "/api/v1/auth/session"),
+        (security.csrf_cookie, "/"),
+    ):
+        response.delete_cookie(name, path=path, secure=security.secure_cookies, samesite="strict")
+    return response

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from astroshield.api.schemas import RequestModel
+
+Token = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class LoginRequest(RequestModel):
+    # Not EmailStr: an unknown or malformed address must fail exactly like a wrong password.
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: Token
+
+
+class LogoutRequest(RequestModel):
+    refresh_token: Token | None = None
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name, not a secret
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    scope: str
+
+
+class BrowserSession(BaseModel):
+    """Cookie login: tokens are in HttpOnly cookies; the CSRF token goes in X-CSRF-Token."""
+
+    csrf_token: str
+    expires_in: int

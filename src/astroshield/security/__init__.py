@@ -1,0 +1,1 @@
+"""Security primitives: PII envelope encryption, blind indexes, password hashing."""

@@ -1,0 +1,102 @@
+"""Security material of one running app, built once from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from limits import RateLimitItem, parse
+
+from astroshield.config import Settings
+from astroshield.security.keys import KeyRing as PiiKeyRing
+from astroshield.security.keys import PiiKeyConfig, load_index_key, load_keyring
+from astroshield.security.ratelimit import RateLimiter
+from astroshield.security.tokens import KeyRing as JwtKeyRing
+from astroshield.security.tokens import SigningKey, TokenService, load_key_ring
+
+
+class SecurityConfigError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class SecurityContext:
+    tokens: TokenService
+    pii_keys: PiiKeyRing
+    email_index_key: bytes
+    csrf_secret: bytes
+    limiter: RateLimiter
+    user_limit: RateLimitItem
+    login_limit: RateLimitItem
+    secure_cookies: bool
+
+    @property
+    def access_cookie(self) -> str:
+        # The __Host- prefix makes browsers refuse the cookie unless Secure, Path=/ and
+        # host-only, so a sibling subdomain cannot plant one.
+        return "__Host-astroshield-access" if self.secure_cookies else "astroshield-access"
+
+    @property
+    def refresh_cookie(self) -> str:
+        return "__Secure-astroshield-refresh" if self.secure_cookies else "astroshield-refresh"
+
+    @property
+    def csrf_cookie(self) -> str:
+        return "__Host-astroshield-csrf" if self.secure_cookies else "astroshield-csrf"
+
+
+def _derive(secret: str, purpose: str, length: int = 32) -> bytes:
+    """A key for one purpose derived from the secret key (HKDF). The CSRF key always is;
+    JWT and PII keys only in dev/test, so a local database stays readable across
+    restarts. Prod refuses to run on derived JWT or PII keys."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=length, salt=b"astroshield-dev", info=purpose.encode()
+    ).derive(secret.encode())
+
+
+def _jwt_ring(settings: Settings) -> JwtKeyRing:
+    if settings.jwt_keys_file is not None:
+        return load_key_ring(settings.jwt_keys_file)
+    if settings.profile == "prod":
+        raise SecurityConfigError("ASTROSHIELD_JWT_KEYS_FILE is required in prod")
+    private = Ed25519PrivateKey.from_private_bytes(
+        _derive(settings.secret_key.get_secret_value(), "jwt-signing")
+    )
+    return JwtKeyRing({"dev": SigningKey("dev", private.public_key(), private)}, "dev")
+
+
+def _pii(settings: Settings) -> tuple[PiiKeyRing, bytes]:
+    config = PiiKeyConfig.from_settings(settings)
+    if config.keys is None and config.keys_file is None:
+        if settings.profile == "prod":
+            raise SecurityConfigError(
+                "PII keys are required in prod (ASTROSHIELD_PII_KEYS_FILE or _PII_KEYS)"
+            )
+        secret = settings.secret_key.get_secret_value()
+        return PiiKeyRing({"dev": _derive(secret, "pii-kek")}, "dev"), _derive(secret, "pii-index")
+    ring = load_keyring(config)
+    return ring, load_index_key(config, keyring=ring)
+
+
+def build_security(settings: Settings) -> SecurityContext:
+    ring, index_key = _pii(settings)
+    return SecurityContext(
+        tokens=TokenService(
+            ring=_jwt_ring(settings),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            access_ttl=timedelta(seconds=settings.access_token_ttl_s),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_s),
+            leeway=timedelta(seconds=settings.jwt_leeway_s),
+        ),
+        pii_keys=ring,
+        email_index_key=index_key,
+        csrf_secret=_derive(settings.secret_key.get_secret_value(), "csrf", 32),
+        limiter=RateLimiter.from_settings(settings),
+        user_limit=parse(settings.rate_limit_user),
+        login_limit=parse(settings.rate_limit_login),
+        secure_cookies=settings.session_cookie_secure,
+    )

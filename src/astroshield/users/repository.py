@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.errors import ConflictError, FieldError
+from astroshield.users.models import User
+
+
+class UserRepository:
+    """Every read is scoped to one organisation: another organisation's user is simply
+    not found (no 403 that would confirm it exists)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: uuid.UUID, *, organisation_id: uuid.UUID | None) -> User | None:
+        statement = select(User).where(User.id == user_id)
+        if organisation_id is not None:
+            statement = statement.where(User.organisation_id == organisation_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def get_by_email_index(self, email_index: str) -> User | None:
+        statement = select(User).where(User.email_index == email_index)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def list(
+        self, organisation_id: uuid.UUID, *, after_id: uuid.UUID | None, limit: int
+    ) -> Sequence[User]:
+        statement = (
+            select(User)
+            .where(User.organisation_id == organisation_id)
+            .order_by(User.id)
+            .limit(limit)
+        )
+        if after_id is not None:
+            statement = statement.where(User.id > after_id)
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def flush(self, user: User) -> User:
+        self.session.add(user)
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            raise ConflictError(
+                "a user with this e-mail exists",
+                errors=[FieldError(["body", "email"], "already registered")],
+            ) from None
+        return user
+
+    async def iterate_with_pii(self, batch_size: int = 500) -> AsyncIterator[Sequence[User]]:
+        """Batches of users that hold encrypted fields, in id order (key rotation)."""
+        after: uuid.UUID | None = None
+        while True:
+            statement = (
+                select(User).where(User.pii_erased_at.is_(None)).order_by(User.id).limit(batch_size)
+            )
+            if after is not None:
+                statement = statement.where(User.id > after)
+            batch = (await self.session.execute(statement)).scalars().all()
+            if not batch:
+                return
+            yield batch
+            after = batch[-1].id

@@ -1,0 +1,75 @@
+"""Organisation administrators manage their own organisation's accounts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from astroshield.api.deps import ActorDep, SecurityDep, SessionDep, require_scope
+from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
+from astroshield.security.principal import Principal
+from astroshield.users import service
+from astroshield.users.repository import UserRepository
+from astroshield.users.schemas import UserCreate, UserRead, UserUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+UserAdmin = Annotated[Principal, Depends(require_scope("users:admin"))]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_user(
+    data: UserCreate,
+    admin: UserAdmin,
+    session: SessionDep,
+    security: SecurityDep,
+    actor: ActorDep,
+) -> UserRead:
+    """Create an account in the administrator's own organisation."""
+    user = await service.create_user(session, security, admin.organisation_id, data, actor=actor)
+    return service.to_read(user, security.pii_keys)
+
+
+@router.get("")
+async def list_users(
+    admin: UserAdmin, session: SessionDep, security: SecurityDep, page: PageDep
+) -> Page[UserRead]:
+    rows = await UserRepository(session).list(
+        admin.organisation_id, after_id=cursor_value(page, "id", uuid.UUID), limit=page.limit + 1
+    )
+    return make_page(
+        rows, page, render=lambda user: service.to_read(user, security.pii_keys), key=id_key
+    )
+
+
+@router.get("/{user_id}")
+async def get_user(
+    user_id: uuid.UUID, admin: UserAdmin, session: SessionDep, security: SecurityDep
+) -> UserRead:
+    user = await service.get_user(session, user_id, organisation_id=admin.organisation_id)
+    return service.to_read(user, security.pii_keys)
+
+
+@router.patch("/{user_id}")
+async def update_user(
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    admin: UserAdmin,
+    session: SessionDep,
+    security: SecurityDep,
+    actor: ActorDep,
+) -> UserRead:
+    user = await service.update_user(
+        session, security, user_id, data, organisation_id=admin.organisation_id, actor=actor
+    )
+    return service.to_read(user, security.pii_keys)
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def erase_user(
+    user_id: uuid.UUID, admin: UserAdmin, session: SessionDep, actor: ActorDep
+) -> Response:
+    """Deactivate the account and erase its personal data (name, e-mail, phone)."""
+    await service.delete_user(session, user_id, organisation_id=admin.organisation_id, actor=actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,188 @@
+"""Accounts: creation with encrypted contact fields, role changes, PII erasure, key rotation.
+
+Plaintext PII exists only in memory: each field is sealed with AES-256-GCM bound to the
+row id and column, and the e-mail is findable through its keyed blind index.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.audit.service import Actor, record
+from astroshield.db import uuid7
+from astroshield.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from astroshield.security import passwords, pii
+from astroshield.security.context import SecurityContext
+from astroshield.security.keys import KeyRing
+from astroshield.security.scopes import Role
+from astroshield.users.models import User
+from astroshield.users.repository import UserRepository
+from astroshield.users.schemas import UserCreate, UserRead, UserUpdate
+
+PII_COLUMNS = {"email": "email_ciphertext", "name": "name_ciphertext", "phone": "phone_ciphertext"}
+
+
+def _aad(user: User, field: str) -> bytes:
+    return pii.associated_data("users", field, user.id)
+
+
+def seal(user: User, field: str, value: str | None, keys: KeyRing) -> None:
+    token = None if value is None else pii.encrypt(value, aad=_aad(user, field), keyring=keys)
+    setattr(user, PII_COLUMNS[field], token)
+
+
+def unseal(user: User, field: str, keys: KeyRing) -> str | None:
+    token: str | None = getattr(user, PII_COLUMNS[field])
+    return None if token is None else pii.decrypt(token, aad=_aad(user, field), keyring=keys)
+
+
+def to_read(user: User, keys: KeyRing) -> UserRead:
+    return UserRead(
+        id=user.id,
+        organisation_id=user.organisation_id,
+        email=unseal(user, "email", keys),
+        name=unseal(user, "name", keys),
+        phone=unseal(user, "phone", keys),
+        role=Role(user.role),
+        is_active=user.is_active,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+def check_new_password(password: str, *, context: Sequence[str]) -> None:
+    problems = passwords.check_password_policy(password, context_words=context)
+    if problems:
+        raise InvalidInputError(
+            "the password does not meet the policy",
+            errors=[FieldError(["body", "password"], problem.message) for problem in problems],
+        )
+
+
+async def create_user(
+    session: AsyncSession,
+    security: SecurityContext,
+    organisation_id: uuid.UUID,
+    data: UserCreate,
+    *,
+    actor: Actor,
+    platform_admin: bool = False,
+) -> User:
+    repository = UserRepository(session)
+    email_index = pii.blind_index(data.email, key=security.email_index_key)
+    if await repository.get_by_email_index(email_index) is not None:
+        raise ConflictError(
+            "a user with this e-mail exists",
+            errors=[FieldError(["body", "email"], "already registered")],
+        )
+    check_new_password(data.password, context=[data.email, data.name or ""])
+    user = User(
+        id=uuid7(),
+        organisation_id=organisation_id,
+        role=data.role.value,
+        is_active=True,
+        is_platform_admin=platform_admin,
+        email_index=email_index,
+        password_hash=passwords.hash_password(data.password),
+        created_at=datetime.now(UTC),
+    )
+    seal(user, "email", str(data.email), security.pii_keys)
+    seal(user, "name", data.name, security.pii_keys)
+    seal(user, "phone", data.phone, security.pii_keys)
+    await repository.flush(user)
+    await record(
+        session,
+        actor.event(
+            "user.created",
+            object_type="user",
+            object_id=user.id,
+            organisation_id=organisation_id,
+            role=user.role,
+        ),
+    )
+    return user
+
+
+async def get_user(
+    session: AsyncSession, user_id: uuid.UUID, *, organisation_id: uuid.UUID
+) -> User:
+    user = await UserRepository(session).get(user_id, organisation_id=organisation_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} not found")
+    return user
+
+
+async def update_user(
+    session: AsyncSession,
+    security: SecurityContext,
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    *,
+    organisation_id: uuid.UUID,
+    actor: Actor,
+) -> User:
+    user = await get_user(session, user_id, organisation_id=organisation_id)
+    if user.pii_erased_at is not None:
+        raise ConflictError("this account was erased")
+    changes = data.model_dump(exclude_unset=True)
+    if data.role is not None:
+        user.role = data.role.value
+    if data.is_active is not None:
+        user.is_active = data.is_active
+        user.deactivated_at = None if user.is_active else datetime.now(UTC)
+    for field in ("name", "phone"):
+        if field in changes:
+            seal(user, field, changes[field], security.pii_keys)
+    await UserRepository(session).flush(user)
+    # Field names only: the audit log must not become a second copy of the PII.
+    await record(
+        session,
+        actor.event("user.updated", object_type="user", object_id=user.id, fields=sorted(changes)),
+    )
+    return user
+
+
+def erase_pii(user: User, *, now: datetime) -> None:
+    """Erase, not hide: ciphertexts, blind index and credential are removed for good."""
+    user.email_ciphertext = None
+    user.name_ciphertext = None
+    user.phone_ciphertext = None
+    user.email_index = None
+    user.password_hash = None
+    user.is_active = False
+    user.deactivated_at = user.deactivated_at or now
+    user.pii_erased_at = now
+
+
+async def delete_user(
+    session: AsyncSession, user_id: uuid.UUID, *, organisation_id: uuid.UUID, actor: Actor
+) -> None:
+    user = await get_user(session, user_id, organisation_id=organisation_id)
+    if str(user.id) == actor.user_id:
+        raise ConflictError("an administrator cannot erase their own account")
+    erase_pii(user, now=datetime.now(UTC))
+    await UserRepository(session).flush(user)
+    await record(session, actor.event("user.erased", object_type="user", object_id=user.id))
+
+
+async def rotate_pii_keys(session: AsyncSession, keys: KeyRing, *, actor: Actor) -> int:
+    """Re-wrap every data key under the active KEK; the data itself is not re-encrypted,
+    so the rotation is cheap and readers keep working throughout (old KEKs still open
+    rows not yet done). Returns how many values were re-wrapped."""
+    rewrapped = 0
+    async for batch in UserRepository(session).iterate_with_pii():
+        for user in batch:
+            for field, column in PII_COLUMNS.items():
+                token = getattr(user, column)
+                if token is not None and pii.needs_rewrap(token, keys):
+                    setattr(user, column, pii.rewrap(token, aad=_aad(user, field), keyring=keys))
+                    rewrapped += 1
+        await session.flush()
+    await record(
+        session, actor.event("keys.pii_rotated", to_version=keys.active, rewrapped=rewrapped)
+    )
+    return rewrapped
