@@ -42,8 +42,23 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
 
+# Budgets no test reaches by accident; the rate-limit tests set their own.
+UNLIMITED = "1000000/minute"
+
+
 def settings_for(database_url: str, **overrides: Any) -> Settings:
-    return Settings(profile="test", database_url=database_url, migrate_on_start=False, **overrides)
+    values: dict[str, Any] = {
+        "profile": "test",
+        "database_url": database_url,
+        "migrate_on_start": False,
+        "rate_limit_client": UNLIMITED,
+        "rate_limit_user": UNLIMITED,
+        "rate_limit_login": UNLIMITED,
+        # Plain-HTTP test client: cookies without the Secure flag and __Host- prefix.
+        "session_cookie_secure": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
 
 
 @pytest.fixture(scope="session")

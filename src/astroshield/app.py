@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -30,13 +31,19 @@ from astroshield.audit.router import router as audit_router
 from astroshield.auth.router import router as auth_router
 from astroshield.cache import TTLCache
 from astroshield.config import Settings, get_settings
-from astroshield.db import create_engine, create_sessionmaker, create_unpooled_engine
+from astroshield.db import (
+    create_engine,
+    create_sessionmaker,
+    create_unpooled_engine,
+    session_scope,
+)
 from astroshield.errors import install_error_handlers
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.migrate import head_revision, upgrade_async
 from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
+from astroshield.retention.service import run_retention
 from astroshield.security.context import build_security
 from astroshield.security.ratelimit import ClientRateLimitMiddleware
 from astroshield.spacecraft.router import router as spacecraft_router
@@ -56,6 +63,19 @@ def _redis_client(settings: Settings) -> Any | None:
     return redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
 
 
+async def _retention_loop(app: FastAPI) -> None:
+    """Scheduled retention; replicas contend for one lock, so one of them does the work."""
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.retention_interval_s)
+        try:
+            async with session_scope(app.state.sessionmaker) as session:
+                report = await run_retention(session, settings, dry_run=False)
+            log.info("retention_run", ran=report.ran, deleted=report.total)
+        except Exception:  # a failed run must not end the schedule
+            log.exception("retention_failed")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -70,10 +90,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.head_revision = head_revision(settings)
     app.state.redis = _redis_client(settings)
     app.state.started_at = time.monotonic()
+    background: list[asyncio.Task[None]] = []
+    if settings.retention_interval_s > 0:
+        background.append(asyncio.create_task(_retention_loop(app)))
     log.info("service_started", version=__version__, profile=settings.profile)
     try:
         yield
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await engine.dispose()

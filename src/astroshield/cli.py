@@ -32,6 +32,8 @@ keys_app = typer.Typer(help="Signing and encryption keys.", no_args_is_help=True
 app.add_typer(keys_app, name="keys")
 audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+retention_app = typer.Typer(help="Data retention.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 console = Console(stderr=True, soft_wrap=True)  # never break paths or messages mid-line
 
 
@@ -332,6 +334,43 @@ def audit_verify() -> None:
     where = f" at entry {report.first_bad_id}" if report.first_bad_id is not None else ""
     console.print(f"[red]audit chain broken{where}:[/] {report.problem}")
     raise typer.Exit(code=1)
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report only, delete nothing")] = False,
+) -> None:
+    """Apply the retention policies (or report what they would delete)."""
+    from rich.table import Table
+
+    from astroshield.retention.service import RetentionReport, run_retention
+
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> RetentionReport:
+        return await run_retention(session, settings, dry_run=dry_run)
+
+    with console.status("applying retention" if not dry_run else "counting"):
+        report = _run_in_session(work)
+    if not report.ran:
+        console.print("another retention run holds the lock; nothing done")
+        return
+    table = Table(title="retention " + ("(dry run: nothing deleted)" if dry_run else "run"))
+    for column in (
+        "data class",
+        "keep (days)",
+        "older than",
+        "would delete" if dry_run else "deleted",
+    ):
+        table.add_column(column)
+    for result in report.classes:
+        table.add_row(
+            result.data_class,
+            str(result.keep_days or "-"),
+            result.cutoff.isoformat(timespec="seconds") if result.cutoff else "-",
+            str(result.affected),
+        )
+    Console().print(table)
 
 
 def main() -> None:

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Retention per data class, in days (0 keeps forever). Run by `astroshield retention
+    # run` and, when the interval is set, by the service itself.
+    retention_status_history_days: int = Field(default=730, ge=0)
+    retention_audit_days: int = Field(default=2555, ge=0)  # seven years
+    retention_inactive_user_pii_days: int = Field(default=365, ge=0)
+    retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    retention_interval_s: int = Field(default=0, ge=0)
+
     max_request_body_bytes: int = Field(default=1_048_576, ge=1_024)
     page_size_default: int = Field(default=50, ge=1, le=1000)
     page_size_max: int = Field(default=500, ge=1, le=10_000)

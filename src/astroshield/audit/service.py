@@ -114,7 +114,11 @@ async def record_detached(
     sessionmaker: async_sessionmaker[AsyncSession], event: AuditEvent
 ) -> None:
     """Append in a transaction of its own: security events (a failed login, a refused
-    token) must be kept although the request that caused them fails."""
+    token) must be kept although the request that caused them fails.
+
+    Call it before the request's own session has written anything (or after rolling it
+    back): on SQLite a second writer waits for the first one's lock.
+    """
     async with session_scope(sessionmaker) as session:
         await record(session, event)
 

@@ -140,6 +140,9 @@ async def refresh(
     now = datetime.now(UTC)
     repository = AuthRepository(session)
     if not await repository.claim_refresh_token(claims.token_id, now=now):
+        # End this request's transaction first: it may hold a write lock (SQLite takes
+        # one for any UPDATE) that the detached transaction below would wait on.
+        await session.rollback()
         stored = await repository.get_refresh_token(claims.token_id)
         if stored is not None and stored.used_at is not None and stored.revoked_at is None:
             # An exchanged token came back: someone holds a copy. Revoke the whole login,

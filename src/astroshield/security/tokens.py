@@ -221,7 +221,7 @@ class TokenService:
     def verify(self, token: str, kind: TokenKind, *, now: datetime | None = None) -> TokenClaims:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, TypeError, ValueError):
             raise TokenError("malformed token") from None
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise TokenError(f"algorithm {header.get('alg')!r} not allowed")
@@ -246,7 +246,8 @@ class TokenService:
                 leeway=self.leeway,
                 options={"require": ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]},
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError, KeyError) as exc:
+            # Malformed claims can surface as plain Python errors; all of them are refusals.
             raise TokenError(f"rejected: {type(exc).__name__}") from None
         # Belt and braces over the library: exact equality, whatever its version does.
         audience = payload["aud"]

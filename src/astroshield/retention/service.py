@@ -1,0 +1,133 @@
+"""Retention: what each data class keeps, and a run that deletes the rest in batches.
+
+A dry run counts without deleting. Every real run writes an audit entry with the counts;
+pruning the audit log itself also records the new first link of the chain so that
+``audit verify`` still proves the remaining entries untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.audit.service import PRUNE_ACTION, SYSTEM, Actor, record
+from astroshield.auth.repository import AuthRepository
+from astroshield.config import Settings
+from astroshield.retention.repository import RetentionRepository
+from astroshield.users.service import erase_pii
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    data_class: str
+    keep_days: int
+    cutoff: datetime | None
+    affected: int
+
+
+@dataclass
+class RetentionReport:
+    dry_run: bool
+    ran: bool = True
+    classes: list[ClassResult] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(result.affected for result in self.classes)
+
+
+def _cutoff(now: datetime, days: int) -> datetime | None:
+    return None if days == 0 else now - timedelta(days=days)
+
+
+async def _drain(delete_batch: Callable[[int], Awaitable[int]], batch: int) -> int:
+    """Delete in batches until a batch comes back short: bounded locks and memory."""
+    total = 0
+    while True:
+        deleted = await delete_batch(batch)
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+async def run_retention(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    dry_run: bool,
+    now: datetime | None = None,
+    actor: Actor = SYSTEM,
+) -> RetentionReport:
+    now = now or datetime.now(UTC)
+    repository = RetentionRepository(session)
+    report = RetentionReport(dry_run=dry_run)
+    if not await repository.try_lock():
+        report.ran = False  # another replica is running it
+        return report
+    batch = settings.retention_batch_size
+
+    cutoff = _cutoff(now, settings.retention_status_history_days)
+    if cutoff is not None:
+        affected = (
+            await repository.count_status_reports(cutoff)
+            if dry_run
+            else await _drain(partial(repository.delete_status_reports, cutoff), batch)
+        )
+        report.classes.append(
+            ClassResult("status_history", settings.retention_status_history_days, cutoff, affected)
+        )
+
+    cutoff = _cutoff(now, settings.retention_inactive_user_pii_days)
+    if cutoff is not None:
+        if dry_run:
+            affected = await repository.count_users_to_erase(cutoff)
+        else:
+            affected = 0
+            while users := await repository.users_to_erase(cutoff, batch):
+                for user in users:
+                    erase_pii(user, now=now)
+                await session.flush()
+                affected += len(users)
+        report.classes.append(
+            ClassResult(
+                "inactive_user_pii", settings.retention_inactive_user_pii_days, cutoff, affected
+            )
+        )
+
+    affected = (
+        await repository.count_expired_tokens(now)
+        if dry_run
+        else await AuthRepository(session).purge_expired(now=now)
+    )
+    report.classes.append(ClassResult("expired_tokens", 0, now, affected))
+
+    cutoff = _cutoff(now, settings.retention_audit_days)
+    if cutoff is not None:
+        if dry_run:
+            affected = await repository.count_audit(cutoff)
+        else:
+            affected = await _drain(partial(repository.delete_audit, cutoff), batch)
+            if affected:
+                await record(
+                    session,
+                    actor.event(
+                        PRUNE_ACTION,
+                        anchor_hash=await repository.first_audit_link(),
+                        deleted=affected,
+                        cutoff=cutoff.isoformat(),
+                    ),
+                )
+        report.classes.append(
+            ClassResult("audit_log", settings.retention_audit_days, cutoff, affected)
+        )
+
+    if not dry_run:
+        await record(
+            session,
+            actor.event("retention.run", counts={r.data_class: r.affected for r in report.classes}),
+        )
+    return report
