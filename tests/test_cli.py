@@ -37,7 +37,11 @@ async def test_db_commands(cli_database: str) -> None:
     assert code == 0
     code, output = await asyncio.to_thread(run, "db", "current")
     assert code == 0
-    current, head = (line.split()[-1] for line in output.strip().splitlines())
+    revisions = dict(
+        line.split(":", 1) for line in output.splitlines() if line.startswith(("current:", "head:"))
+    )
+    current, head = revisions["current"].strip(), revisions["head"].strip()
+
     assert current == head
     code, output = await asyncio.to_thread(run, "db", "seed")
     assert code == 0 and "seeded 8 spacecraft" in output

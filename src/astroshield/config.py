@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=300, le=90 * 86_400)
     jwt_leeway_s: int = Field(default=30, ge=0, le=300)
     session_cookie_secure: bool = True
+    # Verified tokens and "user active, token not revoked" answers are cached per process
+    # for this long. A logout or deactivation takes effect at once on the replica that
+    # handled it and within this bound on the others. 0 checks the database every time.
+    auth_cache_ttl_s: float = Field(default=1.0, ge=0, le=30)
 
     # PII envelope encryption: KEKs "k1:BASE64URL,k2:BASE64URL" and the active id, or a
     # key file; a separate key for the e-mail blind index. Never stored in the database.

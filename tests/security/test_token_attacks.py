@@ -298,3 +298,36 @@ async def test_token_from_a_rotated_out_key(
             )
             assert (await _me(client, within)).status_code == 200
             await _refused(client, after)
+
+
+async def test_logout_reaches_other_replicas_within_the_cache_bound(
+    database_url: str, factory: Factory
+) -> None:
+    """Replica A revokes; replica B (same database) refuses the token once its cached
+    answer is older than auth_cache_ttl_s."""
+    import asyncio
+
+    await factory.user(role="viewer", email="two-replicas@example.org")
+    settings = settings_for(database_url, auth_cache_ttl_s=0.3)
+    one, two = create_app(settings), create_app(settings)
+    async with one.router.lifespan_context(one), two.router.lifespan_context(two):
+        clients = [
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=a, raise_app_exceptions=False),
+                base_url="http://testserver",
+            )
+            for a in (one, two)
+        ]
+        async with clients[0] as a, clients[1] as b:
+            pair = (
+                await a.post(
+                    "/api/v1/auth/token",
+                    json={"email": "two-replicas@example.org", "password": DEFAULT_PASSWORD},
+                )
+            ).json()
+            bearer = {"Authorization": f"Bearer {pair['access_token']}"}
+            assert (await b.get("/api/v1/auth/me", headers=bearer)).status_code == 200
+            assert (await a.post("/api/v1/auth/logout", headers=bearer)).status_code == 204
+            assert (await a.get("/api/v1/auth/me", headers=bearer)).status_code == 401
+            await asyncio.sleep(0.4)
+            assert (await b.get("/api/v1/auth/me", headers=bearer)).status_code == 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
@@ -72,14 +73,22 @@ async def get_principal(
         method = "cookie"
         if not token:
             raise AuthenticationError()
-    try:
-        claims = security.tokens.verify(token.strip(), "access")
-    except TokenError as exc:
-        log.info("access_token_rejected", reason=str(exc), method=method)
-        raise AuthenticationError() from None
+    token = token.strip()
+    claims = security.verified_tokens.get(token)
+    if claims is None or claims.expires_at <= datetime.now(UTC):
+        try:
+            claims = security.tokens.verify(token, "access")
+        except TokenError as exc:
+            log.info("access_token_rejected", reason=str(exc), method=method)
+            raise AuthenticationError() from None
+        security.verified_tokens.put(token, claims)
     user_id = uuid.UUID(claims.subject)
-    active, revoked = await AuthRepository(session).access_state(user_id, claims.token_id)
-    if revoked or not active:
+    usable = security.usable_tokens.get(claims.token_id)
+    if usable is None:
+        active, revoked = await AuthRepository(session).access_state(user_id, claims.token_id)
+        usable = active and not revoked
+        security.usable_tokens.put(claims.token_id, usable)
+    if not usable:
         raise AuthenticationError()
     if method == "cookie" and request.method in UNSAFE_METHODS:
         try:

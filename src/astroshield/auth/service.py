@@ -179,6 +179,7 @@ async def logout(
     repository = AuthRepository(session)
     now = datetime.now(UTC)
     await repository.revoke_access_token(principal.token_id, expires_at=principal.token_expires_at)
+    security.usable_tokens.invalidate(principal.token_id)
     if principal.session_id is not None:
         await repository.revoke_family(uuid.UUID(principal.session_id), now=now)
     await record(

@@ -8,6 +8,27 @@ import sys
 import structlog
 
 from astroshield.config import Settings
+from astroshield.security.masking import mask
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is at the time of the call (log collectors read
+    stdout; tests and tools that redirect it still get the lines)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+def mask_event(
+    _logger: object, _method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Last processor before rendering: nothing secret or personal leaves the process."""
+    masked: structlog.types.EventDict = mask(event)
+    return masked
 
 
 def configure_logging(settings: Settings) -> None:
@@ -17,10 +38,12 @@ def configure_logging(settings: Settings) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        # Exceptions become text here so that the masking below sees their messages.
+        structlog.processors.format_exc_info,
+        mask_event,
     ]
     renderer: structlog.types.Processor
     if settings.profile == "prod":
-        shared.append(structlog.processors.format_exc_info)
         renderer = structlog.processors.JSONRenderer()
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
@@ -30,7 +53,7 @@ def configure_logging(settings: Settings) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler()
+    handler = _StdoutHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

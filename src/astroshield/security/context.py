@@ -10,12 +10,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from limits import RateLimitItem, parse
 
+from astroshield.cache import TTLCache
 from astroshield.config import Settings
 from astroshield.security.keys import KeyRing as PiiKeyRing
 from astroshield.security.keys import PiiKeyConfig, load_index_key, load_keyring
 from astroshield.security.ratelimit import RateLimiter
 from astroshield.security.tokens import KeyRing as JwtKeyRing
-from astroshield.security.tokens import SigningKey, TokenService, load_key_ring
+from astroshield.security.tokens import SigningKey, TokenClaims, TokenService, load_key_ring
 
 
 class SecurityConfigError(RuntimeError):
@@ -32,6 +33,11 @@ class SecurityContext:
     user_limit: RateLimitItem
     login_limit: RateLimitItem
     secure_cookies: bool
+    # Signature checks are the costly part of authentication; a token verified once is
+    # remembered (never past its expiry). Usability (user active, token not revoked) is
+    # remembered for ``auth_cache_ttl_s`` only.
+    verified_tokens: TTLCache[str, TokenClaims]
+    usable_tokens: TTLCache[str, bool]
 
     @property
     def access_cookie(self) -> str:
@@ -99,4 +105,8 @@ def build_security(settings: Settings) -> SecurityContext:
         user_limit=parse(settings.rate_limit_user),
         login_limit=parse(settings.rate_limit_login),
         secure_cookies=settings.session_cookie_secure,
+        verified_tokens=TTLCache(
+            ttl_s=60.0 if settings.auth_cache_ttl_s > 0 else 0, max_entries=20_000
+        ),
+        usable_tokens=TTLCache(ttl_s=settings.auth_cache_ttl_s, max_entries=20_000),
     )

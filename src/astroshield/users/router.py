@@ -68,8 +68,14 @@ async def update_user(
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def erase_user(
-    user_id: uuid.UUID, admin: UserAdmin, session: SessionDep, actor: ActorDep
+    user_id: uuid.UUID,
+    admin: UserAdmin,
+    session: SessionDep,
+    security: SecurityDep,
+    actor: ActorDep,
 ) -> Response:
     """Deactivate the account and erase its personal data (name, e-mail, phone)."""
-    await service.delete_user(session, user_id, organisation_id=admin.organisation_id, actor=actor)
+    await service.delete_user(
+        session, security, user_id, organisation_id=admin.organisation_id, actor=actor
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

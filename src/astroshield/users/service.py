@@ -134,6 +134,8 @@ async def update_user(
     if data.is_active is not None:
         user.is_active = data.is_active
         user.deactivated_at = None if user.is_active else datetime.now(UTC)
+        if not user.is_active:
+            security.usable_tokens.clear()  # the cache is keyed by token, not by user
     for field in ("name", "phone"):
         if field in changes:
             seal(user, field, changes[field], security.pii_keys)
@@ -159,12 +161,18 @@ def erase_pii(user: User, *, now: datetime) -> None:
 
 
 async def delete_user(
-    session: AsyncSession, user_id: uuid.UUID, *, organisation_id: uuid.UUID, actor: Actor
+    session: AsyncSession,
+    security: SecurityContext,
+    user_id: uuid.UUID,
+    *,
+    organisation_id: uuid.UUID,
+    actor: Actor,
 ) -> None:
     user = await get_user(session, user_id, organisation_id=organisation_id)
     if str(user.id) == actor.user_id:
         raise ConflictError("an administrator cannot erase their own account")
     erase_pii(user, now=datetime.now(UTC))
+    security.usable_tokens.clear()
     await UserRepository(session).flush(user)
     await record(session, actor.event("user.erased", object_type="user", object_id=user.id))
 
