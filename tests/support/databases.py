@@ -24,17 +24,21 @@ def is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
 
 
-async def postgres_reachable(url: str) -> bool:
+async def _connect(url: str, connect_timeout_s: float) -> asyncpg.Connection:
     parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        timeout=connect_timeout_s,
+    )
+
+
+async def postgres_reachable(url: str) -> bool:
     try:
-        connection = await asyncpg.connect(
-            host=parsed.host,
-            port=parsed.port or 5432,
-            user=parsed.username,
-            password=parsed.password,
-            database=parsed.database,
-            timeout=3,
-        )
+        connection = await _connect(url, connect_timeout_s=3)
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     await connection.close()
@@ -42,15 +46,7 @@ async def postgres_reachable(url: str) -> bool:
 
 
 async def _admin(url: str, statement: str) -> None:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-        timeout=10,
-    )
+    connection = await _connect(url, connect_timeout_s=10)
     try:
         await connection.execute(statement)
     finally:

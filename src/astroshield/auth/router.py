@@ -81,35 +81,39 @@ async def me(principal: CurrentPrincipal, session: SessionDep, security: Securit
     return to_read(user, security.pii_keys)
 
 
+REFRESH_COOKIE_PATH = "/api/v1/auth/session"
+
+
+def _session_cookies(security: SecurityContext) -> tuple[tuple[str, str, bool], ...]:
+    """(name, path, HttpOnly) of the three session cookies. The CSRF cookie is readable
+    by the page on purpose: it must copy it into the X-CSRF-Token header."""
+    return (
+        (security.access_cookie, "/", True),
+        (security.refresh_cookie, REFRESH_COOKIE_PATH, True),
+        (security.csrf_cookie, "/", False),
+    )
+
+
 def _set_session_cookies(
     response: Response, security: SecurityContext, pair: TokenPair, csrf: str
 ) -> None:
-    common = {"secure": security.secure_cookies, "samesite": "strict"}
-    response.set_cookie(
-        security.access_cookie,
-        pair.access_token,
-        max_age=pair.expires_in,
-        httponly=True,
-        path="/",
-        **common,  # type: ignore[arg-type]
+    values = (
+        (pair.access_token, pair.expires_in),
+        (pair.refresh_token, pair.refresh_expires_in),
+        (csrf, pair.refresh_expires_in),
     )
-    response.set_cookie(
-        security.refresh_cookie,
-        pair.refresh_token,
-        max_age=pair.refresh_expires_in,
-        httponly=True,
-        path="/api/v1/auth/session",
-        **common,  # type: ignore[arg-type]
-    )
-    # Readable by the page on purpose: it must copy it into the X-CSRF-Token header.
-    response.set_cookie(
-        security.csrf_cookie,
-        csrf,
-        max_age=pair.refresh_expires_in,
-        httponly=False,
-        path="/",
-        **common,  # type: ignore[arg-type]
-    )
+    for (name, path, httponly), (value, max_age) in zip(
+        _session_cookies(security), values, strict=True
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=path,
+            httponly=httponly,
+            secure=security.secure_cookies,
+            samesite="strict",
+        )
 
 
 def _refuse_cross_site(request: Request) -> None:
@@ -173,10 +177,6 @@ async def browser_logout(
 ) -> Response:
     await service.logout(session, security, principal, actor=actor)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    for name, path in (
-        (security.access_cookie, "/"),
-        (security.refresh_cookie, "/api/v1/auth/session"),
-        (security.csrf_cookie, "/"),
-    ):
+    for name, path, _ in _session_cookies(security):
         response.delete_cookie(name, path=path, secure=security.secure_cookies, samesite="strict")
     return response
