@@ -178,3 +178,41 @@ async def test_retention_cli_dry_run(cli_on_test_db: None) -> None:
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["retention", "run", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "dry run" in result.output and "status_history" in result.output
+
+
+async def test_the_service_runs_retention_on_its_schedule(
+    scratch_database_url: str,
+) -> None:
+    from astroshield.app import create_app
+    from astroshield.migrate import upgrade_async
+
+    settings = settings_for(scratch_database_url, retention_interval_s=1)
+    await upgrade_async(settings)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        scratch = Factory(app)
+        craft = await scratch.spacecraft()
+        async with app.state.sessionmaker() as session, session.begin():
+            session.add(
+                SpacecraftStatusReport(
+                    spacecraft_id=craft.id,
+                    reported_at=datetime.now(UTC) - timedelta(days=3000),
+                    mode="standby",
+                    health="nominal",
+                )
+            )
+        for _ in range(40):  # bounded: 4 s at most
+            await asyncio.sleep(0.1)
+            async with app.state.sessionmaker() as session:
+                runs = (
+                    await session.execute(
+                        select(func.count()).where(AuditEntry.action == "retention.run")
+                    )
+                ).scalar_one()
+            if runs:
+                break
+        async with app.state.sessionmaker() as session:
+            left = (
+                await session.execute(select(func.count()).select_from(SpacecraftStatusReport))
+            ).scalar_one()
+    assert runs >= 1 and left == 0
