@@ -1,0 +1,1 @@
+"""Alerting: rules, their evaluation, alert lifecycle and notification dispatch."""
