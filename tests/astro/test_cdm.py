@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.astro.paths import CDM_DATA
 
 from astroshield.astro import cdm as cdm_mod
 from astroshield.astro.cdm import (
@@ -25,9 +26,8 @@ from astroshield.astro.cdm import (
 )
 from astroshield.astro.frames import rtn_rotation
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "cdm"
-KVN_TEXT = (DATA / "annex_example.kvn").read_text(encoding="utf-8")
-XML_TEXT = (DATA / "annex_example.xml").read_text(encoding="utf-8")
+KVN_TEXT = (CDM_DATA / "annex_example.kvn").read_text(encoding="utf-8")
+XML_TEXT = (CDM_DATA / "annex_example.xml").read_text(encoding="utf-8")
 
 
 def _quiet_loads(text: str) -> Cdm:

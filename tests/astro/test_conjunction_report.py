@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.astro.paths import CDM_DATA, PC_CASES_JSON, load_pc_cases
 
 from astroshield.astro import cdm as cdm_mod
 from astroshield.astro import frames
@@ -35,11 +36,6 @@ from astroshield.astro.cdm import (
     CdmWarning,
 )
 from astroshield.astro.conjunction_report import format_tca, pc_report
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-FIXTURE = SHARED / "fixtures" / "pc" / "public_cases.json"
-DATA = Path(__file__).resolve().parents[1] / "data" / "cdm"
 
 TCA = datetime(2024, 5, 1, 12, 0, 0, 123456)  # noqa: DTZ001  # CDM epochs are naive UTC labels
 # The fixture is position-only; the CDM needs a 6x6, so velocities get a small independent
@@ -58,9 +54,9 @@ REQUIRED_KEYS = {
 
 @pytest.fixture(scope="module")
 def case_a() -> dict[str, Any]:
-    if not FIXTURE.exists():
-        pytest.skip(f"shared fixture {FIXTURE} not present")
-    data: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    if not PC_CASES_JSON.exists():
+        pytest.skip(f"shared fixture {PC_CASES_JSON} not present")
+    data = load_pc_cases()
     case: dict[str, Any] = data["omitron_case_A"]
     assert case["units"]["r"] == "km"
     assert case["units"]["C"] == "km^2"
@@ -222,7 +218,7 @@ def test_mixed_frames_itrf_object(case_a: dict[str, Any], tmp_path: Path) -> Non
 
 def test_non_pd_annex_example_is_repaired_not_fatal() -> None:
     with pytest.warns(CdmWarning, match="CR_R"):
-        msg = cdm_mod.read_cdm(DATA / "annex_example.kvn")
+        msg = cdm_mod.read_cdm(CDM_DATA / "annex_example.kvn")
     report = pc_report(msg, mc_samples=2_000)
     assert report["covariance_repaired"] is True
     assert any("CR_R" in s for s in report["issues"])

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
+from tests.astro.paths import load_pc_cases
 
 from astroshield.astro.covariance import (
     CovarianceError,
@@ -16,15 +14,11 @@ from astroshield.astro.covariance import (
     repair_eigenvalue_clip,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-FIXTURE = SHARED / "fixtures" / "pc" / "public_cases.json"
-
 
 def test_cara_rounding_asymmetry_is_accepted() -> None:
     # CARA's Omitron C1 has a 1e-15 relative asymmetry (fixture note); it must pass and be
     # symmetrised, not refused.
-    c1 = np.array(json.loads(FIXTURE.read_text())["omitron_case_A"]["C1"])
+    c1 = np.array(load_pc_cases()["omitron_case_A"]["C1"])
     assert not np.array_equal(c1, c1.T)
     sym = check_symmetric(c1)
     assert np.array_equal(sym, sym.T)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.astro.paths import CATALOG_CSV
 
 from astroshield.astro.elements import ElementSet, to_satrec
 from astroshield.astro.omm import (
@@ -33,10 +34,6 @@ from astroshield.astro.omm import (
 )
 from astroshield.astro.propagation import propagate
 from astroshield.astro.tle import iter_tles
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-CATALOG_CSV = SHARED / "data" / "catalog" / "celestrak_on_orbit_20241101.csv"
 
 MARIO_TLE = """\
 MARIO
@@ -196,6 +193,40 @@ def test_other_formats_name_the_record() -> None:
         parse_omm_kvn(kvn.replace("TIME_SYSTEM = UTC", "TIME_SYSTEM = TAI"))
     with pytest.raises(OMMError, match=r"^line 4, INCLINATION: appears twice"):
         parse_omm_kvn(kvn.replace("ORIGINATOR = ASTROSHIELD", "INCLINATION = 1\nINCLINATION = 2"))
+
+
+def test_xml_entity_expansion_and_external_entities_are_refused(tmp_path: Path) -> None:
+    # Same safe reader as OEM and CDM: any DOCTYPE is refused before an entity can expand or
+    # an external one be fetched.
+    laughs = MARIO_XML.replace(
+        "<ndm ",
+        '<!DOCTYPE ndm [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>\n<ndm ',
+    ).replace("<OBJECT_NAME>MARIO<", "<OBJECT_NAME>&c;<")
+    with pytest.raises(OMMError, match=r"^XML, DOCTYPE: DTDs and entity declarations") as info:
+        parse_omm_xml(laughs)
+    assert info.value.keyword == "DOCTYPE"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret", encoding="utf-8")
+    xxe = MARIO_XML.replace(
+        "<ndm ", f'<!DOCTYPE ndm [<!ENTITY x SYSTEM "file://{secret}">]>\n<ndm '
+    ).replace("<OBJECT_NAME>MARIO<", "<OBJECT_NAME>&x;<")
+    path = tmp_path / "xxe.xml"
+    path.write_text(xxe, encoding="utf-8")
+    with pytest.raises(OMMError, match="not allowed in OMM XML") as info:
+        read_omm_file(path)
+    assert info.value.keyword == "DOCTYPE"
+    assert "top secret" not in str(info.value)
+    # A plain DOCTYPE without entities is refused as well.
+    with pytest.raises(OMMError, match="DOCTYPE"):
+        parse_omm_xml(MARIO_XML.replace("<ndm ", "<!DOCTYPE ndm>\n<ndm "))
+
+
+def test_malformed_xml_names_line_and_element() -> None:
+    broken = MARIO_XML.replace("</header>", "</heder>")
+    with pytest.raises(OMMError, match=r"^XML line 4, header: malformed XML") as info:
+        parse_omm_xml(broken)
+    assert info.value.line == 4
 
 
 def test_catalog_counts_match_the_readme(catalog_elements: list[ElementSet]) -> None:

@@ -16,7 +16,6 @@ second implementation, and closed forms from the literature (Alfano 2005 maximum
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 from scipy import integrate, stats
+from tests.astro.paths import load_pc_cases
 
 from astroshield.astro.covariance import CovarianceError
 from astroshield.astro.pc import (
@@ -45,9 +45,7 @@ from astroshield.astro.pc import (
     pc_monte_carlo_encounter_plane,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-FIXTURE = json.loads((SHARED / "fixtures" / "pc" / "public_cases.json").read_text())
+FIXTURE = load_pc_cases()
 OMITRON: dict[str, Any] = FIXTURE["omitron_case_A"]
 CHAN_CASES: list[dict[str, Any]] = FIXTURE["chan_encounter_plane_cases"]["cases"]
 

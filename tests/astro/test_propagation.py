@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sgp4.api import Satrec
+from tests.astro.paths import CATALOG_CSV
 
 from astroshield.astro.omm import read_omm_file
 from astroshield.astro.propagation import (
@@ -34,10 +34,6 @@ from astroshield.astro.propagation import (
     propagate,
 )
 from astroshield.astro.tle import TLE, parse_tle, tle_checksum
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-CATALOG_CSV = SHARED / "data" / "catalog" / "celestrak_on_orbit_20241101.csv"
 
 # The .out prints positions to 1e-8 km and velocities to 1e-9 km/s; the tolerances allow
 # rounding plus cross-compiler floating-point differences.

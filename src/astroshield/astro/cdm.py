@@ -27,7 +27,8 @@ Every validation problem raises :class:`CdmError`, whose message names the keywo
 (``"line 31, CR_R: missing mandatory keyword"``).
 
 XML is parsed with the standard-library expat parser with DTDs refused outright, which blocks
-entity-expansion ("billion laughs") and external-entity attacks (same approach as ``oem``).
+entity-expansion ("billion laughs") and external-entity attacks (the reader of
+:mod:`astroshield.astro.ccsds`, shared with ``oem`` and ``omm``).
 """
 
 from __future__ import annotations
@@ -41,14 +42,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
-from xml.parsers import expat
 
 import numpy as np
 from numpy.typing import NDArray
 
-from astroshield.astro import frames
+from astroshield.astro import ccsds, frames
+from astroshield.astro.ccsds import XmlNode
 from astroshield.astro.ids import IdentifierError, normalize_catalog_number, normalize_cospar_id
-from astroshield.astro.oem import OemError, format_epoch, parse_epoch
 
 FloatArray: TypeAlias = NDArray[np.float64]
 Vector3: TypeAlias = tuple[float, float, float]
@@ -140,18 +140,8 @@ def _cov_unit(key: str) -> str:
     return "m**2/s**4"
 
 
-class CdmError(ValueError):
+class CdmError(ccsds.CcsdsError):
     """An invalid CDM; ``keyword`` and ``line`` (1-based, None if unknown) locate the problem."""
-
-    def __init__(self, message: str, *, keyword: str | None = None, line: int | None = None):
-        self.keyword = keyword
-        self.line = line
-        where = []
-        if line is not None:
-            where.append(f"line {line}")
-        if keyword is not None:
-            where.append(keyword)
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
 class CdmWarning(UserWarning):
@@ -652,37 +642,22 @@ def _convert(spec: _Spec, raw: _Raw) -> Any:
         return text
     if spec.kind == "epoch":
         try:
-            return parse_epoch(text, keyword=key, line=line)
-        except OemError as exc:
+            return ccsds.parse_epoch(text, keyword=key, line=line)
+        except ccsds.CcsdsError as exc:
             raise CdmError(f"bad epoch {text!r}", keyword=key, line=line) from exc
     if spec.kind == "int":
         if not re.fullmatch(r"[+]?\d+", text):
             raise CdmError(f"bad number {text!r} (non-negative integer)", keyword=key, line=line)
         return int(text)
-    try:
-        value = float(text)
-    except ValueError:
-        raise CdmError(f"bad number {text!r}", keyword=key, line=line) from None
-    if not math.isfinite(value):
-        raise CdmError(f"non-finite number {text!r}", keyword=key, line=line)
-    return value
-
-
-def _format_float(x: float, key: str) -> str:
-    if not math.isfinite(x):
-        raise CdmError(f"non-finite value {x!r} cannot be written", keyword=key)
-    return repr(float(x))
+    return ccsds.parse_float(text, keyword=key, line=line, error=CdmError)
 
 
 def _format_value(spec: _Spec, value: Any) -> str:
     if spec.kind == "epoch":
-        return format_epoch(value)
+        return ccsds.format_epoch(value, kind="CDM", error=CdmError)
     if spec.kind == "float":
-        return _format_float(value, spec.keyword)
-    text = str(value)
-    if "\n" in text or "\r" in text:
-        raise CdmError("value must be a single line", keyword=spec.keyword)
-    return text
+        return ccsds.format_float(value, keyword=spec.keyword, error=CdmError)
+    return ccsds.single_line(str(value), keyword=spec.keyword, error=CdmError)
 
 
 def _first_line(raws: dict[str, _Raw]) -> int | None:
@@ -915,16 +890,6 @@ def _first_line_or(segments: list[_Segment]) -> int | None:
 
 # ------------------------------------------------------------------------------- KVN read
 
-_KV_RE = re.compile(r"^([A-Z0-9_]+)\s*=\s*(.*?)\s*(?:\[([^\[\]]*)\])?\s*$")
-
-
-def _comment(text: str) -> str | None:
-    if text == "COMMENT":
-        return ""
-    if text.startswith("COMMENT ") or text.startswith("COMMENT\t"):
-        return text[8:].strip()
-    return None
-
 
 def _check_truncated(seg: _Segment, last_line: int) -> None:
     # A message that stops inside the last segment: every mandatory keyword still missing
@@ -948,15 +913,14 @@ def _check_truncated(seg: _Segment, last_line: int) -> None:
 
 def loads_kvn(text: str, *, strict: bool = False) -> Cdm:
     """Parse a KVN-encoded CDM (508.0-B-1 §4); see :func:`loads` for ``strict``."""
-    items = [(n, raw.strip()) for n, raw in enumerate(text.splitlines(), start=1) if raw.strip()]
+    items = ccsds.kvn_lines(text)
     if not items:
         raise CdmError("empty message", keyword="CCSDS_CDM_VERS", line=1)
-    last_line = items[-1][0]
-    n, first = items[0]
-    m = _KV_RE.match(first)
-    if m is None or m.group(1) != "CCSDS_CDM_VERS":
+    last_line = items[-1].line
+    n = items[0].line
+    if items[0].keyword != "CCSDS_CDM_VERS":
         raise CdmError("message must start with CCSDS_CDM_VERS", keyword="CCSDS_CDM_VERS", line=n)
-    version = m.group(2)
+    version = items[0].value
     if not version:
         raise CdmError("missing value", keyword="CCSDS_CDM_VERS", line=n)
     h_raws: dict[str, _Raw] = {}
@@ -966,13 +930,12 @@ def loads_kvn(text: str, *, strict: bool = False) -> Cdm:
     segments: list[_Segment] = []
     section = "header"
     pending: list[str] = []
-    for n, line_text in items[1:]:
-        comment = _comment(line_text)
-        if comment is not None:
-            pending.append(comment)
+    for item in items[1:]:
+        n, line_text = item.line, item.text
+        if item.comment is not None:
+            pending.append(item.comment)
             continue
-        m = _KV_RE.match(line_text)
-        if m is None:
+        if item.keyword is None:
             if n == last_line:
                 raise CdmError(
                     f"truncated message: last line {line_text!r} is not 'KEYWORD = value'",
@@ -980,12 +943,11 @@ def loads_kvn(text: str, *, strict: bool = False) -> Cdm:
                     line=n,
                 )
             raise CdmError(f"expected 'KEYWORD = value', got {line_text!r}", line=n)
-        key, value, unit = m.group(1), m.group(2), m.group(3)
+        key, value, unit = item.keyword, item.value, item.unit
         spec = _SPEC_OF.get(key)
         if spec is not None and spec.kind == "str" and unit is not None:
             # Text values carry no unit: a bracket belongs to the value (e.g. a name).
-            value = line_text.split("=", 1)[1].strip()
-            unit = None
+            value, unit = item.full_value, None
         if n == last_line and value == "":
             raise CdmError("truncated message: keyword without value", keyword=key, line=n)
         block = _BLOCK_OF.get(key)
@@ -1063,11 +1025,7 @@ def loads_kvn(text: str, *, strict: bool = False) -> Cdm:
 
 
 def _block_lines(specs: Sequence[_Spec], obj: Any, comments: Iterable[str]) -> list[str]:
-    out = []
-    for c in comments:
-        if "\n" in c or "\r" in c:
-            raise CdmError("comments must be single lines", keyword="COMMENT")
-        out.append(f"COMMENT {c}".rstrip())
+    out = ccsds.kvn_comment_lines(comments, error=CdmError)
     for spec in specs:
         value = getattr(obj, spec.attr)
         if value is None:
@@ -1120,78 +1078,8 @@ def dumps_kvn(cdm: Cdm) -> str:
 # ------------------------------------------------------------------------------- XML read
 
 
-@dataclass
-class _Node:
-    tag: str
-    line: int
-    attrs: dict[str, str] = field(default_factory=dict)
-    children: list[_Node] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts).strip()
-
-
-def _refuse_dtd(*_args: object) -> None:
-    raise CdmError("DTDs and entity declarations are not allowed in CDM XML", keyword="DOCTYPE")
-
-
-_TRUNCATION_ERRORS = frozenset(
-    {
-        expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS],
-        expat.errors.codes[expat.errors.XML_ERROR_UNCLOSED_TOKEN],
-        expat.errors.codes[expat.errors.XML_ERROR_PARTIAL_CHAR],
-        expat.errors.codes[expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION],
-    }
-)
-
-
-def _parse_xml_tree(text: str | bytes) -> _Node:
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    # Refusing any DOCTYPE means no internal or external entity can ever be declared, so
-    # nothing can expand ("billion laughs") or be fetched (XXE).
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
-    parser.UnparsedEntityDeclHandler = _refuse_dtd
-    parser.ExternalEntityRefHandler = _refuse_dtd  # type: ignore[assignment]
-    stack: list[_Node] = []
-    root: list[_Node] = []
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        node = _Node(tag=name.rsplit(":", 1)[-1], line=parser.CurrentLineNumber, attrs=attrs)
-        if stack:
-            stack[-1].children.append(node)
-        else:
-            root.append(node)
-        stack.append(node)
-
-    def end(_name: str) -> None:
-        stack.pop()
-
-    def data(chunk: str) -> None:
-        if stack:
-            stack[-1].parts.append(chunk)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = data
-    try:
-        parser.Parse(text, True)
-    except expat.ExpatError as exc:
-        # An element still open at end of input means the document was cut short.
-        truncated = exc.code in _TRUNCATION_ERRORS
-        what = "truncated message" if truncated else "malformed XML"
-        open_tag = stack[-1].tag if stack else None
-        raise CdmError(
-            f"{what}: {expat.ErrorString(exc.code)}", keyword=open_tag, line=exc.lineno
-        ) from None
-    return root[0]
-
-
 def _xml_fields(
-    node: _Node, block_of: dict[str, str], flatten: Sequence[str] = ()
+    node: XmlNode, block_of: dict[str, str], flatten: Sequence[str] = ()
 ) -> tuple[dict[str, dict[str, _Raw]], list[str]]:
     """Leaf elements of ``node`` (and of the ``flatten`` sub-elements) grouped by block."""
     raws: dict[str, dict[str, _Raw]] = {}
@@ -1220,13 +1108,6 @@ def _xml_fields(
     return raws, comments
 
 
-def _child(node: _Node, tag: str) -> _Node:
-    for child in node.children:
-        if child.tag == tag:
-            return child
-    raise CdmError(f"<{node.tag}> has no <{tag}>", keyword=tag, line=node.line)
-
-
 _XML_DATA_BLOCKS = {
     "odParameters": "od",
     "additionalParameters": "additional",
@@ -1235,14 +1116,14 @@ _XML_DATA_BLOCKS = {
 }
 
 
-def _xml_segment(node: _Node) -> _Segment:
+def _xml_segment(node: XmlNode) -> _Segment:
     seg = _Segment(line=node.line, last_line=node.line)
-    meta_node = _child(node, "metadata")
+    meta_node = node.child("metadata", error=CdmError)
     only = {k: b for k, b in _BLOCK_OF.items() if b == "metadata"}
     raws, comments = _xml_fields(meta_node, only)
     seg.raws["metadata"] = raws.get("metadata", {})
     seg.comments["metadata"] = comments
-    data_node = _child(node, "data")
+    data_node = node.child("data", error=CdmError)
     data_comments: list[str] = []
     first_block: str | None = None
     for child in data_node.children:
@@ -1278,19 +1159,19 @@ def _xml_segment(node: _Node) -> _Segment:
 
 def loads_xml(text: str | bytes, *, strict: bool = False) -> Cdm:
     """Parse an XML-encoded CDM (NDM/XML ``<cdm>``); see :func:`loads` for ``strict``."""
-    root = _parse_xml_tree(text)
+    root = ccsds.parse_xml_tree(text, kind="CDM", error=CdmError)
     if root.tag != "cdm":
         raise CdmError(f"root element must be <cdm>, got <{root.tag}>", keyword=root.tag, line=1)
     version = root.attrs.get("version", "").strip()
     if not version:
         raise CdmError("<cdm> needs a version attribute", keyword="CCSDS_CDM_VERS", line=root.line)
-    header_node = _child(root, "header")
+    header_node = root.child("header", error=CdmError)
     raws, h_comments = _xml_fields(
         header_node, {k: "header" for k in _BLOCK_OF if _BLOCK_OF[k] == "header"}
     )
     h_raws = raws.get("header", {})
-    body = _child(root, "body")
-    rel_node = _child(body, "relativeMetadataData")
+    body = root.child("body", error=CdmError)
+    rel_node = body.child("relativeMetadataData", error=CdmError)
     rel_keys = {k: "relative" for k in _BLOCK_OF if _BLOCK_OF[k] == "relative"}
     raws, r_comments = _xml_fields(rel_node, rel_keys, flatten=("relativeStateVector",))
     r_raws = raws.get("relative", {})
@@ -1374,8 +1255,7 @@ def dumps_xml(cdm: Cdm) -> str:
                 continue
             assert data is not None
             _xml_block(ET.SubElement(data, tag), specs, part)
-    ET.indent(root, space="  ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return ccsds.xml_document(root) + "\n"
 
 
 class _NoComments:
@@ -1398,10 +1278,8 @@ def loads(text: str | bytes, *, strict: bool = False) -> Cdm:
     A covariance that is not positive definite is reported through :class:`CdmWarning` and
     :attr:`Cdm.issues`; with ``strict=True`` it raises :class:`CdmError` instead.
     """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")  # also drops a byte-order mark
-    text = text.lstrip("\ufeff")
-    if text.lstrip()[:1] == "<":
+    text = ccsds.decode_message(text)
+    if ccsds.is_xml(text):
         return loads_xml(text, strict=strict)
     return loads_kvn(text, strict=strict)
 

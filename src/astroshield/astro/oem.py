@@ -22,23 +22,25 @@ Every validation problem raises :class:`OemError`, whose message names the keywo
 and the line number in the input.
 
 XML is parsed with the standard-library expat parser with DTDs refused outright, which blocks
-entity-expansion ("billion laughs") and external-entity attacks; ``defusedxml`` is not needed.
+entity-expansion ("billion laughs") and external-entity attacks; ``defusedxml`` is not needed
+(see :mod:`astroshield.astro.ccsds`, shared with the other CCSDS message modules).
 """
 
 from __future__ import annotations
 
-import math
 import re
 import xml.etree.ElementTree as ET  # used only to *build* XML for output
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeAlias
-from xml.parsers import expat
 
 import numpy as np
 from numpy.typing import NDArray
+
+from astroshield.astro import ccsds
+from astroshield.astro.ccsds import KvnLine, XmlNode
 
 FloatArray: TypeAlias = NDArray[np.float64]
 Vector3: TypeAlias = tuple[float, float, float]
@@ -114,18 +116,8 @@ _META_REQUIRED = (
 )
 
 
-class OemError(ValueError):
+class OemError(ccsds.CcsdsError):
     """An invalid OEM; ``keyword`` and ``line`` (1-based, None if unknown) locate the problem."""
-
-    def __init__(self, message: str, *, keyword: str | None = None, line: int | None = None):
-        self.keyword = keyword
-        self.line = line
-        where = []
-        if line is not None:
-            where.append(f"line {line}")
-        if keyword is not None:
-            where.append(keyword)
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
 # ----------------------------------------------------------------------------- data model
@@ -306,68 +298,25 @@ class Oem:
             _check_segment(segment, {}, [])
 
 
-# --------------------------------------------------------------------------------- epochs
-
-_EPOCH_RE = re.compile(
-    r"^(\d{4})-(?:(\d{2})-(\d{2})|(\d{3}))T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z?$"
-)
+# ------------------------------------------------------------------------ epochs, numbers
 
 
 def parse_epoch(text: str, *, keyword: str = "EPOCH", line: int | None = None) -> datetime:
     """Parse a CCSDS ASCII time code A (calendar) or B (day-of-year) into a naive datetime."""
-    match = _EPOCH_RE.match(text.strip())
-    if match is None:
-        raise OemError(f"bad epoch {text!r}", keyword=keyword, line=line)
-    year, month, day, doy, hh, mm, ss, frac = match.groups()
-    if int(ss) >= 60:
-        raise OemError(f"leap-second epoch {text!r} is not supported", keyword=keyword, line=line)
-    try:
-        if doy is not None:
-            base = datetime.fromisoformat(f"{year}-01-01T{hh}:{mm}:{ss}")
-            if not 1 <= int(doy) <= (366 if _is_leap(int(year)) else 365):
-                raise ValueError("day of year out of range")
-            base += timedelta(days=int(doy) - 1)
-        else:
-            base = datetime.fromisoformat(f"{year}-{month}-{day}T{hh}:{mm}:{ss}")
-    except ValueError as exc:
-        raise OemError(f"bad epoch {text!r} ({exc})", keyword=keyword, line=line) from None
-    if frac:
-        if len(frac) <= 6:
-            micro = int(frac.ljust(6, "0"))
-        else:
-            # integer arithmetic: round half up to the microsecond without float error
-            unit = 10 ** (len(frac) - 6)
-            micro, rest = divmod(int(frac), unit)
-            micro += 2 * rest >= unit
-        base += timedelta(microseconds=micro)
-    return base
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return ccsds.parse_epoch(text, keyword=keyword, line=line, error=OemError)
 
 
 def format_epoch(value: datetime) -> str:
     """CCSDS calendar format with microseconds, e.g. ``2024-01-01T00:00:00.000000``."""
-    if value.tzinfo is not None:
-        raise OemError("OEM epochs are naive labels in TIME_SYSTEM; got a tz-aware datetime")
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return ccsds.format_epoch(value, kind="OEM", error=OemError)
 
 
 def _format_float(x: float) -> str:
-    if not math.isfinite(x):
-        raise OemError(f"non-finite value {x!r} cannot be written")
-    return repr(float(x))
+    return ccsds.format_float(x, error=OemError)
 
 
 def _parse_float(text: str, *, keyword: str, line: int | None) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise OemError(f"bad number {text!r}", keyword=keyword, line=line) from None
-    if not math.isfinite(value):
-        raise OemError(f"non-finite number {text!r}", keyword=keyword, line=line)
-    return value
+    return ccsds.parse_float(text, keyword=keyword, line=line, error=OemError)
 
 
 # ------------------------------------------------------------------------ semantic checks
@@ -428,43 +377,30 @@ def _check_segment(
 
 # ------------------------------------------------------------------------------- KVN read
 
-_KV_RE = re.compile(r"^([A-Z0-9_]+)\s*=\s*(.*?)\s*$")
-
 
 class _Lines:
-    """Non-blank input lines with 1-based numbers and one-line lookahead."""
+    """Non-blank input lines (:func:`~astroshield.astro.ccsds.kvn_lines`) with lookahead."""
 
     def __init__(self, text: str) -> None:
-        self._items = [
-            (n, raw.strip()) for n, raw in enumerate(text.splitlines(), start=1) if raw.strip()
-        ]
+        self._items = ccsds.kvn_lines(text)
         self._pos = 0
 
-    def peek(self) -> tuple[int, str] | None:
+    def peek(self) -> KvnLine | None:
         return self._items[self._pos] if self._pos < len(self._items) else None
 
-    def next(self) -> tuple[int, str]:
+    def next(self) -> KvnLine:
         item = self.peek()
         if item is None:
-            last = self._items[-1][0] if self._items else 0
+            last = self._items[-1].line if self._items else 0
             raise OemError("unexpected end of message", line=last)
         self._pos += 1
         return item
 
 
-def _comment(text: str) -> str | None:
-    if text == "COMMENT":
-        return ""
-    if text.startswith("COMMENT ") or text.startswith("COMMENT\t"):
-        return text[8:].strip()
-    return None
-
-
-def _key_value(line: int, text: str) -> tuple[str, str]:
-    match = _KV_RE.match(text)
-    if match is None:
-        raise OemError(f"expected 'KEYWORD = value', got {text!r}", line=line)
-    return match.group(1), match.group(2)
+def _key_value(item: KvnLine) -> tuple[str, str]:
+    if item.keyword is None:
+        raise OemError(f"expected 'KEYWORD = value', got {item.text!r}", line=item.line)
+    return item.keyword, item.full_value
 
 
 def _read_block(
@@ -475,14 +411,14 @@ def _read_block(
     values: dict[str, str] = {}
     where: dict[str, int] = {}
     comments: list[str] = []
-    while (item := lines.peek()) is not None and not stop(item[1]):
-        n, text = lines.next()
-        comment = _comment(text)
-        if comment is not None:
+    while (item := lines.peek()) is not None and not stop(item.text):
+        lines.next()
+        n = item.line
+        if item.comment is not None:
             # CCSDS puts comments at the start of a block; elsewhere we keep them anyway.
-            comments.append(comment)
+            comments.append(item.comment)
             continue
-        key, value = _key_value(n, text)
+        key, value = _key_value(item)
         if key not in allowed:
             raise OemError("keyword not allowed here", keyword=key, line=n)
         if key in values:
@@ -574,30 +510,30 @@ def _read_covariances(lines: _Lines) -> list[OemCovariance]:
     covariances: list[OemCovariance] = []
     comments: list[str] = []
     while True:
-        n, text = lines.next()
-        if text == "COVARIANCE_STOP":
+        item = lines.next()
+        n = item.line
+        if item.text == "COVARIANCE_STOP":
             if comments:
                 raise OemError(
                     "comment after the last covariance matrix", keyword="COMMENT", line=n
                 )
             return covariances
-        comment = _comment(text)
-        if comment is not None:
-            comments.append(comment)
+        if item.comment is not None:
+            comments.append(item.comment)
             continue
-        key, value = _key_value(n, text)
+        key, value = _key_value(item)
         if key != "EPOCH":
             raise OemError("each covariance matrix must start with EPOCH", keyword=key, line=n)
         epoch = parse_epoch(value, keyword="EPOCH", line=n)
         frame: str | None = None
-        item = lines.peek()
-        if item is not None and item[1].startswith("COV_REF_FRAME"):
-            fn, ftext = lines.next()
-            _, frame = _key_value(fn, ftext)
+        next_item = lines.peek()
+        if next_item is not None and next_item.text.startswith("COV_REF_FRAME"):
+            _, frame = _key_value(lines.next())
         elements: list[float] = []
         for row in range(6):
-            rn, rtext = lines.next()
-            fields = rtext.split()
+            row_item = lines.next()
+            rn = row_item.line
+            fields = row_item.text.split()
             if len(fields) != row + 1:
                 raise OemError(
                     f"covariance row {row + 1} needs {row + 1} values, got {len(fields)}",
@@ -626,8 +562,9 @@ def loads_kvn(text: str) -> Oem:
     first = lines.peek()
     if first is None:
         raise OemError("empty message", keyword="CCSDS_OEM_VERS", line=1)
-    n, head = lines.next()
-    key, version = _key_value(n, head)
+    head = lines.next()
+    n = head.line
+    key, version = _key_value(head)
     if key != "CCSDS_OEM_VERS":
         raise OemError("message must start with CCSDS_OEM_VERS", keyword="CCSDS_OEM_VERS", line=n)
     values, where, comments = _read_block(lines, _HEADER_KEYS, lambda t: t == "META_START")
@@ -635,23 +572,24 @@ def loads_kvn(text: str) -> Oem:
     header = _build_header(version, values, where, comments)
     _check_header(header, where)
     segments: list[OemSegment] = []
-    while (item := lines.peek()) is not None:
-        n, text = lines.next()
-        if text != "META_START":
-            raise OemError(f"expected META_START, got {text!r}", keyword="META_START", line=n)
+    while lines.peek() is not None:
+        start = lines.next()
+        n = start.line
+        if start.text != "META_START":
+            raise OemError(f"expected META_START, got {start.text!r}", keyword="META_START", line=n)
         values, where, comments = _read_block(lines, _META_KEYS, lambda t: t == "META_STOP")
-        stop_line, _ = lines.next()  # META_STOP (or end-of-message error)
+        stop_line = lines.next().line  # META_STOP (or end-of-message error)
         _require(values, _META_REQUIRED, "the metadata block", stop_line)
         metadata = _build_metadata(values, where, comments)
         states: list[OemStateVector] = []
         state_lines: list[int | None] = []
         covariances: list[OemCovariance] = []
         data_comments: list[str] = []
-        while (item := lines.peek()) is not None and item[1] != "META_START":
-            n, text = lines.next()
-            comment = _comment(text)
-            if comment is not None:
-                data_comments.append(comment)
+        while (item := lines.peek()) is not None and item.text != "META_START":
+            lines.next()
+            n, text = item.line, item.text
+            if item.comment is not None:
+                data_comments.append(item.comment)
                 continue
             if text == "COVARIANCE_START":
                 if covariances:
@@ -700,7 +638,7 @@ def dumps_kvn(oem: Oem) -> str:
     out: list[str] = []
     h = oem.header
     out.append(f"CCSDS_OEM_VERS = {h.version}")
-    out.extend(_comment_lines(h.comments))
+    out.extend(ccsds.kvn_comment_lines(h.comments, error=OemError))
     if h.classification is not None:
         out.append(f"CLASSIFICATION = {h.classification}")
     out.append(f"CREATION_DATE = {format_epoch(h.creation_date)}")
@@ -710,11 +648,11 @@ def dumps_kvn(oem: Oem) -> str:
     for segment in oem.segments:
         out.append("")
         out.append("META_START")
-        out.extend(_comment_lines(segment.metadata.comments))
+        out.extend(ccsds.kvn_comment_lines(segment.metadata.comments, error=OemError))
         out.extend(f"{k} = {v}" for k, v in _metadata_items(segment.metadata))
         out.append("META_STOP")
         out.append("")
-        out.extend(_comment_lines(segment.data_comments))
+        out.extend(ccsds.kvn_comment_lines(segment.data_comments, error=OemError))
         for state in segment.states:
             numbers = [*state.position_km, *state.velocity_km_s]
             if state.acceleration_km_s2 is not None:
@@ -724,7 +662,7 @@ def dumps_kvn(oem: Oem) -> str:
             out.append("")
             out.append("COVARIANCE_START")
             for cov in segment.covariances:
-                out.extend(_comment_lines(cov.comments))
+                out.extend(ccsds.kvn_comment_lines(cov.comments, error=OemError))
                 out.append(f"EPOCH = {format_epoch(cov.epoch)}")
                 if cov.cov_ref_frame is not None:
                     out.append(f"COV_REF_FRAME = {cov.cov_ref_frame}")
@@ -735,13 +673,6 @@ def dumps_kvn(oem: Oem) -> str:
                     start += row + 1
             out.append("COVARIANCE_STOP")
     return "\n".join(out) + "\n"
-
-
-def _comment_lines(comments: Sequence[str]) -> Iterator[str]:
-    for c in comments:
-        if "\n" in c or "\r" in c:
-            raise OemError("comments must be single lines", keyword="COMMENT")
-        yield f"COMMENT {c}".rstrip()
 
 
 def _metadata_items(meta: OemMetadata) -> list[tuple[str, str]]:
@@ -765,70 +696,15 @@ def _metadata_items(meta: OemMetadata) -> list[tuple[str, str]]:
     if meta.interpolation_degree is not None:
         items.append(("INTERPOLATION_DEGREE", str(meta.interpolation_degree)))
     for key, value in items:
-        if "\n" in value or "\r" in value:
-            raise OemError("value must be a single line", keyword=key)
+        ccsds.single_line(value, keyword=key, error=OemError)
     return items
 
 
 # ------------------------------------------------------------------------------- XML read
 
 
-@dataclass
-class _Node:
-    tag: str
-    line: int
-    attrs: dict[str, str] = field(default_factory=dict)
-    children: list[_Node] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts).strip()
-
-
-def _refuse_dtd(*_args: object) -> None:
-    raise OemError("DTDs and entity declarations are not allowed in OEM XML", keyword="DOCTYPE")
-
-
-def _parse_xml_tree(text: str | bytes) -> _Node:
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    # Refusing any DOCTYPE means no internal or external entity can ever be declared, so
-    # nothing can expand ("billion laughs") or be fetched (XXE).
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
-    parser.UnparsedEntityDeclHandler = _refuse_dtd
-    parser.ExternalEntityRefHandler = _refuse_dtd  # type: ignore[assignment]
-    stack: list[_Node] = []
-    root: list[_Node] = []
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        node = _Node(tag=name.rsplit(":", 1)[-1], line=parser.CurrentLineNumber, attrs=attrs)
-        if stack:
-            stack[-1].children.append(node)
-        else:
-            root.append(node)
-        stack.append(node)
-
-    def end(_name: str) -> None:
-        stack.pop()
-
-    def data(chunk: str) -> None:
-        if stack:
-            stack[-1].parts.append(chunk)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = data
-    try:
-        parser.Parse(text, True)
-    except expat.ExpatError as exc:
-        raise OemError(f"malformed XML: {expat.ErrorString(exc.code)}", line=exc.lineno) from None
-    return root[0]
-
-
 def _fields(
-    node: _Node, allowed: Sequence[str]
+    node: XmlNode, allowed: Sequence[str]
 ) -> tuple[dict[str, str], dict[str, int], list[str]]:
     values: dict[str, str] = {}
     where: dict[str, int] = {}
@@ -848,14 +724,7 @@ def _fields(
     return values, where, comments
 
 
-def _child(node: _Node, tag: str) -> _Node:
-    for child in node.children:
-        if child.tag == tag:
-            return child
-    raise OemError(f"<{node.tag}> has no <{tag}>", keyword=tag, line=node.line)
-
-
-def _xml_state(node: _Node) -> OemStateVector:
+def _xml_state(node: XmlNode) -> OemStateVector:
     allowed = ("EPOCH", *_STATE_ELEMENTS, *_ACCEL_ELEMENTS)
     values, where, comments = _fields(node, allowed)
     if comments:
@@ -879,7 +748,7 @@ def _xml_state(node: _Node) -> OemStateVector:
     )
 
 
-def _xml_covariance(node: _Node) -> OemCovariance:
+def _xml_covariance(node: XmlNode) -> OemCovariance:
     values, where, comments = _fields(node, ("EPOCH", "COV_REF_FRAME", *COVARIANCE_ELEMENTS))
     for key in ("EPOCH", *COVARIANCE_ELEMENTS):
         if key not in values:
@@ -896,29 +765,29 @@ def _xml_covariance(node: _Node) -> OemCovariance:
 
 def loads_xml(text: str | bytes) -> Oem:
     """Parse an XML-encoded OEM (NDM/XML ``<oem>``)."""
-    root = _parse_xml_tree(text)
+    root = ccsds.parse_xml_tree(text, kind="OEM", error=OemError, name_open_element=False)
     if root.tag != "oem":
         raise OemError(f"root element must be <oem>, got <{root.tag}>", keyword=root.tag, line=1)
     version = root.attrs.get("version", "").strip()
     if not version:
         raise OemError("<oem> needs a version attribute", keyword="CCSDS_OEM_VERS", line=root.line)
-    header_node = _child(root, "header")
+    header_node = root.child("header", error=OemError)
     values, where, comments = _fields(header_node, _HEADER_KEYS)
     _require(values, _HEADER_REQUIRED, "<header>", header_node.line)
     header = _build_header(version, values, where, comments)
     _check_header(header, where)
-    body = _child(root, "body")
+    body = root.child("body", error=OemError)
     segments: list[OemSegment] = []
     for seg_node in body.children:
         if seg_node.tag != "segment":
             raise OemError(
                 "only <segment> allowed in <body>", keyword=seg_node.tag, line=seg_node.line
             )
-        meta_node = _child(seg_node, "metadata")
+        meta_node = seg_node.child("metadata", error=OemError)
         values, where, comments = _fields(meta_node, _META_KEYS)
         _require(values, _META_REQUIRED, "<metadata>", meta_node.line)
         metadata = _build_metadata(values, where, comments)
-        data_node = _child(seg_node, "data")
+        data_node = seg_node.child("data", error=OemError)
         states: list[OemStateVector] = []
         state_lines: list[int | None] = []
         covariances: list[OemCovariance] = []
@@ -1007,8 +876,7 @@ def dumps_xml(oem: Oem) -> str:
                 _sub(cm, "COV_REF_FRAME", cov.cov_ref_frame)
             for name, number in zip(COVARIANCE_ELEMENTS, cov.lower_triangle, strict=True):
                 _sub(cm, name, _format_float(number))
-    ET.indent(root, space="  ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return ccsds.xml_document(root) + "\n"
 
 
 # ---------------------------------------------------------------------------- file helpers
@@ -1016,12 +884,8 @@ def dumps_xml(oem: Oem) -> str:
 
 def loads(text: str | bytes) -> Oem:
     """Parse either encoding, detected from the first non-blank character."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")  # also drops a byte-order mark
-    text = text.lstrip("\ufeff")
-    if text.lstrip()[:1] == "<":
-        return loads_xml(text)
-    return loads_kvn(text)
+    text = ccsds.decode_message(text)
+    return loads_xml(text) if ccsds.is_xml(text) else loads_kvn(text)
 
 
 def read_oem(path: str | Path) -> Oem:

@@ -3,6 +3,11 @@
 JSON and CSV follow CelesTrak's flat GP flavour (one object/row per element set with the OMM
 keywords as names). Values are written with ``repr`` so write → read gives identical floats.
 Errors name the record (``row``, ``line``, ``segment`` or ``object``) and the keyword.
+
+Epochs are CCSDS time codes (``YYYY-MM-DDThh:mm:ss[.f]`` or ``YYYY-DDDThh:mm:ss[.f]``, optional
+trailing ``Z``) read as UTC. KVN and XML are read with the shared CCSDS readers of
+:mod:`astroshield.astro.ccsds`; XML with any DOCTYPE is refused, which blocks entity-expansion
+and external-entity attacks.
 """
 
 from __future__ import annotations
@@ -10,15 +15,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # used only to *build* XML for output
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sgp4.api import Satrec
 
+from astroshield.astro import ccsds
 from astroshield.astro.elements import ElementSet, ElementSetError, normalize_object_id, to_satrec
 from astroshield.astro.ids import IdentifierError, normalize_catalog_number
 
@@ -112,23 +117,25 @@ _TLE_PARAMETER_KEYS = (
     "MEAN_MOTION_DOT",
     "MEAN_MOTION_DDOT",
 )
-_DAY_OF_YEAR_EPOCH_RE = re.compile(r"^(\d{4})-(\d{3})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z?$")
-_KVN_UNITS_RE = re.compile(r"\s*\[[^\]]*\]\s*$")
-_EPOCH_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 _OMM_VERSION = "3.0"
 
 FieldValue = str | int | float | None
 
 
-class OMMError(ValueError):
-    """An OMM record that cannot be read; ``location`` and ``keyword`` say where."""
+class OMMError(ccsds.CcsdsError):
+    """An OMM record that cannot be read; ``location`` and ``keyword`` say where.
 
-    def __init__(self, location: str, keyword: str | None, reason: str) -> None:
+    ``line`` is the line number where the location is a line of KVN or XML input, else None.
+    """
+
+    def __init__(
+        self, location: str, keyword: str | None, reason: str, *, line: int | None = None
+    ) -> None:
         self.location = location
-        self.keyword = keyword
-        self.reason = reason
-        where = f"{location}, {keyword}" if keyword else location
-        super().__init__(f"{where}: {reason}")
+        super().__init__(reason, keyword=keyword, line=line)
+
+    def _location(self) -> str:
+        return self.location
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,26 +151,16 @@ def _text(value: FieldValue) -> str:
 
 
 def _parse_epoch(text: str, location: str) -> datetime:
-    day_of_year = _DAY_OF_YEAR_EPOCH_RE.match(text)
-    if day_of_year:
-        year, day, hour, minute, second, fraction = day_of_year.groups()
-        microseconds = round(float(fraction or "0") * 1_000_000)
-        return datetime(int(year), 1, 1, tzinfo=UTC) + timedelta(
-            days=int(day) - 1,
-            hours=int(hour),
-            minutes=int(minute),
-            seconds=int(second),
-            microseconds=microseconds,
-        )
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return ccsds.parse_epoch(text).replace(tzinfo=UTC)
+    except ccsds.CcsdsError:
         raise OMMError(
             location, "EPOCH", f"{text!r} is not an ISO 8601 UTC time like 2024-10-29T12:18:43.49"
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+
+
+def _format_epoch(value: datetime) -> str:
+    return ccsds.format_epoch(value.astimezone(UTC).replace(tzinfo=None), kind="OMM")
 
 
 def _elements_from_fields(fields: Mapping[str, FieldValue], location: str) -> ElementSet:
@@ -253,7 +250,7 @@ def _fields_from_elements(elements: ElementSet) -> dict[str, str | int | float]:
     return {
         "OBJECT_NAME": elements.object_name or "",
         "OBJECT_ID": elements.object_id or "",
-        "EPOCH": elements.epoch.astimezone(UTC).strftime(_EPOCH_FORMAT),
+        "EPOCH": _format_epoch(elements.epoch),
         "MEAN_MOTION": elements.mean_motion_rev_per_day,
         "ECCENTRICITY": elements.eccentricity,
         "INCLINATION": elements.inclination_deg,
@@ -353,25 +350,30 @@ def parse_omm_kvn(text: str) -> list[ElementSet]:
         if fields:
             result.append(_elements_from_fields(fields, f"message at line {start_line}"))
 
-    for line_number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("COMMENT"):
+    raw_lines = text.splitlines()
+    for item in ccsds.kvn_lines(text):
+        line_number, keyword = item.line, item.keyword
+        if item.comment is not None:
             continue
-        keyword, equals, value = line.partition("=")
-        keyword = keyword.strip()
-        if not equals or not keyword:
-            raise OMMError(f"line {line_number}", None, f"{raw!r} is not KEYWORD = value")
+        if keyword is None:
+            raw = raw_lines[line_number - 1]
+            raise OMMError(
+                f"line {line_number}", None, f"{raw!r} is not KEYWORD = value", line=line_number
+            )
         # Only numeric values carry units; names such as "ECHO 1 DEB [METAL OBJ]" keep brackets.
-        value = value.strip()
-        if keyword in _FLOAT_FIELDS or keyword in _INT_FIELDS:
-            value = _KVN_UNITS_RE.sub("", value)
+        numeric = keyword in _FLOAT_FIELDS or keyword in _INT_FIELDS
+        value = item.value if numeric else item.full_value
         if keyword == "CCSDS_OMM_VERS":
             finish()
             fields, start_line = {}, line_number
         elif not start_line:
-            raise OMMError(f"line {line_number}", keyword, "appears before CCSDS_OMM_VERS")
+            raise OMMError(
+                f"line {line_number}", keyword, "appears before CCSDS_OMM_VERS", line=line_number
+            )
         elif keyword in fields:
-            raise OMMError(f"line {line_number}", keyword, "appears twice in one message")
+            raise OMMError(
+                f"line {line_number}", keyword, "appears twice in one message", line=line_number
+            )
         fields[keyword] = value
     finish()
     return result
@@ -384,7 +386,7 @@ def format_omm_kvn(
     creation_date: datetime | None = None,
 ) -> str:
     """One KVN OMM per element set, concatenated."""
-    created = (creation_date or datetime.now(UTC)).astimezone(UTC).strftime(_EPOCH_FORMAT)
+    created = _format_epoch(creation_date or datetime.now(UTC))
     blocks = []
     for element_set in elements:
         fields = _fields_from_elements(element_set)
@@ -408,25 +410,20 @@ def format_omm_kvn(
 # ---------------------------------------------------------------------------------- XML
 
 
-def _local_name(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def parse_omm_xml(text: str | bytes) -> list[ElementSet]:
     """Read CCSDS NDM/XML OMMs (``<ndm>`` with several ``<omm>`` or a bare ``<omm>``)."""
     try:
-        # Python 3.11's bundled expat refuses entity-expansion bombs and never fetches
-        # external entities, so the stdlib parser is safe for untrusted OMM files.
-        root = ET.fromstring(text)  # noqa: S314
-    except ET.ParseError as error:
-        raise OMMError(f"XML line {error.position[0]}", None, str(error)) from None
-    segments = [node for node in root.iter() if _local_name(node.tag) == "segment"]
+        root = ccsds.parse_xml_tree(text, kind="OMM")
+    except ccsds.CcsdsError as error:
+        location = "XML" if error.line is None else f"XML line {error.line}"
+        raise OMMError(location, error.keyword, error.reason, line=error.line) from None
+    segments = [node for node in root.iter() if node.tag == "segment"]
     result = []
     for index, segment in enumerate(segments, start=1):
         fields: dict[str, str] = {}
         for node in segment.iter():
-            if len(node) == 0 and node is not segment:
-                fields[_local_name(node.tag)] = (node.text or "").strip()
+            if not node.children and node is not segment:
+                fields[node.tag] = node.text
         result.append(_elements_from_fields(fields, f"segment {index}"))
     return result
 
@@ -438,7 +435,7 @@ def format_omm_xml(
     creation_date: datetime | None = None,
 ) -> str:
     """An ``<ndm>`` document with one ``<omm>`` per element set (CCSDS NDM/XML 3.0)."""
-    created = (creation_date or datetime.now(UTC)).astimezone(UTC).strftime(_EPOCH_FORMAT)
+    created = _format_epoch(creation_date or datetime.now(UTC))
     root = ET.Element(
         "ndm",
         {
@@ -471,8 +468,7 @@ def format_omm_xml(
                 node.text = _as_text(fields[key])
                 if key in _UNITS:
                     node.set("units", _UNITS[key])
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+    return ccsds.xml_document(root)
 
 
 # -------------------------------------------------------------------------------- files
