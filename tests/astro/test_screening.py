@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.optimize import brentq
+from tests.astro.paths import CATALOG_CSV
 
 from astroshield.astro.elements import ElementSet
 from astroshield.astro.omm import read_omm_file
@@ -43,9 +44,6 @@ from astroshield.astro.screening import (
     write_events_json,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-CATALOG_CSV = SHARED / "data" / "catalog" / "celestrak_on_orbit_20241101.csv"
 START = datetime(2024, 11, 1, tzinfo=UTC)
 THRESHOLD_KM = 5.0
 _MU = 398600.8
