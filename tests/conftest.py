@@ -56,6 +56,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "rate_limit_login": UNLIMITED,
         # Plain-HTTP test client: cookies without the Secure flag and __Host- prefix.
         "session_cookie_secure": False,
+        # Tests run the alert evaluator themselves, with controlled time.
+        "alert_evaluation_interval_s": 0,
+        "runtime_config_refresh_s": 0,
     }
     values.update(overrides)
     return Settings(**values)

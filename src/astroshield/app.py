@@ -8,10 +8,11 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import structlog
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -19,8 +20,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from astroshield import __version__
+from astroshield.alerts.evaluator import Evaluator, builtin_rules_from, dispatcher_from
+from astroshield.alerts.router import router as alerts_router
+from astroshield.alerts.sources import MetricSources
 from astroshield.api.middleware import (
     RequestContextMiddleware,
     RequestGuardMiddleware,
@@ -40,10 +46,15 @@ from astroshield.db import (
 from astroshield.errors import install_error_handlers
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
+from astroshield.health.service import check_database
 from astroshield.migrate import head_revision, upgrade_async
+from astroshield.observability import metrics, tracing
 from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
 from astroshield.retention.service import run_retention
+from astroshield.runtime_config.repository import RuntimeConfigRepository
+from astroshield.runtime_config.router import apply_to_app
+from astroshield.runtime_config.router import router as runtime_config_router
 from astroshield.security.context import build_security
 from astroshield.security.ratelimit import ClientRateLimitMiddleware
 from astroshield.spacecraft.router import router as spacecraft_router
@@ -65,8 +76,9 @@ def _redis_client(settings: Settings) -> Any | None:
 
 async def _retention_loop(app: FastAPI) -> None:
     """Scheduled retention; replicas contend for one lock, so one of them does the work."""
-    settings: Settings = app.state.settings
     while True:
+        # Read each time: runtime configuration may have changed the batch size.
+        settings: Settings = app.state.settings
         await asyncio.sleep(settings.retention_interval_s)
         try:
             async with session_scope(app.state.sessionmaker) as session:
@@ -76,6 +88,41 @@ async def _retention_loop(app: FastAPI) -> None:
             log.exception("retention_failed")
 
 
+async def _runtime_config_loop(app: FastAPI) -> None:
+    """Pick up runtime configuration another replica changed."""
+    interval = app.state.base_settings.runtime_config_refresh_s
+    while True:
+        try:
+            async with session_scope(app.state.sessionmaker) as session:
+                overrides = await RuntimeConfigRepository(session).all()
+            apply_to_app(app, overrides)
+        except Exception:  # a failed refresh keeps the last good configuration
+            log.exception("runtime_config_refresh_failed")
+        await asyncio.sleep(interval)
+
+
+def _alert_evaluator(app: FastAPI) -> Evaluator:
+    settings: Settings = app.state.settings
+
+    async def database_up() -> bool:
+        health = await check_database(
+            app.state.probe_engine, app.state.head_revision, settings.readiness_timeout_s
+        )
+        return health.status == "ok"
+
+    registry = REGISTRY
+    if metrics.multiprocess_dir():
+        # Every worker's counters, not just this one's: only one worker evaluates.
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Evaluator(
+        app.state.sessionmaker,
+        dispatcher_from(settings, app.state.http_client, app.state.sessionmaker),
+        MetricSources(registry=registry, database_probe=database_up),
+        builtin_rules_from(settings),
+    )
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -83,6 +130,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_async(settings)
     engine = create_engine(settings)
     app.state.engine = engine
+    # Per engine: every app (tests build many in one process) owns its engine.
+    tracing.instrument_engine(engine)
     app.state.sessionmaker = create_sessionmaker(engine)
     # Probes open a fresh connection: a healthy pooled one can hide a database that
     # no longer accepts new connections.
@@ -93,6 +142,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     background: list[asyncio.Task[None]] = []
     if settings.retention_interval_s > 0:
         background.append(asyncio.create_task(_retention_loop(app)))
+    if settings.metrics_enabled:
+        metrics.instrument_engine(engine)
+        metrics.update_pool_gauges(engine)
+        background.append(asyncio.create_task(metrics.runtime_loop(engine)))
+    if settings.runtime_config_refresh_s > 0:
+        background.append(asyncio.create_task(_runtime_config_loop(app)))
+    app.state.http_client = httpx.AsyncClient()
+    app.state.alert_evaluator = _alert_evaluator(app)
+    if settings.alert_evaluation_interval_s > 0:
+        background.append(
+            asyncio.create_task(
+                app.state.alert_evaluator.run_forever(settings.alert_evaluation_interval_s)
+            )
+        )
     log.info("service_started", version=__version__, profile=settings.profile)
     try:
         yield
@@ -102,8 +165,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.gather(*background, return_exceptions=True)
         if app.state.redis is not None:
             await app.state.redis.aclose()
+        await app.state.http_client.aclose()
         await engine.dispose()
         await app.state.probe_engine.dispose()
+        if settings.metrics_enabled:
+            metrics.mark_worker_dead()
+        tracing.flush()
         log.info("service_stopped")
 
 
@@ -140,10 +207,31 @@ def _install_offline_docs(app: FastAPI) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
 
+# Probes and scrapes would fill traces with noise.
+_UNTRACED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+
+
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in _UNTRACED_PATHS
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    # Installs the global tracer provider once per process, only with an OTLP endpoint.
+    tracing.configure_tracing(settings)
     app = FastAPI(
+        # FastAPI's native telemetry makes the request spans (it is active only when a
+        # tracer provider is installed). Metrics are Prometheus' and logs structlog's.
+        # Its per-request dependency/endpoint/serialization spans are off: they doubled
+        # the cost of tracing an unsampled request (measured); SQL and httpx spans hang
+        # directly under the request span, and span() marks the business steps.
+        telemetry={
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "exclude": _untraced,
+        },
         title="AstroShield",
         version=__version__,
         description="Space domain awareness: spacecraft registry and status, telemetry, "
@@ -153,6 +241,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.base_settings = settings
     # Built now, not in the lifespan: a misconfigured key stops the service from starting.
     app.state.security = build_security(settings)
     app.state.status_cache = TTLCache[uuid.UUID, CachedStatus](
@@ -161,9 +250,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.include_router(health_probes)
+    if settings.metrics_enabled:
+        metrics.install_metrics_route(app, settings.metrics_token)
+        if settings.profile == "prod" and settings.metrics_token is None:
+            log.warning("metrics_unprotected", hint="set ASTROSHIELD_METRICS_TOKEN")
     # Hot routes first: matching walks the list in order.
     for router in (
         spacecraft_router,
+        alerts_router,
+        runtime_config_router,
         auth_router,
         users_router,
         audit_router,
@@ -174,8 +269,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_offline_docs(app)
 
     # Added last = outermost. The request id exists before anything can refuse a request;
-    # security headers go on every answer, refusals included; a client over its budget or
-    # a body the guard refuses never reaches a transaction.
+    # metrics count every request, refusals (401/413/415/429) included; security headers
+    # go on every answer, refusals included; a client over its budget or a body the guard
+    # refuses never reaches a transaction. FastAPI's request span (when tracing is on)
+    # wraps all of them: it is opened in FastAPI.__call__, before the middleware stack.
     app.add_middleware(UnitOfWorkMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_request_body_bytes)
     if settings.rate_limit_enabled:
@@ -201,5 +298,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.profile == "prod")
+    if settings.metrics_enabled:
+        app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

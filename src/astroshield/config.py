@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    log_file: Path | None = None  # JSON lines, rotated by size, in addition to stdout
+    log_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    log_file_backups: int = Field(default=5, ge=0, le=100)
 
     secret_key: SecretStr = SecretStr(DEV_SECRET)
 
@@ -82,6 +85,31 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
     retention_interval_s: int = Field(default=0, ge=0)
 
+    # Alerting. The built-in rules watch the service itself; evaluation runs every
+    # interval on one replica (0 turns the schedule off, e.g. in tests).
+    alert_evaluation_interval_s: float = Field(default=15.0, ge=0)
+    alert_error_rate_per_minute: float = Field(default=10.0, gt=0)
+    alert_p95_latency_ms: float = Field(default=1000.0, gt=0)
+    alert_memory_percent: float = Field(default=90.0, gt=0, le=100)
+    alert_cpu_percent: float = Field(default=80.0, gt=0, le=100)
+    alert_webhook_urls: list[str] = Field(default_factory=list)
+    alert_webhook_secret: SecretStr | None = None
+    alert_webhook_min_severity: Literal["info", "warning", "critical"] = "warning"
+    alert_webhook_max_attempts: int = Field(default=5, ge=1, le=20)
+    alert_webhook_base_delay_s: float = Field(default=0.5, ge=0)
+
+    alert_email_to: list[str] = Field(default_factory=list)
+    alert_email_from: str = "astroshield-alerts@localhost"
+    alert_email_min_severity: Literal["info", "warning", "critical"] = "critical"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    alert_notification_rate: str = "30/minute"
+    # How often a replica re-reads runtime configuration changed on another one.
+    runtime_config_refresh_s: float = Field(default=5.0, ge=0)
+
     max_request_body_bytes: int = Field(default=1_048_576, ge=1_024)
     page_size_default: int = Field(default=50, ge=1, le=1000)
     page_size_max: int = Field(default=500, ge=1, le=10_000)
@@ -90,6 +118,18 @@ class Settings(BaseSettings):
     status_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
     status_cache_max_entries: int = Field(default=10_000, ge=0)
     readiness_timeout_s: float = Field(default=2.0, gt=0)
+
+    # Observability. /metrics (Prometheus text format) is served unless disabled; with a
+    # token set, scrapers must send "Authorization: Bearer <token>". Uvicorn workers share
+    # one view of the metrics when PROMETHEUS_MULTIPROC_DIR (not prefixed: the client
+    # library reads it) names an empty directory.
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    # Traces are exported over OTLP/HTTP to this collector base URL (spans go to
+    # <url>/v1/traces); unset, no span is made at all. The ratio applies to traces that
+    # start here; a caller's sampled traceparent is always followed.
+    otlp_endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
 
     @model_validator(mode="after")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 import structlog
@@ -78,3 +79,24 @@ def test_standard_library_logs_are_masked(json_logs: pytest.CaptureFixture[str])
 def test_mask_keeps_what_is_not_sensitive() -> None:
     value = {"spacecraft_id": "0d2f", "count": 3, "items": [1, 2.5, None], "mode": "safe_mode"}
     assert mask(value) == value
+
+
+def test_rotating_json_log_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log_file = tmp_path / "logs" / "astroshield.jsonl"
+    configure_logging(
+        Settings(profile="dev", log_file=log_file, log_file_max_bytes=2048, log_file_backups=2)
+    )
+    log = structlog.get_logger("rotation")
+    for n in range(60):
+        log.info("line", n=n, email=EMAIL)
+    files = sorted(log_file.parent.iterdir())
+    assert [f.name for f in files] == [
+        "astroshield.jsonl",
+        "astroshield.jsonl.1",
+        "astroshield.jsonl.2",
+    ]
+    for path in files:
+        for line in path.read_text().splitlines():
+            assert json.loads(line)["event"] == "line"
+        assert EMAIL not in path.read_text()
+    configure_logging(Settings(profile="dev"))  # closes the file handler again

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes

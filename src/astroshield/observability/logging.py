@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
 
 import structlog
 
 from astroshield.config import Settings
+from astroshield.observability.tracing import add_trace_context
 from astroshield.security.masking import mask
 
 
@@ -40,6 +42,8 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.StackInfoRenderer(),
         # Exceptions become text here so that the masking below sees their messages.
         structlog.processors.format_exc_info,
+        # trace_id/span_id of the current span, so a log line leads to its trace.
+        add_trace_context,
         mask_event,
     ]
     renderer: structlog.types.Processor
@@ -60,9 +64,34 @@ def configure_logging(settings: Settings) -> None:
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    handlers: list[logging.Handler] = [handler]
+    if settings.log_file is not None:
+        # Always JSON in the file, whatever the console shows: files are for machines.
+        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            settings.log_file,
+            maxBytes=settings.log_file_max_bytes,
+            backupCount=settings.log_file_backups,
+            encoding="utf-8",
+        )
+        rotating.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=shared,
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer(),
+                ],
+            )
+        )
+        handlers.append(rotating)
     root = logging.getLogger()
-    root.handlers = [handler]
+    for old in root.handlers:
+        if old not in handlers:
+            old.close()
+    root.handlers = handlers
     root.setLevel(settings.log_level.upper())
+    # Alembic reports every migration context at INFO, including readiness probes'.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers = []

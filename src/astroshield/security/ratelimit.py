@@ -1,4 +1,8 @@
-"""Rate limiting with the ``limits`` library (moving window).
+"""Rate limiting with the ``limits`` library (sliding window counter).
+
+The sliding-window counter weights the previous fixed window by how much of it still
+overlaps the last N seconds: as smooth as a moving window for budgets, but O(1) per hit
+(two counters per key) where a moving window stores and scans a timestamp per request.
 
 In memory by default; with ``ASTROSHIELD_REDIS_URL`` every replica draws on one shared
 budget. When Redis cannot be reached the configured mode decides: ``open`` lets the
@@ -14,8 +18,12 @@ from typing import Literal
 
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.storage import RedisStorage, Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.storage import MemoryStorage as SyncMemoryStorage
+from limits.strategies import (
+    SlidingWindowCounterRateLimiter as SyncSlidingWindowCounterRateLimiter,
+)
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,38 +55,52 @@ class Decision:
 
 
 class RateLimiter:
+    """One interface over the two backends. In memory the synchronous ``limits`` API is
+    used: there is no I/O to wait for, and the asyncio variant's locks and awaits cost
+    more than the counting itself on every request."""
+
     def __init__(
         self,
-        storage: Storage,
+        storage: Storage | SyncMemoryStorage,
         *,
         fail_mode: Literal["open", "closed"],
     ) -> None:
         self.storage = storage
-        self.strategy = MovingWindowRateLimiter(storage)
+        self._async = (
+            SlidingWindowCounterRateLimiter(storage) if isinstance(storage, Storage) else None
+        )
+        self._sync = (
+            SyncSlidingWindowCounterRateLimiter(storage)
+            if isinstance(storage, SyncMemoryStorage)
+            else None
+        )
         self.fail_mode = fail_mode
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
-        storage: Storage
-        if settings.redis_url:
-            storage = RedisStorage(
-                settings.redis_url.replace("redis://", "async+redis://", 1)
-                if settings.redis_url.startswith("redis://")
-                else settings.redis_url,
-                implementation="redispy",
-                wrap_exceptions=True,
-                key_prefix=f"{settings.rate_limit_namespace}-ratelimit",
-                socket_connect_timeout=1.0,
-                socket_timeout=1.0,
-            )
-        else:
-            storage = MemoryStorage()
+        if not settings.redis_url:
+            return cls(SyncMemoryStorage(), fail_mode=settings.rate_limit_fail_mode)
+        storage = RedisStorage(
+            settings.redis_url.replace("redis://", "async+redis://", 1)
+            if settings.redis_url.startswith("redis://")
+            else settings.redis_url,
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix=f"{settings.rate_limit_namespace}-ratelimit",
+            socket_connect_timeout=1.0,
+            socket_timeout=1.0,
+        )
         return cls(storage, fail_mode=settings.rate_limit_fail_mode)
 
     async def hit(self, limit: RateLimitItem, *identifiers: str) -> Decision:
         try:
-            allowed = await self.strategy.hit(limit, *identifiers)
-            stats = await self.strategy.get_window_stats(limit, *identifiers)
+            if self._sync is not None:
+                allowed = self._sync.hit(limit, *identifiers)
+                stats = self._sync.get_window_stats(limit, *identifiers)
+            else:
+                assert self._async is not None
+                allowed = await self._async.hit(limit, *identifiers)
+                stats = await self._async.get_window_stats(limit, *identifiers)
         except Exception as exc:  # the storage's own errors vary by backend
             log.warning(
                 "rate_limit_storage_unavailable", error=type(exc).__name__, mode=self.fail_mode

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from astroshield.api.deps import ActorDep, SessionDep, require_scope
+from astroshield.api.deps import ActorDep, SessionDep, require_scope, session_of
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
@@ -28,12 +28,12 @@ Reader = Annotated[Principal, Depends(require_scope("spacecraft:read"))]
 Writer = Annotated[Principal, Depends(require_scope("spacecraft:write"))]
 
 
-async def _readable(session: SessionDep, principal: Reader) -> SpacecraftRepository:
-    return SpacecraftRepository(session, principal.organisation_id)
+async def _readable(request: Request, principal: Reader) -> SpacecraftRepository:
+    return SpacecraftRepository(session_of(request), principal.organisation_id)
 
 
-async def _writable(session: SessionDep, principal: Writer) -> SpacecraftRepository:
-    return SpacecraftRepository(session, principal.organisation_id)
+async def _writable(request: Request, principal: Writer) -> SpacecraftRepository:
+    return SpacecraftRepository(session_of(request), principal.organisation_id)
 
 
 ReadRepository = Annotated[SpacecraftRepository, Depends(_readable)]

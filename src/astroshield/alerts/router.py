@@ -1,0 +1,190 @@
+"""Alerts API: list and inspect, acknowledge, shelve, rules, and a live stream (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from astroshield.alerts import service
+from astroshield.alerts.models import AlertRule
+from astroshield.alerts.repository import AlertFilter, AlertRepository, Visibility
+from astroshield.alerts.schemas import (
+    AcknowledgeRequest,
+    AlertDetail,
+    AlertEventRead,
+    AlertRead,
+    RuleCreate,
+    RuleRead,
+    SeverityName,
+    ShelveRequest,
+)
+from astroshield.api.deps import ActorDep, SessionDep, require_scope
+from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
+from astroshield.audit.service import record
+from astroshield.db import session_scope
+from astroshield.errors import NotFoundError
+from astroshield.security.principal import Principal
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+Reader = Annotated[Principal, Depends(require_scope("alerts:read"))]
+Writer = Annotated[Principal, Depends(require_scope("alerts:write"))]
+STREAM_POLL_S = 1.0
+
+
+def _visibility(principal: Principal) -> Visibility:
+    return Visibility(principal.organisation_id, principal.has("organisations:admin"))
+
+
+@router.get("")
+async def list_alerts(
+    reader: Reader,
+    session: SessionDep,
+    page: PageDep,
+    status_: Annotated[
+        str | None,
+        Query(alias="status", pattern="^(pending|firing|acknowledged|resolved|inactive)$"),
+    ] = None,
+    severity: SeverityName | None = None,
+    rule: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[AlertRead]:
+    """Newest first; platform alerts only for platform administrators."""
+    rows = await AlertRepository(session).list(
+        _visibility(reader),
+        AlertFilter(status=status_, severity=severity, rule_key=rule),
+        after_id=cursor_value(page, "id", uuid.UUID),
+        limit=page.limit + 1,
+    )
+    return make_page(rows, page, render=AlertRead.model_validate, key=id_key)
+
+
+@router.get("/stream")
+async def stream(request: Request, reader: Reader) -> StreamingResponse:
+    """Server-Sent Events: one ``alert`` event per change, from now on. It reads the
+    persisted history, so every replica streams the same changes whichever evaluated them;
+    ``Last-Event-ID`` resumes after a reconnect."""
+    visibility = _visibility(reader)
+    sessionmaker = request.app.state.sessionmaker
+    resume = request.headers.get("last-event-id", "")
+
+    async def events() -> AsyncIterator[bytes]:
+        async with session_scope(sessionmaker) as session:
+            last = (
+                int(resume) if resume.isdigit() else await AlertRepository(session).last_event_id()
+            )
+        yield b": connected\n\n"
+        while not await request.is_disconnected():
+            async with session_scope(sessionmaker) as session:
+                batch = await AlertRepository(session).events_after(visibility, last)
+            for event in batch:
+                last = event.id
+                payload = AlertEventRead.model_validate(event).model_dump_json()
+                yield f"id: {event.id}\nevent: alert\ndata: {payload}\n\n".encode()
+            if not batch:
+                yield b": keep-alive\n\n"
+                await asyncio.sleep(STREAM_POLL_S)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/rules")
+async def list_rules(reader: Reader, session: SessionDep) -> list[RuleRead]:
+    rows = await AlertRepository(session).list_rules(_visibility(reader))
+    return [RuleRead.model_validate(row) for row in rows]
+
+
+@router.post("/rules", status_code=status.HTTP_201_CREATED)
+async def create_rule(
+    data: RuleCreate, writer: Writer, session: SessionDep, actor: ActorDep
+) -> RuleRead:
+    """A rule of the caller's organisation (its metric is fed by that organisation's data)."""
+    row = AlertRule(organisation_id=writer.organisation_id, builtin=False, **data.model_dump())
+    await AlertRepository(session).add(row)
+    await record(
+        session,
+        actor.event("alert_rule.created", object_type="alert_rule", object_id=row.id, key=row.key),
+    )
+    return RuleRead.model_validate(row)
+
+
+@router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_rule(
+    rule_id: uuid.UUID, writer: Writer, session: SessionDep, actor: ActorDep
+) -> Response:
+    repository = AlertRepository(session)
+    # Only the organisation's own rules; built-in platform rules are changed by settings.
+    rule = await repository.get_rule(rule_id, Visibility(writer.organisation_id, platform=False))
+    if rule is None:
+        raise NotFoundError(f"alert rule {rule_id} not found")
+    await repository.delete_rule(rule)
+    await record(
+        session, actor.event("alert_rule.deleted", object_type="alert_rule", object_id=rule_id)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{alert_id}")
+async def get_alert(alert_id: uuid.UUID, reader: Reader, session: SessionDep) -> AlertDetail:
+    repository = AlertRepository(session)
+    alert = await repository.get(alert_id, _visibility(reader))
+    if alert is None:
+        raise NotFoundError(f"alert {alert_id} not found")
+    history = [AlertEventRead.model_validate(e) for e in await repository.events(alert.id)]
+    return AlertDetail(**AlertRead.model_validate(alert).model_dump(), history=history)
+
+
+@router.post("/{alert_id}/acknowledge")
+async def acknowledge(
+    alert_id: uuid.UUID,
+    data: AcknowledgeRequest,
+    writer: Writer,
+    session: SessionDep,
+    actor: ActorDep,
+) -> AlertRead:
+    alert = await service.acknowledge(
+        session,
+        alert_id,
+        _visibility(writer),
+        comment=data.comment,
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    return AlertRead.model_validate(alert)
+
+
+@router.post("/{alert_id}/shelve")
+async def shelve(
+    alert_id: uuid.UUID,
+    data: ShelveRequest,
+    writer: Writer,
+    session: SessionDep,
+    actor: ActorDep,
+) -> AlertRead:
+    alert = await service.shelve(
+        session,
+        alert_id,
+        _visibility(writer),
+        duration=timedelta(seconds=data.duration_s),
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    return AlertRead.model_validate(alert)
+
+
+@router.post("/{alert_id}/unshelve")
+async def unshelve(
+    alert_id: uuid.UUID, writer: Writer, session: SessionDep, actor: ActorDep
+) -> AlertRead:
+    alert = await service.shelve(
+        session, alert_id, _visibility(writer), duration=None, actor=actor, now=datetime.now(UTC)
+    )
+    return AlertRead.model_validate(alert)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from astroshield.api.schemas import RequestModel, ResponseModel
+
+SeverityName = Literal["info", "warning", "critical"]
+
+
+class AlertRead(ResponseModel):
+    id: uuid.UUID
+    rule_id: uuid.UUID
+    organisation_id: uuid.UUID | None
+    labels: dict[str, str]
+    status: str
+    severity: str | None
+    value: float | None
+    pending_since: datetime | None
+    fired_at: datetime | None
+    resolved_at: datetime | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    ack_comment: str | None
+    shelved_until: datetime | None
+    updated_at: datetime
+
+
+class AlertEventRead(ResponseModel):
+    id: int
+    alert_id: uuid.UUID
+    occurred_at: datetime
+    change: str
+    status: str
+    severity: str | None
+    value: float | None
+    actor: str | None
+    comment: str | None
+
+
+class AlertDetail(AlertRead):
+    history: list[AlertEventRead]
+
+
+class AcknowledgeRequest(RequestModel):
+    comment: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class ShelveRequest(RequestModel):
+    duration_s: Annotated[int, Field(ge=60, le=7 * 86_400)]
+
+
+class RuleCreate(RequestModel):
+    key: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    metric: Annotated[str, Field(min_length=1, max_length=128)]
+    comparison: Literal["above", "below"]
+    thresholds: dict[SeverityName, float] = Field(min_length=1)
+    clear_threshold: float
+    for_s: Annotated[float, Field(ge=0, le=86_400)] = 0
+    labels: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=200)]] = (
+        Field(default_factory=dict, max_length=20)
+    )
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _clear_outside_firing_range(self) -> RuleCreate:
+        values = self.thresholds.values()
+        if self.comparison == "above" and self.clear_threshold > min(values):
+            raise ValueError("clear_threshold must not exceed the lowest threshold")
+        if self.comparison == "below" and self.clear_threshold < max(values):
+            raise ValueError("clear_threshold must not be below the highest threshold")
+        return self
+
+
+class RuleRead(ResponseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID | None
+    key: str
+    name: str
+    metric: str
+    comparison: str
+    thresholds: dict[str, float]
+    clear_threshold: float
+    for_s: float
+    labels: dict[str, str]
+    description: str | None
+    enabled: bool
+    builtin: bool

@@ -1,0 +1,308 @@
+"""Alert lifecycle on top of the engine: persisted state, history, operator actions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.alerts import engine
+from astroshield.alerts.models import Alert, AlertEvent, AlertRule
+from astroshield.alerts.notifiers import Notification
+from astroshield.alerts.repository import AlertRepository, Visibility
+from astroshield.audit.service import Actor, record
+from astroshield.errors import ConflictError, NotFoundError
+
+
+def to_rule(row: AlertRule) -> engine.Rule:
+    return engine.Rule(
+        key=row.key,
+        metric=row.metric,
+        comparison=engine.Comparison(row.comparison),
+        thresholds={engine.Severity(k): float(v) for k, v in row.thresholds.items()},
+        clear=row.clear_threshold,
+        for_s=row.for_s,
+        labels=dict(row.labels),
+        description=row.description or "",
+    )
+
+
+def to_state(alert: Alert) -> engine.AlertState:
+    return engine.AlertState(
+        status=engine.AlertStatus(alert.status),
+        severity=engine.Severity(alert.severity) if alert.severity else None,
+        value=alert.value,
+        pending_since=alert.pending_since,
+        fired_at=alert.fired_at,
+        resolved_at=alert.resolved_at,
+        acknowledged_by=alert.acknowledged_by,
+        acknowledged_at=alert.acknowledged_at,
+        ack_comment=alert.ack_comment,
+        shelved_until=alert.shelved_until,
+    )
+
+
+def _store(alert: Alert, state: engine.AlertState) -> None:
+    alert.status = state.status.value
+    alert.severity = state.severity.value if state.severity else None
+    alert.value = state.value
+    alert.pending_since = state.pending_since
+    alert.fired_at = state.fired_at
+    alert.resolved_at = state.resolved_at
+    alert.acknowledged_by = state.acknowledged_by
+    alert.acknowledged_at = state.acknowledged_at
+    alert.ack_comment = state.ack_comment
+    alert.shelved_until = state.shelved_until
+
+
+def dedup_key(rule_id: uuid.UUID, labels: dict[str, str]) -> str:
+    """One alert per rule and label set, however often it is observed."""
+    canonical = json.dumps([str(rule_id), sorted(labels.items())], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _event(
+    repository: AlertRepository,
+    alert: Alert,
+    change: engine.Change,
+    now: datetime,
+    *,
+    actor: str | None = None,
+    comment: str | None = None,
+) -> None:
+    await repository.add(
+        AlertEvent(
+            alert_id=alert.id,
+            organisation_id=alert.organisation_id,
+            occurred_at=now,
+            change=change.value,
+            status=alert.status,
+            severity=alert.severity,
+            value=alert.value,
+            actor=actor,
+            comment=comment,
+        )
+    )
+
+
+def notification_for(
+    rule: AlertRule, alert: Alert, change: engine.Change, now: datetime
+) -> Notification:
+    return Notification(
+        rule=rule.key,
+        change=change.value,
+        status=alert.status,
+        severity=alert.severity,
+        value=alert.value,
+        labels=dict(alert.labels),
+        occurred_at=now,
+        description=rule.description or rule.name,
+        id=f"{alert.id}:{change.value}:{int(now.timestamp() * 1000)}",
+    )
+
+
+async def observe(
+    session: AsyncSession,
+    rule: AlertRule,
+    value: float,
+    now: datetime,
+    *,
+    labels: dict[str, str] | None = None,
+) -> Notification | None:
+    """Feed one observation of ``rule``'s metric; returns a notification when people must
+    be told (fired, escalated, resolved, and not shelved)."""
+    repository = AlertRepository(session)
+    all_labels = {**rule.labels, **(labels or {})}
+    key = dedup_key(rule.id, all_labels)
+    alert = await repository.by_dedup_key(key)
+    previous = to_state(alert) if alert is not None else engine.AlertState()
+    state, change = engine.evaluate(to_rule(rule), previous, value, now)
+    if alert is None:
+        if change is None:
+            return None  # a quiet rule leaves no row behind
+        alert = Alert(
+            rule_id=rule.id,
+            organisation_id=rule.organisation_id,
+            dedup_key=key,
+            labels=all_labels,
+        )
+        _store(alert, state)
+        await repository.add(alert)
+    _store(alert, state)
+    if change is None:
+        await session.flush()
+        return None
+
+    await _event(repository, alert, change, now)
+    if engine.should_notify(state, change, now):
+        return notification_for(rule, alert, change, now)
+    return None
+
+
+async def _visible_alert(
+    session: AsyncSession, alert_id: uuid.UUID, visibility: Visibility
+) -> Alert:
+    alert = await AlertRepository(session).get(alert_id, visibility)
+    if alert is None:
+        raise NotFoundError(f"alert {alert_id} not found")
+    return alert
+
+
+async def acknowledge(
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    visibility: Visibility,
+    *,
+    comment: str | None,
+    actor: Actor,
+    now: datetime,
+) -> Alert:
+    alert = await _visible_alert(session, alert_id, visibility)
+    state, change = engine.acknowledge(
+        to_state(alert), by=actor.user_id or "unknown", comment=comment, now=now
+    )
+    if change is None:
+        raise ConflictError(f"only a firing alert can be acknowledged; this one is {alert.status}")
+    _store(alert, state)
+    await _event(AlertRepository(session), alert, change, now, actor=actor.user_id, comment=comment)
+    await record(
+        session, actor.event("alert.acknowledged", object_type="alert", object_id=alert.id)
+    )
+    return alert
+
+
+async def shelve(
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    visibility: Visibility,
+    *,
+    duration: timedelta | None,
+    actor: Actor,
+    now: datetime,
+) -> Alert:
+    """Shelve for ``duration`` (silence notifications), or unshelve when None."""
+    alert = await _visible_alert(session, alert_id, visibility)
+    if duration is None:
+        state, change = engine.unshelve(to_state(alert))
+    else:
+        state, change = engine.shelve(to_state(alert), until=now + duration)
+    _store(alert, state)
+    await _event(AlertRepository(session), alert, change, now, actor=actor.user_id)
+    await record(
+        session,
+        actor.event(
+            f"alert.{change.value}",
+            object_type="alert",
+            object_id=alert.id,
+            until=alert.shelved_until.isoformat() if alert.shelved_until else None,
+        ),
+    )
+    return alert
+
+
+@dataclass(frozen=True)
+class BuiltinRule:
+    key: str
+    name: str
+    metric: str
+    comparison: str
+    thresholds: dict[str, float]
+    clear: float
+    for_s: float
+    description: str
+
+
+def _levels(warning: float, critical_margin: float) -> dict[str, float]:
+    """Warning at the setting, critical ``critical_margin`` above it when that is still a
+    reachable percentage."""
+    levels = {"warning": warning}
+    if warning + critical_margin < 100:
+        levels["critical"] = warning + critical_margin
+    return levels
+
+
+def builtin_rules(
+    *,
+    error_rate_per_minute: float,
+    p95_latency_ms: float,
+    memory_percent: float,
+    cpu_percent: float,
+) -> list[BuiltinRule]:
+    """The service's own health, as the seed asked: errors, latency, resources, database."""
+    return [
+        BuiltinRule(
+            "error-rate",
+            "Server error rate",
+            "http_errors_per_minute",
+            "above",
+            {"warning": error_rate_per_minute},
+            error_rate_per_minute * 0.8,
+            60,
+            "5xx answers and unhandled exceptions per minute",
+        ),
+        BuiltinRule(
+            "latency-p95",
+            "Request latency p95",
+            "http_latency_p95_ms",
+            "above",
+            {"warning": p95_latency_ms},
+            p95_latency_ms * 0.8,
+            120,
+            "95th percentile of request latency",
+        ),
+        BuiltinRule(
+            "memory",
+            "Memory usage",
+            "system_memory_percent",
+            "above",
+            _levels(memory_percent, 5),
+            memory_percent - 5,
+            60,
+            "memory in use on the host",
+        ),
+        BuiltinRule(
+            "cpu",
+            "CPU usage",
+            "system_cpu_percent",
+            "above",
+            _levels(cpu_percent, 15),
+            cpu_percent - 10,
+            120,
+            "CPU busy on the host",
+        ),
+        BuiltinRule(
+            "database",
+            "Database reachable",
+            "database_up",
+            "below",
+            {"critical": 0.5},
+            0.5,
+            0,
+            "the database answers a new connection",
+        ),
+    ]
+
+
+async def ensure_builtin_rules(session: AsyncSession, rules: list[BuiltinRule]) -> None:
+    """Create the platform rules that are missing and keep their thresholds in step with
+    settings (operators change them through settings, not by editing rows)."""
+    repository = AlertRepository(session)
+    for spec in rules:
+        row = await repository.platform_rule(spec.key)
+        if row is None:
+            row = AlertRule(
+                organisation_id=None,
+                key=spec.key,
+                builtin=True,
+                enabled=True,
+                labels={"scope": "platform"},
+            )
+            session.add(row)
+        row.name, row.metric, row.comparison = spec.name, spec.metric, spec.comparison
+        row.thresholds, row.clear_threshold, row.for_s = spec.thresholds, spec.clear, spec.for_s
+        row.description = spec.description
+    await session.flush()

@@ -1,0 +1,435 @@
+"""Prometheus metrics: the one registry of metric names, the HTTP middleware, database and
+event-loop instruments, and the ``/metrics`` exposition.
+
+Every metric is defined here, once per process (tests build many apps in one process;
+a second definition of a name would be refused by the registry). Domains import the
+counters below instead of defining their own, so names and labels stay consistent.
+
+Multiprocess mode (``uvicorn --workers N``): when ``PROMETHEUS_MULTIPROC_DIR`` is set
+before the process starts, values live in per-process files in that directory and
+``/metrics`` aggregates them, whichever worker answers the scrape. The directory must be
+emptied before the server starts (stale files of an earlier run would be added in).
+The library's process collector cannot aggregate across processes, so in that mode
+``process_*`` is replaced by ``astroshield_worker_*`` gauges with one series per worker
+(``pid`` label), sampled by the runtime loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import os
+import platform
+import time
+from typing import Any, Final
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.process_collector import ProcessCollector
+from pydantic import SecretStr
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from astroshield import __version__
+from astroshield.errors import problem_response
+
+log = structlog.get_logger(__name__)
+
+# The ``*_created`` series double the number of series and nobody graphs them.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in the library
+
+UNMATCHED_ROUTE: Final = "<unmatched>"
+# Requests that ended before any response (the client went away, the task was cancelled).
+NO_RESPONSE: Final = "none"
+_STATUS_CLASSES: Final = ("1xx", "2xx", "3xx", "4xx", "5xx")
+# Arbitrary methods would let a client mint label values; anything else becomes OTHER.
+_KNOWN_METHODS: Final = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+)
+# Our API answers in milliseconds; the default buckets are too coarse below 5 ms.
+LATENCY_BUCKETS: Final = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+DB_LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
+LOOP_INTERVAL_S: Final = 1.0
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+# --- HTTP ------------------------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "astroshield_http_requests_total",
+    "HTTP requests answered, by method, route template and status class.",
+    ("method", "route", "status"),
+)
+HTTP_LATENCY = Histogram(
+    "astroshield_http_request_duration_seconds",
+    "Time from the request reaching the application to the end of its response.",
+    ("method", "route", "status"),
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_IN_FLIGHT = Gauge(
+    "astroshield_http_requests_in_flight",
+    "Requests being processed now.",
+    multiprocess_mode="livesum",
+)
+HTTP_ERRORS = Counter(
+    "astroshield_http_errors_total",
+    "Requests that failed on the server side: kind=status for a 5xx answer, "
+    "kind=exception for an exception that escaped the application.",
+    ("method", "route", "kind"),
+)
+
+# --- Database --------------------------------------------------------------------------
+DB_QUERY_LATENCY = Histogram(
+    "astroshield_db_query_duration_seconds",
+    "Time spent executing one SQL statement (cursor execute), by operation.",
+    ("operation",),
+    buckets=DB_LATENCY_BUCKETS,
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "astroshield_db_pool_checked_out_connections",
+    "Connections lent out by the pool.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_SIZE = Gauge(
+    "astroshield_db_pool_size",
+    "Configured number of connections the pool keeps.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_OVERFLOW = Gauge(
+    "astroshield_db_pool_overflow_connections",
+    "Connections open beyond the pool size (negative while the pool is not yet full).",
+    multiprocess_mode="livesum",
+)
+
+# --- Runtime ---------------------------------------------------------------------------
+EVENT_LOOP_LAG = Gauge(
+    "astroshield_event_loop_lag_seconds",
+    "How late a periodic timer fired on the event loop: a blocked loop shows here.",
+    multiprocess_mode="livemax",
+)
+BUILD_INFO = Gauge(
+    "astroshield_build_info",
+    "Always 1; the labels say which build and interpreter run.",
+    ("version", "python"),
+    multiprocess_mode="max",
+)
+BUILD_INFO.labels(__version__, platform.python_version()).set(1)
+
+# Multiprocess mode only: the process collector's figures, one series per live worker.
+WORKER_PROCESS_GAUGES: Final[dict[str, Gauge]] = (
+    {
+        family: Gauge(
+            family.replace("process_", "astroshield_worker_", 1),
+            f"Per worker (multiprocess mode): {family}.",
+            multiprocess_mode="liveall",
+        )
+        for family in (
+            "process_resident_memory_bytes",
+            "process_cpu_seconds",
+            "process_open_fds",
+            "process_start_time_seconds",
+        )
+    }
+    if multiprocess_dir() is not None
+    else {}
+)
+_process_collector = ProcessCollector(registry=None)
+
+
+def update_worker_gauges() -> None:
+    if not WORKER_PROCESS_GAUGES:
+        return
+    for family in _process_collector.collect():
+        gauge = WORKER_PROCESS_GAUGES.get(family.name)
+        if gauge is not None and family.samples:
+            gauge.set(family.samples[0].value)
+
+
+# --- Domains (defined here so that every domain uses the same names) ----------------------
+TELEMETRY_SAMPLES_INGESTED = Counter(
+    "astroshield_telemetry_samples_ingested_total",
+    "Telemetry samples accepted and stored.",
+)
+SCREENING_RUNS = Counter(
+    "astroshield_screening_runs_total",
+    "Conjunction screening runs completed.",
+)
+CONJUNCTION_EVENTS = Counter(
+    "astroshield_conjunction_events_total",
+    "Conjunction events found by screening, by risk tier.",
+    ("tier",),
+)
+ALERTS_FIRING = Gauge(
+    "astroshield_alerts_firing",
+    "Alerts currently firing, by severity.",
+    ("severity",),
+    # Every worker that evaluates alerts sees the same persisted state: take the
+    # largest, not the sum.
+    multiprocess_mode="livemax",
+)
+
+
+def route_template(scope: Scope, root_path: str) -> str:
+    """The matched route's path template, read after the application ran.
+
+    FastAPI 0.165 puts the *original* ``APIRoute`` in ``scope["route"]``; its
+    ``path_format`` lacks the prefixes given to ``include_router`` (``/api/v1``). The
+    effective route context FastAPI stores next to it carries the full template, so it
+    is preferred; the route itself is the fallback (routes added on the app directly).
+    """
+    fastapi_scope = scope.get("fastapi")
+    if fastapi_scope is not None:
+        context = fastapi_scope.get("effective_route_context")
+        template = getattr(context, "path_format", None)
+        if template:
+            return str(template)
+    route = scope.get("route")
+    if route is not None:
+        template = getattr(route, "path_format", None)
+        if template:
+            return str(template)
+    # A mount (the docs assets) moves the matched prefix into root_path.
+    mounted: str = scope.get("root_path", "")
+    if mounted != root_path and mounted.startswith(root_path):
+        return mounted[len(root_path) :] + "/{path}"
+    return UNMATCHED_ROUTE
+
+
+class _Children:
+    """The labelled children of one (method, route, status class) combination."""
+
+    __slots__ = ("errors", "latency", "requests")
+
+    def __init__(self, method: str, route: str, status: str) -> None:
+        self.requests = HTTP_REQUESTS.labels(method, route, status)
+        self.latency = HTTP_LATENCY.labels(method, route, status)
+        self.errors = HTTP_ERRORS.labels(method, route, "status") if status == "5xx" else None
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request, refusals by outer middleware included.
+
+    Labelled children are cached per (method, route, status class): the per-request cost
+    is a timer, a dict lookup, a counter increment and a histogram observation.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._children: dict[tuple[str, str, str], _Children] = {}
+
+    def _record(self, method: str, route: str, status: str, elapsed: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = _Children(method, route, status)
+        children.requests.inc()
+        children.latency.observe(elapsed)
+        if children.errors is not None:
+            children.errors.inc()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        root_path = scope.get("root_path", "")
+        HTTP_IN_FLIGHT.inc()
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_status)
+        except Exception:
+            method, route = self._method_route(scope, root_path)
+            # The server turns an escaped exception into a 500 if nothing was sent yet.
+            status_class = _STATUS_CLASSES[status // 100 - 1] if status else "5xx"
+            self._record(method, route, status_class, time.perf_counter() - started)
+            HTTP_ERRORS.labels(method, route, "exception").inc()
+            raise
+        except BaseException:
+            # Cancelled (client gone, shutdown): counted, but not as a server error.
+            method, route = self._method_route(scope, root_path)
+            status_class = _STATUS_CLASSES[status // 100 - 1] if status else NO_RESPONSE
+            self._record(method, route, status_class, time.perf_counter() - started)
+            raise
+        else:
+            method, route = self._method_route(scope, root_path)
+            status_class = _STATUS_CLASSES[status // 100 - 1] if status else NO_RESPONSE
+            self._record(method, route, status_class, time.perf_counter() - started)
+        finally:
+            HTTP_IN_FLIGHT.dec()
+
+    @staticmethod
+    def _method_route(scope: Scope, root_path: str) -> tuple[str, str]:
+        method: str = scope["method"]
+        return (
+            method if method in _KNOWN_METHODS else "OTHER",
+            route_template(scope, root_path),
+        )
+
+
+# --- Database instruments --------------------------------------------------------------
+_QUERY_START = "_astroshield_query_started"
+_OPERATIONS: Final = {
+    "SELECT": "select",
+    "INSERT": "insert",
+    "UPDATE": "update",
+    "DELETE": "delete",
+    "WITH": "select",
+}
+_DB_CHILDREN: dict[str, Any] = {}
+
+
+def _db_child(operation: str) -> Any:
+    child = _DB_CHILDREN.get(operation)
+    if child is None:
+        child = _DB_CHILDREN[operation] = DB_QUERY_LATENCY.labels(operation)
+    return child
+
+
+def _before_cursor_execute(
+    _conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    if context is not None:
+        setattr(context, _QUERY_START, time.perf_counter())
+
+
+def _after_cursor_execute(
+    _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    started = getattr(context, _QUERY_START, None) if context is not None else None
+    if started is None:
+        return
+    verb = statement.lstrip()[:6].upper().rstrip()
+    _db_child(_OPERATIONS.get(verb, "other")).observe(time.perf_counter() - started)
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """Times every statement of ``engine``; idempotent per engine."""
+    sync_engine: Engine = engine.sync_engine
+    if event.contains(sync_engine, "before_cursor_execute", _before_cursor_execute):
+        return
+    event.listen(sync_engine, "before_cursor_execute", _before_cursor_execute)
+    event.listen(sync_engine, "after_cursor_execute", _after_cursor_execute)
+
+
+def update_pool_gauges(engine: AsyncEngine) -> None:
+    pool: Any = engine.sync_engine.pool
+    # NullPool and StaticPool keep no count; only queue pools answer these.
+    if not all(hasattr(pool, name) for name in ("checkedout", "size", "overflow")):
+        return
+    DB_POOL_CHECKED_OUT.set(pool.checkedout())
+    DB_POOL_SIZE.set(pool.size())
+    DB_POOL_OVERFLOW.set(pool.overflow())
+
+
+async def runtime_loop(engine: AsyncEngine, interval_s: float = LOOP_INTERVAL_S) -> None:
+    """Measures event-loop lag and samples the pool gauges, once per interval."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(interval_s)
+        EVENT_LOOP_LAG.set(max(0.0, loop.time() - started - interval_s))
+        try:
+            update_pool_gauges(engine)
+            update_worker_gauges()
+        except Exception:  # a metrics failure must not end the loop
+            log.exception("runtime_gauges_failed")
+
+
+# --- Exposition ------------------------------------------------------------------------
+_multiprocess_registry: CollectorRegistry | None = None
+
+
+def exposition() -> bytes:
+    """The text exposition: this process's registry, or every worker's in multiprocess
+    mode."""
+    global _multiprocess_registry
+    if multiprocess_dir() is None:
+        return generate_latest(REGISTRY)
+    if _multiprocess_registry is None:
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        _multiprocess_registry = registry
+    return generate_latest(_multiprocess_registry)
+
+
+def mark_worker_dead() -> None:
+    """In multiprocess mode, drops this worker's live gauges (livesum/livemax) from the
+    aggregate; counters and histograms it recorded stay counted."""
+    if multiprocess_dir() is not None:
+        prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+EXPOSITION_CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+
+
+def install_metrics_route(app: FastAPI, token: SecretStr | None) -> None:
+    """``GET /metrics`` outside ``/api/v1`` and the OpenAPI document.
+
+    Prometheus scrapes it without a user: with ``ASTROSHIELD_METRICS_TOKEN`` set it must
+    send ``Authorization: Bearer <token>`` (Prometheus ``authorization.credentials``);
+    without one it is open, for deployments that keep the port on a private network.
+    The token is read from the header only, never from the query string, so it cannot
+    end up in an access log.
+    """
+    expected = token.get_secret_value().encode() if token is not None else None
+
+    # A plain function: FastAPI runs it in the thread pool, so reading the multiprocess
+    # files or /proc never blocks the event loop.
+    def metrics_endpoint(request: Request) -> Response:
+        if expected is not None:
+            scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                supplied.strip().encode(), expected
+            ):
+                return problem_response(
+                    request,
+                    status=401,
+                    slug="unauthenticated",
+                    title="Authentication required",
+                    detail="the metrics endpoint needs its bearer token",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
+        engine = getattr(request.app.state, "engine", None)
+        if engine is not None:
+            update_pool_gauges(engine)
+        update_worker_gauges()
+        return Response(exposition(), media_type=EXPOSITION_CONTENT_TYPE)
+
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)

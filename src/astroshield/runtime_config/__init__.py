@@ -1,0 +1,1 @@
+"""Runtime configuration: settings an administrator changes without a restart."""

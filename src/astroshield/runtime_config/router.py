@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from astroshield.api.deps import ActorDep, SessionDep, require_scope
+from astroshield.runtime_config import service
+from astroshield.runtime_config.repository import RuntimeConfigRepository
+from astroshield.runtime_config.schemas import RuntimeConfig
+from astroshield.security.principal import Principal
+
+router = APIRouter(prefix="/config", tags=["runtime configuration"])
+ConfigAdmin = Annotated[Principal, Depends(require_scope("config:admin"))]
+
+
+def apply_to_app(app: Any, overrides: dict[str, Any]) -> None:
+    """Make ``overrides`` the running configuration of this replica."""
+    settings = service.effective(app.state.base_settings, overrides)
+    app.state.settings = settings
+    service.apply_logging(settings, overrides.get("logger_levels", {}))
+    evaluator = getattr(app.state, "alert_evaluator", None)
+    if evaluator is not None:
+        evaluator.use_settings(settings)
+
+
+@router.get("")
+async def get_config(admin: ConfigAdmin, request: Request, session: SessionDep) -> RuntimeConfig:
+    overrides = await RuntimeConfigRepository(session).all()
+    return service.current(request.app.state.base_settings, overrides)
+
+
+@router.patch("")
+async def update_config(
+    change: RuntimeConfig,
+    admin: ConfigAdmin,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+) -> RuntimeConfig:
+    """Administrators only; audited; applied here at once and on other replicas within
+    the refresh interval."""
+    overrides = await service.update(session, request.app.state.base_settings, change, actor=actor)
+    apply_to_app(request.app, overrides)
+
+    return service.current(request.app.state.base_settings, overrides)

@@ -1,0 +1,117 @@
+"""Runtime configuration: admin only, audited, persisted, applied without restart here
+and on another replica after its refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from astroshield.alerts.models import AlertRule
+from astroshield.app import create_app
+from tests.conftest import Factory, settings_for
+
+
+async def test_only_admins_may_read_or_change(client: httpx.AsyncClient, factory: Factory) -> None:
+    operator = await factory.login(role="operator")
+    assert (await client.get("/api/v1/config", headers=operator)).status_code == 403
+    denied = await client.patch("/api/v1/config", json={"log_level": "debug"}, headers=operator)
+    assert denied.status_code == 403
+
+
+async def test_change_is_applied_persisted_and_audited(
+    client: httpx.AsyncClient, factory: Factory, app: FastAPI
+) -> None:
+    admin = await factory.login(role="admin")
+    before = (await client.get("/api/v1/config", headers=admin)).json()
+    assert before["log_level"] == "info"
+    changed = await client.patch(
+        "/api/v1/config",
+        json={
+            "log_level": "warning",
+            "logger_levels": {"astroshield.alerts": "debug"},
+            "alert_error_rate_per_minute": 42,
+            "page_size_default": 7,
+        },
+        headers=admin,
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["alert_error_rate_per_minute"] == 42
+    try:
+        # Applied at once, without a restart.
+        assert logging.getLogger().level == logging.WARNING
+        assert logging.getLogger("astroshield.alerts").level == logging.DEBUG
+        assert app.state.settings.page_size_default == 7
+        listed = await client.get("/api/v1/spacecraft", headers=admin)
+        assert listed.json()["limit"] == 7
+        async with app.state.sessionmaker() as session:
+            rule = (
+                await session.execute(select(AlertRule).where(AlertRule.key == "error-rate"))
+            ).scalar_one()
+        assert rule.thresholds == {"warning": 42}
+        audit = (
+            await client.get("/api/v1/audit", params={"action": "config.updated"}, headers=admin)
+        ).json()["items"]
+        assert audit[0]["details"]["changes"]["log_level"] == "warning"
+        # null returns a field to its environment value.
+        reset = await client.patch(
+            "/api/v1/config", json={"page_size_default": None}, headers=admin
+        )
+        assert reset.json()["page_size_default"] == app.state.base_settings.page_size_default
+    finally:
+        await client.patch(
+            "/api/v1/config",
+            json={
+                "log_level": None,
+                "logger_levels": None,
+                "alert_error_rate_per_minute": None,
+                "page_size_default": None,
+            },
+            headers=admin,
+        )
+        logging.getLogger("astroshield.alerts").setLevel(logging.NOTSET)
+        logging.getLogger().setLevel(logging.INFO)
+
+
+async def test_invalid_values_are_refused_and_nothing_changes(
+    client: httpx.AsyncClient, factory: Factory, app: FastAPI
+) -> None:
+    admin = await factory.login(role="admin")
+    for body in (
+        {"log_level": "loud"},
+        {"alert_memory_percent": 120},
+        {"page_size_default": 100_000},
+        {"logger_levels": {"bad name!": "info"}},
+        {"unknown_knob": 1},
+    ):
+        response = await client.patch("/api/v1/config", json=body, headers=admin)
+        assert response.status_code == 422, body
+    too_big = await client.patch("/api/v1/config", json={"page_size_default": 1000}, headers=admin)
+    assert too_big.status_code == 422  # above page_size_max: the combination is checked
+    assert app.state.settings.page_size_default == app.state.base_settings.page_size_default
+
+
+async def test_another_replica_picks_the_change_up(database_url: str, factory: Factory) -> None:
+    settings = settings_for(database_url, runtime_config_refresh_s=0.2)
+    one, two = create_app(settings), create_app(settings)
+    async with one.router.lifespan_context(one), two.router.lifespan_context(two):
+        admin = await Factory(one).login(role="admin")
+        transport = httpx.ASGITransport(app=one, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.patch(
+                "/api/v1/config", json={"page_size_default": 11}, headers=admin
+            )
+            assert response.status_code == 200
+            try:
+                for _ in range(30):  # bounded: 3 s
+                    if two.state.settings.page_size_default == 11:
+                        break
+                    await asyncio.sleep(0.1)
+                assert two.state.settings.page_size_default == 11
+            finally:
+                await client.patch(
+                    "/api/v1/config", json={"page_size_default": None}, headers=admin
+                )
