@@ -145,7 +145,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.metrics_enabled:
         metrics.instrument_engine(engine)
         metrics.update_pool_gauges(engine)
-        background.append(asyncio.create_task(metrics.runtime_loop(engine)))
+        background.append(asyncio.create_task(metrics.runtime_loop(lambda: app.state.engine)))
+
     if settings.runtime_config_refresh_s > 0:
         background.append(asyncio.create_task(_runtime_config_loop(app)))
     app.state.http_client = httpx.AsyncClient()
@@ -160,13 +161,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in background:
+        swaps = list(getattr(app.state, "background_tasks", ()))
+        for task in [*background, *swaps]:
             task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await asyncio.gather(*background, *swaps, return_exceptions=True)
+
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await app.state.http_client.aclose()
-        await engine.dispose()
+        await app.state.engine.dispose()  # the one in use: runtime config may have swapped it
+        if app.state.engine is not engine:
+            await engine.dispose()
+
         await app.state.probe_engine.dispose()
         if settings.metrics_enabled:
             metrics.mark_worker_dead()

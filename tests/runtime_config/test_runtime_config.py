@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -115,3 +116,55 @@ async def test_another_replica_picks_the_change_up(database_url: str, factory: F
                 await client.patch(
                     "/api/v1/config", json={"page_size_default": None}, headers=admin
                 )
+
+
+async def test_metric_collection_can_be_paused_at_run_time(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await factory.login(role="admin")
+
+    def requests_total(text: str) -> float:
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("astroshield_http_requests_total{") and "/livez" in line
+        )
+
+    async def scrape() -> float:
+        return requests_total((await client.get("/metrics")).text)
+
+    before = await scrape()
+    await client.get("/livez")
+    assert await scrape() == before + 1
+    paused = await client.patch("/api/v1/config", json={"metrics_enabled": False}, headers=admin)
+    try:
+        assert paused.status_code == 200 and paused.json()["metrics_enabled"] is False
+        for _ in range(3):
+            await client.get("/livez")
+        assert await scrape() == before + 1
+    finally:
+        await client.patch("/api/v1/config", json={"metrics_enabled": None}, headers=admin)
+    await client.get("/livez")
+    assert await scrape() == before + 2
+
+
+async def test_pool_size_changes_without_restart(
+    client: httpx.AsyncClient, factory: Factory, app: FastAPI, database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite connections are not pooled by size")
+    admin = await factory.login(role="admin")
+    old_engine = app.state.engine
+    response = await client.patch(
+        "/api/v1/config", json={"db_pool_size": 3, "db_max_overflow": 1}, headers=admin
+    )
+    try:
+        assert response.status_code == 200
+        assert app.state.engine is not old_engine
+        assert app.state.engine.sync_engine.pool.size() == 3
+        # Requests go on, through the new pool.
+        assert (await client.get("/api/v1/spacecraft", headers=admin)).status_code == 200
+    finally:
+        await client.patch(
+            "/api/v1/config", json={"db_pool_size": None, "db_max_overflow": None}, headers=admin
+        )

@@ -21,6 +21,7 @@ import hmac
 import os
 import platform
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
 import structlog
@@ -258,7 +259,8 @@ class MetricsMiddleware:
             children.errors.inc()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # metrics_enabled is read per request: runtime configuration can pause collection.
+        if scope["type"] != "http" or not scope["app"].state.settings.metrics_enabled:
             await self.app(scope, receive, send)
             return
         status = 0
@@ -358,15 +360,18 @@ def update_pool_gauges(engine: AsyncEngine) -> None:
     DB_POOL_OVERFLOW.set(pool.overflow())
 
 
-async def runtime_loop(engine: AsyncEngine, interval_s: float = LOOP_INTERVAL_S) -> None:
-    """Measures event-loop lag and samples the pool gauges, once per interval."""
+async def runtime_loop(
+    current_engine: Callable[[], AsyncEngine], interval_s: float = LOOP_INTERVAL_S
+) -> None:
+    """Measures event-loop lag and samples the pool gauges, once per interval (of the
+    engine in use now: runtime configuration may replace it)."""
     loop = asyncio.get_running_loop()
     while True:
         started = loop.time()
         await asyncio.sleep(interval_s)
         EVENT_LOOP_LAG.set(max(0.0, loop.time() - started - interval_s))
         try:
-            update_pool_gauges(engine)
+            update_pool_gauges(current_engine())
             update_worker_gauges()
         except Exception:  # a metrics failure must not end the loop
             log.exception("runtime_gauges_failed")

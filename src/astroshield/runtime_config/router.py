@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
 from astroshield.api.deps import ActorDep, SessionDep, require_scope
+from astroshield.config import Settings
 from astroshield.runtime_config import service
 from astroshield.runtime_config.repository import RuntimeConfigRepository
 from astroshield.runtime_config.schemas import RuntimeConfig
@@ -17,7 +19,13 @@ ConfigAdmin = Annotated[Principal, Depends(require_scope("config:admin"))]
 def apply_to_app(app: Any, overrides: dict[str, Any]) -> None:
     """Make ``overrides`` the running configuration of this replica."""
     settings = service.effective(app.state.base_settings, overrides)
+    previous: Settings = app.state.settings
     app.state.settings = settings
+    if not settings.is_sqlite and any(
+        getattr(settings, field) != getattr(previous, field) for field in service.POOL_FIELDS
+    ):
+        task = asyncio.get_running_loop().create_task(service.replace_engine(app, settings))
+        app.state.background_tasks = {*getattr(app.state, "background_tasks", set()), task}
     service.apply_logging(settings, overrides.get("logger_levels", {}))
     evaluator = getattr(app.state, "alert_evaluator", None)
     if evaluator is not None:

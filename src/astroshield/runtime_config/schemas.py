@@ -22,3 +22,6 @@ class RuntimeConfig(RequestModel):
     alert_cpu_percent: Annotated[float, Field(gt=0, le=100)] | None = None
     retention_batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
     page_size_default: Annotated[int, Field(ge=1, le=1000)] | None = None
+    metrics_enabled: bool | None = None
+    db_pool_size: Annotated[int, Field(ge=1, le=500)] | None = None
+    db_max_overflow: Annotated[int, Field(ge=0, le=500)] | None = None

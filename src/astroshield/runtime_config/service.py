@@ -7,9 +7,11 @@ effective configuration is the environment's settings with the overrides copied 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,9 +19,13 @@ from astroshield.alerts.evaluator import builtin_rules_from
 from astroshield.alerts.service import ensure_builtin_rules
 from astroshield.audit.service import Actor, record
 from astroshield.config import Settings
+from astroshield.db import create_engine, create_sessionmaker
 from astroshield.errors import FieldError, InvalidInputError
+from astroshield.observability import metrics, tracing
 from astroshield.runtime_config.repository import RuntimeConfigRepository
 from astroshield.runtime_config.schemas import RuntimeConfig
+
+log = structlog.get_logger(__name__)
 
 
 def effective(base: Settings, overrides: dict[str, Any]) -> Settings:
@@ -48,7 +54,35 @@ def current(base: Settings, overrides: dict[str, Any]) -> RuntimeConfig:
         alert_cpu_percent=settings.alert_cpu_percent,
         retention_batch_size=settings.retention_batch_size,
         page_size_default=settings.page_size_default,
+        metrics_enabled=settings.metrics_enabled,
+        db_pool_size=settings.db_pool_size,
+        db_max_overflow=settings.db_max_overflow,
     )
+
+
+POOL_FIELDS = ("db_pool_size", "db_max_overflow")
+# In-flight requests keep the connections they hold; the old pool closes after this.
+OLD_ENGINE_GRACE_S = 30.0
+
+
+async def replace_engine(app: Any, settings: Settings) -> None:
+    """A new connection pool without a restart: new requests use the new engine at once
+    (the unit of work reads the sessionmaker per request); the old one is disposed once
+    the requests that hold its connections have had time to finish."""
+    engine = create_engine(settings)
+    tracing.instrument_engine(engine)
+    if settings.metrics_enabled:
+        metrics.instrument_engine(engine)
+    old = app.state.engine
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    log.info(
+        "db_pool_replaced", pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
+    try:
+        await asyncio.sleep(OLD_ENGINE_GRACE_S)
+    finally:  # also on shutdown, which cancels the wait
+        await old.dispose()
 
 
 async def update(
