@@ -17,6 +17,9 @@ from astroshield.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from astroshield.astro.elements import ElementSet
+
+
 T = TypeVar("T")
 
 app = typer.Typer(
@@ -371,6 +374,122 @@ def retention_run(
             str(result.affected),
         )
     Console().print(table)
+
+
+def _element_sets(path: Path) -> list[ElementSet]:
+    """OMM (CSV, JSON, XML, KVN by suffix) or a TLE file (.tle/.txt)."""
+    from astroshield.astro.omm import read_omm_file
+    from astroshield.astro.tle import iter_tles
+
+    if path.suffix.lower() in (".tle", ".txt", ".3le"):
+        return [tle.elements for tle in iter_tles(path.read_text())]
+    return read_omm_file(path)
+
+
+def _parse_utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def screen(
+    catalog_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    start: Annotated[str, typer.Option(help="window start, ISO 8601 UTC")],
+    output: Annotated[Path, typer.Option(help="events file: .csv or .json")],
+    days: Annotated[float, typer.Option(min=0.001, max=30)] = 1.0,
+    threshold_km: Annotated[float, typer.Option(min=0.001, max=1000)] = 5.0,
+    primary: Annotated[str | None, typer.Option(help="catalog number: one-vs-all")] = None,
+    workers: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Screen a catalog for close approaches (all-vs-all, or one-vs-all with --primary)."""
+    from rich.progress import Progress
+
+    from astroshield.astro.ids import normalize_catalog_number
+    from astroshield.astro.screening import screen_catalog, write_events_csv, write_events_json
+
+    if output.suffix.lower() not in (".csv", ".json"):
+        raise typer.BadParameter("must end in .csv or .json", param_hint="--output")
+    elements = _element_sets(catalog_file)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"screening {len(elements)} objects", total=None)
+        result = screen_catalog(
+            elements,
+            _parse_utc(start),
+            timedelta(days=days),
+            threshold_km,
+            primary=normalize_catalog_number(primary) if primary else None,
+            workers=workers,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    (write_events_json if output.suffix.lower() == ".json" else write_events_csv)(
+        result.events, output
+    )
+    console.print(
+        f"{len(result.events)} conjunctions within {threshold_km} km written to {output}; "
+        f"{len(result.skipped)} objects skipped (SGP4 failure)"
+    )
+
+
+@app.command()
+def pc(
+    cdm_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    hbr_m: Annotated[
+        float | None, typer.Option(help="hard-body radius if the CDM has none")
+    ] = None,
+    samples: Annotated[int, typer.Option(min=1000, help="Monte Carlo samples")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Monte Carlo seed")] = 0,
+) -> None:
+    """Collision probability of a CCSDS CDM (KVN or XML) by every method we have."""
+    import json
+
+    from astroshield.astro.cdm import CdmError, read_cdm
+    from astroshield.astro.conjunction_report import pc_report
+
+    try:
+        report = pc_report(read_cdm(cdm_file), hbr_m=hbr_m, mc_samples=samples, seed=seed)
+    except (CdmError, ValueError) as exc:
+        console.print(f"[red]cannot compute Pc:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    if json_output:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    for key in ("tca", "miss_distance_m", "pc_2d_foster", "pc_2d_chan", "pc_max", "pc_3d"):
+        typer.echo(f"{key:>16}: {report[key]}")
+    typer.echo(f"{'pc_mc':>16}: {report['pc_mc']['value']} (95% CI {report['pc_mc']['ci95']})")
+
+
+maneuvers_app = typer.Typer(help="Manoeuvre detection.", no_args_is_help=True)
+app.add_typer(maneuvers_app, name="maneuvers")
+
+
+@maneuvers_app.command("detect")
+def maneuvers_detect(
+    history_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    plot: Annotated[Path | None, typer.Option(help="PNG of the element histories")] = None,
+) -> None:
+    """Detect manoeuvres in one object's TLE/OMM history."""
+    import json
+
+    from astroshield.astro.maneuvers import detect_maneuvers, plot_history, to_json_records
+
+    elements = _element_sets(history_file)
+    with console.status(f"analysing {len(elements)} element sets"):
+        detections = detect_maneuvers(elements)
+    if plot is not None:
+        plot_history(elements, detections, plot)
+        console.print(f"plot written to {plot}")
+    records = to_json_records(detections)
+    if json_output:
+        typer.echo(json.dumps(records, indent=2))
+        return
+    for record in records:
+        typer.echo(
+            f"{record['epoch']}  {record['kind']:<13} dv={record['delta_v_m_s']:.4f} m/s "
+            f"confidence={record['confidence']:.2f}"
+        )
+    console.print(f"{len(records)} manoeuvres detected")
 
 
 def main() -> None:
