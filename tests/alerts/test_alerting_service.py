@@ -7,7 +7,7 @@ import asyncio
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,22 +24,9 @@ from astroshield.app import create_app
 from astroshield.migrate import upgrade_async
 from astroshield.observability.metrics import ALERTS_FIRING
 from tests.conftest import Factory, settings_for
-from tests.support.receivers import HttpReceiver, SmtpServer, smtp_server
+from tests.support.receivers import HttpReceiver, SmtpServer
 
 SECRET = "alert-webhook-secret-for-tests"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
-    server = HttpReceiver()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    yield from smtp_server()
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 
 from astroshield.alerts.engine import Severity
 from astroshield.alerts.notifiers import (
@@ -23,7 +21,7 @@ from astroshield.alerts.notifiers import (
     sign,
     verify_signature,
 )
-from tests.support.receivers import HttpReceiver, SmtpServer, smtp_server
+from tests.support.receivers import HttpReceiver, SmtpServer
 
 SECRET = b"webhook-shared-secret-for-tests"
 
@@ -39,19 +37,6 @@ def _notification(severity: str = "critical", **labels: str) -> Notification:
         occurred_at=datetime.now(UTC),
         description="errors above 10 per minute",
     )
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
-    server = HttpReceiver()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    yield from smtp_server()
 
 
 async def test_webhook_delivers_a_signed_body(receiver: HttpReceiver) -> None:
