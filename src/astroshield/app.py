@@ -58,7 +58,7 @@ from astroshield.runtime_config.router import router as runtime_config_router
 from astroshield.security.context import build_security
 from astroshield.security.ratelimit import ClientRateLimitMiddleware
 from astroshield.spacecraft.router import router as spacecraft_router
-from astroshield.spacecraft.service import CachedStatus
+from astroshield.spacecraft.schemas import SpacecraftStatus
 from astroshield.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -250,7 +250,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.base_settings = settings
     # Built now, not in the lifespan: a misconfigured key stops the service from starting.
     app.state.security = build_security(settings)
-    app.state.status_cache = TTLCache[uuid.UUID, CachedStatus](
+    app.state.status_cache = TTLCache[tuple[uuid.UUID, uuid.UUID], SpacecraftStatus](
         ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
     )
     install_error_handlers(app)

@@ -6,8 +6,10 @@ after at most ``ttl_s`` (the documented staleness bound of each cached endpoint)
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -19,6 +21,7 @@ class TTLCache(Generic[K, V]):
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._loading: dict[K, asyncio.Future[V]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -42,6 +45,31 @@ class TTLCache(Generic[K, V]):
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, or ``load()``'s; concurrent misses of one key share a single
+        load (when an entry expires under load, one query refills it, not one per waiter).
+        """
+        cached = self.get(key)
+        if cached is not None:
+            return cached
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here: waiters re-raise it, nobody else must
+            raise
+        else:
+            future.set_result(value)
+            self.put(key, value)
+            return value
+        finally:
+            del self._loading[key]
 
     def invalidate(self, key: K) -> None:
         self._entries.pop(key, None)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,14 +23,9 @@ from astroshield.spacecraft.schemas import (
     StatusReportCreate,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class CachedStatus:
-    organisation_id: uuid.UUID
-    status: SpacecraftStatus
-
-
-StatusCache = TTLCache[uuid.UUID, CachedStatus]
+# Keyed by (organisation, spacecraft): the cache is partitioned like the data, so one
+# organisation's entry can never answer, or fail, another organisation's request.
+StatusCache = TTLCache[tuple[uuid.UUID, uuid.UUID], SpacecraftStatus]
 
 
 async def create_spacecraft(
@@ -79,7 +73,7 @@ async def update_spacecraft(
     actor: Actor,
 ) -> Spacecraft:
     spacecraft = await get_spacecraft(repository, spacecraft_id)
-    cache.invalidate(spacecraft_id)
+    cache.invalidate((repository.organisation_id, spacecraft_id))
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise InvalidInputError(
@@ -109,7 +103,7 @@ async def delete_spacecraft(
     actor: Actor,
 ) -> None:
     spacecraft = await get_spacecraft(repository, spacecraft_id)
-    cache.invalidate(spacecraft_id)
+    cache.invalidate((repository.organisation_id, spacecraft_id))
     await repository.delete(spacecraft_id)
     await record(
         session,
@@ -132,7 +126,7 @@ async def record_status(
 ) -> SpacecraftStatusReport:
     """Append a status report; it becomes the current status unless a newer one exists."""
     spacecraft = await get_spacecraft(repository, spacecraft_id)
-    cache.invalidate(spacecraft_id)
+    cache.invalidate((repository.organisation_id, spacecraft_id))
     report = await repository.add_status_report(
         SpacecraftStatusReport(spacecraft_id=spacecraft_id, source="api", **data.model_dump())
     )
@@ -165,26 +159,25 @@ async def record_status(
 async def current_status(
     repository: SpacecraftRepository, cache: StatusCache, spacecraft_id: uuid.UUID
 ) -> SpacecraftStatus:
-    """The current status; dashboards poll this, so it is served from a short-lived cache.
-    The cached entry remembers its organisation, so the cache cannot leak across them."""
-    cached = cache.get(spacecraft_id)
-    if cached is not None:
-        if cached.organisation_id != repository.organisation_id:
-            raise NotFoundError(f"spacecraft {spacecraft_id} not found")
-        return cached.status
-    spacecraft = await get_spacecraft(repository, spacecraft_id)
-    status = SpacecraftStatus(
-        spacecraft_id=spacecraft.id,
-        name=spacecraft.name,
-        mode=OperationalMode(spacecraft.mode),
-        health=HealthState(spacecraft.health),
-        health_summary=spacecraft.health_summary,
-        last_contact_at=spacecraft.last_contact_at,
-        orbit_epoch=spacecraft.orbit_epoch,
-        reported_at=spacecraft.status_reported_at,
-    )
-    cache.put(spacecraft_id, CachedStatus(spacecraft.organisation_id, status))
-    return status
+    """The current status; dashboards poll this, so it is served from a short-lived cache
+    that one query refills however many requests miss at once."""
+
+    async def load() -> SpacecraftStatus:
+        spacecraft = await get_spacecraft(repository, spacecraft_id)
+        return SpacecraftStatus(
+            spacecraft_id=spacecraft.id,
+            name=spacecraft.name,
+            mode=OperationalMode(spacecraft.mode),
+            health=HealthState(spacecraft.health),
+            health_summary=spacecraft.health_summary,
+            last_contact_at=spacecraft.last_contact_at,
+            orbit_epoch=spacecraft.orbit_epoch,
+            reported_at=spacecraft.status_reported_at,
+        )
+
+    if not cache.enabled:
+        return await load()
+    return await cache.get_or_load((repository.organisation_id, spacecraft_id), load)
 
 
 async def status_history(
