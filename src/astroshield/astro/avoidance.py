@@ -138,7 +138,7 @@ def avoidance_trade(
     for sign in (1.0, -1.0):
         previous = 0.0
         for magnitude in grid:
-            if best is not None and magnitude >= best[0]:
+            if best is not None and magnitude >= abs(best[0]):
                 break
             if after(sign * float(magnitude)).pc < red_pc:
                 best = (float(magnitude) * sign, previous * sign)
@@ -147,15 +147,17 @@ def avoidance_trade(
     if best is None:
         return None
     good, bad = best
+    cleared = after(good)
     for _ in range(40):  # bisection on |dv| down to 0.1 mm/s
         if abs(good - bad) < 1e-4:
             break
         middle = 0.5 * (good + bad)
-        if after(middle).pc < red_pc:
-            good = middle
+        candidate = after(middle)
+        if candidate.pc < red_pc:
+            good, cleared = middle, candidate
         else:
             bad = middle
-    return AvoidanceResult(direction, good, lead_time_s, before, after(good))
+    return AvoidanceResult(direction, good, lead_time_s, before, cleared)
 
 
 def along_track_shift_cw(delta_v_m_s: float, elapsed_s: float, mean_motion_rad_s: float) -> float:

@@ -17,8 +17,14 @@ ConfigAdmin = Annotated[Principal, Depends(require_scope("config:admin"))]
 
 
 def apply_to_app(app: Any, overrides: dict[str, Any]) -> None:
-    """Make ``overrides`` the running configuration of this replica."""
+    """Make ``overrides`` the running configuration of this replica. The refresh loop
+    calls this every few seconds; unchanged overrides cost nothing (no new settings, no
+    logger changes, no rewrite of the alert rules)."""
+    if overrides == getattr(app.state, "applied_overrides", {}):
+        return
+    app.state.applied_overrides = dict(overrides)
     settings = service.effective(app.state.base_settings, overrides)
+
     previous: Settings = app.state.settings
     app.state.settings = settings
     if not settings.is_sqlite and any(
