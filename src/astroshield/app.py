@@ -140,6 +140,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = _redis_client(settings)
     app.state.started_at = time.monotonic()
     background: list[asyncio.Task[None]] = []
+    # Short-lived work started by requests (notification dispatch, engine swaps).
+    app.state.background_tasks = set()
     if settings.retention_interval_s > 0:
         background.append(asyncio.create_task(_retention_loop(app)))
     if settings.metrics_enabled:

@@ -6,11 +6,12 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -24,6 +25,8 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from astroshield.config import Settings
+
+_log = structlog.get_logger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -142,11 +145,17 @@ class UnitOfWork:
     no round trip.
     """
 
-    __slots__ = ("_session", "_sessionmaker")
+    __slots__ = ("_after_commit", "_session", "_sessionmaker")
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
         self._session: AsyncSession | None = None
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` once the commit succeeded (never after a rollback): a
+        notification must not announce a change that was not stored."""
+        self._after_commit.append(callback)
 
     @property
     def session(self) -> AsyncSession:
@@ -157,8 +166,15 @@ class UnitOfWork:
     async def commit(self) -> None:
         if self._session is not None and self._session.in_transaction():
             await self._session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:  # the data is stored; a failed side effect must not undo the 2xx
+                _log.exception("after_commit_failed")
 
     async def rollback(self) -> None:
+        self._after_commit.clear()
         if self._session is not None and self._session.in_transaction():
             await self._session.rollback()
 

@@ -1,0 +1,24 @@
+"""telemetry limit sets, parameter limit state, latching alert rules
+
+Revision ID: a1c47a0c2005
+Revises: a1c47a0c2003
+Create Date: 2026-11-29 18:25:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "a1c47a0c2005"
+down_revision: str | None = "a1c47a0c2003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
