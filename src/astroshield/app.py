@@ -30,7 +30,6 @@ from astroshield.alerts.sources import MetricSources
 from astroshield.api.middleware import (
     RequestContextMiddleware,
     RequestGuardMiddleware,
-    SecurityHeadersMiddleware,
 )
 from astroshield.api.unit_of_work import UnitOfWorkMiddleware
 from astroshield.audit.router import router as audit_router
@@ -257,12 +256,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
-    app.include_router(health_probes)
-    if settings.metrics_enabled:
-        metrics.install_metrics_route(app, settings.metrics_token)
-        if settings.profile == "prod" and settings.metrics_token is None:
-            log.warning("metrics_unprotected", hint="set ASTROSHIELD_METRICS_TOKEN")
-    # Hot routes first: matching walks the list in order.
+    # Hot routes first: matching walks the list in order, at a few microseconds a route.
     for router in (
         spacecraft_router,
         alerts_router,
@@ -274,6 +268,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health_probes)
+    if settings.metrics_enabled:
+        metrics.install_metrics_route(app, settings.metrics_token)
+        if settings.profile == "prod" and settings.metrics_token is None:
+            log.warning("metrics_unprotected", hint="set ASTROSHIELD_METRICS_TOKEN")
     _install_offline_docs(app)
 
     # Added last = outermost. The request id exists before anything can refuse a request;
@@ -305,8 +304,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "RateLimit-Reset",
             ],
         )
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.profile == "prod")
     if settings.metrics_enabled:
         app.add_middleware(metrics.MetricsMiddleware)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, hsts=settings.profile == "prod")
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,6 +24,25 @@ class SecurityConfigError(RuntimeError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A verified access token with its identifiers parsed once, not on every request."""
+
+    claims: TokenClaims
+    user_id: uuid.UUID
+    organisation_id: uuid.UUID
+    scopes: frozenset[str]
+
+    @classmethod
+    def of(cls, claims: TokenClaims) -> VerifiedToken:
+        return cls(
+            claims,
+            uuid.UUID(claims.subject),
+            uuid.UUID(claims.organisation_id),
+            frozenset(claims.scopes),
+        )
+
+
 @dataclass(frozen=True)
 class SecurityContext:
     tokens: TokenService
@@ -36,7 +56,7 @@ class SecurityContext:
     # Signature checks are the costly part of authentication; a token verified once is
     # remembered (never past its expiry). Usability (user active, token not revoked) is
     # remembered for ``auth_cache_ttl_s`` only.
-    verified_tokens: TTLCache[str, TokenClaims]
+    verified_tokens: TTLCache[str, VerifiedToken]
     usable_tokens: TTLCache[str, bool]
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,14 +21,9 @@ import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.storage import MemoryStorage as SyncMemoryStorage
-from limits.strategies import (
-    SlidingWindowCounterRateLimiter as SyncSlidingWindowCounterRateLimiter,
-)
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from astroshield.api.middleware import send_problem
+from astroshield.api.middleware import add_missing_headers, send_problem
 from astroshield.config import Settings
 from astroshield.security.client import Network, client_address, parse_networks
 
@@ -43,6 +39,9 @@ class Decision:
     reset_after_s: int
     storage_failed: bool = False
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        return [(name.lower().encode(), value.encode()) for name, value in self.headers().items()]
+
     def headers(self) -> dict[str, str]:
         headers = {
             "RateLimit-Limit": str(self.limit),
@@ -54,32 +53,73 @@ class Decision:
         return headers
 
 
+class LocalSlidingWindowCounter:
+    """The sliding-window counter of ``limits`` for one process, without its storage layer.
+
+    ``limits``' MemoryStorage takes a thread lock, formats string keys and runs an expiry
+    timer on every hit; one asyncio worker needs none of that, and that machinery cost
+    more than everything else on a cached read. Same arithmetic as
+    ``limits.strategies.SlidingWindowCounterRateLimiter``: the previous fixed window counts
+    in proportion to how much of it still lies in the last ``expiry`` seconds.
+    """
+
+    # Keys idle for two windows carry no weight; they are swept once the table grows.
+    SWEEP_ABOVE = 50_000
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        # key -> [window index, count in the previous window, count in this window]
+        self._windows: dict[tuple[int | str, ...], list[int]] = {}
+
+    def hit(self, limit: RateLimitItem, identifiers: tuple[str, ...]) -> Decision:
+        now = self._clock()
+        expiry = limit.get_expiry()
+        index = int(now // expiry)
+        key: tuple[int | str, ...] = (limit.amount, expiry, *identifiers)
+        window = self._windows.get(key)
+        if window is None:
+            if len(self._windows) >= self.SWEEP_ABOVE:
+                self._sweep(index, expiry)
+            window = self._windows[key] = [index, 0, 0]
+        elif window[0] != index:
+            # One window later the current count becomes the previous one; later still both lapse.
+            window[1] = window[2] if window[0] == index - 1 else 0
+            window[2] = 0
+            window[0] = index
+        elapsed = now - index * expiry
+        weighted = window[1] * (expiry - elapsed) / expiry + window[2]
+        allowed = math.floor(weighted) + 1 <= limit.amount
+        if allowed:
+            window[2] += 1
+            weighted += 1
+        reset = max(0, math.ceil(expiry - elapsed))
+        return Decision(allowed, limit.amount, max(0, limit.amount - math.ceil(weighted)), reset)
+
+    def _sweep(self, index: int, expiry: int) -> None:
+        stale = [key for key, window in self._windows.items() if window[0] < index - 1]
+        for key in stale:
+            del self._windows[key]
+
+
 class RateLimiter:
-    """One interface over the two backends. In memory the synchronous ``limits`` API is
-    used: there is no I/O to wait for, and the asyncio variant's locks and awaits cost
-    more than the counting itself on every request."""
+    """One interface over the two backends: in this process's memory, or ``limits``'
+    Redis storage shared by every replica."""
 
     def __init__(
         self,
-        storage: Storage | SyncMemoryStorage,
+        storage: Storage | None,
         *,
         fail_mode: Literal["open", "closed"],
     ) -> None:
         self.storage = storage
-        self._async = (
-            SlidingWindowCounterRateLimiter(storage) if isinstance(storage, Storage) else None
-        )
-        self._sync = (
-            SyncSlidingWindowCounterRateLimiter(storage)
-            if isinstance(storage, SyncMemoryStorage)
-            else None
-        )
+        self._async = SlidingWindowCounterRateLimiter(storage) if storage is not None else None
+        self._local = LocalSlidingWindowCounter() if storage is None else None
         self.fail_mode = fail_mode
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
         if not settings.redis_url:
-            return cls(SyncMemoryStorage(), fail_mode=settings.rate_limit_fail_mode)
+            return cls(None, fail_mode=settings.rate_limit_fail_mode)
         storage = RedisStorage(
             settings.redis_url.replace("redis://", "async+redis://", 1)
             if settings.redis_url.startswith("redis://")
@@ -93,14 +133,12 @@ class RateLimiter:
         return cls(storage, fail_mode=settings.rate_limit_fail_mode)
 
     async def hit(self, limit: RateLimitItem, *identifiers: str) -> Decision:
+        if self._local is not None:
+            return self._local.hit(limit, identifiers)
+        assert self._async is not None
         try:
-            if self._sync is not None:
-                allowed = self._sync.hit(limit, *identifiers)
-                stats = self._sync.get_window_stats(limit, *identifiers)
-            else:
-                assert self._async is not None
-                allowed = await self._async.hit(limit, *identifiers)
-                stats = await self._async.get_window_stats(limit, *identifiers)
+            allowed = await self._async.hit(limit, *identifiers)
+            stats = await self._async.get_window_stats(limit, *identifiers)
         except Exception as exc:  # the storage's own errors vary by backend
             log.warning(
                 "rate_limit_storage_unavailable", error=type(exc).__name__, mode=self.fail_mode
@@ -158,9 +196,7 @@ class ClientRateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in decision.headers().items():
-                    headers.setdefault(name, value)
+                message["headers"] = add_missing_headers(message, decision.raw_headers())
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

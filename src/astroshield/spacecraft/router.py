@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from astroshield.api.deps import ActorDep, SessionDep, require_scope, session_of
+from astroshield.api.deps import ActorDep, SessionDep, authorize, require_scope, session_of
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
@@ -46,6 +46,20 @@ async def get_status_cache(request: Request) -> service.StatusCache:
 
 
 StatusCacheDep = Annotated[service.StatusCache, Depends(get_status_cache)]
+
+
+# First in the router: route matching walks the list in order, and this is the hot read.
+@router.get("/{spacecraft_id}/status")
+async def get_status(spacecraft_id: uuid.UUID, request: Request) -> SpacecraftStatus:
+    """Current operational status: mode, health summary, last contact, orbit epoch."""
+    principal = await authorize(request, "spacecraft:read")
+    organisation_id = principal.organisation_id
+    return await service.current_status(
+        organisation_id,
+        lambda: SpacecraftRepository(session_of(request), organisation_id),
+        request.app.state.status_cache,
+        spacecraft_id,
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -99,13 +113,6 @@ async def delete_spacecraft(
 ) -> Response:
     await service.delete_spacecraft(session, repo, cache, spacecraft_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get("/{spacecraft_id}/status")
-async def get_status(
-    spacecraft_id: uuid.UUID, repo: ReadRepository, cache: StatusCacheDep
-) -> SpacecraftStatus:
-    return await service.current_status(repo, cache, spacecraft_id)
 
 
 @router.post("/{spacecraft_id}/status", status_code=status.HTTP_201_CREATED)

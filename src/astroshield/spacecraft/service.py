@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -157,13 +157,17 @@ async def record_status(
 
 
 async def current_status(
-    repository: SpacecraftRepository, cache: StatusCache, spacecraft_id: uuid.UUID
+    organisation_id: uuid.UUID,
+    open_repository: Callable[[], SpacecraftRepository],
+    cache: StatusCache,
+    spacecraft_id: uuid.UUID,
 ) -> SpacecraftStatus:
     """The current status; dashboards poll this, so it is served from a short-lived cache
-    that one query refills however many requests miss at once."""
+    that one query refills however many requests miss at once. The repository (and with
+    it a database session) is opened only on a miss."""
 
     async def load() -> SpacecraftStatus:
-        spacecraft = await get_spacecraft(repository, spacecraft_id)
+        spacecraft = await get_spacecraft(open_repository(), spacecraft_id)
         return SpacecraftStatus(
             spacecraft_id=spacecraft.id,
             name=spacecraft.name,
@@ -177,7 +181,7 @@ async def current_status(
 
     if not cache.enabled:
         return await load()
-    return await cache.get_or_load((repository.organisation_id, spacecraft_id), load)
+    return await cache.get_or_load((organisation_id, spacecraft_id), load)
 
 
 async def status_history(
