@@ -182,6 +182,14 @@ async def test_naive_and_future_timestamps(
 async def test_bad_path_id(client: httpx.AsyncClient, org_id: str) -> None:
     response = await client.get("/api/v1/spacecraft/not-a-uuid")
     assert_problem(response, 422, ["path", "spacecraft_id"])
+    # The status route parses its id by hand (hot path): same answer, same documentation.
+    response = await client.get("/api/v1/spacecraft/not-a-uuid/status")
+    assert_problem(response, 422, ["path", "spacecraft_id"])
+    schema = (await client.get("/openapi.json")).json()
+    parameters = schema["paths"]["/api/v1/spacecraft/{spacecraft_id}/status"]["get"]["parameters"]
+    assert [(p["name"], p["in"], p["schema"]["format"]) for p in parameters] == [
+        ("spacecraft_id", "path", "uuid")
+    ]
 
 
 async def test_invalid_cursor(client: httpx.AsyncClient, org_id: str) -> None:

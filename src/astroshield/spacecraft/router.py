@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from astroshield.api.deps import ActorDep, SessionDep, authorize, require_scope, session_of
+from astroshield.api.deps import (
+    ActorDep,
+    SessionDep,
+    authorize,
+    path_uuid,
+    require_scope,
+    session_of,
+    uuid_path_parameter,
+)
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
@@ -49,10 +57,16 @@ StatusCacheDep = Annotated[service.StatusCache, Depends(get_status_cache)]
 
 
 # First in the router: route matching walks the list in order, and this is the hot read.
-@router.get("/{spacecraft_id}/status")
-async def get_status(spacecraft_id: uuid.UUID, request: Request) -> SpacecraftStatus:
+@router.get(
+    "/{spacecraft_id}/status",
+    openapi_extra=uuid_path_parameter("spacecraft_id", "the spacecraft's id"),
+)
+async def get_status(request: Request) -> SpacecraftStatus:
     """Current operational status: mode, health summary, last contact, orbit epoch."""
+    # The request is the only parameter: FastAPI's parameter resolution cost more than
+    # the rest of this cached read.
     principal = await authorize(request, "spacecraft:read")
+    spacecraft_id = path_uuid(request, "spacecraft_id")
     organisation_id = principal.organisation_id
     return await service.current_status(
         organisation_id,
