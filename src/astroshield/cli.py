@@ -400,27 +400,48 @@ def screen(
     threshold_km: Annotated[float, typer.Option(min=0.001, max=1000)] = 5.0,
     primary: Annotated[str | None, typer.Option(help="catalog number: one-vs-all")] = None,
     workers: Annotated[int | None, typer.Option(min=1)] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:port) instead of local")
+    ] = None,
+    scheduler_timeout_s: Annotated[
+        float, typer.Option(min=0.1, help="seconds to wait for the Dask scheduler")
+    ] = 10.0,
 ) -> None:
     """Screen a catalog for close approaches (all-vs-all, or one-vs-all with --primary)."""
+    from rich.markup import escape
     from rich.progress import Progress
 
     from astroshield.astro.ids import normalize_catalog_number
-    from astroshield.astro.screening import screen_catalog, write_events_csv, write_events_json
+    from astroshield.astro.screening import (
+        SchedulerUnreachableError,
+        WorkUnitFailedError,
+        screen_catalog,
+        write_events_csv,
+        write_events_json,
+    )
 
     if output.suffix.lower() not in (".csv", ".json"):
         raise typer.BadParameter("must end in .csv or .json", param_hint="--output")
+    if scheduler is not None and workers is not None:
+        raise typer.BadParameter("cannot be combined with --workers", param_hint="--scheduler")
     elements = _element_sets(catalog_file)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"screening {len(elements)} objects", total=None)
-        result = screen_catalog(
-            elements,
-            _parse_utc(start),
-            timedelta(days=days),
-            threshold_km,
-            primary=normalize_catalog_number(primary) if primary else None,
-            workers=workers,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+        try:
+            result = screen_catalog(
+                elements,
+                _parse_utc(start),
+                timedelta(days=days),
+                threshold_km,
+                primary=normalize_catalog_number(primary) if primary else None,
+                workers=workers,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                scheduler=scheduler,
+                scheduler_timeout_s=scheduler_timeout_s,
+            )
+        except (SchedulerUnreachableError, WorkUnitFailedError) as exc:
+            console.print(f"[red]screening failed:[/] {escape(str(exc))}")
+            raise typer.Exit(code=1) from None
     (write_events_json if output.suffix.lower() == ".json" else write_events_csv)(
         result.events, output
     )

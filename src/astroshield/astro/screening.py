@@ -34,6 +34,11 @@ Work units are time slabs. :func:`screen_work_unit` is a pure function of a pick
 only on the window, never on the worker count, so the output is identical for any
 ``workers``. Memory per work unit is the knot states of one slab (objects x knots x 48 bytes,
 ~40 MB for 26,834 objects and a 1 h slab at 120 s) plus one chunk of propagation output.
+
+The same units can run on a Dask cluster instead (``screen_catalog(..., scheduler=ADDRESS)``,
+``astroshield screen --scheduler tcp://host:port``): the catalog is scattered to every worker
+once, one task per unit carries no elements, and results are put back in unit order, so the
+output is identical to a local run. ``distributed`` is imported only on that path.
 """
 
 from __future__ import annotations
@@ -42,13 +47,14 @@ import csv
 import json
 import math
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,14 +74,19 @@ from astroshield.astro.propagation import (
     julian_dates,
 )
 
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
 __all__ = [
     "CSV_HEADER",
     "ConjunctionEvent",
+    "SchedulerUnreachableError",
     "ScreeningResult",
     "ScreeningStats",
     "SkippedObject",
     "UnitResult",
     "WorkUnit",
+    "WorkUnitFailedError",
     "orbit_shells",
     "plan_work_units",
     "screen_catalog",
@@ -638,6 +649,97 @@ def _run_units(
     return [item for item in results if item is not None]
 
 
+class SchedulerUnreachableError(ConnectionError):
+    """The Dask scheduler did not answer within the connection timeout."""
+
+
+class WorkUnitFailedError(RuntimeError):
+    """A work unit raised on the Dask cluster, or the workers running it died."""
+
+    def __init__(self, index: int, unit: WorkUnit, cause: BaseException) -> None:
+        super().__init__(
+            f"work unit {index} (seconds {unit.slab_start_s:g} to {unit.slab_stop_s:g} after "
+            f"{unit.start.isoformat()}) failed on the Dask cluster: "
+            f"{type(cause).__name__}: {cause}"
+        )
+        self.index = index
+        self.slab_start_s, self.slab_stop_s = unit.slab_start_s, unit.slab_stop_s
+
+
+def _screen_with_elements(unit: WorkUnit, elements: tuple[ElementSet, ...]) -> UnitResult:
+    return screen_work_unit(replace(unit, elements=elements))
+
+
+def _connect(address: str, timeout_s: float) -> Client:
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout_s, set_as_default=False)  # type: ignore[no-untyped-call]
+    except ValueError as error:
+        raise SchedulerUnreachableError(
+            f"{address!r} is not a Dask scheduler address ({error})"
+        ) from error
+    except (OSError, TimeoutError) as error:
+        raise SchedulerUnreachableError(
+            f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s ({error})"
+        ) from error
+
+
+def _run_units_on_cluster(
+    units: list[WorkUnit],
+    scheduler: str | Client,
+    timeout_s: float,
+    progress: ProgressCallback | None,
+) -> tuple[list[UnitResult], int]:
+    """The units' results in unit order, computed on a Dask cluster, and its thread count."""
+    from distributed import as_completed as completed_futures
+
+    if not isinstance(scheduler, str) and scheduler.asynchronous:
+        raise ValueError("pass a synchronous distributed.Client (or an address), not an async one")
+    client = _connect(scheduler, timeout_s) if isinstance(scheduler, str) else scheduler
+    futures: list[Future[UnitResult]] = []
+    results: list[UnitResult | None] = [None] * len(units)
+    try:
+        threads = sum(client.nthreads().values())  # type: ignore[no-untyped-call]
+        if progress:
+            progress(0, len(units))
+        # As with the process pool, the catalog travels to each worker once and the tasks
+        # carry none. scatter() of a bare tuple would make every element set its own key;
+        # in a one-item list the tuple is one key. hash=False gives a key of our own, so
+        # releasing it never touches data the caller scattered on a client they passed in.
+        [shared] = client.scatter([units[0].elements], broadcast=True, hash=False)  # type: ignore[no-untyped-call]
+        run = uuid.uuid4().hex
+        futures = [
+            client.submit(
+                _screen_with_elements,
+                replace(unit, elements=()),
+                shared,
+                key=f"screen-unit-{index}-{run}",
+            )
+            for index, unit in enumerate(units)
+        ]
+        index_of = {future.key: index for index, future in enumerate(futures)}
+        # Without loop= as_completed looks for a default client, and ours is not one.
+        finished = completed_futures(futures, loop=client.loop)  # type: ignore[no-untyped-call]
+        for done, future in enumerate(finished, start=1):
+            index = index_of[future.key]
+            try:
+                results[index] = future.result()
+            except Exception as error:
+                raise WorkUnitFailedError(index, units[index], error) from error
+            if progress:
+                progress(done, len(units))
+    except BaseException:
+        # A cluster we were given outlives this call: leave no work of ours running on it.
+        if futures and client is scheduler:
+            client.cancel(futures)  # type: ignore[no-untyped-call]
+        raise
+    finally:
+        if client is not scheduler:
+            client.close()  # type: ignore[no-untyped-call]
+    return [item for item in results if item is not None], threads
+
+
 def _utc_ms(start: datetime, seconds: float) -> datetime:
     return start + timedelta(milliseconds=round(seconds * 1000.0))
 
@@ -655,6 +757,8 @@ def screen_catalog(
     slab_s: float = 3600.0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: ProgressCallback | None = None,
+    scheduler: str | Client | None = None,
+    scheduler_timeout_s: float = 10.0,
 ) -> ScreeningResult:
     """Find close approaches (≤ ``threshold_km``) in ``[start, start + duration]``.
 
@@ -663,6 +767,15 @@ def screen_catalog(
     events have object1 < object2, one-vs-all events have the primary as object1.
     ``workers`` defaults to the CPU count; the result does not depend on it. ``progress``
     is called with (work units done, total work units).
+
+    ``scheduler`` (a Dask scheduler address such as ``tcp://host:8786``, or a connected
+    ``distributed.Client``) runs the work units on that cluster instead of local processes;
+    it excludes ``workers``. The events, skipped objects and stage counts are identical to a
+    local run; ``stats.workers`` is the cluster's thread count (at most one per unit). A
+    client created from an address is closed afterwards, a client passed in is left open.
+    :class:`SchedulerUnreachableError` when the address does not answer within
+    ``scheduler_timeout_s``; :class:`WorkUnitFailedError`, naming the unit, when a unit
+    fails on the cluster. Needs the ``distributed`` package only on this path.
     """
     if start.tzinfo is None or start.utcoffset() != timedelta(0):
         raise ValueError(f"start {start!r} must be timezone-aware UTC")
@@ -672,6 +785,10 @@ def screen_catalog(
         raise ValueError("threshold_km must be positive")
     if knot_step_s <= 0.0 or substep_s <= 0.0 or slab_s <= 0.0:
         raise ValueError("knot_step_s, substep_s and slab_s must be positive")
+    if scheduler is not None and workers is not None:
+        raise ValueError("give workers (local processes) or scheduler (Dask), not both")
+    if not scheduler_timeout_s > 0.0:
+        raise ValueError("scheduler_timeout_s must be positive")
     start = start.astimezone(UTC)
     numbers = [item.catalog_number for item in elements]
     if len(set(numbers)) != len(numbers):
@@ -711,9 +828,14 @@ def screen_catalog(
         slab_s=slab_s,
         chunk_size=chunk_size,
     )
-    worker_count = workers if workers is not None else (os.cpu_count() or 1)
+    if scheduler is None:
+        worker_count = workers if workers is not None else (os.cpu_count() or 1)
+        unit_results = _run_units(units, worker_count, progress)
+    else:
+        unit_results, worker_count = _run_units_on_cluster(
+            units, scheduler, scheduler_timeout_s, progress
+        )
     stats.work_units, stats.workers = len(units), max(1, min(worker_count, len(units)))
-    unit_results = _run_units(units, worker_count, progress)
 
     failures: dict[int, tuple[int, float]] = {}
     for unit_result in unit_results:
