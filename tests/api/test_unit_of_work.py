@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import func, select
 from tests.conftest import Factory
 
 from astroshield.api.deps import SessionDep
+from astroshield.api.side_effects import after_commit
 from astroshield.app import create_app
 from astroshield.config import Settings
 from astroshield.errors import ConflictError
@@ -39,6 +40,34 @@ async def probe_client(settings: Settings, app: FastAPI) -> AsyncIterator[httpx.
         session.add(Organisation(name="x", slug="written-before-crash"))
         await session.flush()
         raise RuntimeError("bug")
+
+    calls: list[tuple[str, bool]] = []
+    probe.state.after_commit_calls = calls
+
+    def remember(request: Request, slug: str) -> None:
+        async def visible_now() -> None:
+            # Runs after the commit: a fresh connection already sees the row.
+            calls.append((slug, slug in await _slugs(app)))
+
+        after_commit(request, visible_now)
+
+    @probe.post("/probe/write-and-notify", status_code=201)
+    async def write_and_notify(request: Request, session: SessionDep) -> dict[str, str]:
+        session.add(Organisation(name="n", slug="notified"))
+        remember(request, "notified")
+        return {"status": "created"}
+
+    @probe.post("/probe/notify-then-duplicate", status_code=201)
+    async def notify_then_duplicate(request: Request, session: SessionDep) -> dict[str, str]:
+        session.add(Organisation(name="dup", slug="taken-slug"))
+        remember(request, "taken-slug")
+        return {"status": "created"}
+
+    @probe.post("/probe/notify-then-4xx")
+    async def notify_then_4xx(request: Request, session: SessionDep) -> None:
+        session.add(Organisation(name="x", slug="refused"))
+        remember(request, "refused")
+        raise ConflictError("refused after writing")
 
     probe.state.sessionmaker = app.state.sessionmaker
     transport = httpx.ASGITransport(app=probe, raise_app_exceptions=False)
@@ -92,3 +121,22 @@ async def test_acknowledged_write_is_visible_to_a_new_connection(
     )
     assert response.status_code == 201
     assert "durable" in await _slugs(app)
+
+
+async def test_after_commit_work_runs_only_after_a_successful_commit(
+    probe_client: httpx.AsyncClient, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    probe_app = probe_client._transport.app  # type: ignore[attr-defined]
+    calls = probe_app.state.after_commit_calls
+    assert (await probe_client.post("/probe/write-and-notify", json={})).status_code == 201
+    assert calls == [("notified", True)]
+
+    taken = await client.post(
+        "/api/v1/organisations",
+        json={"name": "A", "slug": "taken-slug"},
+        headers=await factory.login(role="admin", platform_admin=True),
+    )
+    assert taken.status_code == 201
+    assert (await probe_client.post("/probe/notify-then-duplicate", json={})).status_code == 409
+    assert (await probe_client.post("/probe/notify-then-4xx", json={})).status_code == 409
+    assert calls == [("notified", True)]  # nothing announced for what was not stored
