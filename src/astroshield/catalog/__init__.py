@@ -1,0 +1,1 @@
+"""The public space-object catalog: every element set per object over time."""

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AwareDatetime
+
+from astroshield.api.deps import ActorDep, SessionDep, require_scope, session_of
+from astroshield.api.middleware import media_type_of
+from astroshield.api.pagination import Page, PageDep, PageRequest, cursor_value, make_page
+from astroshield.astro.orbit import Regime
+from astroshield.catalog import service
+from astroshield.catalog.formats import UPLOAD_MEDIA_TYPES
+from astroshield.catalog.models import CatalogObject, ElementSetRecord
+from astroshield.catalog.repository import CatalogRepository
+from astroshield.catalog.schemas import (
+    CatalogObjectDetail,
+    CatalogObjectRead,
+    ElementSetRead,
+    ImportReport,
+    LatestElementSet,
+    LinkedSpacecraft,
+    RejectionRead,
+)
+from astroshield.errors import FieldError, InvalidInputError
+from astroshield.security.principal import Principal
+
+router = APIRouter(prefix="/catalog", tags=["catalog"])
+Reader = Annotated[Principal, Depends(require_scope("catalog:read"))]
+Writer = Annotated[Principal, Depends(require_scope("catalog:write"))]
+
+ELEMENT_SETS_PATH = "/element-sets"
+# For RequestGuardMiddleware: the upload path also reads TLE text, XML and CSV bodies.
+UPLOAD_MEDIA_TYPES_BY_PATH = {rf"^/api/v1/catalog{ELEMENT_SETS_PATH}$": UPLOAD_MEDIA_TYPES}
+
+CatalogNumberPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=9,
+        description="NORAD catalog number: 1-9 digits or Alpha-5 (A0001)",
+        examples=["25544"],
+    ),
+]
+
+
+async def _repository(request: Request, _principal: Reader) -> CatalogRepository:
+    return CatalogRepository(session_of(request))
+
+
+ReadRepository = Annotated[CatalogRepository, Depends(_repository)]
+
+
+def _check_window(start: datetime | None, stop: datetime | None) -> None:
+    if start is not None and stop is not None and start > stop:
+        raise InvalidInputError(
+            "start must not be after stop",
+            errors=[FieldError(["query", "stop"], "must not be before start")],
+        )
+
+
+def _catalog_number_after(page: PageRequest) -> str | None:
+    if page.cursor is None:
+        return None
+    return service.parse_catalog_number(page.cursor.get("n", ""), ["query", "cursor"])
+
+
+def _object_key(row: CatalogObject) -> dict[str, str]:
+    return {"n": row.catalog_number}
+
+
+def _element_set_key(row: ElementSetRecord) -> dict[str, str]:
+    return {"t": row.epoch.isoformat()}
+
+
+@router.get("/objects")
+async def list_objects(
+    repository: ReadRepository,
+    page: PageDep,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="catalog number (Alpha-5 too), COSPAR id prefix or part of the name",
+        ),
+    ] = None,
+    regime: Regime | None = None,
+    min_perigee_km: Annotated[float | None, Query(ge=-7000, le=1e7)] = None,
+    max_apogee_km: Annotated[float | None, Query(ge=-7000, le=1e7)] = None,
+    min_inclination: Annotated[float | None, Query(ge=0, le=180, description="deg")] = None,
+    max_inclination: Annotated[float | None, Query(ge=0, le=180, description="deg")] = None,
+) -> Page[CatalogObjectRead]:
+    """Search the catalog, in catalog-number order."""
+    filters = service.search_filter(
+        q,
+        regime=regime,
+        min_perigee_km=min_perigee_km,
+        max_apogee_km=max_apogee_km,
+        min_inclination_deg=min_inclination,
+        max_inclination_deg=max_inclination,
+    )
+    rows = await service.search_objects(
+        repository, filters, after=_catalog_number_after(page), limit=page.limit + 1
+    )
+    return make_page(rows, page, render=CatalogObjectRead.model_validate, key=_object_key)
+
+
+@router.get("/objects/{catalog_number}")
+async def get_object(
+    catalog_number: CatalogNumberPath, repository: ReadRepository, principal: Reader
+) -> CatalogObjectDetail:
+    """The object, its newest element set (also as TLE lines and OMM fields) and the
+    caller's organisation's spacecraft registered under this catalog number."""
+    number = service.parse_catalog_number(catalog_number, ["path", "catalog_number"])
+    detail = await service.object_detail(repository, number, principal.organisation_id)
+    latest: LatestElementSet | None = None
+    if detail.latest is not None:
+        elements = service.to_element_set(detail.latest)
+        tle = service.tle_of(elements)
+        latest = LatestElementSet(
+            **ElementSetRead.model_validate(detail.latest).model_dump(),
+            tle_line1=tle.line1 if tle else None,
+            tle_line2=tle.line2 if tle else None,
+            omm=service.omm_fields_of(elements),
+        )
+    return CatalogObjectDetail(
+        **CatalogObjectRead.model_validate(detail.catalog_object).model_dump(),
+        latest_element_set=latest,
+        element_set_count=detail.element_set_count,
+        spacecraft=[LinkedSpacecraft.model_validate(item) for item in detail.spacecraft],
+    )
+
+
+@router.get("/objects/{catalog_number}/element-sets")
+async def list_element_sets(
+    catalog_number: CatalogNumberPath,
+    repository: ReadRepository,
+    page: PageDep,
+    start: AwareDatetime | None = None,
+    stop: AwareDatetime | None = None,
+) -> Page[ElementSetRead]:
+    """The object's element-set history, oldest first, ``start <= epoch <= stop``."""
+    number = service.parse_catalog_number(catalog_number, ["path", "catalog_number"])
+    _check_window(start, stop)
+    rows = await service.element_set_history(
+        repository,
+        number,
+        start=start,
+        stop=stop,
+        after_epoch=cursor_value(page, "t", datetime),
+        limit=page.limit + 1,
+    )
+    return make_page(rows, page, render=ElementSetRead.model_validate, key=_element_set_key)
+
+
+@router.post(
+    ELEMENT_SETS_PATH,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/plain": {"schema": {"type": "string"}, "example": "ISS (ZARYA)\n1 ..."},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "application/xml": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def upload_element_sets(
+    request: Request, _principal: Writer, session: SessionDep, actor: ActorDep
+) -> ImportReport:
+    """Import TLEs (``text/plain``, 2- or 3-line; KVN OMM also), OMM JSON, XML or CSV.
+
+    All or nothing: a bad set refuses the body (422 naming the line or field). Sets already
+    stored (same catalog number and epoch) are counted, not duplicated.
+    """
+    content_type = request.headers.get("content-type", "")
+    media_type = media_type_of(content_type) if content_type else ""
+    result = await service.import_upload(session, await request.body(), media_type, actor)
+    return ImportReport(
+        received=result.received,
+        inserted=result.inserted,
+        already_present=result.already_present,
+        rejected=[RejectionRead(where=r.where, reason=r.reason) for r in result.rejected],
+    )

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from astroshield.api.schemas import ResponseModel
+from astroshield.astro.orbit import Regime
+from astroshield.spacecraft.models import HealthState, OperationalMode
+
+
+class CatalogObjectRead(ResponseModel):
+    catalog_number: str = Field(description="canonical decimal form (A0001 is 100001)")
+    object_id: str | None = Field(description="COSPAR international designator")
+    name: str | None
+    object_type: str | None = Field(
+        description="ROCKET BODY or DEBRIS when the catalog name says so, else null"
+    )
+    epoch: datetime = Field(description="epoch of the newest element set")
+    regime: Regime
+    perigee_altitude_km: float
+    apogee_altitude_km: float
+    inclination_deg: float
+    period_min: float
+    created_at: datetime
+    updated_at: datetime
+
+
+class ElementSetRead(ResponseModel):
+    """SGP4 mean elements in TLE/OMM units (mean motion derivatives already divided by 2
+    and 6, as written in a TLE)."""
+
+    catalog_number: str
+    epoch: datetime
+    object_name: str | None
+    object_id: str | None
+    classification: str
+    mean_motion_rev_per_day: float
+    eccentricity: float
+    inclination_deg: float
+    ra_of_asc_node_deg: float
+    arg_of_pericenter_deg: float
+    mean_anomaly_deg: float
+    bstar_per_earth_radius: float
+    mean_motion_dot_rev_per_day2: float
+    mean_motion_ddot_rev_per_day3: float
+    ephemeris_type: int
+    element_set_number: int
+    rev_at_epoch: int
+    source: str
+    imported_at: datetime
+
+
+class LatestElementSet(ElementSetRead):
+    tle_line1: str | None = Field(
+        description="TLE lines (TLE field precision); null above Alpha-5's range"
+    )
+    tle_line2: str | None
+    omm: dict[str, Any] = Field(description="the set as CelesTrak GP JSON (OMM keywords)")
+
+
+class LinkedSpacecraft(ResponseModel):
+    id: uuid.UUID
+    name: str
+    mode: OperationalMode
+    health: HealthState
+
+
+class CatalogObjectDetail(CatalogObjectRead):
+    latest_element_set: LatestElementSet | None
+    element_set_count: int
+    spacecraft: list[LinkedSpacecraft] = Field(
+        description="the caller's organisation's spacecraft with this catalog number"
+    )
+
+
+class RejectionRead(ResponseModel):
+    where: str
+    reason: str
+
+
+class ImportReport(ResponseModel):
+    received: int
+    inserted: int
+    already_present: int
+    rejected: list[RejectionRead]

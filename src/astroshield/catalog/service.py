@@ -1,0 +1,311 @@
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.astro import orbit
+from astroshield.astro.elements import ElementSet
+from astroshield.astro.ids import IdentifierError, normalize_catalog_number
+from astroshield.astro.omm import format_omm_json
+from astroshield.astro.tle import TLE, TLEError, format_tle
+from astroshield.audit.service import Actor, record
+from astroshield.catalog.formats import Rejection, parse_upload
+from astroshield.catalog.models import CatalogObject, ElementSetRecord
+from astroshield.catalog.repository import CatalogFilter, CatalogRepository
+from astroshield.db import utcnow
+from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.spacecraft.models import Spacecraft
+
+IMPORT_CHUNK_SIZE = 1_000
+MAX_NAME_LENGTH = 128  # catalog_objects.name / catalog_element_sets.object_name
+MINUTES_PER_DAY = 1_440.0
+
+_ELEMENT_FIELDS = tuple(item.name for item in fields(ElementSet))
+_DESIGNATOR_PREFIX_RE = re.compile(r"^\d{4}(-[0-9A-Z]{0,6})?$")
+
+
+@dataclass(slots=True)
+class ImportResult:
+    inserted: int = 0
+    already_present: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def received(self) -> int:
+        return self.inserted + self.already_present + len(self.rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class OrbitSummary:
+    regime: orbit.Regime
+    perigee_altitude_km: float
+    apogee_altitude_km: float
+    inclination_deg: float
+    period_min: float
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectDetail:
+    catalog_object: CatalogObject
+    latest: ElementSetRecord | None
+    element_set_count: int
+    spacecraft: Sequence[Spacecraft]
+
+
+# ---------------------------------------------------------------------- conversions
+
+
+def to_element_set(record: ElementSetRecord) -> ElementSet:
+    """The stored set as the astro library's element set (exactly the values imported)."""
+    return ElementSet(**{name: getattr(record, name) for name in _ELEMENT_FIELDS})
+
+
+def orbit_summary(elements: ElementSet) -> OrbitSummary:
+    """Two-body apsides and period from the mean motion (Kepler's third law), as catalogs
+    such as CelesTrak's SATCAT report them; good to a few km, enough for filtering."""
+    a_km = orbit.semi_major_axis_from_mean_motion(elements.mean_motion_rev_per_day)
+    return OrbitSummary(
+        regime=orbit.regime(a_km, elements.eccentricity, elements.inclination_deg),
+        perigee_altitude_km=a_km * (1 - elements.eccentricity) - orbit.EARTH_EQUATORIAL_RADIUS_KM,
+        apogee_altitude_km=a_km * (1 + elements.eccentricity) - orbit.EARTH_EQUATORIAL_RADIUS_KM,
+        inclination_deg=elements.inclination_deg,
+        period_min=MINUTES_PER_DAY / elements.mean_motion_rev_per_day,
+    )
+
+
+def object_type_from_name(name: str | None) -> str | None:
+    """Object type where the catalog name says it: 18 SDS names rocket bodies ``R/B`` and
+    debris ``DEB``; a payload cannot be told from its name, so anything else is unknown."""
+    if not name:
+        return None
+    words = set(re.split(r"[\s()\[\]]+", name.upper()))
+    if "R/B" in words:
+        return "ROCKET BODY"
+    if "DEB" in words:
+        return "DEBRIS"
+    return None
+
+
+def tle_of(elements: ElementSet) -> TLE | None:
+    """The set as TLE lines, or None when its catalog number does not fit the TLE field."""
+    try:
+        return format_tle(elements)
+    except TLEError:
+        return None
+
+
+def omm_fields_of(elements: ElementSet) -> dict[str, Any]:
+    """CelesTrak GP JSON keywords of the set, as the OMM writer produces them."""
+    record: dict[str, Any] = json.loads(format_omm_json([elements]))[0]
+    return record
+
+
+def storage_problem(elements: ElementSet) -> str | None:
+    """Why a valid element set still cannot be stored, or None."""
+    if elements.object_name is not None and len(elements.object_name) > MAX_NAME_LENGTH:
+        return f"object name is longer than {MAX_NAME_LENGTH} characters"
+    return None
+
+
+# -------------------------------------------------------------------------- import
+
+
+def _batched(items: Iterable[ElementSet], size: int) -> Iterator[list[ElementSet]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _object_row(elements: ElementSet, now: datetime) -> dict[str, Any]:
+    summary = orbit_summary(elements)
+    return {
+        "catalog_number": elements.catalog_number,
+        "object_id": elements.object_id,
+        "name": elements.object_name,
+        "object_type": object_type_from_name(elements.object_name),
+        "epoch": elements.epoch,
+        "regime": summary.regime.value,
+        "perigee_altitude_km": summary.perigee_altitude_km,
+        "apogee_altitude_km": summary.apogee_altitude_km,
+        "inclination_deg": summary.inclination_deg,
+        "period_min": summary.period_min,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _element_set_row(elements: ElementSet, source: str, now: datetime) -> dict[str, Any]:
+    row = {name: getattr(elements, name) for name in _ELEMENT_FIELDS}
+    row["source"] = source
+    row["imported_at"] = now
+    return row
+
+
+async def import_element_sets(
+    session: AsyncSession,
+    sets: Iterable[ElementSet],
+    source: str,
+    *,
+    chunk_size: int = IMPORT_CHUNK_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Store element sets not stored yet; idempotent on (catalog_number, epoch).
+
+    Writes in chunks of ``chunk_size`` within the caller's transaction (the caller commits);
+    ``progress`` is called with the number of sets handled after each chunk. Each object's
+    orbit summary follows its newest element set.
+    """
+    repository = CatalogRepository(session)
+    result = ImportResult()
+    source = source[:64]
+    now = utcnow()
+    for chunk in _batched(sets, chunk_size):
+        unique: dict[tuple[str, datetime], ElementSet] = {}
+        newest: dict[str, ElementSet] = {}
+        for elements in chunk:
+            problem = storage_problem(elements)
+            if problem is not None:
+                where = f"{source}: {elements.catalog_number} at {elements.epoch.isoformat()}"
+                result.rejected.append(Rejection(where, problem))
+                continue
+            key = (elements.catalog_number, elements.epoch)
+            if key in unique:
+                result.already_present += 1  # repeated within the input itself
+                continue
+            unique[key] = elements
+            known = newest.get(elements.catalog_number)
+            if known is None or elements.epoch > known.epoch:
+                newest[elements.catalog_number] = elements
+        await repository.upsert_objects([_object_row(item, now) for item in newest.values()])
+        inserted = await repository.insert_element_sets(
+            [_element_set_row(item, source, now) for item in unique.values()]
+        )
+        result.inserted += len(inserted)
+        result.already_present += len(unique) - len(inserted)
+        if progress is not None:
+            progress(len(chunk))
+    return result
+
+
+async def import_upload(
+    session: AsyncSession, body: bytes, media_type: str, actor: Actor
+) -> ImportResult:
+    """Import a request body all or nothing: a bad set refuses the body before any write."""
+    sets = parse_upload(body, media_type)
+    problems = [
+        f"set {index} ({item.catalog_number}): {problem}"
+        for index, item in enumerate(sets, start=1)
+        if (problem := storage_problem(item)) is not None
+    ]
+    if problems:
+        raise InvalidInputError(
+            problems[0], errors=[FieldError(["body"], problem) for problem in problems[:20]]
+        )
+    result = await import_element_sets(session, sets, f"upload:{media_type}")
+    await record(
+        session,
+        actor.event(
+            "catalog.element_sets_imported",
+            object_type="catalog",
+            received=result.received,
+            inserted=result.inserted,
+            already_present=result.already_present,
+        ),
+    )
+    return result
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def parse_catalog_number(value: str, loc: Sequence[str]) -> str:
+    """Canonical catalog number of user input, or a 422 naming ``loc``."""
+    try:
+        return normalize_catalog_number(value)
+    except IdentifierError as error:
+        raise InvalidInputError(str(error), errors=[FieldError(loc, str(error))]) from None
+
+
+def search_filter(
+    text: str | None,
+    *,
+    regime: orbit.Regime | None = None,
+    min_perigee_km: float | None = None,
+    max_apogee_km: float | None = None,
+    min_inclination_deg: float | None = None,
+    max_inclination_deg: float | None = None,
+) -> CatalogFilter:
+    """One search text matched as catalog number, COSPAR prefix (``1998-067``) or name."""
+    query = (text or "").strip()
+    catalog_number: str | None = None
+    designator_prefix: str | None = None
+    if query:
+        try:
+            catalog_number = normalize_catalog_number(query)
+        except IdentifierError:
+            catalog_number = None
+        if _DESIGNATOR_PREFIX_RE.match(query.upper()):
+            designator_prefix = query.upper()
+    return CatalogFilter(
+        catalog_number=catalog_number,
+        designator_prefix=designator_prefix,
+        name_contains=query or None,
+        regime=regime.value if regime is not None else None,
+        min_perigee_km=min_perigee_km,
+        max_apogee_km=max_apogee_km,
+        min_inclination_deg=min_inclination_deg,
+        max_inclination_deg=max_inclination_deg,
+    )
+
+
+async def search_objects(
+    repository: CatalogRepository, filters: CatalogFilter, *, after: str | None, limit: int
+) -> Sequence[CatalogObject]:
+    return await repository.search_objects(filters, after=after, limit=limit)
+
+
+async def get_object(repository: CatalogRepository, catalog_number: str) -> CatalogObject:
+    catalog_object = await repository.get_object(catalog_number)
+    if catalog_object is None:
+        raise NotFoundError(f"catalog object {catalog_number} not found")
+    return catalog_object
+
+
+async def object_detail(
+    repository: CatalogRepository, catalog_number: str, organisation_id: uuid.UUID
+) -> ObjectDetail:
+    """The object, its newest element set and history size, and the caller's organisation's
+    spacecraft registered under its catalog number."""
+    catalog_object = await get_object(repository, catalog_number)
+    latest = await repository.latest_element_sets([catalog_object.catalog_number])
+    return ObjectDetail(
+        catalog_object=catalog_object,
+        latest=latest[0] if latest else None,
+        element_set_count=await repository.count_element_sets(catalog_object.catalog_number),
+        spacecraft=await repository.spacecraft_of_organisation(
+            catalog_object.catalog_number, organisation_id
+        ),
+    )
+
+
+async def element_set_history(
+    repository: CatalogRepository,
+    catalog_number: str,
+    *,
+    start: datetime | None,
+    stop: datetime | None,
+    after_epoch: datetime | None,
+    limit: int,
+) -> Sequence[ElementSetRecord]:
+    await get_object(repository, catalog_number)
+    return await repository.list_element_sets(
+        catalog_number, start=start, stop=stop, after_epoch=after_epoch, limit=limit
+    )
