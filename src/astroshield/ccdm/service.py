@@ -1,0 +1,412 @@
+"""CCDM logic: RPO proximity, manoeuvres, pattern of life and intent of catalog objects.
+
+v1 computes everything on request from the stored element sets (nothing is persisted but the
+alert state of a ``potential_threat``): the analyses are pure functions of the catalog, so a
+stored copy would only go stale when new element sets arrive. The windows are bounded by
+settings (``ccdm_max_days``, ``ccdm_history_days``, ``ccdm_max_neighbours``), and the
+numerical work runs in a worker thread so the event loop keeps serving other requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.alerts.models import AlertRule
+from astroshield.alerts.notifiers import Notification
+from astroshield.alerts.service import observe
+from astroshield.astro.elements import ElementSet
+from astroshield.astro.intent import (
+    ConjunctionInput,
+    IntentAssessment,
+    IntentCategory,
+    IntentConfig,
+    assess_intent,
+)
+from astroshield.astro.maneuvers import ManeuverDetection, detect_maneuvers
+from astroshield.astro.pattern_of_life import PatternConfig, PatternOfLife, learn_pattern_of_life
+from astroshield.astro.rpo import (
+    Neighbour,
+    ProximityConfig,
+    ProximityReport,
+    analyse_neighbour,
+    element_set_at,
+    find_neighbours,
+)
+from astroshield.catalog.repository import CatalogRepository
+from astroshield.catalog.service import to_element_set
+from astroshield.ccdm.repository import CcdmRepository
+from astroshield.config import Settings
+from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.spacecraft.models import Spacecraft
+
+ALERT_RULE_KEY = "ccdm-potential-threat"
+ALERT_METRIC = "ccdm_intent_threat"
+# The alert value is 1 while the latest assessment of the pair is potential_threat, else 0.
+_THREAT, _NO_THREAT = 1.0, 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CcdmConfig:
+    default_days: int
+    max_days: int
+    history_days: int
+    max_neighbours: int
+    proximity: ProximityConfig
+    pattern: PatternConfig
+    intent: IntentConfig
+
+
+def config_from(settings: Settings) -> CcdmConfig:
+    return CcdmConfig(
+        default_days=settings.ccdm_proximity_days,
+        max_days=settings.ccdm_max_days,
+        history_days=settings.ccdm_history_days,
+        max_neighbours=settings.ccdm_max_neighbours,
+        proximity=ProximityConfig(
+            max_plane_angle_deg=settings.ccdm_max_plane_angle_deg,
+            altitude_band_km=settings.ccdm_altitude_band_km,
+            geo_longitude_window_deg=settings.ccdm_geo_longitude_window_deg,
+            trend_threshold_km_per_day=settings.ccdm_trend_threshold_km_per_day,
+        ),
+        pattern=PatternConfig(z_threshold=settings.ccdm_pattern_z_threshold),
+        intent=IntentConfig(
+            pattern_of_life_z=settings.ccdm_pattern_z_threshold,
+            closing_rate_km_per_day=settings.ccdm_trend_threshold_km_per_day,
+            proximity_km=settings.ccdm_proximity_km,
+            weight_pattern_of_life=settings.ccdm_weight_pattern_of_life,
+            weight_approach_trend=settings.ccdm_weight_approach_trend,
+            weight_closest_approach=settings.ccdm_weight_closest_approach,
+            weight_manoeuvred_toward=settings.ccdm_weight_manoeuvred_toward,
+            weight_conjunction_risk=settings.ccdm_weight_conjunction_risk,
+            threat_score=settings.ccdm_threat_score,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectHistory:
+    catalog_number: str
+    elements: list[ElementSet]
+    sources: tuple[str, ...]
+
+    @property
+    def source_label(self) -> str:
+        return ", ".join(self.sources) or "catalog"
+
+
+@dataclass(frozen=True, slots=True)
+class ProximityResult:
+    spacecraft: Spacecraft
+    catalog_number: str
+    window_start: datetime
+    window_stop: datetime
+    protected_epochs: tuple[datetime, ...]
+    neighbours: list[tuple[Neighbour, ProximityReport]]
+
+
+@dataclass(frozen=True, slots=True)
+class ManeuverResult:
+    catalog_number: str
+    start: datetime
+    stop: datetime
+    history: ObjectHistory
+    detections: list[ManeuverDetection]
+
+
+@dataclass(frozen=True, slots=True)
+class IntentResult:
+    spacecraft: Spacecraft
+    protected_catalog_number: str
+    assessment: IntentAssessment
+    proximity: ProximityReport
+    threat_alert: bool
+    notification: Notification | None
+
+
+# ------------------------------------------------------------------------------ reads
+
+
+def check_days(days: int | None, config: CcdmConfig) -> int:
+    value = config.default_days if days is None else days
+    if not 1 <= value <= config.max_days:
+        raise InvalidInputError(
+            f"days must lie in [1, {config.max_days}]",
+            errors=[FieldError(["query", "days"], f"must lie in [1, {config.max_days}]")],
+        )
+    return value
+
+
+async def protected_spacecraft(
+    repository: CcdmRepository, spacecraft_id: uuid.UUID
+) -> tuple[Spacecraft, str]:
+    """The caller's spacecraft and its catalog number (404 when not the caller's)."""
+    spacecraft = await repository.spacecraft(spacecraft_id)
+    if spacecraft is None:
+        raise NotFoundError(f"spacecraft {spacecraft_id} not found")
+    if spacecraft.catalog_number is None:
+        raise InvalidInputError(
+            f"spacecraft {spacecraft_id} has no catalog number; set it to link its orbit",
+            errors=[FieldError(["path", "spacecraft_id"], "spacecraft has no catalog_number")],
+        )
+    return spacecraft, spacecraft.catalog_number
+
+
+async def object_history(
+    catalog: CatalogRepository,
+    catalog_number: str,
+    start: datetime | None,
+    stop: datetime | None,
+) -> ObjectHistory:
+    """Element sets with ``start <= epoch <= stop`` plus the one valid at ``start``."""
+    records = await catalog.history(catalog_number, start, stop)
+    if start is not None:
+        anchor = await catalog.element_set_at(catalog_number, start)
+        if anchor is not None and (not records or anchor.epoch < records[0].epoch):
+            records = [anchor, *records]
+    if not records:
+        if await catalog.get_object(catalog_number) is None:
+            raise NotFoundError(f"catalog object {catalog_number} not found")
+        raise NotFoundError(f"catalog object {catalog_number} has no element sets in the window")
+    return ObjectHistory(
+        catalog_number,
+        [to_element_set(record) for record in records],
+        tuple(sorted({record.source for record in records})),
+    )
+
+
+async def newest_epoch(catalog: CatalogRepository, catalog_number: str) -> datetime:
+    latest = await catalog.latest_element_sets([catalog_number])
+    if not latest:
+        raise NotFoundError(f"catalog object {catalog_number} not found")
+    return latest[0].epoch
+
+
+# ------------------------------------------------------------------------- proximity
+
+
+async def proximity(
+    repository: CcdmRepository,
+    catalog: CatalogRepository,
+    spacecraft_id: uuid.UUID,
+    days: int | None,
+    config: CcdmConfig,
+) -> ProximityResult:
+    """Neighbours of the spacecraft at its newest element set, each with its relative
+    motion over the ``days`` before it (closest first, at most ``max_neighbours``)."""
+    window_days = check_days(days, config)
+    spacecraft, catalog_number = await protected_spacecraft(repository, spacecraft_id)
+    stop = await newest_epoch(catalog, catalog_number)
+    start = stop - timedelta(days=window_days)
+    protected = await object_history(catalog, catalog_number, start, stop)
+    reference = element_set_at(protected.elements, stop)
+    candidates = [
+        to_element_set(record)
+        for record in await catalog.latest_element_sets()
+        if record.catalog_number != catalog_number
+    ]
+    found = await asyncio.to_thread(find_neighbours, reference, candidates, config.proximity)
+    # Bound the propagation work before it starts: the nearest by elements go first.
+    neighbours = sorted(found, key=_element_distance)[: config.max_neighbours]
+    reports: list[tuple[Neighbour, ProximityReport]] = []
+    for neighbour in neighbours:
+        history = await object_history(
+            catalog,
+            neighbour.catalog_number,
+            stop - timedelta(days=config.history_days),
+            stop,
+        )
+        report = await asyncio.to_thread(
+            _analyse, protected.elements, history.elements, start, stop, config.proximity
+        )
+        reports.append((neighbour, report))
+    reports.sort(key=lambda pair: _closest_key(pair[1]))
+    protected_epochs = tuple(item.epoch for item in protected.elements)
+    return ProximityResult(spacecraft, catalog_number, start, stop, protected_epochs, reports)
+
+
+def _element_distance(neighbour: Neighbour) -> tuple[float, float, float]:
+    return (
+        neighbour.longitude_separation_deg or 0.0,
+        neighbour.altitude_gap_km,
+        neighbour.plane_angle_deg,
+    )
+
+
+def _closest_key(report: ProximityReport) -> float:
+    return report.closest_approach_km if report.closest_approach_km is not None else float("inf")
+
+
+def _analyse(
+    protected: Sequence[ElementSet],
+    neighbour: Sequence[ElementSet],
+    start: datetime,
+    stop: datetime,
+    config: ProximityConfig,
+) -> ProximityReport:
+    return analyse_neighbour(protected, neighbour, start, stop, config=config)
+
+
+# ------------------------------------------------------------------------ manoeuvres
+
+
+async def maneuvers(
+    catalog: CatalogRepository,
+    catalog_number: str,
+    start: datetime | None,
+    stop: datetime | None,
+    config: CcdmConfig,
+) -> ManeuverResult:
+    """Detections in the stored history between ``start`` and ``stop`` (default: the
+    ``history_days`` before the newest element set)."""
+    if start is not None and stop is not None and start >= stop:
+        raise InvalidInputError(
+            "start must be before stop",
+            errors=[FieldError(["query", "stop"], "must be after start")],
+        )
+    window_stop = stop or await newest_epoch(catalog, catalog_number)
+    window_start = start or window_stop - timedelta(days=config.history_days)
+    if window_stop - window_start > timedelta(days=config.history_days):
+        raise InvalidInputError(
+            f"the window may span at most {config.history_days} days",
+            errors=[FieldError(["query", "start"], f"at most {config.history_days} days")],
+        )
+    history = await object_history(catalog, catalog_number, window_start, window_stop)
+    detections = await asyncio.to_thread(detect_maneuvers, history.elements)
+    return ManeuverResult(catalog_number, window_start, window_stop, history, detections)
+
+
+def sorted_epochs(history: ObjectHistory) -> list[datetime]:
+    """Epochs in the order detection indices refer to (sorted, repeated epochs dropped)."""
+    return sorted({item.epoch for item in history.elements})
+
+
+# -------------------------------------------------------------------- pattern of life
+
+
+async def pattern_of_life(
+    catalog: CatalogRepository, catalog_number: str, config: CcdmConfig
+) -> tuple[PatternOfLife, ObjectHistory]:
+    stop = await newest_epoch(catalog, catalog_number)
+    history = await object_history(
+        catalog, catalog_number, stop - timedelta(days=config.history_days), stop
+    )
+    pattern = await asyncio.to_thread(_learn, history.elements, config.pattern)
+    return pattern, history
+
+
+def _learn(elements: Sequence[ElementSet], config: PatternConfig) -> PatternOfLife:
+    return learn_pattern_of_life(elements, config=config)
+
+
+# ---------------------------------------------------------------------------- intent
+
+
+async def threat_alert_rule(repository: CcdmRepository) -> AlertRule:
+    """The organisation's intent rule (created on first use): critical while the latest
+    assessment of a pair is ``potential_threat``, resolved when it no longer is."""
+    rule = await repository.alert_rule(ALERT_RULE_KEY)
+    if rule is not None:
+        return rule
+    return await repository.add_alert_rule(
+        AlertRule(
+            organisation_id=repository.organisation_id,
+            key=ALERT_RULE_KEY,
+            name="CCDM potential threat",
+            metric=ALERT_METRIC,
+            comparison="above",
+            thresholds={"critical": 0.5},
+            clear_threshold=0.5,
+            for_s=0.0,
+            labels={"domain": "ccdm"},
+            description="intent assessment of an object near a protected spacecraft is "
+            "potential_threat (manoeuvres toward it while approaching)",
+            enabled=True,
+            builtin=True,
+        )
+    )
+
+
+async def intent(
+    session: AsyncSession,
+    repository: CcdmRepository,
+    catalog: CatalogRepository,
+    spacecraft_id: uuid.UUID,
+    catalog_number: str,
+    days: int | None,
+    conjunction: ConjunctionInput | None,
+    config: CcdmConfig,
+    now: datetime,
+) -> IntentResult:
+    """Assess ``catalog_number`` against the spacecraft over the ``days`` before the newer
+    of their newest element sets; a ``potential_threat`` fires the organisation's alert,
+    any other category resolves it."""
+    window_days = check_days(days, config)
+    spacecraft, protected_number = await protected_spacecraft(repository, spacecraft_id)
+    if catalog_number == protected_number:
+        raise InvalidInputError(
+            "an object cannot be assessed against itself",
+            errors=[FieldError(["path", "catalog_number"], "is the spacecraft's own")],
+        )
+    stop = min(
+        await newest_epoch(catalog, protected_number), await newest_epoch(catalog, catalog_number)
+    )
+    start = stop - timedelta(days=window_days)
+    protected = await object_history(catalog, protected_number, start, stop)
+    other = await object_history(
+        catalog, catalog_number, stop - timedelta(days=config.history_days), stop
+    )
+    assessment, report = await asyncio.to_thread(
+        _assess, protected, other, start, stop, conjunction, config, now
+    )
+    rule = await threat_alert_rule(repository)
+    threat = assessment.category is IntentCategory.POTENTIAL_THREAT
+    notification = await observe(
+        session,
+        rule,
+        _THREAT if threat else _NO_THREAT,
+        now,
+        labels={
+            "spacecraft_id": str(spacecraft.id),
+            "spacecraft": spacecraft.name,
+            "object": catalog_number,
+        },
+        annotations={"score": f"{assessment.score:.2f}", "category": assessment.category.value},
+    )
+    return IntentResult(spacecraft, protected_number, assessment, report, threat, notification)
+
+
+def _assess(
+    protected: ObjectHistory,
+    other: ObjectHistory,
+    start: datetime,
+    stop: datetime,
+    conjunction: ConjunctionInput | None,
+    config: CcdmConfig,
+    now: datetime,
+) -> tuple[IntentAssessment, ProximityReport]:
+    detections = detect_maneuvers(other.elements)
+    report = analyse_neighbour(
+        protected.elements,
+        other.elements,
+        start,
+        stop,
+        config=config.proximity,
+        detections=detections,
+    )
+    pattern = learn_pattern_of_life(other.elements, detections=detections, config=config.pattern)
+    sources = sorted({*protected.sources, *other.sources})
+    assessment = assess_intent(
+        now=now,
+        proximity=report,
+        pattern=pattern,
+        conjunction=conjunction,
+        config=config.intent,
+        data_source=", ".join(sources) or None,
+    )
+    return assessment, report
