@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import matplotlib as mpl
@@ -16,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from astroshield.astro.pc.planar import pc_encounter_plane_batch
 
-__all__ = ["encounter_plane_plot", "pc_vs_hbr_plot"]
+__all__ = ["encounter_plane_plot", "pc_history_plot", "pc_vs_hbr_plot"]
 
 
 def pc_vs_hbr_plot(
@@ -96,6 +98,50 @@ def encounter_plane_plot(
         ax.set_ylabel(f"z [{unit}]")
         ax.set_title(title or "Encounter plane")
         ax.legend(loc="upper right", fontsize="small")
+        fig.tight_layout()
+        out = Path(path)
+        fig.savefig(out, format="png")
+    finally:
+        plt.close(fig)
+    return out
+
+
+def pc_history_plot(
+    creation_dates: Sequence[datetime],
+    pc_values: Sequence[float],
+    path: str | Path,
+    *,
+    red_pc: float = 1e-4,
+    yellow_pc: float = 1e-5,
+    floor: float = 1e-30,
+    title: str | None = None,
+) -> Path:
+    """Pc of successive CDMs of one event against their creation time, on a log axis, with
+    the red and yellow tier thresholds (CARA's 1e-4 and 1e-5 by default).
+
+    A Pc of 0 cannot be shown on a log axis; it is drawn at ``floor`` (as
+    :func:`astroshield.astro.risk.pc_trend` fits it).
+    """
+    if len(creation_dates) != len(pc_values):
+        raise ValueError("creation_dates and pc_values must have the same length")
+    if not 0 < yellow_pc <= red_pc < 1:
+        raise ValueError("thresholds must satisfy 0 < yellow_pc <= red_pc < 1")
+    pc = np.maximum(np.asarray(pc_values, dtype=np.float64), floor)
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    try:
+        if len(pc):
+            ax.semilogy(list(creation_dates), pc, marker="o", color="black", label="Pc")
+        else:  # no CDM yet: an empty axis around the thresholds
+            ax.set_yscale("log")
+            ax.set_ylim(yellow_pc / 100, min(1.0, red_pc * 100))
+        ax.axhline(red_pc, color="red", lw=1.0, ls="--", label=f"red {red_pc:.0e}")
+        ax.axhline(yellow_pc, color="goldenrod", lw=1.0, ls="--", label=f"yellow {yellow_pc:.0e}")
+        ax.set_xlabel("CDM creation time (UTC)")
+        ax.set_ylabel("Pc (2-D Foster)")
+        ax.set_title(title or "Pc history")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+        fig.autofmt_xdate()
         fig.tight_layout()
         out = Path(path)
         fig.savefig(out, format="png")

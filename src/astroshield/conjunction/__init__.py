@@ -1,0 +1,1 @@
+"""conjunction domain: events, CDM history, screening jobs and their alerts."""

@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import AwareDatetime
+
+from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope, session_of
+from astroshield.api.middleware import media_type_of
+from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
+from astroshield.api.side_effects import after_commit, notify_after_commit
+from astroshield.astro.risk import Tier
+from astroshield.conjunction import service
+from astroshield.conjunction.models import ConjunctionEvent, EventStatus
+from astroshield.conjunction.repository import ConjunctionRepository, EventFilter
+from astroshield.conjunction.schemas import (
+    ApproachRead,
+    AvoidanceRead,
+    CdmRead,
+    CdmUploadRead,
+    ConjunctionEventDetail,
+    ConjunctionEventRead,
+    PcTrendRead,
+    ScreeningCreate,
+    ScreeningRead,
+)
+from astroshield.errors import FieldError, InvalidInputError
+from astroshield.security.principal import Principal
+
+router = APIRouter(prefix="/conjunctions", tags=["conjunctions"])
+
+# CDMs are uploaded as sent (CCSDS KVN or XML), not wrapped in JSON.
+BODY_MEDIA_TYPES = {
+    r"^/api/v1/conjunctions/cdms$": service.KVN_MEDIA_TYPES | service.XML_MEDIA_TYPES
+}
+CDM_MEDIA = {"kvn": "text/plain; charset=utf-8", "xml": "application/xml"}
+PNG = "image/png"
+
+Reader = Annotated[Principal, Depends(require_scope("conjunctions:read"))]
+Writer = Annotated[Principal, Depends(require_scope("conjunctions:write"))]
+
+
+async def _readable(request: Request, principal: Reader) -> ConjunctionRepository:
+    return ConjunctionRepository(session_of(request), principal.organisation_id)
+
+
+async def _writable(request: Request, principal: Writer) -> ConjunctionRepository:
+    return ConjunctionRepository(session_of(request), principal.organisation_id)
+
+
+ReadRepository = Annotated[ConjunctionRepository, Depends(_readable)]
+WriteRepository = Annotated[ConjunctionRepository, Depends(_writable)]
+CdmFormatQuery = Annotated[Literal["kvn", "xml"] | None, Query(alias="format")]
+
+
+@router.post(
+    "/cdms",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "this MESSAGE_ID was stored already; nothing changed"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "application/xml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def upload_cdm(
+    request: Request,
+    response: Response,
+    repo: WriteRepository,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+) -> CdmUploadRead:
+    """Store a CCSDS CDM (KVN as ``text/plain``, XML as ``application/xml``) for one of the
+    organisation's spacecraft: every Pc, the event's tier, and an alert in the red tier."""
+    content_type = request.headers.get("content-type", "")
+    media_type = media_type_of(content_type) if content_type else ""
+    upload = await service.ingest_cdm(
+        session, repo, settings, await request.body(), media_type, actor
+    )
+    if upload.duplicate:
+        response.status_code = status.HTTP_200_OK
+    notify_after_commit(request, [upload.notification] if upload.notification else [])
+    return CdmUploadRead(
+        duplicate=upload.duplicate,
+        event=ConjunctionEventRead.model_validate(upload.event),
+        cdm=CdmRead.model_validate(upload.cdm),
+        report=upload.cdm.report,
+    )
+
+
+def _event_key(event: ConjunctionEvent) -> dict[str, str]:
+    return {"t": event.tca.isoformat(), "id": str(event.id)}
+
+
+@router.get("")
+async def list_conjunctions(
+    repo: ReadRepository,
+    page: PageDep,
+    tier: Tier | None = None,
+    spacecraft_id: uuid.UUID | None = None,
+    tca_after: AwareDatetime | None = None,
+    tca_before: AwareDatetime | None = None,
+    event_status: Annotated[EventStatus | None, Query(alias="status")] = None,
+) -> Page[ConjunctionEventRead]:
+    """The organisation's conjunction events by TCA, oldest first."""
+    if tca_after is not None and tca_before is not None and tca_after >= tca_before:
+        raise InvalidInputError(
+            "tca_after must be before tca_before",
+            errors=[FieldError(["query", "tca_before"], "must be after tca_after")],
+        )
+    filters = EventFilter(
+        tier=tier.value if tier else None,
+        spacecraft_id=spacecraft_id,
+        tca_after=tca_after,
+        tca_before=tca_before,
+        status=event_status.value if event_status else None,
+    )
+    after_tca = cursor_value(page, "t", datetime)
+    after_id = cursor_value(page, "id", uuid.UUID)
+    after = (after_tca, after_id) if after_tca and after_id else None
+    rows = await service.list_events(repo, filters, after=after, limit=page.limit + 1)
+    return make_page(rows, page, render=ConjunctionEventRead.model_validate, key=_event_key)
+
+
+@router.post("/screenings", status_code=status.HTTP_202_ACCEPTED)
+async def request_screening(
+    data: ScreeningCreate,
+    request: Request,
+    repo: WriteRepository,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+) -> ScreeningRead:
+    """Start a one-vs-all screening of the spacecraft against the catalog; poll
+    ``GET /conjunctions/screenings/{id}`` for its status and results."""
+    screening = await service.request_screening(session, repo, settings, data, actor)
+    app = request.app
+    organisation_id, screening_id = repo.organisation_id, screening.id
+
+    async def start_job() -> None:
+        task = asyncio.get_running_loop().create_task(
+            service.run_screening(app.state.sessionmaker, settings, organisation_id, screening_id)
+        )
+        tasks: set[asyncio.Task[None]] = app.state.background_tasks
+        tasks.add(task)  # a strong reference until it ends
+        task.add_done_callback(tasks.discard)
+
+    after_commit(request, start_job)  # the job must find its row committed
+    return ScreeningRead.model_validate(screening)
+
+
+@router.get("/screenings/{screening_id}")
+async def get_screening(screening_id: uuid.UUID, repo: ReadRepository) -> ScreeningRead:
+    return ScreeningRead.model_validate(await service.get_screening(repo, screening_id))
+
+
+@router.get("/{event_id}")
+async def get_conjunction(event_id: uuid.UUID, repo: ReadRepository) -> ConjunctionEventDetail:
+    """The event with its CDMs (oldest first) and the trend of Pc over them."""
+    history = await service.event_history(repo, event_id)
+    return ConjunctionEventDetail(
+        **ConjunctionEventRead.model_validate(history.event).model_dump(),
+        cdms=[CdmRead.model_validate(row) for row in history.cdms],
+        pc_trend=PcTrendRead(
+            trend=history.trend.trend, decades_per_day=history.trend.decades_per_day
+        ),
+    )
+
+
+@router.get(
+    "/{event_id}/cdms/{cdm_id}",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}, "application/xml": {}}}},
+)
+async def get_cdm(
+    event_id: uuid.UUID, cdm_id: uuid.UUID, repo: ReadRepository, fmt: CdmFormatQuery = None
+) -> Response:
+    """The CDM as received, or re-encoded with ``format=kvn|xml``."""
+    row = await service.get_cdm(repo, event_id, cdm_id)
+    text, chosen = service.cdm_text(row, fmt)
+    return Response(text, media_type=CDM_MEDIA[chosen])
+
+
+@router.get(
+    "/{event_id}/cdm",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}, "application/xml": {}}}},
+)
+async def export_cdm(
+    event_id: uuid.UUID, repo: ReadRepository, session: SessionDep, fmt: CdmFormatQuery = None
+) -> Response:
+    """The event as a CDM: the latest one received, or for a screening event one built from
+    the catalog (SGP4 states at TCA, a default covariance stated in a COMMENT)."""
+    chosen = fmt or "kvn"
+    text = await service.export_cdm(session, repo, event_id, chosen)
+    return Response(text, media_type=CDM_MEDIA[chosen])
+
+
+@router.get(
+    "/{event_id}/encounter.png",
+    response_class=Response,
+    responses={200: {"content": {PNG: {}}}},
+)
+async def encounter_plot(event_id: uuid.UUID, repo: ReadRepository) -> Response:
+    """Encounter plane of the latest CDM: combined covariance ellipses and the hard body."""
+    return Response(await service.encounter_png(repo, event_id), media_type=PNG)
+
+
+@router.get(
+    "/{event_id}/pc-history.png",
+    response_class=Response,
+    responses={200: {"content": {PNG: {}}}},
+)
+async def pc_history_plot(event_id: uuid.UUID, repo: ReadRepository) -> Response:
+    """Pc of each CDM against its creation time, with the red and yellow thresholds."""
+    return Response(await service.pc_history_png(repo, event_id), media_type=PNG)
+
+
+@router.get("/{event_id}/avoidance")
+async def get_avoidance(
+    event_id: uuid.UUID,
+    repo: ReadRepository,
+    lead_time_s: Annotated[float, Query(gt=0, le=7 * 86_400)] = 5_400.0,
+    direction: Literal["along_track", "radial"] = "along_track",
+    max_delta_v_m_s: Annotated[float, Query(gt=0, le=100)] = 5.0,
+) -> AvoidanceRead:
+    """Avoidance trade for the latest CDM: the smallest impulsive Δv of our spacecraft,
+    ``lead_time_s`` before TCA, that brings Pc under the red threshold."""
+    trade = await service.avoidance_trade(
+        repo,
+        event_id,
+        lead_time_s=lead_time_s,
+        direction=direction,
+        max_delta_v_m_s=max_delta_v_m_s,
+    )
+    result = trade.result
+    return AvoidanceRead(
+        cdm_id=trade.cdm_id,
+        direction=direction,
+        lead_time_s=lead_time_s,
+        red_pc=service.THRESHOLDS.red_pc,
+        max_delta_v_m_s=max_delta_v_m_s,
+        feasible=result is not None,
+        delta_v_m_s=result.delta_v_m_s if result else None,
+        before=ApproachRead.model_validate(trade.before, from_attributes=True),
+        after=ApproachRead.model_validate(result.after, from_attributes=True) if result else None,
+    )

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from astroshield.api.schemas import RequestModel, ResponseModel
+from astroshield.astro.risk import Tier, Trend
+from astroshield.conjunction.models import EventSource, EventStatus, ScreeningStatus
+
+
+class ConjunctionEventRead(ResponseModel):
+    """An encounter; ``pc`` is the 2-D Foster Pc of the newest CDM (None when the event
+    comes from a screening, which has no covariance: the tier is then from miss distance)."""
+
+    id: uuid.UUID
+    spacecraft_id: uuid.UUID
+    primary_catalog_number: str
+    secondary_catalog_number: str
+    secondary_name: str | None
+    tca: datetime
+    miss_distance_m: float
+    relative_speed_m_s: float | None
+    pc: float | None
+    tier: Tier
+    tier_basis: str
+    status: EventStatus
+    source: EventSource
+    created_at: datetime
+    updated_at: datetime
+
+
+class CdmRead(ResponseModel):
+    """One CDM of an event with the Pc of every method computed from it."""
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    message_id: str
+    originator: str
+    creation_date: datetime
+    tca: datetime
+    miss_distance_m: float
+    pc_2d_foster: float
+    pc_2d_chan: float
+    pc_max: float
+    pc_3d: float
+    pc_mc: float
+    hbr_m: float
+    format: Literal["kvn", "xml"]
+    source: str
+    received_at: datetime
+
+
+class CdmUploadRead(ResponseModel):
+    """``duplicate`` is true when this MESSAGE_ID had been stored already (nothing changed)."""
+
+    duplicate: bool
+    event: ConjunctionEventRead
+    cdm: CdmRead
+    report: dict[str, Any]
+
+
+class PcTrendRead(ResponseModel):
+    trend: Trend
+    decades_per_day: float | None
+
+
+class ConjunctionEventDetail(ConjunctionEventRead):
+    """The event with its CDM history (oldest first) and the trend of Pc over it."""
+
+    cdms: list[CdmRead]
+    pc_trend: PcTrendRead
+
+
+class ApproachRead(ResponseModel):
+    time_offset_s: float
+    miss_distance_km: float
+    pc: float
+
+
+class AvoidanceRead(ResponseModel):
+    """The smallest impulsive Δv (two-body trade study, see ``astro.avoidance``) that takes
+    Pc below ``red_pc``; ``feasible`` is false when none up to ``max_delta_v_m_s`` does."""
+
+    cdm_id: uuid.UUID
+    direction: Literal["along_track", "radial"]
+    lead_time_s: float
+    red_pc: float
+    max_delta_v_m_s: float
+    feasible: bool
+    delta_v_m_s: float | None
+    before: ApproachRead
+    after: ApproachRead | None
+
+
+Days = Annotated[float, Field(gt=0, description="window length in days (at most 7)")]
+ThresholdKm = Annotated[float, Field(gt=0, description="report approaches closer than this")]
+
+
+class ScreeningCreate(RequestModel):
+    spacecraft_id: uuid.UUID
+    start: AwareDatetime
+    days: Days
+    threshold_km: ThresholdKm
+
+
+class ScreeningHit(ResponseModel):
+    event_id: uuid.UUID
+    secondary_catalog_number: str
+    tca: datetime
+    miss_distance_km: float
+    relative_speed_km_s: float
+    tier: Tier
+
+
+class ScreeningRead(ResponseModel):
+    id: uuid.UUID
+    spacecraft_id: uuid.UUID
+    catalog_number: str
+    start: datetime
+    days: float
+    threshold_km: float
+    status: ScreeningStatus
+    error: str | None
+    objects_screened: int | None
+    results: list[ScreeningHit]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
