@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -265,6 +266,66 @@ def test_geo_east_west_burn() -> None:
     assert detection.delta_v_m_s == pytest.approx(0.3, rel=0.2)
 
 
+@pytest.mark.parametrize("day_fraction", [0.2, 0.5, 0.8, 0.95])
+def test_geo_burn_is_timed_within_an_hour_at_any_time_of_day(day_fraction: float) -> None:
+    # At GEO the periodic part of the relative motion (amplitude 4Δv/n, Clohessy-Wiltshire)
+    # moves the zero of the along-track drift line by hours; the direction of the eccentricity
+    # jump gives the burn's place on the orbit, so the time of day, to well under an hour.
+    when = T0 + timedelta(days=40.0 + day_fraction)
+    history = synthetic_history(GEO, 80, [(when, (0.0, -0.25, 0.0))], GEO_NOISE, seed=31)
+    detection = _only_detection_near(detect_maneuvers(history), when)
+    assert abs(detection.epoch - when) <= timedelta(hours=1), detection.to_json_record()
+    assert detection.delta_v_m_s == pytest.approx(0.25, rel=0.2)
+
+
+def _geo_burn_with_first_post_burn_set(
+    replace_set: Callable[[ElementSet, ElementSet], ElementSet],
+) -> tuple[list[ElementSet], datetime]:
+    """GEO history with one prograde burn whose first post-burn set is replaced.
+
+    ``replace_set(pre_burn_set, post_burn_set)`` gives the published set. Both histories use
+    the same seed, so they share epochs and noise draws.
+    """
+    when = T0 + timedelta(days=40.3)
+    burned = synthetic_history(GEO, 80, [(when, (0.0, 0.3, 0.0))], GEO_NOISE, seed=33)
+    quiet = synthetic_history(GEO, 80, [], GEO_NOISE, seed=33)
+    first_after = next(k for k, item in enumerate(burned) if item.epoch > when)
+    burned[first_after] = replace_set(quiet[first_after], burned[first_after])
+    return burned, when
+
+
+def test_geo_burn_timed_when_the_first_post_burn_set_is_still_pre_burn() -> None:
+    # The catalogue often issues a set after a burn that is still fitted to pre-burn tracking;
+    # the burn then lies before the last set that looks pre-burn. Continuity of position
+    # (old and new orbit meet at the burn) still picks the right orbital revolution.
+    history, when = _geo_burn_with_first_post_burn_set(lambda pre, post: pre)
+    detection = _only_detection_near(detect_maneuvers(history), when)
+    assert abs(detection.epoch - when) <= timedelta(hours=1), detection.to_json_record()
+    assert detection.delta_v_m_s == pytest.approx(0.3, rel=0.2)
+
+
+def test_set_bad_only_in_eccentricity_mid_manoeuvre_is_dropped() -> None:
+    # A fit issued during a manoeuvre: right semi-major axis but an eccentricity 100 sigma off
+    # both neighbours. It must neither split the burn in two nor spoil its size and timing.
+    history, when = _geo_burn_with_first_post_burn_set(
+        lambda pre, post: replace(post, eccentricity=post.eccentricity + 5.0e-4)
+    )
+    detection = _only_detection_near(detect_maneuvers(history), when)
+    assert abs(detection.epoch - when) <= timedelta(hours=1), detection.to_json_record()
+    assert detection.delta_v_m_s == pytest.approx(0.3, rel=0.2)
+    assert detection.kind == "in_plane"
+
+
+def test_geo_burn_with_large_radial_part_is_still_found() -> None:
+    # A radial component turns the eccentricity jump away from the burn point, so the
+    # eccentricity-direction timing is not used (Δv_e/Δv_T > phase_dv_ratio); the drift timing
+    # still places the burn inside its window.
+    when = T0 + timedelta(days=40.6)
+    history = synthetic_history(GEO, 80, [(when, (0.6, 0.1, 0.0))], GEO_NOISE, seed=34)
+    detection = _only_detection_near(detect_maneuvers(history), when)
+    assert detection.kind == "in_plane"
+
+
 def test_two_burns_three_weeks_apart_are_both_found() -> None:
     burns = [
         (T0 + timedelta(days=20.4), (0.0, 0.04, 0.0)),
@@ -361,9 +422,9 @@ def test_plot_history_writes_png(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- real data
 
-# Floors measured with the library defaults (see benchmarks/RESULTS.md, issue 9) and set a
-# little below, so a regression shows while small numerical changes do not.
-F1_FLOORS = {"CryoSat-2": 0.83, "Fengyun-2F": 0.80}
+# The issue-9 target (F1 >= 0.85 on every public satellite); measured with the library defaults
+# at 0.861 and 0.877 (see benchmarks/RESULTS.md).
+F1_FLOORS = {"CryoSat-2": 0.85, "Fengyun-2F": 0.85}
 
 
 def _real(satellite: str) -> tuple[list[ElementSet], list[datetime]]:

@@ -16,7 +16,9 @@ Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3))
    set against the next set is resolved in RTN (:func:`astroshield.astro.frames.rtn_rotation`).
 2. Isolated bad element sets (a set inconsistent with both neighbours while the neighbours agree
    with each other, common just after a manoeuvre and on GEO) are removed before scoring, in the
-   spirit of the outlier screening of Lemmens & Krag 2014.
+   spirit of the outlier screening of Lemmens & Krag 2014. A set issued mid-manoeuvre can be
+   bad in e or the orbit normal alone while a real step passes under it; it is recognised by
+   the detour the path through it makes in that element (|in| + |out| well above |skip|).
 3. Each jump component is normalised by the object's own robust scatter over a centred sliding
    window of intervals: centre = median, scale = max(1.4826·MAD, q90(|dev|)/1.645). The two agree
    for Gaussian scatter; the tail term widens the scale where the scatter is heavy-tailed (GEO
@@ -40,7 +42,12 @@ Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3))
    estimate far outside the interval (the first post-burn fit often still leans on pre-burn
    tracking) falls back to the interval midpoint instead of being clipped to an end. The same
    relation checks that a semi-major-axis jump is physical: the drift must continue over the
-   following sets.
+   following sets. The drift line ignores the periodic part of the relative motion (amplitude
+   4Δv/n along-track, Clohessy-Wiltshire), which shifts its zero by up to ~5 h at GEO. Where the
+   eccentricity jump is significant, the burn's place on the orbit is read from its direction
+   instead (a tangential burn moves the eccentricity vector towards the burn point, Gauss
+   equations), which gives the time modulo one period; the period is the one where the pre-
+   and post-burn sets are at the same place (position is continuous through an impulsive burn).
 6. Δv follows the Gauss variational equations for near-circular orbits: Δv_T = v·Δa/(2a),
    |Δe| = 2Δv_T/v or Δv_R/v in-plane, and Δv_N = 2v·sin(Δθ/2) for an orbit-normal rotation Δθ
    (Vallado, "Fundamentals of Astrodynamics and Applications", 4th ed., §9.6).
@@ -103,7 +110,9 @@ class DetectionConfig:
     ``secondary_factor``, ``persistence_depth``, ``gradual_ratio``, ``settle_sets``,
     ``two_sided_timing``, ``merge_untimed`` and ``unconfirmed_factor`` were chosen by a grid
     search on the first half of the CryoSat-2 history only (``benchmarks/maneuver_detection.py
-    --tune``); the other values are physical or numerical choices. Nothing is set per satellite.
+    --tune``); the other values are physical or numerical choices (``phase_dv_ratio`` = 2 admits
+    a radial part that turns the eccentricity jump by up to 60 degrees). Nothing is set per
+    satellite.
     """
 
     # Detection threshold, in robust sigmas of the object's own jump scatter.
@@ -142,6 +151,10 @@ class DetectionConfig:
     timing_extension: int = 0
     two_sided_timing: bool = True
     timing_blend: float = 0.0
+    # Burn time of day from the direction of a significant eccentricity jump (``_phase_timing``)
+    # when its size is at most ``phase_dv_ratio`` x that of a purely tangential burn.
+    phase_timing: bool = True
+    phase_dv_ratio: float = 2.0
     # Drift check of semi-major-axis-only steps over the next ``drift_sets`` sets: rejected when
     # the expected drift exceeds ``drift_sigma`` sigmas and less than ``drift_min_ratio`` of it
     # is seen.
@@ -156,8 +169,10 @@ class ManeuverDetection:
 
     The indices refer to the input sorted by epoch with repeated epochs dropped.
 
-    ``epoch`` is the best estimate (along-track timing when the semi-major axis changed enough
-    to time it, else the interval midpoint); ``window_start``/``window_end`` bound it.
+    ``epoch`` is the best estimate (the direction of a significant eccentricity jump, else the
+    along-track timing when the semi-major axis changed enough to time it, else the interval
+    midpoint); ``window_start``/``window_end`` bound it. ``timed`` says whether the along-track
+    drift timed (and so confirmed) the step.
     ``delta_v_m_s`` is the Gauss-equation estimate (a lower bound for multi-burn manoeuvres).
     ``score`` is the largest jump in robust sigmas, ``confidence`` maps it into [0, 1].
     """
@@ -215,6 +230,7 @@ class _Mean:
     inc: float
     raan: float
     argp: float
+    mean_anomaly: float
     r_km: FloatArray
     v_km_s: FloatArray
 
@@ -232,6 +248,7 @@ def _mean_at(satrec: Satrec, minutes: float) -> _Mean | None:
         inc=float(satrec.im),
         raan=float(satrec.Om),
         argp=float(satrec.om),
+        mean_anomaly=float(satrec.mm),
         r_km=np.asarray(r, dtype=np.float64),
         v_km_s=np.asarray(v, dtype=np.float64),
     )
@@ -847,7 +864,25 @@ def _remove_outliers(
             z_in, z_out
         ):
             flagged.add(j)
+            continue
+        # A set can also be bad in e or the orbit normal while a real step passes under it (a
+        # fit issued mid-manoeuvre: part of the Δa but a wild eccentricity). Then the skip is not
+        # small, but the path through the set is a detour: |in| + |out| exceeds |skip| by about
+        # twice the set's own offset, which must pass the stricter secondary threshold. For a
+        # real step or a partly converged fit, in and out add up along the skip (no detour).
+        limit = cfg.secondary_factor * cfg.threshold_sigma
+        for name in ("e", "o"):
+            z_in, z_out, z_skip = (_component_z(z, name, index) for index in range(3))
+            if min(z_in, z_out) >= limit and (z_in + z_out - z_skip) / 2.0 >= limit:
+                flagged.add(j)
+                break
     return [index for index in kept if index not in flagged], bool(flagged)
+
+
+def _component_z(z: Mapping[str, FloatArray], name: str, index: int) -> float:
+    if name == "e":
+        return math.hypot(float(z["ex"][index]), float(z["ey"][index]))
+    return math.hypot(float(z["i"][index]), float(z["node"][index]))
 
 
 def _build_detection(
@@ -926,6 +961,10 @@ def _build_detection(
         epoch = epoch + (one_sided[0] - epoch) * cfg.timing_blend
         window_start = min(window_start, one_sided[1])
         window_end = max(window_end, one_sided[2])
+    if cfg.phase_timing:
+        phased = _phase_timing(candidate, detector, whole, da_km, epoch, t1, cfg)
+        if phased is not None:
+            epoch, window_start, window_end = phased
     score = candidate.score
     # Logistic map of the score: 0.5 at the threshold, ~0.95 at threshold + 4.4 sigma.
     confidence = 1.0 / (1.0 + math.exp(-(score - cfg.threshold_sigma) / 1.5))
@@ -985,6 +1024,91 @@ def _timing(
     start = max(estimate - half, earliest)
     end = min(estimate + half, t1)
     return estimate, start, max(end, start), True
+
+
+def _phase_timing(
+    candidate: _Candidate,
+    detector: _Detector,
+    whole: _Jump,
+    da_km: float,
+    coarse: datetime,
+    t1: datetime,
+    cfg: DetectionConfig,
+) -> tuple[datetime, datetime, datetime] | None:
+    """Burn time from where on the orbit the eccentricity vector moved (in-plane burns).
+
+    A tangential burn Δv_T at true longitude λ_b changes the eccentricity vector (referred to
+    the longitude of perigee) by Δe = 2Δv_T/v·(cos λ_b, sin λ_b) (Gauss equations, near-circular
+    orbit), so the direction of Δe gives λ_b and the burn time modulo one orbital period. This
+    is the periodic part of the relative motion that the along-track drift line of
+    :func:`_two_sided_timing` ignores: its amplitude 4Δv/n shifts that line's zero by up to
+    ~5 h at GEO (Clohessy-Wiltshire), but only minutes in LEO.
+
+    The period is resolved by continuity of position: at the burn the pre- and post-burn sets
+    must be at the same place, while one period off they are 3·Δv_T·P apart. The search reaches
+    back ``persistence_depth`` sets before the step, because the first sets issued after a
+    burn are often still fitted to pre-burn tracking. Used only when Δe is significant, its size
+    agrees with a mainly tangential burn (within ``phase_dv_ratio``), the drift line's error
+    4/(3n) exceeds ``timing_floor_hours`` (orbits slower than ~5 rev/day) and the periods are
+    distinguishable (3·Δv_T·P above ``timing_sigma`` along-track sigmas); otherwise ``None``.
+    """
+    dex = whole.dex - candidate.centers["ex"]
+    dey = whole.dey - candidate.centers["ey"]
+    de = math.hypot(dex, dey)
+    if da_km == 0.0 or candidate.z_e * cfg.secondary_factor < cfg.threshold_sigma:
+        return None
+    # The drift line errs by up to 4/(3n) in time (periodic amplitude over drift rate): ~5 h at
+    # GEO, ~20 min in LEO. Below the timing floor there is nothing worth correcting.
+    if 4.0 / (3.0 * whole.n_rad_min) < cfg.timing_floor_hours * 60.0:
+        return None
+    # |Δe|·a/|Δa| = Δv_e/Δv_T: 1 for a purely tangential burn, larger with a radial part,
+    # which turns Δe away from the burn point (60 degrees at a ratio of 2). A smaller ratio is
+    # only noise, which the significance test above already bounds.
+    if de * whole.a_km / abs(da_km) > cfg.phase_dv_ratio:
+        return None
+    kept = detector.kept
+    prev = detector.satrecs[kept[candidate.before]]
+    prev_epoch = detector.epochs[kept[candidate.before]]
+    nxt = detector.satrecs[kept[candidate.after]]
+    nxt_epoch = detector.epochs[kept[candidate.after]]
+    # A prograde burn makes the burn point the perigee (Δe points at it), a retrograde one
+    # the apogee (Δe points away).
+    burn_longitude = math.atan2(dey, dex) + (0.0 if da_km > 0.0 else math.pi)
+    estimate = coarse
+    n_rad_day = whole.n_rad_min * _MINUTES_PER_DAY
+    for _ in range(3):
+        mean = _mean_at(prev, (estimate - prev_epoch).total_seconds() / 60.0)
+        if mean is None:
+            return None
+        n_rad_day = mean.n_rad_min * _MINUTES_PER_DAY
+        # Mean longitude: equal to the true longitude within 2e, far below the Δe direction error.
+        longitude = mean.raan + mean.argp + mean.mean_anomaly
+        estimate += timedelta(days=_wrap(burn_longitude - longitude) / n_rad_day)
+    period_days = 2.0 * math.pi / n_rad_day
+    dv_t_km_s = whole.speed_km_s * abs(da_km) / (2.0 * whole.a_km)
+    along_sigma_km = candidate.scales["along"] * max(whole.dt_days, 0.05)
+    if 3.0 * dv_t_km_s * period_days * 86400.0 < cfg.timing_sigma * along_sigma_km:
+        return None
+    lower = detector.epochs[kept[max(candidate.before - cfg.persistence_depth, 0)]]
+    period = timedelta(days=period_days)
+    turns = math.ceil((t1 - lower) / period) + 1
+    gaps = []
+    for turn in range(-turns, turns + 1):
+        moment = estimate + turn * period
+        if not lower <= moment <= t1:
+            continue
+        old_orbit = _mean_at(prev, (moment - prev_epoch).total_seconds() / 60.0)
+        new_orbit = _mean_at(nxt, (moment - nxt_epoch).total_seconds() / 60.0)
+        if old_orbit is not None and new_orbit is not None:
+            gaps.append((float(np.linalg.norm(new_orbit.r_km - old_orbit.r_km)), moment))
+    if not gaps:
+        return None
+    estimate = min(gaps)[1]
+    # Direction error of Δe ~ its noise over its size, in radians of orbital longitude.
+    scale_e = math.hypot(candidate.scales["ex"], candidate.scales["ey"]) / math.sqrt(2.0)
+    sigma_days = scale_e / de / n_rad_day
+    half = timedelta(days=cfg.timing_sigma * sigma_days) + timedelta(hours=cfg.timing_floor_hours)
+    return estimate, estimate - half, estimate + half
 
 
 def _plausible(
