@@ -25,6 +25,10 @@ GENESIS_HASH = "0" * 64
 PRUNE_ACTION = "retention.audit_pruned"
 
 
+# audit_log.object_id is String(64).
+OBJECT_ID_MAX = 64
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     action: str
@@ -55,12 +59,18 @@ class Actor:
         organisation_id: uuid.UUID | None = None,
         **details: Any,
     ) -> AuditEvent:
+        object_text = None if object_id is None else str(object_id)
+        if object_text is not None and len(object_text) > OBJECT_ID_MAX:
+            # A long identifier (a request path, say) is kept whole in the details; the
+            # indexed column holds its start, so the record is written rather than refused.
+            details = {**details, "object_id": object_text}
+            object_text = object_text[: OBJECT_ID_MAX - 1] + "…"
         return AuditEvent(
             action=action,
             actor=self.user_id,
             organisation_id=organisation_id or self.organisation_id,
             object_type=object_type,
-            object_id=None if object_id is None else str(object_id),
+            object_id=object_text,
             client_address=self.client_address,
             request_id=self.request_id,
             details=details,
