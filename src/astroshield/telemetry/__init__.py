@@ -1,0 +1,1 @@
+"""Telemetry: parameter dictionary, archive ingest (JSON and CCSDS packets), queries."""

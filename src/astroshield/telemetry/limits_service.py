@@ -1,0 +1,309 @@
+"""Telemetry limits: per-sample limit states and limit alarms through the alert engine.
+
+Each limit set owns one *latching* alert rule on the metric ``telemetry_limit_level``
+(0 in limits, 1 watch ... 5 severe), so the engine's thresholds map the YAMCS levels to
+alert severities (watch -> info, warning/distress -> warning, critical/severe -> critical)
+and an alarm stays until an operator acknowledges it. The YAMCS level is kept in the
+alert's ``level`` label.
+
+The consecutive-violation count lives in ``telemetry_limit_state`` so that
+``min_violations`` spans batches. The engine is fed only when the alarm level of a
+parameter changes: its rules have no ``for`` duration, so repeating an unchanged value
+could not change the alert, and a 10 000-sample batch costs a handful of queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.alerts.models import AlertRule
+from astroshield.alerts.notifiers import Notification
+from astroshield.alerts.service import observe_alert
+from astroshield.audit.service import Actor, record
+from astroshield.errors import FieldError, InvalidInputError
+from astroshield.spacecraft.models import Spacecraft
+from astroshield.telemetry.limits_models import TelemetryLimitSet, TelemetryLimitState
+from astroshield.telemetry.models import TelemetryParameter
+from astroshield.tm.limits import (
+    Level,
+    LimitRange,
+    LimitSet,
+    ViolationCounter,
+    ViolationState,
+    limit_state,
+)
+
+LIMIT_METRIC = "telemetry_limit_level"
+IN_LIMITS = "in_limits"
+# Level ranks 1..5 against these: info from watch, warning from warning, critical from critical.
+_ENGINE_THRESHOLDS = {"info": 0.5, "warning": 1.5, "critical": 3.5}
+_ENGINE_CLEAR = 0.5
+_LIMITABLE_TYPES = frozenset({"float", "int", "enum", "bool"})
+
+Ranges = Mapping[str, tuple[float | None, float | None]]
+
+
+@dataclass
+class LimitOutcome:
+    states: list[str | None]
+    notifications: list[Notification] = field(default_factory=list)
+    alarm_changes: list[dict[str, object]] = field(default_factory=list)
+
+
+class LimitsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_sets(
+        self, spacecraft_id: uuid.UUID, parameter_ids: Sequence[int]
+    ) -> list[tuple[TelemetryLimitSet, TelemetryLimitState, TelemetryParameter]]:
+        """Enabled limit sets of these parameters with their state rows, locked (in
+        parameter order, so concurrent batches cannot deadlock) until the commit."""
+        statement = (
+            select(TelemetryLimitSet, TelemetryLimitState, TelemetryParameter)
+            .join(
+                TelemetryLimitState,
+                TelemetryLimitState.parameter_id == TelemetryLimitSet.parameter_id,
+            )
+            .join(TelemetryParameter, TelemetryParameter.id == TelemetryLimitSet.parameter_id)
+            .where(
+                TelemetryParameter.spacecraft_id == spacecraft_id,
+                TelemetryLimitSet.parameter_id.in_(parameter_ids),
+                TelemetryLimitSet.enabled.is_(True),
+            )
+            .order_by(TelemetryLimitSet.parameter_id)
+            .with_for_update(of=TelemetryLimitState)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(limit_set, state, parameter) for limit_set, state, parameter in rows]
+
+    async def limit_set(
+        self, spacecraft_id: uuid.UUID, parameter_id: int
+    ) -> TelemetryLimitSet | None:
+        statement = (
+            select(TelemetryLimitSet)
+            .join(TelemetryParameter, TelemetryParameter.id == TelemetryLimitSet.parameter_id)
+            .where(
+                TelemetryParameter.spacecraft_id == spacecraft_id,
+                TelemetryLimitSet.parameter_id == parameter_id,
+            )
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def state(self, parameter_id: int) -> TelemetryLimitState | None:
+        return await self.session.get(TelemetryLimitState, parameter_id)
+
+    async def rule(self, rule_id: uuid.UUID | None) -> AlertRule | None:
+        return None if rule_id is None else await self.session.get(AlertRule, rule_id)
+
+    async def spacecraft(self, spacecraft_id: uuid.UUID) -> Spacecraft | None:
+        return await self.session.get(Spacecraft, spacecraft_id)
+
+    async def add(self, row: TelemetryLimitSet | TelemetryLimitState | AlertRule) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+
+def to_limit_set(row: TelemetryLimitSet) -> LimitSet:
+    return LimitSet(
+        {
+            Level(level): LimitRange(bounds.get("low"), bounds.get("high"))
+            for level, bounds in row.ranges.items()
+        },
+        row.min_violations,
+    )
+
+
+def _level_or_none(name: str | None) -> Level | None:
+    return Level(name) if name else None
+
+
+async def apply_limits(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    samples: Sequence[tuple[int, datetime, float]],
+    now: datetime,
+) -> LimitOutcome:
+    """Limit state of every sample (``(parameter_id, time, value)``, in time order) and
+    the alarms it raises or clears; called inside the ingest transaction."""
+    states: list[str | None] = [None] * len(samples)
+    repository = LimitsRepository(session)
+    active = await repository.active_sets(spacecraft_id, sorted({s[0] for s in samples}))
+    if not active:
+        return LimitOutcome(states)
+    counters = {
+        limit_set.parameter_id: ViolationCounter(
+            to_limit_set(limit_set),
+            ViolationState(state.consecutive_violations, _level_or_none(state.last_level)),
+        )
+        for limit_set, state, _ in active
+    }
+    transitions: dict[int, list[tuple[datetime, float, Level | None, Level | None]]] = {}
+    latest: dict[int, datetime] = {}
+    for index, (parameter_id, time, value) in enumerate(samples):
+        counter = counters.get(parameter_id)
+        if counter is None:
+            continue
+        before = counter.alarm_level
+        level, alarm = counter.feed(float(value))
+        states[index] = level.value if level is not None else None
+        if alarm != before:
+            transitions.setdefault(parameter_id, []).append((time, value, before, alarm))
+        latest[parameter_id] = max(time, latest.get(parameter_id, time))
+
+    outcome = LimitOutcome(states)
+    for limit_set, state, parameter in active:
+        counter = counters[parameter.id]
+        state.consecutive_violations = counter.state.consecutive
+        state.last_level = counter.alarm_level.value if counter.alarm_level else None
+        if parameter.id in latest:
+            state.last_time = max(latest[parameter.id], state.last_time or latest[parameter.id])
+        if parameter.id not in transitions:
+            continue
+        rule = await _ensure_rule(repository, limit_set, parameter)
+        for time, value, before, alarm in transitions[parameter.id]:
+            observed = await observe_alert(
+                session,
+                rule,
+                float(alarm.rank if alarm is not None else 0),
+                now,
+                annotations={"level": alarm.value if alarm is not None else IN_LIMITS},
+            )
+            if observed.notification is not None:
+                outcome.notifications.append(observed.notification)
+            alert = observed.alert
+            outcome.alarm_changes.append(
+                {
+                    "parameter": parameter.name,
+                    "time": time.isoformat(),
+                    "value": value,
+                    "level": alarm.value if alarm is not None else None,
+                    "previous_level": before.value if before is not None else None,
+                    "change": observed.change.value if observed.change else None,
+                    "alert_id": str(alert.id) if alert is not None else None,
+                    "status": alert.status if alert is not None else None,
+                    "severity": alert.severity if alert is not None else None,
+                }
+            )
+    await session.flush()
+    return outcome
+
+
+async def limit_states_for(
+    session: AsyncSession, spacecraft_id: uuid.UUID, parameter_id: int, values: Sequence[float]
+) -> list[str | None]:
+    """The limit level of each value under the parameter's current limit set."""
+    row = await LimitsRepository(session).limit_set(spacecraft_id, parameter_id)
+    if row is None or not row.enabled:
+        return [None] * len(values)
+    limit_set = to_limit_set(row)
+    states: list[str | None] = []
+    for value in values:
+        level = limit_state(limit_set, float(value))
+        states.append(level.value if level is not None else None)
+    return states
+
+
+async def _ensure_rule(
+    repository: LimitsRepository, limit_set: TelemetryLimitSet, parameter: TelemetryParameter
+) -> AlertRule:
+    """The latching alert rule mirroring ``limit_set`` (re-created if someone deleted it)."""
+    rule = await repository.rule(limit_set.alert_rule_id)
+    if rule is None:
+        spacecraft = await repository.spacecraft(parameter.spacecraft_id)
+        if spacecraft is None:  # the parameter's foreign key makes this unreachable
+            raise LookupError(f"spacecraft {parameter.spacecraft_id} vanished")
+        rule = AlertRule(
+            organisation_id=spacecraft.organisation_id,
+            key=f"telemetry-limits.{parameter.id}",
+            name=f"{spacecraft.name}: {parameter.name} out of limits"[:200],
+            metric=LIMIT_METRIC,
+            comparison="above",
+            thresholds=dict(_ENGINE_THRESHOLDS),
+            clear_threshold=_ENGINE_CLEAR,
+            for_s=0.0,
+            labels={"spacecraft": str(spacecraft.id), "parameter": parameter.name},
+            description=f"telemetry limits of {parameter.name}"[:2000],
+            builtin=False,
+            latching=True,
+        )
+        await repository.add(rule)
+        limit_set.alert_rule_id = rule.id
+    rule.enabled = limit_set.enabled
+    return rule
+
+
+def _checked_limit_set(ranges: Ranges, min_violations: int) -> LimitSet:
+    try:
+        return LimitSet.from_mapping(ranges, min_violations)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"invalid limit set: {exc}", errors=[FieldError(["body", "ranges"], str(exc))]
+        ) from None
+
+
+async def get_limit_set(
+    session: AsyncSession, spacecraft_id: uuid.UUID, parameter: TelemetryParameter
+) -> tuple[TelemetryLimitSet, TelemetryLimitState | None] | None:
+    repository = LimitsRepository(session)
+    row = await repository.limit_set(spacecraft_id, parameter.id)
+    if row is None:
+        return None
+    return row, await repository.state(parameter.id)
+
+
+async def save_limit_set(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    parameter: TelemetryParameter,
+    *,
+    ranges: Ranges,
+    min_violations: int,
+    enabled: bool,
+    actor: Actor,
+) -> tuple[TelemetryLimitSet, TelemetryLimitState]:
+    """Create or replace the parameter's limit set (effective for the next sample)."""
+    if parameter.type not in _LIMITABLE_TYPES:
+        raise InvalidInputError(
+            f"{parameter.name} is a {parameter.type} parameter; limits need numeric values",
+            errors=[FieldError(["path", "parameter"], "not a numeric parameter")],
+        )
+    _checked_limit_set(ranges, min_violations)
+    repository = LimitsRepository(session)
+    row = await repository.limit_set(spacecraft_id, parameter.id)
+    if row is None:
+        row = TelemetryLimitSet(parameter_id=parameter.id)
+        session.add(row)
+    row.ranges = {
+        level: {"low": low, "high": high} for level, (low, high) in sorted(ranges.items())
+    }
+    row.min_violations = min_violations
+    row.enabled = enabled
+    row.updated_by = actor.user_id
+    await session.flush()
+    state = await repository.state(parameter.id)
+    if state is None:
+        state = TelemetryLimitState(parameter_id=parameter.id, consecutive_violations=0)
+        await repository.add(state)
+    await _ensure_rule(repository, row, parameter)
+    await session.flush()
+    await record(
+        session,
+        actor.event(
+            "telemetry.limits_updated",
+            object_type="telemetry_parameter",
+            object_id=parameter.id,
+            spacecraft_id=str(spacecraft_id),
+            parameter=parameter.name,
+            ranges=row.ranges,
+            min_violations=min_violations,
+            enabled=enabled,
+        ),
+    )
+    return row, state

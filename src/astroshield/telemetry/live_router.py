@@ -1,0 +1,197 @@
+"""``/telemetry/live``: a WebSocket pushing new samples and limit alarms as they are stored.
+
+Authentication is the API's bearer access token, in the ``Authorization`` header or, for
+browsers (which cannot set WebSocket headers), the ``token`` query parameter. The caller
+needs ``telemetry:read`` and sees only its organisation's spacecraft. A refused connection
+is closed before it is accepted, with 1008 (policy violation) and the reason.
+
+Messages to the client: ``{"type": "subscribed", "parameters": [...] | null}`` first, then
+``samples`` and ``alarm`` messages as ingest publishes them. The client may send
+``{"type": "subscribe", "parameters": [...] | null}`` to change its filter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime
+
+import structlog
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+from starlette.websockets import WebSocketState
+
+from astroshield.auth.repository import AuthRepository
+from astroshield.db import session_scope
+from astroshield.security.context import SecurityContext
+from astroshield.security.principal import Principal
+from astroshield.security.tokens import TokenError
+from astroshield.spacecraft.repository import SpacecraftRepository
+from astroshield.telemetry.live import SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, LiveHub
+from astroshield.telemetry.models import TelemetryParameter
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
+POLICY_VIOLATION = 1008
+READ_SCOPE = "telemetry:read"
+MAX_FILTER = 500
+
+
+class RefusedError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _bearer(websocket: WebSocket) -> str:
+    authorization = websocket.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise RefusedError("malformed Authorization header")
+        return token.strip()
+    token = websocket.query_params.get("token", "").strip()
+    if not token:
+        raise RefusedError("authentication required: bearer token or token query parameter")
+    return token
+
+
+async def _principal(websocket: WebSocket, token: str) -> Principal:
+    """The same checks as the HTTP API: signature and claims, active user, not revoked."""
+    security: SecurityContext = websocket.app.state.security
+    try:
+        claims = security.tokens.verify(token, "access")
+    except TokenError:
+        raise RefusedError("invalid or expired token") from None
+    user_id = uuid.UUID(claims.subject)
+    async with session_scope(websocket.app.state.sessionmaker) as session:
+        active, revoked = await AuthRepository(session).access_state(user_id, claims.token_id)
+    if not active or revoked:
+        raise RefusedError("invalid or expired token")
+    return Principal(
+        user_id=user_id,
+        organisation_id=uuid.UUID(claims.organisation_id),
+        role=claims.role,
+        scopes=frozenset(claims.scopes),
+        token_id=claims.token_id,
+        token_expires_at=claims.expires_at,
+        auth_method="bearer",
+        session_id=claims.family_id,
+    )
+
+
+def _parameter_filter(raw: object) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    names = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise RefusedError("parameters must be a list of names")
+    cleaned = frozenset(n.strip() for n in names if n.strip())
+    if len(cleaned) > MAX_FILTER:
+        raise RefusedError(f"at most {MAX_FILTER} parameters")
+    return cleaned or None
+
+
+async def _check_access(
+    websocket: WebSocket, principal: Principal, spacecraft_id: uuid.UUID, wanted: frozenset[str]
+) -> None:
+    if not principal.has(READ_SCOPE):
+        raise RefusedError(f"this stream needs the {READ_SCOPE!r} permission")
+    async with session_scope(websocket.app.state.sessionmaker) as session:
+        spacecraft = await SpacecraftRepository(session, principal.organisation_id).get(
+            spacecraft_id
+        )
+        if spacecraft is None:
+            raise RefusedError(f"spacecraft {spacecraft_id} not found")
+        if wanted:
+            statement = select(TelemetryParameter.name).where(
+                TelemetryParameter.spacecraft_id == spacecraft_id,
+                TelemetryParameter.name.in_(wanted),
+            )
+            known = set((await session.execute(statement)).scalars())
+            unknown = sorted(wanted - known)
+            if unknown:
+                raise RefusedError(f"unknown parameters: {', '.join(unknown)[:100]}")
+
+
+@router.websocket("/live")
+async def live(websocket: WebSocket, spacecraft_id: str) -> None:
+    hub: LiveHub = websocket.app.state.telemetry_hub
+    try:
+        try:
+            spacecraft = uuid.UUID(spacecraft_id)
+        except ValueError:
+            raise RefusedError("spacecraft id must be a UUID") from None
+        principal = await _principal(websocket, _bearer(websocket))
+        wanted = _parameter_filter(websocket.query_params.get("parameters"))
+        await _check_access(websocket, principal, spacecraft, wanted or frozenset())
+    except RefusedError as refused:
+        await websocket.close(code=POLICY_VIOLATION, reason=refused.reason)
+        return
+
+    subscription = hub.subscribe(spacecraft, wanted)
+    subscription.queue.put_nowait(
+        {"type": "subscribed", "parameters": sorted(wanted) if wanted else None}
+    )
+    await websocket.accept()
+    log.info("telemetry_live_connected", spacecraft_id=spacecraft_id)
+
+    def reply(message: dict[str, object]) -> None:
+        # Through the client's queue: one writer, and replies keep their place in the stream.
+        try:
+            subscription.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            subscription.dropped.set()
+
+    async def send_all() -> None:
+        while True:
+            await websocket.send_json(await subscription.queue.get())
+
+    async def receive_all() -> None:
+        while True:
+            try:
+                message = await websocket.receive_json()
+            except ValueError:
+                reply({"type": "error", "detail": "messages must be JSON"})
+                continue
+            if not isinstance(message, dict) or message.get("type") != "subscribe":
+                reply({"type": "error", "detail": 'expected {"type": "subscribe", ...}'})
+                continue
+            try:
+                filter_ = _parameter_filter(message.get("parameters"))
+                await _check_access(websocket, principal, spacecraft, filter_ or frozenset())
+            except RefusedError as refused:
+                reply({"type": "error", "detail": refused.reason})
+                continue
+            subscription.parameters = filter_
+            reply({"type": "subscribed", "parameters": sorted(filter_) if filter_ else None})
+
+    # The connection lives no longer than the token that opened it.
+    token_life_s = (principal.token_expires_at - datetime.now(UTC)).total_seconds()
+    expiry = asyncio.ensure_future(asyncio.sleep(max(token_life_s, 0.0)))
+    tasks = {
+        asyncio.ensure_future(send_all()),
+        asyncio.ensure_future(receive_all()),
+        asyncio.ensure_future(subscription.dropped.wait()),
+        expiry,
+    }
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hub.unsubscribe(subscription)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                await task
+    if websocket.application_state is not WebSocketState.CONNECTED:
+        return
+    code, reason = 1000, ""
+    if subscription.dropped.is_set():
+        log.info("telemetry_live_dropped", spacecraft_id=spacecraft_id)
+        code, reason = SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON
+    elif expiry.done() and not expiry.cancelled():
+        code, reason = POLICY_VIOLATION, "token expired"
+    with contextlib.suppress(Exception):
+        await websocket.close(code=code, reason=reason)

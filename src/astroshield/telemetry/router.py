@@ -1,0 +1,423 @@
+"""Telemetry HTTP API: dictionary, ingest (JSON and CCSDS packets), queries, export."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+
+from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope
+from astroshield.api.pagination import PageDep, cursor_value, encode_cursor
+from astroshield.api.side_effects import after_commit, notify_after_commit
+from astroshield.audit.service import record
+from astroshield.db import utcnow
+from astroshield.errors import FieldError, InvalidInputError
+from astroshield.security.principal import Principal
+from astroshield.telemetry import service
+from astroshield.telemetry.schemas import (
+    BucketSeries,
+    ExportFormat,
+    IngestResult,
+    LatestValue,
+    ParameterRead,
+    ParameterWrite,
+    SamplePage,
+    SortOrder,
+)
+
+router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
+Reader = Annotated[Principal, Depends(require_scope("telemetry:read"))]
+Writer = Annotated[Principal, Depends(require_scope("telemetry:write"))]
+
+# Request bodies other than JSON that the body guard must let through (path regex -> types).
+BODY_MEDIA_TYPES = {
+    r"^/api/v1/spacecraft/[^/]+/telemetry/packets$": frozenset({"application/octet-stream"}),
+    r"^/api/v1/spacecraft/[^/]+/telemetry/dictionary$": frozenset(
+        {"application/xml", "text/xml", "application/xtce+xml"}
+    ),
+}
+_BATCH_FIELDS = frozenset({"source_id", "sequence", "samples"})
+_INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": IngestResult, "description": "a retry: the batch was stored before"},
+    201: {"model": IngestResult, "description": "the batch was stored"},
+    413: {"description": "body larger than the request body limit"},
+    422: {"description": "problem+json listing every bad sample; nothing was stored"},
+    503: {"description": "ingest saturated; retry after Retry-After seconds"},
+}
+_BATCH_BODY_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["samples"],
+                    "properties": {
+                        "source_id": {"type": "string", "maxLength": 128},
+                        "sequence": {"type": "integer", "minimum": 0},
+                        "samples": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["parameter", "time", "value"],
+                                "properties": {
+                                    "parameter": {"type": "string"},
+                                    "time": {"type": "string", "format": "date-time"},
+                                    "value": {"type": ["number", "integer", "boolean", "string"]},
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+PartialQuery = Annotated[
+    bool,
+    Query(
+        description="store the valid samples and list the invalid ones in `rejected` "
+        "instead of refusing the whole batch"
+    ),
+]
+
+
+def _ingest_gate(request: Request) -> service.IngestGate:
+    gate: service.IngestGate | None = getattr(request.app.state, "telemetry_ingest_gate", None)
+    if gate is None:
+        gate = service.IngestGate(request.app.state.settings.telemetry_ingest_concurrency)
+        request.app.state.telemetry_ingest_gate = gate
+    return gate
+
+
+def _decode_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        # Literal NaN/Infinity is not JSON, but some clients send it; parse it so the
+        # sample can be named in the answer rather than the whole body refused.
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError(
+            "the body is not valid JSON",
+            errors=[FieldError(["body"], f"malformed JSON: {exc}")],
+        ) from None
+
+
+def _answer(request: Request, principal: Principal, outcome: service.IngestOutcome) -> Response:
+    if outcome.created:
+        notify_after_commit(request, outcome.notifications)
+        request.app.state.status_cache.invalidate(
+            (principal.organisation_id, uuid.UUID(request.path_params["spacecraft_id"]))
+        )
+        if outcome.records or outcome.alarm_messages:
+            spacecraft_id = uuid.UUID(request.path_params["spacecraft_id"])
+            app = request.app
+
+            async def publish() -> None:
+                hub = app.state.telemetry_hub
+                listening = hub.subscribers(spacecraft_id) > 0
+                for message in outcome.alarm_messages:
+                    hub.publish(spacecraft_id, message)
+                if listening:
+                    for message in outcome.sample_messages():
+                        hub.publish(spacecraft_id, message)
+
+            after_commit(request, publish)
+    return Response(
+        orjson.dumps(outcome.result.model_dump(mode="json")),
+        status_code=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+        media_type="application/json",
+    )
+
+
+@router.get("/parameters")
+async def list_parameters(
+    spacecraft_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> list[ParameterRead]:
+    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+    return await service.list_parameters(session, spacecraft_id)
+
+
+@router.put("/parameters")
+async def put_parameters(
+    spacecraft_id: uuid.UUID,
+    items: Annotated[list[ParameterWrite], Body(max_length=10_000)],
+    principal: Writer,
+    session: SessionDep,
+    actor: ActorDep,
+) -> list[ParameterRead]:
+    """Create or update parameters by name; parameters not listed are kept with their
+    archive. Returns the whole dictionary."""
+    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+    parameters = await service.upsert_parameters(session, spacecraft_id, items)
+    await record(
+        session,
+        actor.event(
+            "telemetry.parameters_updated",
+            object_type="spacecraft",
+            object_id=spacecraft_id,
+            names=[item.name for item in items][:100],
+        ),
+    )
+    return parameters
+
+
+@router.put(
+    "/dictionary",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def put_dictionary(
+    spacecraft_id: uuid.UUID,
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    actor: ActorDep,
+) -> list[ParameterRead]:
+    """Upload the spacecraft's XTCE definition: its parameters join the dictionary and
+    packets posted to .../telemetry/packets are decoded with it."""
+    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+    parameters = await service.import_definition(
+        session, spacecraft_id, await request.body(), utcnow()
+    )
+    await record(
+        session,
+        actor.event(
+            "telemetry.definition_uploaded",
+            object_type="spacecraft",
+            object_id=spacecraft_id,
+            parameters=len(parameters),
+        ),
+    )
+    return parameters
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IngestResult,
+    responses=_INGEST_RESPONSES,
+    openapi_extra=_BATCH_BODY_SCHEMA,
+)
+async def ingest_samples(
+    spacecraft_id: uuid.UUID,
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    settings: SettingsDep,
+    partial: PartialQuery = False,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Response:
+    """Store a batch of samples once: a retry with the same source_id and sequence (or
+    Idempotency-Key) gets the first answer again, with 200 instead of 201."""
+    gate = _ingest_gate(request)
+    gate.enter()
+    try:
+        payload = await request.body()
+        body = _decode_json(payload)
+        if not isinstance(body, dict):
+            raise InvalidInputError(
+                "the body must be a JSON object",
+                errors=[FieldError(["body"], "must be an object with samples")],
+            )
+        unknown = sorted(set(body) - _BATCH_FIELDS)
+        if unknown:
+            raise InvalidInputError(
+                f"unknown field(s): {', '.join(unknown[:10])}",
+                errors=[FieldError(["body", name], "unknown field") for name in unknown[:10]],
+            )
+        if "samples" not in body:
+            raise InvalidInputError(
+                "samples is required", errors=[FieldError(["body", "samples"], "field required")]
+            )
+        key = service.batch_key(
+            source_id=body.get("source_id"),
+            sequence=body.get("sequence"),
+            idempotency_key=idempotency_key,
+            locations=(["body", "source_id"], ["body", "sequence"]),
+        )
+        spacecraft = await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+        outcome = await service.ingest(
+            session,
+            spacecraft,
+            key,
+            payload,
+            body["samples"],
+            partial=partial,
+            settings=settings,
+            now=utcnow(),
+        )
+    finally:
+        gate.leave()
+    return _answer(request, principal, outcome)
+
+
+@router.post(
+    "/packets",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IngestResult,
+    responses=_INGEST_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def ingest_packets(
+    spacecraft_id: uuid.UUID,
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    settings: SettingsDep,
+    partial: PartialQuery = False,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    x_source_id: Annotated[str | None, Header(max_length=128)] = None,
+    x_sequence: Annotated[int | None, Header(ge=0)] = None,
+) -> Response:
+    """CCSDS space packets, concatenated, decoded with the spacecraft's XTCE definition.
+    Parameters the archive cannot hold (strings) are skipped."""
+    gate = _ingest_gate(request)
+    gate.enter()
+    try:
+        key = service.batch_key(
+            source_id=x_source_id,
+            sequence=x_sequence,
+            idempotency_key=idempotency_key,
+            locations=(["header", "X-Source-Id"], ["header", "X-Sequence"]),
+        )
+        payload = await request.body()
+        spacecraft = await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+        definition = await service.packet_definition(session, spacecraft_id)
+        samples = service.decoded_as_samples(
+            s for s in service.decode_packets(definition, payload) if not isinstance(s.value, str)
+        )
+        outcome = await service.ingest(
+            session,
+            spacecraft,
+            key,
+            payload,
+            samples,
+            partial=partial,
+            settings=settings,
+            now=utcnow(),
+        )
+    finally:
+        gate.leave()
+    return _answer(request, principal, outcome)
+
+
+@router.get("/latest")
+async def latest(
+    spacecraft_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> list[LatestValue]:
+    """The newest sample of every parameter (null when it has none)."""
+    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+    return await service.latest(session, spacecraft_id)
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
+            "description": "columns parameter, time, value; ordered by parameter then time",
+        }
+    },
+)
+async def export(
+    spacecraft_id: uuid.UUID,
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    parameters: Annotated[str, Query(min_length=1, max_length=4000, examples=["a,b"])],
+    start: AwareDatetime,
+    stop: AwareDatetime,
+    format: ExportFormat = "csv",
+) -> StreamingResponse:
+    """Raw samples of the listed parameters in [start, stop), streamed."""
+    service.check_window(start, stop)
+    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+    names = list(dict.fromkeys(n.strip() for n in parameters.split(",") if n.strip()))
+    selected = await service.export_parameters(session, spacecraft_id, names)
+    sessionmaker = request.app.state.sessionmaker
+    filename = f"telemetry-{spacecraft_id}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "parquet":
+        return StreamingResponse(
+            service.export_parquet(sessionmaker, selected, start, stop),
+            media_type="application/vnd.apache.parquet",
+            headers=headers,
+        )
+    return StreamingResponse(
+        service.export_csv(sessionmaker, selected, start, stop),
+        media_type="text/csv; charset=utf-8",
+        headers=headers,
+    )
+
+
+@router.get("/{parameter}/samples")
+async def sample_buckets(
+    spacecraft_id: uuid.UUID,
+    parameter: str,
+    principal: Reader,
+    session: SessionDep,
+    start: AwareDatetime,
+    stop: AwareDatetime,
+    count: Annotated[int, Query(ge=1, le=service.MAX_BUCKETS)] = 500,
+) -> BucketSeries:
+    """[start, stop) cut into `count` equal buckets, each with min/max/avg/count of the
+    samples in it; an empty bucket has count 0 and nulls (a gap to draw)."""
+    service.check_window(start, stop)
+    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+    found = await service.parameter_of(session, spacecraft_id, parameter)
+    return await service.buckets(session, found, start=start, stop=stop, count=count)
+
+
+@router.get("/{parameter}")
+async def raw_samples(
+    spacecraft_id: uuid.UUID,
+    parameter: str,
+    principal: Reader,
+    session: SessionDep,
+    page: PageDep,
+    start: AwareDatetime | None = None,
+    stop: AwareDatetime | None = None,
+    order: SortOrder = "asc",
+) -> SamplePage:
+    """Raw samples in time order, each with its limit state; page with next_cursor."""
+    service.check_window(start, stop)
+    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+    found = await service.parameter_of(session, spacecraft_id, parameter)
+    after: datetime | None = cursor_value(page, "t", datetime)
+    items = await service.raw_samples(
+        session,
+        spacecraft_id,
+        found,
+        start=start,
+        stop=stop,
+        after=after,
+        descending=order == "desc",
+        limit=page.limit + 1,
+    )
+    kept = items[: page.limit]
+    next_cursor = (
+        encode_cursor({"t": kept[-1].time.isoformat()}) if len(items) > page.limit else None
+    )
+    return SamplePage(parameter=found.name, items=kept, next_cursor=next_cursor, limit=page.limit)
