@@ -121,3 +121,65 @@ def test_clear_threshold_must_make_sense(comparison: Comparison, clear: float) -
             thresholds={Severity.WARNING: 10, Severity.CRITICAL: 20},
             clear=clear,
         )
+
+
+LATCHED = Rule(
+    key="batt-v-limits",
+    metric="telemetry_limit_level",
+    comparison=Comparison.ABOVE,
+    thresholds={Severity.INFO: 0.5, Severity.WARNING: 1.5, Severity.CRITICAL: 3.5},
+    clear=0.5,
+    latching=True,
+)
+
+
+def test_latched_alert_stays_firing_after_the_value_returns_until_acknowledged() -> None:
+    steps = feed(LATCHED, [(0, 0), (1, 4), (2, 0), (3, 0)])
+    assert [change for _, change in steps] == [None, Change.FIRED, None, None]
+    latched = steps[-1][0]
+    assert latched.status is AlertStatus.FIRING and latched.severity is Severity.CRITICAL
+    assert latched.value == 0 and latched.resolved_at is None
+    done, change = acknowledge(
+        latched, by="op-1", comment="transient", now=T0 + timedelta(seconds=5), rule=LATCHED
+    )
+    assert change is Change.RESOLVED and done.status is AlertStatus.RESOLVED
+    assert done.acknowledged_by == "op-1" and done.resolved_at == T0 + timedelta(seconds=5)
+
+
+def test_latched_alert_acknowledged_while_violating_resolves_when_the_value_clears() -> None:
+    state = feed(LATCHED, [(0, 2)])[-1][0]
+    acked, change = acknowledge(
+        state, by="op-1", comment=None, now=T0 + timedelta(seconds=1), rule=LATCHED
+    )
+    assert change is Change.ACKNOWLEDGED and acked.status is AlertStatus.ACKNOWLEDGED
+    cleared, change = evaluate(LATCHED, acked, 0, T0 + timedelta(seconds=2))
+    assert change is Change.RESOLVED and cleared.status is AlertStatus.RESOLVED
+
+
+def test_latched_alert_escalation_rearms_and_latches_again() -> None:
+    state = feed(LATCHED, [(0, 2)])[-1][0]
+    state, _ = acknowledge(state, by="op-1", comment=None, now=T0, rule=LATCHED)
+    state, change = evaluate(LATCHED, state, 5, T0 + timedelta(seconds=1))
+    assert change is Change.ESCALATED and state.status is AlertStatus.FIRING
+    state, change = evaluate(LATCHED, state, 0, T0 + timedelta(seconds=2))
+    assert change is None and state.status is AlertStatus.FIRING
+
+
+def test_acknowledging_without_the_rule_never_resolves() -> None:
+    state = feed(LATCHED, [(0, 4), (1, 0)])[-1][0]
+    acked, change = acknowledge(state, by="op-1", comment=None, now=T0)
+    assert change is Change.ACKNOWLEDGED and acked.status is AlertStatus.ACKNOWLEDGED
+
+
+def test_a_non_latching_rule_resolves_by_itself() -> None:
+    plain = Rule(
+        key="plain",
+        metric="telemetry_limit_level",
+        comparison=Comparison.ABOVE,
+        thresholds={Severity.WARNING: 1.5},
+        clear=0.5,
+    )
+    assert [change for _, change in feed(plain, [(0, 2), (1, 0)])] == [
+        Change.FIRED,
+        Change.RESOLVED,
+    ]

@@ -10,7 +10,11 @@ domain events, and is tested without a server:
 * the severity is the highest whose threshold the value crosses, and may escalate or
   de-escalate while firing;
 * acknowledgement and shelving are operator decisions: they silence notifications but
-  never hide a state change.
+  never hide a state change;
+* a *latching* rule (YAMCS: "latching alarms", the alarm stays until acknowledged) does not
+  resolve by itself while unacknowledged: once fired it stays firing after the value is back
+  to normal, so a transient violation cannot go unseen. Acknowledging it then resolves it; an
+  alert acknowledged while still out of limits resolves when the value clears, as usual.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Rule:
     for_s: float = 0.0
     labels: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    latching: bool = False
 
     def __post_init__(self) -> None:
         if not self.thresholds:
@@ -128,6 +133,8 @@ def evaluate(
     severity = rule.severity_for(value)
     if state.active:
         if rule.cleared_by(value):
+            if rule.latching and state.status is AlertStatus.FIRING:
+                return replace(state, value=value), None  # waits for an operator
             return (
                 replace(
                     state,
@@ -184,20 +191,30 @@ def evaluate(
 
 
 def acknowledge(
-    state: AlertState, *, by: str, comment: str | None, now: datetime
+    state: AlertState, *, by: str, comment: str | None, now: datetime, rule: Rule | None = None
 ) -> tuple[AlertState, Change | None]:
+    """Acknowledge a firing alert. For a latching ``rule`` whose last value is already back
+    to normal this is also the end of the alert: it resolves (``Change.RESOLVED``)."""
     if state.status is not AlertStatus.FIRING:
         return state, None
-    return (
-        replace(
-            state,
-            status=AlertStatus.ACKNOWLEDGED,
-            acknowledged_by=by,
-            acknowledged_at=now,
-            ack_comment=comment,
-        ),
-        Change.ACKNOWLEDGED,
+    acknowledged = replace(
+        state,
+        status=AlertStatus.ACKNOWLEDGED,
+        acknowledged_by=by,
+        acknowledged_at=now,
+        ack_comment=comment,
     )
+    if (
+        rule is not None
+        and rule.latching
+        and state.value is not None
+        and rule.cleared_by(state.value)
+    ):
+        resolved = replace(
+            acknowledged, status=AlertStatus.RESOLVED, resolved_at=now, pending_since=None
+        )
+        return resolved, Change.RESOLVED
+    return acknowledged, Change.ACKNOWLEDGED
 
 
 def shelve(state: AlertState, *, until: datetime) -> tuple[AlertState, Change]:

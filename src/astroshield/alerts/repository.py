@@ -52,6 +52,15 @@ class AlertRepository:
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def organisation_rule(self, organisation_id: uuid.UUID, key: str) -> AlertRule | None:
+        statement = (
+            select(AlertRule)
+            .where(AlertRule.organisation_id == organisation_id, AlertRule.key == key)
+            .order_by(AlertRule.id)
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     def _rules_visible(self, visibility: Visibility) -> Select[AlertRule]:
         condition = AlertRule.organisation_id == visibility.organisation_id
         if visibility.platform:

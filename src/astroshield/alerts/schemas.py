@@ -66,6 +66,7 @@ class RuleCreate(RequestModel):
     )
     description: Annotated[str, Field(max_length=2000)] | None = None
     enabled: bool = True
+    latching: bool = False
 
     @model_validator(mode="after")
     def _clear_outside_firing_range(self) -> RuleCreate:
@@ -91,3 +92,4 @@ class RuleRead(ResponseModel):
     description: str | None
     enabled: bool
     builtin: bool
+    latching: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ def to_rule(row: AlertRule) -> engine.Rule:
         for_s=row.for_s,
         labels=dict(row.labels),
         description=row.description or "",
+        latching=bool(row.latching),
     )
 
 
@@ -105,6 +106,13 @@ def notification_for(
     )
 
 
+@dataclass(frozen=True)
+class Observation:
+    alert: Alert | None  # None while a quiet rule has never had an alert
+    change: engine.Change | None
+    notification: Notification | None
+
+
 async def observe(
     session: AsyncSession,
     rule: AlertRule,
@@ -112,9 +120,28 @@ async def observe(
     now: datetime,
     *,
     labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
 ) -> Notification | None:
     """Feed one observation of ``rule``'s metric; returns a notification when people must
     be told (fired, escalated, resolved, and not shelved)."""
+    observed = await observe_alert(
+        session, rule, value, now, labels=labels, annotations=annotations
+    )
+    return observed.notification
+
+
+async def observe_alert(
+    session: AsyncSession,
+    rule: AlertRule,
+    value: float,
+    now: datetime,
+    *,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> Observation:
+    """:func:`observe`, also telling which alert changed and how. ``labels`` identify the
+    alert (one per rule and label set); ``annotations`` are shown with it (e.g. the limit
+    level of a telemetry alarm) but do not make a new alert when they change."""
     repository = AlertRepository(session)
     all_labels = {**rule.labels, **(labels or {})}
     key = dedup_key(rule.id, all_labels)
@@ -123,24 +150,26 @@ async def observe(
     state, change = engine.evaluate(to_rule(rule), previous, value, now)
     if alert is None:
         if change is None:
-            return None  # a quiet rule leaves no row behind
+            return Observation(None, None, None)  # a quiet rule leaves no row behind
         alert = Alert(
             rule_id=rule.id,
             organisation_id=rule.organisation_id,
             dedup_key=key,
-            labels=all_labels,
+            labels={**all_labels, **(annotations or {})},
         )
         _store(alert, state)
         await repository.add(alert)
     _store(alert, state)
+    if annotations and any(alert.labels.get(k) != v for k, v in annotations.items()):
+        alert.labels = {**alert.labels, **annotations}
     if change is None:
         await session.flush()
-        return None
+        return Observation(alert, None, None)
 
     await _event(repository, alert, change, now)
     if engine.should_notify(state, change, now):
-        return notification_for(rule, alert, change, now)
-    return None
+        return Observation(alert, change, notification_for(rule, alert, change, now))
+    return Observation(alert, change, None)
 
 
 async def _visible_alert(
@@ -162,13 +191,25 @@ async def acknowledge(
     now: datetime,
 ) -> Alert:
     alert = await _visible_alert(session, alert_id, visibility)
+    rule = await session.get(AlertRule, alert.rule_id)
     state, change = engine.acknowledge(
-        to_state(alert), by=actor.user_id or "unknown", comment=comment, now=now
+        to_state(alert),
+        by=actor.user_id or "unknown",
+        comment=comment,
+        now=now,
+        rule=to_rule(rule) if rule is not None else None,
     )
     if change is None:
         raise ConflictError(f"only a firing alert can be acknowledged; this one is {alert.status}")
+    repository = AlertRepository(session)
+    if change is engine.Change.RESOLVED:
+        # A latched alert whose value is back: the acknowledgement ends it. Both are history.
+        _store(alert, replace(state, status=engine.AlertStatus.ACKNOWLEDGED, resolved_at=None))
+        await _event(
+            repository, alert, engine.Change.ACKNOWLEDGED, now, actor=actor.user_id, comment=comment
+        )
     _store(alert, state)
-    await _event(AlertRepository(session), alert, change, now, actor=actor.user_id, comment=comment)
+    await _event(repository, alert, change, now, actor=actor.user_id, comment=comment)
     await record(
         session, actor.event("alert.acknowledged", object_type="alert", object_id=alert.id)
     )
@@ -302,7 +343,37 @@ async def ensure_builtin_rules(session: AsyncSession, rules: list[BuiltinRule]) 
                 labels={"scope": "platform"},
             )
             session.add(row)
-        row.name, row.metric, row.comparison = spec.name, spec.metric, spec.comparison
-        row.thresholds, row.clear_threshold, row.for_s = spec.thresholds, spec.clear, spec.for_s
-        row.description = spec.description
+        _apply(row, spec)
     await session.flush()
+
+
+def _apply(row: AlertRule, spec: BuiltinRule) -> None:
+    row.name, row.metric, row.comparison = spec.name, spec.metric, spec.comparison
+    row.thresholds, row.clear_threshold, row.for_s = spec.thresholds, spec.clear, spec.for_s
+    row.description = spec.description
+
+
+async def organisation_rule(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    spec: BuiltinRule,
+    *,
+    labels: dict[str, str],
+) -> AlertRule:
+    """The organisation's built-in rule for a domain's events (conjunction Pc, CCDM threat),
+    created on first use. Like the platform rules it follows ``spec``, so a threshold changed
+    in code reaches organisations that already have the rule; ``labels`` are set only at
+    creation, as they identify the rule's existing alerts."""
+    row = await AlertRepository(session).organisation_rule(organisation_id, spec.key)
+    if row is None:
+        row = AlertRule(
+            organisation_id=organisation_id,
+            key=spec.key,
+            builtin=True,
+            enabled=True,
+            labels=labels,
+        )
+        session.add(row)
+    _apply(row, spec)
+    await session.flush()
+    return row
