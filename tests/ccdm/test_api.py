@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from astroshield.astro.rpo import analyse_neighbour
 from astroshield.astro.tle import iter_tles
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
+from astroshield.organisations.models import Organisation
 from astroshield.spacecraft.models import Spacecraft
 from tests.astro.paths import SHARED
 from tests.ccdm.scenarios import (
@@ -34,6 +35,8 @@ from tests.ccdm.scenarios import (
     geo_target,
 )
 from tests.conftest import Factory
+from tests.conjunction.cdms import kvn, omitron_cdm, omitron_pc_for_20m
+from tests.conjunction.conftest import upload
 
 STOP = START + timedelta(days=GEO_DAYS)
 FENGYUN_TLE = SHARED / "data" / "maneuvers" / "processed_files" / "Fengyun-2F.tle"
@@ -48,6 +51,7 @@ async def _import(app: FastAPI, sets: Sequence[ElementSet], source: str = SOURCE
 
 @dataclass
 class Operator:
+    organisation: Organisation
     spacecraft: Spacecraft
     headers: dict[str, str]
 
@@ -60,7 +64,7 @@ async def scene(app: FastAPI, factory: Factory) -> Operator:
         await _import(app, history)
     organisation = await factory.organisation()
     spacecraft = await factory.spacecraft(organisation, catalog_number="90001")
-    return Operator(spacecraft, await factory.login(organisation, role="viewer"))
+    return Operator(organisation, spacecraft, await factory.login(organisation, role="viewer"))
 
 
 def _intent_url(operator: Operator, catalog_number: str) -> str:
@@ -157,13 +161,56 @@ async def test_distant_object_is_nominal_and_raises_nothing(
 async def test_intent_with_a_conjunction_input(client: httpx.AsyncClient, scene: Operator) -> None:
     params = {"days": GEO_DAYS, "miss_distance_km": 0.3, "tca": "2024-11-16T00:00:00Z"}
     body = await client.get(_intent_url(scene, "90004"), params=params, headers=scene.headers)
-    risk = next(i for i in body.json()["evidence"] if i["name"] == "conjunction_risk")
+    risk = _conjunction_risk(body)
     assert risk["value"] == 0.3 and risk["unit"] == "km" and risk["contributes"]
     missing = await client.get(
         _intent_url(scene, "90004"), params={"miss_distance_km": 0.3}, headers=scene.headers
     )
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["loc"] == ["query", "tca"]
+
+
+async def test_intent_uses_the_stored_conjunction_of_the_pair(
+    client: httpx.AsyncClient, scene: Operator, factory: Factory
+) -> None:
+    analyst = await factory.login(scene.organisation, role="analyst")
+    now = datetime.now(UTC)
+    message = omitron_cdm(
+        primary="90001",
+        secondary="90004",
+        tca=now + timedelta(days=2),
+        creation=now - timedelta(hours=1),
+        message_id="INTENT-PAIR-1",
+    )
+    uploaded = await upload(client, kvn(message), analyst)
+    assert uploaded.status_code == 201, uploaded.text
+    event = uploaded.json()["event"]
+
+    body = await client.get(
+        _intent_url(scene, "90004"), params={"days": GEO_DAYS}, headers=scene.headers
+    )
+    risk = _conjunction_risk(body)
+    assert risk["value"] == event["pc"] and risk["unit"] == "probability"
+    # Omitron case A with a 20 m combined radius: CARA's independent Pc.
+    assert risk["value"] == pytest.approx(omitron_pc_for_20m(), rel=1e-3)
+    assert f"conjunction event {event['id']}" in risk["source"]
+    assert event["tca"][:19] in risk["source"]
+
+    # Another pair's event, and a caller who may not read conjunctions, see none.
+    other = await client.get(
+        _intent_url(scene, "90002"), params={"days": GEO_DAYS}, headers=scene.headers
+    )
+    assert _conjunction_risk(other)["value"] is None
+    user = await factory.user(scene.organisation, role="viewer")
+    narrow = {"Authorization": f"Bearer {factory.token(user, scopes=['ccdm:read'])}"}
+    blind = await client.get(_intent_url(scene, "90004"), params={"days": GEO_DAYS}, headers=narrow)
+    assert _conjunction_risk(blind)["value"] is None
+
+
+def _conjunction_risk(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    evidence: list[dict[str, Any]] = response.json()["evidence"]
+    return next(item for item in evidence if item["name"] == "conjunction_risk")
 
 
 async def test_proximity_lists_co_located_neighbours(

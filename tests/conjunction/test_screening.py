@@ -31,7 +31,7 @@ from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.astro.paths import CATALOG_CSV
 from tests.conftest import Factory
-from tests.conjunction.conftest import operator_with
+from tests.conjunction.conftest import Operator, operator_with
 
 PRIMARY = "2874"
 SECONDARY = "42268"
@@ -99,6 +99,16 @@ async def _catalog(app: FastAPI, rows: dict[str, dict[str, str]]) -> None:
     assert result.inserted == len(rows)
 
 
+async def _request_screening(client: httpx.AsyncClient, me: Operator) -> httpx.Response:
+    body = {
+        "spacecraft_id": str(me.spacecraft.id),
+        "start": START.isoformat(),
+        "days": DAYS,
+        "threshold_km": THRESHOLD_KM,
+    }
+    return await client.post("/api/v1/conjunctions/screenings", json=body, headers=me.headers)
+
+
 async def _finished(app: FastAPI) -> None:
     await asyncio.gather(*list(app.state.background_tasks))
 
@@ -110,16 +120,7 @@ async def test_screening_finds_the_close_pair_and_exports_it_as_a_cdm(
     rows = _rows()
     await _catalog(app, rows)
     me = await operator_with(factory, PRIMARY)
-    response = await client.post(
-        "/api/v1/conjunctions/screenings",
-        json={
-            "spacecraft_id": str(me.spacecraft.id),
-            "start": START.isoformat(),
-            "days": DAYS,
-            "threshold_km": THRESHOLD_KM,
-        },
-        headers=me.headers,
-    )
+    response = await _request_screening(client, me)
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "queued"
     screening_id = response.json()["id"]
@@ -227,16 +228,7 @@ async def test_screening_without_catalog_data_fails_with_a_reason(
     app: FastAPI, client: httpx.AsyncClient, factory: Factory
 ) -> None:
     me = await operator_with(factory, PRIMARY)
-    response = await client.post(
-        "/api/v1/conjunctions/screenings",
-        json={
-            "spacecraft_id": str(me.spacecraft.id),
-            "start": START.isoformat(),
-            "days": DAYS,
-            "threshold_km": THRESHOLD_KM,
-        },
-        headers=me.headers,
-    )
+    response = await _request_screening(client, me)
     assert response.status_code == 202
     await _finished(app)
     job = (

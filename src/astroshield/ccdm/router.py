@@ -4,16 +4,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from astroshield.api.deps import SessionDep, SettingsDep, require_scope, session_of
 from astroshield.api.side_effects import notify_after_commit
 from astroshield.astro.intent import ConjunctionInput
 from astroshield.catalog.repository import CatalogRepository
+from astroshield.catalog.router import CatalogNumberPath
 from astroshield.catalog.service import parse_catalog_number
 from astroshield.ccdm import service
-from astroshield.ccdm.repository import CcdmRepository
 from astroshield.ccdm.schemas import (
     CadenceRead,
     DailyApproachRead,
@@ -30,41 +30,33 @@ from astroshield.ccdm.schemas import (
 )
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
+from astroshield.spacecraft.repository import SpacecraftRepository
 
 router = APIRouter(prefix="/ccdm", tags=["ccdm"])
 Reader = Annotated[Principal, Depends(require_scope("ccdm:read"))]
 
-CatalogNumberPath = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=9,
-        description="NORAD catalog number: 1-9 digits or Alpha-5 (A0001)",
-        examples=["25544"],
-    ),
-]
 Days = Annotated[
     int | None,
     Query(description="analysis window in days before the newest element set (settings bound)"),
 ]
 
 
-async def _repository(request: Request, principal: Reader) -> CcdmRepository:
-    return CcdmRepository(session_of(request), principal.organisation_id)
+async def _spacecraft(request: Request, principal: Reader) -> SpacecraftRepository:
+    return SpacecraftRepository(session_of(request), principal.organisation_id)
 
 
 async def _catalog(request: Request, _principal: Reader) -> CatalogRepository:
     return CatalogRepository(session_of(request))
 
 
-Repository = Annotated[CcdmRepository, Depends(_repository)]
+SpacecraftOfCaller = Annotated[SpacecraftRepository, Depends(_spacecraft)]
 Catalog = Annotated[CatalogRepository, Depends(_catalog)]
 
 
 @router.get("/spacecraft/{spacecraft_id}/proximity")
 async def get_proximity(
     spacecraft_id: uuid.UUID,
-    repository: Repository,
+    repository: SpacecraftOfCaller,
     catalog: Catalog,
     settings: SettingsDep,
     days: Days = None,
@@ -175,7 +167,8 @@ async def get_intent(
     spacecraft_id: uuid.UUID,
     catalog_number: CatalogNumberPath,
     request: Request,
-    repository: Repository,
+    principal: Reader,
+    repository: SpacecraftOfCaller,
     catalog: Catalog,
     session: SessionDep,
     settings: SettingsDep,
@@ -188,7 +181,10 @@ async def get_intent(
 ) -> IntentRead:
     """Intent category and score of the object relative to the spacecraft, with every
     indicator's measured value, threshold, weight and source data. A ``potential_threat``
-    fires the organisation's ``ccdm-potential-threat`` alert (notifications after commit)."""
+    fires the organisation's ``ccdm-potential-threat`` alert (notifications after commit).
+
+    The conjunction indicator uses ``miss_distance_km``/``pc``/``tca`` when given, else the
+    latest open conjunction event of the pair (named in the indicator's ``source``)."""
     number = parse_catalog_number(catalog_number, ["path", "catalog_number"])
     conjunction = _conjunction(miss_distance_km, pc, tca)
     result = await service.intent(
@@ -201,6 +197,7 @@ async def get_intent(
         conjunction,
         service.config_from(settings),
         datetime.now(UTC),
+        stored_conjunction=principal.has("conjunctions:read"),
     )
     notify_after_commit(request, [result.notification] if result.notification else [])
     assessment = result.assessment

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.alerts.models import AlertRule
 from astroshield.alerts.notifiers import Notification
-from astroshield.alerts.service import observe
+from astroshield.alerts.service import BuiltinRule, observe, organisation_rule
 from astroshield.astro.elements import ElementSet
 from astroshield.astro.intent import (
     ConjunctionInput,
@@ -40,15 +40,27 @@ from astroshield.astro.rpo import (
 )
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.service import to_element_set
-from astroshield.ccdm.repository import CcdmRepository
 from astroshield.config import Settings
+from astroshield.conjunction.models import ConjunctionEvent
+from astroshield.conjunction.repository import ConjunctionRepository
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
 from astroshield.spacecraft.models import Spacecraft
+from astroshield.spacecraft.repository import SpacecraftRepository
+from astroshield.spacecraft.service import get_spacecraft
 
-ALERT_RULE_KEY = "ccdm-potential-threat"
-ALERT_METRIC = "ccdm_intent_threat"
 # The alert value is 1 while the latest assessment of the pair is potential_threat, else 0.
 _THREAT, _NO_THREAT = 1.0, 0.0
+ALERT_RULE = BuiltinRule(
+    key="ccdm-potential-threat",
+    name="CCDM potential threat",
+    metric="ccdm_intent_threat",
+    comparison="above",
+    thresholds={"critical": 0.5},
+    clear=0.5,
+    for_s=0.0,
+    description="intent assessment of an object near a protected spacecraft is "
+    "potential_threat (manoeuvres toward it while approaching)",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +155,10 @@ def check_days(days: int | None, config: CcdmConfig) -> int:
 
 
 async def protected_spacecraft(
-    repository: CcdmRepository, spacecraft_id: uuid.UUID
+    repository: SpacecraftRepository, spacecraft_id: uuid.UUID
 ) -> tuple[Spacecraft, str]:
     """The caller's spacecraft and its catalog number (404 when not the caller's)."""
-    spacecraft = await repository.spacecraft(spacecraft_id)
-    if spacecraft is None:
-        raise NotFoundError(f"spacecraft {spacecraft_id} not found")
+    spacecraft = await get_spacecraft(repository, spacecraft_id)
     if spacecraft.catalog_number is None:
         raise InvalidInputError(
             f"spacecraft {spacecraft_id} has no catalog number; set it to link its orbit",
@@ -191,7 +201,7 @@ async def newest_epoch(catalog: CatalogRepository, catalog_number: str) -> datet
 
 
 async def proximity(
-    repository: CcdmRepository,
+    repository: SpacecraftRepository,
     catalog: CatalogRepository,
     spacecraft_id: uuid.UUID,
     days: int | None,
@@ -307,34 +317,25 @@ def _learn(elements: Sequence[ElementSet], config: PatternConfig) -> PatternOfLi
 # ---------------------------------------------------------------------------- intent
 
 
-async def threat_alert_rule(repository: CcdmRepository) -> AlertRule:
-    """The organisation's intent rule (created on first use): critical while the latest
-    assessment of a pair is ``potential_threat``, resolved when it no longer is."""
-    rule = await repository.alert_rule(ALERT_RULE_KEY)
-    if rule is not None:
-        return rule
-    return await repository.add_alert_rule(
-        AlertRule(
-            organisation_id=repository.organisation_id,
-            key=ALERT_RULE_KEY,
-            name="CCDM potential threat",
-            metric=ALERT_METRIC,
-            comparison="above",
-            thresholds={"critical": 0.5},
-            clear_threshold=0.5,
-            for_s=0.0,
-            labels={"domain": "ccdm"},
-            description="intent assessment of an object near a protected spacecraft is "
-            "potential_threat (manoeuvres toward it while approaching)",
-            enabled=True,
-            builtin=True,
-        )
+async def threat_alert_rule(session: AsyncSession, organisation_id: uuid.UUID) -> AlertRule:
+    """The organisation's intent rule: critical while the latest assessment of a pair is
+    ``potential_threat``, resolved when it no longer is."""
+    return await organisation_rule(session, organisation_id, ALERT_RULE, labels={"domain": "ccdm"})
+
+
+def conjunction_input(event: ConjunctionEvent) -> ConjunctionInput:
+    return ConjunctionInput(
+        miss_distance_km=event.miss_distance_m / 1e3,
+        tca=event.tca,
+        pc=event.pc,
+        source=f"conjunction event {event.id} ({event.source}, updated "
+        f"{event.updated_at.isoformat()})",
     )
 
 
 async def intent(
     session: AsyncSession,
-    repository: CcdmRepository,
+    repository: SpacecraftRepository,
     catalog: CatalogRepository,
     spacecraft_id: uuid.UUID,
     catalog_number: str,
@@ -342,10 +343,14 @@ async def intent(
     conjunction: ConjunctionInput | None,
     config: CcdmConfig,
     now: datetime,
+    *,
+    stored_conjunction: bool = True,
 ) -> IntentResult:
     """Assess ``catalog_number`` against the spacecraft over the ``days`` before the newer
     of their newest element sets; a ``potential_threat`` fires the organisation's alert,
-    any other category resolves it."""
+    any other category resolves it. Without a ``conjunction`` from the caller, the latest
+    open conjunction event of the pair (its latest Pc, miss distance and TCA) is used when
+    ``stored_conjunction`` (the caller may read conjunctions)."""
     window_days = check_days(days, config)
     spacecraft, protected_number = await protected_spacecraft(repository, spacecraft_id)
     if catalog_number == protected_number:
@@ -357,6 +362,11 @@ async def intent(
         await newest_epoch(catalog, protected_number), await newest_epoch(catalog, catalog_number)
     )
     start = stop - timedelta(days=window_days)
+    if conjunction is None and stored_conjunction:
+        event = await ConjunctionRepository(
+            session, spacecraft.organisation_id
+        ).latest_open_event_between(protected_number, catalog_number, now)
+        conjunction = conjunction_input(event) if event is not None else None
     protected = await object_history(catalog, protected_number, start, stop)
     other = await object_history(
         catalog, catalog_number, stop - timedelta(days=config.history_days), stop
@@ -364,19 +374,20 @@ async def intent(
     assessment, report = await asyncio.to_thread(
         _assess, protected, other, start, stop, conjunction, config, now
     )
-    rule = await threat_alert_rule(repository)
+    rule = await threat_alert_rule(session, spacecraft.organisation_id)
     threat = assessment.category is IntentCategory.POTENTIAL_THREAT
     notification = await observe(
         session,
         rule,
         _THREAT if threat else _NO_THREAT,
         now,
-        labels={
-            "spacecraft_id": str(spacecraft.id),
+        labels={"spacecraft_id": str(spacecraft.id), "object": catalog_number},
+        # Shown with the alert, not its identity (a renamed spacecraft keeps its alert).
+        annotations={
             "spacecraft": spacecraft.name,
-            "object": catalog_number,
+            "score": f"{assessment.score:.2f}",
+            "category": assessment.category.value,
         },
-        annotations={"score": f"{assessment.score:.2f}", "category": assessment.category.value},
     )
     return IntentResult(spacecraft, protected_number, assessment, report, threat, notification)
 

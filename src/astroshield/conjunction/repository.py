@@ -9,12 +9,12 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from astroshield.alerts.models import AlertRule
 from astroshield.conjunction.models import (
     ConjunctionCdm,
     ConjunctionEvent,
     ConjunctionScreening,
     EventStatus,
+    ScreeningStatus,
 )
 from astroshield.errors import ConflictError, FieldError
 from astroshield.spacecraft.models import Spacecraft
@@ -100,19 +100,36 @@ class ConjunctionRepository:
             statement = statement.where(event.status == filters.status)
         return (await self.session.execute(statement)).scalars().all()
 
-    async def close_past_events(self, now: datetime) -> None:
-        """Events whose TCA has passed are over; closing them on each write keeps the
-        ``status`` filter meaningful without a scheduler."""
-        await self.session.execute(
-            update(ConjunctionEvent)
+    async def passed_open_events(self, now: datetime) -> Sequence[ConjunctionEvent]:
+        statement = _passed_open(self._events(), now)
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def latest_open_event_between(
+        self, first: str, second: str, now: datetime
+    ) -> ConjunctionEvent | None:
+        """The most recently updated open event of the pair (either one primary) whose TCA
+        is still ahead."""
+        event = ConjunctionEvent
+        statement = (
+            self._events()
             .where(
-                ConjunctionEvent.organisation_id == self.organisation_id,
-                ConjunctionEvent.status == EventStatus.OPEN.value,
-                ConjunctionEvent.tca < now,
+                or_(
+                    and_(
+                        event.primary_catalog_number == first,
+                        event.secondary_catalog_number == second,
+                    ),
+                    and_(
+                        event.primary_catalog_number == second,
+                        event.secondary_catalog_number == first,
+                    ),
+                ),
+                event.status == EventStatus.OPEN.value,
+                event.tca >= now,
             )
-            .values(status=EventStatus.CLOSED.value)
-            .execution_options(synchronize_session=False)
+            .order_by(event.updated_at.desc(), event.id.desc())
+            .limit(1)
         )
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -176,24 +193,6 @@ class ConjunctionRepository:
         )
         return (await self.session.execute(statement)).scalars().all()
 
-    async def get_spacecraft(self, spacecraft_id: uuid.UUID) -> Spacecraft | None:
-        statement = select(Spacecraft).where(
-            Spacecraft.organisation_id == self.organisation_id, Spacecraft.id == spacecraft_id
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
-
-    # ------------------------------------------------------------------------ alerts
-    async def alert_rule(self, key: str) -> AlertRule | None:
-        statement = select(AlertRule).where(
-            AlertRule.organisation_id == self.organisation_id, AlertRule.key == key
-        )
-        return (await self.session.execute(statement)).scalars().first()
-
-    async def add_alert_rule(self, rule: AlertRule) -> AlertRule:
-        self.session.add(rule)
-        await self.session.flush()
-        return rule
-
     # -------------------------------------------------------------------- screenings
     async def add_screening(self, screening: ConjunctionScreening) -> ConjunctionScreening:
         self.session.add(screening)
@@ -206,3 +205,34 @@ class ConjunctionRepository:
             ConjunctionScreening.id == screening_id,
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+
+def _passed_open(statement: Select[ConjunctionEvent], now: datetime) -> Select[ConjunctionEvent]:
+    return statement.where(
+        ConjunctionEvent.status == EventStatus.OPEN.value, ConjunctionEvent.tca < now
+    ).order_by(ConjunctionEvent.id)
+
+
+class UpkeepRepository:
+    """Across organisations, for the service's own upkeep (start-up recovery, the periodic
+    step); no request reaches it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def passed_open_events(self, now: datetime) -> Sequence[ConjunctionEvent]:
+        statement = _passed_open(select(ConjunctionEvent), now)
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def fail_unfinished_screenings(self, reason: str, now: datetime) -> int:
+        result = await self.session.execute(
+            update(ConjunctionScreening)
+            .where(
+                ConjunctionScreening.status.in_(
+                    (ScreeningStatus.QUEUED.value, ScreeningStatus.RUNNING.value)
+                )
+            )
+            .values(status=ScreeningStatus.FAILED.value, error=reason, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -87,7 +87,7 @@ async def upload_cdm(
     )
     if upload.duplicate:
         response.status_code = status.HTTP_200_OK
-    notify_after_commit(request, [upload.notification] if upload.notification else [])
+    notify_after_commit(request, upload.notifications)
     return CdmUploadRead(
         duplicate=upload.duplicate,
         event=ConjunctionEventRead.model_validate(upload.event),

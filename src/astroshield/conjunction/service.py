@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import tempfile
 import threading
 import uuid
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.alerts.models import AlertRule
 from astroshield.alerts.notifiers import Notification
-from astroshield.alerts.service import observe
+from astroshield.alerts.service import BuiltinRule, observe, organisation_rule
 from astroshield.astro import avoidance, pc_plots, risk
 from astroshield.astro.cdm import (
     Cdm,
@@ -52,7 +53,11 @@ from astroshield.conjunction.models import (
     EventStatus,
     ScreeningStatus,
 )
-from astroshield.conjunction.repository import ConjunctionRepository, EventFilter
+from astroshield.conjunction.repository import (
+    ConjunctionRepository,
+    EventFilter,
+    UpkeepRepository,
+)
 from astroshield.conjunction.schemas import ScreeningCreate
 from astroshield.db import session_scope
 from astroshield.errors import (
@@ -63,6 +68,8 @@ from astroshield.errors import (
     UnsupportedMediaTypeError,
 )
 from astroshield.spacecraft.models import Spacecraft
+from astroshield.spacecraft.repository import SpacecraftRepository
+from astroshield.spacecraft.service import get_spacecraft
 
 log = structlog.get_logger(__name__)
 
@@ -70,9 +77,8 @@ CdmFormat = Literal["kvn", "xml"]
 KVN_MEDIA_TYPES = frozenset({"text/plain"})
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 
-ALERT_RULE_KEY = "conjunction-pc"
-ALERT_METRIC = "conjunction_pc"
 THRESHOLDS = risk.RiskThresholds()
+INTERRUPTED_BY_RESTART = "interrupted by a restart"
 EXPORT_ORIGINATOR = "ASTROSHIELD"
 
 # pyplot keeps global state; one figure at a time across worker threads.
@@ -144,47 +150,81 @@ def render_cdm(message: Cdm, fmt: CdmFormat) -> str:
 # -------------------------------------------------------------------------------- alerts
 
 
-async def conjunction_alert_rule(repository: ConjunctionRepository) -> AlertRule:
-    """The organisation's Pc rule (created on first use): warning at the yellow tier,
-    critical at the red tier, resolved when Pc is back in the green."""
-    rule = await repository.alert_rule(ALERT_RULE_KEY)
-    if rule is not None:
-        return rule
-    return await repository.add_alert_rule(
-        AlertRule(
-            organisation_id=repository.organisation_id,
-            key=ALERT_RULE_KEY,
-            name="Conjunction collision probability",
-            metric=ALERT_METRIC,
-            comparison="above",
-            thresholds={"warning": THRESHOLDS.yellow_pc, "critical": THRESHOLDS.red_pc},
-            clear_threshold=THRESHOLDS.yellow_pc,
-            for_s=0.0,
-            labels={"domain": "conjunction"},
-            description="2-D Pc of the latest CDM of a conjunction (CARA tiers)",
-            enabled=True,
-            builtin=True,
-        )
+def _engine_threshold(tier_bound: float) -> float:
+    """A CARA tier starts *at* its bound (red is Pc >= 1e-4) while the alert engine fires on
+    ``value > threshold``: the next float below the bound makes the engine's ``>`` mean ``>=``
+    for every Pc, without a second comparison mode in the engine."""
+    return math.nextafter(tier_bound, 0.0)
+
+
+ALERT_RULE = BuiltinRule(
+    key="conjunction-pc",
+    name="Conjunction collision probability",
+    metric="conjunction_pc",
+    comparison="above",
+    thresholds={
+        "warning": _engine_threshold(THRESHOLDS.yellow_pc),
+        "critical": _engine_threshold(THRESHOLDS.red_pc),
+    },
+    # Resolved back in the green (value < clear); the engine wants clear <= warning, which
+    # leaves the one float just below 1e-5 as the hysteresis band.
+    clear=_engine_threshold(THRESHOLDS.yellow_pc),
+    for_s=0.0,
+    description="2-D Pc of the latest CDM of a conjunction (CARA tiers)",
+)
+# Once TCA has passed the encounter is over: its alert is fed this and resolves.
+PASSED_PC = 0.0
+
+
+async def pc_alert_rule(session: AsyncSession, organisation_id: uuid.UUID) -> AlertRule:
+    """The organisation's Pc rule: warning in the yellow tier, critical in the red."""
+    return await organisation_rule(
+        session, organisation_id, ALERT_RULE, labels={"domain": "conjunction"}
     )
 
 
 async def observe_pc(
-    session: AsyncSession,
-    repository: ConjunctionRepository,
-    event: ConjunctionEvent,
-    spacecraft: Spacecraft,
-    now: datetime,
+    session: AsyncSession, event: ConjunctionEvent, spacecraft_name: str | None, now: datetime
 ) -> Notification | None:
+    """Feed the event's Pc to its alert (one alert per event); a closed event resolves it."""
     if event.pc is None:
-        return None
-    rule = await conjunction_alert_rule(repository)
+        return None  # found by screening: no Pc, no alert
+    rule = await pc_alert_rule(session, event.organisation_id)
+    value = event.pc if event.status == EventStatus.OPEN.value else PASSED_PC
     labels = {
         "event_id": str(event.id),
-        "spacecraft": spacecraft.name,
         "primary": event.primary_catalog_number,
         "secondary": event.secondary_catalog_number,
     }
-    return await observe(session, rule, event.pc, now, labels=labels)
+    # The name is shown, not part of the alert's identity: a renamed spacecraft keeps it.
+    annotations = {"spacecraft": spacecraft_name} if spacecraft_name else None
+    return await observe(session, rule, value, now, labels=labels, annotations=annotations)
+
+
+async def close_passed_events(
+    session: AsyncSession, events: Sequence[ConjunctionEvent], now: datetime
+) -> list[Notification]:
+    """Close events whose TCA has passed and resolve their Pc alerts."""
+    notifications: list[Notification] = []
+    for event in events:
+        event.status = EventStatus.CLOSED.value
+        event.updated_at = now
+        notification = await observe_pc(session, event, None, now)
+        if notification is not None:
+            notifications.append(notification)
+    await session.flush()
+    return notifications
+
+
+async def close_passed_conjunctions(
+    session: AsyncSession, now: datetime, *, dry_run: bool
+) -> tuple[int, list[Notification]]:
+    """The periodic step (every organisation): how many events it closes (a dry run only
+    counts them) and the notifications of the alerts it resolves, to send after commit."""
+    events = await UpkeepRepository(session).passed_open_events(now)
+    if dry_run:
+        return len(events), []
+    return len(events), await close_passed_events(session, events, now)
 
 
 # ---------------------------------------------------------------------------- CDM intake
@@ -195,7 +235,7 @@ class Upload:
     event: ConjunctionEvent
     cdm: ConjunctionCdm
     duplicate: bool
-    notification: Notification | None = None
+    notifications: tuple[Notification, ...] = ()
 
 
 def _ours(
@@ -353,8 +393,12 @@ async def ingest_cdm(
             received_at=now,
         )
     )
-    notification = await observe_pc(session, repository, event, spacecraft, now) if newest else None
-    await repository.close_past_events(now)
+    notifications: list[Notification] = []
+    if newest and (observed := await observe_pc(session, event, spacecraft.name, now)):
+        notifications.append(observed)
+    # Without a periodic step (retention_interval_s = 0) each write keeps the status current.
+    passed = await repository.passed_open_events(now)
+    notifications += await close_passed_events(session, passed, now)
     await record(
         session,
         actor.event(
@@ -365,7 +409,7 @@ async def ingest_cdm(
             tier=event.tier,
         ),
     )
-    return Upload(event, row, duplicate=False, notification=notification)
+    return Upload(event, row, duplicate=False, notifications=tuple(notifications))
 
 
 # -------------------------------------------------------------------------------- reads
@@ -607,9 +651,9 @@ async def request_screening(
             f"threshold_km must be at most {limit:g}",
             errors=[FieldError(["body", "threshold_km"], f"must be <= {limit:g}")],
         )
-    spacecraft = await repository.get_spacecraft(data.spacecraft_id)
-    if spacecraft is None:
-        raise NotFoundError(f"spacecraft {data.spacecraft_id} not found")
+    spacecraft = await get_spacecraft(
+        SpacecraftRepository(session, repository.organisation_id), data.spacecraft_id
+    )
     if spacecraft.catalog_number is None:
         raise InvalidInputError(
             "the spacecraft has no catalog number to screen",
@@ -771,3 +815,22 @@ async def _mark_failed(
                 screening.finished_at = datetime.now(UTC)
     except Exception:  # the database itself is failing; the log above has the cause
         log.exception("conjunction_screening_state_lost", screening=str(screening_id))
+
+
+async def fail_interrupted_screenings(
+    sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None
+) -> int:
+    """At start-up: screenings a previous process left queued or running (crash, shutdown)
+    have no task any more; they are marked failed with the reason rather than re-run, so
+    the requester decides whether the screening is still wanted against today's catalog.
+
+    Every unfinished screening counts as interrupted: with several replicas, a replica
+    starting while another runs a screening fails that one too (v1 keeps no owner per job).
+    """
+    async with session_scope(sessionmaker) as session:
+        failed = await UpkeepRepository(session).fail_unfinished_screenings(
+            INTERRUPTED_BY_RESTART, now or datetime.now(UTC)
+        )
+    if failed:
+        log.warning("conjunction_screenings_interrupted", count=failed)
+    return failed
