@@ -35,7 +35,13 @@ from astroshield.api.unit_of_work import UnitOfWorkMiddleware
 from astroshield.audit.router import router as audit_router
 from astroshield.auth.router import router as auth_router
 from astroshield.cache import TTLCache
+from astroshield.catalog.router import UPLOAD_MEDIA_TYPES_BY_PATH as CATALOG_MEDIA_TYPES
+from astroshield.catalog.router import router as catalog_router
+from astroshield.ccdm.router import router as ccdm_router
 from astroshield.config import Settings, get_settings
+from astroshield.conjunction.router import BODY_MEDIA_TYPES as CONJUNCTION_MEDIA_TYPES
+from astroshield.conjunction.router import router as conjunction_router
+from astroshield.conjunction.service import fail_interrupted_screenings
 from astroshield.db import (
     create_engine,
     create_sessionmaker,
@@ -58,6 +64,12 @@ from astroshield.security.context import build_security
 from astroshield.security.ratelimit import ClientRateLimitMiddleware
 from astroshield.spacecraft.router import router as spacecraft_router
 from astroshield.spacecraft.schemas import SpacecraftStatus
+from astroshield.telemetry.limits_router import router as telemetry_limits_router
+from astroshield.telemetry.live import LiveHub
+from astroshield.telemetry.live_router import router as telemetry_live_router
+from astroshield.telemetry.router import BODY_MEDIA_TYPES as TELEMETRY_MEDIA_TYPES
+from astroshield.telemetry.router import router as telemetry_router
+from astroshield.trajectory.router import router as trajectory_router
 from astroshield.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -83,8 +95,17 @@ async def _retention_loop(app: FastAPI) -> None:
             async with session_scope(app.state.sessionmaker) as session:
                 report = await run_retention(session, settings, dry_run=False)
             log.info("retention_run", ran=report.ran, deleted=report.total)
+            for notification in report.notifications:  # committed: the change is real
+                await app.state.alert_evaluator.dispatcher.dispatch(notification)
         except Exception:  # a failed run must not end the schedule
             log.exception("retention_failed")
+
+
+async def _recover_interrupted_work(app: FastAPI) -> None:
+    try:
+        await fail_interrupted_screenings(app.state.sessionmaker)
+    except Exception:  # e.g. a database not migrated yet: /readyz reports it, start anyway
+        log.exception("startup_recovery_failed")
 
 
 async def _runtime_config_loop(app: FastAPI) -> None:
@@ -138,6 +159,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.head_revision = head_revision(settings)
     app.state.redis = _redis_client(settings)
     app.state.started_at = time.monotonic()
+    await _recover_interrupted_work(app)
     background: list[asyncio.Task[None]] = []
     # Short-lived work started by requests (notification dispatch, engine swaps).
     app.state.background_tasks = set()
@@ -254,17 +276,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.status_cache = TTLCache[tuple[uuid.UUID, uuid.UUID], SpacecraftStatus](
         ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
     )
+    app.state.telemetry_hub = LiveHub(settings.telemetry_ws_queue_size)
     install_error_handlers(app)
 
     # Hot routes first: matching walks the list in order, at a few microseconds a route.
     for router in (
         spacecraft_router,
+        trajectory_router,
+        conjunction_router,
+        catalog_router,
+        ccdm_router,
         alerts_router,
         runtime_config_router,
         auth_router,
         users_router,
         audit_router,
         organisations_router,
+        telemetry_limits_router,
+        telemetry_live_router,
+        # After every other telemetry router: its /telemetry/{parameter} would match theirs.
+        telemetry_router,
         health_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
@@ -281,7 +312,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # refuses never reaches a transaction. FastAPI's request span (when tracing is on)
     # wraps all of them: it is opened in FastAPI.__call__, before the middleware stack.
     app.add_middleware(UnitOfWorkMiddleware)
-    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        extra_media_types={
+            **CONJUNCTION_MEDIA_TYPES,
+            **CATALOG_MEDIA_TYPES,
+            **TELEMETRY_MEDIA_TYPES,
+        },
+    )
     if settings.rate_limit_enabled:
         app.add_middleware(
             ClientRateLimitMiddleware,

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from astroshield.astro.elements import ElementSet
+    from astroshield.trajectory.schemas import Frame
+    from astroshield.trajectory.service import States
 
 
 T = TypeVar("T")
@@ -511,6 +513,291 @@ def maneuvers_detect(
             f"confidence={record['confidence']:.2f}"
         )
     console.print(f"{len(records)} manoeuvres detected")
+
+
+catalog_app = typer.Typer(
+    help="The space-object catalog (element-set history).", no_args_is_help=True
+)
+app.add_typer(catalog_app, name="catalog")
+REJECTIONS_SHOWN = 50
+
+
+@catalog_app.command("import")
+def catalog_import(
+    files: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, help="OMM CSV/JSON/XML/KVN or TLE files"),
+    ],
+    source: Annotated[
+        str | None, typer.Option(help="provenance recorded per set (default: the file name)")
+    ] = None,
+) -> None:
+    """Import element sets; sets already stored (same object and epoch) are skipped.
+
+    Each file is one transaction. Exits 1 when some sets were rejected (the others are
+    imported).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+    from rich.table import Table
+
+    from astroshield.catalog.formats import Rejection, read_element_set_file
+    from astroshield.catalog.service import ImportResult, import_element_sets
+    from astroshield.db import create_sessionmaker, create_unpooled_engine, session_scope
+    from astroshield.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings)
+    results: list[tuple[Path, ImportResult]] = []
+
+    async def run(progress: Progress) -> None:
+        engine = create_unpooled_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            for path in files:
+                task = progress.add_task(f"reading {path.name}", total=None)
+                parsed = read_element_set_file(path)
+                progress.update(task, description=f"importing {path.name}", total=len(parsed.sets))
+
+                def advance(done: int, task: TaskID = task) -> None:
+                    progress.advance(task, done)
+
+                async with session_scope(sessionmaker) as session:
+                    result = await import_element_sets(
+                        session, parsed.sets, source or path.name, progress=advance
+                    )
+                result.rejected[:0] = parsed.rejected
+                results.append((path, result))
+        finally:
+            await engine.dispose()
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console) as progress:
+        asyncio.run(run(progress))
+
+    table = Table(title="catalog import")
+    for column in ("file", "inserted", "already present", "rejected"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    rejected: list[Rejection] = []
+    for path, result in results:
+        table.add_row(
+            path.name, str(result.inserted), str(result.already_present), str(len(result.rejected))
+        )
+        rejected.extend(result.rejected)
+    Console().print(table)
+    for rejection in rejected[:REJECTIONS_SHOWN]:
+        console.print(f"[red]rejected[/] {rejection.where}: {rejection.reason}", markup=True)
+    if len(rejected) > REJECTIONS_SHOWN:
+        console.print(f"... and {len(rejected) - REJECTIONS_SHOWN} more rejected")
+    if rejected:
+        raise typer.Exit(code=1)
+
+
+@catalog_app.command("show")
+def catalog_show(
+    catalog_number: Annotated[str, typer.Argument(help="NORAD number or Alpha-5, e.g. A0001")],
+) -> None:
+    """Print a catalog object, its newest element set and the size of its history."""
+    from rich.table import Table
+
+    from astroshield.astro.ids import IdentifierError, normalize_catalog_number
+    from astroshield.catalog.models import CatalogObject, ElementSetRecord
+    from astroshield.catalog.repository import CatalogRepository
+    from astroshield.catalog.service import tle_of, to_element_set
+
+    try:
+        number = normalize_catalog_number(catalog_number)
+    except IdentifierError as exc:
+        raise typer.BadParameter(str(exc), param_hint="CATALOG_NUMBER") from None
+
+    async def work(
+        session: AsyncSession,
+    ) -> tuple[CatalogObject | None, list[ElementSetRecord], int]:
+        repository = CatalogRepository(session)
+        found = await repository.get_object(number)
+        if found is None:
+            return None, [], 0
+        latest = await repository.latest_element_sets([number])
+        return found, latest, await repository.count_element_sets(number)
+
+    found, latest, count = _run_in_session(work)
+    if found is None:
+        console.print(f"[red]catalog object {number} not found[/]")
+        raise typer.Exit(code=1)
+    table = Table(title=f"catalog object {found.catalog_number}", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    rows = {
+        "name": found.name or "-",
+        "COSPAR id": found.object_id or "-",
+        "object type": found.object_type or "-",
+        "regime": found.regime,
+        "perigee altitude (km)": f"{found.perigee_altitude_km:.1f}",
+        "apogee altitude (km)": f"{found.apogee_altitude_km:.1f}",
+        "inclination (deg)": f"{found.inclination_deg:.4f}",
+        "period (min)": f"{found.period_min:.2f}",
+        "element sets stored": str(count),
+    }
+    if latest:
+        newest = latest[0]
+        rows["latest epoch (UTC)"] = newest.epoch.isoformat()
+        rows["latest source"] = newest.source
+        tle = tle_of(to_element_set(newest))
+        if tle is not None:
+            rows["TLE line 1"] = tle.line1
+            rows["TLE line 2"] = tle.line2
+    for field, value in rows.items():
+        table.add_row(field, value)
+    Console(width=120).print(table)
+
+
+def _one_element_set(path: Path, catalog_number: str | None) -> ElementSet:
+    """The set of ``catalog_number`` in the file, or its only (else first) set."""
+    from astroshield.astro.ids import normalize_catalog_number
+
+    try:
+        sets = _element_sets(path)
+    except ValueError as exc:  # TLEError and OMMError name the line and field
+        console.print(f"[red]cannot read {path}:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(code=1) from None
+    if catalog_number is not None:
+        wanted = normalize_catalog_number(catalog_number)
+        sets = [item for item in sets if item.catalog_number == wanted]
+    if not sets:
+        console.print(f"[red]no element set found in {path}[/red]")
+        raise typer.Exit(code=1)
+    # A history file holds many sets of one object: the newest is the one to propagate.
+    return max(sets, key=lambda item: item.epoch)
+
+
+@app.command("propagate")
+def propagate_command(
+    tle_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="TLE or OMM")],
+    start: Annotated[str, typer.Option(help="first epoch, ISO 8601 UTC")],
+    stop: Annotated[str, typer.Option(help="last epoch, ISO 8601 UTC")],
+    output: Annotated[Path, typer.Option(help="ephemeris file: .oem, .csv or .json")],
+    step: Annotated[float, typer.Option(min=0.001, max=86_400, help="seconds")] = 60.0,
+    frame: Annotated[str, typer.Option(help="TEME, GCRF or ITRF")] = "GCRF",
+    catalog_number: Annotated[str | None, typer.Option(help="object to pick")] = None,
+) -> None:
+    """Write an SGP4 ephemeris of one object (the newest set in the file) as OEM, CSV or JSON."""
+    from astroshield.errors import DomainError
+    from astroshield.trajectory import service
+
+    suffix = output.suffix.lower()
+    if suffix not in (".oem", ".csv", ".json"):
+        raise typer.BadParameter("must end in .oem, .csv or .json", param_hint="--output")
+    frames: dict[str, Frame] = {"TEME": "TEME", "GCRF": "GCRF", "ITRF": "ITRF"}
+    chosen = frames.get(frame.upper())
+    if chosen is None:
+        raise typer.BadParameter("must be TEME, GCRF or ITRF", param_hint="--frame")
+    first, last = _parse_utc(start), _parse_utc(stop)
+    settings = get_settings()
+    elements = _one_element_set(tle_file, catalog_number)
+    try:
+        service.check_window(
+            first,
+            last,
+            step,
+            max_days=settings.trajectory_max_days,
+            max_points=settings.trajectory_max_points,
+            location="option",
+        )
+        times = service.sample_times(first, last, step)
+        states = service.propagate_elements(elements, times, chosen)
+        if suffix == ".oem":
+            output.write_text(service.ephemeris_oem(states, chosen))
+        elif suffix == ".json":
+            document = service.ephemeris(states, chosen)
+            output.write_text(document.model_dump_json(indent=1))
+        else:
+            _write_ephemeris_csv(output, states)
+    except DomainError as exc:
+        console.print(f"[red]cannot propagate:[/red] {exc.detail}", highlight=False)
+        raise typer.Exit(code=1) from None
+    failed = int((states.error_codes != 0).sum())
+    console.print(
+        f"{len(times) - failed} states of {elements.catalog_number} ({chosen}) written to "
+        f"{output}" + (f"; SGP4 failed at {failed} epochs" if failed else ""),
+        highlight=False,
+    )
+
+
+def _write_ephemeris_csv(path: Path, states: States) -> None:
+    import csv
+
+    import numpy as np
+
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["epoch", "x_km", "y_km", "z_km", "vx_km_s", "vy_km_s", "vz_km_s", "sgp4_error"]
+        )
+        for time, r, v, code in zip(
+            states.times, states.r_km, states.v_km_s, states.error_codes, strict=True
+        ):
+            values = ["" if code else repr(float(x)) for x in (*r, *v)]
+            writer.writerow([np.datetime_as_string(time, "us") + "Z", *values, int(code)])
+
+
+@app.command("passes")
+def passes_command(
+    tle_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="TLE or OMM")],
+    lat: Annotated[float, typer.Option(min=-90, max=90, help="station latitude, deg")],
+    lon: Annotated[float, typer.Option(min=-180, max=360, help="station longitude, deg")],
+    start: Annotated[str, typer.Option(help="window start, ISO 8601 UTC")],
+    alt_km: Annotated[float, typer.Option(min=-1, max=100, help="station height, km")] = 0.0,
+    days: Annotated[float, typer.Option(min=0.001, max=31)] = 1.0,
+    min_el: Annotated[float, typer.Option(min=-5, max=89, help="elevation mask, deg")] = 0.0,
+    catalog_number: Annotated[str | None, typer.Option(help="object to pick")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Passes of one object over a ground station (rise, culmination, set)."""
+    import json
+
+    from rich.table import Table
+
+    from astroshield.astro.passes import GroundStation, passes
+
+    elements = _one_element_set(tle_file, catalog_number)
+    first = _parse_utc(start)
+    found = passes(
+        elements,
+        GroundStation(lat, lon, alt_km),
+        first,
+        first + timedelta(days=days),
+        min_elevation_deg=min_el,
+    )
+    rows = [
+        {
+            "rise": item.rise.isoformat(),
+            "culmination": item.culmination.isoformat(),
+            "set": item.set.isoformat(),
+            "duration_s": round(item.duration_s, 1),
+            "max_elevation_deg": round(item.max_elevation_deg, 3),
+            "rise_azimuth_deg": round(item.rise_azimuth_deg, 2),
+            "culmination_azimuth_deg": round(item.culmination_azimuth_deg, 2),
+            "set_azimuth_deg": round(item.set_azimuth_deg, 2),
+            "starts_before_window": item.starts_before_window,
+            "ends_after_window": item.ends_after_window,
+        }
+        for item in found
+    ]
+    if json_output:
+        typer.echo(json.dumps({"catalog_number": elements.catalog_number, "passes": rows}))
+        return
+    table = Table(title=f"passes of {elements.object_name or elements.catalog_number}")
+    for column in ("rise (UTC)", "culmination", "set", "max el (deg)", "az rise/max/set"):
+        table.add_column(column)
+    for item in found:
+        table.add_row(
+            item.rise.strftime("%Y-%m-%d %H:%M:%S") + ("*" if item.starts_before_window else ""),
+            item.culmination.strftime("%H:%M:%S"),
+            item.set.strftime("%H:%M:%S") + ("*" if item.ends_after_window else ""),
+            f"{item.max_elevation_deg:.1f}",
+            f"{item.rise_azimuth_deg:.0f}/{item.culmination_azimuth_deg:.0f}/"
+            f"{item.set_azimuth_deg:.0f}",
+        )
+    Console(width=120).print(table)
 
 
 def main() -> None:

@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     # How often a replica re-reads runtime configuration changed on another one.
     runtime_config_refresh_s: float = Field(default=5.0, ge=0)
 
+    # Telemetry archive. A batch holds at most this many samples; samples more than
+    # max_future_s ahead of the server clock are refused. Raw samples older than the
+    # retention are reduced to minute aggregates by the retention job (0 keeps them raw).
+    # At most ingest_concurrency batches are stored at once per process; more get a 503.
+    telemetry_max_batch: int = Field(default=10_000, ge=1, le=1_000_000)
+    # Messages buffered per live WebSocket client before it is dropped as a slow consumer.
+    telemetry_ws_queue_size: int = Field(default=256, ge=1, le=100_000)
+    telemetry_max_future_s: float = Field(default=300.0, ge=0)
+    telemetry_raw_retention_days: int = Field(default=90, ge=0)
+    telemetry_ingest_concurrency: int = Field(default=4, ge=1, le=1024)
     max_request_body_bytes: int = Field(default=1_048_576, ge=1_024)
     page_size_default: int = Field(default=50, ge=1, le=1000)
     page_size_max: int = Field(default=500, ge=1, le=10_000)
@@ -118,6 +128,90 @@ class Settings(BaseSettings):
     status_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
     status_cache_max_entries: int = Field(default=10_000, ge=0)
     readiness_timeout_s: float = Field(default=2.0, gt=0)
+
+    # Conjunctions. A CDM whose TCA is within conjunction_tca_match_s of an event's TCA
+    # (same organisation, primary and secondary) is an update of that event.
+    conjunction_tca_match_s: float = Field(default=300.0, gt=0, le=3600)
+    # Combined hard-body radius when a CDM gives no size for both objects; every stored Pc
+    # records which radius it used (hbr_source).
+    conjunction_default_hbr_m: float = Field(default=20.0, gt=0, le=1000)
+    conjunction_pc_mc_samples: int = Field(default=100_000, ge=1_000, le=10_000_000)
+    # Screening jobs: the window and search radius are bounded so one request cannot tie up
+    # the workers for hours.
+    conjunction_screening_max_days: float = Field(default=7.0, gt=0, le=7)
+    conjunction_screening_max_threshold_km: float = Field(default=50.0, gt=0, le=500)
+    conjunction_screening_workers: int = Field(default=1, ge=1, le=64)
+
+    # Trajectory API: an ephemeris request may cover at most max_days and max_points epochs;
+    # an analysis (passes, eclipses, ground track: ~1 s of CPU per day) at most
+    # analysis_max_days.
+    trajectory_max_points: int = Field(default=100_000, ge=10, le=10_000_000)
+    trajectory_max_days: float = Field(default=31.0, gt=0, le=366)
+    trajectory_analysis_max_days: float = Field(default=7.0, gt=0, le=31)
+
+    # CCDM (RPO, pattern of life, intent): computed on request from the stored element sets.
+    ccdm_proximity_days: int = Field(
+        default=7, ge=1, le=60, description="default analysis window (days) of proximity/intent"
+    )
+    ccdm_max_days: int = Field(
+        default=30, ge=1, le=60, description="largest window (days) a request may ask for"
+    )
+    ccdm_history_days: int = Field(
+        default=365,
+        ge=7,
+        le=3650,
+        description="element-set history (days before the newest set) used for manoeuvre "
+        "detection and the pattern-of-life baseline",
+    )
+    ccdm_max_neighbours: int = Field(
+        default=20, ge=1, le=200, description="neighbours analysed per proximity request"
+    )
+    ccdm_max_plane_angle_deg: float = Field(
+        default=5.0, gt=0, le=180, description="neighbour filter: angle between orbit normals"
+    )
+    ccdm_altitude_band_km: float = Field(
+        default=100.0, gt=0, description="neighbour filter: gap between perigee-apogee ranges"
+    )
+    ccdm_geo_longitude_window_deg: float = Field(
+        default=2.0, gt=0, le=180, description="neighbour filter: GEO mean-longitude window"
+    )
+    ccdm_trend_threshold_km_per_day: float = Field(
+        default=5.0,
+        gt=0,
+        description="|Theil-Sen slope| of the daily closest approach above which a neighbour "
+        "is approaching/departing; also the intent approach_trend threshold",
+    )
+    ccdm_pattern_z_threshold: float = Field(
+        default=5.0,
+        gt=0,
+        description="robust sigmas for an out-of-family event; also the intent "
+        "pattern_of_life threshold",
+    )
+    ccdm_proximity_km: float = Field(
+        default=50.0, gt=0, description="intent closest_approach threshold (km)"
+    )
+    ccdm_weight_pattern_of_life: float = Field(
+        default=0.2, ge=0, le=1, description="intent weight of the pattern-of-life deviation"
+    )
+    ccdm_weight_approach_trend: float = Field(
+        default=0.25, ge=0, le=1, description="intent weight of the approach trend"
+    )
+    ccdm_weight_closest_approach: float = Field(
+        default=0.2, ge=0, le=1, description="intent weight of the closest approach"
+    )
+    ccdm_weight_manoeuvred_toward: float = Field(
+        default=0.25, ge=0, le=1, description="intent weight of manoeuvres toward"
+    )
+    ccdm_weight_conjunction_risk: float = Field(
+        default=0.1, ge=0, le=1, description="intent weight of the conjunction risk"
+    )
+    ccdm_threat_score: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="intent score at or above which manoeuvres toward plus proximity make a "
+        "potential_threat (which raises an alert)",
+    )
 
     # Observability. /metrics (Prometheus text format) is served unless disabled; with a
     # token set, scrapers must send "Authorization: Bearer <token>". Uvicorn workers share

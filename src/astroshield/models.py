@@ -3,10 +3,24 @@
 from astroshield.alerts.models import Alert, AlertEvent, AlertRule, DeadLetter
 from astroshield.audit.models import AuditEntry
 from astroshield.auth.models import RefreshToken, RevokedAccessToken
+from astroshield.catalog.models import CatalogObject, ElementSetRecord
+from astroshield.conjunction.models import (
+    ConjunctionCdm,
+    ConjunctionEvent,
+    ConjunctionScreening,
+)
 from astroshield.db import Base
 from astroshield.organisations.models import Organisation
 from astroshield.runtime_config.models import RuntimeSetting
 from astroshield.spacecraft.models import Spacecraft, SpacecraftStatusReport
+from astroshield.telemetry.limits_models import TelemetryLimitSet, TelemetryLimitState
+from astroshield.telemetry.models import (
+    TelemetryAggregate,
+    TelemetryBatch,
+    TelemetryDefinition,
+    TelemetryParameter,
+    TelemetrySample,
+)
 from astroshield.users.models import User
 
 metadata = Base.metadata
@@ -16,13 +30,25 @@ __all__ = [
     "AlertEvent",
     "AlertRule",
     "AuditEntry",
+    "CatalogObject",
+    "ConjunctionCdm",
+    "ConjunctionEvent",
+    "ConjunctionScreening",
     "DeadLetter",
+    "ElementSetRecord",
     "Organisation",
     "RefreshToken",
     "RevokedAccessToken",
     "RuntimeSetting",
     "Spacecraft",
     "SpacecraftStatusReport",
+    "TelemetryAggregate",
+    "TelemetryBatch",
+    "TelemetryDefinition",
+    "TelemetryLimitSet",
+    "TelemetryLimitState",
+    "TelemetryParameter",
+    "TelemetrySample",
     "User",
     "metadata",
 ]

@@ -14,10 +14,13 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.alerts.notifiers import Notification
 from astroshield.audit.service import PRUNE_ACTION, SYSTEM, Actor, record
 from astroshield.auth.repository import AuthRepository
 from astroshield.config import Settings
+from astroshield.conjunction.service import close_passed_conjunctions
 from astroshield.retention.repository import RetentionRepository
+from astroshield.telemetry.service import reduce_raw_samples
 from astroshield.users.service import erase_pii
 
 
@@ -34,6 +37,8 @@ class RetentionReport:
     dry_run: bool
     ran: bool = True
     classes: list[ClassResult] = field(default_factory=list)
+    # Alerts the run resolved, to be sent once its transaction has committed.
+    notifications: list[Notification] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -81,6 +86,15 @@ async def run_retention(
             ClassResult("status_history", settings.retention_status_history_days, cutoff, affected)
         )
 
+    cutoff = _cutoff(now, settings.telemetry_raw_retention_days)
+    if cutoff is not None:
+        affected = await reduce_raw_samples(session, cutoff, dry_run=dry_run)
+        report.classes.append(
+            ClassResult(
+                "telemetry_raw_samples", settings.telemetry_raw_retention_days, cutoff, affected
+            )
+        )
+
     cutoff = _cutoff(now, settings.retention_inactive_user_pii_days)
     if cutoff is not None:
         if dry_run:
@@ -104,6 +118,11 @@ async def run_retention(
         else await AuthRepository(session).purge_expired(now=now)
     )
     report.classes.append(ClassResult("expired_tokens", 0, now, affected))
+
+    # Not a deletion: conjunctions whose TCA has passed are closed and their alerts resolved.
+    affected, resolved = await close_passed_conjunctions(session, now, dry_run=dry_run)
+    report.notifications.extend(resolved)
+    report.classes.append(ClassResult("conjunction_events_past_tca", 0, now, affected))
 
     cutoff = _cutoff(now, settings.retention_audit_days)
     if cutoff is not None:
