@@ -4,10 +4,15 @@
    batches of 10,000 samples over HTTP from a load generator pinned to CPU 1 (a few
    keep-alive connections, each batch a distinct source sequence): samples/s.
 2. The same records go into the same table with asyncpg ``copy_records_to_table`` from
-   the same number of connections, one transaction per batch (the ceiling for the HTTP
-   path, which does the same COPY plus parsing, validation and the batch row).
+   the same number of connections, one transaction per batch: the reference for the HTTP
+   path, which on top of a COPY parses, validates and stores the batch row (its COPY
+   payload is encoded from numpy arrays, cheaper than asyncpg's per-record encoding).
 3. One day of 1 Hz samples (86,400) of one parameter, then ``GET .../samples?count=500``
    over that day via HTTP: median of 20 requests.
+
+Rates depend on what else the (shared) machine runs, so the CPU time per batch is printed
+too: the server process's for 1, this process's (asyncpg encoding) for 2. PostgreSQL's own
+work is in neither.
 
 Everything runs in a scratch database that is created and dropped here.
 
@@ -239,6 +244,16 @@ async def _execute(url: str, statement: str) -> None:
     await _admin(url, statement)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (Linux /proc), NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _get_ms(url: str, token: str) -> float:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
     started = time.perf_counter()
@@ -303,6 +318,7 @@ def main() -> None:
                 capture_output=True,
                 cwd=REPO,
             )
+            server_cpu_before = _cpu_seconds(server.pid)
             spec.update(
                 {
                     "connections": args.connections,
@@ -318,6 +334,7 @@ def main() -> None:
                 text=True,
                 cwd=REPO,
             )
+        server_cpu_ms = (_cpu_seconds(server.pid) - server_cpu_before) * 1000 / args.batches
         result = json.loads(out.stdout.strip().splitlines()[-1])
         if result["failures"]:
             raise RuntimeError(f"{result['failures']} batches failed:\n{out.stderr[-2000:]}")
@@ -326,7 +343,9 @@ def main() -> None:
         with console.status("raw COPY"):
             batches = [_records(b, start, ids) for b in range(args.batches)]
             asyncio.run(_execute(url, "TRUNCATE telemetry_samples, telemetry_batches"))
+            copy_cpu_before = time.process_time()
             copy_seconds = asyncio.run(_raw_copy(url, batches, args.connections))
+            copy_cpu_ms = (time.process_time() - copy_cpu_before) * 1000 / args.batches
         copy_rate = total / copy_seconds
 
         with console.status("500-bucket query"):
@@ -356,6 +375,10 @@ def main() -> None:
             f"{copy_seconds:.2f} s = {copy_rate:,.0f} samples/s"
         )
         console.print(f"HTTP / raw COPY: {http_rate / copy_rate:.1%}")
+        console.print(
+            f"CPU per batch: server (parse, validate, COPY, HTTP) {server_cpu_ms:.1f} ms; "
+            f"raw COPY client {copy_cpu_ms:.1f} ms"
+        )
         console.print(
             f"500-bucket query over one day at 1 Hz (86,400 samples), HTTP: median "
             f"{statistics.median(timings):.1f} ms (min {min(timings):.1f}, max {max(timings):.1f})"

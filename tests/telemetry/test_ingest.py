@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from astroshield.telemetry import service
+from astroshield.telemetry.models import TelemetryParameter
 from astroshield.telemetry.service import IngestGate
 from tests.conftest import Factory
 from tests.telemetry.support import T0, iso, make_archive, series, stored_counts
@@ -290,3 +293,59 @@ async def test_numbers_a_double_cannot_hold_are_refused_not_crashed_on(
     assert response.status_code == 422, response.text
     assert [e["loc"][2] for e in response.json()["errors"]] == [0, 1, 2]
     assert await stored_counts(app) == (0, 0)
+
+
+async def test_a_time_before_year_one_in_utc_is_refused_naming_it(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    samples = [{"parameter": "panel_temp", "time": "0001-01-01T00:30:00+01:00", "value": 1.0}]
+
+    response = await archive.post(samples, sequence=1)
+
+    assert response.status_code == 422, response.text
+    assert [(e["loc"], e["msg"]) for e in response.json()["errors"]] == [
+        (["body", "samples", 0, "time"], "before 0001-01-01T00:00:00Z")
+    ]
+    assert await stored_counts(app) == (0, 0)
+
+
+def test_the_whole_batch_check_agrees_with_the_per_sample_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parameters = {
+        p.name: service.ParameterInfo.of(p)
+        for p in [
+            TelemetryParameter(id=3, name="volts", type="float", valid_min=0.0, valid_max=40.0),
+            TelemetryParameter(id=9, name="temp", type="float"),
+            TelemetryParameter(id=2**31 - 1, name="count", type="int"),
+        ]
+    }
+    start = datetime(2026, 11, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+    samples = []
+    for step in range(50):  # newest first, with an offset: the order and zone must not matter
+        moment = (start - timedelta(seconds=step)).isoformat()
+        samples += [
+            {"parameter": "temp", "time": moment, "value": -0.0 - step},
+            {"parameter": "volts", "time": moment, "value": 40.0 - step / 7},
+            {"parameter": "count", "time": moment, "value": step if step % 2 else float(step)},
+        ]
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    took_whole: list[bool] = []
+    whole_batch = service._plain_batch
+
+    def spy(*args: Any) -> Any:
+        columns = whole_batch(*args)
+        took_whole.append(columns is not None)
+        return columns
+
+    monkeypatch.setattr(service, "_plain_batch", spy)
+    whole = service.validate_samples(samples, parameters, now=now, max_future_s=300)
+    monkeypatch.setattr(service, "_plain_batch", lambda *args: None)
+    each = service.validate_samples(samples, parameters, now=now, max_future_s=300)
+
+    assert took_whole == [True]
+    assert whole.errors == each.errors == []
+    assert whole.samples.parameter_ids.tolist() == each.samples.parameter_ids.tolist()
+    assert whole.samples.times_us.tolist() == each.samples.times_us.tolist()
+    assert whole.samples.values.tobytes() == each.samples.values.tobytes()

@@ -1,7 +1,9 @@
 """All SQL of the telemetry archive.
 
 Bulk sample writes bypass the ORM: on PostgreSQL they are a binary COPY on the request's
-own connection (so inside the request's transaction), on SQLite one executemany.
+own connection (so inside the request's transaction), on SQLite one executemany. The COPY
+payload is encoded from numpy arrays in one piece rather than value by value: that
+encoding was most of the time a batch spent in Python.
 """
 
 from __future__ import annotations
@@ -9,16 +11,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     and_,
     cast,
     delete,
+    exists,
     func,
     or_,
     select,
@@ -31,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.errors import ConflictError
 from astroshield.spacecraft.models import Spacecraft
+from astroshield.telemetry.limits_models import TelemetryLimitSet
 from astroshield.telemetry.models import (
     TelemetryAggregate,
     TelemetryBatch,
@@ -41,6 +47,99 @@ from astroshield.telemetry.models import (
 
 SampleRecord = tuple[int, datetime, float]  # (parameter_id, time, value)
 _SAMPLE_COLUMNS = ("parameter_id", "time", "value")
+
+# PostgreSQL stores a timestamp as a count of microseconds since this moment.
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def microseconds_since_postgres_epoch(moment: datetime) -> int:
+    """Exact (integer arithmetic) for any aware datetime."""
+    return (moment - POSTGRES_EPOCH) // _MICROSECOND
+
+
+def from_postgres_microseconds(microseconds: int) -> datetime:
+    return POSTGRES_EPOCH + timedelta(microseconds=microseconds)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleColumns:
+    """Samples as three parallel arrays: what a COPY sends, without a Python object per
+    sample. Times are microseconds since ``POSTGRES_EPOCH`` (UTC)."""
+
+    parameter_ids: npt.NDArray[np.int32]
+    times_us: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, records: Sequence[tuple[int, int, float]]) -> SampleColumns:
+        """From ``(parameter_id, microseconds, value)`` tuples."""
+        count = len(records)
+        return cls(
+            np.fromiter((r[0] for r in records), np.int32, count),
+            np.fromiter((r[1] for r in records), np.int64, count),
+            np.fromiter((r[2] for r in records), np.float64, count),
+        )
+
+    def __len__(self) -> int:
+        return len(self.times_us)
+
+    def in_time_order(self) -> SampleColumns:
+        """Stable: samples at one time keep the batch's order."""
+        order = np.argsort(self.times_us, kind="stable")
+        return SampleColumns(self.parameter_ids[order], self.times_us[order], self.values[order])
+
+    def time_at(self, position: int) -> datetime:
+        return from_postgres_microseconds(int(self.times_us[position]))
+
+    def records(self, positions: npt.NDArray[np.intp] | None = None) -> list[SampleRecord]:
+        """``(parameter_id, UTC time, value)`` tuples, of every sample or of those at
+        ``positions``; one datetime is built per distinct time."""
+        ids, times, values = self.parameter_ids, self.times_us, self.values
+        if positions is not None:
+            ids, times, values = ids[positions], times[positions], values[positions]
+        distinct, inverse = np.unique(times, return_inverse=True)
+        moments = [from_postgres_microseconds(us) for us in distinct.tolist()]
+        return [
+            (parameter_id, moments[i], value)
+            for parameter_id, i, value in zip(
+                ids.tolist(), inverse.tolist(), values.tolist(), strict=True
+            )
+        ]
+
+
+# One row of PostgreSQL's binary COPY format for (integer, timestamptz, float8): the field
+# count, then each field's byte length and its big-endian value. Packed, no padding.
+_COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("parameter_id_length", ">i4"),
+        ("parameter_id", ">i4"),
+        ("time_length", ">i4"),
+        ("time", ">i8"),
+        ("value_length", ">i4"),
+        ("value", ">f8"),
+    ]
+)
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def binary_copy_payload(samples: SampleColumns) -> bytearray:
+    """The whole ``COPY telemetry_samples (parameter_id, time, value) FROM STDIN (FORMAT
+    binary)`` stream of ``samples``."""
+    rows = np.empty(len(samples), dtype=_COPY_ROW)
+    rows["fields"] = 3
+    rows["parameter_id_length"] = 4
+    rows["parameter_id"] = samples.parameter_ids
+    rows["time_length"] = 8
+    rows["time"] = samples.times_us
+    rows["value_length"] = 8
+    rows["value"] = samples.values
+    payload = bytearray(_COPY_HEADER)
+    payload += rows.data
+    payload += _COPY_TRAILER
+    return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +187,24 @@ class TelemetryRepository:
             .order_by(TelemetryParameter.name)
         )
         return (await self.session.execute(statement)).scalars().all()
+
+    async def parameters_with_limits(
+        self, spacecraft_id: uuid.UUID
+    ) -> list[tuple[TelemetryParameter, bool]]:
+        """The dictionary, each parameter with whether an enabled limit set watches it."""
+        limited = (
+            exists()
+            .where(
+                TelemetryLimitSet.parameter_id == TelemetryParameter.id,
+                TelemetryLimitSet.enabled.is_(True),
+            )
+            .label("limited")
+        )
+        statement = select(TelemetryParameter, limited).where(
+            TelemetryParameter.spacecraft_id == spacecraft_id
+        )
+        rows = await self.session.execute(statement)
+        return [(parameter, bool(is_limited)) for parameter, is_limited in rows]
 
     async def parameter(self, spacecraft_id: uuid.UUID, name: str) -> TelemetryParameter | None:
         statement = select(TelemetryParameter).where(
@@ -163,25 +280,25 @@ class TelemetryRepository:
 
     # -- samples ----------------------------------------------------------------------
 
-    async def store_samples(self, records: Sequence[SampleRecord]) -> int:
+    async def store_samples(self, samples: SampleColumns) -> int:
         """Store samples; returns how many were new. A (parameter, time) already archived
         keeps its stored value."""
-        if not records:
+        if not len(samples):
             return 0
         if self._postgres:
-            return await self._copy_samples(records)
+            return await self._copy_samples(samples)
         before = await self._sqlite_total_changes()
         statement = sqlite_insert(TelemetrySample).on_conflict_do_nothing()
         await self.session.execute(
             statement,
-            [{"parameter_id": p, "time": t, "value": v} for p, t, v in records],
+            [{"parameter_id": p, "time": t, "value": v} for p, t, v in samples.records()],
         )
         return await self._sqlite_total_changes() - before
 
     async def _sqlite_total_changes(self) -> int:
         return int((await self.session.execute(select(func.total_changes()))).scalar_one())
 
-    async def _copy_samples(self, records: Sequence[SampleRecord]) -> int:
+    async def _copy_samples(self, samples: SampleColumns) -> int:
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
@@ -195,14 +312,19 @@ class TelemetryRepository:
             # A savepoint, so a key that is already archived costs a retry, not the
             # whole transaction.
             async with driver.transaction():
-                await driver.copy_records_to_table(
-                    TelemetrySample.__tablename__, records=records, columns=_SAMPLE_COLUMNS
+                await driver.copy_to_table(
+                    TelemetrySample.__tablename__,
+                    # A bytearray, not bytes: asyncpg would take bytes for a file path.
+                    source=binary_copy_payload(samples),
+                    columns=_SAMPLE_COLUMNS,
+                    format="binary",
                 )
-            return len(records)
+            return len(samples)
         except asyncpg.UniqueViolationError:
             pass
         except asyncpg.ForeignKeyViolationError:
             raise ConflictError("a parameter of this batch was deleted meanwhile") from None
+        records = samples.records()
         status = await driver.execute(
             "INSERT INTO telemetry_samples (parameter_id, time, value) "
             "SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::float8[]) "

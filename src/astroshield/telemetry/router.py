@@ -118,7 +118,7 @@ def _answer(request: Request, principal: Principal, outcome: service.IngestOutco
         request.app.state.status_cache.invalidate(
             (principal.organisation_id, uuid.UUID(request.path_params["spacecraft_id"]))
         )
-        if outcome.records or outcome.alarm_messages:
+        if outcome.samples is not None or outcome.alarm_messages:
             spacecraft_id = uuid.UUID(request.path_params["spacecraft_id"])
             app = request.app
 

@@ -1,8 +1,9 @@
 """Telemetry logic: the parameter dictionary, batch validation and ingest, and queries.
 
-Batches are validated in one loop over the decoded JSON (no model per sample) and
-detailed errors are built only for samples that are wrong. A batch is all-or-nothing
-unless the caller asks for ``partial``.
+Batches are validated without a model per sample: the common batch (numbers of float and
+int parameters) is checked whole with numpy into the columns the archive stores, anything
+else in one loop over the decoded JSON that names every wrong sample. A batch is
+all-or-nothing unless the caller asks for ``partial``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,8 +48,9 @@ from astroshield.telemetry.models import (
 )
 from astroshield.telemetry.repository import (
     BatchKey,
-    SampleRecord,
+    SampleColumns,
     TelemetryRepository,
+    microseconds_since_postgres_epoch,
 )
 from astroshield.telemetry.schemas import (
     RESERVED_PARAMETER_NAMES,
@@ -211,9 +215,10 @@ class ParameterInfo:
     enum_codes: Mapping[str, int]  # label -> code
     enum_values: frozenset[int]
     float_type: bool
+    limited: bool = False  # an enabled limit set watches it
 
     @classmethod
-    def of(cls, parameter: TelemetryParameter) -> ParameterInfo:
+    def of(cls, parameter: TelemetryParameter, *, limited: bool = False) -> ParameterInfo:
         labels = {int(code): label for code, label in (parameter.enum_labels or {}).items()}
         return cls(
             id=parameter.id,
@@ -225,12 +230,13 @@ class ParameterInfo:
             enum_codes={label: code for code, label in labels.items()},
             enum_values=frozenset(labels),
             float_type=parameter.type == ParameterType.FLOAT,
+            limited=limited,
         )
 
 
 @dataclass
 class Validated:
-    records: list[SampleRecord]
+    samples: SampleColumns  # the good ones, in the batch's order
     errors: list[FieldError]
     names: dict[int, str]  # parameter id -> name, for the live feed
 
@@ -281,8 +287,13 @@ def _value_error(info: ParameterInfo, value: Any) -> tuple[float | None, str | N
     return value, None
 
 
-def _time_error(raw_time: Any, horizon: datetime, max_future_s: float) -> str | datetime:
-    """The sample time, or why it is not acceptable."""
+# Earlier instants have no Python datetime in UTC to be read back as.
+_EARLIEST_US = microseconds_since_postgres_epoch(datetime.min.replace(tzinfo=UTC))
+
+
+def _time_error(raw_time: Any, horizon_us: int, max_future_s: float) -> str | int:
+    """The sample time (microseconds since ``POSTGRES_EPOCH``), or why it is not
+    acceptable."""
     if isinstance(raw_time, datetime):
         time = raw_time
     elif type(raw_time) is str:
@@ -294,9 +305,70 @@ def _time_error(raw_time: Any, horizon: datetime, max_future_s: float) -> str | 
         return "must be an ISO 8601 string"
     if time.tzinfo is None:
         return "needs a UTC offset, e.g. 'Z'"
-    if time > horizon:
+    microseconds = microseconds_since_postgres_epoch(time)
+    if microseconds > horizon_us:
         return f"more than {max_future_s:g} s in the future"
-    return time
+    if microseconds < _EARLIEST_US:
+        return "before 0001-01-01T00:00:00Z"
+    return microseconds
+
+
+_PLAIN_KINDS = frozenset({ParameterType.FLOAT, ParameterType.INT})
+_NUMBER_TYPES = frozenset({float, int})
+_PARAMETER, _TIME, _VALUE = itemgetter("parameter"), itemgetter("time"), itemgetter("value")
+
+
+def _plain_batch(
+    samples: list[Any],
+    parameters: Mapping[str, ParameterInfo],
+    horizon_us: int,
+    max_future_s: float,
+) -> SampleColumns | None:
+    """The whole batch checked at once, when it is the common one: numbers of float and
+    int parameters at good times, each (parameter, time) once. None as soon as anything
+    is different; the per-sample checks then find and name it. Each distinct time
+    string is parsed once (a batch has many parameters per time)."""
+    if not samples:
+        return None
+    try:
+        names = list(map(_PARAMETER, samples))
+        raw_times = list(map(_TIME, samples))
+        raw_values = list(map(_VALUE, samples))
+        infos = [parameters[name] for name in set(names)]
+        times_of: dict[Any, int] = dict.fromkeys(raw_times, 0)
+    except (TypeError, KeyError, IndexError):
+        return None
+    value_types = set(map(type, raw_values))
+    if not value_types <= _NUMBER_TYPES or any(i.type not in _PLAIN_KINDS for i in infos):
+        return None
+    count = len(samples)
+    try:
+        values = np.fromiter(raw_values, np.float64, count)
+    except OverflowError:
+        return None
+    if int in value_types and not np.all(np.abs(values) < _LARGEST_EXACT_INT):
+        return None
+    position_of = {info.name: position for position, info in enumerate(infos)}
+    positions = np.fromiter(map(position_of.__getitem__, names), np.intp, count)
+    lows = np.array([info.valid_min for info in infos])[positions]
+    highs = np.array([info.valid_max for info in infos])[positions]
+    if not np.all((lows <= values) & (values <= highs)):  # NaN fails too
+        return None
+    whole = np.array([not info.float_type for info in infos])[positions]
+    if whole.any() and not np.array_equal(values[whole], np.trunc(values[whole])):
+        return None
+    for raw_time in times_of:
+        time = _time_error(raw_time, horizon_us, max_future_s)
+        if isinstance(time, str):
+            return None
+        times_of[raw_time] = time
+    times = np.fromiter(map(times_of.__getitem__, raw_times), np.int64, count)
+    ids = np.array([info.id for info in infos], np.int32)[positions]
+    by_key = np.lexsort((ids, times))
+    ids_sorted, times_sorted = ids[by_key], times[by_key]
+    if np.any((times_sorted[1:] == times_sorted[:-1]) & (ids_sorted[1:] == ids_sorted[:-1])):
+        return None
+    return SampleColumns(ids, times, values)
 
 
 def validate_samples(
@@ -306,22 +378,26 @@ def validate_samples(
     now: datetime,
     max_future_s: float,
 ) -> Validated:
-    """Check every sample; records of the good ones and one error per bad one.
+    """Check every sample; the good ones as columns and one error per bad one.
 
-    A good sample of a float parameter takes a handful of dictionary lookups; anything
-    else (and every error message) is left to the slow path.
+    Past the whole-batch check, a good sample of a float parameter takes a handful of
+    dictionary lookups; anything else (and every error message) is left to the slow path.
     """
     if not isinstance(samples, list):
         raise InvalidInputError(
             "samples must be a list",
             errors=[FieldError(["body", "samples"], "must be a list of samples")],
         )
-    horizon = now + timedelta(seconds=max_future_s)
-    records: list[SampleRecord] = []
+    horizon_us = microseconds_since_postgres_epoch(now + timedelta(seconds=max_future_s))
+    names = {info.id: info.name for info in parameters.values()}
+    plain = _plain_batch(samples, parameters, horizon_us, max_future_s)
+    if plain is not None:
+        return Validated(plain, [], names)
+    records: list[tuple[int, int, float]] = []
     errors: list[FieldError] = []
-    seen: set[tuple[int, datetime]] = set()
+    seen: set[tuple[int, int]] = set()
     # Batches carry many parameters per timestamp: each time string is checked once.
-    good_times: dict[Any, datetime] = {}
+    good_times: dict[Any, int] = {}
     append = records.append
     for index, sample in enumerate(samples):
         try:
@@ -333,7 +409,9 @@ def validate_samples(
             if not info.valid_min <= value <= info.valid_max:  # NaN fails too
                 raise KeyError
         except (KeyError, TypeError, IndexError):
-            outcome = _checked_sample(index, sample, parameters, good_times, horizon, max_future_s)
+            outcome = _checked_sample(
+                index, sample, parameters, good_times, horizon_us, max_future_s
+            )
             if isinstance(outcome, FieldError):
                 errors.append(outcome)
                 continue
@@ -349,18 +427,17 @@ def validate_samples(
             continue
         seen.add(key)
         append((info.id, time, value))
-    names = {info.id: info.name for info in parameters.values()}
-    return Validated(records, errors, names)
+    return Validated(SampleColumns.of(records), errors, names)
 
 
 def _checked_sample(
     index: int,
     sample: Any,
     parameters: Mapping[str, ParameterInfo],
-    good_times: dict[Any, datetime],
-    horizon: datetime,
+    good_times: dict[Any, int],
+    horizon_us: int,
     max_future_s: float,
-) -> tuple[ParameterInfo, datetime, float] | FieldError:
+) -> tuple[ParameterInfo, int, float] | FieldError:
     try:
         name = sample["parameter"]
         raw_time = sample["time"]
@@ -374,7 +451,7 @@ def _checked_sample(
         return FieldError(
             ["body", "samples", index, "parameter"], f"unknown parameter {str(name)[:128]!r}"
         )
-    time = _time_error(raw_time, horizon, max_future_s)
+    time = _time_error(raw_time, horizon_us, max_future_s)
     if isinstance(time, str):
         return FieldError(["body", "samples", index, "time"], time)
     good_times[raw_time] = time
@@ -428,15 +505,25 @@ class IngestOutcome:
     created: bool
     notifications: list[Notification] = field(default_factory=list)
     alarm_messages: list[dict[str, object]] = field(default_factory=list)
-    # What the live feed needs to build its sample messages, only if anyone listens.
-    records: Sequence[SampleRecord] = ()
-    states: Sequence[str | None] = ()
+    # What the live feed needs to build its sample messages, only if anyone listens: the
+    # stored samples in time order, and the limit states of those at limited_positions.
+    samples: SampleColumns | None = None
     names: Mapping[int, str] = field(default_factory=dict)
+    limited_positions: npt.NDArray[np.intp] | None = None
+    limited_states: Sequence[str | None] = ()
 
     def sample_messages(self) -> list[dict[str, object]]:
         """One live message per parameter: its samples of this batch with limit states."""
+        if self.samples is None:
+            return []
+        records = self.samples.records()
+        states: list[str | None] = [None] * len(records)
+        if self.limited_positions is not None:
+            positions = self.limited_positions.tolist()
+            for position, state in zip(positions, self.limited_states, strict=True):
+                states[position] = state
         grouped: dict[int, list[dict[str, object]]] = {}
-        for (parameter_id, time, value), state in zip(self.records, self.states, strict=True):
+        for (parameter_id, time, value), state in zip(records, states, strict=True):
             grouped.setdefault(parameter_id, []).append(
                 {"time": time.isoformat(), "value": value, "limit": state}
             )
@@ -513,22 +600,25 @@ async def ingest(
                 FieldError(["body", "samples"], f"at most {settings.telemetry_max_batch} samples")
             ],
         )
-    parameters = {p.name: ParameterInfo.of(p) for p in await repository.parameters(spacecraft.id)}
+    parameters = {
+        parameter.name: ParameterInfo.of(parameter, limited=limited)
+        for parameter, limited in await repository.parameters_with_limits(spacecraft.id)
+    }
     checked = validate_samples(
         samples, parameters, now=now, max_future_s=settings.telemetry_max_future_s
     )
     if checked.errors and not partial:
         raise refuse_bad_batch(checked.errors, len(samples))
-    records = sorted(checked.records, key=itemgetter(1))  # time order, as limits expect
+    good = checked.samples.in_time_order()  # as limits expect
     # The answer a retry gets is stored with the batch; it is written assuming no sample
     # was archived before and corrected in the rare case that some were.
     result = IngestResult(
         batch_id=0,
-        accepted=len(records),
+        accepted=len(good),
         duplicates=0,
         rejected=[dict(error) for error in _listed(checked.errors)],
-        first_time=records[0][1] if records else None,
-        last_time=records[-1][1] if records else None,
+        first_time=good.time_at(0) if len(good) else None,
+        last_time=good.time_at(-1) if len(good) else None,
     )
     stored_result = result.model_dump(mode="json", exclude={"batch_id", "replayed"})
     batch_id = await repository.claim_batch(
@@ -540,20 +630,40 @@ async def ingest(
             raise ConflictError("another batch holds this source and sequence")
         return _replay(existing, sha256)
     result.batch_id = batch_id
-    stored = await repository.store_samples(records)
-    if stored != len(records):
-        result.accepted, result.duplicates = stored, len(records) - stored
+    stored = await repository.store_samples(good)
+    if stored != len(good):
+        result.accepted, result.duplicates = stored, len(good) - stored
         await repository.set_batch_result(
             batch_id, result.model_dump(mode="json", exclude={"batch_id", "replayed"})
         )
     outcome = IngestOutcome(result=result, created=True)
-    if records:
-        limits = await apply_limits(session, spacecraft.id, records, now)
-        outcome.notifications = list(limits.notifications)
-        outcome.alarm_messages = [{"type": "alarm", **change} for change in limits.alarm_changes]
-        outcome.records, outcome.states, outcome.names = records, limits.states, checked.names
-        await repository.advance_last_contact(spacecraft.id, records[-1][1])
+    if len(good):
+        outcome.samples, outcome.names = good, checked.names
+        await _apply_limits(session, spacecraft.id, parameters.values(), good, outcome, now)
+        await repository.advance_last_contact(spacecraft.id, good.time_at(-1))
     return outcome
+
+
+async def _apply_limits(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    parameters: Iterable[ParameterInfo],
+    samples: SampleColumns,
+    outcome: IngestOutcome,
+    now: datetime,
+) -> None:
+    """Limit states and alarms of the samples of parameters with limits; the others
+    cost nothing (no datetime per sample, no query)."""
+    limited_ids = [info.id for info in parameters if info.limited]
+    if not limited_ids:
+        return
+    positions = np.flatnonzero(np.isin(samples.parameter_ids, limited_ids))
+    if not len(positions):
+        return
+    limits = await apply_limits(session, spacecraft_id, samples.records(positions), now)
+    outcome.notifications = list(limits.notifications)
+    outcome.alarm_messages = [{"type": "alarm", **change} for change in limits.alarm_changes]
+    outcome.limited_positions, outcome.limited_states = positions, limits.states
 
 
 # -- queries ------------------------------------------------------------------------------
