@@ -10,6 +10,10 @@ import httpx
 async def test_docs_page_loads_only_local_assets(client: httpx.AsyncClient) -> None:
     page = await client.get("/docs")
     assert page.status_code == 200
+    # Document-only security headers are on the HTML page; every answer has the rest.
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cross-origin-opener-policy"] == "same-origin"
+    assert page.headers["x-content-type-options"] == "nosniff"
     urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
     urls += re.findall(r"""url: ?["']([^"']+)["']""", page.text)
     assert urls, page.text

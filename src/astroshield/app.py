@@ -7,7 +7,6 @@ import base64
 import hashlib
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,14 +26,10 @@ from astroshield import __version__
 from astroshield.alerts.evaluator import Evaluator, builtin_rules_from, dispatcher_from
 from astroshield.alerts.router import router as alerts_router
 from astroshield.alerts.sources import MetricSources
-from astroshield.api.middleware import (
-    RequestContextMiddleware,
-    RequestGuardMiddleware,
-)
-from astroshield.api.unit_of_work import UnitOfWorkMiddleware
+from astroshield.api.edge import EdgeMiddleware
+from astroshield.api.middleware import DOCUMENT_HEADERS, RequestGuardMiddleware
 from astroshield.audit.router import router as audit_router
 from astroshield.auth.router import router as auth_router
-from astroshield.cache import TTLCache
 from astroshield.catalog.router import UPLOAD_MEDIA_TYPES_BY_PATH as CATALOG_MEDIA_TYPES
 from astroshield.catalog.router import router as catalog_router
 from astroshield.ccdm.router import router as ccdm_router
@@ -63,7 +58,7 @@ from astroshield.runtime_config.router import router as runtime_config_router
 from astroshield.security.context import build_security
 from astroshield.security.ratelimit import ClientRateLimitMiddleware
 from astroshield.spacecraft.router import router as spacecraft_router
-from astroshield.spacecraft.schemas import SpacecraftStatus
+from astroshield.spacecraft.service import StatusCache
 from astroshield.telemetry.limits_router import router as telemetry_limits_router
 from astroshield.telemetry.live import LiveHub
 from astroshield.telemetry.live_router import router as telemetry_live_router
@@ -229,11 +224,13 @@ def _install_offline_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(body, headers={"content-security-policy": csp})
+        return HTMLResponse(body, headers={"content-security-policy": csp, **DOCUMENT_HEADERS})
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        page = get_swagger_ui_oauth2_redirect_html()
+        page.headers.update(DOCUMENT_HEADERS)
+        return page
 
 
 # Probes and scrapes would fill traces with noise.
@@ -273,7 +270,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.base_settings = settings
     # Built now, not in the lifespan: a misconfigured key stops the service from starting.
     app.state.security = build_security(settings)
-    app.state.status_cache = TTLCache[tuple[uuid.UUID, uuid.UUID], SpacecraftStatus](
+    app.state.status_cache = StatusCache(
         ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
     )
     app.state.telemetry_hub = LiveHub(settings.telemetry_ws_queue_size)
@@ -306,12 +303,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("metrics_unprotected", hint="set ASTROSHIELD_METRICS_TOKEN")
     _install_offline_docs(app)
 
-    # Added last = outermost. The request id exists before anything can refuse a request;
-    # metrics count every request, refusals (401/413/415/429) included; security headers
-    # go on every answer, refusals included; a client over its budget or a body the guard
-    # refuses never reaches a transaction. FastAPI's request span (when tracing is on)
-    # wraps all of them: it is opened in FastAPI.__call__, before the middleware stack.
-    app.add_middleware(UnitOfWorkMiddleware)
+    # Added last = outermost. The edge (request id, metrics, unit of work, security
+    # headers) sees every request, refusals (401/413/415/429) included; a client over its
+    # budget or a body the guard refuses never opens a session (the unit of work opens one
+    # on first use). FastAPI's request span (when tracing is on) wraps all of them: it is
+    # opened in FastAPI.__call__, before the middleware stack.
     app.add_middleware(
         RequestGuardMiddleware,
         max_body_bytes=settings.max_request_body_bytes,
@@ -343,7 +339,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "RateLimit-Reset",
             ],
         )
-    if settings.metrics_enabled:
-        app.add_middleware(metrics.MetricsMiddleware)
-    app.add_middleware(RequestContextMiddleware, hsts=settings.profile == "prod")
+    app.add_middleware(
+        EdgeMiddleware,
+        hsts=settings.profile == "prod",
+        metrics=metrics.RequestMetrics() if settings.metrics_enabled else None,
+    )
     return app

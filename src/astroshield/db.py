@@ -147,7 +147,9 @@ class UnitOfWork:
 
     __slots__ = ("_after_commit", "_session", "_sessionmaker")
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession] | None) -> None:
+        # None before the app's lifespan ran: fine for work that needs no database
+        # (a CORS preflight, a refusal), an error for work that does.
         self._sessionmaker = sessionmaker
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
@@ -160,6 +162,8 @@ class UnitOfWork:
     @property
     def session(self) -> AsyncSession:
         if self._session is None:
+            if self._sessionmaker is None:
+                raise RuntimeError("no database: the application's lifespan has not started")
             self._session = self._sessionmaker()
         return self._session
 

@@ -282,7 +282,8 @@ async def test_metrics_can_be_turned_off(database_url: str) -> None:
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             assert (await client.get("/metrics")).status_code == 404
-    assert not any(m.cls.__name__ == "MetricsMiddleware" for m in application.user_middleware)
+    [edge] = [m for m in application.user_middleware if m.cls.__name__ == "EdgeMiddleware"]
+    assert edge.kwargs["metrics"] is None
 
 
 # --- Two uvicorn workers -----------------------------------------------------------------

@@ -38,7 +38,7 @@ async def get_settings_from_app(request: Request) -> Settings:
 
 
 def session_of(request: Request) -> AsyncSession:
-    """The request's session (opened on first use); UnitOfWorkMiddleware commits it
+    """The request's session (opened on first use); the edge middleware commits it
     before a 2xx is sent."""
     unit: UnitOfWork = request.scope["state"][UNIT_OF_WORK_KEY]
     return unit.session
@@ -103,12 +103,16 @@ async def authenticate(request: Request) -> Principal:
         security.verified_tokens.put(token, verified)
     claims = verified.claims
     user_id = verified.user_id
-    usable = security.usable_tokens.get(claims.token_id)
-    if usable is None:
-        repository = AuthRepository(session_of(request))
-        active, revoked = await repository.access_state(user_id, claims.token_id)
-        usable = active and not revoked
-        security.usable_tokens.put(claims.token_id, usable)
+
+    async def load_usable() -> bool:
+        active, revoked = await AuthRepository(session_of(request)).access_state(
+            user_id, claims.token_id
+        )
+        return active and not revoked
+
+    # Single-flight: when the entry expires under load, one query answers every waiting
+    # request instead of each taking a pooled connection at the same moment.
+    usable = await security.usable_tokens.get_or_load(claims.token_id, load_usable)
     if not usable:
         raise AuthenticationError()
     if method == "cookie" and request.method in UNSAFE_METHODS:
@@ -138,9 +142,7 @@ async def authenticate(request: Request) -> Principal:
         session_id=claims.family_id,
     )
     state["principal"] = principal
-    structlog.contextvars.bind_contextvars(
-        user_id=str(principal.user_id), organisation_id=str(principal.organisation_id)
-    )
+    structlog.contextvars.bind_contextvars(**verified.log_context)
     return principal
 
 

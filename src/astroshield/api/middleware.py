@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Mapping
 from email.message import Message as MimeMessage
 
 import orjson
-import structlog
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,7 +19,17 @@ from astroshield.errors import (
 
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
+# scope["state"] key: header pairs inner middleware wants on the response; the edge
+# middleware appends them, so those layers need no send wrapper of their own.
+RESPONSE_HEADERS_KEY = "response_headers"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+def valid_request_id(value: str) -> bool:
+    """An incoming ``X-Request-ID`` worth keeping (safe to log and echo)."""
+    return _REQUEST_ID_RE.match(value) is not None
+
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REQUEST_LOG_KEYS = ("user_id", "organisation_id")
 JSON_MEDIA_TYPES = frozenset({"application/json"})
@@ -30,63 +38,24 @@ JSON_MEDIA_TYPES = frozenset({"application/json"})
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 
+# Headers that only mean something on an HTML document (where a page navigates from, a
+# browsing-context group): the pages we serve (the docs) set them; JSON answers skip them,
+# as the OWASP REST Security cheat sheet's list for APIs does.
+DOCUMENT_HEADERS = {"referrer-policy": "no-referrer", "cross-origin-opener-policy": "same-origin"}
+
+
 def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
-    """Headers every response carries (OWASP Secure Headers); a route may set a stricter
-    or looser Content-Security-Policy of its own (the docs page does)."""
+    """Headers every response carries (OWASP Secure Headers, REST Security cheat sheet);
+    a route may set a stricter or looser Content-Security-Policy of its own (the docs page
+    does). Each header costs every response, so only those that apply to an API are here."""
     headers = {
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
-        "referrer-policy": "no-referrer",
-        "cross-origin-opener-policy": "same-origin",
         "content-security-policy": API_CSP,
     }
     if hsts:
         headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
     return [(name.encode(), value.encode()) for name, value in headers.items()]
-
-
-class RequestContextMiddleware:
-    """The edge of every request: gives it an id (kept from ``X-Request-ID`` when well
-    formed), binds that to the log context, and puts the id and the security headers on
-    every response, refusals by inner middleware included.
-
-    One layer rather than two: each pure-ASGI layer wraps ``send`` in another closure on
-    every request.
-    """
-
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
-        self.app = app
-        self.security_headers = security_headers(hsts=hsts)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER)
-        request_id = (
-            incoming
-            if incoming and _REQUEST_ID_RE.match(incoming)
-            # Correlation only, not a secret: the module PRNG (reseeded in forked children)
-            # costs a fraction of an os.urandom system call on every request.
-            else f"{random.getrandbits(128):032x}"
-        )
-        scope.setdefault("state", {})["request_id"] = request_id
-        encoded_id = request_id.encode()
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = add_missing_headers(message, self.security_headers)
-                headers.append((REQUEST_ID_BYTES, encoded_id))
-                message["headers"] = headers
-            await send(message)
-
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            # Whatever the request bound (user, organisation) ends with it.
-            structlog.contextvars.unbind_contextvars(*REQUEST_LOG_KEYS)
-            structlog.contextvars.reset_contextvars(**tokens)
 
 
 async def send_problem(

@@ -22,7 +22,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import structlog
 from fastapi import FastAPI, Request
@@ -43,7 +43,7 @@ from pydantic import SecretStr
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from astroshield import __version__
 from astroshield.errors import problem_response
@@ -237,72 +237,54 @@ class _Children:
         self.errors = HTTP_ERRORS.labels(method, route, "status") if status == "5xx" else None
 
 
-class MetricsMiddleware:
-    """Counts and times every HTTP request, refusals by outer middleware included.
+class RequestMetrics:
+    """Counts and times HTTP requests; the edge middleware calls it for every request,
+    refusals by inner middleware included.
 
     Labelled children are cached per (method, route, status class): the per-request cost
     is a timer, a dict lookup, a counter increment and a histogram observation.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self._children: dict[tuple[str, str, str], _Children] = {}
 
-    def _record(self, method: str, route: str, status: str, elapsed: float) -> None:
-        key = (method, route, status)
+    @staticmethod
+    def started() -> float:
+        HTTP_IN_FLIGHT.inc()
+        return time.perf_counter()
+
+    def finished(
+        self,
+        scope: Scope,
+        root_path: str,
+        status: int,
+        started: float,
+        *,
+        outcome: Literal["answered", "exception", "cancelled"] = "answered",
+    ) -> None:
+        """``status`` is 0 when no response started. An escaped exception with nothing
+        sent becomes the server's 500; a cancelled request (client gone, shutdown) is
+        counted, but not as a server error."""
+        elapsed = time.perf_counter() - started
+        HTTP_IN_FLIGHT.dec()
+        method: str = scope["method"]
+        if method not in _KNOWN_METHODS:
+            method = "OTHER"
+        route = route_template(scope, root_path)
+        if status:
+            status_class = _STATUS_CLASSES[status // 100 - 1]
+        else:
+            status_class = "5xx" if outcome == "exception" else NO_RESPONSE
+        key = (method, route, status_class)
         children = self._children.get(key)
         if children is None:
-            children = self._children[key] = _Children(method, route, status)
+            children = self._children[key] = _Children(method, route, status_class)
         children.requests.inc()
         children.latency.observe(elapsed)
         if children.errors is not None:
             children.errors.inc()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # metrics_enabled is read per request: runtime configuration can pause collection.
-        if scope["type"] != "http" or not scope["app"].state.settings.metrics_enabled:
-            await self.app(scope, receive, send)
-            return
-        status = 0
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        root_path = scope.get("root_path", "")
-        HTTP_IN_FLIGHT.inc()
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_with_status)
-        except Exception:
-            method, route = self._method_route(scope, root_path)
-            # The server turns an escaped exception into a 500 if nothing was sent yet.
-            status_class = _STATUS_CLASSES[status // 100 - 1] if status else "5xx"
-            self._record(method, route, status_class, time.perf_counter() - started)
+        if outcome == "exception":
             HTTP_ERRORS.labels(method, route, "exception").inc()
-            raise
-        except BaseException:
-            # Cancelled (client gone, shutdown): counted, but not as a server error.
-            method, route = self._method_route(scope, root_path)
-            status_class = _STATUS_CLASSES[status // 100 - 1] if status else NO_RESPONSE
-            self._record(method, route, status_class, time.perf_counter() - started)
-            raise
-        else:
-            method, route = self._method_route(scope, root_path)
-            status_class = _STATUS_CLASSES[status // 100 - 1] if status else NO_RESPONSE
-            self._record(method, route, status_class, time.perf_counter() - started)
-        finally:
-            HTTP_IN_FLIGHT.dec()
-
-    @staticmethod
-    def _method_route(scope: Scope, root_path: str) -> tuple[str, str]:
-        method: str = scope["method"]
-        return (
-            method if method in _KNOWN_METHODS else "OTHER",
-            route_template(scope, root_path),
-        )
 
 
 # --- Database instruments --------------------------------------------------------------

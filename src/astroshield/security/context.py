@@ -32,14 +32,19 @@ class VerifiedToken:
     user_id: uuid.UUID
     organisation_id: uuid.UUID
     scopes: frozenset[str]
+    # What every request binds to its log context.
+    log_context: dict[str, str]
 
     @classmethod
     def of(cls, claims: TokenClaims) -> VerifiedToken:
+        user_id = uuid.UUID(claims.subject)
+        organisation_id = uuid.UUID(claims.organisation_id)
         return cls(
             claims,
-            uuid.UUID(claims.subject),
-            uuid.UUID(claims.organisation_id),
+            user_id,
+            organisation_id,
             frozenset(claims.scopes),
+            {"user_id": str(user_id), "organisation_id": str(organisation_id)},
         )
 
 

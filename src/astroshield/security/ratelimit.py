@@ -21,9 +21,9 @@ import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from astroshield.api.middleware import add_missing_headers, send_problem
+from astroshield.api.middleware import RESPONSE_HEADERS_KEY, send_problem
 from astroshield.config import Settings
 from astroshield.security.client import Network, client_address, parse_networks
 
@@ -40,7 +40,15 @@ class Decision:
     storage_failed: bool = False
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        return [(name.lower().encode(), value.encode()) for name, value in self.headers().items()]
+        """:meth:`headers` as ASGI byte pairs, built directly: this runs on every response."""
+        pairs = [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_after_s),
+        ]
+        if not self.allowed:
+            pairs.append((b"retry-after", b"%d" % max(1, self.reset_after_s)))
+        return pairs
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -193,10 +201,6 @@ class ClientRateLimitMiddleware:
         if not decision.allowed:
             await send_refusal(send, scope, decision)
             return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = add_missing_headers(message, decision.raw_headers())
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        # The edge middleware (api/edge.py) puts these on the response.
+        scope["state"][RESPONSE_HEADERS_KEY] = decision.raw_headers()
+        await self.app(scope, receive, send)

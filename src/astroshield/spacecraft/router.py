@@ -59,21 +59,23 @@ StatusCacheDep = Annotated[service.StatusCache, Depends(get_status_cache)]
 # First in the router: route matching walks the list in order, and this is the hot read.
 @router.get(
     "/{spacecraft_id}/status",
+    response_model=SpacecraftStatus,
     openapi_extra=uuid_path_parameter("spacecraft_id", "the spacecraft's id"),
 )
-async def get_status(request: Request) -> SpacecraftStatus:
+async def get_status(request: Request) -> Response:
     """Current operational status: mode, health summary, last contact, orbit epoch."""
     # The request is the only parameter: FastAPI's parameter resolution cost more than
     # the rest of this cached read.
     principal = await authorize(request, "spacecraft:read")
     spacecraft_id = path_uuid(request, "spacecraft_id")
     organisation_id = principal.organisation_id
-    return await service.current_status(
+    snapshot = await service.current_status(
         organisation_id,
         lambda: SpacecraftRepository(session_of(request), organisation_id),
         request.app.state.status_cache,
         spacecraft_id,
     )
+    return Response(snapshot.json, media_type="application/json")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

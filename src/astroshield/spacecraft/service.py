@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +26,20 @@ from astroshield.spacecraft.schemas import (
 
 # Keyed by (organisation, spacecraft): the cache is partitioned like the data, so one
 # organisation's entry can never answer, or fail, another organisation's request.
-StatusCache = TTLCache[tuple[uuid.UUID, uuid.UUID], SpacecraftStatus]
+StatusCache = TTLCache[tuple[uuid.UUID, uuid.UUID], "StatusSnapshot"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSnapshot:
+    """A status and its JSON, encoded once per cache fill: the status is read far more
+    often than it changes, and encoding was a large part of serving it."""
+
+    status: SpacecraftStatus
+    json: bytes
+
+    @classmethod
+    def of(cls, status: SpacecraftStatus) -> StatusSnapshot:
+        return cls(status, status.__pydantic_serializer__.to_json(status))
 
 
 async def create_spacecraft(
@@ -161,14 +175,14 @@ async def current_status(
     open_repository: Callable[[], SpacecraftRepository],
     cache: StatusCache,
     spacecraft_id: uuid.UUID,
-) -> SpacecraftStatus:
+) -> StatusSnapshot:
     """The current status; dashboards poll this, so it is served from a short-lived cache
     that one query refills however many requests miss at once. The repository (and with
     it a database session) is opened only on a miss."""
 
-    async def load() -> SpacecraftStatus:
+    async def load() -> StatusSnapshot:
         spacecraft = await get_spacecraft(open_repository(), spacecraft_id)
-        return SpacecraftStatus(
+        status = SpacecraftStatus(
             spacecraft_id=spacecraft.id,
             name=spacecraft.name,
             mode=OperationalMode(spacecraft.mode),
@@ -178,6 +192,7 @@ async def current_status(
             orbit_epoch=spacecraft.orbit_epoch,
             reported_at=spacecraft.status_reported_at,
         )
+        return StatusSnapshot.of(status)
 
     if not cache.enabled:
         return await load()
