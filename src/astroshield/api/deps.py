@@ -11,7 +11,7 @@ import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from astroshield.api.middleware import UNSAFE_METHODS
+from astroshield.api.middleware import UNSAFE_METHODS, raw_header
 from astroshield.api.unit_of_work import UNIT_OF_WORK_KEY
 from astroshield.audit.service import Actor, record_detached
 from astroshield.auth.repository import AuthRepository
@@ -81,7 +81,7 @@ async def authenticate(request: Request) -> Principal:
     if known is not None:
         return known
     security: SecurityContext = request.app.state.security
-    authorization = request.headers.get("authorization")
+    authorization = raw_header(request.scope, b"authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -28,6 +28,7 @@ from astroshield.api.middleware import (
     REQUEST_LOG_KEYS,
     RESPONSE_HEADERS_KEY,
     add_missing_headers,
+    raw_header,
     security_headers,
     valid_request_id,
 )
@@ -119,12 +120,9 @@ class EdgeMiddleware:
 
 
 def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == _REQUEST_ID_RAW:
-            incoming: str = value.decode("latin-1")
-            if valid_request_id(incoming):
-                return incoming
-            break
+    incoming = raw_header(scope, _REQUEST_ID_RAW)
+    if incoming is not None and valid_request_id(incoming):
+        return incoming
     # Correlation only, not a secret: the module PRNG (reseeded in forked children) costs a
     # fraction of an os.urandom system call on every request.
     return f"{random.getrandbits(128):032x}"

@@ -25,6 +25,16 @@ RESPONSE_HEADERS_KEY = "response_headers"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 
+def raw_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower case, as ASGI servers give names), read
+    from the raw list: building a ``Headers`` object costs more on a hot path."""
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
 def valid_request_id(value: str) -> bool:
     """An incoming ``X-Request-ID`` worth keeping (safe to log and echo)."""
     return _REQUEST_ID_RE.match(value) is not None
