@@ -117,8 +117,12 @@ class Settings(BaseSettings):
     telemetry_max_batch: int = Field(default=10_000, ge=1, le=1_000_000)
     # Messages buffered per live WebSocket client before it is dropped as a slow consumer.
     telemetry_ws_queue_size: int = Field(default=256, ge=1, le=100_000)
+    # A live WebSocket opened without a token must send {"type": "auth", ...} this soon.
+    telemetry_ws_auth_timeout_s: float = Field(default=5.0, gt=0, le=60)
     telemetry_max_future_s: float = Field(default=300.0, ge=0)
     telemetry_raw_retention_days: int = Field(default=90, ge=0)
+    # Minute aggregates older than this are reduced to hour aggregates (0 keeps them).
+    telemetry_minute_retention_days: int = Field(default=730, ge=0)
     telemetry_ingest_concurrency: int = Field(default=4, ge=1, le=1024)
     max_request_body_bytes: int = Field(default=1_048_576, ge=1_024)
     page_size_default: int = Field(default=50, ge=1, le=1000)

@@ -18,6 +18,7 @@ from astroshield.telemetry.models import (
     TelemetryAggregate,
     TelemetryBatch,
     TelemetryDefinition,
+    TelemetryHourAggregate,
     TelemetryParameter,
     TelemetrySample,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "TelemetryAggregate",
     "TelemetryBatch",
     "TelemetryDefinition",
+    "TelemetryHourAggregate",
     "TelemetryLimitSet",
     "TelemetryLimitState",
     "TelemetryParameter",

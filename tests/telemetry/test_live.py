@@ -98,6 +98,58 @@ async def test_the_token_may_come_as_a_query_parameter(
         assert await ws.receive_json() == {"type": "subscribed", "parameters": None}
 
 
+async def test_the_token_may_come_as_the_first_message(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    token = archive.headers["Authorization"].removeprefix("Bearer ")
+    async with (
+        websocket_client(app) as ws_client,
+        aconnect_ws(live_url(archive, parameters="panel_temp"), ws_client) as ws,
+    ):
+        await ws.send_json({"type": "auth", "token": token})
+        assert await ws.receive_json() == {"type": "subscribed", "parameters": ["panel_temp"]}
+        assert (await archive.post(series("panel_temp", T0, 2), sequence=1)).status_code == 201
+        message = await ws.receive_json()
+        assert (message["type"], message["parameter"]) == ("samples", "panel_temp")
+        assert [s["value"] for s in message["samples"]] == [
+            s["value"] for s in series("panel_temp", T0, 2)
+        ]
+
+
+async def _closed_after_accept(ws_client: httpx.AsyncClient, url: str, first: Any) -> Any:
+    """Open without a token, send ``first`` (unless None), and return how the server closed."""
+    async with aconnect_ws(url, ws_client) as ws:
+        if first is not None:
+            await ws.send_json(first)
+        with pytest.raises(WebSocketDisconnect) as refused:
+            await ws.receive_json()
+    return refused.value
+
+
+async def test_without_a_good_auth_message_the_connection_is_closed_with_1008(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    cases = [
+        (None, "authentication required: send"),
+        ({"type": "subscribe", "parameters": None}, "the first message must be"),
+        ({"type": "auth"}, "has no token"),
+        ({"type": "auth", "token": "not-a-token"}, "invalid or expired token"),
+    ]
+    settings = app.state.settings
+    # Short, so that the silent client is refused without slowing the suite.
+    app.state.settings = settings.model_copy(update={"telemetry_ws_auth_timeout_s": 0.2})
+    try:
+        async with websocket_client(app) as ws_client:
+            for first, reason in cases:
+                refused = await _closed_after_accept(ws_client, live_url(archive), first)
+                assert refused.code == 1008 and reason in refused.reason, (first, refused.reason)
+    finally:
+        app.state.settings = settings
+    assert app.state.telemetry_hub.subscribers(uuid.UUID(archive.spacecraft_id)) == 0
+
+
 async def refusal(ws_client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Any:
     with pytest.raises(WebSocketDisconnect) as refused:
         async with aconnect_ws(url, ws_client, headers=headers):
@@ -110,7 +162,6 @@ async def test_connections_are_refused_before_accept_with_1008_and_a_reason(
 ) -> None:
     archive = await make_archive(client, factory)
     cases = [
-        ({}, "authentication required"),
         ({"Authorization": "Bearer not-a-token"}, "invalid or expired token"),
         ({"Authorization": "Basic abc"}, "malformed Authorization header"),
         (await factory.login(role="operator"), "not found"),  # another organisation

@@ -20,7 +20,7 @@ from astroshield.auth.repository import AuthRepository
 from astroshield.config import Settings
 from astroshield.conjunction.service import close_passed_conjunctions
 from astroshield.retention.repository import RetentionRepository
-from astroshield.telemetry.service import reduce_raw_samples
+from astroshield.telemetry.service import reduce_minute_aggregates, reduce_raw_samples
 from astroshield.users.service import erase_pii
 
 
@@ -92,6 +92,19 @@ async def run_retention(
         report.classes.append(
             ClassResult(
                 "telemetry_raw_samples", settings.telemetry_raw_retention_days, cutoff, affected
+            )
+        )
+
+    # After the raw reduction, so that minutes it just wrote past this cutoff fold too.
+    cutoff = _cutoff(now, settings.telemetry_minute_retention_days)
+    if cutoff is not None:
+        affected = await reduce_minute_aggregates(session, cutoff, dry_run=dry_run)
+        report.classes.append(
+            ClassResult(
+                "telemetry_minute_aggregates",
+                settings.telemetry_minute_retention_days,
+                cutoff,
+                affected,
             )
         )
 

@@ -307,3 +307,43 @@ async def save_limit_set(
         ),
     )
     return row, state
+
+
+async def adopt_default_limits(
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    parameters: Sequence[TelemetryParameter],
+    alarm_ranges: Mapping[str, Ranges],
+    *,
+    actor: Actor,
+) -> list[str]:
+    """Give each of ``parameters`` that has none a limit set from its definition's default
+    alarm ranges (XTCE ``DefaultAlarm``), so alarms work before anyone edits limits. An
+    existing limit set is never replaced: it may hold an operator's tuning. Returns the
+    names of the parameters that got one."""
+    repository = LimitsRepository(session)
+    adopted: list[str] = []
+    for parameter in parameters:
+        ranges = alarm_ranges.get(parameter.name)
+        if not ranges or parameter.type not in _LIMITABLE_TYPES:
+            continue
+        if await repository.limit_set(spacecraft_id, parameter.id) is not None:
+            continue
+        try:
+            LimitSet.from_mapping(ranges)
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"the default alarm ranges of {parameter.name!r} are not a limit set: {exc}",
+                errors=[FieldError(["body", "Parameter", parameter.name], str(exc))],
+            ) from None
+        await save_limit_set(
+            session,
+            spacecraft_id,
+            parameter,
+            ranges=ranges,
+            min_violations=1,
+            enabled=True,
+            actor=actor,
+        )
+        adopted.append(parameter.name)
+    return adopted

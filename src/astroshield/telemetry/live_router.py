@@ -1,9 +1,12 @@
 """``/telemetry/live``: a WebSocket pushing new samples and limit alarms as they are stored.
 
-Authentication is the API's bearer access token, in the ``Authorization`` header or, for
-browsers (which cannot set WebSocket headers), the ``token`` query parameter. The caller
-needs ``telemetry:read`` and sees only its organisation's spacecraft. A refused connection
-is closed before it is accepted, with 1008 (policy violation) and the reason.
+Authentication is the API's bearer access token, in the ``Authorization`` header, the
+``token`` query parameter, or, for browsers (which cannot set WebSocket headers) without
+putting the token in a URL that ends up in logs, the first message:
+``{"type": "auth", "token": "..."}``, sent within ``telemetry_ws_auth_timeout_s``. The
+caller needs ``telemetry:read`` and sees only its organisation's spacecraft. A refused
+connection is closed with 1008 (policy violation) and the reason: before it is accepted
+when the token came with the request, after it when the token was awaited as a message.
 
 Messages to the client: ``{"type": "subscribed", "parameters": [...] | null}`` first, then
 ``samples`` and ``alarm`` messages as ingest publishes them. The client may send
@@ -44,17 +47,36 @@ class RefusedError(Exception):
         self.reason = reason
 
 
-def _bearer(websocket: WebSocket) -> str:
+def _bearer(websocket: WebSocket) -> str | None:
+    """The token the upgrade request carries, or None when it carries none."""
     authorization = websocket.headers.get("authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise RefusedError("malformed Authorization header")
         return token.strip()
-    token = websocket.query_params.get("token", "").strip()
-    if not token:
-        raise RefusedError("authentication required: bearer token or token query parameter")
-    return token
+    return websocket.query_params.get("token", "").strip() or None
+
+
+_AUTH_MESSAGE = '{"type": "auth", "token": ...}'
+
+
+async def _token_from_first_message(websocket: WebSocket, timeout_s: float) -> str:
+    """Wait (on an accepted connection) for the auth message a browser sends first."""
+    try:
+        message = await asyncio.wait_for(websocket.receive_json(), timeout_s)
+    except TimeoutError:
+        raise RefusedError(
+            f"authentication required: send {_AUTH_MESSAGE} within {timeout_s:g} s"
+        ) from None
+    except (ValueError, KeyError):  # not JSON, or a binary frame
+        message = None
+    if not isinstance(message, dict) or message.get("type") != "auth":
+        raise RefusedError(f"authentication required: the first message must be {_AUTH_MESSAGE}")
+    token = message.get("token")
+    if not isinstance(token, str) or not token.strip():
+        raise RefusedError("authentication required: the auth message has no token")
+    return token.strip()
 
 
 async def _principal(websocket: WebSocket, token: str) -> Principal:
@@ -118,23 +140,34 @@ async def _check_access(
 @router.websocket("/live")
 async def live(websocket: WebSocket, spacecraft_id: str) -> None:
     hub: LiveHub = websocket.app.state.telemetry_hub
+    accepted = False
     try:
         try:
             spacecraft = uuid.UUID(spacecraft_id)
         except ValueError:
             raise RefusedError("spacecraft id must be a UUID") from None
-        principal = await _principal(websocket, _bearer(websocket))
+        token = _bearer(websocket)
+        if token is None:
+            # Messages flow only on an accepted connection.
+            await websocket.accept()
+            accepted = True
+            timeout_s = websocket.app.state.settings.telemetry_ws_auth_timeout_s
+            token = await _token_from_first_message(websocket, timeout_s)
+        principal = await _principal(websocket, token)
         wanted = _parameter_filter(websocket.query_params.get("parameters"))
         await _check_access(websocket, principal, spacecraft, wanted or frozenset())
     except RefusedError as refused:
         await websocket.close(code=POLICY_VIOLATION, reason=refused.reason)
+        return
+    except WebSocketDisconnect:
         return
 
     subscription = hub.subscribe(spacecraft, wanted)
     subscription.queue.put_nowait(
         {"type": "subscribed", "parameters": sorted(wanted) if wanted else None}
     )
-    await websocket.accept()
+    if not accepted:
+        await websocket.accept()
     log.info("telemetry_live_connected", spacecraft_id=spacecraft_id)
 
     def reply(message: dict[str, object]) -> None:

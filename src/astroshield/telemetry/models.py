@@ -1,5 +1,5 @@
 """Telemetry archive: the parameter dictionary, raw samples, ingested batches and
-minute aggregates.
+minute and hour aggregates.
 
 Samples are keyed by a compact integer parameter id (the spacecraft is implied by the
 parameter), so a row is (4-byte id, timestamp, double) and the primary key
@@ -137,10 +137,9 @@ class TelemetryBatch(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TelemetryAggregate(Base):
-    """Minute aggregates that replace raw samples past the raw retention."""
-
-    __tablename__ = "telemetry_aggregates_1m"
+class AggregateColumns:
+    """The columns minute and hour aggregates share: one row summarises a parameter's
+    samples in [bucket_start, bucket_start + bucket length)."""
 
     parameter_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # as on samples
     bucket_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
@@ -148,3 +147,23 @@ class TelemetryAggregate(Base):
     max: Mapped[float] = mapped_column(Double)
     avg: Mapped[float] = mapped_column(Double)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class TelemetryAggregate(AggregateColumns, Base):
+    """Minute aggregates that replace raw samples past the raw retention."""
+
+    __tablename__ = "telemetry_aggregates_1m"
+    __table_args__ = (
+        # Serves the reduction to hours ("every minute older than"), as on samples.
+        Index(
+            "ix_telemetry_aggregates_1m_bucket_start",
+            "bucket_start",
+            postgresql_using="brin",
+        ),
+    )
+
+
+class TelemetryHourAggregate(AggregateColumns, Base):
+    """Hour aggregates that replace minute aggregates past the minute retention."""
+
+    __tablename__ = "telemetry_aggregates_1h"

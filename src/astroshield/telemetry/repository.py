@@ -38,9 +38,11 @@ from astroshield.errors import ConflictError
 from astroshield.spacecraft.models import Spacecraft
 from astroshield.telemetry.limits_models import TelemetryLimitSet
 from astroshield.telemetry.models import (
+    AggregateColumns,
     TelemetryAggregate,
     TelemetryBatch,
     TelemetryDefinition,
+    TelemetryHourAggregate,
     TelemetryParameter,
     TelemetrySample,
 )
@@ -376,7 +378,7 @@ class TelemetryRepository:
         self, time_column: Any, origin: datetime, span_us: int, count: int
     ) -> ColumnElement[int]:
         """floor(offset * count / span) in exact integer microseconds, so a sample on a
-        bucket boundary (minute aggregates always are) lands in the later bucket."""
+        bucket boundary (minute and hour aggregates always are) lands in the later bucket."""
         if self._postgres:
             # The interval's seconds as a double are exact to far below a microsecond.
             offset_s = func.date_part("epoch", time_column - origin)
@@ -393,9 +395,9 @@ class TelemetryRepository:
         self, parameter_id: int, start: datetime, stop: datetime, count: int
     ) -> list[BucketRow]:
         """Per non-empty bucket: count, min, max and sum, grouped in the database. Minute
-        aggregates (raw samples past retention) count into the bucket their minute
-        starts in."""
-        sample, aggregate = TelemetrySample, TelemetryAggregate
+        and hour aggregates (samples past retention) count into the bucket their minute or
+        hour starts in."""
+        sample = TelemetrySample
         span_us = (stop - start) // timedelta(microseconds=1)
         raw_index = self._bucket_index(sample.time, start, span_us, count).label("b")
         raw = (
@@ -409,23 +411,29 @@ class TelemetryRepository:
             .where(sample.parameter_id == parameter_id, sample.time >= start, sample.time < stop)
             .group_by(raw_index)
         )
-        reduced_index = self._bucket_index(aggregate.bucket_start, start, span_us, count).label("b")
-        reduced = (
-            select(
-                reduced_index,
-                func.sum(aggregate.count).label("n"),
-                func.min(aggregate.min).label("lo"),
-                func.max(aggregate.max).label("hi"),
-                func.sum(aggregate.avg * aggregate.count).label("total"),
-            )
-            .where(
-                aggregate.parameter_id == parameter_id,
-                aggregate.bucket_start >= start,
-                aggregate.bucket_start < stop,
-            )
-            .group_by(reduced_index)
+        reduced = []
+        aggregates: tuple[type[AggregateColumns], ...] = (
+            TelemetryAggregate,
+            TelemetryHourAggregate,
         )
-        both = union_all(raw, reduced).subquery()
+        for aggregate in aggregates:
+            index = self._bucket_index(aggregate.bucket_start, start, span_us, count).label("b")
+            reduced.append(
+                select(
+                    index,
+                    func.sum(aggregate.count).label("n"),
+                    func.min(aggregate.min).label("lo"),
+                    func.max(aggregate.max).label("hi"),
+                    func.sum(aggregate.avg * aggregate.count).label("total"),
+                )
+                .where(
+                    aggregate.parameter_id == parameter_id,
+                    aggregate.bucket_start >= start,
+                    aggregate.bucket_start < stop,
+                )
+                .group_by(index)
+            )
+        both = union_all(raw, *reduced).subquery()
         statement = select(
             both.c.b,
             func.sum(both.c.n),
@@ -489,15 +497,50 @@ class TelemetryRepository:
         value: datetime | None = (await self.session.execute(statement)).scalar_one()
         return value
 
+    async def count_minute_aggregates_before(self, cutoff: datetime) -> int:
+        statement = select(func.count()).where(TelemetryAggregate.bucket_start < cutoff)
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def oldest_minute_aggregate_before(self, cutoff: datetime) -> datetime | None:
+        aggregate = TelemetryAggregate
+        statement = select(func.min(aggregate.bucket_start)).where(aggregate.bucket_start < cutoff)
+        value: datetime | None = (await self.session.execute(statement)).scalar_one()
+        return value
+
+    def _truncate(self, time_column: Any, unit: str) -> ColumnElement[Any]:
+        if self._postgres:
+            # In UTC whatever the session's TimeZone: hours of a +05:30 zone are not UTC's.
+            return func.date_trunc(unit, time_column, "UTC")
+        # The text layout SQLAlchemy stores SQLite datetimes in, truncated to the unit.
+        layout = {"minute": "%Y-%m-%d %H:%M:00.000000", "hour": "%Y-%m-%d %H:00:00.000000"}
+        return func.strftime(layout[unit], time_column)
+
+    async def _merge_aggregates(self, target: type[AggregateColumns], grouped: Any) -> None:
+        """Insert ``grouped`` rows (parameter_id, bucket_start, min, max, avg, count) into
+        ``target``, merging each with the row already at its bucket: min/max of both, counts
+        added, averages weighted by their counts."""
+        columns = ["parameter_id", "bucket_start", "min", "max", "avg", "count"]
+        insert = pg_insert(target) if self._postgres else sqlite_insert(target)
+        statement = insert.from_select(columns, grouped)
+        new = statement.excluded
+        lower, upper = (func.least, func.greatest) if self._postgres else (func.min, func.max)
+        merged_count = target.count + new["count"]
+        statement = statement.on_conflict_do_update(
+            index_elements=["parameter_id", "bucket_start"],
+            set_={
+                "min": lower(target.min, new["min"]),
+                "max": upper(target.max, new["max"]),
+                "avg": (target.avg * target.count + new["avg"] * new["count"]) / merged_count,
+                "count": merged_count,
+            },
+        )
+        await self.session.execute(statement)
+
     async def reduce_to_minutes(self, start: datetime, stop: datetime) -> int:
         """Fold raw samples in [start, stop) (whole minutes) into minute aggregates, merged
         with aggregates already there, then delete them. Returns the samples removed."""
-        sample, aggregate = TelemetrySample, TelemetryAggregate
-        if self._postgres:
-            minute: ColumnElement[Any] = func.date_trunc("minute", sample.time)
-        else:
-            # The text layout SQLAlchemy stores SQLite datetimes in, truncated to the minute.
-            minute = func.strftime("%Y-%m-%d %H:%M:00.000000", sample.time)
+        sample = TelemetrySample
+        minute = self._truncate(sample.time, "minute")
         grouped = (
             select(
                 sample.parameter_id,
@@ -510,26 +553,33 @@ class TelemetryRepository:
             .where(sample.time >= start, sample.time < stop)
             .group_by(sample.parameter_id, minute)
         )
-        columns = ["parameter_id", "bucket_start", "min", "max", "avg", "count"]
-        insert = pg_insert(aggregate) if self._postgres else sqlite_insert(aggregate)
-        statement = insert.from_select(columns, grouped)
-        lower, upper = (func.least, func.greatest) if self._postgres else (func.min, func.max)
-        merged_count = aggregate.count + statement.excluded["count"]
-        statement = statement.on_conflict_do_update(
-            index_elements=["parameter_id", "bucket_start"],
-            set_={
-                "min": lower(aggregate.min, statement.excluded["min"]),
-                "max": upper(aggregate.max, statement.excluded["max"]),
-                "avg": (
-                    aggregate.avg * aggregate.count
-                    + statement.excluded["avg"] * statement.excluded["count"]
-                )
-                / merged_count,
-                "count": merged_count,
-            },
-        )
-        await self.session.execute(statement)
+        await self._merge_aggregates(TelemetryAggregate, grouped)
         result = await self.session.execute(
             delete(sample).where(sample.time >= start, sample.time < stop)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def reduce_to_hours(self, start: datetime, stop: datetime) -> int:
+        """Fold minute aggregates in [start, stop) (whole hours) into hour aggregates,
+        merged with those already there, then delete them. Returns the minute rows
+        removed."""
+        minute = TelemetryAggregate
+        hour = self._truncate(minute.bucket_start, "hour")
+        total_count = func.sum(minute.count)
+        grouped = (
+            select(
+                minute.parameter_id,
+                hour,
+                func.min(minute.min),
+                func.max(minute.max),
+                func.sum(minute.avg * minute.count) / total_count,
+                total_count,
+            )
+            .where(minute.bucket_start >= start, minute.bucket_start < stop)
+            .group_by(minute.parameter_id, hour)
+        )
+        await self._merge_aggregates(TelemetryHourAggregate, grouped)
+        result = await self.session.execute(
+            delete(minute).where(minute.bucket_start >= start, minute.bucket_start < stop)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

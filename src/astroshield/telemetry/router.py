@@ -188,10 +188,12 @@ async def put_dictionary(
     actor: ActorDep,
 ) -> list[ParameterRead]:
     """Upload the spacecraft's XTCE definition: its parameters join the dictionary and
-    packets posted to .../telemetry/packets are decoded with it."""
+    packets posted to .../telemetry/packets are decoded with it. Parameters whose
+    definition has default alarm ranges get a limit set from them unless they already
+    have one."""
     await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
     parameters = await service.import_definition(
-        session, spacecraft_id, await request.body(), utcnow()
+        session, spacecraft_id, await request.body(), utcnow(), actor=actor
     )
     await record(
         session,

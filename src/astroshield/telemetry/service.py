@@ -28,6 +28,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.alerts.notifiers import Notification
+from astroshield.audit.service import Actor
 from astroshield.config import Settings
 from astroshield.db import session_scope
 from astroshield.errors import (
@@ -39,7 +40,11 @@ from astroshield.errors import (
 )
 from astroshield.spacecraft.models import Spacecraft
 from astroshield.spacecraft.repository import SpacecraftRepository
-from astroshield.telemetry.limits_service import apply_limits, limit_states_for
+from astroshield.telemetry.limits_service import (
+    adopt_default_limits,
+    apply_limits,
+    limit_states_for,
+)
 from astroshield.telemetry.models import (
     ParameterType,
     TelemetryBatch,
@@ -140,8 +145,15 @@ def _spec_to_write(spec: xtce.ParameterSpec) -> ParameterWrite:
 
 
 async def import_definition(
-    session: AsyncSession, spacecraft_id: uuid.UUID, document: bytes, now: datetime
+    session: AsyncSession,
+    spacecraft_id: uuid.UUID,
+    document: bytes,
+    now: datetime,
+    *,
+    actor: Actor,
 ) -> list[ParameterRead]:
+    """Store the XTCE definition, add its parameters to the dictionary and give those
+    with default alarm ranges and no limit set yet a limit set from them."""
     try:
         text = document.decode("utf-8")
         definition = xtce.load_definition(text)
@@ -158,8 +170,16 @@ async def import_definition(
     parameters = await upsert_parameters(
         session, spacecraft_id, [_spec_to_write(spec) for spec in specs]
     )
-    await TelemetryRepository(session).save_definition(
+    repository = TelemetryRepository(session)
+    await repository.save_definition(
         TelemetryDefinition(spacecraft_id=spacecraft_id, xtce=text, uploaded_at=now)
+    )
+    await adopt_default_limits(
+        session,
+        spacecraft_id,
+        await repository.parameters(spacecraft_id),
+        definition.alarm_ranges,
+        actor=actor,
     )
     _definitions.pop(spacecraft_id, None)
     return parameters
@@ -885,4 +905,31 @@ async def reduce_raw_samples(session: AsyncSession, cutoff: datetime, *, dry_run
         window_start = _floor_minute(oldest)
         window_stop = min(cutoff, window_start + REDUCTION_WINDOW)
         reduced += await repository.reduce_to_minutes(window_start, window_stop)
+    return reduced
+
+
+# Minute aggregates are 60x sparser than 1 Hz samples: a week of them per statement
+# holds about as many rows as the raw reduction's window.
+HOUR_REDUCTION_WINDOW = timedelta(days=7)
+
+
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+async def reduce_minute_aggregates(
+    session: AsyncSession, cutoff: datetime, *, dry_run: bool
+) -> int:
+    """Fold minute aggregates older than ``cutoff`` (rounded down to a whole hour) into hour
+    aggregates and delete them, a window at a time like ``reduce_raw_samples``. Returns the
+    minute aggregates reduced (or that would be)."""
+    repository = TelemetryRepository(session)
+    cutoff = _floor_hour(cutoff)
+    if dry_run:
+        return await repository.count_minute_aggregates_before(cutoff)
+    reduced = 0
+    while (oldest := await repository.oldest_minute_aggregate_before(cutoff)) is not None:
+        window_start = _floor_hour(oldest)
+        window_stop = min(cutoff, window_start + HOUR_REDUCTION_WINDOW)
+        reduced += await repository.reduce_to_hours(window_start, window_stop)
     return reduced
