@@ -24,7 +24,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from astroshield.api.middleware import (
     REQUEST_ID_BYTES,
-    REQUEST_ID_HEADER,
     REQUEST_LOG_KEYS,
     RESPONSE_HEADERS_KEY,
     add_missing_headers,
@@ -35,8 +34,6 @@ from astroshield.api.middleware import (
 from astroshield.api.unit_of_work import UNIT_OF_WORK_KEY, send_commit_failure
 from astroshield.db import UnitOfWork
 from astroshield.observability.metrics import RequestMetrics
-
-_REQUEST_ID_RAW = REQUEST_ID_HEADER.encode()
 
 
 class EdgeMiddleware:
@@ -120,7 +117,7 @@ class EdgeMiddleware:
 
 
 def _request_id(scope: Scope) -> str:
-    incoming = raw_header(scope, _REQUEST_ID_RAW)
+    incoming = raw_header(scope, REQUEST_ID_BYTES)
     if incoming is not None and valid_request_id(incoming):
         return incoming
     # Correlation only, not a secret: the module PRNG (reseeded in forked children) costs a

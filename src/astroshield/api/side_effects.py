@@ -28,7 +28,7 @@ def after_commit(request: Request, callback: Callable[[], Awaitable[None]]) -> N
 
 
 def notify_after_commit(request: Request, notifications: Iterable[Notification]) -> None:
-    pending = [n for n in notifications if n is not None]
+    pending = list(notifications)
     if not pending:
         return
     app = request.app

@@ -40,7 +40,7 @@ class Decision:
     storage_failed: bool = False
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        """:meth:`headers` as ASGI byte pairs, built directly: this runs on every response."""
+        """The budget as ASGI header pairs, built directly: this runs on every response."""
         pairs = [
             (b"ratelimit-limit", b"%d" % self.limit),
             (b"ratelimit-remaining", b"%d" % self.remaining),
@@ -51,14 +51,8 @@ class Decision:
         return pairs
 
     def headers(self) -> dict[str, str]:
-        headers = {
-            "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(self.remaining),
-            "RateLimit-Reset": str(self.reset_after_s),
-        }
-        if not self.allowed:
-            headers["Retry-After"] = str(max(1, self.reset_after_s))
-        return headers
+        """:meth:`raw_headers` as text, for refusals raised as errors."""
+        return {name.decode(): value.decode() for name, value in self.raw_headers()}
 
 
 class LocalSlidingWindowCounter:
