@@ -7,8 +7,11 @@ suite once on SQLite and once on PostgreSQL).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -45,6 +48,14 @@ SHARED = REPO_ROOT.parent / "shared"
 # Budgets no test reaches by accident; the rate-limit tests set their own.
 UNLIMITED = "1000000/minute"
 
+# One local key file per test run, outside the repository: every app of the run (and the
+# CLI commands and subprocesses it starts, through the environment) signs and encrypts
+# with the same generated keys, as replicas of one deployment do.
+_LOCAL_KEYS_DIR = Path(tempfile.mkdtemp(prefix="astroshield-test-keys-"))
+atexit.register(shutil.rmtree, _LOCAL_KEYS_DIR, ignore_errors=True)
+LOCAL_KEYS_FILE = _LOCAL_KEYS_DIR / "keys.json"
+os.environ["ASTROSHIELD_LOCAL_KEYS_FILE"] = str(LOCAL_KEYS_FILE)
+
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
@@ -59,6 +70,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         # Tests run the alert evaluator themselves, with controlled time.
         "alert_evaluation_interval_s": 0,
         "runtime_config_refresh_s": 0,
+        "local_keys_file": LOCAL_KEYS_FILE,
     }
     values.update(overrides)
     return Settings(**values)

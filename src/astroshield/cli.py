@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,12 +55,34 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port")] = None,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
     reload: Annotated[bool, typer.Option(help="restart on code changes (dev)")] = False,
+    allow_generated_keys: Annotated[
+        bool,
+        typer.Option(
+            "--allow-generated-keys",
+            help="serve on a non-loopback address although keys are generated dev keys",
+        ),
+    ] = False,
 ) -> None:
     """Run the HTTP service (migrates the database first)."""
     import uvicorn
 
+    from astroshield.security.context import generated_key_purposes
+
     settings = get_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
+    generated = generated_key_purposes(settings) if settings.profile != "prod" else ()
+    if (
+        generated
+        and not _is_loopback(bind_host)
+        and not (allow_generated_keys or settings.allow_generated_keys)
+    ):
+        typer.echo(
+            f"refusing to serve on {bind_host}: the {', '.join(generated)} keys are generated "
+            f"development keys ({settings.local_keys_file}); configure real keys, bind "
+            "127.0.0.1, or pass --allow-generated-keys",
+            err=True,
+        )
+        raise typer.Exit(code=2)
     from astroshield.migrate import upgrade
 
     upgrade(settings)
@@ -81,6 +104,17 @@ def serve(
         log_config=None,
         access_log=settings.profile != "prod",
     )
+
+
+def _is_loopback(host: str) -> bool:
+    """Only this machine can reach the address (a name other than localhost may resolve
+    anywhere, so it counts as reachable from outside)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @db_app.command("upgrade")

@@ -42,10 +42,17 @@ class Settings(BaseSettings):
     log_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     log_file_backups: int = Field(default=5, ge=0, le=100)
 
+    # Derives the CSRF key when set. The placeholder is public: nothing is derived from it.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
+    # dev/test: keys that are not configured (JWT signing, PII, CSRF, ...) are random keys
+    # generated on first start into this private file (mode 600), never derived from a
+    # published value. `serve` refuses a non-loopback address while such keys are in use
+    # unless allow_generated_keys is set. prod refuses to start without configured keys.
+    local_keys_file: Path = Path(".astroshield/keys.json")
+    allow_generated_keys: bool = False
 
     # Authentication (RFC 8725). Signing keys come from a key file; dev/test without one
-    # get an ephemeral key per process (tokens die with it), prod refuses to start.
+    # use a generated key from the local key file, prod refuses to start.
     jwt_issuer: str = "https://astroshield.local"
     jwt_audience: str = "astroshield-api"
     jwt_keys_file: Path | None = None

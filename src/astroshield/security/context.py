@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,12 +10,14 @@ from datetime import timedelta
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from limits import RateLimitItem, parse
 
 from astroshield.cache import TTLCache
-from astroshield.config import Settings
+from astroshield.config import PLACEHOLDER_SECRETS, Settings
 from astroshield.security.keys import KeyRing as PiiKeyRing
 from astroshield.security.keys import PiiKeyConfig, load_index_key, load_keyring
+from astroshield.security.local_keys import local_secret
 from astroshield.security.ratelimit import RateLimiter
 from astroshield.security.tokens import KeyRing as JwtKeyRing
 from astroshield.security.tokens import SigningKey, TokenClaims, TokenService, load_key_ring
@@ -79,13 +82,32 @@ class SecurityContext:
         return "__Host-astroshield-csrf" if self.secure_cookies else "astroshield-csrf"
 
 
+def _configured_secret(settings: Settings) -> str | None:
+    """The secret key when one was really set: the placeholder is public, so nothing may
+    be derived from it."""
+    value = settings.secret_key.get_secret_value()
+    return None if value.strip().lower() in PLACEHOLDER_SECRETS else value
+
+
 def _derive(secret: str, purpose: str, length: int = 32) -> bytes:
-    """A key for one purpose derived from the secret key (HKDF). The CSRF key always is;
-    JWT and PII keys only in dev/test, so a local database stays readable across
-    restarts. Prod refuses to run on derived JWT or PII keys."""
+    """A key for one purpose derived from a configured secret key (HKDF)."""
     return HKDF(
         algorithm=hashes.SHA256(), length=length, salt=b"astroshield-dev", info=purpose.encode()
     ).derive(secret.encode())
+
+
+def generated_key_purposes(settings: Settings) -> tuple[str, ...]:
+    """The keys this configuration takes from the local key file (random keys generated
+    on first start) because none is configured; empty when every key is configured."""
+    purposes: list[str] = []
+    if settings.jwt_keys_file is None:
+        purposes.append("jwt-signing")
+    config = PiiKeyConfig.from_settings(settings)
+    if config.keys is None and config.keys_file is None:
+        purposes += ["pii-kek", "pii-index"]
+    if _configured_secret(settings) is None:
+        purposes.append("csrf")
+    return tuple(purposes)
 
 
 def _jwt_ring(settings: Settings) -> JwtKeyRing:
@@ -93,10 +115,12 @@ def _jwt_ring(settings: Settings) -> JwtKeyRing:
         return load_key_ring(settings.jwt_keys_file)
     if settings.profile == "prod":
         raise SecurityConfigError("ASTROSHIELD_JWT_KEYS_FILE is required in prod")
-    private = Ed25519PrivateKey.from_private_bytes(
-        _derive(settings.secret_key.get_secret_value(), "jwt-signing")
-    )
-    return JwtKeyRing({"dev": SigningKey("dev", private.public_key(), private)}, "dev")
+    private = Ed25519PrivateKey.from_private_bytes(local_secret(settings, "jwt-signing"))
+    public = private.public_key()
+    # The key id names this key: a token signed by any other key is refused by its kid.
+    fingerprint = hashlib.sha256(public.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()
+    kid = f"local-{fingerprint[:12]}"
+    return JwtKeyRing({kid: SigningKey(kid, public, private)}, kid)
 
 
 def _pii(settings: Settings) -> tuple[PiiKeyRing, bytes]:
@@ -106,10 +130,20 @@ def _pii(settings: Settings) -> tuple[PiiKeyRing, bytes]:
             raise SecurityConfigError(
                 "PII keys are required in prod (ASTROSHIELD_PII_KEYS_FILE or _PII_KEYS)"
             )
-        secret = settings.secret_key.get_secret_value()
-        return PiiKeyRing({"dev": _derive(secret, "pii-kek")}, "dev"), _derive(secret, "pii-index")
+        return (
+            PiiKeyRing({"local": local_secret(settings, "pii-kek")}, "local"),
+            local_secret(settings, "pii-index"),
+        )
     ring = load_keyring(config)
     return ring, load_index_key(config, keyring=ring)
+
+
+def _csrf_secret(settings: Settings) -> bytes:
+    secret = _configured_secret(settings)
+    if secret is not None:
+        return _derive(secret, "csrf")
+    # Unreachable in prod: its settings refuse a placeholder secret key.
+    return local_secret(settings, "csrf")
 
 
 def build_security(settings: Settings) -> SecurityContext:
@@ -125,7 +159,7 @@ def build_security(settings: Settings) -> SecurityContext:
         ),
         pii_keys=ring,
         email_index_key=index_key,
-        csrf_secret=_derive(settings.secret_key.get_secret_value(), "csrf", 32),
+        csrf_secret=_csrf_secret(settings),
         limiter=RateLimiter.from_settings(settings),
         user_limit=parse(settings.rate_limit_user),
         login_limit=parse(settings.rate_limit_login),
