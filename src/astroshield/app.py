@@ -55,7 +55,7 @@ from astroshield.retention.service import run_retention
 from astroshield.runtime_config.repository import RuntimeConfigRepository
 from astroshield.runtime_config.router import apply_to_app
 from astroshield.runtime_config.router import router as runtime_config_router
-from astroshield.security.context import build_security
+from astroshield.security.context import SecurityConfigError, build_security
 from astroshield.security.ratelimit import ClientRateLimitMiddleware
 from astroshield.spacecraft.router import router as spacecraft_router
 from astroshield.spacecraft.service import StatusCache
@@ -175,6 +175,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 app.state.alert_evaluator.run_forever(settings.alert_evaluation_interval_s)
             )
         )
+    metrics_listener = (
+        metrics.start_metrics_listener(
+            settings.metrics_address,
+            settings.metrics_token,
+            lambda: getattr(app.state, "engine", None),
+        )
+        if settings.metrics_enabled and settings.metrics_address is not None
+        else None
+    )
+    how, open_to_all = metrics.exposure(settings)
+    (log.warning if open_to_all else log.info)("metrics_exposure", metrics=how)
     log.info("service_started", version=__version__, profile=settings.profile)
     try:
         yield
@@ -192,6 +203,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await engine.dispose()
 
         await app.state.probe_engine.dispose()
+        if metrics_listener is not None:
+            await asyncio.to_thread(metrics_listener.close)
         if settings.metrics_enabled:
             metrics.mark_worker_dead()
         tracing.flush()
@@ -270,6 +283,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.base_settings = settings
     # Built now, not in the lifespan: a misconfigured key stops the service from starting.
     app.state.security = build_security(settings)
+    if metrics.exposure(settings)[1] and settings.profile == "prod":
+        raise SecurityConfigError(
+            "/metrics would be open to anyone in prod: set ASTROSHIELD_METRICS_TOKEN, serve "
+            "it on a separate ASTROSHIELD_METRICS_ADDRESS, or set ASTROSHIELD_METRICS_ENABLED"
+            "=false"
+        )
     app.state.status_cache = StatusCache(
         ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
     )
@@ -297,10 +316,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_probes)
-    if settings.metrics_enabled:
+    if settings.metrics_enabled and settings.metrics_address is None:
         metrics.install_metrics_route(app, settings.metrics_token)
-        if settings.profile == "prod" and settings.metrics_token is None:
-            log.warning("metrics_unprotected", hint="set ASTROSHIELD_METRICS_TOKEN")
     _install_offline_docs(app)
 
     # Added last = outermost. The edge (request id, metrics, unit of work, security
@@ -322,6 +339,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ClientRateLimitMiddleware,
             limiter=app.state.security.limiter,
             limit=settings.rate_limit_client,
+            metrics_limit=settings.rate_limit_metrics,
             trusted_proxies=settings.trusted_proxies,
         )
     if settings.cors_origins:

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     rate_limit_client: str = "600/minute"
     rate_limit_user: str = "1200/minute"
     rate_limit_login: str = "10/minute"
+    # Scrapes of /metrics per client (a budget of its own, apart from rate_limit_client).
+    rate_limit_metrics: str = "60/minute"
     rate_limit_fail_mode: Literal["open", "closed"] = "open"
     # Replicas sharing a budget share this prefix in Redis; separate deployments don't.
     rate_limit_namespace: str = "astroshield"
@@ -225,11 +227,16 @@ class Settings(BaseSettings):
     )
 
     # Observability. /metrics (Prometheus text format) is served unless disabled; with a
-    # token set, scrapers must send "Authorization: Bearer <token>". Uvicorn workers share
-    # one view of the metrics when PROMETHEUS_MULTIPROC_DIR (not prefixed: the client
-    # library reads it) names an empty directory.
+    # token set, scrapers must send "Authorization: Bearer <token>". With metrics_address
+    # ("host:port", e.g. a private interface) it is served there instead of on the API
+    # port. prod refuses to start with /metrics on the API port without a token. Uvicorn
+    # workers share one view of the metrics when PROMETHEUS_MULTIPROC_DIR (not prefixed:
+    # the client library reads it) names an empty directory.
     metrics_enabled: bool = True
     metrics_token: SecretStr | None = None
+    metrics_address: str | None = Field(
+        default=None, pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):[0-9]{1,5}$"
+    )
     # Traces are exported over OTLP/HTTP to this collector base URL (spans go to
     # <url>/v1/traces); unset, no span is made at all. The ratio applies to traces that
     # start here; a caller's sampled traceparent is always followed.

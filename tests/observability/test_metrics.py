@@ -247,14 +247,19 @@ async def test_process_build_runtime_and_domain_metrics_are_exposed(
     assert "astroshield_alerts_firing" in present
 
 
-async def test_metrics_needs_no_user_and_is_not_rate_limited(database_url: str) -> None:
-    # A budget of 2 requests per minute: scrapes must not draw on it.
-    application = create_app(settings_for(database_url, rate_limit_client="2/minute"))
+async def test_metrics_needs_no_user_and_has_a_budget_of_its_own(database_url: str) -> None:
+    # Scrapes neither draw on the API budget nor go unthrottled.
+    application = create_app(
+        settings_for(database_url, rate_limit_client="2/minute", rate_limit_metrics="4/minute")
+    )
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            for _ in range(5):
+            for _ in range(4):
                 assert (await client.get("/metrics")).status_code == 200
+            refused = await client.get("/metrics")
+            assert refused.status_code == 429 and "retry-after" in refused.headers
+            assert (await client.get("/api/v1/health")).status_code == 200
     assert "/metrics" not in application.openapi()["paths"]
 
 

@@ -17,12 +17,16 @@ The library's process collector cannot aggregate across processes, so in that mo
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import os
 import platform
+import socket
+import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import structlog
 from fastapi import FastAPI, Request
@@ -47,6 +51,9 @@ from starlette.types import Scope
 
 from astroshield import __version__
 from astroshield.errors import problem_response
+
+if TYPE_CHECKING:
+    from astroshield.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -386,33 +393,58 @@ def mark_worker_dead() -> None:
 EXPOSITION_CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 
 
+def _token_bytes(token: SecretStr | None) -> bytes | None:
+    return token.get_secret_value().encode() if token is not None else None
+
+
+def _authorised(authorization: str | None, expected: bytes | None) -> bool:
+    """The scrape token from the Authorization header only, never from the query string,
+    so it cannot end up in an access log."""
+    if expected is None:
+        return True
+    scheme, _, supplied = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), expected)
+
+
+def exposure(settings: Settings) -> tuple[str, bool]:
+    """How /metrics is reachable under ``settings``, and whether that is open to anyone
+    who can reach the API (said once at start)."""
+    if not settings.metrics_enabled:
+        return "disabled", False
+    guard = "bearer token required" if settings.metrics_token is not None else "no token"
+    if settings.metrics_address is not None:
+        return f"only on {settings.metrics_address}, not on the API port; {guard}", False
+    if settings.metrics_token is not None:
+        return f"on the API port; {guard}; {settings.rate_limit_metrics} per client", False
+    return (
+        "on the API port, open to anyone who reaches it "
+        "(set ASTROSHIELD_METRICS_TOKEN or ASTROSHIELD_METRICS_ADDRESS)",
+        True,
+    )
+
+
 def install_metrics_route(app: FastAPI, token: SecretStr | None) -> None:
     """``GET /metrics`` outside ``/api/v1`` and the OpenAPI document.
 
     Prometheus scrapes it without a user: with ``ASTROSHIELD_METRICS_TOKEN`` set it must
     send ``Authorization: Bearer <token>`` (Prometheus ``authorization.credentials``);
-    without one it is open, for deployments that keep the port on a private network.
-    The token is read from the header only, never from the query string, so it cannot
-    end up in an access log.
+    without one it is open, which only dev/test allow. The client rate limiter gives it a
+    budget of its own (``ASTROSHIELD_RATE_LIMIT_METRICS``).
     """
-    expected = token.get_secret_value().encode() if token is not None else None
+    expected = _token_bytes(token)
 
     # A plain function: FastAPI runs it in the thread pool, so reading the multiprocess
     # files or /proc never blocks the event loop.
     def metrics_endpoint(request: Request) -> Response:
-        if expected is not None:
-            scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                supplied.strip().encode(), expected
-            ):
-                return problem_response(
-                    request,
-                    status=401,
-                    slug="unauthenticated",
-                    title="Authentication required",
-                    detail="the metrics endpoint needs its bearer token",
-                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-                )
+        if not _authorised(request.headers.get("authorization"), expected):
+            return problem_response(
+                request,
+                status=401,
+                slug="unauthenticated",
+                title="Authentication required",
+                detail="the metrics endpoint needs its bearer token",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         engine = getattr(request.app.state, "engine", None)
         if engine is not None:
             update_pool_gauges(engine)
@@ -420,3 +452,75 @@ def install_metrics_route(app: FastAPI, token: SecretStr | None) -> None:
         return Response(exposition(), media_type=EXPOSITION_CONTENT_TYPE)
 
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+
+
+class MetricsListener:
+    """``/metrics`` on an address of its own (a private interface the scraper reaches and
+    clients do not), served from a thread so a scrape never waits on the event loop."""
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="metrics-listener", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def start_metrics_listener(
+    address: str, token: SecretStr | None, current_engine: Callable[[], AsyncEngine | None]
+) -> MetricsListener | None:
+    """Serve ``/metrics`` on ``address`` ("host:port"). With several workers only the first
+    binds; the others return None (in multiprocess mode any worker's answer covers all)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    expected = _token_bytes(token)
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "astroshield-metrics"
+        sys_version = ""
+
+        def do_GET(self) -> None:
+            if self.path.partition("?")[0] != "/metrics":
+                self._answer(404, b"not found\n", "text/plain; charset=utf-8")
+            elif not _authorised(self.headers.get("authorization"), expected):
+                self._answer(401, b"the metrics endpoint needs its bearer token\n", "text/plain")
+            else:
+                engine = current_engine()
+                if engine is not None:
+                    update_pool_gauges(engine)
+                update_worker_gauges()
+                self._answer(200, exposition(), EXPOSITION_CONTENT_TYPE)
+
+        def _answer(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            if status == 401:
+                self.send_header("WWW-Authenticate", 'Bearer realm="metrics"')
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # scrapes would flood the log
+
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        daemon_threads = True
+
+    try:
+        server = Server((host, int(port)), Handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE and multiprocess_dir() is not None:
+            log.info("metrics_listener_in_another_worker", address=address)
+            return None
+        raise
+    return MetricsListener(server)

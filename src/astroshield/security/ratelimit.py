@@ -28,7 +28,9 @@ from astroshield.config import Settings
 from astroshield.security.client import Network, client_address, parse_networks
 
 log = structlog.get_logger(__name__)
-EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+EXEMPT_PATHS = frozenset({"/livez", "/readyz"})
+# Scrapes have a budget of their own: they neither draw on nor are starved by API traffic.
+METRICS_PATH = "/metrics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +177,22 @@ async def send_refusal(send: Send, scope: Scope, decision: Decision) -> None:
 
 
 class ClientRateLimitMiddleware:
-    """Per-client budget on every request except the probes; refuses before any work."""
+    """Per-client budget on every request except the probes (``/metrics`` on a budget of
+    its own); refuses before any work."""
 
     def __init__(
-        self, app: ASGIApp, *, limiter: RateLimiter, limit: str, trusted_proxies: list[str]
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter,
+        limit: str,
+        metrics_limit: str,
+        trusted_proxies: list[str],
     ) -> None:
         self.app = app
         self.limiter = limiter
         self.limit = parse(limit)
+        self.metrics_limit = parse(metrics_limit)
         self.trusted: tuple[Network, ...] = parse_networks(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -191,7 +201,10 @@ class ClientRateLimitMiddleware:
             return
         client = client_address(scope, self.trusted)
         scope.setdefault("state", {})["client_address"] = client
-        decision = await self.limiter.hit(self.limit, "client", client)
+        if scope["path"] == METRICS_PATH:
+            decision = await self.limiter.hit(self.metrics_limit, "metrics", client)
+        else:
+            decision = await self.limiter.hit(self.limit, "client", client)
         if not decision.allowed:
             await send_refusal(send, scope, decision)
             return
