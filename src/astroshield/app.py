@@ -52,6 +52,7 @@ from astroshield.observability import metrics, tracing
 from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
 from astroshield.retention.service import run_retention
+from astroshield.runtime_config.catalogue import OrganisationConfig
 from astroshield.runtime_config.repository import RuntimeConfigRepository
 from astroshield.runtime_config.router import apply_to_app
 from astroshield.runtime_config.router import router as runtime_config_router
@@ -109,8 +110,11 @@ async def _runtime_config_loop(app: FastAPI) -> None:
     while True:
         try:
             async with session_scope(app.state.sessionmaker) as session:
-                overrides = await RuntimeConfigRepository(session).all()
+                repository = RuntimeConfigRepository(session)
+                overrides = await repository.all()
+                organisation_overrides = await repository.every_organisation()
             apply_to_app(app, overrides)
+            app.state.organisation_config.replace_all(organisation_overrides)
         except Exception:  # a failed refresh keeps the last good configuration
             log.exception("runtime_config_refresh_failed")
         await asyncio.sleep(interval)
@@ -281,6 +285,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.base_settings = settings
+    app.state.organisation_config = OrganisationConfig()
     # Built now, not in the lifespan: a misconfigured key stops the service from starting.
     app.state.security = build_security(settings)
     if metrics.exposure(settings)[1] and settings.profile == "prod":

@@ -11,7 +11,7 @@ from astroshield.conjunction.models import (
 )
 from astroshield.db import Base
 from astroshield.organisations.models import Organisation
-from astroshield.runtime_config.models import RuntimeSetting
+from astroshield.runtime_config.models import OrganisationSetting, RuntimeSetting
 from astroshield.spacecraft.models import Spacecraft, SpacecraftStatusReport
 from astroshield.telemetry.limits_models import TelemetryLimitSet, TelemetryLimitState
 from astroshield.telemetry.models import (
@@ -38,6 +38,7 @@ __all__ = [
     "DeadLetter",
     "ElementSetRecord",
     "Organisation",
+    "OrganisationSetting",
     "RefreshToken",
     "RevokedAccessToken",
     "RuntimeSetting",

@@ -1,5 +1,6 @@
-"""Runtime configuration: admin only, audited, persisted, applied without restart here
-and on another replica after its refresh."""
+"""Runtime configuration: administrators only, audited, persisted, applied without restart
+here and on another replica after its refresh. Which setting is whose: see
+test_runtime_config_scope.py."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ async def test_only_admins_may_read_or_change(client: httpx.AsyncClient, factory
 async def test_change_is_applied_persisted_and_audited(
     client: httpx.AsyncClient, factory: Factory, app: FastAPI
 ) -> None:
-    admin = await factory.login(role="admin")
+    admin = await factory.login(role="admin", platform_admin=True)
     before = (await client.get("/api/v1/config", headers=admin)).json()
     assert before["log_level"] == "info"
     changed = await client.patch(
@@ -45,7 +46,6 @@ async def test_change_is_applied_persisted_and_audited(
         # Applied at once, without a restart.
         assert logging.getLogger().level == logging.WARNING
         assert logging.getLogger("astroshield.alerts").level == logging.DEBUG
-        assert app.state.settings.page_size_default == 7
         listed = await client.get("/api/v1/spacecraft", headers=admin)
         assert listed.json()["limit"] == 7
         async with app.state.sessionmaker() as session:
@@ -54,7 +54,11 @@ async def test_change_is_applied_persisted_and_audited(
             ).scalar_one()
         assert rule.thresholds == {"warning": 42}
         audit = (
-            await client.get("/api/v1/audit", params={"action": "config.updated"}, headers=admin)
+            await client.get(
+                "/api/v1/audit",
+                params={"action": "config.updated", "stream": "platform"},
+                headers=admin,
+            )
         ).json()["items"]
         assert audit[0]["details"]["changes"]["log_level"] == "warning"
         # null returns a field to its environment value.
@@ -99,29 +103,41 @@ async def test_another_replica_picks_the_change_up(database_url: str, factory: F
     settings = settings_for(database_url, runtime_config_refresh_s=0.2)
     one, two = create_app(settings), create_app(settings)
     async with one.router.lifespan_context(one), two.router.lifespan_context(two):
-        admin = await Factory(one).login(role="admin")
+        organisation = await Factory(one).organisation()
+        admin = await Factory(one).login(organisation, role="admin", platform_admin=True)
         transport = httpx.ASGITransport(app=one, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             response = await client.patch(
-                "/api/v1/config", json={"page_size_default": 11}, headers=admin
+                "/api/v1/config",
+                json={"page_size_default": 11, "alert_p95_latency_ms": 777},
+                headers=admin,
             )
             assert response.status_code == 200
             try:
                 for _ in range(30):  # bounded: 3 s
-                    if two.state.settings.page_size_default == 11:
+                    if two.state.settings.alert_p95_latency_ms == 777 and (
+                        two.state.organisation_config.of(organisation.id)
+                    ):
                         break
                     await asyncio.sleep(0.1)
-                assert two.state.settings.page_size_default == 11
+                assert two.state.settings.alert_p95_latency_ms == 777
+                # The organisation's setting, seen by a request to the other replica.
+                other = httpx.ASGITransport(app=two, raise_app_exceptions=False)
+                async with httpx.AsyncClient(transport=other, base_url="http://t") as second:
+                    listed = await second.get("/api/v1/spacecraft", headers=admin)
+                assert listed.json()["limit"] == 11
             finally:
                 await client.patch(
-                    "/api/v1/config", json={"page_size_default": None}, headers=admin
+                    "/api/v1/config",
+                    json={"page_size_default": None, "alert_p95_latency_ms": None},
+                    headers=admin,
                 )
 
 
 async def test_metric_collection_can_be_paused_at_run_time(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    admin = await factory.login(role="admin")
+    admin = await factory.login(role="admin", platform_admin=True)
 
     def requests_total(text: str) -> float:
         return sum(
@@ -153,7 +169,7 @@ async def test_pool_size_changes_without_restart(
 ) -> None:
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite connections are not pooled by size")
-    admin = await factory.login(role="admin")
+    admin = await factory.login(role="admin", platform_admin=True)
     old_engine = app.state.engine
     response = await client.patch(
         "/api/v1/config", json={"db_pool_size": 3, "db_max_overflow": 1}, headers=admin

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Annotated, Generic, Protocol, TypeVar
 
 import orjson
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
-from astroshield.api.deps import SettingsDep
+from astroshield.api.deps import SettingsDep, authenticate
 from astroshield.errors import FieldError, InvalidInputError
+from astroshield.runtime_config.catalogue import OrganisationConfig
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,13 +75,20 @@ def cursor_value(page: PageRequest, key: str, kind: type[V]) -> V | None:
 
 
 async def page_request(
+    request: Request,
     settings: SettingsDep,
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the previous page")
     ] = None,
     limit: Annotated[int | None, Query(ge=1, description="page size")] = None,
 ) -> PageRequest:
-    size = settings.page_size_default if limit is None else limit
+    if limit is None:
+        # The default is a per-organisation setting: the caller's organisation's.
+        principal = await authenticate(request)
+        organisation_config: OrganisationConfig = request.app.state.organisation_config
+        size = organisation_config.value(principal.organisation_id, "page_size_default", settings)
+    else:
+        size = limit
     if size > settings.page_size_max:
         raise InvalidInputError(
             f"limit must be at most {settings.page_size_max}",

@@ -17,6 +17,8 @@ _CHAIN_LOCK_KEY = 0x41535452  # "ASTR"
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
     organisation_id: uuid.UUID | None = None
+    # The platform stream: entries of no organisation (platform-wide changes, system jobs).
+    platform_stream: bool = False
     action: str | None = None
     actor: str | None = None
     object_type: str | None = None
@@ -50,6 +52,8 @@ class AuditRepository:
         statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         if before_id is not None:
             statement = statement.where(AuditEntry.id < before_id)
+        if filters.platform_stream:
+            statement = statement.where(AuditEntry.organisation_id.is_(None))
         for column, value in (
             (AuditEntry.organisation_id, filters.organisation_id),
             (AuditEntry.action, filters.action),

@@ -1,20 +1,28 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 
-from astroshield.api.deps import SessionDep, require_scope
+from astroshield.api.deps import SessionDep, authorize
 from astroshield.api.pagination import Page, PageDep, make_page
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditFilter, AuditRepository
 from astroshield.audit.schemas import AuditEntryRead
 from astroshield.errors import FieldError, InvalidInputError
-from astroshield.security.principal import Principal
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-AuditReader = Annotated[Principal, Depends(require_scope("audit:read"))]
+# Who may read which stream: an organisation's administrators its own, platform
+# administrators the platform's (entries of no organisation).
+STREAM_SCOPES = {"organisation": "audit:read", "platform": "platform:audit"}
+Stream = Annotated[
+    Literal["organisation", "platform"],
+    Query(
+        description="organisation: your organisation's trail; platform: platform-wide "
+        "changes and system jobs (platform administrators)"
+    ),
+]
 Short = Annotated[str | None, Query(max_length=64)]
 
 
@@ -24,9 +32,10 @@ def _key(entry: AuditEntry) -> dict[str, str]:
 
 @router.get("")
 async def list_audit_entries(
-    reader: AuditReader,
+    request: Request,
     session: SessionDep,
     page: PageDep,
+    stream: Stream = "organisation",
     action: Short = None,
     actor: Short = None,
     object_type: Short = None,
@@ -34,7 +43,8 @@ async def list_audit_entries(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
 ) -> Page[AuditEntryRead]:
-    """Your organisation's audit trail, newest first."""
+    """Your organisation's audit trail, or the platform's, newest first."""
+    reader = await authorize(request, STREAM_SCOPES[stream])
     before = None
     if page.cursor is not None:
         raw = page.cursor.get("id", "")
@@ -45,7 +55,8 @@ async def list_audit_entries(
             )
         before = int(raw)
     filters = AuditFilter(
-        organisation_id=reader.organisation_id,
+        organisation_id=reader.organisation_id if stream == "organisation" else None,
+        platform_stream=stream == "platform",
         action=action,
         actor=actor,
         object_type=object_type,

@@ -3,32 +3,50 @@
 The replica that takes the change applies it at once; the others pick it up on their next
 refresh (``ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S``). Settings objects stay immutable: the
 effective configuration is the environment's settings with the overrides copied over.
+Platform-wide overrides make ``app.state.settings``; an organisation's overrides apply to
+its own requests only (see ``catalogue``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.alerts.evaluator import builtin_rules_from
 from astroshield.alerts.service import ensure_builtin_rules
-from astroshield.audit.service import Actor, record
+from astroshield.audit.service import Actor, record, record_detached
 from astroshield.config import Settings
 from astroshield.db import create_engine, create_sessionmaker
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.observability import metrics, tracing
+from astroshield.runtime_config.catalogue import (
+    ORGANISATION_SETTINGS,
+    PLATFORM_CONFIG_SCOPE,
+    PLATFORM_SETTINGS,
+    VISIBLE_PLATFORM_SETTINGS,
+    organisation_value,
+)
 from astroshield.runtime_config.repository import RuntimeConfigRepository
 from astroshield.runtime_config.schemas import RuntimeConfig
 
 log = structlog.get_logger(__name__)
 
 
-def effective(base: Settings, overrides: dict[str, Any]) -> Settings:
+def platform_overrides(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored platform overrides that are platform settings (a key that has become a
+    per-organisation setting never acts on every organisation)."""
+    return {key: value for key, value in stored.items() if key in PLATFORM_SETTINGS}
+
+
+def effective(base: Settings, overrides: Mapping[str, Any]) -> Settings:
     """``base`` with the overrides that are settings fields (logger levels are not),
     validated as a whole (cross-field rules included)."""
     changes = {k: v for k, v in overrides.items() if k in Settings.model_fields}
@@ -43,21 +61,27 @@ def apply_logging(settings: Settings, logger_levels: dict[str, str]) -> None:
         logging.getLogger(name).setLevel(level.upper())
 
 
-def current(base: Settings, overrides: dict[str, Any]) -> RuntimeConfig:
-    settings = effective(base, overrides)
-    return RuntimeConfig(
-        log_level=settings.log_level,
-        logger_levels=overrides.get("logger_levels", {}),
-        alert_error_rate_per_minute=settings.alert_error_rate_per_minute,
-        alert_p95_latency_ms=settings.alert_p95_latency_ms,
-        alert_memory_percent=settings.alert_memory_percent,
-        alert_cpu_percent=settings.alert_cpu_percent,
-        retention_batch_size=settings.retention_batch_size,
-        page_size_default=settings.page_size_default,
-        metrics_enabled=settings.metrics_enabled,
-        db_pool_size=settings.db_pool_size,
-        db_max_overflow=settings.db_max_overflow,
-    )
+def current(
+    base: Settings,
+    overrides: Mapping[str, Any],
+    organisation_overrides: Mapping[str, Any],
+    *,
+    platform_reader: bool,
+) -> RuntimeConfig:
+    """The configuration one caller sees: their organisation's effective values, and of
+    the platform-wide ones all (platform administrators) or only the visible ones."""
+    settings = effective(base, platform_overrides(overrides))
+    shown = PLATFORM_SETTINGS if platform_reader else VISIBLE_PLATFORM_SETTINGS
+    values: dict[str, Any] = {
+        key: organisation_value(settings, organisation_overrides, key)
+        for key in ORGANISATION_SETTINGS
+    }
+    for key in shown:
+        if key == "logger_levels":
+            values[key] = overrides.get("logger_levels", {})
+        else:
+            values[key] = getattr(settings, key)
+    return RuntimeConfig(**values)
 
 
 POOL_FIELDS = ("db_pool_size", "db_max_overflow")
@@ -85,26 +109,95 @@ async def replace_engine(app: Any, settings: Settings) -> None:
         await old.dispose()
 
 
-async def update(
-    session: AsyncSession, base: Settings, change: RuntimeConfig, *, actor: Actor
-) -> dict[str, Any]:
-    """Persist the fields sent (``null`` removes an override); returns all overrides."""
-    repository = RuntimeConfigRepository(session)
-    sent = change.model_dump(exclude_unset=True)
-    for key, value in sent.items():
-        if value is None:
-            await repository.remove(key)
-        else:
-            await repository.put(key, value, by=actor.user_id)
-    overrides = await repository.all()
+def _validated(base: Settings, overrides: Mapping[str, Any]) -> Settings:
     try:
-        effective(base, overrides)
+        return effective(base, overrides)
     except ValidationError as exc:
         # Refused before commit: nothing of the change is kept.
         raise InvalidInputError(
             "the configuration would be invalid",
             errors=[FieldError(["body"], str(error["msg"])) for error in exc.errors()],
         ) from None
-    await ensure_builtin_rules(session, builtin_rules_from(effective(base, overrides)))
-    await record(session, actor.event("config.updated", object_type="runtime_config", changes=sent))
+
+
+def _platform(actor: Actor) -> Actor:
+    """The actor of a platform-wide event: recorded in the platform stream (no
+    organisation), which organisation administrators never read."""
+    return dataclasses.replace(actor, organisation_id=None)
+
+
+async def update_platform(
+    session: AsyncSession, base: Settings, changes: Mapping[str, Any], *, actor: Actor
+) -> dict[str, Any]:
+    """Persist platform-wide changes (``None`` removes an override); returns all platform
+    overrides. The caller has checked the platform scope."""
+    repository = RuntimeConfigRepository(session)
+    for key, value in changes.items():
+        if value is None:
+            await repository.remove(key)
+        else:
+            await repository.put(key, value, by=actor.user_id)
+    overrides = platform_overrides(await repository.all())
+    settings = _validated(base, overrides)
+    await ensure_builtin_rules(session, builtin_rules_from(settings))
+    await record(
+        session,
+        _platform(actor).event(
+            "config.updated",
+            object_type="runtime_config",
+            object_id="platform",
+            changes=dict(changes),
+            actor_organisation_id=str(actor.organisation_id),
+        ),
+    )
     return overrides
+
+
+async def update_organisation(
+    session: AsyncSession,
+    settings: Settings,
+    organisation_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    actor: Actor,
+) -> dict[str, Any]:
+    """Persist one organisation's changes (``None`` removes an override), checked against
+    the platform's effective ``settings`` (a page size above the platform's maximum is
+    refused); returns all of that organisation's overrides."""
+    repository = RuntimeConfigRepository(session)
+    for key, value in changes.items():
+        if value is None:
+            await repository.remove_for_organisation(organisation_id, key)
+        else:
+            await repository.put_for_organisation(organisation_id, key, value, by=actor.user_id)
+    overrides = await repository.of_organisation(organisation_id)
+    _validated(settings, overrides)
+    await record(
+        session,
+        actor.event(
+            "config.updated",
+            object_type="organisation_config",
+            object_id=organisation_id,
+            organisation_id=organisation_id,
+            changes=dict(changes),
+        ),
+    )
+    return overrides
+
+
+async def refuse_platform_change(
+    sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, fields: list[str]
+) -> None:
+    """Record an attempt to change platform-wide settings without the platform scope, in
+    the platform stream, where the administrators who can act on it read."""
+    await record_detached(
+        sessionmaker,
+        _platform(actor).event(
+            "auth.permission_denied",
+            object_type="runtime_config",
+            object_id="platform",
+            scope=PLATFORM_CONFIG_SCOPE,
+            fields=sorted(fields),
+            actor_organisation_id=str(actor.organisation_id),
+        ),
+    )

@@ -43,8 +43,10 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     ),
 }
 
-# Platform operators manage organisations themselves; no organisation role grants this.
-PLATFORM_SCOPES = frozenset({"organisations:admin"})
+# Platform operators manage organisations themselves, the platform-wide runtime settings
+# (log levels, the service's own alert thresholds, the connection pool) and read the
+# platform audit stream; no organisation role grants these.
+PLATFORM_SCOPES = frozenset({"organisations:admin", "platform:config", "platform:audit"})
 
 
 def scopes_for(role: str, *, platform_admin: bool = False) -> frozenset[str]:
