@@ -178,6 +178,8 @@ def main() -> None:
                 "ASTROSHIELD_RATE_LIMIT_CLIENT": "100000000/minute",
                 "ASTROSHIELD_RATE_LIMIT_USER": "100000000/minute",
                 "ASTROSHIELD_SESSION_COOKIE_SECURE": "false",
+                # The seeding commands and the server share the generated dev keys.
+                "ASTROSHIELD_LOCAL_KEYS_FILE": f"{tmp}/keys.json",
             }
         )
         spacecraft_id = prepare_database(env)

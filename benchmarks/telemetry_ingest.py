@@ -27,9 +27,11 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -152,6 +154,7 @@ async def _prepare(url: str, env: dict[str, str]) -> tuple[str, str, list[int]]:
     settings = Settings(
         database_url=url,
         profile=env["ASTROSHIELD_PROFILE"],  # type: ignore[arg-type]
+        local_keys_file=Path(env["ASTROSHIELD_LOCAL_KEYS_FILE"]),
     )
     await upgrade_async(settings)
     security = build_security(settings)
@@ -280,9 +283,12 @@ def main() -> None:
     name = f"astroshield_bench_{secrets.token_hex(4)}"
     url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
     asyncio.run(_admin(args.pg, f'CREATE DATABASE "{name}"'))
+    keys_dir = tempfile.mkdtemp(prefix="astroshield-bench-keys-")
     env = dict(os.environ)
     env.update(
         {
+            # The tokens minted here and the server share the generated dev keys.
+            "ASTROSHIELD_LOCAL_KEYS_FILE": f"{keys_dir}/keys.json",
             "ASTROSHIELD_DATABASE_URL": url,
             "ASTROSHIELD_PROFILE": "dev",
             "ASTROSHIELD_LOG_LEVEL": "warning",
@@ -392,6 +398,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        shutil.rmtree(keys_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
