@@ -7,8 +7,12 @@ suite once on SQLite and once on PostgreSQL).
 
 from __future__ import annotations
 
+import atexit
 import functools
+import hashlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -45,6 +49,15 @@ SHARED = REPO_ROOT.parent / "shared"
 # Budgets no test reaches by accident; the rate-limit tests set their own.
 UNLIMITED = "1000000/minute"
 
+# Audit checkpoints of this test process, one file per database: outside the work tree,
+# and never mixed between the databases (or parallel runs) whose chains they describe.
+_CHECKPOINT_DIR = Path(tempfile.mkdtemp(prefix="astroshield-test-checkpoints-"))
+atexit.register(shutil.rmtree, _CHECKPOINT_DIR, ignore_errors=True)
+
+
+def checkpoint_file_for(database_url: str) -> Path:
+    return _CHECKPOINT_DIR / f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}.jsonl"
+
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
@@ -59,6 +72,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         # Tests run the alert evaluator themselves, with controlled time.
         "alert_evaluation_interval_s": 0,
         "runtime_config_refresh_s": 0,
+        # Tests write audit checkpoints themselves (or through retention runs).
+        "audit_checkpoint_interval_s": 0,
+        "audit_checkpoint_file": checkpoint_file_for(database_url),
     }
     values.update(overrides)
     return Settings(**values)
@@ -104,8 +120,10 @@ async def session_app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def app(session_app: FastAPI) -> AsyncIterator[FastAPI]:
-    """The running app; every table is emptied after the test (schema kept)."""
+    """The running app; every table is emptied after the test (schema kept), and the
+    audit checkpoints describing the emptied chain go with it."""
     yield session_app
+    session_app.state.settings.audit_checkpoint_file.unlink(missing_ok=True)
     async with session_app.state.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)

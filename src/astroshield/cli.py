@@ -15,7 +15,7 @@ from astroshield import __version__
 from astroshield.config import get_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from astroshield.astro.elements import ElementSet
     from astroshield.trajectory.schemas import Frame
@@ -40,6 +40,7 @@ app.add_typer(audit_app, name="audit")
 retention_app = typer.Typer(help="Data retention.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 console = Console(stderr=True, soft_wrap=True)  # never break paths or messages mid-line
+FINDINGS_SHOWN = 50
 
 
 @app.command()
@@ -180,7 +181,19 @@ def db_restore(
 
 def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one committed transaction on a migrated database."""
-    from astroshield.db import create_sessionmaker, create_unpooled_engine, session_scope
+    from astroshield.db import session_scope
+
+    async def in_session(sessionmaker: async_sessionmaker[AsyncSession]) -> T:
+        async with session_scope(sessionmaker) as session:
+            return await work(session)
+
+    return _run_with_sessionmaker(in_session)
+
+
+def _run_with_sessionmaker(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """Run ``work`` with a session factory on a migrated database (for work made of
+    several transactions)."""
+    from astroshield.db import create_sessionmaker, create_unpooled_engine
     from astroshield.migrate import upgrade
 
     settings = get_settings()
@@ -189,8 +202,7 @@ def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
         engine = create_unpooled_engine(settings)
         try:
-            async with session_scope(create_sessionmaker(engine)) as session:
-                return await work(session)
+            return await work(create_sessionmaker(engine))
         finally:
             await engine.dispose()
 
@@ -324,21 +336,74 @@ def keys_rotate() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exits 1 if an entry was edited or deleted."""
-    from astroshield.audit.service import ChainReport, verify_chain
+def audit_verify(
+    checkpoints: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoints",
+            help="more checkpoint files to check against, e.g. exported from syslog "
+            "(the configured checkpoint file is always read)",
+        ),
+    ] = None,
+) -> None:
+    """Check the audit chain and its checkpoints; exits 1 if entries were edited, deleted
+    or re-hashed, or a checkpoint was altered."""
+    from astroshield.audit.verify import ChainReport, verify_against_files
+    from astroshield.security.keys import KeyMaterialError
+
+    settings = get_settings()
+    paths = [settings.audit_checkpoint_file, *(checkpoints or [])]
 
     async def work(session: AsyncSession) -> ChainReport:
-        return await verify_chain(session)
+        return await verify_against_files(session, paths)
 
-    with console.status("verifying the audit chain"):
-        report = _run_in_session(work)
+    try:
+        with console.status("verifying the audit chain"):
+            report = _run_in_session(work)
+    except (KeyMaterialError, RuntimeError) as exc:  # the key file, not the chain
+        console.print(f"cannot verify: {exc}", markup=False, highlight=False)
+        raise typer.Exit(code=2) from None
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    counted = f"{report.entries_checked} entries, {report.checkpoints_checked} checkpoints"
     if report.ok:
-        console.print(f"audit chain intact: {report.entries_checked} entries")
+        console.print(f"audit chain intact: {counted}", markup=False, highlight=False)
         return
-    where = f" at entry {report.first_bad_id}" if report.first_bad_id is not None else ""
-    console.print(f"[red]audit chain broken{where}:[/] {report.problem}")
+    for finding in report.findings[:FINDINGS_SHOWN]:
+        console.print(finding.describe(), markup=False, highlight=False)
+    if len(report.findings) > FINDINGS_SHOWN:
+        console.print(f"... and {len(report.findings) - FINDINGS_SHOWN} more findings")
+    console.print(
+        f"audit chain broken: {len(report.findings)} findings ({counted} checked)",
+        markup=False,
+        highlight=False,
+    )
     raise typer.Exit(code=1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Write a signed checkpoint of the chain's head now (to the checkpoint file and, when
+    configured, syslog)."""
+    from astroshield.audit.checkpoints import Checkpoint, CheckpointError, CheckpointWriter
+
+    writer = CheckpointWriter.from_settings(get_settings())
+
+    async def work(session: AsyncSession) -> Checkpoint:
+        return await writer.write(session, "manual")
+
+    try:
+        checkpoint = _run_in_session(work)
+    except CheckpointError as exc:
+        console.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
+    finally:
+        writer.close()
+    console.print(
+        f"checkpoint: sequence {checkpoint.sequence}, {checkpoint.entries} entries",
+        markup=False,
+        highlight=False,
+    )
 
 
 @retention_app.command("run")
@@ -348,15 +413,20 @@ def retention_run(
     """Apply the retention policies (or report what they would delete)."""
     from rich.table import Table
 
-    from astroshield.retention.service import RetentionReport, run_retention
+    from astroshield.audit.checkpoints import CheckpointError
+    from astroshield.retention.service import RetentionReport, apply_retention
 
     settings = get_settings()
 
-    async def work(session: AsyncSession) -> RetentionReport:
-        return await run_retention(session, settings, dry_run=dry_run)
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> RetentionReport:
+        return await apply_retention(sessionmaker, settings, dry_run=dry_run)
 
-    with console.status("applying retention" if not dry_run else "counting"):
-        report = _run_in_session(work)
+    try:
+        with console.status("applying retention" if not dry_run else "counting"):
+            report = _run_with_sessionmaker(work)
+    except CheckpointError as exc:
+        console.print(f"retention not applied: {exc}", markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
     if not report.ran:
         console.print("another retention run holds the lock; nothing done")
         return

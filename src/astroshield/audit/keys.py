@@ -1,0 +1,55 @@
+"""The audit chain's keys: where they come from, and how code holding a session finds them.
+
+Entries are HMAC-chained and checkpoints HMAC-signed with a key that is never stored in the
+database, so someone who can only write the database cannot recompute a valid chain. The
+key file has the PII key file's format (``{"active": "a2", "keys": {"a1": "…", "a2":
+"…"}}``, mode 600): new entries use the active key, and every entry and checkpoint names
+the key id it was made with, so older keys stay in the file to verify what they signed.
+"""
+
+from __future__ import annotations
+
+from weakref import WeakKeyDictionary
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.config import Settings
+from astroshield.db import settings_of
+from astroshield.security.context import SecurityConfigError, _derive
+from astroshield.security.keys import KeyRing, load_keyring_file
+
+__all__ = ["audit_chain_key", "audit_chain_keys", "chain_keys_for"]
+
+# Key id of the dev/test key made when no key file is configured.
+LOCAL_KEY_ID = "local"
+
+
+def audit_chain_key(settings: Settings) -> tuple[str, bytes]:
+    """The key new entries and checkpoints are made with: (key id, 32 bytes)."""
+    keys = audit_chain_keys(settings)
+    return keys.active, keys.active_key
+
+
+def audit_chain_keys(settings: Settings) -> KeyRing:
+    """Every chain key (the active one and retired ones that still verify)."""
+    if settings.audit_key_file is not None:
+        return load_keyring_file(settings.audit_key_file, kind="audit key file")
+    if settings.profile == "prod":
+        raise SecurityConfigError("ASTROSHIELD_AUDIT_KEY_FILE is required in prod")
+    # MERGE: local_secret(settings, "audit-chain") (astroshield.security.local_keys)
+    key = _derive(settings.secret_key.get_secret_value(), "audit-chain")
+    return KeyRing({LOCAL_KEY_ID: key}, active=LOCAL_KEY_ID)
+
+
+# Loaded once per engine: every session of one engine shares the deployment's key file.
+_loaded: WeakKeyDictionary[Engine, KeyRing] = WeakKeyDictionary()
+
+
+def chain_keys_for(session: AsyncSession) -> KeyRing:
+    """The chain keys of the deployment whose database ``session`` is bound to."""
+    engine = session.get_bind().engine
+    keys = _loaded.get(engine)
+    if keys is None:
+        keys = _loaded[engine] = audit_chain_keys(settings_of(engine))
+    return keys
