@@ -317,6 +317,45 @@ def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotat
     )
 
 
+@keys_app.command("audit-generate")
+def keys_audit_generate(path: Annotated[Path, typer.Argument(help="key file to create")]) -> None:
+    """Create the audit chain's key file (mode 600); set ASTROSHIELD_AUDIT_KEY_FILE to it."""
+    from astroshield.audit.keys import new_key_id, write_chain_key_file
+    from astroshield.security.keys import KeyRing, generate_key
+
+    if path.exists():
+        console.print(f"[red]{path} exists[/]; use `keys audit-rotate` to add a key")
+        raise typer.Exit(code=1)
+    key_id = new_key_id()
+    write_chain_key_file(path, KeyRing({key_id: generate_key()}, active=key_id))
+    console.print(f"wrote {path} (active key {key_id})")
+
+
+@keys_app.command("audit-rotate")
+def keys_audit_rotate(path: Annotated[Path, typer.Argument(help="key file to rotate")]) -> None:
+    """Chain new audit entries under a new key; the old ones stay in the file to verify
+    what they made (never remove a key whose entries are still kept)."""
+    from astroshield.audit.keys import rotated, write_chain_key_file
+    from astroshield.audit.service import SYSTEM, record
+    from astroshield.security.keys import load_keyring_file
+
+    keys = load_keyring_file(path, kind="audit key file")
+    new = rotated(keys)
+    write_chain_key_file(path, new)
+
+    async def work(session: AsyncSession) -> None:
+        await record(
+            session,
+            SYSTEM.event("keys.audit_rotated", new_key_id=new.active, retired_key_id=keys.active),
+        )
+
+    _run_in_session(work)
+    console.print(
+        f"chaining with {new.active}; {keys.active} keeps verifying — restart or reload the "
+        "service to pick it up"
+    )
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-wrap every PII data key under the active PII key (set the new key as active and

@@ -41,6 +41,9 @@ async def _verify(app: FastAPI) -> tuple[bool, int | None, str | None]:
 @pytest.fixture
 def cli_on_test_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("ASTROSHIELD_DATABASE_URL", database_url)
+    monkeypatch.setenv(
+        "ASTROSHIELD_AUDIT_CHECKPOINT_FILE", str(settings_for(database_url).audit_checkpoint_file)
+    )
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -51,7 +51,7 @@ from astroshield.db import UTCDateTime, create_sessionmaker, create_unpooled_eng
 from astroshield.migrate import upgrade_async
 from astroshield.retention.service import apply_retention
 from astroshield.security.keys import encode_key, generate_key
-from tests.conftest import Factory, settings_for
+from tests.conftest import Factory, checkpoint_file_for, settings_for
 
 
 async def _history(client: httpx.AsyncClient, factory: Factory, writes: int = 6) -> None:
@@ -544,3 +544,63 @@ def test_prod_refuses_to_start_without_an_audit_key(tmp_path: Path) -> None:
     key_file.write_text(json.dumps({"active": "a1", "keys": {"a1": encode_key(generate_key())}}))
     key_file.chmod(0o600)
     assert create_app(settings_for(url, audit_key_file=key_file, **prod)) is not None
+
+
+async def test_platform_admins_see_the_verification_over_the_api(
+    client: httpx.AsyncClient, factory: Factory, app: FastAPI
+) -> None:
+    await _history(client, factory)
+    platform = await factory.login(role="admin", platform_admin=True)
+    organisation_admin = await factory.login(role="admin")
+    refused = await client.get("/api/v1/audit/verify", headers=organisation_admin)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    clean = await client.get("/api/v1/audit/verify", headers=platform)
+    assert clean.status_code == 200, clean.text
+    assert clean.json()["ok"] is True and clean.json()["findings"] == []
+    assert clean.json()["entries_checked"] == 7  # six writes and the refusal above
+
+    await _checkpoint(app)
+    entries = await _entries(app)
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(delete(AuditEntry).where(AuditEntry.id == entries[-1].id))
+    tampered = (await client.get("/api/v1/audit/verify", headers=platform)).json()
+    assert tampered["ok"] is False and tampered["checkpoints_checked"] == 1
+    assert [f["kind"] for f in tampered["findings"]] == [TRUNCATED]
+    assert tampered["findings"][0]["description"].startswith("TRUNCATED: the newest entries")
+
+
+async def test_audit_key_file_from_the_cli_and_rotation_keep_the_chain_verifiable(
+    scratch_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "keys" / "audit.json"
+    monkeypatch.setenv("ASTROSHIELD_DATABASE_URL", scratch_database_url)
+    monkeypatch.setenv("ASTROSHIELD_AUDIT_KEY_FILE", str(key_file))
+    monkeypatch.setenv(
+        "ASTROSHIELD_AUDIT_CHECKPOINT_FILE", str(checkpoint_file_for(scratch_database_url))
+    )
+    get_settings.cache_clear()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, list(args))
+        return result.exit_code, result.output
+
+    try:
+        code, output = await asyncio.to_thread(invoke, "keys", "audit-generate", str(key_file))
+        assert code == 0, output
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        first = audit_chain_keys(get_settings()).active
+        assert (await asyncio.to_thread(invoke, "audit", "checkpoint"))[0] == 0
+        await asyncio.sleep(1.1)  # key ids carry the second they were made
+        code, output = await asyncio.to_thread(invoke, "keys", "audit-rotate", str(key_file))
+        assert code == 0, output
+        rotated = audit_chain_keys(get_settings())
+        assert rotated.active != first and set(rotated) == {first, rotated.active}
+        assert (await asyncio.to_thread(invoke, "audit", "checkpoint"))[0] == 0
+        code, output = await asyncio.to_thread(invoke, "audit", "verify")
+        assert code == 0, output
+        assert "audit chain intact: 1 entries, 2 checkpoints" in output
+        assert (await asyncio.to_thread(invoke, "keys", "audit-generate", str(key_file)))[0] == 1
+    finally:
+        get_settings.cache_clear()

@@ -2,19 +2,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from astroshield.api.deps import SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, make_page
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditFilter, AuditRepository
-from astroshield.audit.schemas import AuditEntryRead
+from astroshield.audit.schemas import AuditEntryRead, ChainFindingRead, ChainVerificationRead
+from astroshield.audit.verify import verify_against_files
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 AuditReader = Annotated[Principal, Depends(require_scope("audit:read"))]
+# The chain spans every organisation: only platform administrators see its state.
+PlatformAdmin = Annotated[Principal, Depends(require_scope("organisations:admin"))]
 Short = Annotated[str | None, Query(max_length=64)]
 
 
@@ -55,3 +58,31 @@ async def list_audit_entries(
     )
     rows = await AuditRepository(session).list(filters, before_id=before, limit=page.limit + 1)
     return make_page(rows, page, render=AuditEntryRead.model_validate, key=_key)
+
+
+@router.get("/verify")
+async def verify_audit_chain(
+    _admin: PlatformAdmin, session: SessionDep, request: Request
+) -> ChainVerificationRead:
+    """Check the whole chain and this replica's checkpoint file (as `astroshield audit
+    verify` does); reads every entry, so it takes as long as the log is long."""
+    checkpoint_file = request.app.state.settings.audit_checkpoint_file
+    report = await verify_against_files(session, [checkpoint_file])
+    return ChainVerificationRead(
+        ok=report.ok,
+        entries_checked=report.entries_checked,
+        checkpoints_checked=report.checkpoints_checked,
+        findings=[
+            ChainFindingRead(
+                kind=f.kind,
+                detail=f.detail,
+                entry_id=f.entry_id,
+                sequence=f.sequence,
+                last_entry_id=f.last_entry_id,
+                last_sequence=f.last_sequence,
+                description=f.describe(),
+            )
+            for f in report.findings
+        ],
+        notes=report.notes,
+    )
