@@ -168,6 +168,24 @@ async def test_deleting_the_newest_entries_is_reported_as_truncation(
     assert "TRUNCATED: the newest entries were deleted" in output and "Traceback" not in output
 
 
+async def test_truncation_is_found_after_the_service_has_written_new_entries(
+    client: httpx.AsyncClient, factory: Factory, app: FastAPI
+) -> None:
+    """The service keeps appending after the attack: the checkpointed sequence number is
+    taken again, by an entry written after the checkpoint."""
+    await _history(client, factory)
+    checkpoint = await _checkpoint(app)
+    entries = await _entries(app)
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(delete(AuditEntry).where(AuditEntry.id > entries[-3].id))
+    await _history(client, factory, writes=4)
+    assert (await _entries(app))[-1].sequence > checkpoint.sequence
+    report = await _verify(app)
+    assert report.kinds() == {TRUNCATED}
+    assert "its sequence now belongs to an entry written later" in (report.problem or "")
+    assert report.findings[0].sequence == checkpoint.sequence
+
+
 async def test_deleting_a_middle_entry_is_reported_as_deletion(
     client: httpx.AsyncClient, factory: Factory, app: FastAPI, cli_env: None
 ) -> None:

@@ -9,7 +9,8 @@ What each check finds:
   no retention record names the new first link);
 * a checkpointed entry whose hash changed although its HMAC is valid: **re-hashed** with
   the chain key after the checkpoint was written;
-* a checkpoint beyond the newest entry: **truncated** (newest entries deleted);
+* a checkpoint beyond the newest entry, or whose sequence now belongs to an entry written
+  after it: **truncated** (newest entries deleted, and maybe new ones appended since);
 * a checkpoint line that does not parse or whose signature does not match: **checkpoint**.
 
 Consecutive entries with the same finding are reported as one range.
@@ -195,12 +196,22 @@ async def verify_chain(
             # An entry whose own hash is already wrong is reported; a valid HMAC that
             # differs from the checkpointed hash was recomputed with the key.
             if problem is None and entry.entry_hash != checkpoint.head_hash:
-                findings.add(
-                    REHASHED,
-                    f"hash differs from the {_when(checkpoint, source)}: the chain was "
-                    "recomputed with the chain key after it was checkpointed",
-                    entry,
-                )
+                if entry.occurred_at > checkpoint.at:
+                    # Written after the checkpoint, so not the entry it saw: the newest
+                    # entries were deleted and the service has been appending since.
+                    findings.add(
+                        TRUNCATED,
+                        f"the newest entries were deleted after the {_when(checkpoint, source)}"
+                        ": its sequence now belongs to an entry written later",
+                        entry,
+                    )
+                else:
+                    findings.add(
+                        REHASHED,
+                        f"hash differs from the {_when(checkpoint, source)}: the chain was "
+                        "recomputed with the chain key after it was checkpointed",
+                        entry,
+                    )
         if entry.action == PRUNE_ACTION and isinstance(entry.details.get("anchor_hash"), str):
             anchors.add(entry.details["anchor_hash"])
         previous = entry
