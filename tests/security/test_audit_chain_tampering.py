@@ -29,7 +29,9 @@ from astroshield.audit.checkpoints import (
     SYSLOG_IDENT,
     Checkpoint,
     CheckpointWriter,
+    encode_checkpoint,
     parse_checkpoint,
+    read_checkpoint_file,
 )
 from astroshield.audit.keys import audit_chain_key, audit_chain_keys
 from astroshield.audit.models import AuditEntry
@@ -622,3 +624,53 @@ async def test_audit_key_file_from_the_cli_and_rotation_keep_the_chain_verifiabl
         assert (await asyncio.to_thread(invoke, "keys", "audit-generate", str(key_file)))[0] == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_checkpoint_lines_that_are_not_ours_are_refused() -> None:
+    ours = {"a1": generate_key()}
+    checkpoint = Checkpoint(
+        sequence=5,
+        entry_id=5,
+        head_hash="ab" * 32,
+        entries=5,
+        at=datetime(2026, 12, 1, tzinfo=UTC),
+        key_id="a1",
+        reason="interval",
+    )
+    line = encode_checkpoint(checkpoint, ours)
+    assert parse_checkpoint(line, ours, source="x").checkpoint == checkpoint
+    exported = f"Dec  1 00:00:00 host {SYSLOG_IDENT}{line}\x00"  # from a syslog collector
+    assert parse_checkpoint(exported, ours, source="x").checkpoint == checkpoint
+
+    forged = encode_checkpoint(checkpoint, {"a1": generate_key()})  # someone else's key
+    document = json.loads(line)
+    cases = {
+        forged: "signature does not match",
+        line.replace('"sequence":5', '"sequence":50'): "signature does not match",
+        line.replace('"key_id":"a1"', '"key_id":"zz"'): "key id 'zz', which the audit key",
+        line.replace('"sequence":5', '"sequence":true'): "field 'sequence'",
+        line.replace('"sequence":5', '"sequence":-1'): "out of range",
+        line.replace('"v":1', '"v":9'): "unknown checkpoint format 9",
+        json.dumps({k: v for k, v in document.items() if k != "sig"}): "field 'sig'",
+        line.replace("+00:00", ""): "out of range",  # a time without its zone
+        "[1, 2]": "no JSON object",
+        "{}" * 3: "not valid JSON",
+        "": "no JSON object",
+    }
+    for text, problem in cases.items():
+        parsed = parse_checkpoint(text, ours, source="x")
+        assert parsed.checkpoint is None and problem in (parsed.problem or ""), (text, parsed)
+
+
+def test_an_overlong_line_in_the_checkpoint_file_is_reported_not_read_whole(
+    tmp_path: Path,
+) -> None:
+    keys = {"a1": generate_key()}
+    checkpoint = Checkpoint(1, 1, "cd" * 32, 1, datetime(2026, 12, 1, tzinfo=UTC), "a1", "t")
+    path = tmp_path / "checkpoints.jsonl"
+    good = encode_checkpoint(checkpoint, keys)
+    path.write_text(good + "\n" + "{" + "x" * 100_000 + "\n\n" + good + "\n")
+    lines = read_checkpoint_file(path, keys)
+    assert lines is not None
+    assert [line.problem for line in lines] == [None, "line too long to be a checkpoint", None]
+    assert read_checkpoint_file(tmp_path / "missing.jsonl", keys) is None
