@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import os
 import shutil
 import tempfile
@@ -56,6 +57,15 @@ atexit.register(shutil.rmtree, _LOCAL_KEYS_DIR, ignore_errors=True)
 LOCAL_KEYS_FILE = _LOCAL_KEYS_DIR / "keys.json"
 os.environ["ASTROSHIELD_LOCAL_KEYS_FILE"] = str(LOCAL_KEYS_FILE)
 
+# Audit checkpoints of this test process, one file per database: outside the work tree,
+# and never mixed between the databases (or parallel runs) whose chains they describe.
+_CHECKPOINT_DIR = Path(tempfile.mkdtemp(prefix="astroshield-test-checkpoints-"))
+atexit.register(shutil.rmtree, _CHECKPOINT_DIR, ignore_errors=True)
+
+
+def checkpoint_file_for(database_url: str) -> Path:
+    return _CHECKPOINT_DIR / f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}.jsonl"
+
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
@@ -71,6 +81,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "alert_evaluation_interval_s": 0,
         "runtime_config_refresh_s": 0,
         "local_keys_file": LOCAL_KEYS_FILE,
+        # Tests write audit checkpoints themselves (or through retention runs).
+        "audit_checkpoint_interval_s": 0,
+        "audit_checkpoint_file": checkpoint_file_for(database_url),
     }
     values.update(overrides)
     return Settings(**values)
@@ -116,8 +129,10 @@ async def session_app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def app(session_app: FastAPI) -> AsyncIterator[FastAPI]:
-    """The running app; every table is emptied after the test (schema kept)."""
+    """The running app; every table is emptied after the test (schema kept), and the
+    audit checkpoints describing the emptied chain go with it."""
     yield session_app
+    session_app.state.settings.audit_checkpoint_file.unlink(missing_ok=True)
     async with session_app.state.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)

@@ -28,6 +28,9 @@ from astroshield.alerts.router import router as alerts_router
 from astroshield.alerts.sources import MetricSources
 from astroshield.api.edge import EdgeMiddleware
 from astroshield.api.middleware import DOCUMENT_HEADERS, RequestGuardMiddleware
+from astroshield.audit.checkpoints import CheckpointWriter, write_scheduled_checkpoint
+from astroshield.audit.keys import audit_chain_keys
+from astroshield.audit.repository import ChainHead
 from astroshield.audit.router import router as audit_router
 from astroshield.auth.router import router as auth_router
 from astroshield.catalog.router import UPLOAD_MEDIA_TYPES_BY_PATH as CATALOG_MEDIA_TYPES
@@ -51,7 +54,7 @@ from astroshield.migrate import head_revision, upgrade_async
 from astroshield.observability import metrics, tracing
 from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
-from astroshield.retention.service import run_retention
+from astroshield.retention.service import apply_retention
 from astroshield.runtime_config.catalogue import OrganisationConfig
 from astroshield.runtime_config.repository import RuntimeConfigRepository
 from astroshield.runtime_config.router import apply_to_app
@@ -88,13 +91,30 @@ async def _retention_loop(app: FastAPI) -> None:
         settings: Settings = app.state.settings
         await asyncio.sleep(settings.retention_interval_s)
         try:
-            async with session_scope(app.state.sessionmaker) as session:
-                report = await run_retention(session, settings, dry_run=False)
+            report = await apply_retention(
+                app.state.sessionmaker,
+                settings,
+                dry_run=False,
+                checkpoints=app.state.audit_checkpoints,
+            )
             log.info("retention_run", ran=report.ran, deleted=report.total)
             for notification in report.notifications:  # committed: the change is real
                 await app.state.alert_evaluator.dispatcher.dispatch(notification)
         except Exception:  # a failed run must not end the schedule
             log.exception("retention_failed")
+
+
+async def _audit_checkpoint_loop(app: FastAPI) -> None:
+    """Scheduled audit checkpoints; replicas contend for one lock per cycle."""
+    last: ChainHead | None = None
+    while True:
+        await asyncio.sleep(app.state.settings.audit_checkpoint_interval_s)
+        try:
+            last = await write_scheduled_checkpoint(
+                app.state.sessionmaker, app.state.audit_checkpoints, last
+            )
+        except Exception:  # a failed checkpoint must not end the schedule
+            log.exception("audit_checkpoint_failed")
 
 
 async def _recover_interrupted_work(app: FastAPI) -> None:
@@ -164,6 +184,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.background_tasks = set()
     if settings.retention_interval_s > 0:
         background.append(asyncio.create_task(_retention_loop(app)))
+    if settings.audit_checkpoint_interval_s > 0:
+        background.append(asyncio.create_task(_audit_checkpoint_loop(app)))
     if settings.metrics_enabled:
         metrics.instrument_engine(engine)
         metrics.update_pool_gauges(engine)
@@ -202,6 +224,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await app.state.http_client.aclose()
+        app.state.audit_checkpoints.close()
         await app.state.engine.dispose()  # the one in use: runtime config may have swapped it
         if app.state.engine is not engine:
             await engine.dispose()
@@ -294,6 +317,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "it on a separate ASTROSHIELD_METRICS_ADDRESS, or set ASTROSHIELD_METRICS_ENABLED"
             "=false"
         )
+    audit_chain_keys(settings)  # likewise: prod refuses to chain the audit log unkeyed
+    app.state.audit_checkpoints = CheckpointWriter.from_settings(settings)
     app.state.status_cache = StatusCache(
         ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
     )

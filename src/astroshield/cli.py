@@ -16,7 +16,7 @@ from astroshield import __version__
 from astroshield.config import get_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from astroshield.astro.elements import ElementSet
     from astroshield.trajectory.schemas import Frame
@@ -41,6 +41,7 @@ app.add_typer(audit_app, name="audit")
 retention_app = typer.Typer(help="Data retention.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 console = Console(stderr=True, soft_wrap=True)  # never break paths or messages mid-line
+FINDINGS_SHOWN = 50
 
 
 @app.command()
@@ -214,7 +215,19 @@ def db_restore(
 
 def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one committed transaction on a migrated database."""
-    from astroshield.db import create_sessionmaker, create_unpooled_engine, session_scope
+    from astroshield.db import session_scope
+
+    async def in_session(sessionmaker: async_sessionmaker[AsyncSession]) -> T:
+        async with session_scope(sessionmaker) as session:
+            return await work(session)
+
+    return _run_with_sessionmaker(in_session)
+
+
+def _run_with_sessionmaker(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """Run ``work`` with a session factory on a migrated database (for work made of
+    several transactions)."""
+    from astroshield.db import create_sessionmaker, create_unpooled_engine
     from astroshield.migrate import upgrade
 
     settings = get_settings()
@@ -223,8 +236,7 @@ def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
         engine = create_unpooled_engine(settings)
         try:
-            async with session_scope(create_sessionmaker(engine)) as session:
-                return await work(session)
+            return await work(create_sessionmaker(engine))
         finally:
             await engine.dispose()
 
@@ -339,6 +351,45 @@ def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotat
     )
 
 
+@keys_app.command("audit-generate")
+def keys_audit_generate(path: Annotated[Path, typer.Argument(help="key file to create")]) -> None:
+    """Create the audit chain's key file (mode 600); set ASTROSHIELD_AUDIT_KEY_FILE to it."""
+    from astroshield.audit.keys import new_key_id, write_chain_key_file
+    from astroshield.security.keys import KeyRing, generate_key
+
+    if path.exists():
+        console.print(f"[red]{path} exists[/]; use `keys audit-rotate` to add a key")
+        raise typer.Exit(code=1)
+    key_id = new_key_id()
+    write_chain_key_file(path, KeyRing({key_id: generate_key()}, active=key_id))
+    console.print(f"wrote {path} (active key {key_id})")
+
+
+@keys_app.command("audit-rotate")
+def keys_audit_rotate(path: Annotated[Path, typer.Argument(help="key file to rotate")]) -> None:
+    """Chain new audit entries under a new key; the old ones stay in the file to verify
+    what they made (never remove a key whose entries are still kept)."""
+    from astroshield.audit.keys import rotated, write_chain_key_file
+    from astroshield.audit.service import SYSTEM, record
+    from astroshield.security.keys import load_keyring_file
+
+    keys = load_keyring_file(path, kind="audit key file")
+    new = rotated(keys)
+    write_chain_key_file(path, new)
+
+    async def work(session: AsyncSession) -> None:
+        await record(
+            session,
+            SYSTEM.event("keys.audit_rotated", new_key_id=new.active, retired_key_id=keys.active),
+        )
+
+    _run_in_session(work)
+    console.print(
+        f"chaining with {new.active}; {keys.active} keeps verifying — restart or reload the "
+        "service to pick it up"
+    )
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-wrap every PII data key under the active PII key (set the new key as active and
@@ -358,21 +409,74 @@ def keys_rotate() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exits 1 if an entry was edited or deleted."""
-    from astroshield.audit.service import ChainReport, verify_chain
+def audit_verify(
+    checkpoints: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoints",
+            help="more checkpoint files to check against, e.g. exported from syslog "
+            "(the configured checkpoint file is always read)",
+        ),
+    ] = None,
+) -> None:
+    """Check the audit chain and its checkpoints; exits 1 if entries were edited, deleted
+    or re-hashed, or a checkpoint was altered."""
+    from astroshield.audit.verify import ChainReport, verify_against_files
+    from astroshield.security.keys import KeyMaterialError
+
+    settings = get_settings()
+    paths = [settings.audit_checkpoint_file, *(checkpoints or [])]
 
     async def work(session: AsyncSession) -> ChainReport:
-        return await verify_chain(session)
+        return await verify_against_files(session, paths)
 
-    with console.status("verifying the audit chain"):
-        report = _run_in_session(work)
+    try:
+        with console.status("verifying the audit chain"):
+            report = _run_in_session(work)
+    except (KeyMaterialError, RuntimeError) as exc:  # the key file, not the chain
+        console.print(f"cannot verify: {exc}", markup=False, highlight=False)
+        raise typer.Exit(code=2) from None
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    counted = f"{report.entries_checked} entries, {report.checkpoints_checked} checkpoints"
     if report.ok:
-        console.print(f"audit chain intact: {report.entries_checked} entries")
+        console.print(f"audit chain intact: {counted}", markup=False, highlight=False)
         return
-    where = f" at entry {report.first_bad_id}" if report.first_bad_id is not None else ""
-    console.print(f"[red]audit chain broken{where}:[/] {report.problem}")
+    for finding in report.findings[:FINDINGS_SHOWN]:
+        console.print(finding.describe(), markup=False, highlight=False)
+    if len(report.findings) > FINDINGS_SHOWN:
+        console.print(f"... and {len(report.findings) - FINDINGS_SHOWN} more findings")
+    console.print(
+        f"audit chain broken: {len(report.findings)} findings ({counted} checked)",
+        markup=False,
+        highlight=False,
+    )
     raise typer.Exit(code=1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Write a signed checkpoint of the chain's head now (to the checkpoint file and, when
+    configured, syslog)."""
+    from astroshield.audit.checkpoints import Checkpoint, CheckpointError, CheckpointWriter
+
+    writer = CheckpointWriter.from_settings(get_settings())
+
+    async def work(session: AsyncSession) -> Checkpoint:
+        return await writer.write(session, "manual")
+
+    try:
+        checkpoint = _run_in_session(work)
+    except CheckpointError as exc:
+        console.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
+    finally:
+        writer.close()
+    console.print(
+        f"checkpoint: sequence {checkpoint.sequence}, {checkpoint.entries} entries",
+        markup=False,
+        highlight=False,
+    )
 
 
 @retention_app.command("run")
@@ -382,15 +486,20 @@ def retention_run(
     """Apply the retention policies (or report what they would delete)."""
     from rich.table import Table
 
-    from astroshield.retention.service import RetentionReport, run_retention
+    from astroshield.audit.checkpoints import CheckpointError
+    from astroshield.retention.service import RetentionReport, apply_retention
 
     settings = get_settings()
 
-    async def work(session: AsyncSession) -> RetentionReport:
-        return await run_retention(session, settings, dry_run=dry_run)
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> RetentionReport:
+        return await apply_retention(sessionmaker, settings, dry_run=dry_run)
 
-    with console.status("applying retention" if not dry_run else "counting"):
-        report = _run_in_session(work)
+    try:
+        with console.status("applying retention" if not dry_run else "counting"):
+            report = _run_with_sessionmaker(work)
+    except CheckpointError as exc:
+        console.print(f"retention not applied: {exc}", markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
     if not report.ran:
         console.print("another retention run holds the lock; nothing done")
         return

@@ -94,6 +94,20 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
     retention_interval_s: int = Field(default=0, ge=0)
 
+    # Audit chain. Entries are HMAC-SHA256 chained with a key that is never in the database:
+    # a key file like the PII one ({"active": "a2", "keys": {"a1": "…", "a2": "…"}}, mode
+    # 600); retired keys stay in it so that older entries keep verifying. Required in prod.
+    audit_key_file: Path | None = None
+    # Signed checkpoints (head sequence and hash) are appended to this file outside the
+    # database every interval (one replica; 0 turns the schedule off) and around every
+    # retention run; `audit verify` checks the chain against them, which is what reveals
+    # deleted newest entries or a chain recomputed with the key. Optionally also to syslog
+    # ("/dev/log", or "host:port" over UDP), so that a copy leaves the machine.
+    audit_checkpoint_file: Path = Path(".astroshield/audit-checkpoints.jsonl")
+    audit_checkpoint_interval_s: float = Field(default=300.0, ge=0)
+    audit_checkpoint_syslog: bool = False
+    audit_checkpoint_syslog_address: str = "/dev/log"
+
     # Alerting. The built-in rules watch the service itself; evaluation runs every
     # interval on one replica (0 turns the schedule off, e.g. in tests).
     alert_evaluation_interval_s: float = Field(default=15.0, ge=0)

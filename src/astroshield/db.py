@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import structlog
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -90,7 +91,31 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# The settings each engine was made from, so that code holding only a session can reach
+# per-deployment material that must never be in the database (the audit chain's key).
+_engine_settings: WeakKeyDictionary[Engine, Settings] = WeakKeyDictionary()
+
+
+def _remember(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
+    _engine_settings[engine.sync_engine] = settings
+    return engine
+
+
+def settings_of(bind: Engine | Connection) -> Settings:
+    """The settings the engine behind ``bind`` (``session.get_bind()``) was created from."""
+    try:
+        return _engine_settings[bind.engine]
+    except KeyError:
+        raise RuntimeError(
+            "this engine was not made by astroshield.db.create_engine/create_unpooled_engine"
+        ) from None
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
+    return _remember(_create_engine(settings), settings)
+
+
+def _create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
         path = url.split("///", 1)[-1]
@@ -131,7 +156,7 @@ def create_unpooled_engine(settings: Settings) -> AsyncEngine:
     )
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
-    return engine
+    return _remember(engine, settings)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

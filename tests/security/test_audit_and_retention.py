@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
 from astroshield.audit.models import AuditEntry
-from astroshield.audit.service import verify_chain
+from astroshield.audit.verify import verify_chain
 from astroshield.cli import app as cli
 from astroshield.config import get_settings
 from astroshield.retention.service import run_retention
@@ -41,6 +41,9 @@ async def _verify(app: FastAPI) -> tuple[bool, int | None, str | None]:
 @pytest.fixture
 def cli_on_test_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("ASTROSHIELD_DATABASE_URL", database_url)
+    monkeypatch.setenv(
+        "ASTROSHIELD_AUDIT_CHECKPOINT_FILE", str(settings_for(database_url).audit_checkpoint_file)
+    )
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -149,7 +152,9 @@ async def test_retention_dry_run_then_run(
         dry = await run_retention(session, settings, dry_run=True, now=now + timedelta(days=2))
     counts = {r.data_class: r.affected for r in dry.classes}
     assert counts["status_history"] == 2 and counts["inactive_user_pii"] == 1
-    assert counts["audit_log"] == len(oldest)
+    # The newest entry stays although it is past the policy too: the chain (and its
+    # sequence numbers, which checkpoints refer to) continues from it.
+    assert counts["audit_log"] == len(oldest) - 1
     async with app.state.sessionmaker() as session:
         assert (
             await session.execute(select(func.count()).select_from(SpacecraftStatusReport))
@@ -170,7 +175,7 @@ async def test_retention_dry_run_then_run(
         assert erased.password_hash is None and erased.pii_erased_at is not None
         assert kept.email_ciphertext is not None
         actions = (await session.execute(select(AuditEntry.action))).scalars().all()
-    assert actions == ["retention.audit_pruned", "retention.run"]
+    assert actions == ["spacecraft.created", "retention.audit_pruned", "retention.run"]
     assert (await _verify(app))[0]  # the pruned chain still verifies from its anchor
 
 

@@ -5,13 +5,21 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit.models import AuditEntry
 
 # Any constant works: it only has to be the same for every writer of the chain.
 _CHAIN_LOCK_KEY = 0x41535452  # "ASTR"
+_CHECKPOINT_LOCK_KEY = 0x43484B50  # "CHKP"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    id: int
+    sequence: int
+    entry_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +39,36 @@ class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def lock_chain_head(self) -> str | None:
+    async def lock_chain_head(self) -> ChainHead | None:
         """Serialise appends (PostgreSQL advisory lock held to the end of the transaction;
-        SQLite serialises writers itself) and return the current head's hash."""
+        SQLite serialises writers itself) and return the current head."""
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY}
             )
-        statement = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        return await self.head()
+
+    async def head(self) -> ChainHead | None:
+        statement = (
+            select(AuditEntry.id, AuditEntry.sequence, AuditEntry.entry_hash)
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else ChainHead(row.id, row.sequence, row.entry_hash)
+
+    async def count(self) -> int:
+        statement = select(func.count()).select_from(AuditEntry)
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def try_checkpoint_lock(self) -> bool:
+        """One scheduled checkpoint writer per cycle across replicas sharing PostgreSQL."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        result = await self.session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _CHECKPOINT_LOCK_KEY}
+        )
+        return bool(result.scalar())
 
     async def append(self, entry: AuditEntry) -> AuditEntry:
         self.session.add(entry)

@@ -9,7 +9,8 @@ from astroshield.api.deps import SessionDep, authorize
 from astroshield.api.pagination import Page, PageDep, make_page
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditFilter, AuditRepository
-from astroshield.audit.schemas import AuditEntryRead
+from astroshield.audit.schemas import AuditEntryRead, ChainFindingRead, ChainVerificationRead
+from astroshield.audit.verify import verify_against_files
 from astroshield.errors import FieldError, InvalidInputError
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -66,3 +67,29 @@ async def list_audit_entries(
     )
     rows = await AuditRepository(session).list(filters, before_id=before, limit=page.limit + 1)
     return make_page(rows, page, render=AuditEntryRead.model_validate, key=_key)
+
+
+@router.get("/verify")
+async def verify_audit_chain(session: SessionDep, request: Request) -> ChainVerificationRead:
+    """Check the whole chain and this replica's checkpoint file (as `astroshield audit
+    verify` does); reads every entry, so it takes as long as the log is long."""
+    checkpoint_file = request.app.state.settings.audit_checkpoint_file
+    report = await verify_against_files(session, [checkpoint_file])
+    return ChainVerificationRead(
+        ok=report.ok,
+        entries_checked=report.entries_checked,
+        checkpoints_checked=report.checkpoints_checked,
+        findings=[
+            ChainFindingRead(
+                kind=f.kind,
+                detail=f.detail,
+                entry_id=f.entry_id,
+                sequence=f.sequence,
+                last_entry_id=f.last_entry_id,
+                last_sequence=f.last_sequence,
+                description=f.describe(),
+            )
+            for f in report.findings
+        ],
+        notes=report.notes,
+    )

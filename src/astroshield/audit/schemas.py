@@ -20,3 +20,21 @@ class AuditEntryRead(ResponseModel):
     details: dict[str, Any]
     previous_hash: str
     entry_hash: str
+
+
+class ChainFindingRead(ResponseModel):
+    kind: str
+    detail: str
+    entry_id: int | None
+    sequence: int | None
+    last_entry_id: int | None
+    last_sequence: int | None
+    description: str
+
+
+class ChainVerificationRead(ResponseModel):
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    findings: list[ChainFindingRead]
+    notes: list[str]

@@ -1,14 +1,20 @@
 """Append-only, hash-chained audit log.
 
-Each entry's hash covers its own fields and the previous entry's hash, so editing an
-entry breaks its own hash and deleting one breaks the link of the next: ``verify_chain``
-finds both. Retention may cut the oldest entries; it then appends an entry naming the new
-first link (``anchor_hash``), which is what verification starts from.
+Each entry's hash is an HMAC-SHA256, under a key kept outside the database, of its own
+fields, its gapless ``sequence`` and the previous entry's hash: editing an entry breaks its
+own hash, deleting one leaves a missing sequence number and breaks the next link, and
+without the key neither can be recomputed. Signed checkpoints written outside the database
+(``astroshield.audit.checkpoints``) pin the head, so that deleting the newest entries, or
+recomputing the chain with the key, is found too (``astroshield.audit.verify``).
+
+Retention may cut the oldest entries; it then appends an entry naming the new first link
+(``anchor_hash``), which is what verification starts from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -17,11 +23,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from astroshield.audit.keys import chain_keys_for
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditRepository
 from astroshield.db import session_scope
 
 GENESIS_HASH = "0" * 64
+# hash_version: 1 is the unkeyed SHA-256 of entries written before the chain was keyed
+# (verified as written, never re-hashed); 2 is HMAC-SHA256 under the chain key key_id.
+LEGACY_HASH = 1
+KEYED_HASH = 2
+# Domain separation: an entry HMAC can never be replayed as a checkpoint signature.
+_KEYED_CONTEXT = b"astroshield-audit-entry/v2\n"
 PRUNE_ACTION = "retention.audit_pruned"
 
 
@@ -80,8 +93,8 @@ class Actor:
 SYSTEM = Actor(user_id="system", organisation_id=None)
 
 
-def _canonical(entry: AuditEntry) -> bytes:
-    fields = {
+def _fields(entry: AuditEntry) -> dict[str, Any]:
+    return {
         "occurred_at": entry.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": entry.actor,
         "organisation_id": str(entry.organisation_id) if entry.organisation_id else None,
@@ -92,18 +105,36 @@ def _canonical(entry: AuditEntry) -> bytes:
         "request_id": entry.request_id,
         "details": entry.details,
     }
+
+
+def _json(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256(entry.previous_hash.encode() + b"\n" + _canonical(entry)).hexdigest()
+def legacy_hash(entry: AuditEntry) -> str:
+    """The unkeyed SHA-256 of hash version 1 (anyone can recompute it)."""
+    return hashlib.sha256(entry.previous_hash.encode() + b"\n" + _json(_fields(entry))).hexdigest()
+
+
+def keyed_hash(entry: AuditEntry, key: bytes) -> str:
+    """HMAC-SHA256 of hash version 2: also covers the sequence, version and key id, so none
+    of them can be changed without the key either."""
+    fields = {
+        **_fields(entry),
+        "sequence": entry.sequence,
+        "hash_version": entry.hash_version,
+        "key_id": entry.key_id,
+    }
+    message = _KEYED_CONTEXT + entry.previous_hash.encode() + b"\n" + _json(fields)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 async def record(session: AsyncSession, event: AuditEvent) -> AuditEntry:
     """Append an entry in the caller's transaction: it commits or rolls back with the
     change it describes."""
+    keys = chain_keys_for(session)
     repository = AuditRepository(session)
-    previous = await repository.lock_chain_head() or GENESIS_HASH
+    head = await repository.lock_chain_head()
     entry = AuditEntry(
         occurred_at=datetime.now(UTC),
         actor=event.actor,
@@ -114,9 +145,12 @@ async def record(session: AsyncSession, event: AuditEvent) -> AuditEntry:
         client_address=event.client_address,
         request_id=event.request_id,
         details=event.details,
-        previous_hash=previous,
+        sequence=1 if head is None else head.sequence + 1,
+        previous_hash=GENESIS_HASH if head is None else head.entry_hash,
+        hash_version=KEYED_HASH,
+        key_id=keys.active,
     )
-    entry.entry_hash = entry_hash(entry)
+    entry.entry_hash = keyed_hash(entry, keys.active_key)
     return await repository.append(entry)
 
 
@@ -131,37 +165,3 @@ async def record_detached(
     """
     async with session_scope(sessionmaker) as session:
         await record(session, event)
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    entries_checked: int
-    ok: bool
-    first_bad_id: int | None = None
-    problem: str | None = None
-
-
-async def verify_chain(session: AsyncSession) -> ChainReport:
-    repository = AuditRepository(session)
-    previous: str | None = None
-    first_previous: str | None = None
-    anchors: set[str] = set()
-    checked = 0
-    async for entry in repository.iterate():
-        checked += 1
-        if entry_hash(entry) != entry.entry_hash:
-            return ChainReport(checked, False, entry.id, "entry was modified (hash mismatch)")
-        if previous is None:
-            first_previous = entry.previous_hash
-        elif entry.previous_hash != previous:
-            return ChainReport(
-                checked, False, entry.id, "link broken: an earlier entry was deleted or replaced"
-            )
-        if entry.action == PRUNE_ACTION and isinstance(entry.details.get("anchor_hash"), str):
-            anchors.add(entry.details["anchor_hash"])
-        previous = entry.entry_hash
-    if first_previous not in (None, GENESIS_HASH) and first_previous not in anchors:
-        return ChainReport(
-            checked, False, None, "the oldest entries were deleted without a retention record"
-        )
-    return ChainReport(checked, True)

@@ -42,15 +42,29 @@ class RetentionRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def count_audit(self, before: datetime) -> int:
-        statement = select(func.count()).where(AuditEntry.occurred_at < before)
+    async def audit_prune_boundary(self, before: datetime) -> int | None:
+        """Id of the oldest audit entry retention keeps: everything below it goes.
+
+        The first entry at or after the cutoff, so that what remains is an unbroken tail
+        even if clocks put an older timestamp after a newer one; and never past the newest
+        entry, so that the chain (and its sequence numbers) continues from it.
+        """
+        kept = select(func.min(AuditEntry.id)).where(AuditEntry.occurred_at >= before)
+        boundary = (await self.session.execute(kept)).scalar_one_or_none()
+        if boundary is None:
+            newest = select(func.max(AuditEntry.id))
+            boundary = (await self.session.execute(newest)).scalar_one_or_none()
+        return boundary
+
+    async def count_audit(self, below_id: int) -> int:
+        statement = select(func.count()).where(AuditEntry.id < below_id)
         return int((await self.session.execute(statement)).scalar_one())
 
-    async def delete_audit(self, before: datetime, batch: int) -> int:
+    async def delete_audit(self, below_id: int, batch: int) -> int:
         # Oldest first, by id, so what remains is always an unbroken tail of the chain.
         ids = (
             select(AuditEntry.id)
-            .where(AuditEntry.occurred_at < before)
+            .where(AuditEntry.id < below_id)
             .order_by(AuditEntry.id)
             .limit(batch)
         )

@@ -2,7 +2,9 @@
 
 A dry run counts without deleting. Every real run writes an audit entry with the counts;
 pruning the audit log itself also records the new first link of the chain so that
-``audit verify`` still proves the remaining entries untouched.
+``audit verify`` still proves the remaining entries untouched. A real run also checkpoints
+the audit chain before it changes anything and, through ``apply_retention``, once it has
+committed: what retention removed and what someone else removed stay distinguishable.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.alerts.notifiers import Notification
+from astroshield.audit.checkpoints import CheckpointWriter
 from astroshield.audit.service import PRUNE_ACTION, SYSTEM, Actor, record
 from astroshield.auth.repository import AuthRepository
 from astroshield.config import Settings
 from astroshield.conjunction.service import close_passed_conjunctions
+from astroshield.db import session_scope
 from astroshield.retention.repository import RetentionRepository
 from astroshield.telemetry.service import reduce_minute_aggregates, reduce_raw_samples
 from astroshield.users.service import erase_pii
@@ -66,6 +70,7 @@ async def run_retention(
     dry_run: bool,
     now: datetime | None = None,
     actor: Actor = SYSTEM,
+    checkpoints: CheckpointWriter | None = None,
 ) -> RetentionReport:
     now = now or datetime.now(UTC)
     repository = RetentionRepository(session)
@@ -73,6 +78,16 @@ async def run_retention(
     if not await repository.try_lock():
         report.ran = False  # another replica is running it
         return report
+    if not dry_run:
+        # Before anything is deleted, and before this transaction appends to the chain,
+        # so the head checkpointed is a committed one. A run that cannot checkpoint
+        # does not prune (CheckpointError).
+        writer = checkpoints or CheckpointWriter.from_settings(settings)
+        try:
+            await writer.write(session, "retention-start")
+        finally:
+            if writer is not checkpoints:
+                writer.close()
     batch = settings.retention_batch_size
 
     cutoff = _cutoff(now, settings.retention_status_history_days)
@@ -139,10 +154,13 @@ async def run_retention(
 
     cutoff = _cutoff(now, settings.retention_audit_days)
     if cutoff is not None:
-        if dry_run:
-            affected = await repository.count_audit(cutoff)
+        boundary = await repository.audit_prune_boundary(cutoff)
+        if boundary is None:
+            affected = 0
+        elif dry_run:
+            affected = await repository.count_audit(boundary)
         else:
-            affected = await _drain(partial(repository.delete_audit, cutoff), batch)
+            affected = await _drain(partial(repository.delete_audit, boundary), batch)
             if affected:
                 await record(
                     session,
@@ -162,4 +180,29 @@ async def run_retention(
             session,
             actor.event("retention.run", counts={r.data_class: r.affected for r in report.classes}),
         )
+    return report
+
+
+async def apply_retention(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    dry_run: bool,
+    now: datetime | None = None,
+    checkpoints: CheckpointWriter | None = None,
+) -> RetentionReport:
+    """A retention run in its own transaction, then (once committed) a checkpoint of the
+    audit chain it left."""
+    writer = checkpoints or CheckpointWriter.from_settings(settings)
+    try:
+        async with session_scope(sessionmaker) as session:
+            report = await run_retention(
+                session, settings, dry_run=dry_run, now=now, checkpoints=writer
+            )
+        if report.ran and not dry_run:
+            async with session_scope(sessionmaker) as session:
+                await writer.write(session, "retention-end")
+    finally:
+        if writer is not checkpoints:
+            writer.close()
     return report

@@ -107,6 +107,8 @@ def generated_key_purposes(settings: Settings) -> tuple[str, ...]:
         purposes += ["pii-kek", "pii-index"]
     if _configured_secret(settings) is None:
         purposes.append("csrf")
+    if settings.audit_key_file is None:
+        purposes.append("audit-chain")
     return tuple(purposes)
 
 

@@ -193,8 +193,9 @@ def parse_keyring(spec: str | SecretLike, *, active: str) -> KeyRing:
     return KeyRing(keys, active=active.strip())
 
 
-def load_keyring_file(path: str | os.PathLike[str]) -> KeyRing:
-    """Load ``{"active": "k2", "keys": {"k1": "…", "k2": "…"}}`` from a private file.
+def load_keyring_file(path: str | os.PathLike[str], *, kind: str = "PII key file") -> KeyRing:
+    """Load ``{"active": "k2", "keys": {"k1": "…", "k2": "…"}}`` from a private file
+    (``kind`` names it in errors: the audit chain's keys use the same format).
 
     The file is refused if it is not a regular file, or if group or others have any
     permission on it: a key file others can read has leaked, and one others can write
@@ -208,29 +209,27 @@ def load_keyring_file(path: str | os.PathLike[str]) -> KeyRing:
         flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(file_path, flags)
     except OSError as exc:
-        raise KeyMaterialError(
-            f"cannot open PII key file {file_path}: {exc.strerror or exc}"
-        ) from None
+        raise KeyMaterialError(f"cannot open {kind} {file_path}: {exc.strerror or exc}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise KeyMaterialError(f"PII key file {file_path} is not a regular file")
+            raise KeyMaterialError(f"{kind} {file_path} is not a regular file")
         mode = stat.S_IMODE(info.st_mode)
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyMaterialError(
-                f"PII key file {file_path} has mode {mode:04o}: it must not be readable or "
+                f"{kind} {file_path} has mode {mode:04o}: it must not be readable or "
                 f"writable by group or others (chmod 600 {file_path})"
             )
         raw = _read_limited(fd, _MAX_KEY_FILE_BYTES + 1)
     finally:
         os.close(fd)
     if len(raw) > _MAX_KEY_FILE_BYTES:
-        raise KeyMaterialError(f"PII key file {file_path} is larger than a key file can be")
+        raise KeyMaterialError(f"{kind} {file_path} is larger than a key file can be")
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         # No chaining: JSONDecodeError carries the whole document (the keys) in ``.doc``.
-        raise KeyMaterialError(f"PII key file {file_path} is not valid UTF-8 JSON") from None
+        raise KeyMaterialError(f"{kind} {file_path} is not valid UTF-8 JSON") from None
     return _keyring_from_document(document, source=str(file_path))
 
 
