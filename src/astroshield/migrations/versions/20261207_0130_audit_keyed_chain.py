@@ -9,7 +9,7 @@ Downgrading drops the columns: keyed entries written since then no longer verify
 the unkeyed scheme.
 
 Revision ID: b13e00000004
-Revises: a1c47a0c2006
+Revises: b13e00000003
 Create Date: 2026-12-07 01:30:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b13e00000004"
-down_revision: str | None = "a1c47a0c2006"
+down_revision: str | None = "b13e00000003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
