@@ -5,6 +5,7 @@ invitee's mailbox, and only the invitee learns that an address already has an ac
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,12 +17,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, select, update
 
+from astroshield.app import create_app
 from astroshield.audit.models import AuditEntry
 from astroshield.invitations.models import Invitation
 from astroshield.invitations.service import hash_token, unseal_email
+from astroshield.retention.service import run_retention
 from astroshield.security import pii
 from astroshield.users.models import User
-from tests.conftest import DEFAULT_PASSWORD, Factory
+from tests.conftest import DEFAULT_PASSWORD, Factory, settings_for
 from tests.invitations.conftest import SENDER, delivered, token_in
 from tests.support.receivers import SmtpServer
 
@@ -339,3 +342,47 @@ async def test_invitation_addresses_are_not_stored_in_plaintext(
                 keyring=keys,
             )
         assert unseal_email(row, keys) == "secret.invitee@example.org"
+
+
+async def test_retention_deletes_invitations_long_expired(
+    factory: Factory, app: FastAPI, database_url: str
+) -> None:
+    now = datetime.now(UTC)
+    old = await factory.invitation(email="old@example.org", expires_at=now - timedelta(days=40))
+    recent = await factory.invitation(
+        email="recent@example.org", expires_at=now - timedelta(days=5)
+    )
+    pending = await factory.invitation(email="pending@example.org")
+    settings = settings_for(database_url, retention_invitation_days=30)
+    async with app.state.sessionmaker() as session, session.begin():
+        dry = await run_retention(session, settings, dry_run=True, now=now)
+    assert {r.data_class: r.affected for r in dry.classes}["invitations"] == 1
+    async with app.state.sessionmaker() as session, session.begin():
+        report = await run_retention(session, settings, dry_run=False, now=now)
+    assert {r.data_class: r.affected for r in report.classes}["invitations"] == 1
+    async with app.state.sessionmaker() as session:
+        left = set((await session.execute(select(Invitation.id))).scalars().all())
+    assert left == {recent.id, pending.id} and old.id not in left
+
+
+async def test_a_failed_delivery_is_audited_for_the_inviting_organisation(
+    app: FastAPI, database_url: str
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = create_app(
+        settings_for(database_url, smtp_host="127.0.0.1", smtp_port=closed_port)
+    )
+    async with unreachable.router.lifespan_context(unreachable):
+        factory = Factory(unreachable)
+        organisation = await factory.organisation()
+        admin = await factory.login(organisation, role="admin")
+        transport = httpx.ASGITransport(app=unreachable, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            invited = await http.post("/api/v1/invitations", json={"email": FRESH}, headers=admin)
+        assert invited.status_code == 202  # stored; the organisation may invite again
+        await delivered(unreachable)
+        [failed] = await _audit(unreachable, action="invitation.delivery_failed")
+    assert failed.organisation_id == organisation.id
+    assert failed.object_id == invited.json()["id"] and failed.details["reason"]
