@@ -4,6 +4,7 @@ invitee's mailbox, and only the invitee learns that an address already has an ac
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import uuid
@@ -26,6 +27,7 @@ from astroshield.security import pii
 from astroshield.users.models import User
 from tests.conftest import DEFAULT_PASSWORD, Factory, settings_for
 from tests.invitations.conftest import SENDER, delivered, token_in
+from tests.support import databases
 from tests.support.receivers import SmtpServer
 
 PASSWORD = "seven green comets pass at dawn 4"
@@ -386,3 +388,29 @@ async def test_a_failed_delivery_is_audited_for_the_inviting_organisation(
         [failed] = await _audit(unreachable, action="invitation.delivery_failed")
     assert failed.organisation_id == organisation.id
     assert failed.object_id == invited.json()["id"] and failed.details["reason"]
+
+
+@pytest.mark.skipif(
+    not databases.is_postgres(databases.test_database_url()),
+    reason="concurrent writers: PostgreSQL row locks; SQLite has a single writer",
+)
+async def test_two_acceptances_at_once_create_one_account(
+    mail_client: httpx.AsyncClient, mail_factory: Factory, mail_app: FastAPI, smtp: SmtpServer
+) -> None:
+    admin = await mail_factory.login(role="admin")
+    await mail_client.post("/api/v1/invitations", json={"email": FRESH}, headers=admin)
+    await delivered(mail_app)
+    token = token_in(smtp.messages[0].get_payload())
+    answers = await asyncio.gather(
+        *(
+            mail_client.post(
+                "/api/v1/invitations/accept", json={"token": token, "password": PASSWORD + str(n)}
+            )
+            for n in range(2)
+        )
+    )
+    assert sorted(answer.status_code for answer in answers) == [201, 422]
+    async with mail_app.state.sessionmaker() as session:
+        index = pii.blind_index(FRESH, key=mail_app.state.security.email_index_key)
+        accounts = (await session.execute(select(User).where(User.email_index == index))).all()
+    assert len(accounts) == 1

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.invitations.models import Invitation
@@ -17,7 +17,7 @@ class InvitationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, invitation: Invitation) -> Invitation:
+    async def save(self, invitation: Invitation) -> Invitation:
         self.session.add(invitation)
         await self.session.flush()
         return invitation
@@ -64,7 +64,7 @@ class InvitationRepository:
             .values(revoked_at=now, email_index=None, email_ciphertext=None)
             .execution_options(synchronize_session=False)
         )
-        return int(_rowcount(result))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim(self, invitation_id: uuid.UUID, *, now: datetime) -> bool:
         """Mark the invitation used if it still is usable: a conditional UPDATE, so of two
@@ -80,7 +80,7 @@ class InvitationRepository:
             .values(accepted_at=now)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
     async def link_account(self, invitation_id: uuid.UUID, user_id: uuid.UUID) -> None:
         """The account now holds the address: the invitation keeps no copy of it."""
@@ -90,11 +90,6 @@ class InvitationRepository:
             .values(user_id=user_id, email_index=None, email_ciphertext=None)
             .execution_options(synchronize_session=False)
         )
-
-    async def flush(self, invitation: Invitation) -> Invitation:
-        self.session.add(invitation)
-        await self.session.flush()
-        return invitation
 
     async def iterate_with_pii(self, batch_size: int = 500) -> AsyncIterator[Sequence[Invitation]]:
         """Batches of invitations that hold an encrypted address, in id order (key rotation)."""
@@ -113,8 +108,3 @@ class InvitationRepository:
                 return
             yield batch
             after = batch[-1].id
-
-
-def _rowcount(result: object) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)

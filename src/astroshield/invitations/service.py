@@ -166,7 +166,7 @@ async def invite(
         expires_at=now + timedelta(seconds=settings.invitation_ttl_s),
     )
     seal_email(invitation, email, security.pii_keys)
-    await repository.add(invitation)
+    await repository.save(invitation)
     await record(
         session,
         actor.event(
@@ -270,7 +270,7 @@ async def revoke(
     invitation.revoked_at = datetime.now(UTC)
     invitation.email_index = None
     invitation.email_ciphertext = None
-    await repository.flush(invitation)
+    await repository.save(invitation)
     await record(
         session,
         actor.event("invitation.revoked", object_type="invitation", object_id=invitation.id),
@@ -314,8 +314,10 @@ async def accept(
         )
         raise _unusable_token()
     email = unseal_email(invitation, security.pii_keys)
-    assert email is not None  # a pending invitation keeps its address
-    if await UserRepository(session).get_by_email_index(invitation.email_index or "") is not None:
+    # A pending invitation keeps its address; accepting or revoking it erases it.
+    assert email is not None
+    assert invitation.email_index is not None
+    if await UserRepository(session).get_by_email_index(invitation.email_index) is not None:
         await record_detached(
             sessionmaker,
             actor.event(
