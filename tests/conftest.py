@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from sqlalchemy import delete, text
 from astroshield.app import create_app
 from astroshield.config import Settings
 from astroshield.db import session_scope, uuid7
+from astroshield.invitations.models import Invitation
+from astroshield.invitations.service import hash_token, seal_email
 from astroshield.migrate import upgrade_async
 from astroshield.models import metadata
 from astroshield.organisations.models import Organisation
@@ -223,6 +225,33 @@ class Factory:
             seal(user, "email", email, security.pii_keys)
             session.add(user)
         return user
+
+    async def invitation(
+        self,
+        organisation: Organisation | None = None,
+        *,
+        email: str = "invitee@example.org",
+        role: str = "viewer",
+        token: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> Invitation:
+        """A pending invitation (its token: ``token`` or a random one, not kept)."""
+        organisation = organisation or await self.organisation()
+        security = self.app.state.security
+        now = datetime.now(UTC)
+        async with session_scope(self.sessionmaker) as session:
+            invitation = Invitation(
+                id=uuid7(),
+                organisation_id=organisation.id,
+                role=role,
+                email_index=pii.blind_index(email, key=security.email_index_key),
+                token_hash=hash_token(token or uuid.uuid4().hex),
+                created_at=now,
+                expires_at=expires_at or now + timedelta(days=1),
+            )
+            seal_email(invitation, email, security.pii_keys)
+            session.add(invitation)
+        return invitation
 
     def token(self, user: User, **overrides: Any) -> str:
         tokens = self.app.state.security.tokens

@@ -50,6 +50,7 @@ from astroshield.errors import install_error_handlers
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.health.service import check_database
+from astroshield.invitations.router import router as invitations_router
 from astroshield.migrate import head_revision, upgrade_async
 from astroshield.observability import metrics, tracing
 from astroshield.observability.logging import configure_logging
@@ -336,6 +337,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime_config_router,
         auth_router,
         users_router,
+        invitations_router,
         audit_router,
         organisations_router,
         telemetry_limits_router,

@@ -395,13 +395,15 @@ def keys_rotate() -> None:
     """Re-wrap every PII data key under the active PII key (set the new key as active and
     keep the old one configured until this has run)."""
     from astroshield.audit.service import SYSTEM
+    from astroshield.invitations.service import rewrap_pii as rewrap_invitation_pii
     from astroshield.security.context import build_security
     from astroshield.users.service import rotate_pii_keys
 
     security = build_security(get_settings())
 
     async def work(session: AsyncSession) -> int:
-        return await rotate_pii_keys(session, security.pii_keys, actor=SYSTEM)
+        users = await rotate_pii_keys(session, security.pii_keys, actor=SYSTEM)
+        return users + await rewrap_invitation_pii(session, security.pii_keys, actor=SYSTEM)
 
     with console.status(f"re-wrapping PII data keys under {security.pii_keys.active}"):
         count = _run_in_session(work)

@@ -130,6 +130,19 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     alert_notification_rate: str = "30/minute"
+
+    # Invitations: an organisation administrator invites an e-mail address; the one-time
+    # token goes only to that mailbox (through the SMTP server above), never to the inviter,
+    # so the answer to "accept" cannot tell the inviting organisation anything.
+    invitation_ttl_s: int = Field(default=72 * 3600, ge=300, le=30 * 86_400)
+    invitation_email_from: str = "astroshield@localhost"
+    # A page that reads the token from the link's #fragment (never sent to a server) and
+    # posts it to /api/v1/invitations/accept; without it the e-mail gives the API call.
+    invitation_accept_url: str | None = None
+    # Per organisation: every invitation is an e-mail to an address of the inviter's choice.
+    rate_limit_invitations: str = "50/hour"
+    # Invitations are deleted this long after they expired, accepted ones too (0 keeps them).
+    retention_invitation_days: int = Field(default=30, ge=0)
     # How often a replica re-reads runtime configuration changed on another one.
     runtime_config_refresh_s: float = Field(default=5.0, ge=0)
 

@@ -10,6 +10,7 @@ from astroshield.conjunction.models import (
     ConjunctionScreening,
 )
 from astroshield.db import Base
+from astroshield.invitations.models import Invitation
 from astroshield.organisations.models import Organisation
 from astroshield.runtime_config.models import OrganisationSetting, RuntimeSetting
 from astroshield.spacecraft.models import Spacecraft, SpacecraftStatusReport
@@ -37,6 +38,7 @@ __all__ = [
     "ConjunctionScreening",
     "DeadLetter",
     "ElementSetRecord",
+    "Invitation",
     "Organisation",
     "OrganisationSetting",
     "RefreshToken",

@@ -129,14 +129,14 @@ async def test_status_cache_does_not_leak_across_organisations(
         ("PATCH", "/api/v1/spacecraft/{our_craft}", {"health": "nominal"}, "health"),
         (
             "POST",
-            "/api/v1/users",
-            {"email": "a@example.org", "password": "x" * 20, "is_platform_admin": True},
+            "/api/v1/invitations",
+            {"email": "a@example.org", "role": "admin", "is_platform_admin": True},
             "is_platform_admin",
         ),
         (
             "POST",
-            "/api/v1/users",
-            {"email": "b@example.org", "password": "x" * 20, "organisation_id": "{their_org}"},
+            "/api/v1/invitations",
+            {"email": "b@example.org", "organisation_id": "{their_org}"},
             "organisation_id",
         ),
         (

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 
 from astroshield.cli import app as cli
 from astroshield.config import get_settings
+from astroshield.invitations.models import Invitation
+from astroshield.invitations.service import unseal_email
 from astroshield.security import pii
 from astroshield.security.keys import KeyRing, encode_key, generate_key
 from astroshield.users.models import User
@@ -30,7 +32,7 @@ SECRET_PHONE = "+7 495 555 0137"
 
 
 async def _create_user(client: httpx.AsyncClient, factory: Factory) -> str:
-    admin = await factory.login(role="admin")
+    admin = await factory.login(role="admin", platform_admin=True)
     response = await client.post(
         "/api/v1/users",
         json={
@@ -160,12 +162,14 @@ async def test_key_rotation_rewraps_every_row(
         scratch = Factory(app)
         for email in emails:
             await scratch.user(email=email)
+        # Invitation addresses are PII under the same keys.
+        invited = await scratch.invitation(email="invited.rotate@example.org")
 
     env(both, "k2")
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["keys", "rotate"])
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    assert "re-wrapped 5 values under k2" in result.output
+    assert "re-wrapped 6 values under k2" in result.output
 
     new_only = KeyRing({"k2": k2}, "k2")
     stale = KeyRing({"k1": k1}, "k1")
@@ -178,3 +182,7 @@ async def test_key_rotation_rewraps_every_row(
                 unseal(user, "email", stale)
         # Login still finds them: the blind index did not change.
         assert all(user.email_index for user in users)
+        invitation = await session.get(Invitation, invited.id)
+        assert invitation is not None
+        assert pii.kek_version(invitation.email_ciphertext or "") == "k2"
+        assert unseal_email(invitation, new_only) == "invited.rotate@example.org"

@@ -29,6 +29,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from astroshield.alerts.engine import Severity
+from astroshield.config import Settings
 
 log = structlog.get_logger(__name__)
 SIGNATURE_HEADER = "X-AstroShield-Signature"
@@ -153,6 +154,44 @@ class WebhookNotifier:
         return Delivery(False, attempt, reason)
 
 
+@dataclass(frozen=True)
+class SmtpRelay:
+    """The SMTP server every e-mail of the service goes through (alerts, invitations)."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    start_tls: bool = False
+    timeout_s: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpRelay | None:
+        """The configured relay, or None when ``ASTROSHIELD_SMTP_HOST`` is unset."""
+        if not settings.smtp_host:
+            return None
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_starttls,
+        )
+
+    async def send(self, message: EmailMessage) -> None:
+        """Raises ``aiosmtplib.SMTPException`` or ``OSError`` when the relay refuses or
+        cannot be reached."""
+        await aiosmtplib.send(
+            message,
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.start_tls,
+            timeout=self.timeout_s,
+        )
+
+
 class EmailNotifier:
     def __init__(
         self,
@@ -168,11 +207,8 @@ class EmailNotifier:
         dead_letter: DeadLetterSink | None = None,
         name: str = "email",
     ) -> None:
-        self.host, self.port = host, port
+        self.relay = SmtpRelay(host, port, username, password, start_tls, timeout_s)
         self.sender, self.recipients = sender, list(recipients)
-        self.username, self.password = username, password
-        self.start_tls = start_tls
-        self.timeout_s = timeout_s
         self.dead_letter = dead_letter
         self.name = name
 
@@ -195,15 +231,7 @@ class EmailNotifier:
 
     async def send(self, notification: Notification) -> Delivery:
         try:
-            await aiosmtplib.send(
-                self.message(notification),
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                start_tls=self.start_tls,
-                timeout=self.timeout_s,
-            )
+            await self.relay.send(self.message(notification))
         except (aiosmtplib.SMTPException, OSError) as exc:
             reason = type(exc).__name__
             log.warning("email_failed", rule=notification.rule, reason=reason)

@@ -27,25 +27,39 @@ def after_commit(request: Request, callback: Callable[[], Awaitable[None]]) -> N
     unit.after_commit(callback)
 
 
+def start_after_commit(request: Request, work: Callable[[], Awaitable[None]]) -> None:
+    """Start ``work`` in the background once the request's transaction has committed: the
+    response does not wait for it, and a rolled-back request starts nothing."""
+    app = request.app
+
+    async def start() -> None:
+        tasks: set[asyncio.Task[None]] = app.state.background_tasks
+
+        async def run() -> None:
+            try:
+                await work()
+            except Exception:  # nobody awaits the task: the log is where a failure shows
+                log.exception("background_work_failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        tasks.add(task)  # a strong reference, so the task is not collected mid-flight
+        task.add_done_callback(tasks.discard)
+
+    after_commit(request, start)
+
+
 def notify_after_commit(request: Request, notifications: Iterable[Notification]) -> None:
     pending = list(notifications)
     if not pending:
         return
     app = request.app
 
-    async def start_dispatch() -> None:
+    async def dispatch_all() -> None:
         dispatcher = app.state.alert_evaluator.dispatcher
-        tasks: set[asyncio.Task[None]] = app.state.background_tasks
+        for notification in pending:
+            try:
+                await dispatcher.dispatch(notification)
+            except Exception:  # delivery has its own retries and dead letters
+                log.exception("notification_dispatch_failed", alert=notification.id)
 
-        async def dispatch_all() -> None:
-            for notification in pending:
-                try:
-                    await dispatcher.dispatch(notification)
-                except Exception:  # delivery has its own retries and dead letters
-                    log.exception("notification_dispatch_failed", alert=notification.id)
-
-        task = asyncio.get_running_loop().create_task(dispatch_all())
-        tasks.add(task)  # a strong reference, so the task is not collected mid-flight
-        task.add_done_callback(tasks.discard)
-
-    after_commit(request, start_dispatch)
+    start_after_commit(request, dispatch_all)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit.models import AuditEntry
 from astroshield.auth.models import RefreshToken, RevokedAccessToken
+from astroshield.invitations.models import Invitation
 from astroshield.spacecraft.models import SpacecraftStatusReport
 from astroshield.users.models import User
 
@@ -102,3 +103,12 @@ class RetentionRepository:
         return int((await self.session.execute(refresh)).scalar_one()) + int(
             (await self.session.execute(revoked)).scalar_one()
         )
+
+    async def count_invitations(self, expired_before: datetime) -> int:
+        statement = select(func.count()).where(Invitation.expires_at < expired_before)
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def delete_invitations(self, expired_before: datetime, batch: int) -> int:
+        ids = select(Invitation.id).where(Invitation.expires_at < expired_before).limit(batch)
+        result = await self.session.execute(delete(Invitation).where(Invitation.id.in_(ids)))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -140,6 +140,19 @@ async def run_retention(
             )
         )
 
+    # An invitation holds an e-mail address until it is accepted or revoked; the audit
+    # log keeps its story after the row is gone.
+    cutoff = _cutoff(now, settings.retention_invitation_days)
+    if cutoff is not None:
+        affected = (
+            await repository.count_invitations(cutoff)
+            if dry_run
+            else await _drain(partial(repository.delete_invitations, cutoff), batch)
+        )
+        report.classes.append(
+            ClassResult("invitations", settings.retention_invitation_days, cutoff, affected)
+        )
+
     affected = (
         await repository.count_expired_tokens(now)
         if dry_run

@@ -60,6 +60,7 @@ class SecurityContext:
     limiter: RateLimiter
     user_limit: RateLimitItem
     login_limit: RateLimitItem
+    invitation_limit: RateLimitItem
     secure_cookies: bool
     # Signature checks are the costly part of authentication; a token verified once is
     # remembered (never past its expiry). Usability (user active, token not revoked) is
@@ -165,6 +166,7 @@ def build_security(settings: Settings) -> SecurityContext:
         limiter=RateLimiter.from_settings(settings),
         user_limit=parse(settings.rate_limit_user),
         login_limit=parse(settings.rate_limit_login),
+        invitation_limit=parse(settings.rate_limit_invitations),
         secure_cookies=settings.session_cookie_secure,
         verified_tokens=TTLCache(
             ttl_s=60.0 if settings.auth_cache_ttl_s > 0 else 0, max_entries=20_000

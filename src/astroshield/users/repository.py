@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.errors import ConflictError, FieldError
+from astroshield.security.scopes import Role
 from astroshield.users.models import User
 
 
@@ -27,6 +28,25 @@ class UserRepository:
     async def get_by_email_index(self, email_index: str) -> User | None:
         statement = select(User).where(User.email_index == email_index)
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def lock_active_platform_admins(self) -> Sequence[User]:
+        """The accounts that keep the platform manageable (platform flag, active, admin
+        role), locked to the end of the transaction (SELECT ... FOR UPDATE on PostgreSQL;
+        SQLite serialises writers itself). A transaction that waited for the lock sees what
+        the other one committed: two administrators demoting each other cannot both pass a
+        "someone else remains" check."""
+        statement = (
+            select(User)
+            .where(
+                User.is_platform_admin.is_(True),
+                User.is_active.is_(True),
+                User.role == Role.ADMIN.value,
+            )
+            .order_by(User.id)  # one lock order for every caller: no deadlock between them
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalars().all()
 
     async def list(
         self, organisation_id: uuid.UUID, *, after_id: uuid.UUID | None, limit: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from astroshield.api.deps import ActorDep, SecurityDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
@@ -16,17 +16,21 @@ from astroshield.users.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 UserAdmin = Annotated[Principal, Depends(require_scope("users:admin"))]
+# Creating an account answers 409 for an e-mail registered in any organisation, which only
+# a platform administrator may learn; organisation administrators invite instead.
+PlatformAdmin = Annotated[Principal, Depends(require_scope("organisations:admin"))]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_user(
     data: UserCreate,
-    admin: UserAdmin,
+    admin: PlatformAdmin,
     session: SessionDep,
     security: SecurityDep,
     actor: ActorDep,
 ) -> UserRead:
-    """Create an account in the administrator's own organisation."""
+    """Create an account in the administrator's own organisation (platform administrators;
+    organisation administrators use `POST /invitations`)."""
     user = await service.create_user(session, security, admin.organisation_id, data, actor=actor)
     return service.to_read(user, security.pii_keys)
 
@@ -55,13 +59,21 @@ async def get_user(
 async def update_user(
     user_id: uuid.UUID,
     data: UserUpdate,
+    request: Request,
     admin: UserAdmin,
     session: SessionDep,
     security: SecurityDep,
     actor: ActorDep,
 ) -> UserRead:
+    """Platform administrators' accounts are changed only by platform administrators."""
     user = await service.update_user(
-        session, security, user_id, data, organisation_id=admin.organisation_id, actor=actor
+        session,
+        security,
+        user_id,
+        data,
+        organisation_id=admin.organisation_id,
+        actor=actor,
+        sessionmaker=request.app.state.sessionmaker,
     )
     return service.to_read(user, security.pii_keys)
 
@@ -69,6 +81,7 @@ async def update_user(
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def erase_user(
     user_id: uuid.UUID,
+    request: Request,
     admin: UserAdmin,
     session: SessionDep,
     security: SecurityDep,
@@ -76,6 +89,11 @@ async def erase_user(
 ) -> Response:
     """Deactivate the account and erase its personal data (name, e-mail, phone)."""
     await service.delete_user(
-        session, security, user_id, organisation_id=admin.organisation_id, actor=actor
+        session,
+        security,
+        user_id,
+        organisation_id=admin.organisation_id,
+        actor=actor,
+        sessionmaker=request.app.state.sessionmaker,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

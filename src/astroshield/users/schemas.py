@@ -40,5 +40,7 @@ class UserRead(ResponseModel):
     phone: str | None
     role: Role
     is_active: bool
+    # Granted only from the command line; only platform administrators change such accounts.
+    is_platform_admin: bool
     created_at: datetime
     last_login_at: datetime | None

@@ -9,12 +9,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import NoReturn
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from astroshield.audit.service import Actor, record
+from astroshield.audit.service import Actor, AuditEvent, record, record_detached
 from astroshield.db import uuid7
-from astroshield.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from astroshield.errors import (
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from astroshield.security import passwords, pii
 from astroshield.security.context import SecurityContext
 from astroshield.security.keys import KeyRing
@@ -49,6 +56,7 @@ def to_read(user: User, keys: KeyRing) -> UserRead:
         phone=unseal(user, "phone", keys),
         role=Role(user.role),
         is_active=user.is_active,
+        is_platform_admin=user.is_platform_admin,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
     )
@@ -116,6 +124,82 @@ async def get_user(
     return user
 
 
+async def _refuse(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    event: AuditEvent,
+    error: ForbiddenError | ConflictError,
+) -> NoReturn:
+    # The row locks go first: the detached audit append must not wait behind a transaction
+    # that is itself waiting for them.
+    await session.rollback()
+    await record_detached(sessionmaker, event)
+    raise error
+
+
+async def guard_platform_admin(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    user: User,
+    *,
+    actor: Actor,
+    fields: Sequence[str] = (),
+    role: str | None = None,
+    is_active: bool | None = None,
+    erase: bool = False,
+) -> None:
+    """Only a platform administrator changes a platform administrator's account, and the
+    last active one (platform flag, active, admin role) can be neither deactivated, demoted
+    nor erased: the platform would be left with nobody to manage organisations and platform
+    administrators. ``fields`` names what the request changes, ``role`` and ``is_active``
+    their new values. Call it before changing ``user``: the locking read refreshes it."""
+    if not user.is_platform_admin:
+        return
+    admins = {
+        str(admin.id) for admin in await UserRepository(session).lock_active_platform_admins()
+    }
+    if actor.user_id not in admins:
+        await _refuse(
+            session,
+            sessionmaker,
+            actor.event(
+                "auth.permission_denied",
+                object_type="user",
+                object_id=user.id,
+                reason="target_is_platform_admin",
+                fields=sorted(fields),
+            ),
+            ForbiddenError("only a platform administrator may change a platform administrator"),
+        )
+    remains = (
+        not erase
+        and (user.is_active if is_active is None else is_active)
+        and (role or user.role) == Role.ADMIN
+    )
+    if not remains and admins == {str(user.id)}:
+        await _refuse(
+            session,
+            sessionmaker,
+            actor.event(
+                "user.change_refused",
+                object_type="user",
+                object_id=user.id,
+                reason="last_active_platform_admin",
+                fields=sorted(fields),
+            ),
+            ConflictError(
+                "this is the last active platform administrator: it cannot be deactivated, "
+                "demoted or erased until another one exists "
+                "(astroshield user create --platform-admin)",
+                errors=[
+                    FieldError(["body", field], "would leave no active platform administrator")
+                    for field in sorted(fields)
+                    if field in ("role", "is_active")
+                ],
+            ),
+        )
+
+
 async def update_user(
     session: AsyncSession,
     security: SecurityContext,
@@ -124,11 +208,21 @@ async def update_user(
     *,
     organisation_id: uuid.UUID,
     actor: Actor,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> User:
     user = await get_user(session, user_id, organisation_id=organisation_id)
     if user.pii_erased_at is not None:
         raise ConflictError("this account was erased")
     changes = data.model_dump(exclude_unset=True)
+    await guard_platform_admin(
+        session,
+        sessionmaker,
+        user,
+        actor=actor,
+        fields=list(changes),
+        role=data.role,
+        is_active=data.is_active,
+    )
     if data.role is not None:
         user.role = data.role.value
     if data.is_active is not None:
@@ -167,10 +261,12 @@ async def delete_user(
     *,
     organisation_id: uuid.UUID,
     actor: Actor,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     user = await get_user(session, user_id, organisation_id=organisation_id)
     if str(user.id) == actor.user_id:
         raise ConflictError("an administrator cannot erase their own account")
+    await guard_platform_admin(session, sessionmaker, user, actor=actor, erase=True)
     erase_pii(user, now=datetime.now(UTC))
     security.usable_tokens.clear()
     await UserRepository(session).flush(user)

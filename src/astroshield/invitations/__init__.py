@@ -1,0 +1,1 @@
+"""invitations domain: organisation administrators invite e-mail addresses."""
