@@ -345,3 +345,17 @@ async def test_without_redis_other_replicas_follow_within_the_cache_ttl(
 
 async def _write_refused(client: httpx.AsyncClient, token: str) -> bool:
     return await _create_spacecraft(client, token) in (401, 403)
+
+
+@pytest.mark.redis
+async def test_with_redis_unreachable_revocation_still_holds_on_the_replica_that_made_it(
+    database_url: str, factory: Factory
+) -> None:
+    user = await factory.user(role="viewer")
+    unreachable = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    async with two(database_url, redis=False, redis_url=unreachable) as (a, _):
+        pair = await log_in(a, factory_email(user, factory))
+        assert await me_status(a, pair["access_token"]) == 200
+        logout = await a.post("/api/v1/auth/logout", headers=bearer(pair["access_token"]))
+        assert logout.status_code == 204
+        assert await me_status(a, pair["access_token"]) == 401

@@ -83,12 +83,17 @@ class AuthInvalidations:
         self._changed = asyncio.Event()
         if self.redis_url:
             import redis.asyncio as redis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
 
             self._client = redis.from_url(
                 self.redis_url,
                 socket_connect_timeout=1.0,
                 socket_timeout=2.0,
                 health_check_interval=10,
+                # No retries with backoff: a publish runs before a response is sent, and
+                # the listener below re-subscribes (and forgets) on its own terms.
+                retry=Retry(NoBackoff(), 0),
             )
             self._listener = asyncio.create_task(self._listen())
 
