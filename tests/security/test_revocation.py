@@ -23,6 +23,8 @@ from astroshield.audit.models import AuditEntry
 from astroshield.users.models import User
 from astroshield.users.service import unseal
 from tests.conftest import DEFAULT_PASSWORD, Factory
+from tests.security.test_token_attacks import _claims as claims
+from tests.security.test_token_attacks import _sign as sign
 from tests.support.replicas import bearer, eventually, replicas
 from tests.support.replicas import log_in as support_log_in
 
@@ -359,3 +361,27 @@ async def test_with_redis_unreachable_revocation_still_holds_on_the_replica_that
         logout = await a.post("/api/v1/auth/logout", headers=bearer(pair["access_token"]))
         assert logout.status_code == 204
         assert await me_status(a, pair["access_token"]) == 401
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"gen": "0"},
+        {"gen": True},
+        {"gen": 0.0},
+        {"gen": None},
+        {"gen": 1},  # a generation the account has not reached
+        {"gen": -1},
+        {"fam": 7},
+        {"fam": "not-a-login-id"},
+        {"sub": "not-a-user-id"},
+        {"org": "not-an-organisation-id"},
+    ],
+)
+async def test_malformed_generation_login_or_ids_are_refused(
+    client: httpx.AsyncClient, factory: Factory, app: FastAPI, overrides: dict[str, Any]
+) -> None:
+    """Signed with the app's own key, so only the claim under test is wrong."""
+    user = await factory.user(role="viewer")
+    assert await me_status(client, sign(app, claims(app, user, **overrides))) == 401
+    assert await me_status(client, sign(app, claims(app, user, gen=0))) == 200
