@@ -181,12 +181,15 @@ async def logout(
 ) -> None:
     """End the login: the presented access token, every other access token of the same
     login and every refresh token of it, on every replica."""
-    await AuthRepository(session).revoke_access_token(
-        principal.token_id, expires_at=principal.token_expires_at
-    )
-    invalidate_after_commit(session, security, Invalidation(token_id=principal.token_id))
+    repository = AuthRepository(session)
+    await repository.revoke_access_token(principal.token_id, expires_at=principal.token_expires_at)
     if principal.session_id is not None:
-        await end_login(session, security, uuid.UUID(principal.session_id))
+        await repository.revoke_family(uuid.UUID(principal.session_id), now=datetime.now(UTC))
+    invalidate_after_commit(
+        session,
+        security,
+        Invalidation(login_id=principal.session_id, token_id=principal.token_id),
+    )
     await record(
         session, actor.event("auth.logout", object_type="user", object_id=principal.user_id)
     )
