@@ -49,3 +49,27 @@ def test_disabled_cache_stores_nothing() -> None:
     cache = TTLCache[str, int](ttl_s=0, max_entries=10)
     cache.put("a", 1)
     assert cache.get("a") is None and not cache.enabled
+
+
+async def test_a_load_overtaken_by_an_invalidation_is_answered_but_not_kept() -> None:
+    cache = TTLCache[str, int](ttl_s=60, max_entries=10)
+    started = asyncio.Event()
+
+    async def slow_load() -> int:
+        started.set()
+        await asyncio.sleep(0.05)
+        return 1  # read before the change below
+
+    loading = asyncio.ensure_future(cache.get_or_load("k", slow_load))
+    await started.wait()
+    cache.discard_where(lambda value: True)
+    assert await loading == 1
+    assert cache.get("k") is None
+
+
+async def test_discard_where_drops_only_matching_entries() -> None:
+    cache = TTLCache[str, int](ttl_s=60, max_entries=10)
+    for key, value in (("a", 1), ("b", 2), ("c", 3)):
+        cache.put(key, value)
+    assert cache.discard_where(lambda value: value % 2 == 1) == 2
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (None, 2, None)

@@ -178,6 +178,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.probe_engine = create_unpooled_engine(settings)
     app.state.head_revision = head_revision(settings)
     app.state.redis = _redis_client(settings)
+    await app.state.security.invalidations.start()
     app.state.started_at = time.monotonic()
     await _recover_interrupted_work(app)
     background: list[asyncio.Task[None]] = []
@@ -222,6 +223,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
         await asyncio.gather(*background, *swaps, return_exceptions=True)
 
+        await app.state.security.invalidations.stop()
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await app.state.http_client.aclose()

@@ -22,6 +22,9 @@ class TTLCache(Generic[K, V]):
         self.max_entries = max_entries
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._loading: dict[K, asyncio.Future[V]] = {}
+        # Advanced by every invalidation: a load that was already under way may have read
+        # the state from before the change, so its answer is returned but not kept.
+        self._epoch = 0
 
     @property
     def enabled(self) -> bool:
@@ -58,6 +61,7 @@ class TTLCache(Generic[K, V]):
             return await asyncio.shield(pending)
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
+        epoch = self._epoch
         try:
             value = await load()
         except BaseException as exc:
@@ -66,15 +70,27 @@ class TTLCache(Generic[K, V]):
             raise
         else:
             future.set_result(value)
-            self.put(key, value)
+            if epoch == self._epoch:
+                self.put(key, value)
             return value
         finally:
             del self._loading[key]
 
     def invalidate(self, key: K) -> None:
+        self._epoch += 1
         self._entries.pop(key, None)
 
+    def discard_where(self, stale: Callable[[V], bool]) -> int:
+        """Drop every entry whose value is ``stale``; returns how many. A scan: meant for
+        rare events (a revocation), not for the read path."""
+        self._epoch += 1
+        keys = [key for key, (_, value) in self._entries.items() if stale(value)]
+        for key in keys:
+            del self._entries[key]
+        return len(keys)
+
     def clear(self) -> None:
+        self._epoch += 1
         self._entries.clear()
 
     def __len__(self) -> int:

@@ -60,9 +60,11 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=300, le=90 * 86_400)
     jwt_leeway_s: int = Field(default=30, ge=0, le=300)
     session_cookie_secure: bool = True
-    # Verified tokens and "user active, token not revoked" answers are cached per process
-    # for this long. A logout or deactivation takes effect at once on the replica that
-    # handled it and within this bound on the others. 0 checks the database every time.
+    # What the database says a token may do (account active and in the token's
+    # organisation, current role, token/login/generation not revoked) is cached per
+    # process for this long. A revocation takes effect at once on the replica that made it,
+    # on the others at once through Redis when configured, and within this bound anyway.
+    # 0 checks the database every time.
     auth_cache_ttl_s: float = Field(default=1.0, ge=0, le=30)
 
     # PII envelope encryption: KEKs "k1:BASE64URL,k2:BASE64URL" and the active id, or a
@@ -81,6 +83,7 @@ class Settings(BaseSettings):
     rate_limit_metrics: str = "60/minute"
     rate_limit_fail_mode: Literal["open", "closed"] = "open"
     # Replicas sharing a budget share this prefix in Redis; separate deployments don't.
+    # The auth invalidation channel is named after it too.
     rate_limit_namespace: str = "astroshield"
     trusted_proxies: list[str] = Field(default_factory=list)
 

@@ -163,6 +163,15 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+_AFTER_COMMIT_KEY = "astroshield.after_commit"
+
+
+def after_commit_of(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` once the unit of work that owns ``session`` has committed (never
+    after a rollback), for services that are handed a session rather than a request."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
 class UnitOfWork:
     """A session opened on first use and finished exactly once.
 
@@ -196,6 +205,8 @@ class UnitOfWork:
         if self._session is not None and self._session.in_transaction():
             await self._session.commit()
         callbacks, self._after_commit = self._after_commit, []
+        if self._session is not None:
+            callbacks += self._session.info.pop(_AFTER_COMMIT_KEY, [])
         for callback in callbacks:
             try:
                 await callback()
@@ -204,6 +215,8 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._after_commit.clear()
+        if self._session is not None:
+            self._session.info.pop(_AFTER_COMMIT_KEY, None)
         if self._session is not None and self._session.in_transaction():
             await self._session.rollback()
 

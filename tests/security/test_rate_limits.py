@@ -116,6 +116,45 @@ async def test_two_instances_share_one_redis_budget(database_url: str) -> None:
         assert (await one.get("/openapi.json")).status_code == 429
 
 
+def _shared_redis(**limits: str) -> dict[str, Any]:
+    return {
+        "redis_url": REDIS_URL,
+        "rate_limit_namespace": f"test-{secrets.token_hex(6)}",
+        **limits,
+    }
+
+
+@pytest.mark.redis
+async def test_two_instances_share_one_login_budget_through_redis(
+    database_url: str, factory: Factory
+) -> None:
+    await factory.user(email="two-door-brute@example.org")
+    settings = _shared_redis(rate_limit_login="4/minute")
+    guess = {"email": "two-door-brute@example.org", "password": "nope"}
+    async with running(database_url, **settings) as one, running(database_url, **settings) as two:
+        codes = []
+        for client in (one, two, one, two, one):
+            codes.append((await client.post("/api/v1/auth/token", json=guess)).status_code)
+        assert codes == [401, 401, 401, 401, 429]
+        right = {"email": "two-door-brute@example.org", "password": DEFAULT_PASSWORD}
+        assert (await two.post("/api/v1/auth/token", json=right)).status_code == 429
+
+
+@pytest.mark.redis
+async def test_two_instances_share_one_user_budget_through_redis(
+    database_url: str, factory: Factory
+) -> None:
+    first, second = await factory.login(role="viewer"), await factory.login(role="viewer")
+    settings = _shared_redis(rate_limit_user="3/minute")
+    async with running(database_url, **settings) as one, running(database_url, **settings) as two:
+        codes = [
+            (await client.get("/api/v1/spacecraft", headers=first)).status_code
+            for client in (one, two, one, two)
+        ]
+        assert codes == [200, 200, 200, 429]
+        assert (await two.get("/api/v1/spacecraft", headers=second)).status_code == 200
+
+
 @pytest.mark.redis
 async def test_redis_down_fail_open(database_url: str) -> None:
     async with running(

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +17,8 @@ from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from astroshield.telemetry.live import LiveHub
-from tests.conftest import Factory
+from tests.conftest import DEFAULT_PASSWORD, Factory
+from tests.support.replicas import POLL_BOUND_S, bearer, log_in, replicas
 from tests.telemetry.support import T0, Archive, make_archive, series, stored_counts
 
 
@@ -28,6 +29,10 @@ async def websocket_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = ASGIWebSocketTransport(app=app, initial_receive_timeout=60)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+def unique_email() -> str:
+    return f"live-{uuid.uuid4().hex[:8]}@example.org"
 
 
 def live_url(archive: Archive, **params: str) -> str:
@@ -246,3 +251,77 @@ async def test_a_slow_consumer_is_dropped_while_every_batch_is_stored(
     assert (await stored_counts(app)) == (10 * batches, batches)
     assert hub.subscribers(uuid.UUID(archive.spacecraft_id)) == 0
     assert hub.dropped_total == 1
+
+
+async def _read_until_closed(ws: Any, bound_s: float) -> None:
+    async with asyncio.timeout(bound_s):
+        while True:
+            await ws.receive_json()
+
+
+async def _closed_within(ws: Any, bound_s: float) -> Any:
+    """How the server closed the connection, waiting at most ``bound_s``."""
+    with pytest.raises(WebSocketDisconnect) as closed:
+        await _read_until_closed(ws, bound_s)
+    return closed.value
+
+
+@pytest.mark.redis
+async def test_the_stream_closes_with_1008_when_its_login_ends_on_another_replica(
+    database_url: str, factory: Factory
+) -> None:
+    async with replicas(database_url) as (a, b):
+        archive = await make_archive(a.client, factory)
+        await factory.user(archive.organisation, role="viewer", email=(email := unique_email()))
+        pair = await log_in(a.client, email, DEFAULT_PASSWORD)
+        async with (
+            websocket_client(b.app) as ws_client,
+            aconnect_ws(live_url(archive), ws_client, headers=bearer(pair["access_token"])) as ws,
+        ):
+            assert (await ws.receive_json())["type"] == "subscribed"
+            logout = await a.client.post(
+                "/api/v1/auth/logout", headers=bearer(pair["access_token"])
+            )
+            assert logout.status_code == 204
+            closed = await _closed_within(ws, POLL_BOUND_S)
+        assert (closed.code, closed.reason) == (1008, "token revoked")
+        assert b.app.state.telemetry_hub.subscribers(uuid.UUID(archive.spacecraft_id)) == 0
+
+
+@pytest.mark.redis
+async def test_the_stream_closes_with_1008_when_the_account_is_deactivated(
+    database_url: str, factory: Factory
+) -> None:
+    async with replicas(database_url) as (a, b):
+        archive = await make_archive(a.client, factory)
+        user = await factory.user(archive.organisation, role="viewer")
+        admin = await factory.login(archive.organisation, role="admin")
+        async with (
+            websocket_client(b.app) as ws_client,
+            aconnect_ws(live_url(archive), ws_client) as ws,
+        ):
+            await ws.send_json({"type": "auth", "token": factory.token(user)})
+            assert (await ws.receive_json())["type"] == "subscribed"
+            off = await a.client.patch(
+                f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin
+            )
+            assert off.status_code == 200
+            closed = await _closed_within(ws, POLL_BOUND_S)
+        assert (closed.code, closed.reason) == (1008, "token revoked")
+
+
+async def test_the_stream_closes_with_1008_when_its_token_expires(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    user = await factory.user(archive.organisation, role="viewer")
+    lifetime = app.state.security.tokens.access_ttl
+    # Issued so that it has two seconds left.
+    token = factory.token(user, now=datetime.now(UTC) - lifetime + timedelta(seconds=2))
+    async with (
+        websocket_client(app) as ws_client,
+        aconnect_ws(live_url(archive), ws_client, headers=bearer(token)) as ws,
+    ):
+        assert (await ws.receive_json())["type"] == "subscribed"
+        closed = await _closed_within(ws, 10)
+    assert (closed.code, closed.reason) == (1008, "token expired")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,13 @@ from astroshield.alerts.schemas import (
     SeverityName,
     ShelveRequest,
 )
-from astroshield.api.deps import ActorDep, SessionDep, require_scope
+from astroshield.api.deps import (
+    ActorDep,
+    SessionDep,
+    authority_lapsed,
+    presented_token,
+    require_scope,
+)
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.audit.service import record
 from astroshield.db import session_scope
@@ -67,27 +74,42 @@ async def list_alerts(
 async def stream(request: Request, reader: Reader) -> StreamingResponse:
     """Server-Sent Events: one ``alert`` event per change, from now on. It reads the
     persisted history, so every replica streams the same changes whichever evaluated them;
-    ``Last-Event-ID`` resumes after a reconnect."""
+    ``Last-Event-ID`` resumes after a reconnect.
+
+    The stream lasts as long as the token that opened it counts: when it expires or is
+    revoked (logout, password change, deactivation, a role without ``alerts:read``), a
+    last ``closed`` event says why (``data: {"reason": "token expired"}``) and the
+    response ends. Reconnect with a fresh token and ``Last-Event-ID``."""
     visibility = _visibility(reader)
     sessionmaker = request.app.state.sessionmaker
     resume = request.headers.get("last-event-id", "")
+    token, method = presented_token(request)
 
     async def events() -> AsyncIterator[bytes]:
         async with session_scope(sessionmaker) as session:
             last = (
                 int(resume) if resume.isdigit() else await AlertRepository(session).last_event_id()
             )
-        yield b": connected\n\n"
-        while not await request.is_disconnected():
-            async with session_scope(sessionmaker) as session:
-                batch = await AlertRepository(session).events_after(visibility, last)
-            for event in batch:
-                last = event.id
-                payload = AlertEventRead.model_validate(event).model_dump_json()
-                yield f"id: {event.id}\nevent: alert\ndata: {payload}\n\n".encode()
-            if not batch:
-                yield b": keep-alive\n\n"
-                await asyncio.sleep(STREAM_POLL_S)
+        authority = asyncio.ensure_future(
+            authority_lapsed(request, token, method, reader, "alerts:read")
+        )
+        try:
+            yield b": connected\n\n"
+            while not authority.done() and not await request.is_disconnected():
+                async with session_scope(sessionmaker) as session:
+                    batch = await AlertRepository(session).events_after(visibility, last)
+                for event in batch:
+                    last = event.id
+                    payload = AlertEventRead.model_validate(event).model_dump_json()
+                    yield f"id: {event.id}\nevent: alert\ndata: {payload}\n\n".encode()
+                if not batch:
+                    yield b": keep-alive\n\n"
+                    await asyncio.wait({authority}, timeout=STREAM_POLL_S)
+            if authority.done():
+                reason = json.dumps({"reason": authority.result()})
+                yield f"event: closed\ndata: {reason}\n\n".encode()
+        finally:
+            authority.cancel()
 
     return StreamingResponse(
         events(),

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from astroshield.api.middleware import UNSAFE_METHODS, raw_header
 from astroshield.api.unit_of_work import UNIT_OF_WORK_KEY
 from astroshield.audit.service import Actor, record_detached
 from astroshield.auth.repository import AuthRepository
 from astroshield.config import Settings
-from astroshield.db import UnitOfWork
+from astroshield.db import UnitOfWork, session_scope
 from astroshield.errors import (
     AuthenticationError,
     FieldError,
@@ -26,6 +29,7 @@ from astroshield.errors import (
 )
 from astroshield.security.context import SecurityContext, VerifiedToken
 from astroshield.security.csrf import CsrfError, check_csrf
+from astroshield.security.grants import Grant, grant_for
 from astroshield.security.principal import Principal
 from astroshield.security.tokens import TokenError
 
@@ -70,6 +74,73 @@ def _origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
+AuthMethod = Literal["bearer", "cookie"]
+SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def presented_token(connection: HTTPConnection) -> tuple[str, AuthMethod]:
+    """The access token a request carries: ``Authorization: Bearer``, else the session
+    cookie."""
+    authorization = raw_header(connection.scope, b"authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError()
+        return token.strip(), "bearer"
+    security: SecurityContext = connection.app.state.security
+    token = connection.cookies.get(security.access_cookie, "").strip()
+    if not token:
+        raise AuthenticationError()
+    return token, "cookie"
+
+
+async def verify_access(
+    security: SecurityContext, token: str, method: AuthMethod, open_session: SessionOpener
+) -> tuple[VerifiedToken, Grant]:
+    """The one check of an access token, for requests and streams alike: signature and
+    claims (remembered until expiry), then what it may do now according to the database
+    (security.grants; remembered for at most ``auth_cache_ttl_s``, dropped on revocation).
+    Raises AuthenticationError for a token that does not count."""
+    verified = security.verified_tokens.get(token)
+    if verified is None or verified.claims.expires_at <= datetime.now(UTC):
+        try:
+            verified = VerifiedToken.of(security.tokens.verify(token, "access"))
+        except TokenError as exc:
+            log.info("access_token_rejected", reason=str(exc), method=method)
+            raise AuthenticationError() from None
+        security.verified_tokens.put(token, verified)
+    checked = verified
+    claims = checked.claims
+
+    async def load_grant() -> Grant:
+        async with open_session() as session:
+            state = await AuthRepository(session).account_state(
+                checked.user_id, claims.token_id, claims.family_id
+            )
+        return grant_for(checked, state)
+
+    # Single-flight: when the entry expires under load, one query answers every waiting
+    # request instead of each taking a pooled connection at the same moment.
+    grant = await security.usable_tokens.get_or_load(claims.token_id, load_grant)
+    if not grant.usable:
+        raise AuthenticationError()
+    return checked, grant
+
+
+def _principal(verified: VerifiedToken, grant: Grant, method: AuthMethod) -> Principal:
+    claims = verified.claims
+    return Principal(
+        user_id=verified.user_id,
+        organisation_id=verified.organisation_id,  # the account's: grant_for checked it
+        role=grant.role,
+        scopes=grant.scopes,
+        token_id=claims.token_id,
+        token_expires_at=claims.expires_at,
+        auth_method=method,
+        session_id=claims.family_id,
+    )
+
+
 async def authenticate(request: Request) -> Principal:
     """Who is calling, established once per request and shared by every dependency.
 
@@ -81,40 +152,11 @@ async def authenticate(request: Request) -> Principal:
     if known is not None:
         return known
     security: SecurityContext = request.app.state.security
-    authorization = raw_header(request.scope, b"authorization")
-    if authorization is not None:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError()
-        method: Any = "bearer"
-    else:
-        token = request.cookies.get(security.access_cookie, "")
-        method = "cookie"
-        if not token:
-            raise AuthenticationError()
-    token = token.strip()
-    verified = security.verified_tokens.get(token)
-    if verified is None or verified.claims.expires_at <= datetime.now(UTC):
-        try:
-            verified = VerifiedToken.of(security.tokens.verify(token, "access"))
-        except TokenError as exc:
-            log.info("access_token_rejected", reason=str(exc), method=method)
-            raise AuthenticationError() from None
-        security.verified_tokens.put(token, verified)
+    token, method = presented_token(request)
+    verified, grant = await verify_access(
+        security, token, method, lambda: nullcontext(session_of(request))
+    )
     claims = verified.claims
-    user_id = verified.user_id
-
-    async def load_usable() -> bool:
-        active, revoked = await AuthRepository(session_of(request)).access_state(
-            user_id, claims.token_id
-        )
-        return active and not revoked
-
-    # Single-flight: when the entry expires under load, one query answers every waiting
-    # request instead of each taking a pooled connection at the same moment.
-    usable = await security.usable_tokens.get_or_load(claims.token_id, load_usable)
-    if not usable:
-        raise AuthenticationError()
     if method == "cookie" and request.method in UNSAFE_METHODS:
         try:
             check_csrf(
@@ -131,19 +173,53 @@ async def authenticate(request: Request) -> Principal:
     decision = await security.limiter.hit(security.user_limit, "user", claims.subject)
     if not decision.allowed:
         raise RateLimitedError("too many requests for this account", headers=decision.headers())
-    principal = Principal(
-        user_id=user_id,
-        organisation_id=verified.organisation_id,
-        role=claims.role,
-        scopes=verified.scopes,
-        token_id=claims.token_id,
-        token_expires_at=claims.expires_at,
-        auth_method=method,
-        session_id=claims.family_id,
-    )
+    principal = _principal(verified, grant, method)
     state["principal"] = principal
     structlog.contextvars.bind_contextvars(**verified.log_context)
     return principal
+
+
+async def principal_for_token(
+    connection: HTTPConnection, token: str, method: AuthMethod = "bearer"
+) -> Principal:
+    """:func:`authenticate` for connections without a request transaction (WebSocket):
+    the same checks, on a session of their own. Raises AuthenticationError."""
+    app = connection.app
+    verified, grant = await verify_access(
+        app.state.security, token, method, partial(session_scope, app.state.sessionmaker)
+    )
+    return _principal(verified, grant, method)
+
+
+async def authority_lapsed(
+    connection: HTTPConnection, token: str, method: AuthMethod, principal: Principal, scope: str
+) -> str:
+    """For long-lived streams: wait until ``token`` stops authorizing ``scope`` and say
+    why, as the reason to close with.
+
+    The token is checked again as every request checks it (same cache, same query)
+    whenever a revocation is announced to this replica, at least once per auth-cache
+    lifetime (1 s with the cache off), and at its expiry, which ends the stream without
+    the verification leeway. A check that cannot be made ends the stream too.
+    """
+    security: SecurityContext = connection.app.state.security
+    interval_s = security.usable_tokens.ttl_s or 1.0
+    while True:
+        left_s = (principal.token_expires_at - datetime.now(UTC)).total_seconds()
+        if left_s <= 0:
+            return "token expired"
+        await security.invalidations.changed(min(interval_s, left_s))
+        if datetime.now(UTC) >= principal.token_expires_at:
+            return "token expired"
+        try:
+            current = await principal_for_token(connection, token, method)
+        except AuthenticationError:
+            return "token revoked"
+        except Exception:
+            log.exception("stream_authorization_check_failed")
+            return "authorization could not be checked"
+        if not current.has(scope):
+            return f"the {scope!r} permission was withdrawn"
 
 
 async def get_principal(request: Request) -> Principal:

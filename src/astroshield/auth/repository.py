@@ -3,11 +3,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import ColumnElement, delete, exists, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from astroshield.auth.models import RefreshToken, RevokedAccessToken
+from astroshield.security.grants import AccountState
 from astroshield.users.models import User
+
+
+def _login_revoked(family_id: uuid.UUID | QueryableAttribute[uuid.UUID]) -> ColumnElement[bool]:
+    """A login ends when any of its refresh tokens is revoked: one revoked row is enough,
+    so a token a racing exchange added after the revocation cannot revive the login."""
+    other = aliased(RefreshToken)  # the statement around it may be on refresh_tokens too
+    return exists().where(other.family_id == family_id, other.revoked_at.is_not(None))
 
 
 class AuthRepository:
@@ -31,6 +40,7 @@ class AuthRepository:
                 RefreshToken.used_at.is_(None),
                 RefreshToken.revoked_at.is_(None),
                 RefreshToken.expires_at > now,
+                ~_login_revoked(RefreshToken.family_id),
             )
             .values(used_at=now)
         )
@@ -44,22 +54,62 @@ class AuthRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def revoke_user_families(
+        self, user_id: uuid.UUID, *, now: datetime, keep: uuid.UUID | None = None
+    ) -> int:
+        """End every login of the user (but ``keep``, when given)."""
+        statement = update(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+        )
+        if keep is not None:
+            statement = statement.where(RefreshToken.family_id != keep)
+        result = await self.session.execute(statement.values(revoked_at=now))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def raise_token_generation(self, user_id: uuid.UUID) -> None:
+        """Every access token issued to the user so far stops counting."""
+        await self.session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(token_generation=User.token_generation + 1)
+        )
+
     async def revoke_access_token(self, jti: str, *, expires_at: datetime) -> None:
         if await self.session.get(RevokedAccessToken, jti) is None:
             self.session.add(RevokedAccessToken(jti=jti, expires_at=expires_at))
             await self.session.flush()
 
-    async def access_state(self, user_id: uuid.UUID, jti: str) -> tuple[bool, bool]:
-        """(user is active, token is revoked) in one round trip."""
-        revoked = exists().where(RevokedAccessToken.jti == jti)
-        row = (
-            await self.session.execute(
-                select(User.is_active, revoked.label("revoked")).where(User.id == user_id)
-            )
-        ).first()
+    async def account_state(
+        self, user_id: uuid.UUID, jti: str, family_id: str | None
+    ) -> AccountState | None:
+        """The account and this token's revocation state, in one round trip; None when
+        there is no such account (or the login id is not one of ours)."""
+        try:
+            family = None if family_id is None else uuid.UUID(family_id)
+        except ValueError:
+            return None
+        login_revoked = false() if family is None else _login_revoked(family)
+        statement = select(
+            User.organisation_id,
+            User.role,
+            User.is_platform_admin,
+            User.is_active,
+            User.token_generation,
+            exists().where(RevokedAccessToken.jti == jti).label("token_revoked"),
+            login_revoked.label("login_revoked"),
+        ).where(User.id == user_id)
+        row = (await self.session.execute(statement)).first()
         if row is None:
-            return False, False
-        return bool(row[0]), bool(row[1])
+            return None
+        return AccountState(
+            organisation_id=row[0],
+            role=row[1],
+            is_platform_admin=bool(row[2]),
+            is_active=bool(row[3]),
+            token_generation=int(row[4]),
+            token_revoked=bool(row[5]),
+            login_revoked=bool(row[6]),
+        )
 
     async def purge_expired(self, *, now: datetime) -> int:
         tokens = await self.session.execute(

@@ -12,7 +12,13 @@ from astroshield.api.deps import (
     request_actor,
 )
 from astroshield.auth import service
-from astroshield.auth.schemas import BrowserSession, LoginRequest, RefreshRequest, TokenPair
+from astroshield.auth.schemas import (
+    BrowserSession,
+    LoginRequest,
+    PasswordChange,
+    RefreshRequest,
+    TokenPair,
+)
 from astroshield.errors import AuthenticationError, ForbiddenError
 from astroshield.security.context import SecurityContext
 from astroshield.security.csrf import ALLOWED_FETCH_SITES, csrf_token
@@ -70,9 +76,37 @@ async def refresh_token(
 async def logout(
     principal: CurrentPrincipal, session: SessionDep, security: SecurityDep, actor: ActorDep
 ) -> Response:
-    """Revoke the presented access token and every refresh token of its login."""
+    """End the login: every access and refresh token of it, on every replica."""
     await service.logout(session, security, principal, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={422: {"description": "current password wrong, or new one refused by policy"}},
+)
+async def change_password(
+    data: PasswordChange,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    security: SecurityDep,
+    actor: ActorDep,
+) -> Response:
+    """Change your password. Every other login of the account ends, and every access
+    token issued so far stops working, this one included: exchange this login's refresh
+    token (``/auth/refresh`` or ``/auth/session/refresh``) for a new pair."""
+    await service.change_password(
+        session,
+        request.app.state.sessionmaker,
+        security,
+        principal,
+        current_password=data.current_password,
+        new_password=data.new_password,
+        actor=actor,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=NO_STORE)
 
 
 @router.get("/me")

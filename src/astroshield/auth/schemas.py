@@ -19,6 +19,12 @@ class RefreshRequest(RequestModel):
     refresh_token: Token
 
 
+class PasswordChange(RequestModel):
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    # Length and content are judged by the password policy, which names every problem.
+    new_password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class LogoutRequest(RequestModel):
     refresh_token: Token | None = None
 

@@ -1,4 +1,4 @@
-"""Login, refresh-token rotation with reuse detection, logout."""
+"""Login, refresh-token rotation with reuse detection, logout, password change."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from astroshield.audit.service import Actor, record, record_detached
 from astroshield.auth.models import RefreshToken
 from astroshield.auth.repository import AuthRepository
+from astroshield.auth.revocation import account_changed, end_login, invalidate_after_commit
 from astroshield.auth.schemas import TokenPair
 from astroshield.db import session_scope
-from astroshield.errors import AuthenticationError, RateLimitedError
+from astroshield.errors import AuthenticationError, FieldError, InvalidInputError, RateLimitedError
 from astroshield.security import passwords, pii
 from astroshield.security.context import SecurityContext
+from astroshield.security.invalidation import Invalidation
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import scopes_for
 from astroshield.security.tokens import TokenClaims, TokenError
 from astroshield.users.models import User
 from astroshield.users.repository import UserRepository
+from astroshield.users.service import check_new_password, unseal
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +48,7 @@ async def _issue(
         role=user.role,
         scopes=scopes,
         family_id=str(family_id),
+        generation=user.token_generation,
     )
     refresh_token, refresh = security.tokens.issue(
         "refresh",
@@ -148,7 +152,7 @@ async def refresh(
             # An exchanged token came back: someone holds a copy. Revoke the whole login,
             # in a transaction of its own because this request will fail.
             async with session_scope(sessionmaker) as detached:
-                revoked = await AuthRepository(detached).revoke_family(stored.family_id, now=now)
+                revoked = await end_login(detached, security, stored.family_id)
                 await record(
                     detached,
                     actor.event(
@@ -162,7 +166,7 @@ async def refresh(
                 )
         raise AuthenticationError()
     user = await UserRepository(session).get(uuid.UUID(claims.subject), organisation_id=None)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or str(user.organisation_id) != claims.organisation_id:
         raise AuthenticationError()
     assert claims.family_id is not None
     return await _issue(session, security, user, uuid.UUID(claims.family_id))
@@ -175,13 +179,71 @@ async def logout(
     *,
     actor: Actor,
 ) -> None:
-    """Revoke this access token at once and end its login (every refresh token of it)."""
+    """End the login: the presented access token, every other access token of the same
+    login and every refresh token of it, on every replica."""
     repository = AuthRepository(session)
-    now = datetime.now(UTC)
     await repository.revoke_access_token(principal.token_id, expires_at=principal.token_expires_at)
-    security.usable_tokens.invalidate(principal.token_id)
     if principal.session_id is not None:
-        await repository.revoke_family(uuid.UUID(principal.session_id), now=now)
+        await repository.revoke_family(uuid.UUID(principal.session_id), now=datetime.now(UTC))
+    invalidate_after_commit(
+        session,
+        security,
+        Invalidation(login_id=principal.session_id, token_id=principal.token_id),
+    )
     await record(
         session, actor.event("auth.logout", object_type="user", object_id=principal.user_id)
+    )
+
+
+async def change_password(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    security: SecurityContext,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+    actor: Actor,
+) -> None:
+    """Replace the caller's password. Every other login of the account ends and every
+    access token issued so far stops working, the presented one included; the caller's
+    own login goes on through its refresh token.
+
+    Guessing the current password through here draws on the login budget of the account.
+    """
+    user = await UserRepository(session).get(
+        principal.user_id, organisation_id=principal.organisation_id
+    )
+    if user is None or user.password_hash is None:
+        raise AuthenticationError()
+    await _limit_login(
+        security, actor.client_address or "unknown", user.email_index or str(user.id)
+    )
+    if not passwords.verify_password(user.password_hash, current_password):
+        await record_detached(
+            sessionmaker,
+            actor.event("auth.password_change_failed", object_type="user", object_id=user.id),
+        )
+        raise InvalidInputError(
+            "the current password is wrong",
+            errors=[FieldError(["body", "current_password"], "is not the current password")],
+        )
+    if new_password == current_password:
+        raise InvalidInputError(
+            "the new password is the current one",
+            errors=[FieldError(["body", "new_password"], "must differ from the current password")],
+        )
+    context = [unseal(user, field, security.pii_keys) or "" for field in ("email", "name")]
+    check_new_password(new_password, context=context, field="new_password")
+    user.password_hash = passwords.hash_password(new_password)
+    keep = uuid.UUID(principal.session_id) if principal.session_id is not None else None
+    ended = await account_changed(session, security, user.id, end_sessions=True, keep_login=keep)
+    await record(
+        session,
+        actor.event(
+            "auth.password_changed",
+            object_type="user",
+            object_id=user.id,
+            refresh_tokens_revoked=ended,
+        ),
     )

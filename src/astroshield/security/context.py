@@ -15,12 +15,20 @@ from limits import RateLimitItem, parse
 
 from astroshield.cache import TTLCache
 from astroshield.config import PLACEHOLDER_SECRETS, Settings
+from astroshield.security.grants import Grant
+from astroshield.security.invalidation import AuthInvalidations
 from astroshield.security.keys import KeyRing as PiiKeyRing
 from astroshield.security.keys import PiiKeyConfig, load_index_key, load_keyring
 from astroshield.security.local_keys import local_secret
 from astroshield.security.ratelimit import RateLimiter
 from astroshield.security.tokens import KeyRing as JwtKeyRing
-from astroshield.security.tokens import SigningKey, TokenClaims, TokenService, load_key_ring
+from astroshield.security.tokens import (
+    SigningKey,
+    TokenClaims,
+    TokenError,
+    TokenService,
+    load_key_ring,
+)
 
 
 class SecurityConfigError(RuntimeError):
@@ -40,8 +48,11 @@ class VerifiedToken:
 
     @classmethod
     def of(cls, claims: TokenClaims) -> VerifiedToken:
-        user_id = uuid.UUID(claims.subject)
-        organisation_id = uuid.UUID(claims.organisation_id)
+        try:
+            user_id = uuid.UUID(claims.subject)
+            organisation_id = uuid.UUID(claims.organisation_id)
+        except ValueError:
+            raise TokenError("subject or organisation is not an id") from None
         return cls(
             claims,
             user_id,
@@ -63,10 +74,13 @@ class SecurityContext:
     invitation_limit: RateLimitItem
     secure_cookies: bool
     # Signature checks are the costly part of authentication; a token verified once is
-    # remembered (never past its expiry). Usability (user active, token not revoked) is
-    # remembered for ``auth_cache_ttl_s`` only.
+    # remembered (never past its expiry). What it may do now (security.grants: account
+    # active and in its organisation, token and login not revoked, current role) is
+    # remembered for ``auth_cache_ttl_s`` at most: revocations drop it at once here and,
+    # through ``invalidations``, on the other replicas.
     verified_tokens: TTLCache[str, VerifiedToken]
-    usable_tokens: TTLCache[str, bool]
+    usable_tokens: TTLCache[str, Grant]
+    invalidations: AuthInvalidations
 
     @property
     def access_cookie(self) -> str:
@@ -151,6 +165,7 @@ def _csrf_secret(settings: Settings) -> bytes:
 
 def build_security(settings: Settings) -> SecurityContext:
     ring, index_key = _pii(settings)
+    grants: TTLCache[str, Grant] = TTLCache(ttl_s=settings.auth_cache_ttl_s, max_entries=20_000)
     return SecurityContext(
         tokens=TokenService(
             ring=_jwt_ring(settings),
@@ -171,5 +186,10 @@ def build_security(settings: Settings) -> SecurityContext:
         verified_tokens=TTLCache(
             ttl_s=60.0 if settings.auth_cache_ttl_s > 0 else 0, max_entries=20_000
         ),
-        usable_tokens=TTLCache(ttl_s=settings.auth_cache_ttl_s, max_entries=20_000),
+        usable_tokens=grants,
+        invalidations=AuthInvalidations(
+            grants,
+            redis_url=settings.redis_url,
+            channel=f"{settings.rate_limit_namespace}-auth-invalidations",
+        ),
     )

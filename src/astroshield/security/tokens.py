@@ -157,6 +157,9 @@ class TokenClaims:
     role: str
     scopes: tuple[str, ...] = ()
     family_id: str | None = None
+    # The account's token generation when the token was issued: raising it (password
+    # change, deactivation) ends every access token issued before.
+    generation: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -178,6 +181,7 @@ class TokenService:
         role: str,
         scopes: Sequence[str] = (),
         family_id: str | None = None,
+        generation: int = 0,
         now: datetime | None = None,
     ) -> tuple[str, TokenClaims]:
         now = (now or datetime.now(UTC)).replace(microsecond=0)
@@ -192,6 +196,7 @@ class TokenService:
             role=role,
             scopes=tuple(scopes),
             family_id=family_id,
+            generation=generation,
         )
         payload: dict[str, Any] = {
             "iss": self.issuer,
@@ -206,6 +211,7 @@ class TokenService:
         }
         if kind == "access":
             payload["scope"] = " ".join(scopes)
+            payload["gen"] = generation
         if family_id is not None:
             payload["fam"] = family_id
         key = self.ring.active
@@ -256,6 +262,12 @@ class TokenService:
             raise TokenError("issuer or audience mismatch")
         if not all(isinstance(payload.get(c), str) for c in ("sub", "jti", "org", "role")):
             raise TokenError("missing subject, id, organisation or role")
+        generation = payload.get("gen", 0)
+        if type(generation) is not int:  # bool is an int subclass, and no generation
+            raise TokenError("malformed token generation")
+        family = payload.get("fam")
+        if family is not None and not isinstance(family, str):
+            raise TokenError("malformed login id")
         scope = payload.get("scope", "")
         return TokenClaims(
             subject=payload["sub"],
@@ -266,5 +278,6 @@ class TokenService:
             organisation_id=payload["org"],
             role=payload["role"],
             scopes=tuple(scope.split()) if isinstance(scope, str) else (),
-            family_id=payload.get("fam"),
+            family_id=family,
+            generation=generation,
         )

@@ -7,6 +7,9 @@ putting the token in a URL that ends up in logs, the first message:
 caller needs ``telemetry:read`` and sees only its organisation's spacecraft. A refused
 connection is closed with 1008 (policy violation) and the reason: before it is accepted
 when the token came with the request, after it when the token was awaited as a message.
+An open connection is closed with 1008 too once its token expires ("token expired") or
+stops counting ("token revoked": logout, password change, deactivation, ...; noticed at
+once when announced to this replica, else within the auth-cache lifetime).
 
 Messages to the client: ``{"type": "subscribed", "parameters": [...] | null}`` first, then
 ``samples`` and ``alarm`` messages as ingest publishes them. The client may send
@@ -18,18 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import UTC, datetime
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 from starlette.websockets import WebSocketState
 
-from astroshield.auth.repository import AuthRepository
+from astroshield.api.deps import authority_lapsed, principal_for_token
 from astroshield.db import session_scope
-from astroshield.security.context import SecurityContext
+from astroshield.errors import AuthenticationError
 from astroshield.security.principal import Principal
-from astroshield.security.tokens import TokenError
 from astroshield.spacecraft.repository import SpacecraftRepository
 from astroshield.telemetry.live import SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, LiveHub
 from astroshield.telemetry.models import TelemetryParameter
@@ -80,27 +81,11 @@ async def _token_from_first_message(websocket: WebSocket, timeout_s: float) -> s
 
 
 async def _principal(websocket: WebSocket, token: str) -> Principal:
-    """The same checks as the HTTP API: signature and claims, active user, not revoked."""
-    security: SecurityContext = websocket.app.state.security
+    """The same checks as every HTTP request (api.deps), on a session of its own."""
     try:
-        claims = security.tokens.verify(token, "access")
-    except TokenError:
+        return await principal_for_token(websocket, token)
+    except AuthenticationError:
         raise RefusedError("invalid or expired token") from None
-    user_id = uuid.UUID(claims.subject)
-    async with session_scope(websocket.app.state.sessionmaker) as session:
-        active, revoked = await AuthRepository(session).access_state(user_id, claims.token_id)
-    if not active or revoked:
-        raise RefusedError("invalid or expired token")
-    return Principal(
-        user_id=user_id,
-        organisation_id=uuid.UUID(claims.organisation_id),
-        role=claims.role,
-        scopes=frozenset(claims.scopes),
-        token_id=claims.token_id,
-        token_expires_at=claims.expires_at,
-        auth_method="bearer",
-        session_id=claims.family_id,
-    )
 
 
 def _parameter_filter(raw: object) -> frozenset[str] | None:
@@ -200,14 +185,15 @@ async def live(websocket: WebSocket, spacecraft_id: str) -> None:
             subscription.parameters = filter_
             reply({"type": "subscribed", "parameters": sorted(filter_) if filter_ else None})
 
-    # The connection lives no longer than the token that opened it.
-    token_life_s = (principal.token_expires_at - datetime.now(UTC)).total_seconds()
-    expiry = asyncio.ensure_future(asyncio.sleep(max(token_life_s, 0.0)))
+    # The connection lives no longer than the authority of the token that opened it.
+    authority = asyncio.ensure_future(
+        authority_lapsed(websocket, token, "bearer", principal, READ_SCOPE)
+    )
     tasks = {
         asyncio.ensure_future(send_all()),
         asyncio.ensure_future(receive_all()),
         asyncio.ensure_future(subscription.dropped.wait()),
-        expiry,
+        authority,
     }
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -224,7 +210,7 @@ async def live(websocket: WebSocket, spacecraft_id: str) -> None:
     if subscription.dropped.is_set():
         log.info("telemetry_live_dropped", spacecraft_id=spacecraft_id)
         code, reason = SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON
-    elif expiry.done() and not expiry.cancelled():
-        code, reason = POLICY_VIOLATION, "token expired"
+    elif authority.done() and not authority.cancelled() and authority.exception() is None:
+        code, reason = POLICY_VIOLATION, authority.result()
     with contextlib.suppress(Exception):
         await websocket.close(code=code, reason=reason)

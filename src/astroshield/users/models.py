@@ -38,3 +38,5 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pii_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Access tokens carry the generation they were issued under; raising it ends them all.
+    token_generation: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -14,6 +14,7 @@ from typing import NoReturn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.audit.service import Actor, AuditEvent, record, record_detached
+from astroshield.auth.revocation import account_changed
 from astroshield.db import uuid7
 from astroshield.errors import (
     ConflictError,
@@ -62,12 +63,12 @@ def to_read(user: User, keys: KeyRing) -> UserRead:
     )
 
 
-def check_new_password(password: str, *, context: Sequence[str]) -> None:
+def check_new_password(password: str, *, context: Sequence[str], field: str = "password") -> None:
     problems = passwords.check_password_policy(password, context_words=context)
     if problems:
         raise InvalidInputError(
             "the password does not meet the policy",
-            errors=[FieldError(["body", "password"], problem.message) for problem in problems],
+            errors=[FieldError(["body", field], problem.message) for problem in problems],
         )
 
 
@@ -228,8 +229,8 @@ async def update_user(
     if data.is_active is not None:
         user.is_active = data.is_active
         user.deactivated_at = None if user.is_active else datetime.now(UTC)
-        if not user.is_active:
-            security.usable_tokens.clear()  # the cache is keyed by token, not by user
+    if data.role is not None or data.is_active is not None:
+        await account_changed(session, security, user.id, end_sessions=not user.is_active)
     for field in ("name", "phone"):
         if field in changes:
             seal(user, field, changes[field], security.pii_keys)
@@ -268,7 +269,7 @@ async def delete_user(
         raise ConflictError("an administrator cannot erase their own account")
     await guard_platform_admin(session, sessionmaker, user, actor=actor, erase=True)
     erase_pii(user, now=datetime.now(UTC))
-    security.usable_tokens.clear()
+    await account_changed(session, security, user.id, end_sessions=True)
     await UserRepository(session).flush(user)
     await record(session, actor.event("user.erased", object_type="user", object_id=user.id))
 
