@@ -32,8 +32,15 @@ def prod_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
     if not pii_file.exists():
         pii_file.touch(mode=0o600)
         pii_file.write_text(f'{{"active": "k1", "keys": {{"k1": "{encode_key(generate_key())}"}}}}')
+    audit_file = tmp_path / "audit.json"
+    if not audit_file.exists():
+        audit_file.touch(mode=0o600)
+        audit_file.write_text(
+            f'{{"active": "a1", "keys": {{"a1": "{encode_key(generate_key())}"}}}}'
+        )
     values: dict[str, Any] = {
         "profile": "prod",
+        "audit_key_file": audit_file,
         "secret_key": "a-real-secret-that-is-long-enough-0123456789",
         "jwt_keys_file": jwt_file,
         "pii_keys_file": pii_file,

@@ -556,6 +556,7 @@ def test_prod_refuses_to_start_without_an_audit_key(tmp_path: Path) -> None:
         "pii_keys": f"k1:{encode_key(generate_key())}",
         "pii_active_key": "k1",
         "pii_index_key": encode_key(generate_key()),
+        "metrics_enabled": False,
     }
     url = f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}"
     with pytest.raises(SecurityConfigError, match="ASTROSHIELD_AUDIT_KEY_FILE"):

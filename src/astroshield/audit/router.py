@@ -73,6 +73,8 @@ async def list_audit_entries(
 async def verify_audit_chain(session: SessionDep, request: Request) -> ChainVerificationRead:
     """Check the whole chain and this replica's checkpoint file (as `astroshield audit
     verify` does); reads every entry, so it takes as long as the log is long."""
+    # The chain spans every organisation: only platform administrators see its state.
+    await authorize(request, STREAM_SCOPES["platform"])
     checkpoint_file = request.app.state.settings.audit_checkpoint_file
     report = await verify_against_files(session, [checkpoint_file])
     return ChainVerificationRead(
