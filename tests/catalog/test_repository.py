@@ -38,7 +38,7 @@ async def test_stored_sets_come_back_exactly(app: FastAPI, import_sets: Importer
     originals = [*csv_sets(50), *tle_sets(FENGYUN_TLE, 5)]
     await import_sets(originals)
     async with session_scope(app.state.sessionmaker) as session:
-        repository = CatalogRepository(session)
+        repository = CatalogRepository(session, None)
         stored = [
             to_element_set(record)
             for item in originals
@@ -53,7 +53,7 @@ async def test_element_set_at_is_the_set_in_force(app: FastAPI, import_sets: Imp
     assert epochs == sorted(epochs)
     await import_sets(list(reversed(history)))
     async with session_scope(app.state.sessionmaker) as session:
-        repository = CatalogRepository(session)
+        repository = CatalogRepository(session, None)
 
         async def epoch_at(moment: datetime) -> datetime | None:
             found = await repository.element_set_at("36508", moment)
@@ -73,7 +73,7 @@ async def test_latest_element_sets_newest_per_object(app: FastAPI, import_sets: 
     await import_sets([*cryosat[15:], *fengyun[6:]])
     await import_sets([*cryosat[:15], *fengyun[:6]])
     async with session_scope(app.state.sessionmaker) as session:
-        repository = CatalogRepository(session)
+        repository = CatalogRepository(session, None)
         every = await repository.latest_element_sets()
         chosen = await repository.latest_element_sets(["38049", "036508", "12345"])
         cryosat_object = await session.get(CatalogObject, "36508")
@@ -94,7 +94,7 @@ async def test_latest_element_sets_orders_catalog_numbers_numerically(
     rows = csv_rows_where(lambda row: row.split(",")[11] in {"5", "11", "900", "270000"})
     await import_sets(parse_omm_csv(rows))
     async with session_scope(app.state.sessionmaker) as session:
-        repository = CatalogRepository(session)
+        repository = CatalogRepository(session, None)
         numbers = [r.catalog_number for r in await repository.latest_element_sets()]
         alpha5 = await repository.latest_element_sets(["T0000"])
     assert numbers == ["5", "11", "900", "270000"]
@@ -106,7 +106,7 @@ async def test_history_is_ascending_within_the_window(app: FastAPI, import_sets:
     await import_sets(history[::-1], chunk_size=10)
     epochs = [item.epoch for item in history]
     async with session_scope(app.state.sessionmaker) as session:
-        repository = CatalogRepository(session)
+        repository = CatalogRepository(session, None)
         everything = await repository.history("38049")
         window = await repository.history("38049", start=epochs[3], stop=epochs[9])
         from_start = await repository.history("38049", start=epochs[20])

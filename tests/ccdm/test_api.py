@@ -26,6 +26,7 @@ from astroshield.db import session_scope
 from astroshield.organisations.models import Organisation
 from astroshield.spacecraft.models import Spacecraft
 from tests.astro.paths import SHARED
+from tests.catalog.conftest import PUBLIC
 from tests.ccdm.scenarios import (
     GEO_DAYS,
     START,
@@ -45,7 +46,7 @@ SOURCE = "ccdm-test"
 
 async def _import(app: FastAPI, sets: Sequence[ElementSet], source: str = SOURCE) -> None:
     async with session_scope(app.state.sessionmaker) as session:
-        result = await import_element_sets(session, sets, source)
+        result = await import_element_sets(session, sets, source, PUBLIC)
     assert not result.rejected
 
 

@@ -30,6 +30,7 @@ from astroshield.astro.omm import parse_omm_csv
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.astro.paths import CATALOG_CSV
+from tests.catalog.conftest import PUBLIC
 from tests.conftest import Factory
 from tests.conjunction.conftest import Operator, operator_with
 
@@ -95,7 +96,7 @@ async def _catalog(app: FastAPI, rows: dict[str, dict[str, str]]) -> None:
         ",".join(header) + "\n" + "\n".join(",".join(r[h] for h in header) for r in rows.values())
     )
     async with session_scope(app.state.sessionmaker) as session:
-        result = await import_element_sets(session, parse_omm_csv(text), "test:celestrak")
+        result = await import_element_sets(session, parse_omm_csv(text), "test:celestrak", PUBLIC)
     assert result.inserted == len(rows)
 
 

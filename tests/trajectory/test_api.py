@@ -24,6 +24,7 @@ from astroshield.astro.tle import format_tle
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.astro.test_groundtrack import catalog_object
+from tests.catalog.conftest import PUBLIC
 from tests.conftest import Factory
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -288,7 +289,7 @@ async def test_anonymous_callers_are_refused(client: httpx.AsyncClient) -> None:
 
 async def _import(app: FastAPI, *sets: ElementSet) -> None:
     async with session_scope(app.state.sessionmaker) as session:
-        await import_element_sets(session, sets, "test")
+        await import_element_sets(session, sets, "test", PUBLIC)
 
 
 async def test_spacecraft_ephemeris_from_its_catalog_element_set(

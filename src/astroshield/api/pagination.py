@@ -22,7 +22,7 @@ from astroshield.errors import FieldError, InvalidInputError
 
 T = TypeVar("T")
 R = TypeVar("R")
-V = TypeVar("V", uuid.UUID, datetime)
+V = TypeVar("V", uuid.UUID, datetime, int)
 
 
 class Page(BaseModel, Generic[T]):
@@ -68,6 +68,10 @@ def cursor_value(page: PageRequest, key: str, kind: type[V]) -> V | None:
     try:
         if kind is uuid.UUID:
             return uuid.UUID(raw)  # type: ignore[return-value]
+        if kind is int:
+            if not raw.isdigit():
+                raise ValueError(raw)
+            return int(raw)  # type: ignore[return-value]
         return datetime.fromisoformat(raw)  # type: ignore[return-value]
     except ValueError:
         raise _invalid_cursor() from None

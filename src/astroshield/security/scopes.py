@@ -43,8 +43,9 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     ),
 }
 
-# Platform operators manage organisations themselves; no organisation role grants this.
-PLATFORM_SCOPES = frozenset({"organisations:admin"})
+# Platform operators manage organisations themselves and decide what the shared catalog
+# holds for everyone (public uploads, publishing an overlay); no organisation role grants this.
+PLATFORM_SCOPES = frozenset({"organisations:admin", "catalog:admin"})
 
 
 def scopes_for(role: str, *, platform_admin: bool = False) -> frozenset[str]:
