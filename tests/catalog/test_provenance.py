@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from astroshield.api.pagination import encode_cursor
 from astroshield.astro.elements import ElementSet
 from astroshield.astro.omm import format_omm_json, parse_omm_csv
 from astroshield.audit.models import AuditEntry
@@ -300,3 +301,45 @@ async def test_only_platform_admins_upload_public_sets(
     (entry,) = await _audit(app, "catalog.element_sets_imported")
     assert entry.actor == str(platform_user.id)
     assert entry.details["visibility"] == "public" and entry.details["provenance"] == "platform"
+
+
+async def test_malformed_ids_and_cursors_are_refused_by_name(
+    client: httpx.AsyncClient, factory: Factory, tenants: Tenants
+) -> None:
+    platform = await factory.login(role="viewer", platform_admin=True)
+    for bad in ("0", "-1", "abc", str(2**63), str(2**70)):
+        response = await client.post(f"{UPLOAD}/{bad}/publish", headers=platform)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["errors"][0]["loc"] == ["path", "set_id"]
+    history = f"{OBJECTS}/{ISS}/element-sets"
+    for cursor in (
+        {"t": "2024-10-31T13:56:02+00:00", "i": str(2**64)},
+        {"t": "2024-10-31T13:56:02+00:00", "i": "-3"},
+        {"t": "yesterday", "i": "3"},
+    ):
+        response = await client.get(
+            history, params={"cursor": encode_cursor(cursor)}, headers=tenants.b_viewer
+        )
+        assert response.status_code == 422, (cursor, response.text)
+        assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
+    response = await client.get(
+        OVERLAYS, params={"cursor": encode_cursor({"id": "1e99"})}, headers=platform
+    )
+    assert response.status_code == 422
+    response = await _upload(client, tenants.a_analyst, fake_iss(), public="maybe")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "public"]
+
+
+async def test_two_organisations_may_overlay_the_same_unknown_number(
+    client: httpx.AsyncClient, factory: Factory, tenants: Tenants
+) -> None:
+    b_analyst = await factory.login(tenants.b, role="analyst")
+    for headers, name in ((tenants.a_analyst, "OURS"), (b_analyst, "THEIRS")):
+        unknown = replace(fake_iss(), catalog_number="99990", object_name=name)
+        assert (await _upload(client, headers, unknown)).json()["inserted"] == 1
+    for headers, name in ((tenants.a_analyst, "OURS"), (tenants.b_viewer, "THEIRS")):
+        detail = await _get(client, f"{OBJECTS}/99990", headers)
+        assert detail["name"] == name and detail["element_set_count"] == 1
+        listed = await _get(client, OBJECTS, headers, q="99990")
+        assert [item["name"] for item in listed["items"]] == [name]

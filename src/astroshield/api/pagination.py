@@ -23,6 +23,8 @@ from astroshield.errors import FieldError, InvalidInputError
 T = TypeVar("T")
 R = TypeVar("R")
 V = TypeVar("V", uuid.UUID, datetime, int)
+# Integer keys are database ids: a larger value cannot be one and would overflow the column.
+MAX_ID = 2**63 - 1
 
 
 class Page(BaseModel, Generic[T]):
@@ -69,7 +71,7 @@ def cursor_value(page: PageRequest, key: str, kind: type[V]) -> V | None:
         if kind is uuid.UUID:
             return uuid.UUID(raw)  # type: ignore[return-value]
         if kind is int:
-            if not raw.isdigit():
+            if not raw.isdigit() or int(raw) > MAX_ID:
                 raise ValueError(raw)
             return int(raw)  # type: ignore[return-value]
         return datetime.fromisoformat(raw)  # type: ignore[return-value]

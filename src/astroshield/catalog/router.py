@@ -9,7 +9,14 @@ from pydantic import AwareDatetime
 
 from astroshield.api.deps import ActorDep, SessionDep, authorize, require_scope, session_of
 from astroshield.api.middleware import media_type_of
-from astroshield.api.pagination import Page, PageDep, PageRequest, cursor_value, make_page
+from astroshield.api.pagination import (
+    MAX_ID,
+    Page,
+    PageDep,
+    PageRequest,
+    cursor_value,
+    make_page,
+)
 from astroshield.astro.orbit import Regime
 from astroshield.catalog import service
 from astroshield.catalog.formats import UPLOAD_MEDIA_TYPES
@@ -236,7 +243,10 @@ async def upload_element_sets(
 
 @router.post(ELEMENT_SETS_PATH + "/{set_id}/publish")
 async def publish_element_set(
-    set_id: int, _principal: CatalogAdmin, session: SessionDep, actor: ActorDep
+    set_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    _principal: CatalogAdmin,
+    session: SessionDep,
+    actor: ActorDep,
 ) -> ElementSetRead:
     """Platform administrators: make an organisation's uploaded set public, so every
     organisation sees and uses it (audited). 409 when it is public already or the public
