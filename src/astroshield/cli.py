@@ -674,10 +674,17 @@ def catalog_import(
         typer.Argument(exists=True, dir_okay=False, help="OMM CSV/JSON/XML/KVN or TLE files"),
     ],
     source: Annotated[
-        str | None, typer.Option(help="provenance recorded per set (default: the file name)")
+        str | None, typer.Option(help="source recorded per set (default: the file name)")
     ] = None,
+    feed: Annotated[
+        bool,
+        typer.Option(
+            "--feed", help="record the sets as from a trusted automated feed, not a platform import"
+        ),
+    ] = False,
 ) -> None:
-    """Import element sets; sets already stored (same object and epoch) are skipped.
+    """Import element sets into the public catalog (provenance platform, or feed with
+    --feed; uploaded by cli); sets already stored (same object and epoch) are skipped.
 
     Each file is one transaction. Exits 1 when some sets were rejected (the others are
     imported).
@@ -686,13 +693,15 @@ def catalog_import(
     from rich.table import Table
 
     from astroshield.catalog.formats import Rejection, read_element_set_file
-    from astroshield.catalog.service import ImportResult, import_element_sets
+    from astroshield.catalog.models import Provenance
+    from astroshield.catalog.service import ImportResult, Origin, import_element_sets
     from astroshield.db import create_sessionmaker, create_unpooled_engine, session_scope
     from astroshield.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings)
     results: list[tuple[Path, ImportResult]] = []
+    origin = Origin.public(Provenance.FEED if feed else Provenance.PLATFORM, "cli")
 
     async def run(progress: Progress) -> None:
         engine = create_unpooled_engine(settings)
@@ -708,7 +717,7 @@ def catalog_import(
 
                 async with session_scope(sessionmaker) as session:
                     result = await import_element_sets(
-                        session, parsed.sets, source or path.name, progress=advance
+                        session, parsed.sets, source or path.name, origin, progress=advance
                     )
                 result.rejected[:0] = parsed.rejected
                 results.append((path, result))
@@ -741,7 +750,8 @@ def catalog_import(
 def catalog_show(
     catalog_number: Annotated[str, typer.Argument(help="NORAD number or Alpha-5, e.g. A0001")],
 ) -> None:
-    """Print a catalog object, its newest element set and the size of its history."""
+    """Print a public catalog object, its newest public element set and the size of its
+    public history (organisations' unpublished uploads are not shown)."""
     from rich.table import Table
 
     from astroshield.astro.ids import IdentifierError, normalize_catalog_number
@@ -757,7 +767,7 @@ def catalog_show(
     async def work(
         session: AsyncSession,
     ) -> tuple[CatalogObject | None, list[ElementSetRecord], int]:
-        repository = CatalogRepository(session)
+        repository = CatalogRepository(session, None)
         found = await repository.get_object(number)
         if found is None:
             return None, [], 0
@@ -785,7 +795,7 @@ def catalog_show(
     if latest:
         newest = latest[0]
         rows["latest epoch (UTC)"] = newest.epoch.isoformat()
-        rows["latest source"] = newest.source
+        rows["latest source"] = f"{newest.source} ({newest.provenance})"
         tle = tle_of(to_element_set(newest))
         if tle is not None:
             rows["TLE line 1"] = tle.line1

@@ -12,7 +12,13 @@ from fastapi import FastAPI
 from astroshield.astro.elements import ElementSet
 from astroshield.astro.omm import parse_omm_csv
 from astroshield.astro.tle import iter_tles
-from astroshield.catalog.service import IMPORT_CHUNK_SIZE, ImportResult, import_element_sets
+from astroshield.catalog.models import Provenance
+from astroshield.catalog.service import (
+    IMPORT_CHUNK_SIZE,
+    ImportResult,
+    Origin,
+    import_element_sets,
+)
 from astroshield.db import session_scope
 from tests.astro.paths import CATALOG_CSV, SHARED
 
@@ -21,6 +27,8 @@ CRYOSAT_TLE = MANEUVERS / "CryoSat-2.tle"  # NORAD 36508, LEO
 FENGYUN_TLE = MANEUVERS / "Fengyun-2F.tle"  # NORAD 38049, GEO
 
 Importer = Callable[..., Awaitable[ImportResult]]
+# A platform import, as `astroshield catalog import` makes: public sets.
+PUBLIC = Origin.public(Provenance.PLATFORM, "cli")
 
 
 def csv_head(rows: int) -> str:
@@ -50,12 +58,16 @@ def csv_sets(rows: int) -> list[ElementSet]:
 
 @pytest.fixture
 def import_sets(app: FastAPI) -> Importer:
-    """Import through the service in one committed transaction, as the CLI does per file."""
+    """Import through the service in one committed transaction, as the CLI does per file
+    (public by default)."""
 
     async def run(
-        sets: Iterable[ElementSet], source: str = "test", chunk_size: int = IMPORT_CHUNK_SIZE
+        sets: Iterable[ElementSet],
+        source: str = "test",
+        chunk_size: int = IMPORT_CHUNK_SIZE,
+        origin: Origin = PUBLIC,
     ) -> ImportResult:
         async with session_scope(app.state.sessionmaker) as session:
-            return await import_element_sets(session, sets, source, chunk_size=chunk_size)
+            return await import_element_sets(session, sets, source, origin, chunk_size=chunk_size)
 
     return run

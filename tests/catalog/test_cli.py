@@ -7,11 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from astroshield.catalog.models import ElementSetRecord
 from astroshield.cli import app as cli
 from astroshield.config import get_settings
+from astroshield.db import create_unpooled_engine
 from tests.catalog.conftest import CRYOSAT_TLE, csv_head, tle_head
+from tests.conftest import settings_for
 
 
 @pytest.fixture
@@ -70,3 +74,36 @@ async def test_import_reports_rejected_lines_and_keeps_the_rest(
     assert code == 1
     assert _counts(output, "broken.tle") == ["4", "0", "1"]
     assert "rejected broken.tle line 3" in output
+
+
+async def test_import_is_a_public_platform_import_by_the_cli(
+    cli_database: str, tmp_path: Path
+) -> None:
+    history = tmp_path / "cryosat.tle"
+    history.write_text(tle_head(CRYOSAT_TLE, 3), encoding="utf-8")
+    snapshot = tmp_path / "snapshot.csv"
+    snapshot.write_text(csv_head(2), encoding="utf-8", newline="")
+    assert (await asyncio.to_thread(_run, "catalog", "import", str(history)))[0] == 0
+    code, output = await asyncio.to_thread(_run, "catalog", "import", "--feed", str(snapshot))
+    assert code == 0, output
+
+    code, output = await asyncio.to_thread(_run, "catalog", "show", "36508")
+    assert code == 0 and "cryosat.tle (platform)" in output
+    engine = create_unpooled_engine(settings_for(cli_database))
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(
+                    ElementSetRecord.source,
+                    ElementSetRecord.provenance,
+                    ElementSetRecord.organisation_id,
+                    ElementSetRecord.uploaded_by,
+                ).distinct()
+            )
+            stored = set(rows.all())
+    finally:
+        await engine.dispose()
+    assert stored == {
+        ("cryosat.tle", "platform", None, "cli"),
+        ("snapshot.csv", "feed", None, "cli"),
+    }

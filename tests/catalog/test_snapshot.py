@@ -30,7 +30,7 @@ async def test_whole_snapshot_imports_once(app: FastAPI, import_sets: Importer) 
     assert (again.inserted, again.already_present) == (0, SNAPSHOT_OBJECTS)
 
     async with session_scope(app.state.sessionmaker) as session:
-        latest = await CatalogRepository(session).latest_element_sets()
+        latest = await CatalogRepository(session, None).latest_element_sets()
         counts = select(CatalogObject.regime, func.count()).group_by(CatalogObject.regime)
         stored_regimes = dict((await session.execute(counts)).all())
     assert len(latest) == SNAPSHOT_OBJECTS

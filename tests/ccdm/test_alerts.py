@@ -10,6 +10,7 @@ from astroshield.alerts.notifiers import SIGNATURE_HEADER, verify_signature
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.alerts.conftest import WEBHOOK_SECRET, app_with_webhook, dispatched
+from tests.catalog.conftest import PUBLIC
 from tests.ccdm.scenarios import GEO_DAYS, geo_chaser, geo_target
 from tests.conftest import Factory
 
@@ -17,7 +18,7 @@ from tests.conftest import Factory
 async def test_potential_threat_reaches_the_webhook_once(scratch_database_url: str) -> None:
     async with app_with_webhook(scratch_database_url) as (app, receiver):
         async with session_scope(app.state.sessionmaker) as session:
-            await import_element_sets(session, [*geo_target(), *geo_chaser()], "ccdm-test")
+            await import_element_sets(session, [*geo_target(), *geo_chaser()], "ccdm-test", PUBLIC)
         factory = Factory(app)
         organisation = await factory.organisation()
         spacecraft = await factory.spacecraft(organisation, catalog_number="90001")

@@ -7,7 +7,7 @@ every number the API returns is compared with the pure library run on the same s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from astroshield.astro.elements import ElementSet
 from astroshield.astro.intent import IndicatorName, IntentConfig, assess_intent
 from astroshield.astro.maneuvers import detect_maneuvers
+from astroshield.astro.omm import format_omm_json
 from astroshield.astro.pattern_of_life import learn_pattern_of_life
 from astroshield.astro.rpo import analyse_neighbour
 from astroshield.astro.tle import iter_tles
@@ -26,6 +27,7 @@ from astroshield.db import session_scope
 from astroshield.organisations.models import Organisation
 from astroshield.spacecraft.models import Spacecraft
 from tests.astro.paths import SHARED
+from tests.catalog.conftest import PUBLIC
 from tests.ccdm.scenarios import (
     GEO_DAYS,
     START,
@@ -45,7 +47,7 @@ SOURCE = "ccdm-test"
 
 async def _import(app: FastAPI, sets: Sequence[ElementSet], source: str = SOURCE) -> None:
     async with session_scope(app.state.sessionmaker) as session:
-        result = await import_element_sets(session, sets, source)
+        result = await import_element_sets(session, sets, source, PUBLIC)
     assert not result.rejected
 
 
@@ -353,3 +355,55 @@ async def test_ccdm_read_scope_is_required(
         "/api/v1/ccdm/objects/90002/maneuvers", headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 403
+
+
+async def test_another_organisations_uploads_change_none_of_our_analyses(
+    client: httpx.AsyncClient, scene: Operator, factory: Factory
+) -> None:
+    """Organisation X uploads a calm history for the chaser (a station keeper's, under its
+    number, at the same epochs) and a later set for the protected spacecraft: everything the
+    scene's organisation reads stays as it was; X's own analyses use its uploads."""
+    urls = {
+        "proximity": f"/api/v1/ccdm/spacecraft/{scene.spacecraft.id}/proximity",
+        "maneuvers": "/api/v1/ccdm/objects/90002/maneuvers",
+        "pattern": "/api/v1/ccdm/objects/90002/pattern-of-life",
+        "intent": _intent_url(scene, "90002"),
+    }
+
+    async def reads(operator: Operator) -> dict[str, Any]:
+        bodies = {}
+        for name, url in urls.items():
+            response = await client.get(
+                url.replace(str(scene.spacecraft.id), str(operator.spacecraft.id)),
+                params={"days": GEO_DAYS} if name in {"proximity", "intent"} else {},
+                headers=operator.headers,
+            )
+            assert response.status_code == 200, response.text
+            bodies[name] = response.json()
+        return bodies
+
+    before = await reads(scene)
+    assert before["intent"]["category"] == "potential_threat"
+    x = await factory.organisation()
+    x_analyst = await factory.login(x, role="analyst")
+    calm = geo_station_keeper(catalog_number="90002")
+    later = replace(geo_target()[-1], epoch=STOP + timedelta(hours=6))
+    uploaded = await client.post(
+        "/api/v1/catalog/element-sets",
+        content=format_omm_json([*calm, later]),
+        headers=x_analyst | {"content-type": "application/json"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+
+    assert await reads(scene) == before
+    x_operator = Operator(
+        x,
+        await factory.spacecraft(x, catalog_number="90001"),
+        await factory.login(x, role="viewer"),
+    )
+    theirs = await reads(x_operator)
+    assert theirs["intent"]["category"] != "potential_threat"
+    assert theirs["maneuvers"]["sources"] == [
+        "upload:application/json (your organisation's upload)"
+    ]
+    assert theirs["proximity"]["window_stop"] != before["proximity"]["window_stop"]

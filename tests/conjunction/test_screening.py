@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import warnings
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,10 +27,11 @@ from sgp4.api import Satrec
 from astroshield.astro import cdm as cdm_mod
 from astroshield.astro.conjunction_report import pc_report
 from astroshield.astro.elements import epoch_to_julian_date
-from astroshield.astro.omm import parse_omm_csv
+from astroshield.astro.omm import format_omm_json, parse_omm_csv
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.astro.paths import CATALOG_CSV
+from tests.catalog.conftest import PUBLIC
 from tests.conftest import Factory
 from tests.conjunction.conftest import Operator, operator_with
 
@@ -95,7 +97,7 @@ async def _catalog(app: FastAPI, rows: dict[str, dict[str, str]]) -> None:
         ",".join(header) + "\n" + "\n".join(",".join(r[h] for h in header) for r in rows.values())
     )
     async with session_scope(app.state.sessionmaker) as session:
-        result = await import_element_sets(session, parse_omm_csv(text), "test:celestrak")
+        result = await import_element_sets(session, parse_omm_csv(text), "test:celestrak", PUBLIC)
     assert result.inserted == len(rows)
 
 
@@ -238,3 +240,35 @@ async def test_screening_without_catalog_data_fails_with_a_reason(
     ).json()
     assert job["status"] == "failed"
     assert PRIMARY in job["error"]
+
+
+async def test_screening_uses_only_the_requesting_organisations_overlay(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Organisation A uploads a set of the secondary an hour later in phase (no approach):
+    A's own screening uses it, B's screening keeps finding the close pair."""
+    rows = _rows()
+    await _catalog(app, rows)
+    (secondary,) = parse_omm_csv(
+        ",".join(rows[SECONDARY]) + "\n" + ",".join(rows[SECONDARY].values())
+    )
+    moved = replace(secondary, epoch=secondary.epoch + timedelta(hours=1))
+    a, b = await operator_with(factory, PRIMARY), await operator_with(factory, PRIMARY)
+    uploaded = await client.post(
+        "/api/v1/catalog/element-sets",
+        content=format_omm_json([moved]),
+        headers=a.headers | {"content-type": "application/json"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+
+    found: dict[str, set[str]] = {}
+    for name, operator in (("a", a), ("b", b)):
+        response = await _request_screening(client, operator)
+        assert response.status_code == 202, response.text
+        await _finished(app)
+        job = await client.get(
+            f"/api/v1/conjunctions/screenings/{response.json()['id']}", headers=operator.headers
+        )
+        assert job.json()["status"] == "succeeded", job.text
+        found[name] = {hit["secondary_catalog_number"] for hit in job.json()["results"]}
+    assert found == {"a": set(), "b": {SECONDARY}}

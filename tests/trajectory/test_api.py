@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from astroshield.astro.tle import format_tle
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.astro.test_groundtrack import catalog_object
+from tests.catalog.conftest import PUBLIC
 from tests.conftest import Factory
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -288,7 +290,7 @@ async def test_anonymous_callers_are_refused(client: httpx.AsyncClient) -> None:
 
 async def _import(app: FastAPI, *sets: ElementSet) -> None:
     async with session_scope(app.state.sessionmaker) as session:
-        await import_element_sets(session, sets, "test")
+        await import_element_sets(session, sets, "test", PUBLIC)
 
 
 async def test_spacecraft_ephemeris_from_its_catalog_element_set(
@@ -316,6 +318,38 @@ async def test_spacecraft_ephemeris_from_its_catalog_element_set(
     (segment,) = oem.loads(as_oem.text).segments
     assert segment.metadata.ref_frame == "ITRF"
     np.testing.assert_allclose(segment.positions_km(), r, atol=1e-9)
+
+
+async def test_another_organisations_upload_never_moves_our_ephemeris(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Organisation A uploads a fake, newer ISS set: A's own ephemeris follows it (its
+    overlay), B's spacecraft linked to the ISS keeps the public set."""
+    await _import(app, iss())
+    fake = replace(
+        iss(),
+        epoch=datetime(2024, 10, 31, 20, tzinfo=UTC),
+        mean_anomaly_deg=(iss().mean_anomaly_deg + 90.0) % 360.0,
+    )
+    a, b = await factory.organisation(), await factory.organisation()
+    uploaded = await client.post(
+        "/api/v1/catalog/element-sets",
+        content=format_omm_json([fake]),
+        headers=await factory.login(a, role="analyst") | {"content-type": "application/json"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    query = {"start": START.isoformat(), "stop": (START + timedelta(hours=2)).isoformat()}
+
+    for organisation, elements in ((b, iss()), (a, fake)):
+        spacecraft = await factory.spacecraft(organisation, catalog_number="25544")
+        response = await client.get(
+            f"/api/v1/spacecraft/{spacecraft.id}/ephemeris",
+            params=query,
+            headers=await factory.login(organisation, role="viewer"),
+        )
+        assert response.status_code == 200, response.text
+        _, r, _ = expected_states(elements, "GCRF")
+        np.testing.assert_allclose(np.array(response.json()["r_km"]), r, atol=1e-9)
 
 
 async def test_another_organisations_spacecraft_is_not_found(

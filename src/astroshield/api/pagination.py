@@ -23,7 +23,9 @@ from astroshield.runtime_config.catalogue import OrganisationConfig
 
 T = TypeVar("T")
 R = TypeVar("R")
-V = TypeVar("V", uuid.UUID, datetime)
+V = TypeVar("V", uuid.UUID, datetime, int)
+# Integer keys are database ids: a larger value cannot be one and would overflow the column.
+MAX_ID = 2**63 - 1
 
 
 class Page(BaseModel, Generic[T]):
@@ -69,6 +71,10 @@ def cursor_value(page: PageRequest, key: str, kind: type[V]) -> V | None:
     try:
         if kind is uuid.UUID:
             return uuid.UUID(raw)  # type: ignore[return-value]
+        if kind is int:
+            if not raw.isdigit() or int(raw) > MAX_ID:
+                raise ValueError(raw)
+            return int(raw)  # type: ignore[return-value]
         return datetime.fromisoformat(raw)  # type: ignore[return-value]
     except ValueError:
         raise _invalid_cursor() from None

@@ -1,27 +1,41 @@
+"""The space-object catalog: every element set per object over time, public or an
+organisation's own overlay (see :mod:`astroshield.catalog`)."""
+
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from astroshield.db import Base, UTCDateTime, utcnow
 
 
-class CatalogObject(Base):
-    """One tracked object of the public catalog (global: not owned by an organisation).
+class Provenance(StrEnum):
+    """Where an element set came from."""
 
-    The orbit summary columns are derived from the newest element set at import time so
-    regime and altitude filters are plain indexed comparisons, not propagations.
-    """
+    FEED = "feed"  # a trusted automated feed (``astroshield catalog import --provenance feed``)
+    PLATFORM = "platform"  # a platform import: the CLI, or a platform admin's upload
+    ORGANISATION = "organisation"  # an organisation's upload (its overlay until published)
 
-    __tablename__ = "catalog_objects"
-    __table_args__ = (
-        Index("ix_catalog_objects_object_id", "object_id"),
-        Index("ix_catalog_objects_regime", "regime"),
-    )
 
-    catalog_number: Mapped[str] = mapped_column(String(9), primary_key=True)
+class _OrbitSummary:
+    """Columns derived from an object's newest element set at import time, so regime and
+    altitude filters are plain indexed comparisons, not propagations."""
+
     object_id: Mapped[str | None] = mapped_column(String(12))
     name: Mapped[str | None] = mapped_column(String(128))
     object_type: Mapped[str | None] = mapped_column(String(16))
@@ -35,24 +49,77 @@ class CatalogObject(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class CatalogObject(_OrbitSummary, Base):
+    """One object of the public catalog (global: not owned by an organisation), summarised
+    from its newest *public* element set only: an overlay never changes what anyone sees
+    here. An object known only from overlays has no row."""
+
+    __tablename__ = "catalog_objects"
+    __table_args__ = (
+        Index("ix_catalog_objects_object_id", "object_id"),
+        Index("ix_catalog_objects_regime", "regime"),
+    )
+    overlay: ClassVar[bool] = False
+
+    catalog_number: Mapped[str] = mapped_column(String(9), primary_key=True)
+
+
+class CatalogOverlayObject(_OrbitSummary, Base):
+    """An object as one organisation's overlay describes it, from that organisation's
+    newest overlay set. Shown to that organisation only, and only while the public catalog
+    does not know the object (the public summary wins once it does)."""
+
+    __tablename__ = "catalog_overlay_objects"
+    overlay: ClassVar[bool] = True
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    catalog_number: Mapped[str] = mapped_column(String(9), primary_key=True)
+
+
+# A set is public (organisation_id NULL) or one organisation's overlay. An overlay is always
+# an organisation's unpublished upload; a public set from an organisation was published.
+_VISIBILITY_CONSISTENT = (
+    "(organisation_id IS NOT NULL AND provenance = 'organisation' AND published_at IS NULL)"
+    " OR (organisation_id IS NULL AND (provenance <> 'organisation' OR published_at IS NOT NULL))"
+)
+PUBLIC_KEY_INDEX = "ix_catalog_element_sets_public_key"
+OVERLAY_KEY_INDEX = "ix_catalog_element_sets_overlay_key"
+
+
 class ElementSetRecord(Base):
     """One SGP4 mean-element set of one object, stored as written in the TLE/OMM it came from
-    (units of :class:`astroshield.astro.elements.ElementSet`)."""
+    (units of :class:`astroshield.astro.elements.ElementSet`), with its provenance.
+
+    Unique per (catalog_number, epoch) among public sets and per (organisation, catalog_number,
+    epoch) within an overlay, so a public set and an organisation's overlay set may share an
+    epoch. The unique indexes are the idempotency keys of imports and the history indexes.
+    There is no foreign key to ``catalog_objects``: an overlay may name an object the public
+    catalog does not know.
+    """
 
     __tablename__ = "catalog_element_sets"
     __table_args__ = (
-        # The unique index is both the idempotency key of imports and the history index.
         Index(
-            "ix_catalog_element_sets_catalog_number_epoch", "catalog_number", "epoch", unique=True
+            PUBLIC_KEY_INDEX,
+            "catalog_number",
+            "epoch",
+            unique=True,
+            sqlite_where=text("organisation_id IS NULL"),
+            postgresql_where=text("organisation_id IS NULL"),
         ),
+        Index(OVERLAY_KEY_INDEX, "organisation_id", "catalog_number", "epoch", unique=True),
+        CheckConstraint(
+            "provenance IN ('feed', 'platform', 'organisation')", name="provenance_valid"
+        ),
+        CheckConstraint(_VISIBILITY_CONSISTENT, name="visibility_consistent"),
     )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
-    catalog_number: Mapped[str] = mapped_column(
-        String(9), ForeignKey("catalog_objects.catalog_number", ondelete="CASCADE")
-    )
+    catalog_number: Mapped[str] = mapped_column(String(9))
     epoch: Mapped[datetime] = mapped_column(UTCDateTime)
     object_name: Mapped[str | None] = mapped_column(String(128))
     object_id: Mapped[str | None] = mapped_column(String(12))
@@ -71,3 +138,16 @@ class ElementSetRecord(Base):
     rev_at_epoch: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    provenance: Mapped[str] = mapped_column(String(16))
+    # NULL: public. Otherwise the overlay of this organisation, seen by it alone.
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("organisations.id", ondelete="CASCADE")
+    )
+    # A user id, or "cli" / "system"; "unknown" for sets stored before it was recorded.
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def overlay(self) -> bool:
+        return self.organisation_id is not None

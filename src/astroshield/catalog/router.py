@@ -1,18 +1,26 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime
 
-from astroshield.api.deps import ActorDep, SessionDep, require_scope, session_of
+from astroshield.api.deps import ActorDep, SessionDep, authorize, require_scope, session_of
 from astroshield.api.middleware import media_type_of
-from astroshield.api.pagination import Page, PageDep, PageRequest, cursor_value, make_page
+from astroshield.api.pagination import (
+    MAX_ID,
+    Page,
+    PageDep,
+    PageRequest,
+    cursor_value,
+    make_page,
+)
 from astroshield.astro.orbit import Regime
 from astroshield.catalog import service
 from astroshield.catalog.formats import UPLOAD_MEDIA_TYPES
-from astroshield.catalog.models import CatalogObject, ElementSetRecord
+from astroshield.catalog.models import ElementSetRecord, Provenance
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.schemas import (
     CatalogObjectDetail,
@@ -21,14 +29,18 @@ from astroshield.catalog.schemas import (
     ImportReport,
     LatestElementSet,
     LinkedSpacecraft,
+    OverlayElementSetRead,
     RejectionRead,
 )
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
+# Platform administrators decide what the shared catalog holds for every organisation.
+CATALOG_ADMIN_SCOPE = "catalog:admin"
 Reader = Annotated[Principal, Depends(require_scope("catalog:read"))]
 Writer = Annotated[Principal, Depends(require_scope("catalog:write"))]
+CatalogAdmin = Annotated[Principal, Depends(require_scope(CATALOG_ADMIN_SCOPE))]
 
 ELEMENT_SETS_PATH = "/element-sets"
 # For RequestGuardMiddleware: the upload path also reads TLE text, XML and CSV bodies.
@@ -45,8 +57,8 @@ CatalogNumberPath = Annotated[
 ]
 
 
-async def _repository(request: Request, _principal: Reader) -> CatalogRepository:
-    return CatalogRepository(session_of(request))
+async def _repository(request: Request, principal: Reader) -> CatalogRepository:
+    return CatalogRepository(session_of(request), principal.organisation_id)
 
 
 ReadRepository = Annotated[CatalogRepository, Depends(_repository)]
@@ -66,12 +78,31 @@ def _catalog_number_after(page: PageRequest) -> str | None:
     return service.parse_catalog_number(page.cursor.get("n", ""), ["query", "cursor"])
 
 
-def _object_key(row: CatalogObject) -> dict[str, str]:
+def _object_key(row: service.ObjectSummary) -> dict[str, str]:
     return {"n": row.catalog_number}
 
 
 def _element_set_key(row: ElementSetRecord) -> dict[str, str]:
-    return {"t": row.epoch.isoformat()}
+    return {"t": row.epoch.isoformat(), "i": str(row.id)}
+
+
+def _element_set_after(page: PageRequest) -> tuple[datetime, int | None] | None:
+    epoch = cursor_value(page, "t", datetime)
+    if epoch is None or page.cursor is None:
+        return None
+    if "i" not in page.cursor:
+        return epoch, None  # a cursor issued before ids were part of it: after that epoch
+    return epoch, cursor_value(page, "i", int)
+
+
+def _element_set(record: ElementSetRecord) -> ElementSetRead:
+    """The set as its reader may see it: who uploaded it and its id only on the reader's
+    own overlay (a public set's uploader may be another organisation's user)."""
+    read = ElementSetRead.model_validate(record)
+    if not record.overlay:
+        read.id = None
+        read.uploaded_by = None
+    return read
 
 
 @router.get("/objects")
@@ -92,7 +123,8 @@ async def list_objects(
     min_inclination: Annotated[float | None, Query(ge=0, le=180, description="deg")] = None,
     max_inclination: Annotated[float | None, Query(ge=0, le=180, description="deg")] = None,
 ) -> Page[CatalogObjectRead]:
-    """Search the catalog, in catalog-number order."""
+    """Search the catalog, in catalog-number order: public objects (summarised from public
+    sets only) and objects only your organisation's uploads know (``overlay``)."""
     filters = service.search_filter(
         q,
         regime=regime,
@@ -111,8 +143,10 @@ async def list_objects(
 async def get_object(
     catalog_number: CatalogNumberPath, repository: ReadRepository, principal: Reader
 ) -> CatalogObjectDetail:
-    """The object, its newest element set (also as TLE lines and OMM fields) and the
-    caller's organisation's spacecraft registered under this catalog number."""
+    """The object, the newest element set your analyses use (also as TLE lines and OMM
+    fields; your organisation's overlay when it takes precedence, see ``provenance`` and
+    ``overlay``), how many sets you can see, and your organisation's spacecraft registered
+    under this catalog number."""
     number = service.parse_catalog_number(catalog_number, ["path", "catalog_number"])
     detail = await service.object_detail(repository, number, principal.organisation_id)
     latest: LatestElementSet | None = None
@@ -120,7 +154,7 @@ async def get_object(
         elements = service.to_element_set(detail.latest)
         tle = service.tle_of(elements)
         latest = LatestElementSet(
-            **ElementSetRead.model_validate(detail.latest).model_dump(),
+            **_element_set(detail.latest).model_dump(),
             tle_line1=tle.line1 if tle else None,
             tle_line2=tle.line2 if tle else None,
             omm=service.omm_fields_of(elements),
@@ -141,7 +175,8 @@ async def list_element_sets(
     start: AwareDatetime | None = None,
     stop: AwareDatetime | None = None,
 ) -> Page[ElementSetRead]:
-    """The object's element-set history, oldest first, ``start <= epoch <= stop``."""
+    """The object's element-set history, oldest first, ``start <= epoch <= stop``: public
+    sets and your organisation's own uploads (``overlay``), which may share an epoch."""
     number = service.parse_catalog_number(catalog_number, ["path", "catalog_number"])
     _check_window(start, stop)
     rows = await service.element_set_history(
@@ -149,10 +184,10 @@ async def list_element_sets(
         number,
         start=start,
         stop=stop,
-        after_epoch=cursor_value(page, "t", datetime),
+        after=_element_set_after(page),
         limit=page.limit + 1,
     )
-    return make_page(rows, page, render=ElementSetRead.model_validate, key=_element_set_key)
+    return make_page(rows, page, render=_element_set, key=_element_set_key)
 
 
 @router.post(
@@ -170,19 +205,81 @@ async def list_element_sets(
     },
 )
 async def upload_element_sets(
-    request: Request, _principal: Writer, session: SessionDep, actor: ActorDep
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    actor: ActorDep,
+    public: Annotated[
+        bool,
+        Query(
+            description="platform administrators: import into the public catalog "
+            "(provenance platform) instead of your organisation's overlay"
+        ),
+    ] = False,
 ) -> ImportReport:
     """Import TLEs (``text/plain``, 2- or 3-line; KVN OMM also), OMM JSON, XML or CSV.
 
-    All or nothing: a bad set refuses the body (422 naming the line or field). Sets already
-    stored (same catalog number and epoch) are counted, not duplicated.
+    The sets become your organisation's overlay (provenance ``organisation``): used in your
+    organisation's analyses, invisible to every other organisation unless a platform
+    administrator publishes them. All or nothing: a bad set refuses the body (422 naming the
+    line or field). Sets already stored (same catalog number and epoch, in your overlay or,
+    with ``public``, in the public catalog) are counted, not duplicated.
     """
+    if public:
+        await authorize(request, CATALOG_ADMIN_SCOPE)
+        origin = service.Origin.public(Provenance.PLATFORM, str(principal.user_id))
+    else:
+        origin = service.Origin.overlay(principal.organisation_id, str(principal.user_id))
     content_type = request.headers.get("content-type", "")
     media_type = media_type_of(content_type) if content_type else ""
-    result = await service.import_upload(session, await request.body(), media_type, actor)
+    result = await service.import_upload(session, await request.body(), media_type, origin, actor)
     return ImportReport(
         received=result.received,
         inserted=result.inserted,
         already_present=result.already_present,
         rejected=[RejectionRead(where=r.where, reason=r.reason) for r in result.rejected],
+    )
+
+
+@router.post(ELEMENT_SETS_PATH + "/{set_id}/publish")
+async def publish_element_set(
+    set_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    _principal: CatalogAdmin,
+    session: SessionDep,
+    actor: ActorDep,
+) -> ElementSetRead:
+    """Platform administrators: make an organisation's uploaded set public, so every
+    organisation sees and uses it (audited). 409 when it is public already or the public
+    catalog holds a set of the object at the same epoch."""
+    published = await service.publish_element_set(session, set_id, actor)
+    return _element_set(published)
+
+
+@router.get("/overlays")
+async def list_overlay_element_sets(
+    request: Request,
+    _principal: CatalogAdmin,
+    page: PageDep,
+    catalog_number: Annotated[str | None, Query(min_length=1, max_length=9)] = None,
+    organisation_id: uuid.UUID | None = None,
+) -> Page[OverlayElementSetRead]:
+    """Platform administrators: every organisation's unpublished uploads, newest first,
+    for review before publishing."""
+    number = (
+        None
+        if catalog_number is None
+        else service.parse_catalog_number(catalog_number, ["query", "catalog_number"])
+    )
+    rows = await service.overlay_sets_for_review(
+        CatalogRepository(session_of(request), None),
+        catalog_number=number,
+        organisation_id=organisation_id,
+        after_id=cursor_value(page, "id", int),
+        limit=page.limit + 1,
+    )
+    return make_page(
+        rows,
+        page,
+        render=OverlayElementSetRead.model_validate,
+        key=lambda row: {"id": str(row.id)},
     )

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from astroshield.api.schemas import ResponseModel
 from astroshield.astro.orbit import Regime
+from astroshield.catalog.models import Provenance
 from astroshield.spacecraft.models import HealthState, OperationalMode
 
 
@@ -18,7 +19,11 @@ class CatalogObjectRead(ResponseModel):
     object_type: str | None = Field(
         description="ROCKET BODY or DEBRIS when the catalog name says so, else null"
     )
-    epoch: datetime = Field(description="epoch of the newest element set")
+    overlay: bool = Field(
+        description="true when only your organisation's uploads know this object: its "
+        "summary comes from your newest overlay set (otherwise from public sets only)"
+    )
+    epoch: datetime = Field(description="epoch of the newest element set summarised")
     regime: Regime
     perigee_altitude_km: float
     apogee_altitude_km: float
@@ -30,8 +35,12 @@ class CatalogObjectRead(ResponseModel):
 
 class ElementSetRead(ResponseModel):
     """SGP4 mean elements in TLE/OMM units (mean motion derivatives already divided by 2
-    and 6, as written in a TLE)."""
+    and 6, as written in a TLE), and where the set came from."""
 
+    id: int | None = Field(
+        description="the set's id when it is your organisation's overlay (to have it "
+        "published), else null"
+    )
     catalog_number: str
     epoch: datetime
     object_name: str | None
@@ -49,7 +58,21 @@ class ElementSetRead(ResponseModel):
     ephemeris_type: int
     element_set_number: int
     rev_at_epoch: int
-    source: str
+    source: str = Field(description="the file or upload the set was read from")
+    provenance: Provenance = Field(
+        description="feed (trusted automated feed), platform (platform import) or "
+        "organisation (an organisation's upload)"
+    )
+    overlay: bool = Field(
+        description="true: your organisation's own upload, seen by your organisation only; "
+        "false: public"
+    )
+    uploaded_by: str | None = Field(
+        description="who sent it (user id, cli or system) for your own overlay sets, else null"
+    )
+    published_at: datetime | None = Field(
+        description="when a platform administrator made an organisation's upload public"
+    )
     imported_at: datetime
 
 
@@ -79,6 +102,12 @@ class CatalogObjectDetail(CatalogObjectRead):
 class RejectionRead(ResponseModel):
     where: str
     reason: str
+
+
+class OverlayElementSetRead(ElementSetRead):
+    """An organisation's unpublished upload, for platform administrators' review."""
+
+    organisation_id: uuid.UUID = Field(description="the organisation whose overlay it is")
 
 
 class ImportReport(ResponseModel):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import uuid
@@ -18,10 +19,15 @@ from astroshield.astro.omm import format_omm_json
 from astroshield.astro.tle import TLE, TLEError, format_tle
 from astroshield.audit.service import Actor, record
 from astroshield.catalog.formats import Rejection, parse_upload
-from astroshield.catalog.models import CatalogObject, ElementSetRecord
-from astroshield.catalog.repository import CatalogFilter, CatalogRepository
+from astroshield.catalog.models import (
+    CatalogObject,
+    CatalogOverlayObject,
+    ElementSetRecord,
+    Provenance,
+)
+from astroshield.catalog.repository import CatalogFilter, CatalogRepository, numeric_order
 from astroshield.db import utcnow
-from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 from astroshield.spacecraft.models import Spacecraft
 
 IMPORT_CHUNK_SIZE = 1_000
@@ -30,6 +36,34 @@ MINUTES_PER_DAY = 1_440.0
 
 _ELEMENT_FIELDS = tuple(item.name for item in fields(ElementSet))
 _DESIGNATOR_PREFIX_RE = re.compile(r"^\d{4}(-[0-9A-Z]{0,6})?$")
+
+
+# An object as a reader sees it: the public summary, or (for its owner only) the summary of
+# an object known only from the reader's overlay.
+ObjectSummary = CatalogObject | CatalogOverlayObject
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where imported sets come from and who sees them: public (``organisation_id`` None)
+    or the overlay of the organisation that sent them. An organisation's upload becomes
+    public only by :func:`publish_element_set`."""
+
+    provenance: Provenance
+    uploaded_by: str
+    organisation_id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        if (self.provenance is Provenance.ORGANISATION) != (self.organisation_id is not None):
+            raise ValueError("organisation uploads, and only they, are an organisation's overlay")
+
+    @classmethod
+    def overlay(cls, organisation_id: uuid.UUID, uploaded_by: str) -> Origin:
+        return cls(Provenance.ORGANISATION, uploaded_by, organisation_id)
+
+    @classmethod
+    def public(cls, provenance: Provenance, uploaded_by: str) -> Origin:
+        return cls(provenance, uploaded_by)
 
 
 @dataclass(slots=True)
@@ -54,7 +88,7 @@ class OrbitSummary:
 
 @dataclass(frozen=True, slots=True)
 class ObjectDetail:
-    catalog_object: CatalogObject
+    catalog_object: ObjectSummary
     latest: ElementSetRecord | None
     element_set_count: int
     spacecraft: Sequence[Spacecraft]
@@ -142,10 +176,17 @@ def _object_row(elements: ElementSet, now: datetime) -> dict[str, Any]:
     }
 
 
-def _element_set_row(elements: ElementSet, source: str, now: datetime) -> dict[str, Any]:
+def _element_set_row(
+    elements: ElementSet, source: str, origin: Origin, now: datetime
+) -> dict[str, Any]:
     row = {name: getattr(elements, name) for name in _ELEMENT_FIELDS}
     row["source"] = source
     row["imported_at"] = now
+    row["provenance"] = origin.provenance.value
+    row["organisation_id"] = origin.organisation_id
+    row["uploaded_by"] = origin.uploaded_by[:64]
+    row["published_at"] = None
+    row["published_by"] = None
     return row
 
 
@@ -153,17 +194,21 @@ async def import_element_sets(
     session: AsyncSession,
     sets: Iterable[ElementSet],
     source: str,
+    origin: Origin,
     *,
     chunk_size: int = IMPORT_CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Store element sets not stored yet; idempotent on (catalog_number, epoch).
+    """Store element sets not stored yet, public or into one organisation's overlay as
+    ``origin`` says; idempotent on (catalog_number, epoch) within the public catalog or
+    within that overlay.
 
     Writes in chunks of ``chunk_size`` within the caller's transaction (the caller commits);
-    ``progress`` is called with the number of sets handled after each chunk. Each object's
-    orbit summary follows its newest element set.
+    ``progress`` is called with the number of sets handled after each chunk. A public
+    object's orbit summary follows its newest public set; an overlay set only updates its
+    organisation's overlay summary.
     """
-    repository = CatalogRepository(session)
+    repository = CatalogRepository(session, origin.organisation_id)
     result = ImportResult()
     source = source[:64]
     now = utcnow()
@@ -184,9 +229,16 @@ async def import_element_sets(
             known = newest.get(elements.catalog_number)
             if known is None or elements.epoch > known.epoch:
                 newest[elements.catalog_number] = elements
-        await repository.upsert_objects([_object_row(item, now) for item in newest.values()])
+        objects = [_object_row(item, now) for item in newest.values()]
+        if origin.organisation_id is None:
+            await repository.upsert_objects(objects)
+        else:
+            for row in objects:
+                row["organisation_id"] = origin.organisation_id
+            await repository.upsert_overlay_objects(objects)
         inserted = await repository.insert_element_sets(
-            [_element_set_row(item, source, now) for item in unique.values()]
+            [_element_set_row(item, source, origin, now) for item in unique.values()],
+            origin.organisation_id,
         )
         result.inserted += len(inserted)
         result.already_present += len(unique) - len(inserted)
@@ -196,7 +248,7 @@ async def import_element_sets(
 
 
 async def import_upload(
-    session: AsyncSession, body: bytes, media_type: str, actor: Actor
+    session: AsyncSession, body: bytes, media_type: str, origin: Origin, actor: Actor
 ) -> ImportResult:
     """Import a request body all or nothing: a bad set refuses the body before any write."""
     sets = parse_upload(body, media_type)
@@ -209,18 +261,79 @@ async def import_upload(
         raise InvalidInputError(
             problems[0], errors=[FieldError(["body"], problem) for problem in problems[:20]]
         )
-    result = await import_element_sets(session, sets, f"upload:{media_type}")
+    result = await import_element_sets(session, sets, f"upload:{media_type}", origin)
     await record(
         session,
         actor.event(
             "catalog.element_sets_imported",
             object_type="catalog",
+            visibility="overlay" if origin.organisation_id is not None else "public",
+            provenance=origin.provenance.value,
             received=result.received,
             inserted=result.inserted,
             already_present=result.already_present,
         ),
     )
     return result
+
+
+async def publish_element_set(session: AsyncSession, set_id: int, actor: Actor) -> ElementSetRecord:
+    """Make an organisation's overlay set public (a platform administrator's decision):
+    every organisation sees it from now on and the public summary of its object follows it.
+    The set keeps its provenance and uploader; ``published_at``/``published_by`` say who
+    made it public."""
+    repository = CatalogRepository(session, None)
+    found = await repository.any_element_set(set_id)
+    if found is None:
+        raise NotFoundError(f"element set {set_id} not found")
+    owner = found.organisation_id
+    if owner is None:
+        raise ConflictError(
+            f"element set {set_id} is already public",
+            errors=[FieldError(["path", "set_id"], "already public")],
+        )
+    if await repository.public_set_exists(found.catalog_number, found.epoch):
+        raise ConflictError(
+            f"the public catalog already holds a set of {found.catalog_number} at "
+            f"{found.epoch.isoformat()}",
+            errors=[FieldError(["path", "set_id"], "a public set has the same epoch")],
+        )
+    now = utcnow()
+    found.organisation_id = None
+    found.published_at = now
+    found.published_by = (actor.user_id or "system")[:64]
+    await repository.flush()
+    await repository.upsert_objects([_object_row(to_element_set(found), now)])
+    await record(
+        session,
+        actor.event(
+            "catalog.element_set_published",
+            object_type="catalog_element_set",
+            object_id=set_id,
+            # The owner's administrators see in their own audit trail that it went public.
+            organisation_id=owner,
+            catalog_number=found.catalog_number,
+            epoch=found.epoch.isoformat(),
+            published_by_organisation=str(actor.organisation_id),
+        ),
+    )
+    return found
+
+
+async def overlay_sets_for_review(
+    repository: CatalogRepository,
+    *,
+    catalog_number: str | None,
+    organisation_id: uuid.UUID | None,
+    after_id: int | None,
+    limit: int,
+) -> Sequence[ElementSetRecord]:
+    return await repository.overlay_sets(
+        catalog_number=catalog_number,
+        organisation_id=organisation_id,
+        after_id=after_id,
+        limit=limit,
+    )
 
 
 # --------------------------------------------------------------------------- reads
@@ -268,12 +381,27 @@ def search_filter(
 
 async def search_objects(
     repository: CatalogRepository, filters: CatalogFilter, *, after: str | None, limit: int
-) -> Sequence[CatalogObject]:
-    return await repository.search_objects(filters, after=after, limit=limit)
+) -> list[ObjectSummary]:
+    """Public objects, and the reader's own overlay-only objects, in one catalog-number
+    order: the first ``limit`` of two ordered queries of ``limit`` rows each."""
+    public: list[ObjectSummary] = list(
+        await repository.search_objects(filters, after=after, limit=limit)
+    )
+    own: list[ObjectSummary] = list(
+        await repository.search_overlay_objects(filters, after=after, limit=limit)
+    )
+    if not own:
+        return public
+    merged = heapq.merge(public, own, key=lambda row: numeric_order(row.catalog_number))
+    return list(islice(merged, limit))
 
 
-async def get_object(repository: CatalogRepository, catalog_number: str) -> CatalogObject:
-    catalog_object = await repository.get_object(catalog_number)
+async def get_object(repository: CatalogRepository, catalog_number: str) -> ObjectSummary:
+    """The public object, or the reader's overlay-only one; anything else is not found
+    (another organisation's overlay-only object included)."""
+    catalog_object: ObjectSummary | None = await repository.get_object(catalog_number)
+    if catalog_object is None:
+        catalog_object = await repository.get_overlay_object(catalog_number)
     if catalog_object is None:
         raise NotFoundError(f"catalog object {catalog_number} not found")
     return catalog_object
@@ -282,8 +410,9 @@ async def get_object(repository: CatalogRepository, catalog_number: str) -> Cata
 async def object_detail(
     repository: CatalogRepository, catalog_number: str, organisation_id: uuid.UUID
 ) -> ObjectDetail:
-    """The object, its newest element set and history size, and the caller's organisation's
-    spacecraft registered under its catalog number."""
+    """The object, the newest element set the caller's analyses use (its overlay's when
+    that takes precedence) and the number of sets it can see, and the caller's
+    organisation's spacecraft registered under its catalog number."""
     catalog_object = await get_object(repository, catalog_number)
     latest = await repository.latest_element_sets([catalog_object.catalog_number])
     return ObjectDetail(
@@ -302,10 +431,10 @@ async def element_set_history(
     *,
     start: datetime | None,
     stop: datetime | None,
-    after_epoch: datetime | None,
+    after: tuple[datetime, int | None] | None,
     limit: int,
 ) -> Sequence[ElementSetRecord]:
     await get_object(repository, catalog_number)
     return await repository.list_element_sets(
-        catalog_number, start=start, stop=stop, after_epoch=after_epoch, limit=limit
+        catalog_number, start=start, stop=stop, after=after, limit=limit
     )

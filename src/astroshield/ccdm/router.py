@@ -45,8 +45,9 @@ async def _spacecraft(request: Request, principal: Reader) -> SpacecraftReposito
     return SpacecraftRepository(session_of(request), principal.organisation_id)
 
 
-async def _catalog(request: Request, _principal: Reader) -> CatalogRepository:
-    return CatalogRepository(session_of(request))
+async def _catalog(request: Request, principal: Reader) -> CatalogRepository:
+    """The catalog as the caller's organisation sees it: its own overlay takes part."""
+    return CatalogRepository(session_of(request), principal.organisation_id)
 
 
 SpacecraftOfCaller = Annotated[SpacecraftRepository, Depends(_spacecraft)]

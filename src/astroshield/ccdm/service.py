@@ -1,5 +1,9 @@
 """CCDM logic: RPO proximity, manoeuvres, pattern of life and intent of catalog objects.
 
+Every analysis reads the catalog as the caller's organisation sees it (public sets and its
+own overlay, with the precedence of :mod:`astroshield.catalog`); the sources it reports name
+the caller's own uploads as such.
+
 v1 computes everything on request from the stored element sets (nothing is persisted but the
 alert state of a ``potential_threat``): the analyses are pure functions of the catalog, so a
 stored copy would only go stale when new element sets arrive. The windows are bounded by
@@ -38,6 +42,7 @@ from astroshield.astro.rpo import (
     element_set_at,
     find_neighbours,
 )
+from astroshield.catalog.models import ElementSetRecord
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.service import to_element_set
 from astroshield.config import Settings
@@ -180,14 +185,21 @@ async def object_history(
         if anchor is not None and (not records or anchor.epoch < records[0].epoch):
             records = [anchor, *records]
     if not records:
-        if await catalog.get_object(catalog_number) is None:
+        if await catalog.count_element_sets(catalog_number) == 0:
             raise NotFoundError(f"catalog object {catalog_number} not found")
         raise NotFoundError(f"catalog object {catalog_number} has no element sets in the window")
     return ObjectHistory(
         catalog_number,
         [to_element_set(record) for record in records],
-        tuple(sorted({record.source for record in records})),
+        tuple(sorted({source_label(record) for record in records})),
     )
+
+
+def source_label(record: ElementSetRecord) -> str:
+    """The set's source as analyses report it; the caller's own uploads say so."""
+    if record.overlay:
+        return f"{record.source} (your organisation's upload)"
+    return record.source
 
 
 async def newest_epoch(catalog: CatalogRepository, catalog_number: str) -> datetime:

@@ -598,7 +598,7 @@ async def export_cdm(
     latest = await repository.latest_cdm(event.id)
     if latest is not None:
         return cdm_text(latest, fmt)[0]
-    catalog = CatalogRepository(session)
+    catalog = CatalogRepository(session, repository.organisation_id)
     states: list[ElementSet] = []
     for number in (event.primary_catalog_number, event.secondary_catalog_number):
         stored = await catalog.element_set_at(number, event.tca)
@@ -755,15 +755,17 @@ async def run_screening(
     screening_id: uuid.UUID,
 ) -> None:
     """The job behind ``POST /conjunctions/screenings``: one-vs-all against the newest
-    element set of every catalog object, in a worker thread; its outcome is stored on the
-    screening row whatever happens."""
+    element set of every catalog object as the organisation sees the catalog (public sets
+    and its own overlay), in a worker thread; its outcome is stored on the screening row
+    whatever happens."""
     try:
         async with session_scope(sessionmaker) as session:
             repository = ConjunctionRepository(session, organisation_id)
             screening = await get_screening(repository, screening_id)
             screening.status = ScreeningStatus.RUNNING.value
             screening.started_at = datetime.now(UTC)
-            records = await CatalogRepository(session).latest_element_sets()
+            catalog = CatalogRepository(session, organisation_id)
+            records = await catalog.latest_element_sets()
             elements = [to_element_set(row) for row in records]
             primary = screening.catalog_number
             start, days = screening.start, screening.days

@@ -44,9 +44,12 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
 }
 
 # Platform operators manage organisations themselves, the platform-wide runtime settings
-# (log levels, the service's own alert thresholds, the connection pool) and read the
-# platform audit stream; no organisation role grants these.
-PLATFORM_SCOPES = frozenset({"organisations:admin", "platform:config", "platform:audit"})
+# (log levels, the service's own alert thresholds, the connection pool), read the platform
+# audit stream and decide what the shared catalog holds for everyone (public uploads,
+# publishing an overlay); no organisation role grants these.
+PLATFORM_SCOPES = frozenset(
+    {"organisations:admin", "platform:config", "platform:audit", "catalog:admin"}
+)
 
 
 def scopes_for(role: str, *, platform_admin: bool = False) -> frozenset[str]:

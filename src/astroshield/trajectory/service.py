@@ -449,7 +449,8 @@ def ground_track_png(request: AnalyzeRequest, settings: Settings) -> bytes:
 async def spacecraft_element_set(
     session: AsyncSession, organisation_id: uuid.UUID, spacecraft_id: uuid.UUID, at: datetime
 ) -> ElementSet:
-    """The element set in force at ``at`` for one of the organisation's spacecraft."""
+    """The element set in force at ``at`` for one of the organisation's spacecraft, as the
+    organisation sees the catalog (its own overlay takes part, no one else's)."""
     spacecraft = await SpacecraftRepository(session, organisation_id).get(spacecraft_id)
     if spacecraft is None:
         raise NotFoundError(f"spacecraft {spacecraft_id} not found")
@@ -458,7 +459,8 @@ async def spacecraft_element_set(
             f"spacecraft {spacecraft_id} has no catalog number, so no element set to propagate",
             errors=[FieldError(["catalog_number"], "set the spacecraft's catalog number")],
         )
-    record = await CatalogRepository(session).element_set_at(spacecraft.catalog_number, at)
+    catalog = CatalogRepository(session, organisation_id)
+    record = await catalog.element_set_at(spacecraft.catalog_number, at)
     if record is None:
         raise ConflictError(
             f"the catalog holds no element set for {spacecraft.catalog_number}; "
