@@ -25,3 +25,11 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASTROSHIELD_DB_POOL_SIZE", "0")
     with pytest.raises(ValidationError, match="db_pool_size"):
         Settings()
+
+
+def test_refresh_tokens_must_outlive_access_tokens() -> None:
+    # A login's revocation lives on its refresh-token rows; once those are purged an
+    # access token that outlived them could no longer be refused by login.
+    with pytest.raises(ValidationError, match="refresh_token_ttl_s"):
+        Settings(access_token_ttl_s=3600, refresh_token_ttl_s=600)
+    assert Settings(access_token_ttl_s=600, refresh_token_ttl_s=600).refresh_token_ttl_s == 600

@@ -285,6 +285,10 @@ class Settings(BaseSettings):
                 raise ValueError("ASTROSHIELD_SECRET_KEY must be at least 32 characters in prod")
         if self.page_size_default > self.page_size_max:
             raise ValueError("page_size_default must not exceed page_size_max")
+        # A login's revocation is kept on its refresh-token rows, which retention purges
+        # once they expire: an access token must never outlive them.
+        if self.refresh_token_ttl_s < self.access_token_ttl_s:
+            raise ValueError("refresh_token_ttl_s must not be shorter than access_token_ttl_s")
         return self
 
     @property
