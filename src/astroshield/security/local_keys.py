@@ -30,7 +30,7 @@ from typing import Final, Protocol
 
 import structlog
 
-__all__ = ["LocalKeyError", "LocalKeySettings", "local_secret"]
+__all__ = ["LocalKeyError", "LocalKeySettings", "local_secret", "write_private_file"]
 
 log = structlog.get_logger(__name__)
 
@@ -144,7 +144,12 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _write(path: Path, keys: dict[str, str]) -> None:
-    body = json.dumps({"keys": keys}, indent=2, sort_keys=True).encode() + b"\n"
+    write_private_file(path, json.dumps({"keys": keys}, indent=2, sort_keys=True).encode() + b"\n")
+
+
+def write_private_file(path: Path, body: bytes) -> None:
+    """Replace ``path`` with ``body`` atomically, readable by its owner only (0600) from
+    the first byte: written to a fresh temporary file beside it, then renamed."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     # O_EXCL: a file planted at the temporary name is never written through.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

@@ -30,6 +30,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from astroshield.security.local_keys import write_private_file
+
 ALLOWED_ALGORITHMS = ("EdDSA",)
 TokenKind = Literal["access", "refresh"]
 TOKEN_TYPES: dict[TokenKind, str] = {"access": "at+jwt", "refresh": "rt+jwt"}
@@ -110,9 +112,8 @@ def dump_key_ring(ring: KeyRing) -> str:
 
 def write_key_ring(ring: KeyRing, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(dump_key_ring(ring))
+    # Never readable by others, not even for a moment, nor half-written on a crash.
+    write_private_file(path, dump_key_ring(ring).encode())
 
 
 def load_key_ring(path: Path) -> KeyRing:
