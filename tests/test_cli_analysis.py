@@ -48,9 +48,7 @@ def test_pc_refuses_a_malformed_cdm(tmp_path: Path) -> None:
     bad.write_text("CCSDS_CDM_VERS = 1.0\nCREATION_DATE = yesterday\n")
     result = CliRunner().invoke(cli, ["pc", str(bad), "--json"])
     assert result.exit_code == 2
-    assert result.stderr == (
-        f"astroshield: error: {bad}:2: CREATION_DATE: bad epoch 'yesterday'\n"
-    )
+    assert result.stderr == (f"astroshield: error: {bad}:2: CREATION_DATE: bad epoch 'yesterday'\n")
 
 
 @pytest.mark.slow

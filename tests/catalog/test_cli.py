@@ -73,9 +73,7 @@ async def test_import_skips_unreadable_sets_with_a_warning_and_keeps_the_rest(
     assert f"astroshield: warning: {broken}: 1 of 5 element sets skipped" in output
 
 
-async def test_a_bad_file_among_several_stores_nothing(
-    cli_database: str, tmp_path: Path
-) -> None:
+async def test_a_bad_file_among_several_stores_nothing(cli_database: str, tmp_path: Path) -> None:
     good = tmp_path / "good.tle"
     good.write_text(tle_head(CRYOSAT_TLE, 5), encoding="utf-8")
     lines = tle_head(CRYOSAT_TLE, 3).splitlines()
