@@ -376,3 +376,15 @@ def test_scan_resumes_after_a_bad_set_with_one_error_each() -> None:
         (11, 1, None),
     ]
     assert [item.name for _, item in scanned if isinstance(item, TLE)] == ["ISS", "MARIO"]
+
+
+def test_a_shifted_field_is_refused_at_the_separator_column() -> None:
+    from sgp4.earth_gravity import wgs72
+    from sgp4.io import twoline2rv
+
+    # The mean anomaly one column to the left: float() would read both fields "fine".
+    shifted = _with_checksum(ISS_LINE2[:42] + "325.0288 " + ISS_LINE2[51:68])
+    with pytest.raises(TLEError, match=r"^line 2, column 43: column 43 separates two fields"):
+        parse_tle(ISS_LINE1, shifted)
+    with pytest.raises(ValueError, match="TLE format error"):
+        twoline2rv(ISS_LINE1, shifted, wgs72)  # the reference refuses it too
