@@ -241,6 +241,24 @@ async def test_a_state_with_a_non_finite_number_is_refused(
     assert response.json()["errors"][0]["loc"][:4] == ["body", "state", "r_km", 1]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("start", "0001-01-01T00:00:00+00:00"), ("stop", "9999-12-31T00:00:00+00:00")],
+)
+async def test_a_window_outside_1957_2099_is_refused(
+    client: httpx.AsyncClient, factory: Factory, field: str, value: str
+) -> None:
+    client.headers.update(await login(factory))
+    body = {"tle": tle_body(), **window(), field: value}
+    response = await client.post("/api/v1/trajectory/propagate", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", field]
+    state = {"epoch": "1900-01-01T00:00:00+00:00", "r_km": [7000, 0, 0], "v_km_s": [0, 7.5, 0]}
+    response = await client.post("/api/v1/trajectory/propagate", json={"state": state, **window()})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "state", "epoch"]
+
+
 async def test_an_omm_with_an_impossible_orbit_names_the_keyword(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

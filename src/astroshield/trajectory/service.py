@@ -21,7 +21,12 @@ from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.astro.eclipse import eclipse_intervals
-from astroshield.astro.elements import MIN_PERIGEE_RADIUS_KM, ElementSet
+from astroshield.astro.elements import (
+    EARLIEST_EPOCH,
+    LATEST_EPOCH,
+    MIN_PERIGEE_RADIUS_KM,
+    ElementSet,
+)
 from astroshield.astro.frames import (
     gcrf_to_itrf,
     gcrf_to_teme,
@@ -111,7 +116,14 @@ def check_window(
     max_points: int | None = None,
     location: str = "body",
 ) -> None:
-    """Refuse an empty, too long or too finely sampled window, naming the field."""
+    """Refuse an empty, too long or too finely sampled window, or one outside the years
+    element sets may have (1957-2099: SGP4, the frame models and leap seconds hold there)."""
+    for name, moment in (("start", start), ("stop", stop)):
+        if not EARLIEST_EPOCH <= moment < LATEST_EPOCH:
+            raise InvalidInputError(
+                f"{name} {moment.isoformat()} is outside 1957-01-01..2099-12-31",
+                errors=[FieldError([location, name], "must be within 1957-01-01..2099-12-31")],
+            )
     if stop <= start:
         raise InvalidInputError(
             "stop must be after start",
@@ -512,3 +524,10 @@ def check_propagation(request: PropagateRequest, settings: Settings) -> None:
     check_window(
         request.start, request.stop, request.step_s, max_days=max_days, max_points=max_points
     )
+    if request.state is not None and not (EARLIEST_EPOCH <= request.state.epoch < LATEST_EPOCH):
+        raise InvalidInputError(
+            f"the state's epoch {request.state.epoch.isoformat()} is outside 1957-2099",
+            errors=[
+                FieldError(["body", "state", "epoch"], "must be within 1957-01-01..2099-12-31")
+            ],
+        )
