@@ -378,7 +378,7 @@ def _security() -> SecurityContext:
     except OSError as exc:
         _fail(f"{exc.filename or 'keys'}: {exc.strerror or exc}")
     except (ValueError, SecurityConfigError) as exc:
-        _fail(f"keys: {exc}")
+        _fail(f"configuration: {exc}")
 
 
 @keys_app.command("jwt-generate")
@@ -521,14 +521,15 @@ def _newest_per_object(loaded: ElementSetFile, *, strict: bool) -> list[ElementS
         if known is None:
             chosen[item.catalog_number] = index
             continue
-        keep, drop = (index, known) if item.epoch > loaded.sets[known].epoch else (known, index)
+        known_epoch = loaded.sets[known].epoch
+        keep, drop = (index, known) if item.epoch > known_epoch else (known, index)
         chosen[item.catalog_number] = keep
+        which = "has the same epoch" if item.epoch == known_epoch else "whose epoch is newer"
         problem = InputProblem(
             loaded.source,
             loaded.lines[drop],
             "catalog number",
-            f"{item.catalog_number} appears again at line {loaded.lines[keep]}, whose epoch "
-            "is newer",
+            f"{item.catalog_number} appears again at line {loaded.lines[keep]}, {which}",
         )
         if strict:
             _fail(problem)
