@@ -78,13 +78,26 @@ async def test_backup_then_restore_gives_identical_rows(cli_env: str, tmp_path: 
     assert await _dump(cli_env) == before
 
 
-async def test_restore_refuses_a_missing_or_corrupt_file(cli_env: str, tmp_path: Path) -> None:
+async def test_restore_refuses_a_file_that_is_no_backup_in_one_line(
+    cli_env: str, tmp_path: Path
+) -> None:
     runner = CliRunner()
-    missing = await asyncio.to_thread(
-        runner.invoke, cli, ["db", "restore", "--yes", str(tmp_path / "nope")]
-    )
-    assert missing.exit_code == 1 and "does not exist" in missing.output
+    kind = "an SQLite database" if "sqlite" in cli_env else "a pg_dump custom-format archive"
     corrupt = tmp_path / "corrupt.dump"
     corrupt.write_bytes(b"this is not a backup" * 100)
-    result = await asyncio.to_thread(runner.invoke, cli, ["db", "restore", "--yes", str(corrupt)])
-    assert result.exit_code == 1 and "restore failed" in result.output
+    empty = tmp_path / "empty.dump"
+    empty.write_bytes(b"")
+    folder = tmp_path / "folder.dump"
+    folder.mkdir()
+    cases = {
+        tmp_path / "nope": "no such file",
+        corrupt: f"is not {kind}",
+        empty: f"is not {kind}",
+        folder: "is a directory, not a backup file",
+    }
+    for path, reason in cases.items():
+        # Without --yes: a file that is no backup is refused before any question is asked.
+        result = await asyncio.to_thread(runner.invoke, cli, ["db", "restore", str(path)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"astroshield: error: {path}: {reason}")
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output

@@ -47,7 +47,8 @@ def test_pc_refuses_a_malformed_cdm(tmp_path: Path) -> None:
     bad = tmp_path / "bad.kvn"
     bad.write_text("CCSDS_CDM_VERS = 1.0\nCREATION_DATE = yesterday\n")
     result = CliRunner().invoke(cli, ["pc", str(bad), "--json"])
-    assert result.exit_code == 1 and "cannot compute Pc" in result.output
+    assert result.exit_code == 2
+    assert result.stderr == (f"astroshield: error: {bad}:2: CREATION_DATE: bad epoch 'yesterday'\n")
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,16 @@ from astroshield.config import Settings
 
 class BackupError(RuntimeError):
     pass
+
+
+class BackupFileError(BackupError):
+    """The file given to restore is not a backup this database can read (the message says
+    why, without the path)."""
+
+
+# The first bytes of an SQLite database and of a pg_dump custom-format archive.
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_PG_CUSTOM_MAGIC = b"PGDMP"
 
 
 def _sqlite_path(settings: Settings) -> Path:
@@ -67,9 +78,28 @@ def backup(settings: Settings, target: Path) -> None:
     _run([*args, "--format=custom", "--no-owner", "--file", str(target), database], env)
 
 
+def check_backup_file(settings: Settings, source: Path) -> None:
+    """Refuse, before anything is touched, a path that is not a backup of this database's
+    kind: missing, not a regular file, unreadable, or without the format's signature."""
+    try:
+        info = source.stat()
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise BackupFileError(f"is {kind}, not a backup file")
+        with source.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        raise BackupFileError("no such file") from None
+    except OSError as exc:
+        raise BackupFileError(f"cannot be read: {exc.strerror or exc}") from None
+    if settings.is_sqlite and not head.startswith(_SQLITE_MAGIC):
+        raise BackupFileError("is not an SQLite database (no SQLite header)")
+    if not settings.is_sqlite and not head.startswith(_PG_CUSTOM_MAGIC):
+        raise BackupFileError("is not a pg_dump custom-format archive (no PGDMP header)")
+
+
 def restore(settings: Settings, source: Path) -> None:
-    if not source.exists():
-        raise BackupError(f"backup file {source} does not exist")
+    check_backup_file(settings, source)
     if settings.is_sqlite:
         check = sqlite3.connect(source)
         try:
@@ -79,7 +109,7 @@ def restore(settings: Settings, source: Path) -> None:
         finally:
             check.close()
         if not intact:
-            raise BackupError(f"{source} is not an intact SQLite database")
+            raise BackupFileError("is not an intact SQLite database")
         _copy_sqlite(source, _sqlite_path(settings))
         return
     args, env = _pg_command(settings, "pg_restore")

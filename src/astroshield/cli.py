@@ -1,13 +1,20 @@
-"""``astroshield`` command line: serve, database administration, version."""
+"""``astroshield`` command line: serve, database administration, analysis, version.
+
+Bad input never prints a traceback: a command that cannot use a file (or an option) prints
+one line ``astroshield: error: FILE:LINE: FIELD: message`` on stderr and exits 2. Commands
+that read element-set files skip an unreadable set with one warning line naming it and a
+summary count, unless ``--strict`` is given; a file with no readable set is an error.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,7 +25,9 @@ from astroshield.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from astroshield.astro.element_files import ElementSetFile, InputProblem
     from astroshield.astro.elements import ElementSet
+    from astroshield.security.context import SecurityContext
     from astroshield.trajectory.schemas import Frame
     from astroshield.trajectory.service import States
 
@@ -42,6 +51,90 @@ retention_app = typer.Typer(help="Data retention.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 console = Console(stderr=True, soft_wrap=True)  # never break paths or messages mid-line
 FINDINGS_SHOWN = 50
+INPUT_ERROR_EXIT = 2  # bad input (a file, an option): the caller must change something
+SKIPPED_SHOWN = 50  # warning lines per file before the rest are only counted
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="refuse the file at its first unreadable element set (default: skip the set "
+        "with a warning)",
+    ),
+]
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+def _fail(message: str | InputProblem) -> NoReturn:
+    """Print ``astroshield: error: <message>`` as one line on stderr and exit 2."""
+    typer.echo(f"astroshield: error: {_one_line(str(message))}", err=True)
+    raise typer.Exit(code=INPUT_ERROR_EXIT)
+
+
+def _warn(message: str | InputProblem) -> None:
+    typer.echo(f"astroshield: warning: {_one_line(str(message))}", err=True)
+
+
+@contextmanager
+def _reading(source: Path | str) -> Iterator[None]:
+    """Turn any error raised while parsing ``source`` into the one-line error (exit 2).
+
+    Parsers report bad input as ValueError subclasses that locate it; anything else a
+    parser raises on odd input is still the input's fault, and still not a traceback.
+    """
+    from astroshield.astro.element_files import ElementFileError, problem_of
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except ElementFileError as error:
+        _fail(str(error))
+    except ValueError as error:
+        _fail(problem_of(error, str(source)))
+    except Exception as error:  # a parser bug on odd input: the input's problem all the same
+        _fail(f"{source}: cannot be read ({type(error).__name__}: {error})")
+
+
+def _writing(path: Path, write: Callable[[], object]) -> None:
+    """Write an output file; a path that cannot be written is the one-line error."""
+    try:
+        write()
+    except OSError as error:
+        _fail(f"{path}: cannot be written: {error.strerror or error}")
+
+
+def _element_set_file(path: Path, *, strict: bool) -> ElementSetFile:
+    """The readable sets of ``path``; each skipped set is a warning line, then a count."""
+    from astroshield.astro.element_files import read_element_set_file
+
+    with _reading(path):
+        loaded = read_element_set_file(path, strict=strict)
+    _report_skipped(loaded.source, loaded.skipped, total=len(loaded.sets) + len(loaded.skipped))
+    return loaded
+
+
+def _report_skipped(source: str, skipped: list[InputProblem], *, total: int) -> None:
+    for problem in skipped[:SKIPPED_SHOWN]:
+        _warn(f"{problem}; element set skipped")
+    if len(skipped) > SKIPPED_SHOWN:
+        _warn(f"{source}: {len(skipped) - SKIPPED_SHOWN} more skipped sets not listed")
+    if skipped:
+        _warn(
+            f"{source}: {len(skipped)} of {total} element sets skipped "
+            "(--strict refuses the file instead)"
+        )
+
+
+def _catalog_number_option(value: str, option: str) -> str:
+    from astroshield.astro.ids import IdentifierError, normalize_catalog_number
+
+    try:
+        return normalize_catalog_number(value)
+    except IdentifierError as error:
+        _fail(f"{option}: {error}")
 
 
 @app.command()
@@ -200,15 +293,22 @@ def db_restore(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Replace the database contents with the backup at PATH."""
-    from astroshield.backup import BackupError, restore
+    from astroshield.backup import BackupError, BackupFileError, check_backup_file, restore
 
+    settings = get_settings()
+    try:
+        check_backup_file(settings, path)  # before asking: a wrong file needs no confirmation
+    except BackupFileError as exc:
+        _fail(f"{path}: {exc}")
     if not yes:
         typer.confirm("This replaces every row in the database. Continue?", abort=True)
     try:
         with console.status(f"restoring from {path}"):
-            restore(get_settings(), path)
+            restore(settings, path)
+    except BackupFileError as exc:
+        _fail(f"{path}: {exc}")
     except BackupError as exc:
-        console.print(f"[red]restore failed:[/] {exc}")
+        console.print(f"[red]restore failed:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
     console.print(f"restored from {path}")
 
@@ -264,7 +364,6 @@ def user_create(
     from astroshield.organisations.repository import OrganisationRepository
     from astroshield.organisations.schemas import OrganisationCreate
     from astroshield.organisations.service import create_organisation
-    from astroshield.security.context import build_security
     from astroshield.users.schemas import UserCreate
     from astroshield.users.service import create_user
 
@@ -277,7 +376,7 @@ def user_create(
     except ValidationError as exc:
         console.print(f"[red]invalid:[/] {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
         raise typer.Exit(code=2) from None
-    security = build_security(get_settings())
+    security = _security()
 
     async def work(session: AsyncSession) -> str:
         organisations = OrganisationRepository(session)
@@ -301,16 +400,42 @@ def user_create(
     console.print(f"created user {user_id} ({role}) in {organisation}")
 
 
+def _key_file(path: Path, load: Callable[[], T]) -> T:
+    """``load()`` of a key file; a missing, odd or malformed one is the one-line error."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            _fail(f"{path}: is not a regular file")
+        return load()
+    except OSError as exc:
+        _fail(f"{path}: {exc.strerror or exc}")
+    except ValueError as exc:  # KeyFileError: says what is wrong, often after the path
+        message = str(exc).removeprefix(f"{path} ")
+        _fail(f"{path}: {message}")
+
+
+def _security() -> SecurityContext:
+    """The keys the settings name (JWT and PII key files); a bad one is the one-line error."""
+    from astroshield.security.context import SecurityConfigError, build_security
+
+    try:
+        return build_security(get_settings())
+    except OSError as exc:
+        _fail(f"{exc.filename or 'keys'}: {exc.strerror or exc}")
+    except (ValueError, SecurityConfigError) as exc:
+        _fail(f"configuration: {exc}")
+
+
 @keys_app.command("jwt-generate")
 def keys_jwt_generate(path: Annotated[Path, typer.Argument(help="key file to create")]) -> None:
     """Create a JWT signing key file (Ed25519, mode 600)."""
     from astroshield.security.tokens import KeyRing, write_key_ring
 
     if path.exists():
-        console.print(f"[red]{path} exists[/]; use `keys jwt-rotate` to add a key")
-        raise typer.Exit(code=1)
+        _fail(f"{path}: exists; use `astroshield keys jwt-rotate {path}` to add a key")
     ring = KeyRing.generate(kid=f"k-{datetime.now(UTC):%Y%m%d%H%M%S}")
-    write_key_ring(ring, path)
+    _writing(path, lambda: write_key_ring(ring, path))
     console.print(f"wrote {path} (active key {ring.active_kid})")
 
 
@@ -323,7 +448,7 @@ def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotat
     settings = get_settings()
     now = datetime.now(UTC)
     overlap = timedelta(seconds=max(settings.access_token_ttl_s, settings.refresh_token_ttl_s))
-    ring = load_key_ring(path)
+    ring = _key_file(path, lambda: load_key_ring(path))
     rotated = ring.rotated(f"k-{now:%Y%m%d%H%M%S}", overlap=overlap, now=now)
     # Keys whose overlap is over verify nothing any more: drop them from the file.
     rotated = type(rotated)(
@@ -334,7 +459,7 @@ def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotat
         },
         rotated.active_kid,
     )
-    write_key_ring(rotated, path)
+    _writing(path, lambda: write_key_ring(rotated, path))
 
     async def work(session: AsyncSession) -> None:
         await record(
@@ -396,10 +521,9 @@ def keys_rotate() -> None:
     keep the old one configured until this has run)."""
     from astroshield.audit.service import SYSTEM
     from astroshield.invitations.service import rewrap_pii as rewrap_invitation_pii
-    from astroshield.security.context import build_security
     from astroshield.users.service import rotate_pii_keys
 
-    security = build_security(get_settings())
+    security = _security()
 
     async def work(session: AsyncSession) -> int:
         users = await rotate_pii_keys(session, security.pii_keys, actor=SYSTEM)
@@ -523,24 +647,45 @@ def retention_run(
     Console().print(table)
 
 
-def _element_sets(path: Path) -> list[ElementSet]:
-    """OMM (CSV, JSON, XML, KVN by suffix) or a TLE file (.tle/.txt)."""
-    from astroshield.astro.omm import read_omm_file
-    from astroshield.astro.tle import iter_tles
-
-    if path.suffix.lower() in (".tle", ".txt", ".3le"):
-        return [tle.elements for tle in iter_tles(path.read_text())]
-    return read_omm_file(path)
-
-
-def _parse_utc(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+def _parse_utc(text: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"{option}: {text!r} is not an ISO 8601 time like 2024-11-01T00:00:00Z")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _newest_per_object(loaded: ElementSetFile, *, strict: bool) -> list[ElementSet]:
+    """One set per catalog number, the newest; each other one is skipped with a warning."""
+    from astroshield.astro.element_files import InputProblem
+
+    chosen: dict[str, int] = {}
+    duplicates: list[InputProblem] = []
+    for index, item in enumerate(loaded.sets):
+        known = chosen.get(item.catalog_number)
+        if known is None:
+            chosen[item.catalog_number] = index
+            continue
+        known_epoch = loaded.sets[known].epoch
+        keep, drop = (index, known) if item.epoch > known_epoch else (known, index)
+        chosen[item.catalog_number] = keep
+        which = "has the same epoch" if item.epoch == known_epoch else "whose epoch is newer"
+        problem = InputProblem(
+            loaded.source,
+            loaded.lines[drop],
+            "catalog number",
+            f"{item.catalog_number} appears again at line {loaded.lines[keep]}, {which}",
+        )
+        if strict:
+            _fail(problem)
+        duplicates.append(problem)
+    _report_skipped(loaded.source, duplicates, total=len(loaded.sets))
+    return [loaded.sets[index] for index in sorted(chosen.values())]
 
 
 @app.command()
 def screen(
-    catalog_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    catalog_file: Annotated[Path, typer.Argument(help="OMM CSV/JSON/XML/KVN or TLE file")],
     start: Annotated[str, typer.Option(help="window start, ISO 8601 UTC")],
     output: Annotated[Path, typer.Option(help="events file: .csv or .json")],
     days: Annotated[float, typer.Option(min=0.001, max=30)] = 1.0,
@@ -553,12 +698,16 @@ def screen(
     scheduler_timeout_s: Annotated[
         float, typer.Option(min=0.1, help="seconds to wait for the Dask scheduler")
     ] = 10.0,
+    strict: StrictOption = False,
 ) -> None:
-    """Screen a catalog for close approaches (all-vs-all, or one-vs-all with --primary)."""
+    """Screen a catalog for close approaches (all-vs-all, or one-vs-all with --primary).
+
+    An object listed twice is screened with its newest set (the other is skipped with a
+    warning, or refused with --strict).
+    """
     from rich.markup import escape
     from rich.progress import Progress
 
-    from astroshield.astro.ids import normalize_catalog_number
     from astroshield.astro.screening import (
         SchedulerUnreachableError,
         WorkUnitFailedError,
@@ -568,19 +717,25 @@ def screen(
     )
 
     if output.suffix.lower() not in (".csv", ".json"):
-        raise typer.BadParameter("must end in .csv or .json", param_hint="--output")
+        _fail(f"--output: {output} must end in .csv or .json")
     if scheduler is not None and workers is not None:
-        raise typer.BadParameter("cannot be combined with --workers", param_hint="--scheduler")
-    elements = _element_sets(catalog_file)
+        _fail("--scheduler: cannot be combined with --workers")
+    first = _parse_utc(start, "--start")
+    wanted = _catalog_number_option(primary, "--primary") if primary is not None else None
+    elements = _newest_per_object(_element_set_file(catalog_file, strict=strict), strict=strict)
+    if wanted is not None and wanted not in {item.catalog_number for item in elements}:
+        _fail(f"--primary: {wanted} is not in {catalog_file}")
+    if len(elements) < 2:
+        _fail(f"{catalog_file}: holds 1 object; screening needs at least 2")
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"screening {len(elements)} objects", total=None)
         try:
             result = screen_catalog(
                 elements,
-                _parse_utc(start),
+                first,
                 timedelta(days=days),
                 threshold_km,
-                primary=normalize_catalog_number(primary) if primary else None,
+                primary=wanted,
                 workers=workers,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
                 scheduler=scheduler,
@@ -589,18 +744,18 @@ def screen(
         except (SchedulerUnreachableError, WorkUnitFailedError) as exc:
             console.print(f"[red]screening failed:[/] {escape(str(exc))}")
             raise typer.Exit(code=1) from None
-    (write_events_json if output.suffix.lower() == ".json" else write_events_csv)(
-        result.events, output
-    )
+    writer = write_events_json if output.suffix.lower() == ".json" else write_events_csv
+    _writing(output, lambda: writer(result.events, output))
     console.print(
         f"{len(result.events)} conjunctions within {threshold_km} km written to {output}; "
-        f"{len(result.skipped)} objects skipped (SGP4 failure)"
+        f"{len(result.skipped)} objects skipped (SGP4 failure)",
+        highlight=False,
     )
 
 
 @app.command()
 def pc(
-    cdm_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    cdm_file: Annotated[Path, typer.Argument(help="CCSDS CDM, KVN or XML")],
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     hbr_m: Annotated[
         float | None, typer.Option(help="hard-body radius if the CDM has none")
@@ -608,17 +763,34 @@ def pc(
     samples: Annotated[int, typer.Option(min=1000, help="Monte Carlo samples")] = 100_000,
     seed: Annotated[int, typer.Option(help="Monte Carlo seed")] = 0,
 ) -> None:
-    """Collision probability of a CCSDS CDM (KVN or XML) by every method we have."""
+    """Collision probability of a CCSDS CDM (KVN or XML) by every method we have.
+
+    Data-quality findings of the CDM (e.g. a covariance that is not positive definite) are
+    warning lines on stderr.
+    """
     import json
+    import warnings
 
-    from astroshield.astro.cdm import CdmError, read_cdm
+    from astroshield.astro.cdm import CdmWarning, loads
     from astroshield.astro.conjunction_report import pc_report
+    from astroshield.astro.element_files import InputProblem, read_text_file
 
+    if hbr_m is not None and not 0.0 < hbr_m < float("inf"):
+        _fail(f"--hbr-m: {hbr_m} must be a positive number of metres")
+    source = str(cdm_file)
+    with _reading(cdm_file), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CdmWarning)
+        cdm = loads(read_text_file(cdm_file))
+    for finding in caught:
+        message = finding.message
+        if isinstance(message, CdmWarning):
+            reason = str(message).removeprefix(f"line {message.line}, ")
+            reason = reason.removeprefix(f"{message.keyword}: ")
+            _warn(InputProblem(source, message.line, message.keyword, reason))
     try:
-        report = pc_report(read_cdm(cdm_file), hbr_m=hbr_m, mc_samples=samples, seed=seed)
-    except (CdmError, ValueError) as exc:
-        console.print(f"[red]cannot compute Pc:[/] {exc}")
-        raise typer.Exit(code=1) from None
+        report = pc_report(cdm, hbr_m=hbr_m, mc_samples=samples, seed=seed)
+    except ValueError as exc:  # the CDM's numbers give no Pc (no hard-body radius ...)
+        _fail(f"{source}: {exc}")
     if json_output:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
@@ -633,21 +805,47 @@ app.add_typer(maneuvers_app, name="maneuvers")
 
 @maneuvers_app.command("detect")
 def maneuvers_detect(
-    history_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    history_file: Annotated[Path, typer.Argument(help="one object's TLE or OMM history")],
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     plot: Annotated[Path | None, typer.Option(help="PNG of the element histories")] = None,
+    strict: StrictOption = False,
 ) -> None:
     """Detect manoeuvres in one object's TLE/OMM history."""
     import json
 
-    from astroshield.astro.maneuvers import detect_maneuvers, plot_history, to_json_records
+    from astroshield.astro.element_files import InputProblem
+    from astroshield.astro.maneuvers import (
+        MIN_HISTORY_SETS,
+        detect_maneuvers,
+        plot_history,
+        to_json_records,
+    )
 
-    elements = _element_sets(history_file)
+    loaded = _element_set_file(history_file, strict=strict)
+    elements = loaded.sets
+    first_object = elements[0].catalog_number
+    for item, line in zip(elements, loaded.lines, strict=True):
+        if item.catalog_number != first_object:
+            _fail(
+                InputProblem(
+                    loaded.source,
+                    line,
+                    "catalog number",
+                    f"{item.catalog_number} is a second object; the history must be of one "
+                    f"object (the first set is of {first_object})",
+                )
+            )
+    if len(elements) < MIN_HISTORY_SETS:
+        _fail(
+            f"{history_file}: {len(elements)} readable element sets; manoeuvre detection "
+            f"needs at least {MIN_HISTORY_SETS}"
+        )
     with console.status(f"analysing {len(elements)} element sets"):
         detections = detect_maneuvers(elements)
     if plot is not None:
-        plot_history(elements, detections, plot)
-        console.print(f"plot written to {plot}")
+        chosen_plot = plot
+        _writing(chosen_plot, lambda: plot_history(elements, detections, chosen_plot))
+        console.print(f"plot written to {plot}", highlight=False)
     records = to_json_records(detections)
     if json_output:
         typer.echo(json.dumps(records, indent=2))
@@ -664,15 +862,11 @@ catalog_app = typer.Typer(
     help="The space-object catalog (element-set history).", no_args_is_help=True
 )
 app.add_typer(catalog_app, name="catalog")
-REJECTIONS_SHOWN = 50
 
 
 @catalog_app.command("import")
 def catalog_import(
-    files: Annotated[
-        list[Path],
-        typer.Argument(exists=True, dir_okay=False, help="OMM CSV/JSON/XML/KVN or TLE files"),
-    ],
+    files: Annotated[list[Path], typer.Argument(help="OMM CSV/JSON/XML/KVN or TLE files")],
     source: Annotated[
         str | None, typer.Option(help="source recorded per set (default: the file name)")
     ] = None,
@@ -682,45 +876,69 @@ def catalog_import(
             "--feed", help="record the sets as from a trusted automated feed, not a platform import"
         ),
     ] = False,
+    strict: StrictOption = False,
 ) -> None:
     """Import element sets into the public catalog (provenance platform, or feed with
     --feed; uploaded by cli); sets already stored (same object and epoch) are skipped.
 
-    Each file is one transaction. Exits 1 when some sets were rejected (the others are
-    imported).
+    Every file is read before anything is stored, so a file that cannot be used stores
+    nothing (exit 2). Each file is then one transaction. Unreadable sets are skipped with a
+    warning (with --strict they refuse their file, and so the import).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
     from rich.table import Table
 
-    from astroshield.catalog.formats import Rejection, read_element_set_file
+    from astroshield.astro.element_files import InputProblem
     from astroshield.catalog.models import Provenance
-    from astroshield.catalog.service import ImportResult, Origin, import_element_sets
+    from astroshield.catalog.service import (
+        ImportResult,
+        Origin,
+        import_element_sets,
+        storage_problem,
+    )
     from astroshield.db import create_sessionmaker, create_unpooled_engine, session_scope
+
+    loaded: list[tuple[Path, list[ElementSet], int]] = []
+    for path in files:
+        parsed = _element_set_file(path, strict=strict)
+        storable: list[ElementSet] = []
+        refused: list[InputProblem] = []
+        for item, line in zip(parsed.sets, parsed.lines, strict=True):
+            problem = storage_problem(item)
+            if problem is None:
+                storable.append(item)
+                continue
+            located = InputProblem(parsed.source, line, None, problem)
+            if strict:
+                _fail(located)
+            refused.append(located)
+        _report_skipped(parsed.source, refused, total=len(parsed.sets))
+        if not storable:
+            _fail(f"{path}: holds no element set that can be stored")
+        loaded.append((path, storable, len(parsed.skipped) + len(refused)))
+
     from astroshield.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings)
-    results: list[tuple[Path, ImportResult]] = []
+    results: list[tuple[Path, ImportResult, int]] = []
     origin = Origin.public(Provenance.FEED if feed else Provenance.PLATFORM, "cli")
 
     async def run(progress: Progress) -> None:
         engine = create_unpooled_engine(settings)
         sessionmaker = create_sessionmaker(engine)
         try:
-            for path in files:
-                task = progress.add_task(f"reading {path.name}", total=None)
-                parsed = read_element_set_file(path)
-                progress.update(task, description=f"importing {path.name}", total=len(parsed.sets))
+            for path, sets, skipped in loaded:
+                task = progress.add_task(f"importing {path.name}", total=len(sets))
 
                 def advance(done: int, task: TaskID = task) -> None:
                     progress.advance(task, done)
 
                 async with session_scope(sessionmaker) as session:
                     result = await import_element_sets(
-                        session, parsed.sets, source or path.name, origin, progress=advance
+                        session, sets, source or path.name, origin, progress=advance
                     )
-                result.rejected[:0] = parsed.rejected
-                results.append((path, result))
+                results.append((path, result, skipped))
         finally:
             await engine.dispose()
 
@@ -729,21 +947,18 @@ def catalog_import(
         asyncio.run(run(progress))
 
     table = Table(title="catalog import")
-    for column in ("file", "inserted", "already present", "rejected"):
+    for column in ("file", "inserted", "already present", "skipped"):
         table.add_column(column, justify="left" if column == "file" else "right")
-    rejected: list[Rejection] = []
-    for path, result in results:
+    for path, result, skipped in results:
         table.add_row(
-            path.name, str(result.inserted), str(result.already_present), str(len(result.rejected))
+            path.name,
+            str(result.inserted),
+            str(result.already_present),
+            str(skipped + len(result.rejected)),
         )
-        rejected.extend(result.rejected)
+        for rejection in result.rejected:  # refused while storing
+            _warn(f"{rejection.where}: {rejection.reason}; element set skipped")
     Console().print(table)
-    for rejection in rejected[:REJECTIONS_SHOWN]:
-        console.print(f"[red]rejected[/] {rejection.where}: {rejection.reason}", markup=True)
-    if len(rejected) > REJECTIONS_SHOWN:
-        console.print(f"... and {len(rejected) - REJECTIONS_SHOWN} more rejected")
-    if rejected:
-        raise typer.Exit(code=1)
 
 
 @catalog_app.command("show")
@@ -754,15 +969,11 @@ def catalog_show(
     public history (organisations' unpublished uploads are not shown)."""
     from rich.table import Table
 
-    from astroshield.astro.ids import IdentifierError, normalize_catalog_number
     from astroshield.catalog.models import CatalogObject, ElementSetRecord
     from astroshield.catalog.repository import CatalogRepository
     from astroshield.catalog.service import tle_of, to_element_set
 
-    try:
-        number = normalize_catalog_number(catalog_number)
-    except IdentifierError as exc:
-        raise typer.BadParameter(str(exc), param_hint="CATALOG_NUMBER") from None
+    number = _catalog_number_option(catalog_number, "CATALOG_NUMBER")
 
     async def work(
         session: AsyncSession,
@@ -805,34 +1016,34 @@ def catalog_show(
     Console(width=120).print(table)
 
 
-def _one_element_set(path: Path, catalog_number: str | None) -> ElementSet:
-    """The set of ``catalog_number`` in the file, or its only (else first) set."""
-    from astroshield.astro.ids import normalize_catalog_number
-
-    try:
-        sets = _element_sets(path)
-    except ValueError as exc:  # TLEError and OMMError name the line and field
-        console.print(f"[red]cannot read {path}:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(code=1) from None
-    if catalog_number is not None:
-        wanted = normalize_catalog_number(catalog_number)
-        sets = [item for item in sets if item.catalog_number == wanted]
-    if not sets:
-        console.print(f"[red]no element set found in {path}[/red]")
-        raise typer.Exit(code=1)
+def _one_element_set(path: Path, catalog_number: str | None, *, strict: bool) -> ElementSet:
+    """The newest set of ``catalog_number`` in the file, or of the file's first object."""
+    sets = _element_set_file(path, strict=strict).sets
+    wanted = (
+        _catalog_number_option(catalog_number, "--catalog-number")
+        if catalog_number is not None
+        else sets[0].catalog_number
+    )
+    chosen = [item for item in sets if item.catalog_number == wanted]
+    if not chosen:
+        _fail(f"--catalog-number: {wanted} is not in {path}")
     # A history file holds many sets of one object: the newest is the one to propagate.
-    return max(sets, key=lambda item: item.epoch)
+    return max(chosen, key=lambda item: item.epoch)
+
+
+_WINDOW_OPTIONS = {"start": "--start", "stop": "--stop", "step_s": "--step"}
 
 
 @app.command("propagate")
 def propagate_command(
-    tle_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="TLE or OMM")],
+    tle_file: Annotated[Path, typer.Argument(help="TLE or OMM")],
     start: Annotated[str, typer.Option(help="first epoch, ISO 8601 UTC")],
     stop: Annotated[str, typer.Option(help="last epoch, ISO 8601 UTC")],
     output: Annotated[Path, typer.Option(help="ephemeris file: .oem, .csv or .json")],
     step: Annotated[float, typer.Option(min=0.001, max=86_400, help="seconds")] = 60.0,
     frame: Annotated[str, typer.Option(help="TEME, GCRF or ITRF")] = "GCRF",
     catalog_number: Annotated[str | None, typer.Option(help="object to pick")] = None,
+    strict: StrictOption = False,
 ) -> None:
     """Write an SGP4 ephemeris of one object (the newest set in the file) as OEM, CSV or JSON."""
     from astroshield.errors import DomainError
@@ -840,14 +1051,14 @@ def propagate_command(
 
     suffix = output.suffix.lower()
     if suffix not in (".oem", ".csv", ".json"):
-        raise typer.BadParameter("must end in .oem, .csv or .json", param_hint="--output")
+        _fail(f"--output: {output} must end in .oem, .csv or .json")
     frames: dict[str, Frame] = {"TEME": "TEME", "GCRF": "GCRF", "ITRF": "ITRF"}
     chosen = frames.get(frame.upper())
     if chosen is None:
-        raise typer.BadParameter("must be TEME, GCRF or ITRF", param_hint="--frame")
-    first, last = _parse_utc(start), _parse_utc(stop)
+        _fail(f"--frame: {frame!r} must be TEME, GCRF or ITRF")
+    first, last = _parse_utc(start, "--start"), _parse_utc(stop, "--stop")
     settings = get_settings()
-    elements = _one_element_set(tle_file, catalog_number)
+    elements = _one_element_set(tle_file, catalog_number, strict=strict)
     try:
         service.check_window(
             first,
@@ -859,16 +1070,22 @@ def propagate_command(
         )
         times = service.sample_times(first, last, step)
         states = service.propagate_elements(elements, times, chosen)
+        text: str | None = None
         if suffix == ".oem":
-            output.write_text(service.ephemeris_oem(states, chosen))
+            text = service.ephemeris_oem(states, chosen)
         elif suffix == ".json":
-            document = service.ephemeris(states, chosen)
-            output.write_text(document.model_dump_json(indent=1))
-        else:
-            _write_ephemeris_csv(output, states)
+            text = service.ephemeris(states, chosen).model_dump_json(indent=1)
     except DomainError as exc:
-        console.print(f"[red]cannot propagate:[/red] {exc.detail}", highlight=False)
-        raise typer.Exit(code=1) from None
+        problems = [
+            f"{_WINDOW_OPTIONS.get(str(error['loc'][-1]), str(error['loc'][-1]))}: {error['msg']}"
+            for error in exc.errors
+        ]
+        _fail("; ".join(problems) or f"{tle_file}: {exc.detail}")
+    if text is None:
+        _writing(output, lambda: _write_ephemeris_csv(output, states))
+    else:
+        written = text
+        _writing(output, lambda: output.write_text(written))
     failed = int((states.error_codes != 0).sum())
     console.print(
         f"{len(times) - failed} states of {elements.catalog_number} ({chosen}) written to "
@@ -896,7 +1113,7 @@ def _write_ephemeris_csv(path: Path, states: States) -> None:
 
 @app.command("passes")
 def passes_command(
-    tle_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="TLE or OMM")],
+    tle_file: Annotated[Path, typer.Argument(help="TLE or OMM")],
     lat: Annotated[float, typer.Option(min=-90, max=90, help="station latitude, deg")],
     lon: Annotated[float, typer.Option(min=-180, max=360, help="station longitude, deg")],
     start: Annotated[str, typer.Option(help="window start, ISO 8601 UTC")],
@@ -905,6 +1122,7 @@ def passes_command(
     min_el: Annotated[float, typer.Option(min=-5, max=89, help="elevation mask, deg")] = 0.0,
     catalog_number: Annotated[str | None, typer.Option(help="object to pick")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    strict: StrictOption = False,
 ) -> None:
     """Passes of one object over a ground station (rise, culmination, set)."""
     import json
@@ -913,8 +1131,8 @@ def passes_command(
 
     from astroshield.astro.passes import GroundStation, passes
 
-    elements = _one_element_set(tle_file, catalog_number)
-    first = _parse_utc(start)
+    first = _parse_utc(start, "--start")
+    elements = _one_element_set(tle_file, catalog_number, strict=strict)
     found = passes(
         elements,
         GroundStation(lat, lon, alt_km),

@@ -169,7 +169,7 @@ MEAN_MOTION_DDOT = .29408E-3 [rev/day**3]
 def test_csv_errors_name_row_and_field() -> None:
     header, row = MARIO_CSV.splitlines()
     bad_eccentricity = row.replace(",.0014649,", ",1.2,")
-    with pytest.raises(OMMError, match=r"^row 2, ECCENTRICITY: eccentricity 1.2 is not within"):
+    with pytest.raises(OMMError, match=r"^row 2, ECCENTRICITY: 1.2 is not within"):
         parse_omm_csv(f"{header}\n{row}\n{bad_eccentricity}\n")
     with pytest.raises(OMMError, match=r"^row 1, INCLINATION: 'abc' is not a number$"):
         parse_omm_csv(f"{header}\n{row.replace(',51.6242,', ',abc,')}\n")
@@ -273,3 +273,66 @@ def test_catalog_loads_with_satrecs() -> None:
 
 def _number(elements: ElementSet) -> int:
     return int(elements.catalog_number)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "message"),
+    [
+        ("INCLINATION", "200", r"200.0 deg is outside 0..180"),
+        ("ECCENTRICITY", "1.0", r"1.0 is not within 0 <= e < 1"),
+        ("ECCENTRICITY", "0.9", r"0.9 with mean motion 15.99081912 rev/day puts the perigee"),
+        ("MEAN_MOTION", "0", r"0.0 rev/day must be positive"),
+        ("MEAN_MOTION", "17.5", r"17.5 rev/day is faster than any Earth orbit"),
+        ("MEAN_MOTION", "nan", r"nan is not a finite number"),
+        ("RA_OF_ASC_NODE", "720", r"720.0 deg is outside -360..360"),
+        ("MEAN_ANOMALY", "-inf", r"-inf is not a finite number"),
+        ("BSTAR", "1e999", r"inf is not a finite number"),
+        ("EPOCH", "1949-12-31T00:00:00", r"1949-12-31T00:00:00\+00:00 is outside 1957-01-01"),
+        ("EPOCH", "2100-01-01T00:00:00", r"2100-01-01T00:00:00\+00:00 is outside 1957-01-01"),
+        ("REV_AT_EPOCH", "-1", r"-1 is outside 0..999999999"),
+        ("ELEMENT_SET_NO", "99999999999", r"99999999999 is outside 0..999999999"),
+        ("EPHEMERIS_TYPE", "12", r"12 is outside 0..9"),
+    ],
+)
+def test_physically_impossible_values_name_keyword_and_line(
+    keyword: str, value: str, message: str
+) -> None:
+    kvn = format_omm_kvn(parse_omm_csv(MARIO_CSV))
+    lines = kvn.splitlines()
+    index = next(n for n, line in enumerate(lines) if line.startswith(f"{keyword} ="))
+    lines[index] = f"{keyword} = {value}"
+    with pytest.raises(OMMError, match=f"^message at line 1, {keyword}: {message}") as caught:
+        parse_omm_kvn("\n".join(lines))
+    assert (caught.value.keyword, caught.value.line) == (keyword, index + 1)
+
+    header, row = MARIO_CSV.splitlines()
+    fields = dict(zip(header.split(","), row.split(","), strict=True))
+    fields[keyword] = value
+    csv_text = f"{header}\n{row}\n{','.join(fields.values())}\n"
+    with pytest.raises(OMMError, match=f"^row 2, {keyword}: {message}") as caught:
+        parse_omm_csv(csv_text)
+    assert caught.value.line == 3
+
+
+def test_angles_are_stored_between_0_and_360() -> None:
+    header, row = MARIO_CSV.splitlines()
+    negative = row.replace(",216.2930,331.8976,28.1241,", ",-143.7070,360.0,-331.8759,")
+    (elements,) = parse_omm_csv(f"{header}\n{negative}\n")
+    (mario,) = parse_omm_csv(MARIO_CSV)
+    assert elements.ra_of_asc_node_deg == pytest.approx(mario.ra_of_asc_node_deg, abs=1e-12)
+    assert elements.arg_of_pericenter_deg == 0.0
+    assert elements.mean_anomaly_deg == pytest.approx(mario.mean_anomaly_deg, abs=1e-12)
+
+
+def test_json_records_carry_their_line_and_odd_documents_are_refused() -> None:
+    record = MARIO_JSON.strip()[1:-1]
+    text = f"[\n{record},\n\n{record.replace('51.6242', '251.6242')}\n]"
+    with pytest.raises(OMMError, match=r"^object 2, INCLINATION: 251.6242 deg") as caught:
+        parse_omm_json(text)
+    assert caught.value.line == 2 + record.count("\n") + 2
+    with pytest.raises(OMMError, match=r"^JSON: is nested too deeply$"):
+        parse_omm_json("[" * 50_000 + "]" * 50_000)
+    with pytest.raises(OMMError, match=r"^JSON: Exceeds the limit"):
+        parse_omm_json("[" + "9" * 5000 + "]")
+    with pytest.raises(OMMError, match=r"^object 1, NORAD_CAT_ID: "):
+        parse_omm_json(MARIO_JSON.replace('"NORAD_CAT_ID":55123', '"NORAD_CAT_ID":1e300'))

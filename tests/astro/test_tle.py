@@ -11,6 +11,7 @@ Expected field values are read off the TLE text by hand (column layout from the 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -18,7 +19,15 @@ from importlib import resources
 import pytest
 from sgp4.api import Satrec
 
-from astroshield.astro.tle import TLEError, format_tle, iter_tles, parse_tle, tle_checksum
+from astroshield.astro.tle import (
+    TLE,
+    TLEError,
+    format_tle,
+    iter_tles,
+    parse_tle,
+    scan_tles,
+    tle_checksum,
+)
 
 ISS_LINE1 = "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927"
 ISS_LINE2 = "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537"
@@ -80,10 +89,15 @@ def test_vallado_sets_round_trip_through_the_writer() -> None:
     lines = [line[:69] for line in text.splitlines() if line[:2] in ("1 ", "2 ")]
     count = 0
     for line1, line2 in zip(lines[::2], lines[1::2], strict=True):
+        if line1[2:7] == "33333":
+            # An edited set (e = 0.995) whose perigee is 84 km from the Earth's centre.
+            with pytest.raises(TLEError, match=r"eccentricity 0\.995 .* below the Earth's surface"):
+                parse_tle(line1, line2, verify_checksum=False)
+            continue
         tle = parse_tle(line1, line2, verify_checksum=False)
         assert format_tle(tle.elements).elements == tle.elements
         count += 1
-    assert count == 33
+    assert count == 32
 
 
 def test_three_line_file_with_names_and_blank_lines() -> None:
@@ -174,12 +188,37 @@ def test_unparsable_fields() -> None:
 def test_out_of_range_values_are_located() -> None:
     zero_mean_motion = _with_checksum(ISS_LINE2[:52] + " 0.00000000" + ISS_LINE2[63:68])
     with pytest.raises(
-        TLEError, match=r"^line 2, columns 53-63: mean_motion_rev_per_day 0.0 must be positive$"
+        TLEError, match=r"^line 2, columns 53-63: mean motion 0.0 rev/day must be positive$"
     ):
         parse_tle(ISS_LINE1, zero_mean_motion)
     not_a_number = _with_checksum(ISS_LINE2[:8] + "     nan" + ISS_LINE2[16:68])
-    with pytest.raises(TLEError, match=r"^line 2, columns 9-16: inclination_deg nan is not"):
+    with pytest.raises(TLEError, match=r"^line 2, columns 9-16: inclination nan is not"):
         parse_tle(ISS_LINE1, not_a_number)
+
+
+@pytest.mark.parametrize(
+    ("columns", "text", "field", "message"),
+    [
+        ((9, 16), "200.0000", "inclination", r"200.0 deg is outside 0..180"),
+        ((9, 16), "-10.0000", "inclination", r"-10.0 deg is outside 0..180"),
+        ((18, 25), "400.0000", "right ascension of node", r"400.0 deg is outside -360..360"),
+        ((35, 42), "999.9999", "argument of perigee", r"999.9999 deg is outside -360..360"),
+        ((44, 51), "  inf   ", "mean anomaly", r"inf is not a finite number"),
+        ((53, 63), "18.00000000", "mean motion", r"18.0 rev/day is faster than any Earth orbit"),
+        ((53, 63), "-1.00000000", "mean motion", r"-1.0 rev/day must be positive"),
+        ((27, 33), "7000000", "eccentricity", r"0.7 with mean motion .* below the Earth"),
+    ],
+)
+def test_physically_impossible_elements_name_the_field(
+    columns: tuple[int, int], text: str, field: str, message: str
+) -> None:
+    first, last = columns
+    line2 = _with_checksum(ISS_LINE2[: first - 1] + text + ISS_LINE2[last:68])
+    with pytest.raises(TLEError, match=f"^line 2, columns {first}-{last}: {field} {message}"):
+        parse_tle(ISS_LINE1, line2)
+    with pytest.raises(TLEError) as caught:
+        parse_tle(ISS_LINE1, line2)
+    assert (caught.value.line, caught.value.columns, caught.value.field) == (2, columns, field)
 
 
 def test_non_ascii_characters_are_rejected() -> None:
@@ -203,3 +242,149 @@ def test_file_errors_carry_the_file_line() -> None:
         list(iter_tles(f"{ISS_LINE2}\n"))
     with pytest.raises(TLEError, match=r"^file line 1, line 1: line 1 at end of input"):
         list(iter_tles(f"{ISS_LINE1}\n"))
+
+
+def _field_replaced(line: str, first_column: int, text: str) -> str:
+    """``line`` (without checksum) with ``text`` from 1-based ``first_column``, re-checksummed."""
+    body = line[: first_column - 1] + text + line[first_column - 1 + len(text) : 68]
+    return _with_checksum(body)
+
+
+# Legal variants found in archive files. The expected values come from the two reference
+# parsers (the C++ Satrec.twoline2rv and the pure-Python sgp4.io.twoline2rv), compared below;
+# a blank second derivative is read (as zero) by the C++ parser only.
+QUIRKY_FORMS = [
+    # (what, line number (0: both), first column, text)
+    ("BSTAR with a '+' sign", 1, 54, "+11606-4"),
+    ("BSTAR with a blank sign", 1, 54, " 11606-4"),
+    ("BSTAR with a blank exponent sign", 1, 54, "-11606 4"),
+    ("BSTAR with a '+' exponent sign", 1, 54, "-11606+1"),
+    ("BSTAR mantissa with a trailing blank", 1, 54, "-1160 -4"),
+    ("second derivative with trailing blanks", 1, 45, " 123  -5"),
+    ("second derivative all blank", 1, 45, "        "),
+    ("eccentricity with leading blanks", 2, 27, "  06703"),
+    ("eccentricity with trailing blanks", 2, 27, "00067  "),
+    ("eccentricity all blank", 2, 27, "       "),
+    ("blank-padded day of year", 1, 19, "08  1.51782528"),
+    ("catalog number padded with blanks", 0, 3, "    5"),
+]
+
+
+@pytest.mark.parametrize(("what", "line", "column", "text"), QUIRKY_FORMS)
+def test_legal_variants_read_as_the_reference_parsers_read_them(
+    what: str, line: int, column: int, text: str
+) -> None:
+    from sgp4.earth_gravity import wgs72
+    from sgp4.io import twoline2rv
+
+    line1, line2 = ISS_LINE1, ISS_LINE2
+    if line in (0, 1):
+        line1 = _field_replaced(line1, column, text)
+    if line in (0, 2):
+        line2 = _field_replaced(line2, column, text)
+    elements = parse_tle(line1, line2).elements
+    references = [Satrec.twoline2rv(line1, line2)]
+    if text.strip():
+        references.append(twoline2rv(line1, line2, wgs72))
+    for reference in references:
+        assert elements.bstar_per_earth_radius == pytest.approx(reference.bstar, rel=1e-12), what
+        assert elements.eccentricity == reference.ecco, what
+        # sgp4 stores the second derivative in rad/min³; ours is rev/day³ as written.
+        assert elements.mean_motion_ddot_rev_per_day3 * 2 * math.pi / 1440.0**3 == (
+            pytest.approx(reference.nddot, rel=1e-12, abs=1e-30)
+        ), what
+    satrec = parse_tle(line1, line2).satrec()
+    assert (satrec.jdsatepoch, satrec.jdsatepochF) == (
+        Satrec.twoline2rv(line1, line2).jdsatepoch,
+        Satrec.twoline2rv(line1, line2).jdsatepochF,
+    )
+
+
+@pytest.mark.parametrize(
+    ("designator", "expected"),
+    [
+        ("98 67A  ", "1998-067A"),  # blank inside the launch number
+        ("58  2B  ", "1958-002B"),  # a right-aligned launch number
+        (" 8067A  ", "2008-067A"),  # a blank-padded year
+        ("        ", None),
+        ("XX@#A   ", None),  # unreadable: dropped, the set is kept (SGP4 does not use it)
+    ],
+)
+def test_international_designator_with_blanks_inside(designator: str, expected: str) -> None:
+    line1 = _field_replaced(ISS_LINE1, 10, designator)
+    assert Satrec.twoline2rv(line1, ISS_LINE2).intldesg == designator.rstrip()  # accepted there
+    assert parse_tle(line1, ISS_LINE2).elements.object_id == expected
+
+
+def test_day_366_of_a_common_year_is_the_first_of_the_next() -> None:
+    line1 = _field_replaced(ISS_LINE1, 19, "07366.50000000")
+    elements = parse_tle(line1, ISS_LINE2).elements
+    assert elements.epoch == datetime(2008, 1, 1, 12, tzinfo=UTC)
+    reference = Satrec.twoline2rv(line1, ISS_LINE2)
+    assert (
+        reference.jdsatepoch + reference.jdsatepochF
+        == parse_tle(line1, ISS_LINE2).satrec().jdsatepoch
+        + parse_tle(line1, ISS_LINE2).satrec().jdsatepochF
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "message"),
+    [
+        (19, "08400.51782528", r"columns 21-32: epoch day 400 is outside 1\.\.366"),
+        (54, "        ", r"columns 54-61: BSTAR '        ' is not in the TLE"),  # C++: NaN
+        (54, "- 1606-4", r"columns 54-61: BSTAR '- 1606-4' is not in the TLE"),  # blank digit
+        (54, "-1160-14", r"columns 54-61: BSTAR '-1160-14' is not in the TLE"),  # 2-digit exp.
+        (21, "2X4.51782528", r"columns 21-32: epoch day '2X4.51782528' is not a day of year"),
+    ],
+)
+def test_malformed_fields_are_refused_with_their_columns(
+    column: int, text: str, message: str
+) -> None:
+    with pytest.raises(TLEError, match=f"^line 1, {message}"):
+        parse_tle(_field_replaced(ISS_LINE1, column, text), ISS_LINE2)
+
+
+def test_scan_resumes_after_a_bad_set_with_one_error_each() -> None:
+    bad_day = _field_replaced(ISS_LINE1, 19, "08400.51782528")
+    text = "\n".join(
+        [
+            "ISS",
+            ISS_LINE1,
+            ISS_LINE2,
+            ISS_LINE2,  # line 5: a line 2 out of order
+            "BROKEN",
+            bad_day,  # line 7: day 400
+            ISS_LINE2,
+            "MARIO",
+            *MARIO_TLE.splitlines()[1:],
+            ISS_LINE1[:60],  # line 12: too short, and no line 2 follows
+        ]
+    )
+    scanned = list(scan_tles(text))
+    assert [(line, type(item).__name__) for line, item in scanned] == [
+        (2, "TLE"),
+        (4, "TLEError"),
+        (6, "TLEError"),
+        (9, "TLE"),
+        (11, "TLEError"),
+    ]
+    errors = [item for _, item in scanned if isinstance(item, TLEError)]
+    assert [(e.file_line, e.line, e.field) for e in errors] == [
+        (4, 2, None),
+        (6, 1, "epoch day"),
+        (11, 1, None),
+    ]
+    assert [item.name for _, item in scanned if isinstance(item, TLE)] == ["ISS", "MARIO"]
+
+
+def test_a_shifted_field_is_refused_at_the_separator_column() -> None:
+    from sgp4.earth_gravity import wgs72
+    from sgp4.io import twoline2rv
+
+    # The mean anomaly one column to the left: float() would read both fields "fine".
+    shifted = _with_checksum(ISS_LINE2[:42] + "325.0288 " + ISS_LINE2[51:68])
+    with pytest.raises(TLEError, match=r"^line 2, column 43: column 43 separates two fields"):
+        parse_tle(ISS_LINE1, shifted)
+    with pytest.raises(ValueError, match="TLE format error"):
+        twoline2rv(ISS_LINE1, shifted, wgs72)  # the reference refuses it too

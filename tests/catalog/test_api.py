@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -221,7 +222,7 @@ async def test_malformed_upload_names_the_line_and_writes_nothing(
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM_JSON
     problem = response.json()
-    assert problem["errors"][0]["loc"] == ["body", "line 6"]
+    assert problem["errors"][0]["loc"] == ["body", "line 6", "checksum"]
     assert "checksum" in problem["errors"][0]["msg"] and "line 6" in problem["detail"]
     listed = (await client.get("/api/v1/catalog/objects")).json()
     assert listed["items"] == []  # the two good sets before it were not written
@@ -243,6 +244,40 @@ async def test_malformed_upload_names_the_line_and_writes_nothing(
         headers={"content-type": "application/octet-stream"},
     )
     assert response.status_code == 415
+
+
+async def test_physically_impossible_elements_are_refused_naming_the_field(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    client.headers.update(await factory.login(role="analyst"))
+    url = "/api/v1/catalog/element-sets"
+    line1, line2 = tle_head(CRYOSAT_TLE, 1).splitlines()
+    body2 = line2[:8] + "200.0000" + line2[16:68]
+    body2 += str(sum(int(c) if c.isdigit() else c == "-" for c in body2) % 10)
+    response = await client.post(
+        url, content=f"{line1}\n{body2}\n", headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert error["loc"] == ["body", "line 2", "inclination"]
+    assert error["msg"] == "line 2, columns 9-16: inclination 200.0 deg is outside 0..180"
+
+    records = json.loads(format_omm_json(parse_omm_csv(csv_head(2))))
+    records[1]["INCLINATION"] = 200.0
+    records[0]["ECCENTRICITY"] = 1.0
+    for index, (keyword, message) in enumerate(
+        [("ECCENTRICITY", "1.0 is not within 0 <= e < 1"), ("INCLINATION", "200.0 deg")]
+    ):
+        response = await client.post(url, json=records[index : index + 1])
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        assert error["loc"] == ["body", "object 1", keyword]
+        assert error["msg"].startswith(message)
+
+    nested = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post(url, content=nested, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert (await client.get("/api/v1/catalog/objects")).json()["items"] == []
 
 
 async def test_uploading_needs_catalog_write(client: httpx.AsyncClient, factory: Factory) -> None:

@@ -62,7 +62,7 @@ async def test_import_several_files_then_show(cli_database: str, tmp_path: Path)
     assert code == 1 and "not found" in output
 
 
-async def test_import_reports_rejected_lines_and_keeps_the_rest(
+async def test_import_skips_unreadable_sets_with_a_warning_and_keeps_the_rest(
     cli_database: str, tmp_path: Path
 ) -> None:
     lines = tle_head(CRYOSAT_TLE, 5).splitlines()
@@ -71,9 +71,31 @@ async def test_import_reports_rejected_lines_and_keeps_the_rest(
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     code, output = await asyncio.to_thread(_run, "catalog", "import", str(broken))
-    assert code == 1
+    assert code == 0
     assert _counts(output, "broken.tle") == ["4", "0", "1"]
-    assert "rejected broken.tle line 3" in output
+    assert f"astroshield: warning: {broken}:3: checksum: " in output
+    assert f"astroshield: warning: {broken}: 1 of 5 element sets skipped" in output
+
+
+async def test_a_bad_file_among_several_stores_nothing(cli_database: str, tmp_path: Path) -> None:
+    good = tmp_path / "good.tle"
+    good.write_text(tle_head(CRYOSAT_TLE, 5), encoding="utf-8")
+    lines = tle_head(CRYOSAT_TLE, 3).splitlines()
+    lines[3] = lines[3][:8] + "200.0000" + lines[3][16:68]
+    lines[3] += str(sum(int(c) if c.isdigit() else c == "-" for c in lines[3]) % 10)
+    strict_bad = tmp_path / "inclined.tle"
+    strict_bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["catalog", "import", str(good), str(strict_bad), "--strict"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"astroshield: error: {strict_bad}:4: inclination: 200.0 deg is outside 0..180 "
+        "(TLE line 2, columns 9-16)\n"
+    )
+    code, output = await asyncio.to_thread(_run, "catalog", "show", "36508")
+    assert code == 1 and "not found" in output  # good.tle, read first, was not stored either
 
 
 async def test_import_is_a_public_platform_import_by_the_cli(

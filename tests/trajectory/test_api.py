@@ -196,6 +196,84 @@ async def test_an_escape_state_is_refused(client: httpx.AsyncClient, factory: Fa
     assert response.json()["errors"][0]["loc"] == ["body", "state", "v_km_s"]
 
 
+@pytest.mark.parametrize(
+    ("r_km", "v_km_s", "loc", "detail"),
+    [
+        ([0.0, 0.0, 0.0], [0.0, 7.5, 0.0], ["state", "r_km"], "0 km from the Earth's centre"),
+        ([6000.0, 0.0, 0.0], [0.0, 7.5, 0.0], ["state", "r_km"], "inside the Earth"),
+        ([2.0e6, 0.0, 0.0], [0.0, 0.1, 0.0], ["state", "r_km"], "beyond its Hill sphere"),
+        ([7000.0, 0.0, 0.0], [1.0, 0.0, 0.0], ["state", "v_km_s"], "below the Earth's surface"),
+        ([7000.0, 0.0, 0.0], [0.0, 0.5, 0.0], ["state", "v_km_s"], "below the Earth's surface"),
+        ([7000.0, 0.0, 0.0], [0.0, 0.0, 0.0], ["state", "v_km_s"], "below the Earth's surface"),
+    ],
+)
+async def test_a_state_that_is_no_earth_orbit_is_refused_naming_the_field(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    r_km: list[float],
+    v_km_s: list[float],
+    loc: list[str],
+    detail: str,
+) -> None:
+    client.headers.update(await login(factory))
+    state = {"epoch": START.isoformat(), "r_km": r_km, "v_km_s": v_km_s}
+    response = await client.post("/api/v1/trajectory/propagate", json={"state": state, **window()})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["loc"] == ["body", *loc]
+    assert detail in problem["detail"]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+async def test_a_state_with_a_non_finite_number_is_refused(
+    client: httpx.AsyncClient, factory: Factory, number: str
+) -> None:
+    client.headers.update(await login(factory))
+    body = (
+        f'{{"state": {{"epoch": "{START.isoformat()}", "r_km": [7000, {number}, 0], '
+        f'"v_km_s": [0, 7.5, 0]}}, "start": "{START.isoformat()}", '
+        f'"stop": "{(START + timedelta(hours=1)).isoformat()}"}}'
+    )
+    response = await client.post(
+        "/api/v1/trajectory/propagate",
+        content=body.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"][:4] == ["body", "state", "r_km", 1]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("start", "0001-01-01T00:00:00+00:00"), ("stop", "9999-12-31T00:00:00+00:00")],
+)
+async def test_a_window_outside_1957_2099_is_refused(
+    client: httpx.AsyncClient, factory: Factory, field: str, value: str
+) -> None:
+    client.headers.update(await login(factory))
+    body = {"tle": tle_body(), **window(), field: value}
+    response = await client.post("/api/v1/trajectory/propagate", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", field]
+    state = {"epoch": "1900-01-01T00:00:00+00:00", "r_km": [7000, 0, 0], "v_km_s": [0, 7.5, 0]}
+    response = await client.post("/api/v1/trajectory/propagate", json={"state": state, **window()})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "state", "epoch"]
+
+
+async def test_an_omm_with_an_impossible_orbit_names_the_keyword(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    client.headers.update(await login(factory))
+    (omm,) = json.loads(format_omm_json([iss()]))
+    omm["ECCENTRICITY"] = 0.9
+    response = await client.post("/api/v1/trajectory/propagate", json={"omm": omm, **window()})
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert error["loc"] == ["body", "omm", "ECCENTRICITY"]
+    assert "below the Earth's surface" in error["msg"]
+
+
 async def test_a_bad_tle_checksum_names_the_line_and_column(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

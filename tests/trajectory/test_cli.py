@@ -74,10 +74,17 @@ def test_propagate_writes_csv_and_json(tle_file: Path, tmp_path: Path) -> None:
 
 
 def test_propagate_refuses_bad_options(tle_file: Path, tmp_path: Path) -> None:
-    code, text = run("propagate", str(tle_file), *window_args(tmp_path / "x.txt"))
-    assert code == 2 and ".oem" in text
-    code, text = run("propagate", str(tle_file), *window_args(tmp_path / "x.oem"), "--step", "0.01")
-    assert code == 1 and "points" in text
+    result = CliRunner().invoke(cli, ["propagate", str(tle_file), *window_args(tmp_path / "x.txt")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"astroshield: error: --output: {tmp_path / 'x.txt'} must end in .oem, .csv or .json\n"
+    )
+    result = CliRunner().invoke(
+        cli, ["propagate", str(tle_file), *window_args(tmp_path / "x.oem"), "--step", "0.01"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("astroshield: error: --step: gives 720001 points; at most")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_a_corrupt_tle_names_the_line(tmp_path: Path) -> None:
@@ -85,8 +92,10 @@ def test_a_corrupt_tle_names_the_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.tle"
     wrong_checksum = str((int(tle.line1[-1]) + 1) % 10)
     bad.write_text(tle.line1[:-1] + wrong_checksum + "\n" + tle.line2 + "\n")
-    code, text = run("propagate", str(bad), *window_args(tmp_path / "x.oem"))
-    assert code == 1 and "checksum" in text and "line 1" in text
+    result = CliRunner().invoke(cli, ["propagate", str(bad), *window_args(tmp_path / "x.oem")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"astroshield: error: {bad}:1: checksum: {wrong_checksum} ")
+    assert result.stderr.endswith("(TLE line 1, column 69)\n")
 
 
 def test_passes_json_lists_the_library_passes(tle_file: Path) -> None:

@@ -19,8 +19,13 @@ from astroshield.astro.ids import (
     normalize_catalog_number,
     normalize_cospar_id,
 )
+from astroshield.astro.orbit import EARTH_EQUATORIAL_RADIUS_KM, semi_major_axis_from_mean_motion
 
 __all__ = [
+    "EARLIEST_EPOCH",
+    "LATEST_EPOCH",
+    "MAX_MEAN_MOTION_REV_PER_DAY",
+    "MIN_PERIGEE_RADIUS_KM",
     "SGP4_EPOCH_ORIGIN",
     "ElementSet",
     "ElementSetError",
@@ -48,7 +53,42 @@ def normalize_object_id(value: str) -> str:
 
 
 class ElementSetError(ValueError):
-    """An element set whose values SGP4 cannot use; the message names the field."""
+    """An element set whose values SGP4 cannot use or no real orbit can have.
+
+    ``field`` is the :class:`ElementSet` attribute at fault (readers map it to their TLE
+    columns or OMM keyword); ``reason`` says what is wrong with its value.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+# Physical bounds every element set from outside must meet (the readers of every format and
+# the database loader construct ElementSet, so this is the one place they are checked).
+EARLIEST_EPOCH = datetime(1957, 1, 1, tzinfo=UTC)  # the TLE two-digit years start at 1957
+LATEST_EPOCH = datetime(2100, 1, 1, tzinfo=UTC)
+# A circular orbit grazing the equator makes 17.07 rev/day; no Earth orbit is faster.
+MAX_MEAN_MOTION_REV_PER_DAY = 17.0
+# Published sets of objects in their last revolutions put the mean-element perigee a little
+# under the surface (Vallado's SGP4-VER case 28872, a Minotaur R/B, 48 km under); a perigee
+# deeper than a tenth of the Earth's radius is a typo (e = 0.7 for 0.007) or garbage.
+MIN_PERIGEE_RADIUS_KM = 0.9 * EARTH_EQUATORIAL_RADIUS_KM
+# Angles may arrive in -360..360 (the CCSDS OMM XML schema's range); they are stored in 0..360.
+_ANGLE_LIMIT_DEG = 360.0
+_NORMALISED_ANGLES = ("ra_of_asc_node_deg", "arg_of_pericenter_deg", "mean_anomaly_deg")
+_FINITE_FIELDS = (
+    "mean_motion_rev_per_day",
+    "eccentricity",
+    "inclination_deg",
+    *_NORMALISED_ANGLES,
+    "bstar_per_earth_radius",
+    "mean_motion_dot_rev_per_day2",
+    "mean_motion_ddot_rev_per_day3",
+)
+# Counters fit a 32-bit column; TLEs keep the last 4 and 5 digits of them.
+_MAX_COUNTER = 999_999_999
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +100,12 @@ class ElementSet:
     (``"1998-067A"``, or launch-only ``"1970-025"``, see :func:`normalize_object_id`) or ``None``
     when the source leaves it blank. ``epoch`` is timezone-aware
     UTC; a TLE epoch (8 decimal places of a day = multiples of 864 µs) is held exactly.
+
+    Construction refuses, with :class:`ElementSetError` naming the field, any value no real
+    Earth orbit can have: non-finite numbers, ``e`` outside ``0 <= e < 1``, inclination
+    outside 0-180°, mean motion outside ``0 < n <= 17`` rev/day, a perigee deep inside the
+    Earth, angles outside -360..360° and epochs outside 1957-2099. Node, argument of perigee
+    and mean anomaly are stored normalised to ``0 <= angle < 360``.
     """
 
     catalog_number: str
@@ -83,37 +129,70 @@ class ElementSet:
     def __post_init__(self) -> None:
         if normalize_catalog_number(self.catalog_number) != self.catalog_number:
             raise ElementSetError(
-                f"catalog_number {self.catalog_number!r} is not canonical; "
-                "pass it through normalize_catalog_number()"
+                "catalog_number",
+                f"{self.catalog_number!r} is not canonical; "
+                "pass it through normalize_catalog_number()",
             )
         if self.object_id is not None and normalize_object_id(self.object_id) != self.object_id:
             raise ElementSetError(
-                f"object_id {self.object_id!r} is not canonical; "
-                "pass it through normalize_object_id()"
+                "object_id",
+                f"{self.object_id!r} is not canonical; pass it through normalize_object_id()",
             )
-        if self.epoch.tzinfo is None or self.epoch.utcoffset() != timedelta(0):
-            raise ElementSetError(f"epoch {self.epoch!r} must be timezone-aware UTC")
-        if not 0.0 <= self.eccentricity < 1.0:
-            raise ElementSetError(f"eccentricity {self.eccentricity!r} is not within 0 <= e < 1")
-        if not self.mean_motion_rev_per_day > 0.0:
-            raise ElementSetError(
-                f"mean_motion_rev_per_day {self.mean_motion_rev_per_day!r} must be positive"
-            )
-        for name in (
-            "inclination_deg",
-            "ra_of_asc_node_deg",
-            "arg_of_pericenter_deg",
-            "mean_anomaly_deg",
-            "bstar_per_earth_radius",
-            "mean_motion_dot_rev_per_day2",
-            "mean_motion_ddot_rev_per_day3",
-        ):
+        self._check_epoch()
+        for name in _FINITE_FIELDS:
             value = getattr(self, name)
             if not math.isfinite(value):
-                raise ElementSetError(f"{name} {value!r} is not a finite number")
+                raise ElementSetError(name, f"{value!r} is not a finite number")
+        self._check_shape()
+        for name in _NORMALISED_ANGLES:
+            value = getattr(self, name)
+            if not -_ANGLE_LIMIT_DEG <= value <= _ANGLE_LIMIT_DEG:
+                raise ElementSetError(name, f"{value!r} deg is outside -360..360")
+            normalised = value % 360.0
+            # -1e-17 % 360.0 rounds to 360.0 itself.
+            object.__setattr__(self, name, 0.0 if normalised == 360.0 else normalised)
         if len(self.classification) != 1:
             raise ElementSetError(
-                f"classification {self.classification!r} must be one character (U, C, S)"
+                "classification", f"{self.classification!r} must be one character (U, C, S)"
+            )
+        for name in ("ephemeris_type", "element_set_number", "rev_at_epoch"):
+            value = getattr(self, name)
+            limit = 9 if name == "ephemeris_type" else _MAX_COUNTER
+            if not 0 <= value <= limit:
+                raise ElementSetError(name, f"{value!r} is outside 0..{limit}")
+
+    def _check_epoch(self) -> None:
+        if self.epoch.tzinfo is None or self.epoch.utcoffset() != timedelta(0):
+            raise ElementSetError("epoch", f"{self.epoch!r} must be timezone-aware UTC")
+        if not EARLIEST_EPOCH <= self.epoch < LATEST_EPOCH:
+            raise ElementSetError(
+                "epoch", f"{self.epoch.isoformat()} is outside 1957-01-01..2099-12-31"
+            )
+
+    def _check_shape(self) -> None:
+        """Eccentricity, inclination, mean motion and the perigee they give."""
+        e, n = self.eccentricity, self.mean_motion_rev_per_day
+        if not 0.0 <= e < 1.0:
+            raise ElementSetError("eccentricity", f"{e!r} is not within 0 <= e < 1")
+        if not 0.0 <= self.inclination_deg <= 180.0:
+            raise ElementSetError(
+                "inclination_deg", f"{self.inclination_deg!r} deg is outside 0..180"
+            )
+        if not n > 0.0:
+            raise ElementSetError("mean_motion_rev_per_day", f"{n!r} rev/day must be positive")
+        if n > MAX_MEAN_MOTION_REV_PER_DAY:
+            raise ElementSetError(
+                "mean_motion_rev_per_day",
+                f"{n!r} rev/day is faster than any Earth orbit "
+                f"(at most {MAX_MEAN_MOTION_REV_PER_DAY:g})",
+            )
+        perigee_km = semi_major_axis_from_mean_motion(n) * (1.0 - e)
+        if perigee_km < MIN_PERIGEE_RADIUS_KM:
+            raise ElementSetError(
+                "eccentricity",
+                f"{e!r} with mean motion {n!r} rev/day puts the perigee "
+                f"{EARTH_EQUATORIAL_RADIUS_KM - perigee_km:.0f} km below the Earth's surface "
+                f"(at most {EARTH_EQUATORIAL_RADIUS_KM - MIN_PERIGEE_RADIUS_KM:.0f} km)",
             )
 
 

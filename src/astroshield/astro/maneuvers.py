@@ -74,6 +74,7 @@ from astroshield.astro.elements import ElementSet, to_satrec
 from astroshield.astro.frames import rtn_rotation
 
 __all__ = [
+    "MIN_HISTORY_SETS",
     "DetectionConfig",
     "ElementHistory",
     "ManeuverDetection",
@@ -90,6 +91,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 ManeuverKind = Literal["in_plane", "out_of_plane", "both"]
 
+# Fewer sets than this give no noise model to judge a jump against: nothing is detected.
+MIN_HISTORY_SETS = 8
 _MINUTES_PER_DAY = 1440.0
 _EARTH_ROTATION_RAD_PER_DAY = 2.0 * math.pi * 1.00273781191135448
 # MAD -> sigma for a normal distribution.
@@ -679,20 +682,20 @@ def detect_maneuvers(
     satrecs = [to_satrec(item) for item in ordered]
     epochs = [item.epoch for item in ordered]
     kept = [index for index, s in enumerate(satrecs) if _mean_at(s, 0.0) is not None]
-    if len(kept) < 8:
+    if len(kept) < MIN_HISTORY_SETS:
         return []
 
     # Noise model from the raw consecutive jumps (median/MAD shrug off the outliers), kept
     # fixed while isolated bad sets are removed.
     raw = _Detector(satrecs, epochs, kept, cfg)
     base_days, noise = raw.noise(1)
-    if base_days.shape[0] < 8:
+    if base_days.shape[0] < MIN_HISTORY_SETS:
         return []
     for _ in range(cfg.outlier_passes):
         kept, removed = _remove_outliers(kept, satrecs, epochs, noise, base_days, cfg)
         if not removed:
             break
-    if len(kept) < 8:
+    if len(kept) < MIN_HISTORY_SETS:
         return []
 
     detector = _Detector(satrecs, epochs, kept, cfg)

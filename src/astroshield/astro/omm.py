@@ -2,7 +2,10 @@
 
 JSON and CSV follow CelesTrak's flat GP flavour (one object/row per element set with the OMM
 keywords as names). Values are written with ``repr`` so write → read gives identical floats.
-Errors name the record (``row``, ``line``, ``segment`` or ``object``) and the keyword.
+Errors name the record (``row``, ``line``, ``segment`` or ``object``), its line in the input
+and the keyword. The ``scan_omm_*`` readers yield a record that cannot be read as its error and
+go on with the next record; the ``parse_omm_*`` readers raise the first error. A document that
+cannot be read at all (JSON or XML syntax, a CSV without the key columns) raises either way.
 
 Epochs are CCSDS time codes (``YYYY-MM-DDThh:mm:ss[.f]`` or ``YYYY-DDDThh:mm:ss[.f]``, optional
 trailing ``Z``) read as UTC. KVN and XML are read with the shared CCSDS readers of
@@ -15,8 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET  # used only to *build* XML for output
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +33,7 @@ from astroshield.astro.ids import IdentifierError, normalize_catalog_number
 
 __all__ = [
     "CELESTRAK_COLUMNS",
+    "KVN_MARKER",
     "OMMCatalog",
     "OMMError",
     "format_omm_csv",
@@ -42,6 +47,10 @@ __all__ = [
     "parse_omm_xml",
     "read_omm_file",
     "satrecs_for",
+    "scan_omm_csv",
+    "scan_omm_json",
+    "scan_omm_kvn",
+    "scan_omm_xml",
 ]
 
 CELESTRAK_COLUMNS: tuple[str, ...] = (
@@ -118,6 +127,17 @@ _TLE_PARAMETER_KEYS = (
     "MEAN_MOTION_DDOT",
 )
 _OMM_VERSION = "3.0"
+KVN_MARKER = "CCSDS_OMM_VERS"  # the first keyword of every KVN OMM
+# The keyword of each ElementSet attribute, to locate range errors found by ElementSet itself.
+_ATTRIBUTE_KEYWORDS: dict[str, str] = {
+    **{attribute: keyword for keyword, attribute in _FLOAT_FIELDS.items()},
+    **{attribute: keyword for keyword, (attribute, _) in _INT_FIELDS.items()},
+    "catalog_number": "NORAD_CAT_ID",
+    "object_id": "OBJECT_ID",
+    "epoch": "EPOCH",
+    "classification": "CLASSIFICATION_TYPE",
+}
+_JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 FieldValue = str | int | float | None
 
@@ -150,35 +170,41 @@ def _text(value: FieldValue) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _parse_epoch(text: str, location: str) -> datetime:
-    try:
-        return ccsds.parse_epoch(text).replace(tzinfo=UTC)
-    except ccsds.CcsdsError:
-        raise OMMError(
-            location, "EPOCH", f"{text!r} is not an ISO 8601 UTC time like 2024-10-29T12:18:43.49"
-        ) from None
-
-
 def _format_epoch(value: datetime) -> str:
     return ccsds.format_epoch(value.astimezone(UTC).replace(tzinfo=None), kind="OMM")
 
 
-def _elements_from_fields(fields: Mapping[str, FieldValue], location: str) -> ElementSet:
-    """Validate one flat keyword → value record and build the element set."""
+def _elements_from_fields(
+    fields: Mapping[str, FieldValue],
+    location: str,
+    *,
+    line: int | None = None,
+    lines: Mapping[str, int] | None = None,
+) -> ElementSet:
+    """Validate one flat keyword → value record and build the element set.
+
+    ``line`` is where the record starts in the input, ``lines`` where each keyword is (KVN,
+    XML); errors carry the keyword's line when known, else the record's.
+    """
+
+    def fail(keyword: str | None, reason: str) -> OMMError:
+        where = (lines or {}).get(keyword, line) if keyword else line
+        return OMMError(location, keyword, reason, line=where)
+
     for keyword, expected in _REQUIRED_METADATA.items():
         value = _text(fields.get(keyword))
         if value and value.upper() != expected:
-            raise OMMError(location, keyword, f"{value!r} is not supported, expected {expected}")
+            raise fail(keyword, f"{value!r} is not supported, expected {expected}")
 
     values: dict[str, float] = {}
     for keyword, attribute in _FLOAT_FIELDS.items():
         raw = _text(fields.get(keyword))
         if not raw:
-            raise OMMError(location, keyword, "is missing")
+            raise fail(keyword, "is missing")
         try:
             values[attribute] = float(raw)
         except ValueError:
-            raise OMMError(location, keyword, f"{raw!r} is not a number") from None
+            raise fail(keyword, f"{raw!r} is not a number") from None
 
     integers: dict[str, int] = {}
     for keyword, (attribute, default) in _INT_FIELDS.items():
@@ -189,28 +215,33 @@ def _elements_from_fields(fields: Mapping[str, FieldValue], location: str) -> El
         try:
             integers[attribute] = int(raw)
         except ValueError:
-            raise OMMError(location, keyword, f"{raw!r} is not an integer") from None
+            raise fail(keyword, f"{raw[:40]!r} is not an integer") from None
 
     raw_catalog = fields.get("NORAD_CAT_ID")
     if raw_catalog is None or _text(raw_catalog) == "":
-        raise OMMError(location, "NORAD_CAT_ID", "is missing")
+        raise fail("NORAD_CAT_ID", "is missing")
     try:
         catalog_number = normalize_catalog_number(
             raw_catalog if isinstance(raw_catalog, int) else _text(raw_catalog)
         )
-    except IdentifierError as error:
-        raise OMMError(location, "NORAD_CAT_ID", str(error)) from None
+    except (IdentifierError, ValueError) as error:
+        raise fail("NORAD_CAT_ID", str(error)) from None
 
     raw_object_id = _text(fields.get("OBJECT_ID"))
     try:
         object_id = normalize_object_id(raw_object_id) if raw_object_id else None
     except IdentifierError as error:
-        raise OMMError(location, "OBJECT_ID", str(error)) from None
+        raise fail("OBJECT_ID", str(error)) from None
 
     raw_epoch = _text(fields.get("EPOCH"))
     if not raw_epoch:
-        raise OMMError(location, "EPOCH", "is missing")
-    epoch = _parse_epoch(raw_epoch, location)
+        raise fail("EPOCH", "is missing")
+    try:
+        epoch = ccsds.parse_epoch(raw_epoch).replace(tzinfo=UTC)
+    except ccsds.CcsdsError:
+        raise fail(
+            "EPOCH", f"{raw_epoch!r} is not an ISO 8601 UTC time like 2024-10-29T12:18:43.49"
+        ) from None
 
     classification = _text(fields.get("CLASSIFICATION_TYPE")) or "U"
     try:
@@ -234,15 +265,19 @@ def _elements_from_fields(fields: Mapping[str, FieldValue], location: str) -> El
             rev_at_epoch=integers["rev_at_epoch"],
         )
     except ElementSetError as error:
-        raise OMMError(location, _keyword_in(str(error)), str(error)) from None
+        raise fail(_ATTRIBUTE_KEYWORDS.get(error.field), error.reason) from None
 
 
-def _keyword_in(message: str) -> str | None:
-    attribute = message.split(" ", 1)[0]
-    for keyword, name in _FLOAT_FIELDS.items():
-        if name == attribute:
-            return keyword
-    return {"classification": "CLASSIFICATION_TYPE", "epoch": "EPOCH"}.get(attribute)
+Scanned = tuple[int | None, ElementSet | OMMError]
+
+
+def _first_error(items: Iterable[Scanned]) -> list[ElementSet]:
+    result = []
+    for _, item in items:
+        if isinstance(item, OMMError):
+            raise item
+        result.append(item)
+    return result
 
 
 def _fields_from_elements(elements: ElementSet) -> dict[str, str | int | float]:
@@ -277,27 +312,55 @@ def _as_text(value: str | int | float) -> str:
 
 def parse_omm_csv(source: str | Iterable[str]) -> list[ElementSet]:
     """Read CelesTrak's OMM CSV (header row of OMM keywords; CRLF or LF; column order free)."""
+    return _first_error(scan_omm_csv(source))
+
+
+def scan_omm_csv(source: str | Iterable[str]) -> Iterator[Scanned]:
+    """(line, element set or error) for each row of an OMM CSV (errors name ``row N``)."""
     lines = io.StringIO(source, newline="") if isinstance(source, str) else source
     reader = csv.reader(lines)
     try:
-        header = [name.strip() for name in next(reader)]
-    except StopIteration:
-        return []
+        header = [name.strip() for name in next(reader, [])]
+    except csv.Error as error:
+        raise OMMError("header", None, f"not CSV: {error}", line=1) from None
+    if not header:
+        return
     missing = [name for name in ("NORAD_CAT_ID", "EPOCH") if name not in header]
     if missing:
-        raise OMMError("header", missing[0], "column is missing")
-    result = []
-    for row_number, row in enumerate(reader, start=1):
+        raise OMMError("header", missing[0], "column is missing", line=1)
+    row_number = 0
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            # The reader cannot resynchronise after a broken quote or an oversized field.
+            raise OMMError(f"row {row_number + 1}", None, f"not CSV: {error}", line=start) from None
+        if row is None:
+            return
         if not row:
             continue
+        row_number += 1
         if len(row) != len(header):
-            raise OMMError(
-                f"row {row_number}", None, f"has {len(row)} fields, header has {len(header)}"
+            yield (
+                start,
+                OMMError(
+                    f"row {row_number}",
+                    None,
+                    f"has {len(row)} fields, header has {len(header)}",
+                    line=start,
+                ),
             )
-        result.append(
-            _elements_from_fields(dict(zip(header, row, strict=True)), f"row {row_number}")
-        )
-    return result
+            continue
+        try:
+            yield (
+                start,
+                _elements_from_fields(
+                    dict(zip(header, row, strict=True)), f"row {row_number}", line=start
+                ),
+            )
+        except OMMError as error:
+            yield start, error
 
 
 def format_omm_csv(elements: Iterable[ElementSet]) -> str:
@@ -316,20 +379,73 @@ def format_omm_csv(elements: Iterable[ElementSet]) -> str:
 
 def parse_omm_json(text: str | bytes) -> list[ElementSet]:
     """Read CelesTrak GP JSON: a list of flat objects (a single object is accepted too)."""
+    return _first_error(scan_omm_json(text))
+
+
+def _json_document(text: str) -> object:
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise OMMError(f"JSON line {error.lineno}", None, error.msg) from None
-    records = document if isinstance(document, list) else [document]
-    result = []
-    for index, record in enumerate(records, start=1):
+        raise OMMError(f"JSON line {error.lineno}", None, error.msg, line=error.lineno) from None
+    except RecursionError:
+        raise OMMError("JSON", None, "is nested too deeply") from None
+    except ValueError as error:  # e.g. an integer longer than Python converts
+        raise OMMError("JSON", None, str(error)) from None
+
+
+def _after_whitespace(text: str, position: int) -> int:
+    match = _JSON_WHITESPACE.match(text, position)
+    return match.end() if match else position
+
+
+def _json_array_lines(text: str, count: int) -> list[int]:
+    """The line each element of a (valid) top-level JSON array starts on."""
+    decoder = json.JSONDecoder()
+    position = _after_whitespace(text, 0) + 1  # past "["
+    lines: list[int] = []
+    line, counted = 1, 0
+    for _ in range(count):
+        position = _after_whitespace(text, position)
+        line += text.count("\n", counted, position)
+        counted = position
+        lines.append(line)
+        _, position = decoder.raw_decode(text, position)
+        position = _after_whitespace(text, position) + 1  # past "," or "]"
+    return lines
+
+
+def scan_omm_json(text: str | bytes) -> Iterator[Scanned]:
+    """(line, element set or error) for each object of CelesTrak GP JSON (``object N``)."""
+    try:
+        text = ccsds.decode_message(text)
+    except UnicodeDecodeError as error:
+        raise OMMError("JSON", None, f"byte {error.start} is not UTF-8") from None
+    document = _json_document(text)
+    if isinstance(document, list):
+        records: list[object] = document
+        lines = _json_array_lines(text, len(records))
+    else:
+        records, lines = [document], [1]
+    for index, (record, line) in enumerate(zip(records, lines, strict=True), start=1):
+        location = f"object {index}"
         if not isinstance(record, dict):
-            raise OMMError(f"object {index}", None, "is not a JSON object")
-        for key, value in record.items():
-            if not isinstance(value, str | int | float) and value is not None:
-                raise OMMError(f"object {index}", key, f"{value!r} is not a scalar")
-        result.append(_elements_from_fields(record, f"object {index}"))
-    return result
+            yield line, OMMError(location, None, "is not a JSON object", line=line)
+            continue
+        bad = next(
+            (
+                key
+                for key, value in record.items()
+                if not isinstance(value, str | int | float) and value is not None
+            ),
+            None,
+        )
+        if bad is not None:
+            yield line, OMMError(location, bad, f"{record[bad]!r:.60} is not a scalar", line=line)
+            continue
+        try:
+            yield line, _elements_from_fields(record, location, line=line)
+        except OMMError as error:
+            yield line, error
 
 
 def format_omm_json(elements: Iterable[ElementSet], *, indent: int | None = None) -> str:
@@ -342,41 +458,61 @@ def format_omm_json(elements: Iterable[ElementSet], *, indent: int | None = None
 
 def parse_omm_kvn(text: str) -> list[ElementSet]:
     """Read one or more KVN OMMs (each starts with ``CCSDS_OMM_VERS``); units are ignored."""
-    result: list[ElementSet] = []
-    fields: dict[str, str] = {}
-    start_line = 0
+    return _first_error(scan_omm_kvn(text))
 
-    def finish() -> None:
-        if fields:
-            result.append(_elements_from_fields(fields, f"message at line {start_line}"))
+
+def scan_omm_kvn(text: str) -> Iterator[Scanned]:
+    """(line, element set or first error) for each KVN OMM; after an error, reading resumes
+    at the next ``CCSDS_OMM_VERS``."""
+    fields: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    start_line = 0
+    broken: OMMError | None = None
+
+    def finish() -> Iterator[Scanned]:
+        if broken is not None:
+            yield broken.line, broken
+        elif fields:
+            try:
+                yield (
+                    start_line,
+                    _elements_from_fields(
+                        fields, f"message at line {start_line}", line=start_line, lines=lines
+                    ),
+                )
+            except OMMError as error:
+                yield error.line, error
 
     raw_lines = text.splitlines()
     for item in ccsds.kvn_lines(text):
         line_number, keyword = item.line, item.keyword
         if item.comment is not None:
             continue
+        if keyword == "CCSDS_OMM_VERS":
+            yield from finish()
+            fields, lines, start_line, broken = {}, {}, line_number, None
+        if broken is not None:
+            continue
+        problem: tuple[str | None, str] | None = None
         if keyword is None:
             raw = raw_lines[line_number - 1]
-            raise OMMError(
-                f"line {line_number}", None, f"{raw!r} is not KEYWORD = value", line=line_number
-            )
+            problem = None, f"{raw[:80]!r} is not KEYWORD = value"
+        elif not start_line:
+            problem = keyword, "appears before CCSDS_OMM_VERS"
+        elif keyword in fields:
+            problem = keyword, "appears twice in one message"
+        if problem is not None:
+            broken = OMMError(f"line {line_number}", problem[0], problem[1], line=line_number)
+            if not start_line:
+                # Lines before the first message belong to none: report them once.
+                start_line = line_number
+            continue
+        assert keyword is not None
         # Only numeric values carry units; names such as "ECHO 1 DEB [METAL OBJ]" keep brackets.
         numeric = keyword in _FLOAT_FIELDS or keyword in _INT_FIELDS
-        value = item.value if numeric else item.full_value
-        if keyword == "CCSDS_OMM_VERS":
-            finish()
-            fields, start_line = {}, line_number
-        elif not start_line:
-            raise OMMError(
-                f"line {line_number}", keyword, "appears before CCSDS_OMM_VERS", line=line_number
-            )
-        elif keyword in fields:
-            raise OMMError(
-                f"line {line_number}", keyword, "appears twice in one message", line=line_number
-            )
-        fields[keyword] = value
-    finish()
-    return result
+        fields[keyword] = item.value if numeric else item.full_value
+        lines[keyword] = line_number
+    yield from finish()
 
 
 def format_omm_kvn(
@@ -412,20 +548,31 @@ def format_omm_kvn(
 
 def parse_omm_xml(text: str | bytes) -> list[ElementSet]:
     """Read CCSDS NDM/XML OMMs (``<ndm>`` with several ``<omm>`` or a bare ``<omm>``)."""
+    return _first_error(scan_omm_xml(text))
+
+
+def scan_omm_xml(text: str | bytes) -> Iterator[Scanned]:
+    """(line, element set or error) for each ``<segment>`` of NDM/XML OMMs (``segment N``)."""
     try:
         root = ccsds.parse_xml_tree(text, kind="OMM")
     except ccsds.CcsdsError as error:
         location = "XML" if error.line is None else f"XML line {error.line}"
         raise OMMError(location, error.keyword, error.reason, line=error.line) from None
     segments = [node for node in root.iter() if node.tag == "segment"]
-    result = []
     for index, segment in enumerate(segments, start=1):
         fields: dict[str, str] = {}
+        lines: dict[str, int] = {}
         for node in segment.iter():
             if not node.children and node is not segment:
                 fields[node.tag] = node.text
-        result.append(_elements_from_fields(fields, f"segment {index}"))
-    return result
+                lines[node.tag] = node.line
+        try:
+            yield (
+                segment.line,
+                _elements_from_fields(fields, f"segment {index}", line=segment.line, lines=lines),
+            )
+        except OMMError as error:
+            yield error.line, error
 
 
 def format_omm_xml(

@@ -3,6 +3,15 @@
 Column numbers in messages are 1-based, as in the NORAD/Space-Track format description, so
 they can be found with an editor's column counter. SGP4 initialisation of a parsed TLE uses
 ``Satrec.twoline2rv`` on the original lines; we only validate and decode the fields.
+
+Lines must be 69 characters with a valid checksum (that catches truncation and corruption,
+which the reference parser does not check). Within the fields, the legal variants found in
+archive files and read by the reference parsers (``sgp4.io.twoline2rv`` and the C++
+``Satrec.twoline2rv``) are accepted and normalised: blanks in the eccentricity read as
+zeros, exponent fields with a blank or ``+`` exponent sign and trailing blanks in the
+mantissa, a blank second derivative of mean motion (zero), blanks inside the international
+designator (``98 67A`` is 1998-067A; a designator that cannot be read is stored as none, as it
+plays no part in SGP4) and day 366 of a common year (1 January of the next).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ __all__ = [
     "format_tle",
     "iter_tles",
     "parse_tle",
+    "scan_tles",
     "tle_checksum",
 ]
 
@@ -34,25 +44,34 @@ TLE_LINE_LENGTH = 69
 _TICK_MICROSECONDS = 864  # the TLE epoch has 8 decimals of a day: 1e-8 d = 864 µs exactly
 _TICKS_PER_DAY = 100_000_000
 _DECIMAL_POINT_RE = re.compile(r"^[ +-]?\.\d+$")
-_EXPONENT_FIELD_RE = re.compile(r"^([ +-]?)(\d{1,5})([+-])(\d)$")
+# Sign, five mantissa digits after an assumed decimal point (trailing blanks read as zeros,
+# as float() reads them in sgp4.io), exponent sign (a blank is +) and one exponent digit.
+_EXPONENT_FIELD_RE = re.compile(r"^([ +-])(\d{1,5}) *([ +-])(\d)$")
+# Columns (1-based) that separate the fields and must be blank, as sgp4.io.twoline2rv checks:
+# a character there means the fields are shifted and would be misread.
+_SEPARATOR_COLUMNS = {1: (9, 33, 44, 53, 62, 64), 2: (8, 17, 26, 34, 43, 52)}
+_DESIGNATOR_RE = re.compile(r"^([ \d]{2})([ \d]{3})([A-Z ]{1,3})$")
 
 
-# Where each ElementSet attribute lives, to locate range errors found by ElementSet itself.
-_FIELD_COLUMNS: dict[str, tuple[int, tuple[int, int]]] = {
-    "mean_motion_dot_rev_per_day2": (1, (34, 43)),
-    "mean_motion_ddot_rev_per_day3": (1, (45, 52)),
-    "bstar_per_earth_radius": (1, (54, 61)),
-    "inclination_deg": (2, (9, 16)),
-    "ra_of_asc_node_deg": (2, (18, 25)),
-    "eccentricity": (2, (27, 33)),
-    "arg_of_pericenter_deg": (2, (35, 42)),
-    "mean_anomaly_deg": (2, (44, 51)),
-    "mean_motion_rev_per_day": (2, (53, 63)),
+# Where each ElementSet attribute lives, to locate range errors found by ElementSet itself:
+# (TLE line, columns, field name as the format description calls it).
+_FIELD_COLUMNS: dict[str, tuple[int, tuple[int, int], str]] = {
+    "epoch": (1, (19, 32), "epoch"),
+    "mean_motion_dot_rev_per_day2": (1, (34, 43), "mean motion first derivative"),
+    "mean_motion_ddot_rev_per_day3": (1, (45, 52), "mean motion second derivative"),
+    "bstar_per_earth_radius": (1, (54, 61), "BSTAR"),
+    "inclination_deg": (2, (9, 16), "inclination"),
+    "ra_of_asc_node_deg": (2, (18, 25), "right ascension of node"),
+    "eccentricity": (2, (27, 33), "eccentricity"),
+    "arg_of_pericenter_deg": (2, (35, 42), "argument of perigee"),
+    "mean_anomaly_deg": (2, (44, 51), "mean anomaly"),
+    "mean_motion_rev_per_day": (2, (53, 63), "mean motion"),
 }
 
 
 class TLEError(ValueError):
-    """A malformed TLE. ``line`` is 1 or 2 (0 for the name line), ``columns`` 1-based."""
+    """A malformed TLE. ``line`` is 1 or 2 (0 for the name line), ``columns`` 1-based,
+    ``field`` the name of the field at fault (``"inclination"``) when one is."""
 
     def __init__(
         self,
@@ -61,11 +80,13 @@ class TLEError(ValueError):
         line: int | None = None,
         columns: tuple[int, int] | None = None,
         file_line: int | None = None,
+        field: str | None = None,
     ) -> None:
         self.reason = message
         self.line = line
         self.columns = columns
         self.file_line = file_line
+        self.field = field
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -81,7 +102,17 @@ class TLEError(ValueError):
 
     def at_file_line(self, file_line: int) -> TLEError:
         """Copy of this error that also names the line of the whole file it came from."""
-        return TLEError(self.reason, line=self.line, columns=self.columns, file_line=file_line)
+        return TLEError(
+            self.reason,
+            line=self.line,
+            columns=self.columns,
+            file_line=file_line,
+            field=self.field,
+        )
+
+    def within_set(self) -> TLEError:
+        """Copy without the file line (the message as it reads for one set on its own)."""
+        return TLEError(self.reason, line=self.line, columns=self.columns, field=self.field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +152,11 @@ def _field(text: str, first: int, last: int) -> str:
     return text[first - 1 : last]
 
 
-def _fail(reason: str, line: int, first: int, last: int | None = None) -> TLEError:
-    return TLEError(reason, line=line, columns=(first, first if last is None else last))
+def _fail(
+    reason: str, line: int, first: int, last: int | None = None, *, field: str | None = None
+) -> TLEError:
+    columns = (first, first if last is None else last)
+    return TLEError(reason, line=line, columns=columns, field=field)
 
 
 def _parse_float(text: str, line: int, first: int, last: int, what: str) -> float:
@@ -130,7 +164,7 @@ def _parse_float(text: str, line: int, first: int, last: int, what: str) -> floa
     try:
         return float(raw)
     except ValueError:
-        raise _fail(f"{what} {raw!r} is not a number", line, first, last) from None
+        raise _fail(f"{what} {raw!r} is not a number", line, first, last, field=what) from None
 
 
 def _parse_int(
@@ -140,7 +174,7 @@ def _parse_int(
     if blank is not None and not raw.strip():
         return blank
     if not raw.strip().isdigit():
-        raise _fail(f"{what} {raw!r} is not an unsigned integer", line, first, last)
+        raise _fail(f"{what} {raw!r} is not an unsigned integer", line, first, last, field=what)
     return int(raw)
 
 
@@ -149,7 +183,9 @@ def _parse_decimal_point_field(text: str, line: int, first: int, last: int, what
     raw = _field(text, first, last)
     stripped = raw.strip()
     if not _DECIMAL_POINT_RE.match(stripped) and not _is_plain_number(stripped):
-        raise _fail(f"{what} {raw!r} is not a number like -.00001234", line, first, last)
+        raise _fail(
+            f"{what} {raw!r} is not a number like -.00001234", line, first, last, field=what
+        )
     return float(stripped)
 
 
@@ -162,18 +198,31 @@ def _is_plain_number(text: str) -> bool:
     return bool(text)
 
 
-def _parse_exponent_field(text: str, line: int, first: int, last: int, what: str) -> float:
-    """Assumed-decimal-point fields such as `` 28098-4`` meaning 0.28098e-4."""
+def _parse_exponent_field(
+    text: str, line: int, first: int, last: int, what: str, *, blank_is_zero: bool = False
+) -> float:
+    """Assumed-decimal-point fields such as `` 28098-4`` meaning 0.28098e-4.
+
+    ``blank_is_zero``: an all-blank field reads as 0 (the C++ reference parser does so for
+    the second derivative of mean motion; for BSTAR it yields NaN, so a blank is refused).
+    """
     raw = _field(text, first, last)
-    match = _EXPONENT_FIELD_RE.match(raw.strip())
+    if blank_is_zero and not raw.strip():
+        return 0.0
+    match = _EXPONENT_FIELD_RE.match(raw)
     if not match:
         raise _fail(
-            f"{what} {raw!r} is not in the TLE exponent form like ' 12345-4'", line, first, last
+            f"{what} {raw!r} is not in the TLE exponent form like ' 12345-4'",
+            line,
+            first,
+            last,
+            field=what,
         )
     sign, mantissa, exponent_sign, exponent = match.groups()
     # Build the decimal text so float() rounds once, as twoline2rv's strtod does.
     mantissa_digits = mantissa.ljust(5, "0")
-    return float(f"{'-' if sign == '-' else ''}0.{mantissa_digits}e{exponent_sign}{exponent}")
+    exponent_text = f"{'-' if exponent_sign == '-' else '+'}{exponent}"
+    return float(f"{'-' if sign == '-' else ''}0.{mantissa_digits}e{exponent_text}")
 
 
 def _parse_catalog_field(text: str, line: int) -> str:
@@ -181,24 +230,33 @@ def _parse_catalog_field(text: str, line: int) -> str:
     try:
         return normalize_catalog_number(raw.strip())
     except IdentifierError as error:
-        raise _fail(f"catalog number {raw!r}: {error}", line, 3, 7) from None
+        raise _fail(
+            f"catalog number {raw!r}: {error}", line, 3, 7, field="catalog number"
+        ) from None
 
 
 def _parse_epoch(text: str) -> datetime:
     year_raw = _field(text, 19, 20)
     day_raw = _field(text, 21, 32)
     if not year_raw.strip().isdigit():
-        raise _fail(f"epoch year {year_raw!r} is not two digits", 1, 19, 20)
+        raise _fail(f"epoch year {year_raw!r} is not two digits", 1, 19, 20, field="epoch year")
     two_digit_year = int(year_raw)
     # TLE convention (as in SGP4.cpp): 57-99 are 1957-1999, 00-56 are 2000-2056.
     year = 1900 + two_digit_year if two_digit_year >= 57 else 2000 + two_digit_year
     whole, dot, fraction = day_raw.strip().partition(".")
     if not whole.isdigit() or (fraction and not fraction.isdigit()) or (dot and not fraction):
-        raise _fail(f"epoch day {day_raw!r} is not a day of year like 123.45678901", 1, 21, 32)
+        raise _fail(
+            f"epoch day {day_raw!r} is not a day of year like 123.45678901",
+            1,
+            21,
+            32,
+            field="epoch day",
+        )
     day_of_year = int(whole)
-    days_in_year = (datetime(year + 1, 1, 1) - datetime(year, 1, 1)).days  # noqa: DTZ001
-    if not 1 <= day_of_year <= days_in_year:
-        raise _fail(f"epoch day {day_of_year} is outside 1..{days_in_year}", 1, 21, 32)
+    # Day 366 of a common year is 1 January of the next, as the reference parser reads it
+    # (python-sgp4 keeps that case because real TLEs carry it); anything later is an error.
+    if not 1 <= day_of_year <= 366:
+        raise _fail(f"epoch day {day_of_year} is outside 1..366", 1, 21, 32, field="epoch day")
     scale = 10 ** len(fraction)
     numerator = int(fraction or "0") * 86_400_000_000
     microseconds = (2 * numerator + scale) // (2 * scale)
@@ -217,20 +275,33 @@ def _check_line(text: str, line: int, verify_checksum: bool) -> str:
         first_bad = next(index for index, char in enumerate(stripped) if not char.isascii())
         raise _fail(f"non-ASCII character {stripped[first_bad]!r}", line, first_bad + 1)
     if stripped[0] != str(line):
-        raise _fail(f"line number digit is {stripped[0]!r}, expected '{line}'", line, 1)
+        raise _fail(
+            f"line number digit is {stripped[0]!r}, expected '{line}'", line, 1, field="line number"
+        )
     if stripped[1] != " ":
         raise _fail(f"expected a blank after the line number, found {stripped[1]!r}", line, 2)
+    for column in _SEPARATOR_COLUMNS[line]:
+        if stripped[column - 1] != " ":
+            raise _fail(
+                f"column {column} separates two fields and must be blank, found "
+                f"{stripped[column - 1]!r} (are the fields shifted?)",
+                line,
+                column,
+            )
     checksum_char = stripped[TLE_LINE_LENGTH - 1]
     if not verify_checksum:
         return stripped
     if not checksum_char.isdigit():
-        raise _fail(f"checksum {checksum_char!r} is not a digit", line, TLE_LINE_LENGTH)
+        raise _fail(
+            f"checksum {checksum_char!r} is not a digit", line, TLE_LINE_LENGTH, field="checksum"
+        )
     expected = tle_checksum(stripped)
     if int(checksum_char) != expected:
         raise _fail(
             f"checksum {checksum_char} expected {expected}",
             line,
             TLE_LINE_LENGTH,
+            field="checksum",
         )
     return stripped
 
@@ -256,19 +327,14 @@ def parse_tle(
             2,
             3,
             7,
+            field="catalog number",
         )
 
     classification = first[7]
     if classification not in "UCS ":
-        raise _fail(f"classification {classification!r} is not U, C or S", 1, 8)
-
-    designator = _field(first, 10, 17).strip()
-    object_id: str | None = None
-    if designator:
-        try:
-            object_id = normalize_object_id(designator)
-        except IdentifierError as error:
-            raise _fail(f"international designator: {error}", 1, 10, 17) from None
+        raise _fail(
+            f"classification {classification!r} is not U, C or S", 1, 8, field="classification"
+        )
 
     try:
         elements = ElementSet(
@@ -278,7 +344,7 @@ def parse_tle(
                 first, 1, 34, 43, "mean motion first derivative"
             ),
             mean_motion_ddot_rev_per_day3=_parse_exponent_field(
-                first, 1, 45, 52, "mean motion second derivative"
+                first, 1, 45, 52, "mean motion second derivative", blank_is_zero=True
             ),
             bstar_per_earth_radius=_parse_exponent_field(first, 1, 54, 61, "BSTAR"),
             ephemeris_type=_parse_int(first, 1, 63, 63, "ephemeris type", blank=0),
@@ -291,26 +357,53 @@ def parse_tle(
             mean_motion_rev_per_day=_parse_float(second, 2, 53, 63, "mean motion"),
             rev_at_epoch=_parse_int(second, 2, 64, 68, "revolution number", blank=0),
             object_name=_clean_name(name),
-            object_id=object_id,
+            object_id=_parse_designator(first),
             classification=classification if classification != " " else "U",
         )
     except ElementSetError as error:
-        message = str(error)
-        line, columns = _FIELD_COLUMNS.get(message.split(" ", 1)[0], (None, None))
-        raise TLEError(message, line=line, columns=columns) from None
+        line, columns, field = _FIELD_COLUMNS.get(error.field, (None, None, error.field))
+        raise TLEError(f"{field} {error.reason}", line=line, columns=columns, field=field) from None
     return TLE(elements=elements, line1=first, line2=second)
+
+
+def _parse_designator(first: str) -> str | None:
+    """The COSPAR id of columns 10-17; blanks inside read as in ``58  2B`` = 1958-002B.
+
+    A designator that still cannot be read is dropped (None) rather than refusing the set:
+    the reference parsers accept any text there and SGP4 does not use it.
+    """
+    raw = _field(first, 10, 17).rstrip()
+    if not raw.strip():
+        return None
+    try:
+        return normalize_object_id(raw.strip())
+    except IdentifierError:
+        pass
+    match = _DESIGNATOR_RE.match(raw)
+    if match is None:
+        return None
+    year, number, piece = match.groups()
+    try:
+        return normalize_object_id(
+            year.replace(" ", "0") + number.replace(" ", "0") + piece.strip()
+        )
+    except IdentifierError:
+        return None
 
 
 def _parse_eccentricity(second: str) -> float:
     raw = _field(second, 27, 33)
-    if not raw.strip().isdigit():
+    # Blanks are zeros, as both reference parsers read them (" 006703" is 0.0006703).
+    digits = raw.replace(" ", "0")
+    if not digits.isdigit():
         raise _fail(
             f"eccentricity {raw!r} is not 7 digits with an assumed leading decimal point",
             2,
             27,
             33,
+            field="eccentricity",
         )
-    return float("0." + raw.strip())
+    return float("0." + digits)
 
 
 def _clean_name(name: str | None) -> str | None:
@@ -416,8 +509,21 @@ def iter_tles(source: str | Iterable[str], *, verify_checksum: bool = True) -> I
     """Parse a text (or an iterable of lines, e.g. an open file) with any number of TLEs.
 
     Two- and three-line sets may be mixed; blank lines are skipped; a line that does not start
-    with ``"1 "`` or ``"2 "`` is the name of the set that follows. Errors carry the file line.
+    with ``"1 "`` or ``"2 "`` is the name of the set that follows. Raises the first
+    :class:`TLEError`, which carries the file line.
     """
+    for _, item in scan_tles(source, verify_checksum=verify_checksum):
+        if isinstance(item, TLEError):
+            raise item
+        yield item
+
+
+def scan_tles(
+    source: str | Iterable[str], *, verify_checksum: bool = True
+) -> Iterator[tuple[int, TLE | TLEError]]:
+    """Like :func:`iter_tles`, but yields (file line of line 1, set) and a set that cannot be
+    read as (file line, its error); reading goes on with the next line that can start a set,
+    so one bad set costs only itself: one error per broken set, none for the sets around it."""
     lines = source.splitlines() if isinstance(source, str) else source
     name: str | None = None
     name_line = 0
@@ -428,30 +534,59 @@ def iter_tles(source: str | Iterable[str], *, verify_checksum: bool = True) -> I
             continue
         if pending_line1 is not None:
             line1_number, line1 = pending_line1
-            if not text.startswith("2"):
-                raise TLEError(
-                    "expected line 2 to follow line 1", line=2, columns=(1, 1), file_line=file_line
-                )
-            try:
-                yield parse_tle(line1, text, name, verify_checksum=verify_checksum)
-            except TLEError as error:
-                raise error.at_file_line(line1_number if error.line == 1 else file_line) from None
-            name, pending_line1 = None, None
-        elif text.startswith("1 "):
+            pending_line1 = None
+            if text.startswith("2"):
+                try:
+                    yield (
+                        line1_number,
+                        parse_tle(line1, text, name, verify_checksum=verify_checksum),
+                    )
+                except TLEError as error:
+                    bad_line = line1_number if error.line == 1 else file_line
+                    yield bad_line, error.at_file_line(bad_line)
+                name = None
+                continue
+            yield (
+                file_line,
+                TLEError(
+                    "expected line 2 to follow line 1",
+                    line=2,
+                    columns=(1, 1),
+                    file_line=file_line,
+                ),
+            )
+            name = None  # the broken set's name; this line may start the next set
+        if text.startswith("1 "):
             pending_line1 = (file_line, text)
         elif text.startswith("2 "):
-            raise TLEError(
-                "line 2 without a preceding line 1", line=2, columns=(1, 1), file_line=file_line
+            yield (
+                file_line,
+                TLEError(
+                    "line 2 without a preceding line 1",
+                    line=2,
+                    columns=(1, 1),
+                    file_line=file_line,
+                ),
             )
+            name = None
         else:
             if name is not None:
-                raise TLEError(
-                    f"name line {name!r} is not followed by a TLE", line=0, file_line=name_line
+                yield (
+                    name_line,
+                    TLEError(
+                        f"name line {name!r} is not followed by a TLE", line=0, file_line=name_line
+                    ),
                 )
             name, name_line = text, file_line
     if pending_line1 is not None:
-        raise TLEError("line 1 at end of input without line 2", line=1, file_line=pending_line1[0])
-    if name is not None:
-        raise TLEError(
-            f"name line {name!r} at end of input without a TLE", line=0, file_line=name_line
+        yield (
+            pending_line1[0],
+            TLEError("line 1 at end of input without line 2", line=1, file_line=pending_line1[0]),
+        )
+    elif name is not None:
+        yield (
+            name_line,
+            TLEError(
+                f"name line {name!r} at end of input without a TLE", line=0, file_line=name_line
+            ),
         )

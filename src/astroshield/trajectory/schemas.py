@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
 Frame = Literal["TEME", "GCRF", "ITRF"]
 OutputFormat = Literal["json", "oem"]
 ShadowModel = Literal["conical", "cylindrical"]
-Vector3 = Annotated[list[float], Field(min_length=3, max_length=3)]
+Vector3 = Annotated[list[FiniteFloat], Field(min_length=3, max_length=3)]
 OmmScalar = str | int | float | None
 
 

@@ -21,7 +21,12 @@ from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.astro.eclipse import eclipse_intervals
-from astroshield.astro.elements import ElementSet
+from astroshield.astro.elements import (
+    EARLIEST_EPOCH,
+    LATEST_EPOCH,
+    MIN_PERIGEE_RADIUS_KM,
+    ElementSet,
+)
 from astroshield.astro.frames import (
     gcrf_to_itrf,
     gcrf_to_teme,
@@ -70,6 +75,8 @@ from astroshield.trajectory.schemas import (
 
 FloatArray = NDArray[np.float64]
 OEM_ORIGINATOR = "ASTROSHIELD"
+# The Earth's Hill sphere: farther out the Sun, not the Earth, governs the motion.
+MAX_STATE_RADIUS_KM = 1.5e6
 _MICROSECONDS_PER_SECOND = 1_000_000
 
 
@@ -109,7 +116,14 @@ def check_window(
     max_points: int | None = None,
     location: str = "body",
 ) -> None:
-    """Refuse an empty, too long or too finely sampled window, naming the field."""
+    """Refuse an empty, too long or too finely sampled window, or one outside the years
+    element sets may have (1957-2099: SGP4, the frame models and leap seconds hold there)."""
+    for name, moment in (("start", start), ("stop", stop)):
+        if not EARLIEST_EPOCH <= moment < LATEST_EPOCH:
+            raise InvalidInputError(
+                f"{name} {moment.isoformat()} is outside 1957-01-01..2099-12-31",
+                errors=[FieldError([location, name], "must be within 1957-01-01..2099-12-31")],
+            )
     if stop <= start:
         raise InvalidInputError(
             "stop must be after start",
@@ -196,21 +210,55 @@ def propagate_elements(elements: ElementSet, times: NDArray[np.datetime64], fram
     return States(times, r, v, codes, _info(elements, "SGP4"))
 
 
-def propagate_state(state: StateInput, times: NDArray[np.datetime64], frame: Frame) -> States:
-    epoch = np.array([np.datetime64(state.epoch.astimezone(UTC).replace(tzinfo=None), "us")])
-    r0, v0 = _rotate(state.frame, "GCRF", np.array([state.r_km]), np.array([state.v_km_s]), epoch)
-    r0, v0 = np.atleast_2d(r0)[0], np.atleast_2d(v0)[0]
-    energy = float(v0 @ v0) / 2.0 - MU_EARTH_KM3_S2 / float(np.linalg.norm(r0))
-    if not math.isfinite(energy) or float(np.linalg.norm(r0)) < EARTH_EQUATORIAL_RADIUS_KM:
+def _check_state(r0: FloatArray, v0: FloatArray) -> float:
+    """The orbital energy of a GCRF state, or a 422 naming the component that makes it no
+    Earth orbit: inside the Earth (or at its centre), beyond its sphere of influence,
+    unbound, or on a path whose perigee is deep inside the Earth."""
+    radius = float(np.linalg.norm(r0))
+    if not radius >= EARTH_EQUATORIAL_RADIUS_KM:
         raise InvalidInputError(
-            "the state is not a usable orbit",
+            f"the state is {radius:.0f} km from the Earth's centre, inside the Earth",
             errors=[FieldError(["body", "state", "r_km"], "must be above the Earth's surface")],
         )
-    if energy >= 0:
+    if radius > MAX_STATE_RADIUS_KM:
+        raise InvalidInputError(
+            f"the state is {radius:.3g} km from the Earth's centre, beyond its Hill sphere",
+            errors=[
+                FieldError(
+                    ["body", "state", "r_km"],
+                    f"must be within {MAX_STATE_RADIUS_KM:.0f} km of the Earth's centre",
+                )
+            ],
+        )
+    energy = float(v0 @ v0) / 2.0 - MU_EARTH_KM3_S2 / radius
+    if not energy < 0:
         raise InvalidInputError(
             "the state is on an escape (parabolic or hyperbolic) trajectory",
             errors=[FieldError(["body", "state", "v_km_s"], "must be below escape speed")],
         )
+    # Perigee radius p / (1 + e) from the angular momentum h: p = h²/μ, e² = 1 + 2εh²/μ².
+    h_squared = float(np.sum(np.cross(r0, v0) ** 2))
+    eccentricity = math.sqrt(max(0.0, 1.0 + 2.0 * energy * h_squared / MU_EARTH_KM3_S2**2))
+    perigee_km = h_squared / MU_EARTH_KM3_S2 / (1.0 + eccentricity)
+    if perigee_km < MIN_PERIGEE_RADIUS_KM:
+        raise InvalidInputError(
+            f"the state's orbit has its perigee {EARTH_EQUATORIAL_RADIUS_KM - perigee_km:.0f} "
+            "km below the Earth's surface",
+            errors=[
+                FieldError(
+                    ["body", "state", "v_km_s"],
+                    "gives a perigee deep inside the Earth (a falling, not orbiting, object)",
+                )
+            ],
+        )
+    return energy
+
+
+def propagate_state(state: StateInput, times: NDArray[np.datetime64], frame: Frame) -> States:
+    epoch = np.array([np.datetime64(state.epoch.astimezone(UTC).replace(tzinfo=None), "us")])
+    r0, v0 = _rotate(state.frame, "GCRF", np.array([state.r_km]), np.array([state.v_km_s]), epoch)
+    r0, v0 = np.atleast_2d(r0)[0], np.atleast_2d(v0)[0]
+    energy = _check_state(r0, v0)
     # Two-body motion is periodic: dropping whole revolutions keeps the Kepler solver's
     # starting guess (built for short arcs) within one orbit of the answer.
     a_km = -MU_EARTH_KM3_S2 / (2.0 * energy)
@@ -478,3 +526,10 @@ def check_propagation(request: PropagateRequest, settings: Settings) -> None:
     check_window(
         request.start, request.stop, request.step_s, max_days=max_days, max_points=max_points
     )
+    if request.state is not None and not (EARLIEST_EPOCH <= request.state.epoch < LATEST_EPOCH):
+        raise InvalidInputError(
+            f"the state's epoch {request.state.epoch.isoformat()} is outside 1957-2099",
+            errors=[
+                FieldError(["body", "state", "epoch"], "must be within 1957-01-01..2099-12-31")
+            ],
+        )
