@@ -203,34 +203,52 @@ def load_keyring_file(path: str | os.PathLike[str], *, kind: str = "PII key file
     """
     file_path = Path(path)
     try:
-        # One descriptor for both the permission check and the read, so the file checked
-        # is the file read (no swap between stat and open). O_NONBLOCK so that a FIFO
-        # planted at the path is refused below instead of hanging start-up.
-        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-        fd = os.open(file_path, flags)
-    except OSError as exc:
+        document = read_private_json(file_path, kind=kind, max_bytes=_MAX_KEY_FILE_BYTES)
+    except FileNotFoundError as exc:
         raise KeyMaterialError(f"cannot open {kind} {file_path}: {exc.strerror or exc}") from None
+    return _keyring_from_document(document, source=str(file_path))
+
+
+def read_private_json(
+    path: Path, *, kind: str, max_bytes: int, follow_links: bool = True
+) -> object:
+    """The JSON document of a private key file; ``kind`` names the file in errors.
+
+    Refused (``KeyMaterialError``) unless it is a regular file no one but its owner may
+    read or write, at most ``max_bytes`` long, and UTF-8 JSON. A missing file raises
+    ``FileNotFoundError`` so a caller that creates the file on first use can tell.
+    """
+    # One descriptor for both the permission check and the read, so the file checked is
+    # the file read (no swap between stat and open). O_NONBLOCK so that a FIFO planted at
+    # the path is refused below instead of hanging start-up. Links are followed only where
+    # the operator chose the path (mounted secrets are often links).
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow_links else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise KeyMaterialError(f"cannot open {kind} {path}: {exc.strerror or exc}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise KeyMaterialError(f"{kind} {file_path} is not a regular file")
+            raise KeyMaterialError(f"{kind} {path} is not a regular file")
         mode = stat.S_IMODE(info.st_mode)
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyMaterialError(
-                f"{kind} {file_path} has mode {mode:04o}: it must not be readable or "
-                f"writable by group or others (chmod 600 {file_path})"
+                f"{kind} {path} has mode {mode:04o}: it must not be readable or "
+                f"writable by group or others (chmod 600 {path})"
             )
-        raw = _read_limited(fd, _MAX_KEY_FILE_BYTES + 1)
+        raw = _read_limited(fd, max_bytes + 1)
     finally:
         os.close(fd)
-    if len(raw) > _MAX_KEY_FILE_BYTES:
-        raise KeyMaterialError(f"{kind} {file_path} is larger than a key file can be")
+    if len(raw) > max_bytes:
+        raise KeyMaterialError(f"{kind} {path} is larger than a key file can be")
     try:
-        document = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         # No chaining: JSONDecodeError carries the whole document (the keys) in ``.doc``.
-        raise KeyMaterialError(f"{kind} {file_path} is not valid UTF-8 JSON") from None
-    return _keyring_from_document(document, source=str(file_path))
+        raise KeyMaterialError(f"{kind} {path} is not valid UTF-8 JSON") from None
 
 
 def _read_limited(fd: int, limit: int) -> bytes:

@@ -23,12 +23,13 @@ import fcntl
 import json
 import os
 import secrets
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Protocol
 
 import structlog
+
+from astroshield.security.keys import KeyMaterialError, read_private_json
 
 __all__ = ["LocalKeyError", "LocalKeySettings", "local_secret", "write_private_file"]
 
@@ -98,33 +99,14 @@ def _decode(text: object, *, path: Path, purpose: str) -> bytes:
 def _read(path: Path) -> dict[str, str] | None:
     """The file's keys, or None when there is no file yet. The file is refused if it is not
     a regular file or if group or others have any permission on it."""
-    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
-        fd = os.open(path, flags)
+        document = read_private_json(
+            path, kind="the local key file", max_bytes=_MAX_FILE_BYTES, follow_links=False
+        )
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise LocalKeyError(f"cannot open the local key file {path}: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise LocalKeyError(f"the local key file {path} is not a regular file")
-        mode = stat.S_IMODE(info.st_mode)
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise LocalKeyError(
-                f"the local key file {path} has mode {mode:04o}: it must not be readable or "
-                f"writable by group or others (chmod 600 {path})"
-            )
-        raw = os.read(fd, _MAX_FILE_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(raw) > _MAX_FILE_BYTES:
-        raise LocalKeyError(f"the local key file {path} is larger than a key file can be")
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        # No chaining: JSONDecodeError carries the whole document (the keys) in ``.doc``.
-        raise LocalKeyError(f"the local key file {path} is not valid UTF-8 JSON") from None
+    except KeyMaterialError as exc:
+        raise LocalKeyError(str(exc)) from None
     keys = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(keys, dict):
         raise LocalKeyError(f"the local key file {path} has no 'keys' object")
