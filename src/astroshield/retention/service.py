@@ -90,16 +90,26 @@ async def run_retention(
                 writer.close()
     batch = settings.retention_batch_size
 
-    cutoff = _cutoff(now, settings.retention_status_history_days)
-    if cutoff is not None:
-        affected = (
-            await repository.count_status_reports(cutoff)
-            if dry_run
-            else await _drain(partial(repository.delete_status_reports, cutoff), batch)
-        )
-        report.classes.append(
-            ClassResult("status_history", settings.retention_status_history_days, cutoff, affected)
-        )
+    async def delete_rows(
+        name: str,
+        days: int,
+        count: Callable[[datetime], Awaitable[int]],
+        delete: Callable[[datetime, int], Awaitable[int]],
+    ) -> None:
+        """A class whose rows older than ``days`` are simply deleted, in batches."""
+        cutoff = _cutoff(now, days)
+        if cutoff is not None:
+            affected = (
+                await count(cutoff) if dry_run else await _drain(partial(delete, cutoff), batch)
+            )
+            report.classes.append(ClassResult(name, days, cutoff, affected))
+
+    await delete_rows(
+        "status_history",
+        settings.retention_status_history_days,
+        repository.count_status_reports,
+        repository.delete_status_reports,
+    )
 
     cutoff = _cutoff(now, settings.telemetry_raw_retention_days)
     if cutoff is not None:
@@ -142,16 +152,12 @@ async def run_retention(
 
     # An invitation holds an e-mail address until it is accepted or revoked; the audit
     # log keeps its story after the row is gone.
-    cutoff = _cutoff(now, settings.retention_invitation_days)
-    if cutoff is not None:
-        affected = (
-            await repository.count_invitations(cutoff)
-            if dry_run
-            else await _drain(partial(repository.delete_invitations, cutoff), batch)
-        )
-        report.classes.append(
-            ClassResult("invitations", settings.retention_invitation_days, cutoff, affected)
-        )
+    await delete_rows(
+        "invitations",
+        settings.retention_invitation_days,
+        repository.count_invitations,
+        repository.delete_invitations,
+    )
 
     affected = (
         await repository.count_expired_tokens(now)
