@@ -2,7 +2,7 @@
 
 Revision ID: b13e00000002
 Revises: b13e00000004
-Create Date: 2026-12-07 01:10:00
+Create Date: 2026-12-07 01:20:00
 """
 
 from collections.abc import Sequence

@@ -2,7 +2,7 @@
 
 Revision ID: b13e00000001
 Revises: b13e00000002
-Create Date: 2026-12-07 01:00:00
+Create Date: 2026-12-07 01:30:00
 """
 
 from collections.abc import Sequence

@@ -2,7 +2,7 @@
 
 Revision ID: b13e00000003
 Revises: a1c47a0c2006
-Create Date: 2026-12-07 01:20:00
+Create Date: 2026-12-07 01:00:00
 """
 
 from collections.abc import Sequence

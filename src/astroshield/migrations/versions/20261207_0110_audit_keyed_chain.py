@@ -10,7 +10,7 @@ the unkeyed scheme.
 
 Revision ID: b13e00000004
 Revises: b13e00000003
-Create Date: 2026-12-07 01:30:00
+Create Date: 2026-12-07 01:10:00
 """
 
 from collections.abc import Sequence
