@@ -26,9 +26,10 @@ from astroshield.alerts.schemas import (
 )
 from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
+from astroshield.api.schemas import parse_int63
 from astroshield.audit.service import record
 from astroshield.db import session_scope
-from astroshield.errors import NotFoundError
+from astroshield.errors import FieldError, InvalidInputError, NotFoundError
 from astroshield.security.principal import Principal
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -70,12 +71,21 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
     ``Last-Event-ID`` resumes after a reconnect."""
     visibility = _visibility(reader)
     sessionmaker = request.app.state.sessionmaker
-    resume = request.headers.get("last-event-id", "")
+    resume = request.headers.get("last-event-id")
+    # Checked before the stream starts: a 200 cannot turn into a refusal later.
+    resume_after = None if resume is None else parse_int63(resume)
+    if resume is not None and resume_after is None:
+        raise InvalidInputError(
+            "Last-Event-ID must be the id of an event this stream sent",
+            errors=[FieldError(["header", "Last-Event-ID"], "must be a non-negative integer")],
+        )
 
     async def events() -> AsyncIterator[bytes]:
         async with session_scope(sessionmaker) as session:
             last = (
-                int(resume) if resume.isdigit() else await AlertRepository(session).last_event_id()
+                resume_after
+                if resume_after is not None
+                else await AlertRepository(session).last_event_id()
             )
         yield b": connected\n\n"
         while not await request.is_disconnected():

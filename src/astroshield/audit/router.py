@@ -3,14 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from astroshield.api.deps import SessionDep, require_scope
-from astroshield.api.pagination import Page, PageDep, make_page
+from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
+from astroshield.api.schemas import UTCDatetime
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditFilter, AuditRepository
 from astroshield.audit.schemas import AuditEntryRead
-from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -31,19 +30,10 @@ async def list_audit_entries(
     actor: Short = None,
     object_type: Short = None,
     object_id: Short = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: UTCDatetime | None = None,
+    until: UTCDatetime | None = None,
 ) -> Page[AuditEntryRead]:
     """Your organisation's audit trail, newest first."""
-    before = None
-    if page.cursor is not None:
-        raw = page.cursor.get("id", "")
-        if not raw.isdigit():
-            raise InvalidInputError(
-                "cursor is not one this API issued",
-                errors=[FieldError(["query", "cursor"], "invalid cursor")],
-            )
-        before = int(raw)
     filters = AuditFilter(
         organisation_id=reader.organisation_id,
         action=action,
@@ -53,5 +43,6 @@ async def list_audit_entries(
         since=since,
         until=until,
     )
+    before = cursor_value(page, "id", int)
     rows = await AuditRepository(session).list(filters, before_id=before, limit=page.limit + 1)
     return make_page(rows, page, render=AuditEntryRead.model_validate, key=_key)
