@@ -372,6 +372,22 @@ async def test_lone_surrogate_in_telemetry_source_id_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("field", "value"), [("sequence", 2**63), ("source_id", "s" * 129), ("source_id", 7)]
+)
+async def test_batch_key_fields_are_checked_with_an_idempotency_key_too(
+    client: httpx.AsyncClient, factory: Factory, field: str, value: object
+) -> None:
+    """They are stored with the batch: a BIGINT or VARCHAR(128) overflow was a 500."""
+    archive = await make_archive(client, factory)
+    batch = {"source_id": "gs-1", "sequence": 1, "samples": []} | {field: value}
+    response = await client.post(
+        archive.base, json=batch, headers=archive.headers | {"idempotency-key": "batch-1"}
+    )
+    assert_problem(response, 422, ["body", field])
+    assert await stored_counts(factory.app) == (0, 0)
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b'{"name": "Sat\\u0000one"}',
@@ -489,3 +505,20 @@ async def test_json_nested_100000_deep_is_refused_and_the_connection_kept(
                 assert after.extensions["network_stream"].get_extra_info("client_addr") == (
                     connection
                 )
+
+
+async def test_openapi_declares_every_error_as_problem_json(client: httpx.AsyncClient) -> None:
+    """Found by the API fuzzer: FastAPI declared its own JSON 422 body, which this API
+    never sends, and no other error at all."""
+    document = (await client.get("/openapi.json")).json()
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "4XX" in responses, (method, path)
+            for code, response in responses.items():
+                if code[0] in "45":
+                    assert response["content"] == {PROBLEM: problem}, (method, path, code)
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert schemas["Problem"]["required"] == ["type", "title", "status", "detail", "instance"]

@@ -174,7 +174,10 @@ async def get_intent(
     settings: SettingsDep,
     days: Days = None,
     miss_distance_km: Annotated[
-        float | None, Query(ge=0, description="conjunction miss distance, if screened")
+        float | None,
+        Query(
+            ge=0, le=1e6, allow_inf_nan=False, description="conjunction miss distance, if screened"
+        ),
     ] = None,
     pc: Annotated[float | None, Query(ge=0, le=1, description="conjunction Pc, if known")] = None,
     tca: Annotated[UTCDatetime | None, Query(description="conjunction TCA")] = None,
