@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,15 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from astroshield.api.pagination import cursor_signer
 from astroshield.app import create_app
 from astroshield.config import Settings
 from astroshield.organisations.models import Organisation
-from tests.conftest import Factory
+from astroshield.users.models import User
+from tests.conftest import Factory, settings_for
+from tests.support.databases import _admin, is_postgres
 from tests.support.servers import serving
 from tests.telemetry.support import make_archive, stored_counts
 
@@ -522,3 +526,39 @@ async def test_openapi_declares_every_error_as_problem_json(client: httpx.AsyncC
     schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert schemas["Problem"]["required"] == ["type", "title", "status", "detail", "instance"]
+
+
+async def test_database_refusing_connections_is_503_with_retry_after(
+    database_url: str,
+) -> None:
+    """Found by the API fuzzer on PostgreSQL ("sorry, too many clients already"): a
+    database that refuses connections answered 500 (and uvicorn dropped the connection)."""
+    if not is_postgres(database_url):
+        pytest.skip("connection limits are PostgreSQL's")
+    role = f"astroshield_limited_{secrets.token_hex(4)}"
+    await _admin(database_url, f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 0')
+    try:
+        limited = make_url(database_url).set(username=role, password=None)
+        app = create_app(settings_for(limited.render_as_string(hide_password=False)))
+        async with app.router.lifespan_context(app):
+            user = User(id=uuid.uuid4(), organisation_id=uuid.uuid4(), role="viewer")
+            user.is_platform_admin = False
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.get(
+                    "/api/v1/spacecraft", headers=Factory(app).headers(user)
+                )
+        assert_problem(response, 503)
+        assert response.headers["retry-after"] == "1"
+    finally:
+        await _admin(database_url, f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/auth/session"])
+async def test_login_with_an_address_of_separators_only_is_refused(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    """Found by the API fuzzer: "\\x1f" passed the length check, then stripped to nothing
+    when the e-mail index was taken (a 500)."""
+    response = await client.post(path, json={"email": "\x1f", "password": "secret"})
+    assert_problem(response, 422, ["body", "email"])

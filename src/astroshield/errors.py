@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -247,8 +248,39 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
+# SQLSTATE classes of a database that cannot serve now: connection exception, insufficient
+# resources (e.g. too many clients), operator intervention (shutting down, starting up).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """The database refused or lost the connection: nothing in the request was wrong."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return (
+        exc.connection_invalidated
+        or isinstance(exc.orig, OSError)
+        or (isinstance(code, str) and code.startswith(_UNAVAILABLE_SQLSTATES))
+    )
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if not database_unavailable(exc):
+        return await _handle_unexpected(request, exc)
+    log.warning("database_unavailable", path=request.url.path, error=str(exc.orig))
+    return problem_response(
+        request,
+        status=503,
+        slug=ServiceUnavailableError.slug,
+        title=ServiceUnavailableError.title,
+        detail="the database is not accepting requests now; nothing was saved, retry later",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _handle_domain_error)
+    app.add_exception_handler(DBAPIError, _handle_database_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(Exception, _handle_unexpected)
