@@ -2,15 +2,17 @@
 schema and media type, and every refusal is RFC 9457 problem+json.
 
 The app runs in-process (schemathesis' ASGI transport, on its own event loop thread) on the
-run's database. Each generated request acts as one of the roles (or none), minted a fresh
-token per request so a fuzzed logout or refresh cannot silence the rest of the run; half of
-them aim their path parameters at real rows (a spacecraft with a catalog object and element
-sets, a conjunction event and its CDM, a telemetry parameter, an alert rule, a user).
+run's database. Each generated request acts as one of the roles (or none), with a token
+minted for it so that a fuzzed logout or refresh cannot silence the rest of the run; three
+in four aim their path parameters at real rows (a spacecraft with a catalog object and
+element sets, one of another organisation, a conjunction event and its CDM, a telemetry
+parameter, an alert rule, a user). Stateful scenarios then follow the links schemathesis
+infers (create, read, change, delete) as one role each.
 
-Budget: the run is derandomized (one seed per operation) and bounded by ``max_examples``
-per operation so that a pass stays within a few minutes on two cores. Set
-``ASTROSHIELD_FUZZ_SUMMARY`` to a path to get a JSON summary (operations, requests, failures,
-seconds) of the pass.
+Budget: derandomized (one seed per operation) and bounded by ``max_examples`` per operation
+so that a pass takes a few minutes on two cores (``ASTROSHIELD_FUZZ_SCALE`` multiplies it).
+``ASTROSHIELD_FUZZ_SUMMARY=path`` writes a JSON summary of the pass (operations, requests,
+scenarios, failures, seconds, status counts).
 """
 
 from __future__ import annotations
@@ -69,7 +71,10 @@ EXPENSIVE = {
     r"/avoidance$": 10,
     r"^/api/v1/conjunctions/screenings$": 15,
     r"^/api/v1/conjunctions/cdms$": 30,
-    r"^/api/v1/auth/(token|session)$": 20,
+    r"^/api/v1/auth/(token|session)$": 20,  # argon2id, slow on purpose
+    # An accepted pool size replaces the connection pool; the old one lives on for its
+    # grace period, so many changes in a few seconds hold many PostgreSQL connections.
+    r"^/api/v1/config$": 20,
 }
 STATEFUL_SCENARIOS = _scaled(15)
 STATEFUL_STEPS = 8
