@@ -23,6 +23,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from astroshield.app import create_app
 from astroshield.config import Settings
@@ -135,7 +136,12 @@ async def app(session_app: FastAPI) -> AsyncIterator[FastAPI]:
     audit checkpoints describing the emptied chain go with it."""
     yield session_app
     session_app.state.settings.audit_checkpoint_file.unlink(missing_ok=True)
-    async with session_app.state.engine.begin() as connection:
+    await empty_tables(session_app.state.engine)
+
+
+async def empty_tables(engine: AsyncEngine) -> None:
+    """Every row of every table deleted (schema kept)."""
+    async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

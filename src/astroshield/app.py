@@ -68,6 +68,7 @@ from astroshield.telemetry.limits_router import router as telemetry_limits_route
 from astroshield.telemetry.live import LiveHub
 from astroshield.telemetry.live_router import router as telemetry_live_router
 from astroshield.telemetry.router import BODY_MEDIA_TYPES as TELEMETRY_MEDIA_TYPES
+from astroshield.telemetry.router import HANDLER_CHECKED_JSON as TELEMETRY_CHECKED_JSON
 from astroshield.telemetry.router import router as telemetry_router
 from astroshield.trajectory.router import router as trajectory_router
 from astroshield.users.router import router as users_router
@@ -367,6 +368,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             **CATALOG_MEDIA_TYPES,
             **TELEMETRY_MEDIA_TYPES,
         },
+        handler_checked_json=TELEMETRY_CHECKED_JSON,
     )
     if settings.rate_limit_enabled:
         app.add_middleware(

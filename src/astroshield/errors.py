@@ -10,6 +10,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -198,8 +200,94 @@ async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+class ProblemFieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error answer."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[ProblemFieldError] = []
+
+
+_SCHEMA_REF = "#/components/schemas/"
+# FastAPI's own 422 body, which this API never sends.
+_FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def _is_error_status(code: str) -> bool:
+    return code[:1] in {"4", "5"} or code == "default"
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Declare what the handlers above answer: every error of every operation is
+    problem+json (``4XX`` for the ones an operation does not list), never FastAPI's JSON 422."""
+    problem = {PROBLEM_JSON: {"schema": {"$ref": _SCHEMA_REF + "Problem"}}}
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, response in responses.items():
+                if _is_error_status(str(code)):
+                    response["content"] = problem
+            responses.setdefault(
+                "4XX",
+                {"description": "refused: problem+json naming what is wrong", "content": problem},
+            )
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for name in _FASTAPI_ERROR_SCHEMAS:
+        schemas.pop(name, None)
+    for name, model in (("Problem", Problem), ("ProblemFieldError", ProblemFieldError)):
+        schemas[name] = model.model_json_schema(ref_template=_SCHEMA_REF + "{model}")
+        schemas[name].pop("$defs", None)
+    return openapi
+
+
+# SQLSTATE classes of a database that cannot serve now: connection exception, insufficient
+# resources (e.g. too many clients), operator intervention (shutting down, starting up).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """The database refused or lost the connection: nothing in the request was wrong."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return (
+        exc.connection_invalidated
+        or isinstance(exc.orig, OSError)
+        or (isinstance(code, str) and code.startswith(_UNAVAILABLE_SQLSTATES))
+    )
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if not database_unavailable(exc):
+        return await _handle_unexpected(request, exc)
+    log.warning("database_unavailable", path=request.url.path, error=str(exc.orig))
+    return problem_response(
+        request,
+        status=503,
+        slug=ServiceUnavailableError.slug,
+        title=ServiceUnavailableError.title,
+        detail="the database is not accepting requests now; nothing was saved, retry later",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _handle_domain_error)
+    app.add_exception_handler(DBAPIError, _handle_database_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(Exception, _handle_unexpected)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

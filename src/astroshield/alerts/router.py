@@ -33,9 +33,10 @@ from astroshield.api.deps import (
     require_scope,
 )
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
+from astroshield.api.schemas import parse_int63
 from astroshield.audit.service import record
 from astroshield.db import session_scope
-from astroshield.errors import NotFoundError
+from astroshield.errors import FieldError, InvalidInputError, NotFoundError
 from astroshield.security.principal import Principal
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -82,13 +83,22 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
     response ends. Reconnect with a fresh token and ``Last-Event-ID``."""
     visibility = _visibility(reader)
     sessionmaker = request.app.state.sessionmaker
-    resume = request.headers.get("last-event-id", "")
     token, method = presented_token(request)
+    resume = request.headers.get("last-event-id")
+    # Checked before the stream starts: a 200 cannot turn into a refusal later.
+    resume_after = None if resume is None else parse_int63(resume)
+    if resume is not None and resume_after is None:
+        raise InvalidInputError(
+            "Last-Event-ID must be the id of an event this stream sent",
+            errors=[FieldError(["header", "Last-Event-ID"], "must be a non-negative integer")],
+        )
 
     async def events() -> AsyncIterator[bytes]:
         async with session_scope(sessionmaker) as session:
             last = (
-                int(resume) if resume.isdigit() else await AlertRepository(session).last_event_id()
+                resume_after
+                if resume_after is not None
+                else await AlertRepository(session).last_event_id()
             )
         authority = asyncio.ensure_future(
             authority_lapsed(request, token, method, reader, "alerts:read")

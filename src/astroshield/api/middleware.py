@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from email.message import Message as MimeMessage
+from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from astroshield.api.json_body import decode_json_body
 from astroshield.errors import (
     PROBLEM_JSON,
+    DomainError,
+    FieldError,
+    InvalidInputError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
     problem_body,
@@ -77,9 +83,17 @@ async def send_problem(
     title: str,
     detail: str,
     headers: dict[str, str] | None = None,
+    errors: Sequence[dict[str, Any]] = (),
 ) -> None:
     body = orjson.dumps(
-        problem_body(status=status, slug=slug, title=title, detail=detail, instance=scope["path"])
+        problem_body(
+            status=status,
+            slug=slug,
+            title=title,
+            detail=detail,
+            instance=scope["path"],
+            errors=errors,
+        )
     )
     raw_headers = [
         (b"content-type", PROBLEM_JSON.encode()),
@@ -114,14 +128,38 @@ def is_json_media_type(media_type: str) -> bool:
     )
 
 
-class RequestGuardMiddleware:
-    """Refuses oversized bodies (413) and unexpected body media types (415) before any
-    handler reads them.
+def is_text_media_type(media_type: str) -> bool:
+    return media_type.startswith("text/") or media_type.endswith(("/xml", "+xml"))
 
-    A declared ``Content-Length`` over the limit is refused at once; a body without one
-    (chunked) is buffered up to the limit and refused the moment it exceeds it, so memory
-    per request stays bounded. Bodies of unsafe methods must be JSON unless the path has
-    other media types registered in ``extra_media_types`` (path regex -> media types).
+
+def nul_in_request_line_or_headers(scope: Scope) -> FieldError | None:
+    """The first query parameter, header or path holding a NUL character (which no
+    database text column can store and no honest client sends)."""
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return FieldError(["query", name.replace("\x00", "")], "must not contain NUL")
+    if "\x00" in scope["path"]:
+        return FieldError(["path"], "must not contain NUL")
+    for name, value in scope["headers"]:
+        if b"\x00" in value:
+            return FieldError(["header", name.decode("latin-1")], "must not contain NUL")
+    return None
+
+
+class RequestGuardMiddleware:
+    """Refuses what no handler should see: oversized bodies (413), unexpected body media
+    types (415), a NUL in the path, query or a header, and bodies that are not what their
+    media type says (422): JSON that :func:`~astroshield.api.json_body.decode_json_body`
+    refuses, text with a NUL byte.
+
+    A declared ``Content-Length`` over the limit is refused at once; otherwise the body is
+    buffered up to the limit (refused the moment it exceeds it, so memory per request stays
+    bounded), checked and replayed to the handler. Bodies of unsafe methods must be JSON
+    unless the path has other media types registered in ``extra_media_types`` (path regex
+    -> media types). Paths in ``handler_checked_json`` (regexes) read and check their JSON
+    themselves, with the same function.
     """
 
     def __init__(
@@ -130,12 +168,14 @@ class RequestGuardMiddleware:
         *,
         max_body_bytes: int,
         extra_media_types: Mapping[str, frozenset[str]] | None = None,
+        handler_checked_json: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.extra_media_types = [
             (re.compile(pattern), types) for pattern, types in (extra_media_types or {}).items()
         ]
+        self.handler_checked_json = [re.compile(pattern) for pattern in handler_checked_json]
 
     def _allowed(self, path: str, media_type: str) -> bool:
         if is_json_media_type(media_type):
@@ -145,14 +185,24 @@ class RequestGuardMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nul = nul_in_request_line_or_headers(scope)
+        if nul is not None:
+            where = ".".join(str(part) for part in nul["loc"])
+            await _send_invalid(
+                send, scope, InvalidInputError(f"{where} must not contain NUL", errors=[nul])
+            )
+            return
+        if scope["method"] not in UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         chunked = "chunked" in headers.get("transfer-encoding", "").lower()
         if declared is not None:
-            if not declared.isdigit():
+            if not declared.isdigit() or not declared.isascii():
                 await send_problem(
                     send,
                     scope,
@@ -180,13 +230,16 @@ class RequestGuardMiddleware:
                 detail=f"request body must be application/json, not {media_type or 'unlabelled'}",
             )
             return
-        if declared is not None:
-            if int(declared) > self.max_body_bytes:
-                await self._too_large(send, scope)
-                return
-            await self.app(scope, receive, send)
+        if declared is not None and int(declared) > self.max_body_bytes:
+            await self._too_large(send, scope)
             return
-        # Chunked: read up to the limit before the handler sees anything.
+        json_body = is_json_media_type(media_type) and not any(
+            pattern.match(scope["path"]) for pattern in self.handler_checked_json
+        )
+        if declared is not None and not (json_body or is_text_media_type(media_type)):
+            await self.app(scope, receive, send)  # binary: the handler's parser judges it
+            return
+        # Read up to the limit before the handler sees anything.
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -202,6 +255,17 @@ class RequestGuardMiddleware:
             if not message.get("more_body", False):
                 break
         buffered = b"".join(chunks)
+        try:
+            if json_body:
+                decode_json_body(buffered)
+            elif is_text_media_type(media_type) and b"\x00" in buffered:
+                raise InvalidInputError(
+                    "the body holds a NUL byte",
+                    errors=[FieldError(["body"], "text must not contain NUL characters")],
+                )
+        except DomainError as exc:
+            await _send_invalid(send, scope, exc)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -222,3 +286,15 @@ class RequestGuardMiddleware:
             title=PayloadTooLargeError.title,
             detail=f"request body exceeds the limit of {self.max_body_bytes} bytes",
         )
+
+
+async def _send_invalid(send: Send, scope: Scope, exc: DomainError) -> None:
+    await send_problem(
+        send,
+        scope,
+        status=exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+    )

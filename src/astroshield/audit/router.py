@@ -3,15 +3,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
 
 from astroshield.api.deps import SessionDep, authorize
-from astroshield.api.pagination import Page, PageDep, make_page
+from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
+from astroshield.api.schemas import UTCDatetime
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditFilter, AuditRepository
 from astroshield.audit.schemas import AuditEntryRead, ChainFindingRead, ChainVerificationRead
 from astroshield.audit.verify import verify_against_files
-from astroshield.errors import FieldError, InvalidInputError
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 # Who may read which stream: an organisation's administrators its own, platform
@@ -41,20 +40,11 @@ async def list_audit_entries(
     actor: Short = None,
     object_type: Short = None,
     object_id: Short = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: UTCDatetime | None = None,
+    until: UTCDatetime | None = None,
 ) -> Page[AuditEntryRead]:
     """Your organisation's audit trail, or the platform's, newest first."""
     reader = await authorize(request, STREAM_SCOPES[stream])
-    before = None
-    if page.cursor is not None:
-        raw = page.cursor.get("id", "")
-        if not raw.isdigit():
-            raise InvalidInputError(
-                "cursor is not one this API issued",
-                errors=[FieldError(["query", "cursor"], "invalid cursor")],
-            )
-        before = int(raw)
     filters = AuditFilter(
         organisation_id=reader.organisation_id if stream == "organisation" else None,
         platform_stream=stream == "platform",
@@ -65,6 +55,7 @@ async def list_audit_entries(
         since=since,
         until=until,
     )
+    before = cursor_value(page, "id", int)
     rows = await AuditRepository(session).list(filters, before_id=before, limit=page.limit + 1)
     return make_page(rows, page, render=AuditEntryRead.model_validate, key=_key)
 

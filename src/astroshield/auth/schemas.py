@@ -2,16 +2,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from astroshield.api.schemas import RequestModel
 
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
+def _not_blank(value: str) -> str:
+    # Python strips more than pydantic does (e.g. the information separators \x1c-\x1f),
+    # and the e-mail index is taken of the stripped address.
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 class LoginRequest(RequestModel):
     # Not EmailStr: an unknown or malformed address must fail exactly like a wrong password.
-    email: Annotated[str, Field(min_length=1, max_length=320)]
+    email: Annotated[str, Field(min_length=1, max_length=320), AfterValidator(_not_blank)]
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 

@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime
 
 from astroshield.api.deps import ActorDep, SessionDep, authorize, require_scope, session_of
 from astroshield.api.middleware import media_type_of
@@ -17,6 +16,7 @@ from astroshield.api.pagination import (
     cursor_value,
     make_page,
 )
+from astroshield.api.schemas import UTCDatetime
 from astroshield.astro.orbit import Regime
 from astroshield.catalog import service
 from astroshield.catalog.formats import UPLOAD_MEDIA_TYPES
@@ -172,8 +172,8 @@ async def list_element_sets(
     catalog_number: CatalogNumberPath,
     repository: ReadRepository,
     page: PageDep,
-    start: AwareDatetime | None = None,
-    stop: AwareDatetime | None = None,
+    start: UTCDatetime | None = None,
+    stop: UTCDatetime | None = None,
 ) -> Page[ElementSetRead]:
     """The object's element-set history, oldest first, ``start <= epoch <= stop``: public
     sets and your organisation's own uploads (``overlay``), which may share an epoch."""

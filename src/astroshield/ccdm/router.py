@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from astroshield.api.deps import SessionDep, SettingsDep, require_scope, session_of
+from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import notify_after_commit
 from astroshield.astro.intent import ConjunctionInput
 from astroshield.catalog.repository import CatalogRepository
@@ -99,8 +99,8 @@ async def get_maneuvers(
     catalog_number: CatalogNumberPath,
     catalog: Catalog,
     settings: SettingsDep,
-    start: AwareDatetime | None = None,
-    stop: AwareDatetime | None = None,
+    start: UTCDatetime | None = None,
+    stop: UTCDatetime | None = None,
 ) -> ManeuverList:
     """Manoeuvres detected in the object's stored element-set history."""
     number = parse_catalog_number(catalog_number, ["path", "catalog_number"])
@@ -175,10 +175,13 @@ async def get_intent(
     settings: SettingsDep,
     days: Days = None,
     miss_distance_km: Annotated[
-        float | None, Query(ge=0, description="conjunction miss distance, if screened")
+        float | None,
+        Query(
+            ge=0, le=1e6, allow_inf_nan=False, description="conjunction miss distance, if screened"
+        ),
     ] = None,
     pc: Annotated[float | None, Query(ge=0, le=1, description="conjunction Pc, if known")] = None,
-    tca: Annotated[AwareDatetime | None, Query(description="conjunction TCA")] = None,
+    tca: Annotated[UTCDatetime | None, Query(description="conjunction TCA")] = None,
 ) -> IntentRead:
     """Intent category and score of the object relative to the spacecraft, with every
     indicator's measured value, threshold, weight and source data. A ``potential_threat``

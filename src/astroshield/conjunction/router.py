@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import AwareDatetime
 
 from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope, session_of
 from astroshield.api.middleware import media_type_of
 from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
+from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
 from astroshield.astro.risk import Tier
 from astroshield.conjunction import service
@@ -106,8 +106,8 @@ async def list_conjunctions(
     page: PageDep,
     tier: Tier | None = None,
     spacecraft_id: uuid.UUID | None = None,
-    tca_after: AwareDatetime | None = None,
-    tca_before: AwareDatetime | None = None,
+    tca_after: UTCDatetime | None = None,
+    tca_before: UTCDatetime | None = None,
     event_status: Annotated[EventStatus | None, Query(alias="status")] = None,
 ) -> Page[ConjunctionEventRead]:
     """The organisation's conjunction events by TCA, oldest first."""

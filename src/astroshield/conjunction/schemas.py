@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from astroshield.api.schemas import RequestModel, ResponseModel
+from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime
 from astroshield.astro.risk import Tier, Trend
 from astroshield.conjunction.models import EventSource, EventStatus, ScreeningStatus
 
@@ -101,7 +101,7 @@ ThresholdKm = Annotated[float, Field(gt=0, description="report approaches closer
 
 class ScreeningCreate(RequestModel):
     spacecraft_id: uuid.UUID
-    start: AwareDatetime
+    start: UTCDatetime
     days: Days
     threshold_km: ThresholdKm
 

@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import AwareDatetime
 
 from astroshield.api.deps import (
     ActorDep,
@@ -17,6 +16,7 @@ from astroshield.api.deps import (
     uuid_path_parameter,
 )
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
+from astroshield.api.schemas import UTCDatetime
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 from astroshield.spacecraft import service
@@ -153,8 +153,8 @@ async def get_status_history(
     spacecraft_id: uuid.UUID,
     repo: ReadRepository,
     page: PageDep,
-    start: AwareDatetime | None = None,
-    stop: AwareDatetime | None = None,
+    start: UTCDatetime | None = None,
+    stop: UTCDatetime | None = None,
 ) -> Page[StatusReportRead]:
     if start is not None and stop is not None and start >= stop:
         raise InvalidInputError(

@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, Field
 
-from astroshield.api.schemas import RequestModel, ResponseModel, not_in_future
+from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime, not_in_future
 from astroshield.astro.ids import normalize_catalog_number, normalize_cospar_id
 from astroshield.spacecraft.models import HealthState, OperationalMode
 
@@ -28,7 +28,7 @@ CosparId = Annotated[
     ),
     AfterValidator(normalize_cospar_id),
 ]
-PastTimestamp = Annotated[AwareDatetime, AfterValidator(not_in_future)]
+PastTimestamp = Annotated[UTCDatetime, AfterValidator(not_in_future)]
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 Description = Annotated[str, Field(max_length=2000)]
 
@@ -70,7 +70,7 @@ class StatusReportCreate(RequestModel):
     health: HealthState
     health_summary: Annotated[str, Field(max_length=500)] | None = None
     last_contact_at: PastTimestamp | None = None
-    orbit_epoch: AwareDatetime | None = None
+    orbit_epoch: UTCDatetime | None = None
 
 
 class StatusReportRead(ResponseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -10,10 +9,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope
-from astroshield.api.pagination import PageDep, cursor_value, encode_cursor
+from astroshield.api.json_body import decode_json_body
+from astroshield.api.pagination import PageDep, cursor_value
+from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
 from astroshield.audit.service import record
 from astroshield.db import utcnow
@@ -35,6 +35,8 @@ router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["teleme
 Reader = Annotated[Principal, Depends(require_scope("telemetry:read"))]
 Writer = Annotated[Principal, Depends(require_scope("telemetry:write"))]
 
+# The JSON batch route reads its body itself (with the body guard's own function).
+HANDLER_CHECKED_JSON = (r"^/api/v1/spacecraft/[^/]+/telemetry$",)
 # Request bodies other than JSON that the body guard must let through (path regex -> types).
 BODY_MEDIA_TYPES = {
     r"^/api/v1/spacecraft/[^/]+/telemetry/packets$": frozenset({"application/octet-stream"}),
@@ -97,19 +99,11 @@ def _ingest_gate(request: Request) -> service.IngestGate:
 
 
 def _decode_json(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        # Literal NaN/Infinity is not JSON, but some clients send it; parse it so the
-        # sample can be named in the answer rather than the whole body refused.
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidInputError(
-            "the body is not valid JSON",
-            errors=[FieldError(["body"], f"malformed JSON: {exc}")],
-        ) from None
+    # Literal NaN/Infinity is not JSON, but some clients send it; it is read so the sample
+    # can be named in the answer rather than the whole body refused. The batch's shape is
+    # checked sample by sample without recursing into values, so the body is not walked
+    # for its depth (that would cost a tenth of the ingest).
+    return decode_json_body(body, non_finite_numbers=True, max_depth=None)
 
 
 def _answer(request: Request, principal: Principal, outcome: service.IngestOutcome) -> Response:
@@ -349,8 +343,8 @@ async def export(
     principal: Reader,
     session: SessionDep,
     parameters: Annotated[str, Query(min_length=1, max_length=4000, examples=["a,b"])],
-    start: AwareDatetime,
-    stop: AwareDatetime,
+    start: UTCDatetime,
+    stop: UTCDatetime,
     format: ExportFormat = "csv",
 ) -> StreamingResponse:
     """Raw samples of the listed parameters in [start, stop), streamed."""
@@ -380,8 +374,8 @@ async def sample_buckets(
     parameter: str,
     principal: Reader,
     session: SessionDep,
-    start: AwareDatetime,
-    stop: AwareDatetime,
+    start: UTCDatetime,
+    stop: UTCDatetime,
     count: Annotated[int, Query(ge=1, le=service.MAX_BUCKETS)] = 500,
 ) -> BucketSeries:
     """[start, stop) cut into `count` equal buckets, each with min/max/avg/count of the
@@ -399,8 +393,8 @@ async def raw_samples(
     principal: Reader,
     session: SessionDep,
     page: PageDep,
-    start: AwareDatetime | None = None,
-    stop: AwareDatetime | None = None,
+    start: UTCDatetime | None = None,
+    stop: UTCDatetime | None = None,
     order: SortOrder = "asc",
 ) -> SamplePage:
     """Raw samples in time order, each with its limit state; page with next_cursor."""
@@ -420,6 +414,6 @@ async def raw_samples(
     )
     kept = items[: page.limit]
     next_cursor = (
-        encode_cursor({"t": kept[-1].time.isoformat()}) if len(items) > page.limit else None
+        page.encode_cursor({"t": kept[-1].time.isoformat()}) if len(items) > page.limit else None
     )
     return SamplePage(parameter=found.name, items=kept, next_cursor=next_cursor, limit=page.limit)

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.alerts.notifiers import Notification
+from astroshield.api.schemas import INT63_MAX
 from astroshield.audit.service import Actor
 from astroshield.config import Settings
 from astroshield.db import session_scope
@@ -561,21 +562,20 @@ def batch_key(
     locations: tuple[list[str], list[str]],
 ) -> BatchKey:
     """The key a retry of this batch will carry: the Idempotency-Key header, else the
-    source and sequence (at ``locations`` in the request, for the error message)."""
+    source and sequence (at ``locations`` in the request, for the error message). Source
+    and sequence are checked whenever given: both are stored with the batch."""
+    errors = []
     if idempotency_key is not None:
         key = idempotency_key.strip()
         if not 1 <= len(key) <= 255:
-            raise InvalidInputError(
-                "Idempotency-Key must be 1-255 characters",
-                errors=[FieldError(["header", "Idempotency-Key"], "1-255 characters")],
-            )
-        source = source_id if isinstance(source_id, str) else None
-        seq = sequence if type(sequence) is int else None
-        return BatchKey(source, seq, key)
-    errors = []
-    if not isinstance(source_id, str) or not 1 <= len(source_id) <= 128:
+            errors.append(FieldError(["header", "Idempotency-Key"], "1-255 characters"))
+    if (source_id is not None or idempotency_key is None) and (
+        not isinstance(source_id, str) or not 1 <= len(source_id) <= 128
+    ):
         errors.append(FieldError(locations[0], "required: a string of 1-128 characters"))
-    if type(sequence) is not int or not 0 <= sequence < 2**63:
+    if (sequence is not None or idempotency_key is None) and (
+        type(sequence) is not int or not 0 <= sequence <= INT63_MAX
+    ):
         errors.append(FieldError(locations[1], "required: a non-negative integer"))
     if errors:
         raise InvalidInputError(
@@ -583,6 +583,8 @@ def batch_key(
             "retry is stored once",
             errors=errors,
         )
+    if idempotency_key is not None:
+        return BatchKey(source_id, sequence, idempotency_key.strip())
     return BatchKey(source_id, sequence, None)
 
 

@@ -4,10 +4,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from astroshield.api.deps import SettingsDep, require_scope, session_of
+from astroshield.api.schemas import UTCDatetime
 from astroshield.security.principal import Principal
 from astroshield.trajectory import service
 from astroshield.trajectory.schemas import (
@@ -75,8 +75,8 @@ async def spacecraft_ephemeris(
     request: Request,
     settings: SettingsDep,
     principal: SpacecraftReader,
-    start: AwareDatetime,
-    stop: AwareDatetime,
+    start: UTCDatetime,
+    stop: UTCDatetime,
     step_s: Annotated[float, Query(gt=0, le=86_400)] = 60.0,
     frame: Frame = "GCRF",
     output: FormatQuery = None,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+
+from astroshield.api.schemas import UTCDatetime
 
 Frame = Literal["TEME", "GCRF", "ITRF"]
 OutputFormat = Literal["json", "oem"]
@@ -15,7 +17,7 @@ OmmScalar = str | int | float | None
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TleInput(_Strict):
@@ -31,7 +33,7 @@ class TleInput(_Strict):
 
 
 class StateInput(_Strict):
-    epoch: AwareDatetime
+    epoch: UTCDatetime
     r_km: Vector3
     v_km_s: Vector3
     frame: Frame = "GCRF"
@@ -61,8 +63,8 @@ class PropagateRequest(_Strict):
     tle: TleInput | None = None
     omm: dict[str, OmmScalar] | None = Field(default=None, max_length=64)
     state: StateInput | None = None
-    start: AwareDatetime
-    stop: AwareDatetime
+    start: UTCDatetime
+    stop: UTCDatetime
     step_s: float = Field(default=60.0, gt=0, le=86_400)
     frame: Frame = "GCRF"
 
@@ -110,8 +112,8 @@ class StationInput(_Strict):
 
 
 class AnalyzeRequest(ElementsInput):
-    start: AwareDatetime
-    stop: AwareDatetime
+    start: UTCDatetime
+    stop: UTCDatetime
     ground_stations: list[StationInput] = Field(default_factory=list, max_length=20)
     min_elevation_deg: float = Field(default=0.0, ge=-5, le=89)
     eclipse_model: ShadowModel = "conical"
