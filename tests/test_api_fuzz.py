@@ -35,13 +35,13 @@ from schemathesis.generation.stateful.state_machine import StepOutput
 from schemathesis.python import asgi as schemathesis_asgi
 
 from astroshield.app import create_app
-from astroshield.config import Settings
 from astroshield.errors import PROBLEM_JSON
-from astroshield.runtime_config.schemas import RuntimeConfig
+from astroshield.runtime_config.catalogue import ORGANISATION_SETTINGS, PLATFORM_SETTINGS
 from astroshield.users.models import User
 from tests.catalog.conftest import CRYOSAT_TLE, tle_head
 from tests.conftest import Factory, empty_tables, settings_for
 from tests.conjunction.cdms import ANNEX_KVN, ANNEX_OBJECT1
+from tests.support.receivers import SmtpServer, smtp_server
 
 pytestmark = pytest.mark.slow
 
@@ -216,9 +216,22 @@ def _write_summary(world: World) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(settings: Settings, fuzz_world: World) -> Iterator[FastAPI]:
-    """The app under test: schemathesis runs it (and its lifespan) on its own event loop."""
-    yield create_app(settings)
+def fuzz_smtp() -> Iterator[SmtpServer]:
+    yield from smtp_server()
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(database_url: str, fuzz_world: World, fuzz_smtp: SmtpServer) -> Iterator[FastAPI]:
+    """The app under test: schemathesis runs it (and its lifespan) on its own event loop.
+    Invitations go to a real SMTP receiver, as a deployment that offers them is set up."""
+    yield create_app(
+        settings_for(
+            database_url,
+            smtp_host="127.0.0.1",
+            smtp_port=fuzz_smtp.port,
+            invitation_email_from="invitations@astroshield.test",
+        )
+    )
     schemathesis_asgi.shutdown_lifespans()
 
 
@@ -263,11 +276,19 @@ CHECKS = [
 def _restore_runtime_config(world: World, app: FastAPI) -> None:
     """A fuzzed PATCH /config changes the whole process (log levels, pool size, page size);
     it is undone before the next request so that every case meets the same service."""
-    reset = dict.fromkeys(RuntimeConfig.model_fields)
-    admin = {"Authorization": f"Bearer {world.factory.token(world.users['admin'])}"}
+    # Platform settings are reset by the platform administrator, each organisation's own
+    # by its administrator (the platform administrator's organisation is the other one).
+    resets = (
+        ("platform_admin", PLATFORM_SETTINGS),
+        ("platform_admin", ORGANISATION_SETTINGS),
+        ("admin", ORGANISATION_SETTINGS),
+    )
     with schemathesis_asgi.get_client(app) as client:
-        response = client.patch("http://testserver/api/v1/config", json=reset, headers=admin)
-    assert response.status_code == 200, response.text
+        for role, fields in resets:
+            reset = dict.fromkeys(sorted(fields))
+            admin = {"Authorization": f"Bearer {world.factory.token(world.users[role])}"}
+            response = client.patch("http://testserver/api/v1/config", json=reset, headers=admin)
+            assert response.status_code == 200, response.text
 
 
 def _send(case: schemathesis.Case, role: str, world: World, app: FastAPI) -> schemathesis.Response:
