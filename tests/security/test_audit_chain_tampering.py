@@ -35,7 +35,7 @@ from astroshield.audit.checkpoints import (
 )
 from astroshield.audit.keys import audit_chain_key, audit_chain_keys
 from astroshield.audit.models import AuditEntry
-from astroshield.audit.service import SYSTEM, keyed_hash, legacy_hash, record
+from astroshield.audit.service import SYSTEM, keyed_hash, legacy_hash, record, record_detached
 from astroshield.audit.verify import (
     CHECKPOINT,
     DELETED,
@@ -675,3 +675,21 @@ def test_an_overlong_line_in_the_checkpoint_file_is_reported_not_read_whole(
     assert lines is not None
     assert [line.problem for line in lines] == [None, "line too long to be a checkpoint", None]
     assert read_checkpoint_file(tmp_path / "missing.jsonl", keys) is None
+
+
+async def test_concurrent_writers_extend_the_chain_without_a_fork(app: FastAPI) -> None:
+    # A request's own entry and its after-commit work (an invitation's delivery, say) are
+    # written by separate transactions at the same moment; each must see the other's
+    # entry as its predecessor instead of both claiming the same sequence number.
+    writers = 12
+    await asyncio.gather(
+        *(
+            record_detached(app.state.sessionmaker, SYSTEM.event("test.concurrent", n=n))
+            for n in range(writers)
+        )
+    )
+    entries = await _entries(app)
+    assert sorted(e.sequence for e in entries) == list(range(1, writers + 1))
+    async with app.state.sessionmaker() as session:
+        report = await verify_chain(session)
+    assert report.ok, report.findings

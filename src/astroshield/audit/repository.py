@@ -40,12 +40,17 @@ class AuditRepository:
         self.session = session
 
     async def lock_chain_head(self) -> ChainHead | None:
-        """Serialise appends (PostgreSQL advisory lock held to the end of the transaction;
-        SQLite serialises writers itself) and return the current head."""
+        """Serialise appends and return the current head: a PostgreSQL advisory lock held
+        to the end of the transaction, or SQLite's write lock."""
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY}
             )
+        else:
+            # The driver opens a transaction at the first write, not at a read: without
+            # this no-op write the head would be read outside the write lock, and two
+            # writers could both append after it.
+            await self.session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
         return await self.head()
 
     async def head(self) -> ChainHead | None:
