@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -25,6 +23,7 @@ from astroshield.migrate import upgrade_async
 from astroshield.observability.metrics import ALERTS_FIRING
 from tests.conftest import Factory, settings_for
 from tests.support.receivers import HttpReceiver, SmtpServer
+from tests.support.servers import serving
 
 SECRET = "alert-webhook-secret-for-tests"
 
@@ -212,24 +211,13 @@ async def test_changes_are_streamed_as_server_sent_events(
     """Over a real HTTP server: the in-process test transport would buffer the stream."""
     t0 = datetime.now(UTC)
     app = create_app(settings_for(database, **_notifying(receiver, smtp, alert_memory_percent=1)))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        for _ in range(200):  # bounded: 10 s
-            if server.started:
-                break
-            await asyncio.sleep(0.05)  # uvicorn exposes a flag, not an event
+    async with serving(app) as base_url:
         admin = await Factory(app).login(role="admin", platform_admin=True)
         events: list[dict[str, Any]] = []
 
         async def listen() -> None:
             async with (
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+                httpx.AsyncClient(base_url=base_url) as client,
                 client.stream("GET", "/api/v1/alerts/stream", headers=admin) as reply,
             ):
                 assert reply.headers["content-type"].startswith("text/event-stream")
@@ -245,7 +233,4 @@ async def test_changes_are_streamed_as_server_sent_events(
         await evaluator.run_once(now=t0)
         await evaluator.run_once(now=t0 + timedelta(seconds=61))
         await asyncio.wait_for(listener, timeout=10)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, timeout=10)
     assert [e["change"] for e in events] == ["pending", "fired"]
