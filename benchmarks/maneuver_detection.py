@@ -6,7 +6,7 @@ Dataset"). Reference epochs are ``start_utc`` of ``manoeuvres_utc.csv`` (the cor
 derived from the operator logs), restricted to the TLE span, as the data README prescribes.
 
 Score: a detection matches a manoeuvre when its epoch is within ±12 h of ``start_utc``; one-to-one
-greedy matching, closest pairs first (:func:`astroshield.astro.maneuvers.match_events`). F1 at
+greedy matching, closest pairs first (:func:`astroshield.astro.ccdm.maneuvers.match_events`). F1 at
 ±36 h is shown for comparison.
 
 Held-out protocol (``--tune``): the global settings are chosen on the *first half* of the
@@ -35,8 +35,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.maneuvers import (
+from astroshield.astro.ccdm.maneuvers import (
     DetectionConfig,
     ManeuverDetection,
     MatchResult,
@@ -45,7 +44,8 @@ from astroshield.astro.maneuvers import (
     match_events,
     plot_history,
 )
-from astroshield.astro.tle import iter_tles
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.tle import iter_tles
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT.parent / "shared" / "data" / "maneuvers"

@@ -26,7 +26,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from astroshield.astro.pc import (
+from astroshield.astro.conjunction.pc import (
     pc_2d,
     pc_2d_batch,
     pc_encounter_plane,

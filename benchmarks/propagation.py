@@ -1,7 +1,7 @@
 """Propagation throughput on the shared CelesTrak catalog (issue 7).
 
 Propagates all 26,834 objects of ../shared/data/catalog/celestrak_on_orbit_20241101.csv over
-one day at 60 s steps (1,441 times) with ``astroshield.astro.propagation`` and with raw
+one day at 60 s steps (1,441 times) with ``astroshield.astro.dynamics.propagation`` and with raw
 ``sgp4.api.SatrecArray.sgp4(jd, fr)`` on the same Satrecs and the same jd/fr arrays.
 
 Fairness: each of our paths is compared with the raw call that produces the same amount of
@@ -32,13 +32,13 @@ from rich.console import Console
 from rich.table import Table
 from sgp4.api import SatrecArray
 
-from astroshield.astro.omm import load_omm_catalog
-from astroshield.astro.propagation import (
+from astroshield.astro.dynamics.propagation import (
     DEFAULT_CHUNK_SIZE,
     iter_propagate,
     julian_dates,
     propagate,
 )
+from astroshield.astro.formats.omm import load_omm_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_CSV = REPO_ROOT.parent / "shared" / "data" / "catalog" / "celestrak_on_orbit_20241101.csv"

@@ -2,7 +2,7 @@
 
 Screens all 26,834 objects of ../shared/data/catalog/celestrak_on_orbit_20241101.csv against
 each other over one day from 2024-11-01T00:00Z at 5 km with
-``astroshield.astro.screening.screen_catalog`` and reports wall time, events found and
+``astroshield.astro.conjunction.screening.screen_catalog`` and reports wall time, events found and
 object-days per core-second = objects x days / (wall seconds x worker processes).
 
 Usage (from the repo root):
@@ -27,8 +27,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from astroshield.astro.omm import read_omm_file
-from astroshield.astro.screening import ScreeningResult, screen_catalog, write_events_csv
+from astroshield.astro.conjunction.screening import (
+    ScreeningResult,
+    screen_catalog,
+    write_events_csv,
+)
+from astroshield.astro.formats.omm import read_omm_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_CSV = REPO_ROOT.parent / "shared" / "data" / "catalog" / "celestrak_on_orbit_20241101.csv"

@@ -78,7 +78,7 @@ CRYOSAT_TLE = CRYOSAT_TLE / "processed_files" / "CryoSat-2.tle"
 
 
 def _with_checksum(body: str) -> str:
-    from astroshield.astro.tle import tle_checksum
+    from astroshield.astro.formats.tle import tle_checksum
 
     return body[:68] + str(tle_checksum(body[:68]))
 

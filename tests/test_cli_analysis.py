@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from astroshield.astro import cdm as cdm_mod
+from astroshield.astro.formats import cdm as cdm_mod
 from astroshield.cli import app as cli
 from tests.astro.paths import CATALOG_CSV, SHARED, load_pc_cases
 from tests.astro.test_conjunction_report import _case_cdm

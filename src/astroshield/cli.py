@@ -25,8 +25,8 @@ from astroshield.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from astroshield.astro.element_files import ElementSetFile, InputProblem
-    from astroshield.astro.elements import ElementSet
+    from astroshield.astro.dynamics.elements import ElementSet
+    from astroshield.astro.formats.element_files import ElementSetFile, InputProblem
     from astroshield.security.context import SecurityContext
     from astroshield.trajectory.schemas import Frame
     from astroshield.trajectory.service import States
@@ -84,7 +84,7 @@ def _reading(source: Path | str) -> Iterator[None]:
     Parsers report bad input as ValueError subclasses that locate it; anything else a
     parser raises on odd input is still the input's fault, and still not a traceback.
     """
-    from astroshield.astro.element_files import ElementFileError, problem_of
+    from astroshield.astro.formats.element_files import ElementFileError, problem_of
 
     try:
         yield
@@ -108,7 +108,7 @@ def _writing(path: Path, write: Callable[[], object]) -> None:
 
 def _element_set_file(path: Path, *, strict: bool) -> ElementSetFile:
     """The readable sets of ``path``; each skipped set is a warning line, then a count."""
-    from astroshield.astro.element_files import read_element_set_file
+    from astroshield.astro.formats.element_files import read_element_set_file
 
     with _reading(path):
         loaded = read_element_set_file(path, strict=strict)
@@ -129,7 +129,7 @@ def _report_skipped(source: str, skipped: list[InputProblem], *, total: int) -> 
 
 
 def _catalog_number_option(value: str, option: str) -> str:
-    from astroshield.astro.ids import IdentifierError, normalize_catalog_number
+    from astroshield.astro.formats.ids import IdentifierError, normalize_catalog_number
 
     try:
         return normalize_catalog_number(value)
@@ -657,7 +657,7 @@ def _parse_utc(text: str, option: str) -> datetime:
 
 def _newest_per_object(loaded: ElementSetFile, *, strict: bool) -> list[ElementSet]:
     """One set per catalog number, the newest; each other one is skipped with a warning."""
-    from astroshield.astro.element_files import InputProblem
+    from astroshield.astro.formats.element_files import InputProblem
 
     chosen: dict[str, int] = {}
     duplicates: list[InputProblem] = []
@@ -708,7 +708,7 @@ def screen(
     from rich.markup import escape
     from rich.progress import Progress
 
-    from astroshield.astro.screening import (
+    from astroshield.astro.conjunction.screening import (
         SchedulerUnreachableError,
         WorkUnitFailedError,
         screen_catalog,
@@ -771,9 +771,9 @@ def pc(
     import json
     import warnings
 
-    from astroshield.astro.cdm import CdmWarning, loads
-    from astroshield.astro.conjunction_report import pc_report
-    from astroshield.astro.element_files import InputProblem, read_text_file
+    from astroshield.astro.conjunction.report import pc_report
+    from astroshield.astro.formats.cdm import CdmWarning, loads
+    from astroshield.astro.formats.element_files import InputProblem, read_text_file
 
     if hbr_m is not None and not 0.0 < hbr_m < float("inf"):
         _fail(f"--hbr-m: {hbr_m} must be a positive number of metres")
@@ -813,13 +813,13 @@ def maneuvers_detect(
     """Detect manoeuvres in one object's TLE/OMM history."""
     import json
 
-    from astroshield.astro.element_files import InputProblem
-    from astroshield.astro.maneuvers import (
+    from astroshield.astro.ccdm.maneuvers import (
         MIN_HISTORY_SETS,
         detect_maneuvers,
         plot_history,
         to_json_records,
     )
+    from astroshield.astro.formats.element_files import InputProblem
 
     loaded = _element_set_file(history_file, strict=strict)
     elements = loaded.sets
@@ -888,7 +888,7 @@ def catalog_import(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
     from rich.table import Table
 
-    from astroshield.astro.element_files import InputProblem
+    from astroshield.astro.formats.element_files import InputProblem
     from astroshield.catalog.models import Provenance
     from astroshield.catalog.service import (
         ImportResult,
@@ -1129,7 +1129,7 @@ def passes_command(
 
     from rich.table import Table
 
-    from astroshield.astro.passes import GroundStation, passes
+    from astroshield.astro.ground.passes import GroundStation, passes
 
     first = _parse_utc(start, "--start")
     elements = _one_element_set(tle_file, catalog_number, strict=strict)

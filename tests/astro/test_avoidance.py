@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from astroshield.astro.avoidance import (
+from astroshield.astro.conjunction.avoidance import (
     along_track_shift_cw,
     approach_after_burn,
     avoidance_trade,
     burn_state,
 )
-from astroshield.astro.frames import rtn_rotation
-from astroshield.astro.pc import MU_EARTH_KM3_S2, kepler_propagate
+from astroshield.astro.conjunction.pc import MU_EARTH_KM3_S2, kepler_propagate
+from astroshield.astro.dynamics.frames import rtn_rotation
 
 RADIUS = 7000.0
 SPEED = math.sqrt(MU_EARTH_KM3_S2 / RADIUS)

@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 from tests.astro.paths import CDM_DATA
 
-from astroshield.astro import cdm as cdm_mod
-from astroshield.astro.cdm import (
+from astroshield.astro.dynamics.frames import rtn_rotation
+from astroshield.astro.formats import cdm as cdm_mod
+from astroshield.astro.formats.cdm import (
     COVARIANCE_KEYWORDS,
     Cdm,
     CdmCovariance,
     CdmError,
     CdmWarning,
 )
-from astroshield.astro.frames import rtn_rotation
 
 KVN_TEXT = (CDM_DATA / "annex_example.kvn").read_text(encoding="utf-8")
 XML_TEXT = (CDM_DATA / "annex_example.xml").read_text(encoding="utf-8")

@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 from tests.astro.paths import CDM_DATA, PC_CASES_JSON, load_pc_cases
 
-from astroshield.astro import cdm as cdm_mod
-from astroshield.astro import frames
-from astroshield.astro.cdm import (
+from astroshield.astro.conjunction.report import format_tca, pc_report
+from astroshield.astro.dynamics import frames
+from astroshield.astro.formats import cdm as cdm_mod
+from astroshield.astro.formats.cdm import (
     Cdm,
     CdmAdditionalParameters,
     CdmCovariance,
@@ -35,7 +36,6 @@ from astroshield.astro.cdm import (
     CdmStateVector,
     CdmWarning,
 )
-from astroshield.astro.conjunction_report import format_tca, pc_report
 
 TCA = datetime(2024, 5, 1, 12, 0, 0, 123456)  # noqa: DTZ001  # CDM epochs are naive UTC labels
 # The fixture is position-only; the CDM needs a 6x6, so velocities get a small independent

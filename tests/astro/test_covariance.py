@@ -1,4 +1,4 @@
-"""Covariance validation/repair (astroshield.astro.covariance)."""
+"""Covariance validation/repair (astroshield.astro.dynamics.covariance)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tests.astro.paths import load_pc_cases
 
-from astroshield.astro.covariance import (
+from astroshield.astro.dynamics.covariance import (
     CovarianceError,
     check_covariance,
     check_symmetric,

@@ -12,14 +12,14 @@ from astropy.coordinates import get_body
 from astropy.time import Time
 from tests.astro.test_groundtrack import catalog_object
 
-from astroshield.astro.eclipse import (
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.ground.eclipse import (
     _satellite_gcrf,
     _shadow_functions,
     eclipse_intervals,
     shadow_periods,
     sun_position_gcrf_km,
 )
-from astroshield.astro.elements import ElementSet
 
 START = datetime(2024, 11, 1, tzinfo=UTC)
 MU = 398_600.4418

@@ -12,12 +12,17 @@ from pathlib import Path
 import pytest
 from tests.catalog.conftest import CRYOSAT_TLE, csv_head, tle_head, tle_sets
 
-from astroshield.astro.element_files import (
+from astroshield.astro.formats.element_files import (
     ElementFileError,
     InputProblem,
     read_element_set_file,
 )
-from astroshield.astro.omm import format_omm_json, format_omm_kvn, format_omm_xml, parse_omm_csv
+from astroshield.astro.formats.omm import (
+    format_omm_json,
+    format_omm_kvn,
+    format_omm_xml,
+    parse_omm_csv,
+)
 
 
 def _write(path: Path, text: str) -> Path:

@@ -20,7 +20,7 @@ from astropy.coordinates import GCRS, ITRS, TEME, CartesianDifferential, Cartesi
 from astropy.time import Time
 from astropy.utils import iers
 
-from astroshield.astro import frames, timescales
+from astroshield.astro.dynamics import frames, timescales
 
 MU_EARTH = 398600.4418  # km^3/s^2, WGS84/EGM96 value
 POS_TOL_KM = 1e-3  # 1 m, requirement

@@ -15,10 +15,10 @@ from astropy.time import Time
 from matplotlib.image import imread
 from tests.astro.paths import CATALOG_CSV
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.groundtrack import StationMarker, ground_track, ground_track_plot
-from astroshield.astro.omm import parse_omm_csv
-from astroshield.astro.propagation import propagate
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.dynamics.propagation import propagate
+from astroshield.astro.formats.omm import parse_omm_csv
+from astroshield.astro.ground.groundtrack import StationMarker, ground_track, ground_track_plot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -1,4 +1,4 @@
-"""Explainable intent assessment (astroshield.astro.intent) on the constructed scenarios."""
+"""Explainable intent assessment (astroshield.astro.ccdm.intent) on the constructed scenarios."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ from tests.ccdm.scenarios import (
     history,
 )
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.intent import (
+from astroshield.astro.ccdm.intent import (
     ConjunctionInput,
     IndicatorName,
     IntentAssessment,
@@ -27,8 +26,9 @@ from astroshield.astro.intent import (
     IntentConfig,
     assess_intent,
 )
-from astroshield.astro.pattern_of_life import PatternOfLife, learn_pattern_of_life
-from astroshield.astro.rpo import ManeuverEffect, ProximityReport, analyse_neighbour
+from astroshield.astro.ccdm.pattern_of_life import PatternOfLife, learn_pattern_of_life
+from astroshield.astro.ccdm.rpo import ManeuverEffect, ProximityReport, analyse_neighbour
+from astroshield.astro.dynamics.elements import ElementSet
 
 STOP = START + timedelta(days=GEO_DAYS)
 

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pytest
 
-from astroshield.astro import interpolation
+from astroshield.astro.dynamics import interpolation
 
 MU_EARTH = 398600.4418  # km^3/s^2
 ROUNDOFF_KM = 1e-9  # double precision on 7000-km values, with margin

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from tests.astro.test_groundtrack import catalog_object
 
-from astroshield.astro.elements import ElementSet, to_satrec
-from astroshield.astro.lifetime import (
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
+from astroshield.astro.dynamics.orbit import classical_elements, semi_major_axis_from_mean_motion
+from astroshield.astro.ground.lifetime import (
     _decay_rates,
     _sgp4_density_kg_m3,
     exponential_density_kg_m3,
     orbital_lifetime,
     sgp4_decay_epoch,
 )
-from astroshield.astro.orbit import classical_elements, semi_major_axis_from_mean_motion
 
 EPOCH = datetime(2024, 11, 1, tzinfo=UTC)
 MU = 398_600.4418

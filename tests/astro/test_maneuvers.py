@@ -1,4 +1,4 @@
-"""Manoeuvre detection from element-set histories (astroshield.astro.maneuvers, issue 9).
+"""Manoeuvre detection from element-set histories (astroshield.astro.ccdm.maneuvers, issue 9).
 
 Synthetic histories: a generating SGP4 element set is propagated to daily (jittered) epochs and
 each published set is the generator's SGP4 *mean* elements at that epoch (``Satrec.nm``, ``em``,
@@ -29,8 +29,7 @@ import numpy.typing as npt
 import pytest
 from tests.astro.paths import SHARED
 
-from astroshield.astro.elements import ElementSet, to_satrec
-from astroshield.astro.maneuvers import (
+from astroshield.astro.ccdm.maneuvers import (
     DetectionConfig,
     ManeuverDetection,
     detect_maneuvers,
@@ -40,7 +39,8 @@ from astroshield.astro.maneuvers import (
     plot_history,
     to_json_records,
 )
-from astroshield.astro.tle import format_tle, iter_tles
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
+from astroshield.astro.formats.tle import format_tle, iter_tles
 
 DATA = SHARED / "data" / "maneuvers"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from astroshield.astro import oem as oem_mod
-from astroshield.astro.oem import (
+from astroshield.astro.formats import oem as oem_mod
+from astroshield.astro.formats.oem import (
     Oem,
     OemCovariance,
     OemError,

@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from tests.astro.paths import CATALOG_CSV
 
-from astroshield.astro.elements import ElementSet, to_satrec
-from astroshield.astro.omm import (
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
+from astroshield.astro.dynamics.propagation import propagate
+from astroshield.astro.formats.omm import (
     OMMError,
     format_omm_csv,
     format_omm_json,
@@ -32,8 +33,7 @@ from astroshield.astro.omm import (
     parse_omm_xml,
     read_omm_file,
 )
-from astroshield.astro.propagation import propagate
-from astroshield.astro.tle import iter_tles
+from astroshield.astro.formats.tle import iter_tles
 
 MARIO_TLE = """\
 MARIO

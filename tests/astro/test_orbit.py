@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from tests.astro.paths import CATALOG_CSV
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.omm import read_omm_file
-from astroshield.astro.orbit import (
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.dynamics.orbit import (
     ClassicalElements,
     OrbitClass,
     Regime,
@@ -22,6 +21,7 @@ from astroshield.astro.orbit import (
     semi_major_axis_from_mean_motion,
     state_from_elements,
 )
+from astroshield.astro.formats.omm import read_omm_file
 
 
 def test_rv2coe_vallado_example_2_5() -> None:

@@ -11,9 +11,9 @@ from astropy.coordinates import ITRS, AltAz, CartesianRepresentation, EarthLocat
 from astropy.time import Time
 from tests.astro.test_groundtrack import catalog_object
 
-from astroshield.astro.frames import teme_to_itrf
-from astroshield.astro.passes import GroundStation, Pass, look_angles, passes
-from astroshield.astro.propagation import propagate
+from astroshield.astro.dynamics.frames import teme_to_itrf
+from astroshield.astro.dynamics.propagation import propagate
+from astroshield.astro.ground.passes import GroundStation, Pass, look_angles, passes
 
 START = datetime(2024, 11, 1, tzinfo=UTC)
 DELFT = GroundStation(52.0, 4.37, 0.0, "Delft")

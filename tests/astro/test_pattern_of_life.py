@@ -1,4 +1,4 @@
-"""Pattern of life (astroshield.astro.pattern_of_life).
+"""Pattern of life (astroshield.astro.ccdm.pattern_of_life).
 
 Real data: Fengyun-2F (NORAD 38049), a GEO weather satellite whose published slot is 112°E
 (CMA/NSMC; WMO OSCAR), with its operator manoeuvre log (../shared/data/maneuvers,
@@ -20,16 +20,16 @@ import pytest
 from tests.astro.paths import SHARED
 from tests.ccdm.scenarios import START, geo_set, geo_station_keeper, history
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.maneuvers import element_history
-from astroshield.astro.pattern_of_life import (
+from astroshield.astro.ccdm.maneuvers import element_history
+from astroshield.astro.ccdm.pattern_of_life import (
     EventKind,
     PatternConfig,
     PatternOfLife,
     learn_pattern_of_life,
     max_event_score,
 )
-from astroshield.astro.tle import iter_tles
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.tle import iter_tles
 
 DATA = SHARED / "data" / "maneuvers"
 FENGYUN_SLOT_DEG_EAST = 112.0

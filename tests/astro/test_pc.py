@@ -1,4 +1,4 @@
-"""Collision probability (astroshield.astro.pc) against published reference values.
+"""Collision probability (astroshield.astro.conjunction.pc) against published reference values.
 
 Reference values are loaded from the shared fixture (``../shared/fixtures/pc/public_cases.json``),
 which records for each number its source file and the tolerance that source asserts:
@@ -25,8 +25,7 @@ import pytest
 from scipy import integrate, stats
 from tests.astro.paths import load_pc_cases
 
-from astroshield.astro.covariance import CovarianceError
-from astroshield.astro.pc import (
+from astroshield.astro.conjunction.pc import (
     MU_EARTH_KM3_S2,
     DegenerateGeometryError,
     binomial_interval,
@@ -44,6 +43,7 @@ from astroshield.astro.pc import (
     pc_monte_carlo,
     pc_monte_carlo_encounter_plane,
 )
+from astroshield.astro.dynamics.covariance import CovarianceError
 
 FIXTURE = load_pc_cases()
 OMITRON: dict[str, Any] = FIXTURE["omitron_case_A"]
@@ -547,7 +547,7 @@ def test_vectorised_thin_covariance_matches_dblquad() -> None:
 
 
 def test_plots_write_png(tmp_path: Path) -> None:
-    from astroshield.astro.pc_plots import encounter_plane_plot, pc_vs_hbr_plot
+    from astroshield.astro.plots.encounter import encounter_plane_plot, pc_vs_hbr_plot
 
     miss, cov, hbr = _chan_plane(CHAN_CASES[0])
     p1 = pc_vs_hbr_plot(miss, cov, np.geomspace(0.5, 50, 20), tmp_path / "hbr.png", unit="m")

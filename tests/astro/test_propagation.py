@@ -24,8 +24,7 @@ import pytest
 from sgp4.api import Satrec
 from tests.astro.paths import CATALOG_CSV
 
-from astroshield.astro.omm import read_omm_file
-from astroshield.astro.propagation import (
+from astroshield.astro.dynamics.propagation import (
     JulianDates,
     PropagationResult,
     SGP4ErrorCode,
@@ -33,7 +32,8 @@ from astroshield.astro.propagation import (
     julian_dates,
     propagate,
 )
-from astroshield.astro.tle import TLE, TLEError, parse_tle, tle_checksum
+from astroshield.astro.formats.omm import read_omm_file
+from astroshield.astro.formats.tle import TLE, TLEError, parse_tle, tle_checksum
 
 # The .out prints positions to 1e-8 km and velocities to 1e-9 km/s; the tolerances allow
 # rounding plus cross-compiler floating-point differences.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from astroshield.astro.risk import RiskThresholds, Tier, Trend, assess, pc_trend
+from astroshield.astro.conjunction.risk import RiskThresholds, Tier, Trend, assess, pc_trend
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""RPO analysis (astroshield.astro.rpo) on constructed co-orbital approaches.
+"""RPO analysis (astroshield.astro.ccdm.rpo) on constructed co-orbital approaches.
 
 Scenarios are in tests/ccdm/scenarios.py: element sets re-epoched with SGP4's own secular rates
 and a seeded catalog-like noise. Relative positions are checked against a brute-force
@@ -31,8 +31,8 @@ from tests.ccdm.scenarios import (
     leo_set,
 )
 
-from astroshield.astro.maneuvers import ManeuverDetection
-from astroshield.astro.rpo import (
+from astroshield.astro.ccdm.maneuvers import ManeuverDetection
+from astroshield.astro.ccdm.rpo import (
     ApproachTrend,
     ProximityConfig,
     analyse_neighbour,

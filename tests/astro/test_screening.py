@@ -31,10 +31,7 @@ import pytest
 from scipy.optimize import brentq
 from tests.astro.paths import CATALOG_CSV
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.omm import read_omm_file
-from astroshield.astro.propagation import JulianDates, julian_dates, propagate
-from astroshield.astro.screening import (
+from astroshield.astro.conjunction.screening import (
     CSV_HEADER,
     ConjunctionEvent,
     ScreeningResult,
@@ -43,6 +40,9 @@ from astroshield.astro.screening import (
     write_events_csv,
     write_events_json,
 )
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.dynamics.propagation import JulianDates, julian_dates, propagate
+from astroshield.astro.formats.omm import read_omm_file
 
 START = datetime(2024, 11, 1, tzinfo=UTC)
 THRESHOLD_KM = 5.0
@@ -407,7 +407,7 @@ def test_rejects_naive_start_and_unknown_primary() -> None:
 
 def test_close_pairs_keeps_every_pair_that_can_meet() -> None:
     """The k-d tree stage against all pairs: |d| <= limit + (v_a + v_b) half + bend."""
-    from astroshield.astro.screening import _close_pairs
+    from astroshield.astro.conjunction.screening import _close_pairs
 
     rng = np.random.default_rng(8)
     count = 3000

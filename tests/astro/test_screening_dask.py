@@ -19,14 +19,14 @@ from distributed import Client, LocalCluster
 from tests.astro.test_screening import START, crowded_subset
 from typer.testing import CliRunner
 
-from astroshield.astro import screening
-from astroshield.astro.omm import format_omm_csv
-from astroshield.astro.screening import (
+from astroshield.astro.conjunction import screening
+from astroshield.astro.conjunction.screening import (
     SchedulerUnreachableError,
     WorkUnit,
     WorkUnitFailedError,
     screen_catalog,
 )
+from astroshield.astro.formats.omm import format_omm_csv
 from astroshield.cli import app as cli
 
 pytestmark = pytest.mark.slow

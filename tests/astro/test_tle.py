@@ -19,7 +19,7 @@ from importlib import resources
 import pytest
 from sgp4.api import Satrec
 
-from astroshield.astro.tle import (
+from astroshield.astro.formats.tle import (
     TLE,
     TLEError,
     format_tle,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.omm import parse_omm_csv
-from astroshield.astro.tle import iter_tles
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.omm import parse_omm_csv
+from astroshield.astro.formats.tle import iter_tles
 from astroshield.catalog.models import Provenance
 from astroshield.catalog.service import (
     IMPORT_CHUNK_SIZE,

@@ -10,14 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.omm import format_omm_json, format_omm_xml, parse_omm_csv
-from astroshield.astro.orbit import (
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.dynamics.orbit import (
     EARTH_EQUATORIAL_RADIUS_KM,
     regime,
     semi_major_axis_from_mean_motion,
 )
-from astroshield.astro.tle import parse_tle
+from astroshield.astro.formats.omm import format_omm_json, format_omm_xml, parse_omm_csv
+from astroshield.astro.formats.tle import parse_tle
 from tests.catalog.conftest import (
     CRYOSAT_TLE,
     FENGYUN_TLE,

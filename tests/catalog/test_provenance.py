@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from astroshield.api.pagination import cursor_signer
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.omm import format_omm_json, parse_omm_csv
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.omm import format_omm_json, parse_omm_csv
 from astroshield.audit.models import AuditEntry
 from astroshield.db import session_scope
 from astroshield.organisations.models import Organisation

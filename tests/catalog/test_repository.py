@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
-from astroshield.astro.omm import parse_omm_csv
+from astroshield.astro.formats.omm import parse_omm_csv
 from astroshield.catalog.models import CatalogObject
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.service import Origin, orbit_summary, to_element_set

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from astroshield.astro.elements import to_satrec
+from astroshield.astro.dynamics.elements import to_satrec
 from astroshield.catalog.service import object_type_from_name, orbit_summary
 from tests.catalog.conftest import CRYOSAT_TLE, FENGYUN_TLE, csv_sets, tle_sets
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from astroshield.astro.omm import read_omm_file
-from astroshield.astro.orbit import regime, semi_major_axis_from_mean_motion
+from astroshield.astro.dynamics.orbit import regime, semi_major_axis_from_mean_motion
+from astroshield.astro.formats.omm import read_omm_file
 from astroshield.catalog.models import CatalogObject
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.db import session_scope

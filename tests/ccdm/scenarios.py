@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from astroshield.astro.elements import ElementSet, to_satrec
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
 
 START = datetime(2024, 11, 1, tzinfo=UTC)
 # rev/day: no drift of the SGP4 mean longitude (1.00273791 minus the 0.0135°/day that the
@@ -50,7 +50,7 @@ def geo_set(
         mean_motion_dot_rev_per_day2=0.0,
         mean_motion_ddot_rev_per_day3=0.0,
     )
-    from astroshield.astro.rpo import mean_longitude_deg
+    from astroshield.astro.ccdm.rpo import mean_longitude_deg
 
     offset = longitude_deg - mean_longitude_deg(base)
     return replace(base, mean_anomaly_deg=(offset % 360.0))

@@ -15,13 +15,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.intent import IndicatorName, IntentConfig, assess_intent
-from astroshield.astro.maneuvers import detect_maneuvers
-from astroshield.astro.omm import format_omm_json
-from astroshield.astro.pattern_of_life import learn_pattern_of_life
-from astroshield.astro.rpo import analyse_neighbour
-from astroshield.astro.tle import iter_tles
+from astroshield.astro.ccdm.intent import IndicatorName, IntentConfig, assess_intent
+from astroshield.astro.ccdm.maneuvers import detect_maneuvers
+from astroshield.astro.ccdm.pattern_of_life import learn_pattern_of_life
+from astroshield.astro.ccdm.rpo import analyse_neighbour
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.omm import format_omm_json
+from astroshield.astro.formats.tle import iter_tles
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from astroshield.organisations.models import Organisation

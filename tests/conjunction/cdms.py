@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from astroshield.astro import cdm as cdm_mod
-from astroshield.astro import frames
-from astroshield.astro.cdm import (
+from astroshield.astro.dynamics import frames
+from astroshield.astro.formats import cdm as cdm_mod
+from astroshield.astro.formats.cdm import (
     Cdm,
     CdmAdditionalParameters,
     CdmCovariance,

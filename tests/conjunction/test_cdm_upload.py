@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from astroshield.astro import cdm as cdm_mod
-from astroshield.astro.conjunction_report import pc_report
+from astroshield.astro.conjunction.report import pc_report
+from astroshield.astro.formats import cdm as cdm_mod
 from tests.conftest import Factory
 from tests.conjunction.cdms import (
     ANNEX_KVN,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from astroshield.astro.pc_plots import pc_history_plot
+from astroshield.astro.plots.encounter import pc_history_plot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

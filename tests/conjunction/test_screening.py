@@ -24,10 +24,10 @@ from fastapi import FastAPI
 from sgp4 import omm as sgp4_omm
 from sgp4.api import Satrec
 
-from astroshield.astro import cdm as cdm_mod
-from astroshield.astro.conjunction_report import pc_report
-from astroshield.astro.elements import epoch_to_julian_date
-from astroshield.astro.omm import format_omm_json, parse_omm_csv
+from astroshield.astro.conjunction.report import pc_report
+from astroshield.astro.dynamics.elements import epoch_to_julian_date
+from astroshield.astro.formats import cdm as cdm_mod
+from astroshield.astro.formats.omm import format_omm_json, parse_omm_csv
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.astro.paths import CATALOG_CSV

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from astroshield.astro import oem
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.frames import teme_to_gcrf, teme_to_itrf
-from astroshield.astro.omm import format_omm_json
-from astroshield.astro.orbit import ClassicalElements, state_from_elements
-from astroshield.astro.propagation import propagate
-from astroshield.astro.tle import format_tle
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.dynamics.frames import teme_to_gcrf, teme_to_itrf
+from astroshield.astro.dynamics.orbit import ClassicalElements, state_from_elements
+from astroshield.astro.dynamics.propagation import propagate
+from astroshield.astro.formats import oem
+from astroshield.astro.formats.omm import format_omm_json
+from astroshield.astro.formats.tle import format_tle
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.astro.test_groundtrack import catalog_object

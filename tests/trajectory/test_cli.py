@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from astroshield.astro import oem
-from astroshield.astro.passes import GroundStation, passes
-from astroshield.astro.tle import format_tle
+from astroshield.astro.formats import oem
+from astroshield.astro.formats.tle import format_tle
+from astroshield.astro.ground.passes import GroundStation, passes
 from astroshield.cli import app as cli
 from tests.astro.test_groundtrack import catalog_object
 from tests.trajectory.test_api import expected_states

@@ -1,15 +1,15 @@
 """Element sets from request bodies, through the astro library's TLE/OMM readers.
 
 Uploads are read strictly: one bad set refuses the whole body, naming its line and field.
-Files (the command line) are read by :mod:`astroshield.astro.element_files`.
+Files (the command line) are read by :mod:`astroshield.astro.formats.element_files`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.omm import (
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.omm import (
     KVN_MARKER,
     OMMError,
     parse_omm_csv,
@@ -17,7 +17,7 @@ from astroshield.astro.omm import (
     parse_omm_kvn,
     parse_omm_xml,
 )
-from astroshield.astro.tle import TLEError, iter_tles
+from astroshield.astro.formats.tle import TLEError, iter_tles
 from astroshield.errors import FieldError, InvalidInputError, UnsupportedMediaTypeError
 
 # Media types the upload endpoint reads, besides JSON (which every endpoint accepts).

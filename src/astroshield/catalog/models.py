@@ -90,7 +90,7 @@ OVERLAY_KEY_INDEX = "ix_catalog_element_sets_overlay_key"
 
 class ElementSetRecord(Base):
     """One SGP4 mean-element set of one object, stored as written in the TLE/OMM it came from
-    (units of :class:`astroshield.astro.elements.ElementSet`), with its provenance.
+    (units of :class:`astroshield.astro.dynamics.elements.ElementSet`), with its provenance.
 
     Unique per (catalog_number, epoch) among public sets and per (organisation, catalog_number,
     epoch) within an overlay, so a public set and an organisation's overlay set may share an

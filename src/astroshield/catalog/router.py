@@ -17,7 +17,7 @@ from astroshield.api.pagination import (
     make_page,
 )
 from astroshield.api.schemas import UTCDatetime
-from astroshield.astro.orbit import Regime
+from astroshield.astro.dynamics.orbit import Regime
 from astroshield.catalog import service
 from astroshield.catalog.formats import UPLOAD_MEDIA_TYPES
 from astroshield.catalog.models import ElementSetRecord, Provenance

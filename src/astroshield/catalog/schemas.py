@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from astroshield.api.schemas import ResponseModel
-from astroshield.astro.orbit import Regime
+from astroshield.astro.dynamics.orbit import Regime
 from astroshield.catalog.models import Provenance
 from astroshield.spacecraft.models import HealthState, OperationalMode
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from astroshield.astro import orbit
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.ids import IdentifierError, normalize_catalog_number
-from astroshield.astro.omm import format_omm_json
-from astroshield.astro.tle import TLE, TLEError, format_tle
+from astroshield.astro.dynamics import orbit
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.ids import IdentifierError, normalize_catalog_number
+from astroshield.astro.formats.omm import format_omm_json
+from astroshield.astro.formats.tle import TLE, TLEError, format_tle
 from astroshield.audit.service import Actor, record
 from astroshield.catalog.formats import Rejection, parse_upload
 from astroshield.catalog.models import (

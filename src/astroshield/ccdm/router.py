@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from astroshield.api.deps import SessionDep, SettingsDep, require_scope, session_of
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import notify_after_commit
-from astroshield.astro.intent import ConjunctionInput
+from astroshield.astro.ccdm.intent import ConjunctionInput
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.router import CatalogNumberPath
 from astroshield.catalog.service import parse_catalog_number

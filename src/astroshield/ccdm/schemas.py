@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import Field
 
 from astroshield.api.schemas import ResponseModel
-from astroshield.astro.intent import IndicatorName, IntentCategory
-from astroshield.astro.pattern_of_life import EventKind
-from astroshield.astro.rpo import ApproachTrend
+from astroshield.astro.ccdm.intent import IndicatorName, IntentCategory
+from astroshield.astro.ccdm.pattern_of_life import EventKind
+from astroshield.astro.ccdm.rpo import ApproachTrend
 
 
 class DailyApproachRead(ResponseModel):

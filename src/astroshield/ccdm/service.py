@@ -24,17 +24,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from astroshield.alerts.models import AlertRule
 from astroshield.alerts.notifiers import Notification
 from astroshield.alerts.service import BuiltinRule, observe, organisation_rule
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.intent import (
+from astroshield.astro.ccdm.intent import (
     ConjunctionInput,
     IntentAssessment,
     IntentCategory,
     IntentConfig,
     assess_intent,
 )
-from astroshield.astro.maneuvers import ManeuverDetection, detect_maneuvers
-from astroshield.astro.pattern_of_life import PatternConfig, PatternOfLife, learn_pattern_of_life
-from astroshield.astro.rpo import (
+from astroshield.astro.ccdm.maneuvers import ManeuverDetection, detect_maneuvers
+from astroshield.astro.ccdm.pattern_of_life import (
+    PatternConfig,
+    PatternOfLife,
+    learn_pattern_of_life,
+)
+from astroshield.astro.ccdm.rpo import (
     Neighbour,
     ProximityConfig,
     ProximityReport,
@@ -42,6 +45,7 @@ from astroshield.astro.rpo import (
     element_set_at,
     find_neighbours,
 )
+from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.catalog.models import ElementSetRecord
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.service import to_element_set

@@ -20,7 +20,10 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from astroshield.astro.cdm import (
+from astroshield.astro.dynamics.elements import ElementSet, epoch_to_julian_date, to_satrec
+from astroshield.astro.dynamics.frames import rtn_rotation, teme_to_gcrf
+from astroshield.astro.dynamics.propagation import SGP4ErrorCode
+from astroshield.astro.formats.cdm import (
     Cdm,
     CdmCovariance,
     CdmHeader,
@@ -29,9 +32,6 @@ from astroshield.astro.cdm import (
     CdmRelativeData,
     CdmStateVector,
 )
-from astroshield.astro.elements import ElementSet, epoch_to_julian_date, to_satrec
-from astroshield.astro.frames import rtn_rotation, teme_to_gcrf
-from astroshield.astro.propagation import SGP4ErrorCode
 
 F64 = NDArray[np.float64]
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from astroshield.astro.risk import Tier
+from astroshield.astro.conjunction.risk import Tier
 from astroshield.db import Base, UTCDateTime, utcnow, uuid7
 
 

@@ -12,7 +12,7 @@ from astroshield.api.middleware import media_type_of
 from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
-from astroshield.astro.risk import Tier
+from astroshield.astro.conjunction.risk import Tier
 from astroshield.conjunction import service
 from astroshield.conjunction.models import ConjunctionEvent, EventStatus
 from astroshield.conjunction.repository import ConjunctionRepository, EventFilter

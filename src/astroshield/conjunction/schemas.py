@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime
-from astroshield.astro.risk import Tier, Trend
+from astroshield.astro.conjunction.risk import Tier, Trend
 from astroshield.conjunction.models import EventSource, EventStatus, ScreeningStatus
 
 

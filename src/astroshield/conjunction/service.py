@@ -25,8 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from astroshield.alerts.models import AlertRule
 from astroshield.alerts.notifiers import Notification
 from astroshield.alerts.service import BuiltinRule, observe, organisation_rule
-from astroshield.astro import avoidance, pc_plots, risk
-from astroshield.astro.cdm import (
+from astroshield.astro.conjunction import avoidance, risk
+from astroshield.astro.conjunction.pc import DegenerateGeometryError, encounter_plane
+from astroshield.astro.conjunction.report import InertialPair, inertial_pair, pc_report
+from astroshield.astro.conjunction.screening import ScreeningResult, screen_catalog
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.cdm import (
     Cdm,
     CdmError,
     CdmWarning,
@@ -36,10 +40,7 @@ from astroshield.astro.cdm import (
     loads_kvn,
     loads_xml,
 )
-from astroshield.astro.conjunction_report import InertialPair, inertial_pair, pc_report
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.pc import DegenerateGeometryError, encounter_plane
-from astroshield.astro.screening import ScreeningResult, screen_catalog
+from astroshield.astro.plots import encounter as pc_plots
 from astroshield.audit.service import Actor, record
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.service import to_element_set

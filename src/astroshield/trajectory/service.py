@@ -1,8 +1,9 @@
 """Trajectory logic: read the object, bound the work, propagate and analyse (no SQL here).
 
 Element sets are propagated with SGP4 (TEME) and rotated to the requested frame with
-:mod:`astroshield.astro.frames`. A state vector is propagated with two-body motion in GCRF
-(:func:`astroshield.astro.pc.kepler_propagate`): no J2, drag or third bodies, so it is an
+:mod:`astroshield.astro.dynamics.frames`. A state vector is propagated with two-body motion in GCRF
+(:func:`astroshield.astro.conjunction.pc.kepler_propagate`): no J2, drag or third bodies, so it is
+an
 approximation that drifts by kilometres per orbit in LEO and is meant for short arcs. The
 numerical work is synchronous; the router runs it in a worker thread.
 """
@@ -20,35 +21,35 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from astroshield.astro.eclipse import eclipse_intervals
-from astroshield.astro.elements import (
+from astroshield.astro.conjunction.pc import kepler_propagate
+from astroshield.astro.dynamics.elements import (
     EARLIEST_EPOCH,
     LATEST_EPOCH,
     MIN_PERIGEE_RADIUS_KM,
     ElementSet,
 )
-from astroshield.astro.frames import (
+from astroshield.astro.dynamics.frames import (
     gcrf_to_itrf,
     gcrf_to_teme,
     itrf_to_gcrf,
     teme_to_gcrf,
     teme_to_itrf,
 )
-from astroshield.astro.groundtrack import StationMarker, ground_track, ground_track_plot
-from astroshield.astro.lifetime import orbital_lifetime
-from astroshield.astro.oem import Oem, OemHeader, OemMetadata, OemSegment, dumps_kvn
-from astroshield.astro.omm import OMMError, parse_omm_json
-from astroshield.astro.orbit import (
+from astroshield.astro.dynamics.orbit import (
     EARTH_EQUATORIAL_RADIUS_KM,
     MU_EARTH_KM3_S2,
     classical_elements,
     regime,
     semi_major_axis_from_mean_motion,
 )
-from astroshield.astro.passes import GroundStation, passes
-from astroshield.astro.pc import kepler_propagate
-from astroshield.astro.propagation import SGP4ErrorCode, propagate
-from astroshield.astro.tle import TLEError, parse_tle
+from astroshield.astro.dynamics.propagation import SGP4ErrorCode, propagate
+from astroshield.astro.formats.oem import Oem, OemHeader, OemMetadata, OemSegment, dumps_kvn
+from astroshield.astro.formats.omm import OMMError, parse_omm_json
+from astroshield.astro.formats.tle import TLEError, parse_tle
+from astroshield.astro.ground.eclipse import eclipse_intervals
+from astroshield.astro.ground.groundtrack import StationMarker, ground_track, ground_track_plot
+from astroshield.astro.ground.lifetime import orbital_lifetime
+from astroshield.astro.ground.passes import GroundStation, passes
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.service import to_element_set
 from astroshield.config import Settings

@@ -2,7 +2,8 @@
 
 All functions are vectorised over N states: positions/velocities of shape (N, 3) (or (3,) for a
 single state) in km and km/s, with either N epochs or one epoch shared by all states. Epochs are
-UTC (see :data:`astroshield.astro.timescales.TimeLike`). Rotation matrices are computed once per
+UTC (see :data:`astroshield.astro.dynamics.timescales.TimeLike`). Rotation matrices are computed
+once per
 distinct epoch, so transforming a whole catalog at one epoch costs one set of ERFA calls.
 
 Models, chosen to reproduce ``astropy.coordinates`` (the independent reference in the tests)
@@ -23,7 +24,7 @@ without its per-call overhead:
   Rates are per SI second.
 
 Earth orientation data, time scales and their behaviour outside the bundled IERS table are
-described in :mod:`astroshield.astro.timescales`.
+described in :mod:`astroshield.astro.dynamics.timescales`.
 
 RTN convention: R along r, N along r × v, T = N × R. :func:`rtn_rotation` returns the matrix whose
 rows are R, T, N, i.e. it maps inertial components to RTN components.
@@ -38,7 +39,7 @@ import erfa  # pyerfa ships no stubs; pyproject overrides omit it
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from astroshield.astro.timescales import (
+from astroshield.astro.dynamics.timescales import (
     EopExtrapolationWarning,
     TimeLike,
     earth_orientation,

@@ -1,5 +1,6 @@
-"""Pieces shared by the CCSDS Navigation Data Message modules (:mod:`~astroshield.astro.oem`,
-:mod:`~astroshield.astro.cdm`, :mod:`~astroshield.astro.omm`).
+"""Pieces shared by the CCSDS Navigation Data Message modules
+(:mod:`~astroshield.astro.formats.oem`,
+:mod:`~astroshield.astro.formats.cdm`, :mod:`~astroshield.astro.formats.omm`).
 
 * :class:`CcsdsError`, the located error the message modules' errors derive from;
 * a safe XML reader (:func:`parse_xml_tree` giving :class:`XmlNode` trees) and the writer's

@@ -1,6 +1,6 @@
 """Ground track: sub-satellite geodetic latitude, longitude and height, and a PNG plot of it.
 
-SGP4 (TEME) states are rotated to ITRF (:func:`astroshield.astro.frames.teme_to_itrf`) and
+SGP4 (TEME) states are rotated to ITRF (:func:`astroshield.astro.dynamics.frames.teme_to_itrf`) and
 converted to WGS84 geodetic coordinates. Where SGP4 reports an error the point has no position
 (NaN) and its code is kept in ``error_codes``; plotting segments skip such points and are also
 split where the track crosses the antimeridian, so a line is never drawn across the map.
@@ -22,8 +22,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from astroshield.astro.frames import itrf_to_geodetic, teme_to_itrf
-from astroshield.astro.propagation import Satellite, TimesLike, julian_dates, propagate
+from astroshield.astro.dynamics.frames import itrf_to_geodetic, teme_to_itrf
+from astroshield.astro.dynamics.propagation import Satellite, TimesLike, julian_dates, propagate
 
 __all__ = ["GroundTrack", "StationMarker", "ground_track", "ground_track_plot"]
 

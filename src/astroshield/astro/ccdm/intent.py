@@ -14,7 +14,7 @@ closest_approach      smallest sampled range in the window, km          value <=
 manoeuvred_toward     manoeuvres that reduced the predicted closest     value >= threshold
                       approach (:mod:`.rpo`)
 conjunction_risk      Pc when given, else miss distance (km); the       tier is not green
-                      tier from :func:`astroshield.astro.risk.assess`
+                      tier from :func:`astroshield.astro.conjunction.risk.assess`
 ===================== ================================================ =====================
 
 ``score`` is the sum of the weights of contributing indicators over the sum of the weights of
@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from astroshield.astro.pattern_of_life import PatternOfLife, max_event_score
-from astroshield.astro.risk import RiskThresholds, Tier, assess
-from astroshield.astro.rpo import ApproachTrend, ProximityReport
+from astroshield.astro.ccdm.pattern_of_life import PatternOfLife, max_event_score
+from astroshield.astro.ccdm.rpo import ApproachTrend, ProximityReport
+from astroshield.astro.conjunction.risk import RiskThresholds, Tier, assess
 
 __all__ = [
     "ConjunctionInput",
@@ -81,7 +81,7 @@ class IntentConfig:
     * ``proximity_km`` 50 km: GEO operators treat another object inside ~50 km as a close
       approach (twice the ±0.05° box half-width of 37 km); in LEO it is generous.
     * ``maneuvers_toward`` 1: one manoeuvre that reduced the predicted approach is evidence.
-    * Conjunction tiers use :class:`astroshield.astro.risk.RiskThresholds` (NASA CARA:
+    * Conjunction tiers use :class:`astroshield.astro.conjunction.risk.RiskThresholds` (NASA CARA:
       yellow Pc >= 1e-5, miss <= 5 km without covariance).
     * Weights favour the two behavioural indicators (approach, manoeuvres toward, 0.25 each)
       over the states that can also happen by chance (proximity 0.2, anomaly 0.2,

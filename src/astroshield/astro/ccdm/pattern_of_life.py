@@ -2,8 +2,8 @@
 and the events that fall outside it.
 
 Baseline (:func:`learn_pattern_of_life`), from the SGP4 mean elements of every set
-(:func:`astroshield.astro.maneuvers.element_history`) and the detected manoeuvres
-(:func:`astroshield.astro.maneuvers.detect_maneuvers`):
+(:func:`astroshield.astro.ccdm.maneuvers.element_history`) and the detected manoeuvres
+(:func:`astroshield.astro.ccdm.maneuvers.detect_maneuvers`):
 
 * manoeuvre cadence: median interval between manoeuvres and its robust spread, median Δv and
   its spread;
@@ -37,9 +37,9 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.maneuvers import ManeuverDetection, detect_maneuvers, element_history
-from astroshield.astro.rpo import mean_longitude_rate_deg_per_day
+from astroshield.astro.ccdm.maneuvers import ManeuverDetection, detect_maneuvers, element_history
+from astroshield.astro.ccdm.rpo import mean_longitude_rate_deg_per_day
+from astroshield.astro.dynamics.elements import ElementSet
 
 __all__ = [
     "EventKind",

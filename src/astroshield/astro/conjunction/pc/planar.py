@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import integrate, optimize, special
 
-from astroshield.astro.covariance import CovarianceError, check_covariance, check_symmetric
+from astroshield.astro.dynamics.covariance import CovarianceError, check_covariance, check_symmetric
 
 F64 = NDArray[np.float64]
 Method = Literal["foster", "chan"]
@@ -147,7 +147,7 @@ def encounter_plane(
 
     Raises :class:`DegenerateGeometryError` when ``|v1 - v2|`` is zero, below
     ``min_relative_speed`` or below 1e-12 of the larger speed (the plane is then undefined and a
-    2-D Pc meaningless; use :func:`~astroshield.astro.pc.pc_3d` or Monte Carlo).
+    2-D Pc meaningless; use :func:`~astroshield.astro.conjunction.pc.pc_3d` or Monte Carlo).
     """
     r1v, v1v, r2v, v2v = _vec3(r1, "r1"), _vec3(v1, "v1"), _vec3(r2, "r2"), _vec3(v2, "v2")
     c = _position_block(cov1, "cov1") + _position_block(cov2, "cov2")

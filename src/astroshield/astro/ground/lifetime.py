@@ -42,11 +42,11 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import solve_ivp
 from sgp4.api import Satrec
 
-from astroshield.astro.elements import ElementSet
-from astroshield.astro.orbit import MU_EARTH_KM3_S2, semi_major_axis_from_mean_motion
-from astroshield.astro.passes import as_satrec
-from astroshield.astro.propagation import Satellite
-from astroshield.astro.tle import TLE
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.dynamics.orbit import MU_EARTH_KM3_S2, semi_major_axis_from_mean_motion
+from astroshield.astro.dynamics.propagation import Satellite
+from astroshield.astro.formats.tle import TLE
+from astroshield.astro.ground.passes import as_satrec
 
 __all__ = [
     "LifetimeEstimate",

@@ -1,6 +1,7 @@
-"""Collision-probability report for a CCSDS CDM: every Pc method of :mod:`astroshield.astro.pc`.
+"""Collision-probability report for a CCSDS CDM: every Pc method of
+:mod:`astroshield.astro.conjunction.pc`.
 
-:func:`pc_report` turns a :class:`~astroshield.astro.cdm.Cdm` into one JSON-ready dict::
+:func:`pc_report` turns a :class:`~astroshield.astro.formats.cdm.Cdm` into one JSON-ready dict::
 
     {"pc_2d_foster": float, "pc_2d_chan": float, "pc_max": float, "pc_3d": float,
      "pc_mc": {"value": float, "ci95": [lo, hi]}, "miss_distance_m": float,
@@ -15,13 +16,14 @@ Conversions (the part that is easy to get wrong):
 * Both objects must end in one inertial frame. Two states in the same inertial frame
   (EME2000, GCRF, ICRF or TEME) are used as they are: Pc is invariant under a common rotation.
   Otherwise (different frames, or ITRF, which rotates with the Earth) both are mapped to GCRF at
-  TCA with :mod:`astroshield.astro.frames` (EME2000 via the IAU 2000 frame bias), covariances
+  TCA with :mod:`astroshield.astro.dynamics.frames` (EME2000 via the IAU 2000 frame bias),
+  covariances
   through the 6x6 Jacobian of that linear map.
 * The combined hard-body radius comes from the CDM when both objects carry a size (HBR of the
   2.0 draft, else the equal-area radius of AREA_PC), otherwise from ``hbr_m``; with neither,
   :class:`ValueError` is raised.
 
-Pc itself is never computed here; see :mod:`astroshield.astro.pc` for the methods.
+Pc itself is never computed here; see :mod:`astroshield.astro.conjunction.pc` for the methods.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ import erfa  # pyerfa ships no stubs; pyproject overrides omit it
 import numpy as np
 from numpy.typing import NDArray
 
-from astroshield.astro import frames
-from astroshield.astro.cdm import Cdm, CdmError, CdmObject
-from astroshield.astro.pc import pc_2d_result, pc_3d, pc_max, pc_monte_carlo
+from astroshield.astro.conjunction.pc import pc_2d_result, pc_3d, pc_max, pc_monte_carlo
+from astroshield.astro.dynamics import frames
+from astroshield.astro.formats.cdm import Cdm, CdmError, CdmObject
 
 F64 = NDArray[np.float64]
 
@@ -139,8 +141,10 @@ def pc_report(
     ``pc_mc_samples``, ``pc_mc_hits``, ``issues``.
 
     Raises :class:`ValueError` without a usable hard-body radius,
-    :class:`~astroshield.astro.pc.DegenerateGeometryError` for a (near) zero relative velocity
-    (no encounter plane) and :class:`~astroshield.astro.cdm.CdmError` for a REF_FRAME pair that
+    :class:`~astroshield.astro.conjunction.pc.DegenerateGeometryError` for a (near) zero relative
+    velocity
+    (no encounter plane) and :class:`~astroshield.astro.formats.cdm.CdmError` for a REF_FRAME pair
+    that
     cannot be put in one inertial frame.
     """
     from_cdm = combined_hbr_m(cdm)

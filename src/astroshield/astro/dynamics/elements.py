@@ -14,12 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 from sgp4.api import WGS72, Satrec
 
-from astroshield.astro.ids import (
+from astroshield.astro.dynamics.orbit import (
+    EARTH_EQUATORIAL_RADIUS_KM,
+    semi_major_axis_from_mean_motion,
+)
+from astroshield.astro.formats.ids import (
     MAX_ALPHA5,
     normalize_catalog_number,
     normalize_cospar_id,
 )
-from astroshield.astro.orbit import EARTH_EQUATORIAL_RADIUS_KM, semi_major_axis_from_mean_motion
 
 __all__ = [
     "EARLIEST_EPOCH",

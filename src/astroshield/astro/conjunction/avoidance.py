@@ -17,8 +17,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from astroshield.astro.frames import rtn_rotation
-from astroshield.astro.pc import MU_EARTH_KM3_S2, kepler_propagate, pc_2d
+from astroshield.astro.conjunction.pc import MU_EARTH_KM3_S2, kepler_propagate, pc_2d
+from astroshield.astro.dynamics.frames import rtn_rotation
 
 Direction = Literal["along_track", "radial"]
 F64 = NDArray[np.float64]

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.patches import Circle, Ellipse
 from numpy.typing import ArrayLike
 
-from astroshield.astro.pc.planar import pc_encounter_plane_batch
+from astroshield.astro.conjunction.pc.planar import pc_encounter_plane_batch
 
 __all__ = ["encounter_plane_plot", "pc_history_plot", "pc_vs_hbr_plot"]
 
@@ -120,7 +120,7 @@ def pc_history_plot(
     the red and yellow tier thresholds (CARA's 1e-4 and 1e-5 by default).
 
     A Pc of 0 cannot be shown on a log axis; it is drawn at ``floor`` (as
-    :func:`astroshield.astro.risk.pc_trend` fits it).
+    :func:`astroshield.astro.conjunction.risk.pc_trend` fits it).
     """
     if len(creation_dates) != len(pc_values):
         raise ValueError("creation_dates and pc_values must have the same length")

@@ -9,10 +9,11 @@ For a protected spacecraft (its element-set history) and a set of other objects:
    ``geo_longitude_window_deg``). Cheap element arithmetic, so a catalog can be screened before
    anything is propagated.
 2. **Relative motion** (:func:`relative_motion`): both objects sampled with SGP4
-   (:func:`astroshield.astro.propagation.propagate`) on a common grid, each time with the
+   (:func:`astroshield.astro.dynamics.propagation.propagate`) on a common grid, each time with the
    element set valid then (the newest set with an epoch at or before it, else the earliest),
    the neighbour's position resolved in the protected spacecraft's RTN frame
-   (:func:`astroshield.astro.frames.rtn_rotation`). RTN is built from TEME states; a rotation
+   (:func:`astroshield.astro.dynamics.frames.rtn_rotation`). RTN is built from TEME states; a
+   rotation
    shared by both objects does not change a relative distance, so no frame conversion is needed.
 3. **Daily closest approach and trend** (:func:`analyse_neighbour`): the minimum range in each
    successive whole day of the window, and the Theil-Sen slope of those minima (km/day, the
@@ -22,7 +23,7 @@ For a protected spacecraft (its element-set history) and a set of other objects:
    ``insufficient_data`` with fewer than ``min_days_for_trend`` days. ``closing_rate_km_per_day``
    is minus the slope, so it is positive while the two close on each other.
 4. **Manoeuvred toward**: for each manoeuvre of the neighbour
-   (:func:`astroshield.astro.maneuvers.detect_maneuvers`, or detections passed in), the closest
+   (:func:`astroshield.astro.ccdm.maneuvers.detect_maneuvers`, or detections passed in), the closest
    approach to the protected spacecraft over ``prediction_horizon_days`` from the first
    post-manoeuvre epoch is predicted twice, once from the last pre-manoeuvre element set and once
    from the first post-manoeuvre one. The manoeuvre is *toward* when the post-manoeuvre
@@ -46,11 +47,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from astroshield.astro.elements import ElementSet, to_satrec
-from astroshield.astro.frames import rtn_rotation
-from astroshield.astro.maneuvers import ManeuverDetection, detect_maneuvers, element_history
-from astroshield.astro.orbit import EARTH_EQUATORIAL_RADIUS_KM, semi_major_axis_from_mean_motion
-from astroshield.astro.propagation import propagate
+from astroshield.astro.ccdm.maneuvers import ManeuverDetection, detect_maneuvers, element_history
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
+from astroshield.astro.dynamics.frames import rtn_rotation
+from astroshield.astro.dynamics.orbit import (
+    EARTH_EQUATORIAL_RADIUS_KM,
+    semi_major_axis_from_mean_motion,
+)
+from astroshield.astro.dynamics.propagation import propagate
 
 __all__ = [
     "ApproachTrend",

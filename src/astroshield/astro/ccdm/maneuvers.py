@@ -4,7 +4,8 @@ Method (a residual/step detector in the family of Kelecy et al. 2007, "Satellite
 Detection Using Two-line Element (TLE) Data", AMOS, and Lemmens & Krag 2014, "Two-Line-Elements-
 Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3)):
 
-1. Every element set is initialised in SGP4 (:func:`astroshield.astro.elements.to_satrec`) and
+1. Every element set is initialised in SGP4 (:func:`astroshield.astro.dynamics.elements.to_satrec`)
+   and
    the previous set is propagated to the epoch of the next one. The *jumps* are the next set's
    SGP4 mean elements minus the propagated mean elements of the previous one (``Satrec.nm``,
    ``em``, ``im``, ``Om``, ``om`` after the call): semi-major axis from the (un-Kozai'd, Brouwer)
@@ -13,7 +14,8 @@ Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3))
    orbit-normal change split into Δi and sin(i)·ΔΩ. SGP4 propagation already removes the J2
    (and, for deep-space orbits, luni-solar) secular node and perigee drift and the BSTAR drag
    decay, so the RAAN jump is drift-corrected. The position residual of the propagated previous
-   set against the next set is resolved in RTN (:func:`astroshield.astro.frames.rtn_rotation`).
+   set against the next set is resolved in RTN
+   (:func:`astroshield.astro.dynamics.frames.rtn_rotation`).
 2. Isolated bad element sets (a set inconsistent with both neighbours while the neighbours agree
    with each other, common just after a manoeuvre and on GEO) are removed before scoring, in the
    spirit of the outlier screening of Lemmens & Krag 2014. A set issued mid-manoeuvre can be
@@ -70,8 +72,8 @@ import numpy as np
 import numpy.typing as npt
 from sgp4.api import Satrec
 
-from astroshield.astro.elements import ElementSet, to_satrec
-from astroshield.astro.frames import rtn_rotation
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
+from astroshield.astro.dynamics.frames import rtn_rotation
 
 __all__ = [
     "MIN_HISTORY_SETS",

@@ -1,14 +1,13 @@
 """Collision probability (Pc): 2-D Foster/Chan, vectorised 2-D, Alfano max, 3-D, Monte Carlo."""
 
-from astroshield.astro.covariance import CovarianceError
-from astroshield.astro.pc._twobody import MU_EARTH_KM3_S2, kepler_propagate
-from astroshield.astro.pc.monte_carlo import (
+from astroshield.astro.conjunction.pc._twobody import MU_EARTH_KM3_S2, kepler_propagate
+from astroshield.astro.conjunction.pc.monte_carlo import (
     MonteCarloResult,
     binomial_interval,
     pc_monte_carlo,
     pc_monte_carlo_encounter_plane,
 )
-from astroshield.astro.pc.planar import (
+from astroshield.astro.conjunction.pc.planar import (
     DegenerateGeometryError,
     EncounterPlane,
     PcMaxResult,
@@ -25,7 +24,8 @@ from astroshield.astro.pc.planar import (
     pc_max,
     pc_max_encounter_plane,
 )
-from astroshield.astro.pc.three_d import Pc3DResult, pc_3d
+from astroshield.astro.conjunction.pc.three_d import Pc3DResult, pc_3d
+from astroshield.astro.dynamics.covariance import CovarianceError
 
 __all__ = [
     "MU_EARTH_KM3_S2",

@@ -23,7 +23,7 @@ and the line number in the input.
 
 XML is parsed with the standard-library expat parser with DTDs refused outright, which blocks
 entity-expansion ("billion laughs") and external-entity attacks; ``defusedxml`` is not needed
-(see :mod:`astroshield.astro.ccsds`, shared with the other CCSDS message modules).
+(see :mod:`astroshield.astro.formats.ccsds`, shared with the other CCSDS message modules).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-from astroshield.astro import ccsds
-from astroshield.astro.ccsds import KvnLine, XmlNode
+from astroshield.astro.formats import ccsds
+from astroshield.astro.formats.ccsds import KvnLine, XmlNode
 
 FloatArray: TypeAlias = NDArray[np.float64]
 Vector3: TypeAlias = tuple[float, float, float]
@@ -264,9 +264,9 @@ class OemSegment:
 
         Uses the segment's INTERPOLATION (LAGRANGE or HERMITE; default LAGRANGE) and
         INTERPOLATION_DEGREE (default 7 for Lagrange, 5 for Hermite) with
-        :func:`astroshield.astro.interpolation.interpolate_states`.
+        :func:`astroshield.astro.dynamics.interpolation.interpolate_states`.
         """
-        from astroshield.astro.interpolation import interpolate_states
+        from astroshield.astro.dynamics.interpolation import interpolate_states
 
         method = (self.metadata.interpolation or "LAGRANGE").upper()
         if method not in ("LAGRANGE", "HERMITE"):
@@ -379,7 +379,7 @@ def _check_segment(
 
 
 class _Lines:
-    """Non-blank input lines (:func:`~astroshield.astro.ccsds.kvn_lines`) with lookahead."""
+    """Non-blank input lines (:func:`~astroshield.astro.formats.ccsds.kvn_lines`) with lookahead."""
 
     def __init__(self, text: str) -> None:
         self._items = ccsds.kvn_lines(text)

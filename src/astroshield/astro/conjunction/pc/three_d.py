@@ -37,9 +37,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import integrate, special
 
-from astroshield.astro.covariance import CovarianceError, check_covariance
-from astroshield.astro.pc._twobody import MU_EARTH_KM3_S2, kepler_stm
-from astroshield.astro.pc.planar import DegenerateGeometryError
+from astroshield.astro.conjunction.pc._twobody import MU_EARTH_KM3_S2, kepler_stm
+from astroshield.astro.conjunction.pc.planar import DegenerateGeometryError
+from astroshield.astro.dynamics.covariance import CovarianceError, check_covariance
 
 F64 = NDArray[np.float64]
 

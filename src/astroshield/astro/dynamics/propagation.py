@@ -25,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 from sgp4.api import Satrec, SatrecArray
 
-from astroshield.astro.elements import ElementSet, to_satrec
-from astroshield.astro.ids import IdentifierError, normalize_catalog_number
-from astroshield.astro.tle import TLE
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
+from astroshield.astro.formats.ids import IdentifierError, normalize_catalog_number
+from astroshield.astro.formats.tle import TLE
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

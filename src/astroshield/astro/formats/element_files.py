@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from astroshield.astro.ccsds import CcsdsError
-from astroshield.astro.elements import ElementSet, ElementSetError
-from astroshield.astro.omm import (
+from astroshield.astro.dynamics.elements import ElementSet, ElementSetError
+from astroshield.astro.formats.ccsds import CcsdsError
+from astroshield.astro.formats.omm import (
     KVN_MARKER,
     OMMError,
     scan_omm_csv,
@@ -26,7 +26,7 @@ from astroshield.astro.omm import (
     scan_omm_kvn,
     scan_omm_xml,
 )
-from astroshield.astro.tle import TLE, TLEError, scan_tles
+from astroshield.astro.formats.tle import TLE, TLEError, scan_tles
 
 __all__ = [
     "ElementFileError",

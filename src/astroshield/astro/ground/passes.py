@@ -1,7 +1,8 @@
 """Look angles from a ground station and visibility passes (rise, culmination, set).
 
 Topocentric coordinates: the satellite's SGP4 state is rotated TEME -> ITRF
-(:func:`astroshield.astro.frames.teme_to_itrf`), the station's WGS84 position subtracted, and
+(:func:`astroshield.astro.dynamics.frames.teme_to_itrf`), the station's WGS84 position subtracted,
+and
 the difference resolved on the local East-North-Up axes of the station's *geodetic* vertical.
 Azimuth is measured from north through east in [0, 360), elevation from the geodetic horizon;
 there is no atmospheric refraction (as astropy's ``AltAz`` with ``pressure=0``, the reference
@@ -15,7 +16,7 @@ grid step is still found. The culmination is the refined maximum inside the pass
 already in view at ``start`` (or still in view at ``stop``) is cut at the window and flagged.
 
 :func:`find_intervals` is the generic part (where does a smooth function of time exceed zero)
-and is reused by :mod:`astroshield.astro.eclipse`.
+and is reused by :mod:`astroshield.astro.ground.eclipse`.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from numpy.typing import NDArray
 from scipy.optimize import brentq, minimize_scalar
 from sgp4.api import Satrec
 
-from astroshield.astro.elements import ElementSet, to_satrec
-from astroshield.astro.frames import geodetic_to_itrf, teme_to_itrf
-from astroshield.astro.propagation import Satellite, TimesLike, julian_dates, propagate
-from astroshield.astro.tle import TLE
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
+from astroshield.astro.dynamics.frames import geodetic_to_itrf, teme_to_itrf
+from astroshield.astro.dynamics.propagation import Satellite, TimesLike, julian_dates, propagate
+from astroshield.astro.formats.tle import TLE
 
 __all__ = [
     "GroundStation",

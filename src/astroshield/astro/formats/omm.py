@@ -9,7 +9,8 @@ cannot be read at all (JSON or XML syntax, a CSV without the key columns) raises
 
 Epochs are CCSDS time codes (``YYYY-MM-DDThh:mm:ss[.f]`` or ``YYYY-DDDThh:mm:ss[.f]``, optional
 trailing ``Z``) read as UTC. KVN and XML are read with the shared CCSDS readers of
-:mod:`astroshield.astro.ccsds`; XML with any DOCTYPE is refused, which blocks entity-expansion
+:mod:`astroshield.astro.formats.ccsds`; XML with any DOCTYPE is refused, which blocks
+entity-expansion
 and external-entity attacks.
 """
 
@@ -27,9 +28,14 @@ from pathlib import Path
 
 from sgp4.api import Satrec
 
-from astroshield.astro import ccsds
-from astroshield.astro.elements import ElementSet, ElementSetError, normalize_object_id, to_satrec
-from astroshield.astro.ids import IdentifierError, normalize_catalog_number
+from astroshield.astro.dynamics.elements import (
+    ElementSet,
+    ElementSetError,
+    normalize_object_id,
+    to_satrec,
+)
+from astroshield.astro.formats import ccsds
+from astroshield.astro.formats.ids import IdentifierError, normalize_catalog_number
 
 __all__ = [
     "CELESTRAK_COLUMNS",

@@ -8,7 +8,7 @@ Pipeline (each stage only narrows what the next one sees):
    propagating it; all-vs-all reports the count of pairs with overlapping shells (the k-d
    tree below only ever returns spatially close pairs, so no per-pair shell test is needed).
 2. SGP4 at coarse knots (``knot_step_s``) for all objects of a time slab, via
-   :func:`~astroshield.astro.propagation.iter_propagate` (bounded memory per chunk).
+   :func:`~astroshield.astro.dynamics.propagation.iter_propagate` (bounded memory per chunk).
 3. Cubic Hermite (positions and velocities) at the midpoint of every sub-interval of
    ``substep_s``; a k-d tree per sub-interval returns the pairs closer than a radius that
    no pair meeting within the threshold during that sub-interval can exceed. (scipy's
@@ -62,17 +62,17 @@ from scipy.optimize import brentq
 from scipy.spatial import cKDTree
 from sgp4.api import Satrec
 
-from astroshield.astro.elements import ElementSet, to_satrec
-from astroshield.astro.frames import rtn_rotation
-from astroshield.astro.ids import normalize_catalog_number
-from astroshield.astro.interpolation import hermite_interpolate
-from astroshield.astro.propagation import (
+from astroshield.astro.dynamics.elements import ElementSet, to_satrec
+from astroshield.astro.dynamics.frames import rtn_rotation
+from astroshield.astro.dynamics.interpolation import hermite_interpolate
+from astroshield.astro.dynamics.propagation import (
     DEFAULT_CHUNK_SIZE,
     JulianDates,
     SGP4ErrorCode,
     iter_propagate,
     julian_dates,
 )
+from astroshield.astro.formats.ids import normalize_catalog_number
 
 if TYPE_CHECKING:
     from distributed import Client, Future

@@ -17,7 +17,8 @@ Conventions and limits:
   mandatory, the drag / SRP / thrust rows (CDRG_*, CSRP_*, CTHR_*) optional but, when present,
   complete and in order, giving a 7x7, 8x8 or 9x9 matrix. The RTN axes of each object are built
   from that object's own state (R along r, N along r x v), velocities resolved along those axes
-  (no frame-rotation term), as :func:`astroshield.astro.frames.covariance_from_rtn` assumes.
+  (no frame-rotation term), as :func:`astroshield.astro.dynamics.frames.covariance_from_rtn`
+  assumes.
 * Keywords of the CDM 2.0 draft that fit this model (CLASSIFICATION, CONJUNCTION_ID, HBR, ...)
   are accepted as optional fields; other unknown keywords are errors (typos must not pass).
 * A covariance that is not positive definite is *reported*, not refused: the reader warns with
@@ -28,7 +29,7 @@ Every validation problem raises :class:`CdmError`, whose message names the keywo
 
 XML is parsed with the standard-library expat parser with DTDs refused outright, which blocks
 entity-expansion ("billion laughs") and external-entity attacks (the reader of
-:mod:`astroshield.astro.ccsds`, shared with ``oem`` and ``omm``).
+:mod:`astroshield.astro.formats.ccsds`, shared with ``oem`` and ``omm``).
 """
 
 from __future__ import annotations
@@ -46,9 +47,14 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-from astroshield.astro import ccsds, frames
-from astroshield.astro.ccsds import XmlNode
-from astroshield.astro.ids import IdentifierError, normalize_catalog_number, normalize_cospar_id
+from astroshield.astro.dynamics import frames
+from astroshield.astro.formats import ccsds
+from astroshield.astro.formats.ccsds import XmlNode
+from astroshield.astro.formats.ids import (
+    IdentifierError,
+    normalize_catalog_number,
+    normalize_cospar_id,
+)
 
 FloatArray: TypeAlias = NDArray[np.float64]
 Vector3: TypeAlias = tuple[float, float, float]
@@ -77,7 +83,7 @@ __all__ = [
 ]
 
 # 508.0-B-1 table 3-3 allows EME2000, GCRF and ITRF; the 2.0 draft defers to the SANA frame
-# registry, of which we accept the frames astroshield.astro.frames can actually handle.
+# registry, of which we accept the frames astroshield.astro.dynamics.frames can actually handle.
 REF_FRAMES: frozenset[str] = frozenset({"EME2000", "GCRF", "ITRF", "ICRF", "TEME"})
 
 # Covariance keywords in CCSDS row order (508.0-B-1 table 3-4): rows R, T, N, RDOT, TDOT, NDOT
@@ -402,7 +408,8 @@ class CdmObjectMetadata:
     comments: tuple[str, ...] = ()
 
     def catalog_number(self) -> str | None:
-        """Canonical catalog number (:mod:`astroshield.astro.ids`) when CATALOG_NAME is SATCAT.
+        """Canonical catalog number (:mod:`astroshield.astro.formats.ids`) when CATALOG_NAME is
+        SATCAT.
 
         None for other catalogs or a designator that is not a catalog number.
         """

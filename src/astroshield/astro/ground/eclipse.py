@@ -15,9 +15,10 @@ Sun is a disc of angular radius ``θs = asin(R_sun / |s - r|)`` and the Earth a 
   (< 2 ms apart). Light time and aberration are not applied; they move the Sun by ~20", and
   the tests check the direction against astropy ``get_body("sun")`` (GCRS) to < 0.01°.
   Radius: the IAU 2015 nominal solar radius, 695,700 km.
-* Satellite: SGP4 (TEME) rotated to GCRF with :func:`astroshield.astro.frames.teme_to_gcrf`.
+* Satellite: SGP4 (TEME) rotated to GCRF with
+  :func:`astroshield.astro.dynamics.frames.teme_to_gcrf`.
 
-Entry and exit are found with :func:`astroshield.astro.passes.find_intervals` (coarse grid,
+Entry and exit are found with :func:`astroshield.astro.ground.passes.find_intervals` (coarse grid,
 Brent's method to 0.1 s, local extrema refined so grazing eclipses are not lost). Intervals are
 clipped to the requested window. Where SGP4 fails (e.g. after decay) the satellite is treated
 as sunlit.
@@ -33,15 +34,15 @@ import erfa
 import numpy as np
 from numpy.typing import NDArray
 
-from astroshield.astro.frames import WGS84_A_KM, teme_to_gcrf
-from astroshield.astro.passes import (
+from astroshield.astro.dynamics.frames import WGS84_A_KM, teme_to_gcrf
+from astroshield.astro.dynamics.propagation import Satellite, TimesLike, propagate
+from astroshield.astro.dynamics.timescales import utc_jd, utc_to_tt
+from astroshield.astro.ground.passes import (
     DEFAULT_TOLERANCE_S,
     as_satrec,
     coarse_step_s,
     find_intervals,
 )
-from astroshield.astro.propagation import Satellite, TimesLike, propagate
-from astroshield.astro.timescales import utc_jd, utc_to_tt
 
 __all__ = [
     "EclipseInterval",
