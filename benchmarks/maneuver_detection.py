@@ -1,11 +1,11 @@
-"""Manoeuvre detection on the public TLE benchmark satellites (issue 9).
+"""Maneuver detection on the public TLE benchmark satellites (issue 9).
 
 Data: ../shared/data/maneuvers (CryoSat-2 LEO and Fengyun-2F GEO from Shorten et al. 2023,
 arXiv:2212.08662, "Wide-scale Monitoring of Satellite Lifetimes: Pitfalls and a Benchmark
 Dataset"). Reference epochs are ``start_utc`` of ``manoeuvres_utc.csv`` (the corrected UTC table
 derived from the operator logs), restricted to the TLE span, as the data README prescribes.
 
-Score: a detection matches a manoeuvre when its epoch is within ±12 h of ``start_utc``; one-to-one
+Score: a detection matches a maneuver when its epoch is within ±12 h of ``start_utc``; one-to-one
 greedy matching, closest pairs first (:func:`astroshield.astro.ccdm.maneuvers.match_events`). F1 at
 ±36 h is shown for comparison.
 
@@ -51,7 +51,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT.parent / "shared" / "data" / "maneuvers"
 TRUTH_CSV = DATA / "manoeuvres_utc.csv"
 RESULTS = REPO_ROOT / "benchmarks" / "RESULTS.md"
-SECTION = "## Manoeuvre detection (issue 9)"
+SECTION = "## Maneuver detection (issue 9)"
 SATELLITES = ("CryoSat-2", "Fengyun-2F")
 WINDOW = timedelta(hours=12)
 WIDE_WINDOW = timedelta(hours=36)
@@ -173,7 +173,7 @@ def tune(console: Console, *, stage2_only: bool = False) -> DetectionConfig:
 
 
 def dv_comparison(satellite: str, detections: list[ManeuverDetection]) -> str:
-    """Median ratio of estimated to logged Δv over matched CryoSat-2 manoeuvres (IDS log)."""
+    """Median ratio of estimated to logged Δv over matched CryoSat-2 maneuvers (IDS log)."""
     with TRUTH_CSV.open(newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["satellite"] == satellite]
     logged = {
@@ -190,7 +190,7 @@ def dv_comparison(satellite: str, detections: list[ManeuverDetection]) -> str:
         return "no matches"
     q25, q50, q75 = np.percentile(ratios, [25, 50, 75])
     return (
-        f"estimated/logged Δv over {len(ratios)} matched manoeuvres: "
+        f"estimated/logged Δv over {len(ratios)} matched maneuvers: "
         f"median {q50:.2f} (IQR {q25:.2f}-{q75:.2f})"
     )
 
@@ -215,7 +215,7 @@ def window_coverage(detections: list[ManeuverDetection], truth: list[datetime]) 
 
 
 def unmatched_large(detections: list[ManeuverDetection], truth: list[datetime]) -> str:
-    """False positives with a large jump and no logged manoeuvre within ±3 days.
+    """False positives with a large jump and no logged maneuver within ±3 days.
 
     Reported (not excluded) because they look like real burns missing from the log: their size
     is that of the logged station-keeping burns, far above the TLE scatter.
@@ -241,7 +241,7 @@ def unmatched_large(detections: list[ManeuverDetection], truth: list[datetime]) 
         for d in far
     )
     return (
-        f"{len(far)} unmatched detections above 50 sigma with no logged manoeuvre within "
+        f"{len(far)} unmatched detections above 50 sigma with no logged maneuver within "
         f"±3 d (possible gaps in the log; counted as false positives): {listed}"
     )
 
@@ -249,7 +249,7 @@ def unmatched_large(detections: list[ManeuverDetection], truth: list[datetime]) 
 def missed_breakdown(
     satellite: str, detections: list[ManeuverDetection], truth: list[datetime]
 ) -> str:
-    """What the missed logged manoeuvres are: tiny, close pairs, or neither."""
+    """What the missed logged maneuvers are: tiny, close pairs, or neither."""
     with TRUTH_CSV.open(newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["satellite"] == satellite]
     dv = {
@@ -276,10 +276,10 @@ def missed_breakdown(
 
 
 def table(scores: list[Score]) -> Table:
-    out = Table(title="Manoeuvre detection, ±12 h one-to-one matching")
+    out = Table(title="Maneuver detection, ±12 h one-to-one matching")
     for column in (
         "set",
-        "manoeuvres",
+        "maneuvers",
         "detections",
         "TP",
         "FP",
@@ -321,7 +321,7 @@ def cpu_model() -> str:
 
 def write_results(scores: list[Score], config: DetectionConfig, notes: list[str]) -> None:
     header = (
-        "| set | manoeuvres | detections | TP | FP | FN | precision | recall "
+        "| set | maneuvers | detections | TP | FP | FN | precision | recall "
         "| F1 ±12 h | F1 ±36 h | time [s] |"
     )
     lines = [
@@ -413,7 +413,7 @@ def main() -> None:
         "unchanged.",
         f"- Anchor F1 ≈ {ANCHOR_F1}: the robust-statistics TLE change detector published by "
         "Vantafort (P 0.922, R 0.725, F1 0.812 at ±12 h on nine LEO satellites with ILRS "
-        "manoeuvre logs; https://vantafort.com/research/maneuvers). Different satellites, so a "
+        "maneuver logs; https://vantafort.com/research/maneuvers). Different satellites, so a "
         "level to aim at rather than a like-for-like comparison.",
     ]
     whole = [s for s in scores if not s.name.startswith("  ")]

@@ -88,7 +88,7 @@ def test_maneuvers_detect_prints_json_and_plots(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     records = json.loads(result.output[result.output.index("[") :])
-    assert len(records) > 50  # CryoSat-2 manoeuvres often; the data README lists 164
+    assert len(records) > 50  # CryoSat-2 maneuvers often; the data README lists 164
     assert set(records[0]) == {
         "epoch",
         "window_start",

@@ -799,7 +799,7 @@ def pc(
     typer.echo(f"{'pc_mc':>16}: {report['pc_mc']['value']} (95% CI {report['pc_mc']['ci95']})")
 
 
-maneuvers_app = typer.Typer(help="Manoeuvre detection.", no_args_is_help=True)
+maneuvers_app = typer.Typer(help="Maneuver detection.", no_args_is_help=True)
 app.add_typer(maneuvers_app, name="maneuvers")
 
 
@@ -810,7 +810,7 @@ def maneuvers_detect(
     plot: Annotated[Path | None, typer.Option(help="PNG of the element histories")] = None,
     strict: StrictOption = False,
 ) -> None:
-    """Detect manoeuvres in one object's TLE/OMM history."""
+    """Detect maneuvers in one object's TLE/OMM history."""
     import json
 
     from astroshield.astro.ccdm.maneuvers import (
@@ -837,7 +837,7 @@ def maneuvers_detect(
             )
     if len(elements) < MIN_HISTORY_SETS:
         _fail(
-            f"{history_file}: {len(elements)} readable element sets; manoeuvre detection "
+            f"{history_file}: {len(elements)} readable element sets; maneuver detection "
             f"needs at least {MIN_HISTORY_SETS}"
         )
     with console.status(f"analysing {len(elements)} element sets"):
@@ -855,7 +855,7 @@ def maneuvers_detect(
             f"{record['epoch']}  {record['kind']:<13} dv={record['delta_v_m_s']:.4f} m/s "
             f"confidence={record['confidence']:.2f}"
         )
-    console.print(f"{len(records)} manoeuvres detected")
+    console.print(f"{len(records)} maneuvers detected")
 
 
 catalog_app = typer.Typer(

@@ -203,7 +203,7 @@ class Settings(BaseSettings):
         default=365,
         ge=7,
         le=3650,
-        description="element-set history (days before the newest set) used for manoeuvre "
+        description="element-set history (days before the newest set) used for maneuver "
         "detection and the pattern-of-life baseline",
     )
     ccdm_max_neighbours: int = Field(
@@ -242,8 +242,8 @@ class Settings(BaseSettings):
     ccdm_weight_closest_approach: float = Field(
         default=0.2, ge=0, le=1, description="intent weight of the closest approach"
     )
-    ccdm_weight_manoeuvred_toward: float = Field(
-        default=0.25, ge=0, le=1, description="intent weight of manoeuvres toward"
+    ccdm_weight_maneuvered_toward: float = Field(
+        default=0.25, ge=0, le=1, description="intent weight of maneuvers toward"
     )
     ccdm_weight_conjunction_risk: float = Field(
         default=0.1, ge=0, le=1, description="intent weight of the conjunction risk"
@@ -252,7 +252,7 @@ class Settings(BaseSettings):
         default=0.6,
         gt=0,
         le=1,
-        description="intent score at or above which manoeuvres toward plus proximity make a "
+        description="intent score at or above which maneuvers toward plus proximity make a "
         "potential_threat (which raises an alert)",
     )
 

@@ -54,7 +54,7 @@ def test_chaser_is_rendezvous_or_threat_with_measured_evidence() -> None:
     assert approach.threshold == IntentConfig().closing_rate_km_per_day
     closest = assessment.indicator(IndicatorName.CLOSEST_APPROACH)
     assert closest.value == report.closest_approach_km
-    toward = assessment.indicator(IndicatorName.MANOEUVRED_TOWARD)
+    toward = assessment.indicator(IndicatorName.MANEUVERED_TOWARD)
     assert toward.value == 1.0 and toward.contributes
     assert "predicted closest approach" in toward.source
     # Evidence names the element sets it came from.
@@ -69,7 +69,7 @@ def test_chaser_is_rendezvous_or_threat_with_measured_evidence() -> None:
 
 def test_chaser_with_all_behavioural_flags_is_a_potential_threat() -> None:
     _, _, assessment = _assess(geo_chaser())
-    # Approaching, manoeuvred toward, and its drift change is out of its own family.
+    # Approaching, maneuvered toward, and its drift change is out of its own family.
     assert assessment.category is IntentCategory.POTENTIAL_THREAT
     assert assessment.indicator(IndicatorName.PATTERN_OF_LIFE).contributes
 
@@ -81,7 +81,7 @@ def test_distant_object_is_nominal() -> None:
     assert not any(item.contributes for item in assessment.evidence)
 
 
-def test_station_keeping_neighbour_with_regular_manoeuvres_is_nominal() -> None:
+def test_station_keeping_neighbour_with_regular_maneuvers_is_nominal() -> None:
     days = 70
     target = history(geo_set("90001", 100.0), days, noise_seed=1, anomaly_noise_deg=0.0005)
     keeper = geo_station_keeper(days=days)

@@ -1,4 +1,4 @@
-"""Manoeuvre detection from element-set histories (astroshield.astro.ccdm.maneuvers, issue 9).
+"""Maneuver detection from element-set histories (astroshield.astro.ccdm.maneuvers, issue 9).
 
 Synthetic histories: a generating SGP4 element set is propagated to daily (jittered) epochs and
 each published set is the generator's SGP4 *mean* elements at that epoch (``Satrec.nm``, ``em``,
@@ -304,8 +304,8 @@ def test_geo_burn_timed_when_the_first_post_burn_set_is_still_pre_burn() -> None
     assert detection.delta_v_m_s == pytest.approx(0.3, rel=0.2)
 
 
-def test_set_bad_only_in_eccentricity_mid_manoeuvre_is_dropped() -> None:
-    # A fit issued during a manoeuvre: right semi-major axis but an eccentricity 100 sigma off
+def test_set_bad_only_in_eccentricity_mid_maneuver_is_dropped() -> None:
+    # A fit issued during a maneuver: right semi-major axis but an eccentricity 100 sigma off
     # both neighbours. It must neither split the burn in two nor spoil its size and timing.
     history, when = _geo_burn_with_first_post_burn_set(
         lambda pre, post: replace(post, eccentricity=post.eccentricity + 5.0e-4)

@@ -1,9 +1,9 @@
 """Pattern of life (astroshield.astro.ccdm.pattern_of_life).
 
 Real data: Fengyun-2F (NORAD 38049), a GEO weather satellite whose published slot is 112°E
-(CMA/NSMC; WMO OSCAR), with its operator manoeuvre log (../shared/data/maneuvers,
+(CMA/NSMC; WMO OSCAR), with its operator maneuver log (../shared/data/maneuvers,
 manoeuvres_utc.csv: east-west station keeping roughly every 1-2 months and one north-south
-manoeuvre on 2018-11-26 16:00 .. 2018-11-30 16:00 UTC). Constructed histories (see
+maneuver on 2018-11-26 16:00 .. 2018-11-30 16:00 UTC). Constructed histories (see
 tests/ccdm/scenarios.py) check each event kind against the burns that built them.
 """
 
@@ -65,7 +65,7 @@ def test_fengyun_station_keeping_box_is_its_published_slot(fengyun: PatternOfLif
 
 
 @pytest.mark.slow
-def test_fengyun_manoeuvre_cadence_matches_the_operator_log(fengyun: PatternOfLife) -> None:
+def test_fengyun_maneuver_cadence_matches_the_operator_log(fengyun: PatternOfLife) -> None:
     starts = sorted({_utc(row["start_utc"]) for row in _fengyun_log()})
     logged = median((b - a).total_seconds() / 86_400 for a, b in pairwise(starts))
     cadence = fengyun.cadence
@@ -75,7 +75,7 @@ def test_fengyun_manoeuvre_cadence_matches_the_operator_log(fengyun: PatternOfLi
 
 
 @pytest.mark.slow
-def test_fengyun_inclination_change_only_at_the_north_south_manoeuvre(
+def test_fengyun_inclination_change_only_at_the_north_south_maneuver(
     fengyun: PatternOfLife,
 ) -> None:
     (north_south,) = [r for r in _fengyun_log() if "NS" in r["manoeuvre_type"]]
@@ -85,7 +85,7 @@ def test_fengyun_inclination_change_only_at_the_north_south_manoeuvre(
     # An event is dated by the first set after the change; sets are ~daily.
     for event in changes:
         assert start <= event.epoch <= end + timedelta(days=3), event.explanation
-    assert sum(e.value for e in changes) < -1.0  # the log's manoeuvre lowered i by ~2°
+    assert sum(e.value for e in changes) < -1.0  # the log's maneuver lowered i by ~2°
 
 
 def test_regular_station_keeping_has_no_out_of_family_events() -> None:
@@ -142,7 +142,7 @@ def _regular_burn(k: int) -> tuple[float, float]:
     return (3.5 + 7.0 * k, (-0.02 if k % 2 == 0 else 0.02) / 360.0)
 
 
-def test_unusual_manoeuvre_interval() -> None:
+def test_unusual_maneuver_interval() -> None:
     # The weekly burns of days 38.5 .. 59.5 are skipped (they would cancel): a 35-day gap.
     burns = [_regular_burn(k) for k in range(10) if k not in (5, 6, 7, 8)]
     pattern = learn_pattern_of_life(_keeper_with(burns, "90013"))
@@ -154,7 +154,7 @@ def test_unusual_manoeuvre_interval() -> None:
     assert "days after the previous one" in event.explanation
 
 
-def test_unusual_manoeuvre_size() -> None:
+def test_unusual_maneuver_size() -> None:
     # An extra burn 1.5 days after the day-31.5 one, five times the weekly size, undone later.
     burns = [_regular_burn(k) for k in range(10)] + [(33.0, 0.1 / 360.0), (38.5, -0.1 / 360.0)]
     pattern = learn_pattern_of_life(_keeper_with(burns, "90016"))

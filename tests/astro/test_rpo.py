@@ -108,7 +108,7 @@ def test_geo_chaser_is_flagged_approaching_with_the_physical_closing_rate() -> N
         assert day.range_km == pytest.approx(distance, abs=1e-6)
 
 
-def test_manoeuvre_toward_the_target_is_flagged() -> None:
+def test_maneuver_toward_the_target_is_flagged() -> None:
     target, chaser = geo_target(), geo_chaser()
     report = analyse_neighbour(target, chaser, START, STOP)
     # The detector (default) finds the burn between the sets of day 6 and day 7.
@@ -116,7 +116,7 @@ def test_manoeuvre_toward_the_target_is_flagged() -> None:
     effect = report.maneuvers[0]
     assert effect.pre_maneuver_epoch == START + timedelta(days=6)
     assert effect.post_maneuver_epoch == START + timedelta(days=7)
-    assert effect.toward and not effect.away and report.manoeuvred_toward
+    assert effect.toward and not effect.away and report.maneuvered_toward
     # Brute-force predictions over the 3-day horizon from each set, sampled every 5 min.
     horizon = sample_times(
         effect.post_maneuver_epoch, effect.post_maneuver_epoch + timedelta(days=3), 300.0
@@ -131,7 +131,7 @@ def test_manoeuvre_toward_the_target_is_flagged() -> None:
     assert before - after == pytest.approx(_km_per_day(gained_deg), rel=0.15)
 
 
-def test_manoeuvre_away_is_not_toward() -> None:
+def test_maneuver_away_is_not_toward() -> None:
     target = geo_target()
     # Same chaser, but the burn reverses its drift (away from the target).
     runaway = history(

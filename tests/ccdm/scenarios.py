@@ -2,9 +2,9 @@
 
 Each history is a chain of segments; a segment is one SGP4 element set re-epoched day by day
 with the secular rates SGP4 itself applies (``Satrec.mdot``, ``nodedot``, ``argpdot``), so a
-set and its predecessor propagated to its epoch describe the same mean orbit. A manoeuvre
+set and its predecessor propagated to its epoch describe the same mean orbit. A maneuver
 starts a new segment from the state reached, with a new mean motion. Seeded Gaussian noise
-of a typical catalog fit (mean anomaly, mean motion) makes the manoeuvre detector's robust
+of a typical catalog fit (mean anomaly, mean motion) makes the maneuver detector's robust
 noise model meaningful.
 """
 

@@ -1,4 +1,4 @@
-"""CCDM API: proximity, manoeuvres, pattern of life and intent over the stored catalog.
+"""CCDM API: proximity, maneuvers, pattern of life and intent over the stored catalog.
 
 Element sets go into the catalog through ``import_element_sets`` (the catalog's own import);
 every number the API returns is compared with the pure library run on the same sets.
@@ -110,7 +110,7 @@ async def test_intent_of_the_chaser_shows_the_measured_evidence(
     # The source names the element sets (epochs) and where they came from.
     assert "2024-11-01T00:00:00+00:00" in approach["source"]
     assert SOURCE in approach["source"]
-    assert by_name["manoeuvred_toward"]["value"] == 1
+    assert by_name["maneuvered_toward"]["value"] == 1
 
 
 async def test_potential_threat_fires_the_organisations_alert(
@@ -233,7 +233,7 @@ async def test_proximity_lists_co_located_neighbours(
     chaser = neighbours["90002"]
     assert chaser["trend"] == "approaching"
     assert chaser["closing_rate_km_per_day"] > 0
-    assert chaser["manoeuvred_toward"] is True
+    assert chaser["maneuvered_toward"] is True
     expected = analyse_neighbour(geo_target(), geo_chaser(), START, STOP)
     assert chaser["closing_rate_km_per_day"] == pytest.approx(
         expected.closing_rate_km_per_day, rel=1e-9

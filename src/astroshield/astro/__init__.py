@@ -8,7 +8,7 @@ Subject packages, lowest first (a package imports only those above it in this li
   CDM, catalog numbers, and the one element-file reader every command uses;
 * :mod:`~astroshield.astro.conjunction` — screening, collision probability, risk tiers,
   avoidance trades and the Pc report of a CDM;
-* :mod:`~astroshield.astro.ccdm` — manoeuvre detection, proximity (RPO), pattern of life and
+* :mod:`~astroshield.astro.ccdm` — maneuver detection, proximity (RPO), pattern of life and
   intent;
 * :mod:`~astroshield.astro.ground` — passes, eclipses, ground tracks, orbital lifetime;
 * :mod:`~astroshield.astro.plots` — figures rendered to PNG bytes (Agg canvas, no pyplot).

@@ -17,7 +17,7 @@ makes it public for good (``published_at``/``published_by``). The public object 
 A public set and an overlay set may share an epoch.
 
 **Precedence** (what an organisation's analyses use: ephemeris, screening, CDM export,
-manoeuvres, pattern of life, proximity, intent). Its own overlay and the public sets
+maneuvers, pattern of life, proximity, intent). Its own overlay and the public sets
 together, where an overlay set shadows the public sets whose epochs lie at or within one day
 after its own (:data:`astroshield.catalog.precedence.OVERLAY_PREFERENCE`): the operator's own
 ephemeris is usually better for its own spacecraft, so a public set replaces it only once it

@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 
 # An operator's own ephemeris is usually better than the public TLE for its spacecraft, and
 # operators refresh it about daily; a public set newer by more than a day means the overlay
-# is no longer being kept up (or the object manoeuvred since), so the public one wins.
+# is no longer being kept up (or the object maneuvered since), so the public one wins.
 OVERLAY_PREFERENCE = timedelta(days=1)
 
 

@@ -63,7 +63,7 @@ async def get_proximity(
     days: Days = None,
 ) -> ProximityRead:
     """Objects sharing the spacecraft's plane and altitude band (and GEO slot), each with
-    its daily closest approach, trend, closing rate and manoeuvres toward/away."""
+    its daily closest approach, trend, closing rate and maneuvers toward/away."""
     config = service.config_from(settings)
     result = await service.proximity(repository, catalog, spacecraft_id, days, config)
     return ProximityRead(
@@ -83,8 +83,8 @@ async def get_proximity(
                 closing_rate_km_per_day=report.closing_rate_km_per_day,
                 closest_approach_km=report.closest_approach_km,
                 closest_approach_time=report.closest_approach_time,
-                manoeuvred_toward=report.manoeuvred_toward,
-                manoeuvred_away=report.manoeuvred_away,
+                maneuvered_toward=report.maneuvered_toward,
+                maneuvered_away=report.maneuvered_away,
                 daily=[DailyApproachRead.model_validate(day) for day in report.daily],
                 maneuvers=[ManeuverEffectRead.model_validate(m) for m in report.maneuvers],
                 element_set_epochs=list(report.neighbour_epochs),
@@ -102,7 +102,7 @@ async def get_maneuvers(
     start: UTCDatetime | None = None,
     stop: UTCDatetime | None = None,
 ) -> ManeuverList:
-    """Manoeuvres detected in the object's stored element-set history."""
+    """Maneuvers detected in the object's stored element-set history."""
     number = parse_catalog_number(catalog_number, ["path", "catalog_number"])
     config = service.config_from(settings)
     result = await service.maneuvers(catalog, number, start, stop, config)
@@ -138,7 +138,7 @@ async def get_maneuvers(
 async def get_pattern_of_life(
     catalog_number: CatalogNumberPath, catalog: Catalog, settings: SettingsDep
 ) -> PatternOfLifeRead:
-    """Baseline behaviour (manoeuvre cadence, GEO box and drift, element ranges) learned
+    """Baseline behaviour (maneuver cadence, GEO box and drift, element ranges) learned
     from the object's history, and the out-of-family events with their robust scores."""
     number = parse_catalog_number(catalog_number, ["path", "catalog_number"])
     pattern, history = await service.pattern_of_life(catalog, number, service.config_from(settings))

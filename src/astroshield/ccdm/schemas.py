@@ -41,8 +41,8 @@ class NeighbourRead(ResponseModel):
     closing_rate_km_per_day: float | None = Field(description="minus the slope")
     closest_approach_km: float | None
     closest_approach_time: datetime | None
-    manoeuvred_toward: bool
-    manoeuvred_away: bool
+    maneuvered_toward: bool
+    maneuvered_away: bool
     daily: list[DailyApproachRead]
     maneuvers: list[ManeuverEffectRead]
     element_set_epochs: list[datetime] = Field(description="the neighbour's sets used")
@@ -69,8 +69,8 @@ class ManeuverRead(ResponseModel):
     kind: Literal["in_plane", "out_of_plane", "both"]
     confidence: float
     score: float
-    before_epoch: datetime = Field(description="last element set before the manoeuvre")
-    after_epoch: datetime = Field(description="first element set after the manoeuvre")
+    before_epoch: datetime = Field(description="last element set before the maneuver")
+    after_epoch: datetime = Field(description="first element set after the maneuver")
 
 
 class ManeuverList(ResponseModel):

@@ -1,4 +1,4 @@
-"""CCDM logic: RPO proximity, manoeuvres, pattern of life and intent of catalog objects.
+"""CCDM logic: RPO proximity, maneuvers, pattern of life and intent of catalog objects.
 
 Every analysis reads the catalog as the caller's organisation sees it (public sets and its
 own overlay, with the precedence of :mod:`astroshield.catalog`); the sources it reports name
@@ -68,7 +68,7 @@ ALERT_RULE = BuiltinRule(
     clear=0.5,
     for_s=0.0,
     description="intent assessment of an object near a protected spacecraft is "
-    "potential_threat (manoeuvres toward it while approaching)",
+    "potential_threat (maneuvers toward it while approaching)",
 )
 
 
@@ -103,7 +103,7 @@ def config_from(settings: Settings) -> CcdmConfig:
             weight_pattern_of_life=settings.ccdm_weight_pattern_of_life,
             weight_approach_trend=settings.ccdm_weight_approach_trend,
             weight_closest_approach=settings.ccdm_weight_closest_approach,
-            weight_manoeuvred_toward=settings.ccdm_weight_manoeuvred_toward,
+            weight_maneuvered_toward=settings.ccdm_weight_maneuvered_toward,
             weight_conjunction_risk=settings.ccdm_weight_conjunction_risk,
             threat_score=settings.ccdm_threat_score,
         ),
@@ -278,7 +278,7 @@ def _analyse(
     return analyse_neighbour(protected, neighbour, start, stop, config=config)
 
 
-# ------------------------------------------------------------------------ manoeuvres
+# ------------------------------------------------------------------------ maneuvers
 
 
 async def maneuvers(

@@ -11,7 +11,7 @@ pattern_of_life       largest |robust z| of the object's out-of-family  value >=
 approach_trend        closing rate of the daily closest approach,       value >= threshold
                       km/day (Theil-Sen slope, :mod:`.rpo`)
 closest_approach      smallest sampled range in the window, km          value <= threshold
-manoeuvred_toward     manoeuvres that reduced the predicted closest     value >= threshold
+maneuvered_toward     maneuvers that reduced the predicted closest     value >= threshold
                       approach (:mod:`.rpo`)
 conjunction_risk      Pc when given, else miss distance (km); the       tier is not green
                       tier from :func:`astroshield.astro.conjunction.risk.assess`
@@ -23,10 +23,10 @@ contributes and does not count), so it lies in [0, 1].
 
 Category (first rule that holds):
 
-1. ``potential_threat``: manoeuvred toward, in proximity (approach trend or closest approach
+1. ``potential_threat``: maneuvered toward, in proximity (approach trend or closest approach
    contributes) and ``score >= threat_score``;
-2. ``rendezvous_inspection``: in proximity and approaching or manoeuvred toward;
-3. ``collision_avoidance``: conjunction risk contributes and a manoeuvre *increased* the
+2. ``rendezvous_inspection``: in proximity and approaching or maneuvered toward;
+3. ``collision_avoidance``: conjunction risk contributes and a maneuver *increased* the
    predicted closest approach (moved away);
 4. ``nominal_station_keeping``: measured data and no indicator contributes;
 5. ``unknown``: anything else (no data, or an anomaly without proximity).
@@ -68,7 +68,7 @@ class IndicatorName(StrEnum):
     PATTERN_OF_LIFE = "pattern_of_life"
     APPROACH_TREND = "approach_trend"
     CLOSEST_APPROACH = "closest_approach"
-    MANOEUVRED_TOWARD = "manoeuvred_toward"
+    MANEUVERED_TOWARD = "maneuvered_toward"
     CONJUNCTION_RISK = "conjunction_risk"
 
 
@@ -80,12 +80,12 @@ class IntentConfig:
     * ``closing_rate_km_per_day`` 5 km/day, the RPO trend threshold (a steady approach).
     * ``proximity_km`` 50 km: GEO operators treat another object inside ~50 km as a close
       approach (twice the ±0.05° box half-width of 37 km); in LEO it is generous.
-    * ``maneuvers_toward`` 1: one manoeuvre that reduced the predicted approach is evidence.
+    * ``maneuvers_toward`` 1: one maneuver that reduced the predicted approach is evidence.
     * Conjunction tiers use :class:`astroshield.astro.conjunction.risk.RiskThresholds` (NASA CARA:
       yellow Pc >= 1e-5, miss <= 5 km without covariance).
-    * Weights favour the two behavioural indicators (approach, manoeuvres toward, 0.25 each)
+    * Weights favour the two behavioural indicators (approach, maneuvers toward, 0.25 each)
       over the states that can also happen by chance (proximity 0.2, anomaly 0.2,
-      conjunction 0.1); ``threat_score`` 0.6 needs more than manoeuvre plus proximity alone.
+      conjunction 0.1); ``threat_score`` 0.6 needs more than maneuver plus proximity alone.
     """
 
     pattern_of_life_z: float = 5.0
@@ -95,7 +95,7 @@ class IntentConfig:
     weight_pattern_of_life: float = 0.2
     weight_approach_trend: float = 0.25
     weight_closest_approach: float = 0.2
-    weight_manoeuvred_toward: float = 0.25
+    weight_maneuvered_toward: float = 0.25
     weight_conjunction_risk: float = 0.1
     threat_score: float = 0.6
     risk_thresholds: RiskThresholds = field(default_factory=RiskThresholds)
@@ -105,7 +105,7 @@ class IntentConfig:
             self.weight_pattern_of_life,
             self.weight_approach_trend,
             self.weight_closest_approach,
-            self.weight_manoeuvred_toward,
+            self.weight_maneuvered_toward,
             self.weight_conjunction_risk,
         )
         if any(not (w >= 0 and math.isfinite(w)) for w in weights) or sum(weights) <= 0:
@@ -216,11 +216,11 @@ def _proximity_indicators(
                 none,
             ),
             Indicator(
-                IndicatorName.MANOEUVRED_TOWARD,
+                IndicatorName.MANEUVERED_TOWARD,
                 None,
                 cfg.maneuvers_toward,
                 "count",
-                cfg.weight_manoeuvred_toward,
+                cfg.weight_maneuvered_toward,
                 False,
                 none,
             ),
@@ -260,20 +260,20 @@ def _proximity_indicators(
     )
     toward = [effect for effect in proximity.maneuvers if effect.toward]
     detail = "; ".join(
-        f"manoeuvre {effect.maneuver_epoch.isoformat()} ({effect.delta_v_m_s:.3f} m/s): predicted "
+        f"maneuver {effect.maneuver_epoch.isoformat()} ({effect.delta_v_m_s:.3f} m/s): predicted "
         f"closest approach {effect.predicted_min_range_before_km:.1f} -> "
         f"{effect.predicted_min_range_after_km:.1f} km (sets "
         f"{effect.pre_maneuver_epoch.isoformat()} / {effect.post_maneuver_epoch.isoformat()})"
         for effect in proximity.maneuvers
     )
     toward_indicator = Indicator(
-        IndicatorName.MANOEUVRED_TOWARD,
+        IndicatorName.MANEUVERED_TOWARD,
         float(len(toward)),
         cfg.maneuvers_toward,
         "count",
-        cfg.weight_manoeuvred_toward,
+        cfg.weight_maneuvered_toward,
         len(toward) >= cfg.maneuvers_toward,
-        f"{len(proximity.maneuvers)} manoeuvres in the window"
+        f"{len(proximity.maneuvers)} maneuvers in the window"
         + (f": {detail}" if detail else "")
         + f"; {_epochs_source(proximity.catalog_number, proximity.neighbour_epochs, source)}",
     )
@@ -344,7 +344,7 @@ def assess_intent(
     score = sum(item.weight for item in measured if item.contributes) / total if total else 0.0
     flags = {item.name for item in evidence if item.contributes}
     in_proximity = bool(flags & {IndicatorName.APPROACH_TREND, IndicatorName.CLOSEST_APPROACH})
-    toward = IndicatorName.MANOEUVRED_TOWARD in flags
+    toward = IndicatorName.MANEUVERED_TOWARD in flags
     approaching = IndicatorName.APPROACH_TREND in flags
     if toward and in_proximity and score >= cfg.threat_score:
         category = IntentCategory.POTENTIAL_THREAT
@@ -353,7 +353,7 @@ def assess_intent(
     elif (
         IndicatorName.CONJUNCTION_RISK in flags
         and proximity is not None
-        and proximity.manoeuvred_away
+        and proximity.maneuvered_away
     ):
         category = IntentCategory.COLLISION_AVOIDANCE
     elif measured and not flags:

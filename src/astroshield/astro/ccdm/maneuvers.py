@@ -1,4 +1,4 @@
-"""Manoeuvre detection from the element-set (TLE/OMM) history of one object (issue 9).
+"""Maneuver detection from the element-set (TLE/OMM) history of one object (issue 9).
 
 Method (a residual/step detector in the family of Kelecy et al. 2007, "Satellite Maneuver
 Detection Using Two-line Element (TLE) Data", AMOS, and Lemmens & Krag 2014, "Two-Line-Elements-
@@ -17,8 +17,8 @@ Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3))
    set against the next set is resolved in RTN
    (:func:`astroshield.astro.dynamics.frames.rtn_rotation`).
 2. Isolated bad element sets (a set inconsistent with both neighbours while the neighbours agree
-   with each other, common just after a manoeuvre and on GEO) are removed before scoring, in the
-   spirit of the outlier screening of Lemmens & Krag 2014. A set issued mid-manoeuvre can be
+   with each other, common just after a maneuver and on GEO) are removed before scoring, in the
+   spirit of the outlier screening of Lemmens & Krag 2014. A set issued mid-maneuver can be
    bad in e or the orbit normal alone while a real step passes under it; it is recognised by
    the detour the path through it makes in that element (|in| + |out| well above |skip|).
 3. Each jump component is normalised by the object's own robust scatter over a centred sliding
@@ -28,14 +28,14 @@ Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3))
    set the scale per object and per epoch; one global threshold in these robust sigmas is used
    for every object and regime. The mean motion is the best-determined TLE element; jumps seen
    only in e or in the orbit normal must pass ``secondary_factor`` times the threshold.
-4. A manoeuvre is a *step*: the jump must persist when the anchors move to neighbouring sets
+4. A maneuver is a *step*: the jump must persist when the anchors move to neighbouring sets
    (all pairs from the ``persistence_depth`` sets before to the ``persistence_depth`` sets after);
    the score is the smallest same-direction projection over those pairs, so one bad set cannot
    make (or hide) a step. Small burns are often absorbed by the catalogue over 2-4 successive
    fits, so steps are also searched across ``slow_span`` sets, and jumps of neighbouring
    intervals that are one burn (much smaller same-sign follow-up, or burn-time estimates within
    ``merge_hours``) are joined.
-5. The manoeuvre time comes from the along-track residual. After an impulsive change Δa at t_m
+5. The maneuver time comes from the along-track residual. After an impulsive change Δa at t_m
    the new orbit drifts along-track at -3/2·n·Δa relative to the old one, so the pre-burn set,
    propagated to a post-burn epoch t₁, is ahead by T ≈ 3/2·n·Δa·(t₁ - t_m) (the separation-growth
    argument used for timing e.g. by Patera 2008, "Space Event Detection Method", JSR 45(3)).
@@ -170,7 +170,7 @@ class DetectionConfig:
 
 @dataclass(frozen=True, slots=True)
 class ManeuverDetection:
-    """One detected manoeuvre between element sets ``before_index`` and ``after_index``.
+    """One detected maneuver between element sets ``before_index`` and ``after_index``.
 
     The indices refer to the input sorted by epoch with repeated epochs dropped.
 
@@ -178,7 +178,7 @@ class ManeuverDetection:
     along-track timing when the semi-major axis changed enough to time it, else the interval
     midpoint); ``window_start``/``window_end`` bound it. ``timed`` says whether the along-track
     drift timed (and so confirmed) the step.
-    ``delta_v_m_s`` is the Gauss-equation estimate (a lower bound for multi-burn manoeuvres).
+    ``delta_v_m_s`` is the Gauss-equation estimate (a lower bound for multi-burn maneuvers).
     ``score`` is the largest jump in robust sigmas, ``confidence`` maps it into [0, 1].
     """
 
@@ -608,7 +608,7 @@ class _Detector:
     def candidate(self, before: int, after: int) -> _Candidate | None:
         """Step scores for kept sets ``before`` -> ``after`` that persist over nearby anchors.
 
-        A manoeuvre is a *step*: it shows the same way from earlier anchors to later ones.
+        A maneuver is a *step*: it shows the same way from earlier anchors to later ones.
         A single bad set shows in only some combinations. Each component's score is the smallest
         projection, over anchors {before - d .. before} x {after .. after + d}, onto the
         direction of the main jump (0 if any disagrees in sign).
@@ -672,7 +672,7 @@ class _Detector:
 def detect_maneuvers(
     elements: Sequence[ElementSet], *, config: DetectionConfig | None = None
 ) -> list[ManeuverDetection]:
-    """Detect manoeuvres in the element-set history of one object.
+    """Detect maneuvers in the element-set history of one object.
 
     ``elements`` may be in any order (sorted by epoch here; repeated epochs keep the first).
     Returns detections sorted by epoch. See the module docstring for the method.
@@ -765,7 +765,7 @@ def _merge_gradual(found: list[_Candidate], cfg: DetectionConfig) -> list[_Candi
     Two same-sign semi-major-axis jumps at most ``settle_sets`` sets apart, where one is less
     than ``gradual_ratio`` of the other, are treated as one step spread over several sets
     (the catalogue fit converging after the burn); comparable jumps on successive days stay
-    separate (manoeuvre sequences).
+    separate (maneuver sequences).
     """
     merged: list[_Candidate] = []
     for item in found:
@@ -871,7 +871,7 @@ def _remove_outliers(
             flagged.add(j)
             continue
         # A set can also be bad in e or the orbit normal while a real step passes under it (a
-        # fit issued mid-manoeuvre: part of the Δa but a wild eccentricity). Then the skip is not
+        # fit issued mid-maneuver: part of the Δa but a wild eccentricity). Then the skip is not
         # small, but the path through the set is a detour: |in| + |out| exceeds |skip| by about
         # twice the set's own offset, which must pass the stricter secondary threshold. For a
         # real step or a partly converged fit, in and out add up along the skip (no detour).

@@ -2,10 +2,10 @@
 and the events that fall outside it.
 
 Baseline (:func:`learn_pattern_of_life`), from the SGP4 mean elements of every set
-(:func:`astroshield.astro.ccdm.maneuvers.element_history`) and the detected manoeuvres
+(:func:`astroshield.astro.ccdm.maneuvers.element_history`) and the detected maneuvers
 (:func:`astroshield.astro.ccdm.maneuvers.detect_maneuvers`):
 
-* manoeuvre cadence: median interval between manoeuvres and its robust spread, median Δv and
+* maneuver cadence: median interval between maneuvers and its robust spread, median Δv and
   its spread;
 * geosynchronous objects: the station-keeping longitude box (the ``box_quantiles`` of the mean
   longitude east of Greenwich, default 5 %-95 %) and the mean-longitude drift rate
@@ -20,7 +20,7 @@ floor keeps a perfectly regular history from dividing by zero) and an explanatio
   ``persistence_sets`` successive sets, and the first set back in family;
 * ``inclination_change``: a step in inclination between successive sets (the step's median,
   i.e. the natural luni-solar drift, is removed first);
-* ``maneuver_interval`` / ``maneuver_size``: a manoeuvre after an unusual interval since the
+* ``maneuver_interval`` / ``maneuver_size``: a maneuver after an unusual interval since the
   previous one, or of unusual Δv.
 
 An event is out of family when ``|score| >= z_threshold``. Pure numpy; no web or DB imports.
@@ -78,9 +78,9 @@ class PatternConfig:
       median inclination rate, short against the years over which the natural drift turns.
     * Floors of the robust scale: ``drift_floor_deg_per_day`` 0.005 (a GEO drift below
       0.005°/day moves the object < 2°/year), ``inclination_step_floor_deg`` 0.005 (GEO
-      element sets scatter by a few 0.001° in inclination; a north-south manoeuvre moves it
+      element sets scatter by a few 0.001° in inclination; a north-south maneuver moves it
       by tenths of a degree), ``interval_floor_fraction`` 0.1 of the median interval
-      and ``delta_v_floor_fraction`` 0.25 of the median Δv (a manoeuvre schedule or size that
+      and ``delta_v_floor_fraction`` 0.25 of the median Δv (a maneuver schedule or size that
       varies by less is regular by any operational measure).
     * ``min_maneuvers_for_cadence`` 3: two intervals are needed for a spread.
     """
@@ -305,7 +305,7 @@ def _maneuver_events(
                     cadence.median_interval_days,
                     "day",
                     score,
-                    f"manoeuvre {interval:.1f} days after the previous one, usual interval "
+                    f"maneuver {interval:.1f} days after the previous one, usual interval "
                     f"{cadence.median_interval_days:.1f} ± {cadence.interval_spread_days:.1f} days",
                 )
             )
@@ -320,7 +320,7 @@ def _maneuver_events(
                     cadence.median_delta_v_m_s,
                     "m/s",
                     score,
-                    f"manoeuvre of {detection.delta_v_m_s:.3f} m/s, usual "
+                    f"maneuver of {detection.delta_v_m_s:.3f} m/s, usual "
                     f"{cadence.median_delta_v_m_s:.3f} ± {cadence.delta_v_spread_m_s:.3f} m/s",
                 )
             )

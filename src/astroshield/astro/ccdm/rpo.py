@@ -22,12 +22,12 @@ For a protected spacecraft (its element-set history) and a set of other objects:
    at or above ``+trend_threshold_km_per_day``, and ``station_keeping_nearby`` in between;
    ``insufficient_data`` with fewer than ``min_days_for_trend`` days. ``closing_rate_km_per_day``
    is minus the slope, so it is positive while the two close on each other.
-4. **Manoeuvred toward**: for each manoeuvre of the neighbour
+4. **Maneuvered toward**: for each maneuver of the neighbour
    (:func:`astroshield.astro.ccdm.maneuvers.detect_maneuvers`, or detections passed in), the closest
    approach to the protected spacecraft over ``prediction_horizon_days`` from the first
-   post-manoeuvre epoch is predicted twice, once from the last pre-manoeuvre element set and once
-   from the first post-manoeuvre one. The manoeuvre is *toward* when the post-manoeuvre
-   prediction is smaller by at least ``toward_fraction`` of the pre-manoeuvre one, *away* when it
+   post-maneuver epoch is predicted twice, once from the last pre-maneuver element set and once
+   from the first post-maneuver one. The maneuver is *toward* when the post-maneuver
+   prediction is smaller by at least ``toward_fraction`` of the pre-maneuver one, *away* when it
    is larger by that fraction. The protected spacecraft uses its own element set valid at each
    time in both predictions, so only the neighbour's change is measured.
 
@@ -109,7 +109,7 @@ class ProximityConfig:
     * ``step_s`` sampling of the relative motion; ``None`` picks 60 s below GEO and 300 s for
       GEO (a 60-s step keeps the error of a sampled minimum below ~1% for co-orbital LEO
       motion at relative speeds up to tens of m/s).
-    * ``prediction_horizon_days`` 3 and ``toward_fraction`` 0.1: a manoeuvre is toward/away
+    * ``prediction_horizon_days`` 3 and ``toward_fraction`` 0.1: a maneuver is toward/away
       when it changes the predicted 3-day closest approach by at least 10%.
     """
 
@@ -350,7 +350,7 @@ class DailyApproach:
 
 @dataclass(frozen=True, slots=True)
 class ManeuverEffect:
-    """How one manoeuvre of the neighbour changed its predicted closest approach."""
+    """How one maneuver of the neighbour changed its predicted closest approach."""
 
     maneuver_epoch: datetime
     delta_v_m_s: float
@@ -380,11 +380,11 @@ class ProximityReport:
     neighbour_epochs: tuple[datetime, ...]
 
     @property
-    def manoeuvred_toward(self) -> bool:
+    def maneuvered_toward(self) -> bool:
         return any(effect.toward for effect in self.maneuvers)
 
     @property
-    def manoeuvred_away(self) -> bool:
+    def maneuvered_away(self) -> bool:
         return any(effect.away for effect in self.maneuvers)
 
 
@@ -492,10 +492,10 @@ def analyse_neighbour(
     config: ProximityConfig | None = None,
     detections: Sequence[ManeuverDetection] | None = None,
 ) -> ProximityReport:
-    """Daily closest approach, trend, closing rate and manoeuvre effects over [start, stop].
+    """Daily closest approach, trend, closing rate and maneuver effects over [start, stop].
 
     ``detections`` default to :func:`detect_maneuvers` on the neighbour's whole history; only
-    manoeuvres whose post-manoeuvre set lies in the window are judged.
+    maneuvers whose post-maneuver set lies in the window are judged.
     """
     cfg = config or ProximityConfig()
     protected_sorted = _sorted_history(protected)

@@ -1,4 +1,4 @@
-"""Avoidance trade: the smallest manoeuvre that takes a conjunction out of the red tier.
+"""Avoidance trade: the smallest maneuver that takes a conjunction out of the red tier.
 
 An impulsive Δv along one RTN direction of the primary, ``lead_time_s`` before TCA; both
 objects follow two-body motion around TCA (adequate for the lead times of a trade study,
