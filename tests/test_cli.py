@@ -310,8 +310,7 @@ def test_screening_needs_two_objects_and_detection_eight_sets_of_one(tmp_path: P
     short.write_text("\n".join(lines[:6]) + "\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["maneuvers", "detect", str(short)])
     assert _one_line_error(result) == (
-        f"astroshield: error: {short}: 3 readable element sets; maneuver detection needs "
-        "at least 8"
+        f"astroshield: error: {short}: 3 readable element sets; maneuver detection needs at least 8"
     )
 
     mixed = tmp_path / "mixed.tle"
