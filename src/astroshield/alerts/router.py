@@ -38,15 +38,16 @@ from astroshield.audit.service import record
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-Reader = Annotated[Principal, Depends(require_scope("alerts:read"))]
-Writer = Annotated[Principal, Depends(require_scope("alerts:write"))]
+Reader = Annotated[Principal, Depends(require_scope(Scope.ALERTS_READ))]
+Writer = Annotated[Principal, Depends(require_scope(Scope.ALERTS_WRITE))]
 STREAM_POLL_S = 1.0
 
 
 def _visibility(principal: Principal) -> Visibility:
-    return Visibility(principal.organisation_id, principal.has("organisations:admin"))
+    return Visibility(principal.organisation_id, principal.has(Scope.ORGANISATIONS_ADMIN))
 
 
 @router.get("")
@@ -101,7 +102,7 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
                 else await AlertRepository(session).last_event_id()
             )
         authority = asyncio.ensure_future(
-            authority_lapsed(request, token, method, reader, "alerts:read")
+            authority_lapsed(request, token, method, reader, Scope.ALERTS_READ)
         )
         try:
             yield b": connected\n\n"

@@ -31,6 +31,7 @@ from astroshield.security.context import SecurityContext, VerifiedToken
 from astroshield.security.csrf import CsrfError, check_csrf
 from astroshield.security.grants import Grant, grant_for
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.security.tokens import TokenError
 
 log = structlog.get_logger(__name__)
@@ -192,7 +193,7 @@ async def principal_for_token(
 
 
 async def authority_lapsed(
-    connection: HTTPConnection, token: str, method: AuthMethod, principal: Principal, scope: str
+    connection: HTTPConnection, token: str, method: AuthMethod, principal: Principal, scope: Scope
 ) -> str:
     """For long-lived streams: wait until ``token`` stops authorizing ``scope`` and say
     why, as the reason to close with.
@@ -219,7 +220,7 @@ async def authority_lapsed(
             log.exception("stream_authorization_check_failed")
             return "authorization could not be checked"
         if not current.has(scope):
-            return f"the {scope!r} permission was withdrawn"
+            return f"the '{scope}' permission was withdrawn"
 
 
 async def get_principal(request: Request) -> Principal:
@@ -229,7 +230,7 @@ async def get_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-async def authorize(request: Request, scope: str) -> Principal:
+async def authorize(request: Request, scope: Scope) -> Principal:
     """The caller, if they hold ``scope``; everyone else is refused and audited.
 
     Hot read routes call this directly instead of declaring a dependency: FastAPI's
@@ -247,11 +248,11 @@ async def authorize(request: Request, scope: str) -> Principal:
                 method=request.method,
             ),
         )
-        raise ForbiddenError(f"this action needs the {scope!r} permission")
+        raise ForbiddenError(f"this action needs the '{scope}' permission")
     return principal
 
 
-def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
+def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits principals holding ``scope`` and audits everyone else."""
 
     async def check(request: Request) -> Principal:

@@ -11,11 +11,12 @@ from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditFilter, AuditRepository
 from astroshield.audit.schemas import AuditEntryRead, ChainFindingRead, ChainVerificationRead
 from astroshield.audit.verify import verify_against_files
+from astroshield.security.scopes import Scope
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 # Who may read which stream: an organisation's administrators its own, platform
 # administrators the platform's (entries of no organisation).
-STREAM_SCOPES = {"organisation": "audit:read", "platform": "platform:audit"}
+STREAM_SCOPES = {"organisation": Scope.AUDIT_READ, "platform": Scope.PLATFORM_AUDIT}
 Stream = Annotated[
     Literal["organisation", "platform"],
     Query(

@@ -34,12 +34,13 @@ from astroshield.catalog.schemas import (
 )
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 # Platform administrators decide what the shared catalog holds for every organisation.
-CATALOG_ADMIN_SCOPE = "catalog:admin"
-Reader = Annotated[Principal, Depends(require_scope("catalog:read"))]
-Writer = Annotated[Principal, Depends(require_scope("catalog:write"))]
+CATALOG_ADMIN_SCOPE = Scope.CATALOG_ADMIN
+Reader = Annotated[Principal, Depends(require_scope(Scope.CATALOG_READ))]
+Writer = Annotated[Principal, Depends(require_scope(Scope.CATALOG_WRITE))]
 CatalogAdmin = Annotated[Principal, Depends(require_scope(CATALOG_ADMIN_SCOPE))]
 
 ELEMENT_SETS_PATH = "/element-sets"

@@ -30,10 +30,11 @@ from astroshield.ccdm.schemas import (
 )
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.spacecraft.repository import SpacecraftRepository
 
 router = APIRouter(prefix="/ccdm", tags=["ccdm"])
-Reader = Annotated[Principal, Depends(require_scope("ccdm:read"))]
+Reader = Annotated[Principal, Depends(require_scope(Scope.CCDM_READ))]
 
 Days = Annotated[
     int | None,
@@ -201,7 +202,7 @@ async def get_intent(
         conjunction,
         service.config_from(settings),
         datetime.now(UTC),
-        stored_conjunction=principal.has("conjunctions:read"),
+        stored_conjunction=principal.has(Scope.CONJUNCTIONS_READ),
     )
     notify_after_commit(request, [result.notification] if result.notification else [])
     assessment = result.assessment

@@ -167,7 +167,7 @@ async def protected_spacecraft(
     repository: SpacecraftRepository, spacecraft_id: uuid.UUID
 ) -> tuple[Spacecraft, str]:
     """The caller's spacecraft and its catalog number (404 when not the caller's)."""
-    spacecraft = await get_spacecraft(repository, spacecraft_id)
+    spacecraft = await get_spacecraft(repository.session, repository.organisation_id, spacecraft_id)
     if spacecraft.catalog_number is None:
         raise InvalidInputError(
             f"spacecraft {spacecraft_id} has no catalog number; set it to link its orbit",

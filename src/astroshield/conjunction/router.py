@@ -29,6 +29,7 @@ from astroshield.conjunction.schemas import (
 )
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 
 router = APIRouter(prefix="/conjunctions", tags=["conjunctions"])
 
@@ -39,8 +40,8 @@ BODY_MEDIA_TYPES = {
 CDM_MEDIA = {"kvn": "text/plain; charset=utf-8", "xml": "application/xml"}
 PNG = "image/png"
 
-Reader = Annotated[Principal, Depends(require_scope("conjunctions:read"))]
-Writer = Annotated[Principal, Depends(require_scope("conjunctions:write"))]
+Reader = Annotated[Principal, Depends(require_scope(Scope.CONJUNCTIONS_READ))]
+Writer = Annotated[Principal, Depends(require_scope(Scope.CONJUNCTIONS_WRITE))]
 
 
 async def _readable(request: Request, principal: Reader) -> ConjunctionRepository:

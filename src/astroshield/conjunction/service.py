@@ -69,7 +69,6 @@ from astroshield.errors import (
     UnsupportedMediaTypeError,
 )
 from astroshield.spacecraft.models import Spacecraft
-from astroshield.spacecraft.repository import SpacecraftRepository
 from astroshield.spacecraft.service import get_spacecraft
 
 log = structlog.get_logger(__name__)
@@ -652,9 +651,7 @@ async def request_screening(
             f"threshold_km must be at most {limit:g}",
             errors=[FieldError(["body", "threshold_km"], f"must be <= {limit:g}")],
         )
-    spacecraft = await get_spacecraft(
-        SpacecraftRepository(session, repository.organisation_id), data.spacecraft_id
-    )
+    spacecraft = await get_spacecraft(session, repository.organisation_id, data.spacecraft_id)
     if spacecraft.catalog_number is None:
         raise InvalidInputError(
             "the spacecraft has no catalog number to screen",

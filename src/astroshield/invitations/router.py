@@ -22,11 +22,12 @@ from astroshield.api.side_effects import start_after_commit
 from astroshield.invitations import service
 from astroshield.invitations.schemas import InvitationAccept, InvitationCreate, InvitationRead
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.users.schemas import UserRead
 from astroshield.users.service import to_read as user_to_read
 
 router = APIRouter(prefix="/invitations", tags=["invitations"])
-UserAdmin = Annotated[Principal, Depends(require_scope("users:admin"))]
+UserAdmin = Annotated[Principal, Depends(require_scope(Scope.USERS_ADMIN))]
 NO_STORE = {"Cache-Control": "no-store"}
 
 

@@ -12,9 +12,10 @@ from astroshield.organisations import service
 from astroshield.organisations.repository import OrganisationRepository
 from astroshield.organisations.schemas import OrganisationCreate, OrganisationRead
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
-PlatformAdmin = Annotated[Principal, Depends(require_scope("organisations:admin"))]
+PlatformAdmin = Annotated[Principal, Depends(require_scope(Scope.ORGANISATIONS_ADMIN))]
 
 
 async def get_repository(session: SessionDep) -> OrganisationRepository:
@@ -51,6 +52,8 @@ async def get_organisation(
     organisation_id: uuid.UUID, repo: RepositoryDep, principal: CurrentPrincipal
 ) -> OrganisationRead:
     """Your own organisation (platform administrators: any)."""
-    if organisation_id != principal.organisation_id and not principal.has("organisations:admin"):
+    if organisation_id != principal.organisation_id and not principal.has(
+        Scope.ORGANISATIONS_ADMIN
+    ):
         raise NotFoundError(f"organisation {organisation_id} not found")
     return OrganisationRead.model_validate(await service.get_organisation(repo, organisation_id))

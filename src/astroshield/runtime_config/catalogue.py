@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from astroshield.config import Settings
+from astroshield.security.scopes import Scope
 
 SettingScope = Literal["platform", "organisation"]
 
-PLATFORM_CONFIG_SCOPE = "platform:config"
-ORGANISATION_CONFIG_SCOPE = "config:admin"
+PLATFORM_CONFIG_SCOPE = Scope.PLATFORM_CONFIG
+ORGANISATION_CONFIG_SCOPE = Scope.CONFIG_ADMIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from astroshield.security.scopes import Scope
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -20,5 +22,5 @@ class Principal:
     # The login (refresh-token family) this token belongs to; CSRF tokens are bound to it.
     session_id: str | None = None
 
-    def has(self, scope: str) -> bool:
+    def has(self, scope: Scope) -> bool:
         return scope in self.scopes

@@ -19,6 +19,7 @@ from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make
 from astroshield.api.schemas import UTCDatetime
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.spacecraft import service
 from astroshield.spacecraft.models import OperationalMode, SpacecraftStatusReport
 from astroshield.spacecraft.repository import SpacecraftFilter, SpacecraftRepository
@@ -32,8 +33,8 @@ from astroshield.spacecraft.schemas import (
 )
 
 router = APIRouter(prefix="/spacecraft", tags=["spacecraft"])
-Reader = Annotated[Principal, Depends(require_scope("spacecraft:read"))]
-Writer = Annotated[Principal, Depends(require_scope("spacecraft:write"))]
+Reader = Annotated[Principal, Depends(require_scope(Scope.SPACECRAFT_READ))]
+Writer = Annotated[Principal, Depends(require_scope(Scope.SPACECRAFT_WRITE))]
 
 
 async def _readable(request: Request, principal: Reader) -> SpacecraftRepository:
@@ -66,7 +67,7 @@ async def get_status(request: Request) -> Response:
     """Current operational status: mode, health summary, last contact, orbit epoch."""
     # The request is the only parameter: FastAPI's parameter resolution cost more than
     # the rest of this cached read.
-    principal = await authorize(request, "spacecraft:read")
+    principal = await authorize(request, Scope.SPACECRAFT_READ)
     spacecraft_id = path_uuid(request, "spacecraft_id")
     organisation_id = principal.organisation_id
     snapshot = await service.current_status(
@@ -103,7 +104,9 @@ async def list_spacecraft(
 
 @router.get("/{spacecraft_id}")
 async def get_spacecraft(spacecraft_id: uuid.UUID, repo: ReadRepository) -> SpacecraftRead:
-    return SpacecraftRead.model_validate(await service.get_spacecraft(repo, spacecraft_id))
+    return SpacecraftRead.model_validate(
+        await service.get_spacecraft(repo.session, repo.organisation_id, spacecraft_id)
+    )
 
 
 @router.patch("/{spacecraft_id}")

@@ -61,7 +61,15 @@ async def create_spacecraft(
     return spacecraft
 
 
-async def get_spacecraft(repository: SpacecraftRepository, spacecraft_id: uuid.UUID) -> Spacecraft:
+async def get_spacecraft(
+    session: AsyncSession, organisation_id: uuid.UUID, spacecraft_id: uuid.UUID
+) -> Spacecraft:
+    """The organisation's spacecraft, or :class:`NotFoundError` (404): the one get-or-404 of
+    this aggregate, used by every domain. Another organisation's spacecraft is not found."""
+    return await _get(SpacecraftRepository(session, organisation_id), spacecraft_id)
+
+
+async def _get(repository: SpacecraftRepository, spacecraft_id: uuid.UUID) -> Spacecraft:
     spacecraft = await repository.get(spacecraft_id)
     if spacecraft is None:
         raise NotFoundError(f"spacecraft {spacecraft_id} not found")
@@ -86,7 +94,7 @@ async def update_spacecraft(
     data: SpacecraftUpdate,
     actor: Actor,
 ) -> Spacecraft:
-    spacecraft = await get_spacecraft(repository, spacecraft_id)
+    spacecraft = await _get(repository, spacecraft_id)
     cache.invalidate((repository.organisation_id, spacecraft_id))
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
@@ -116,7 +124,7 @@ async def delete_spacecraft(
     spacecraft_id: uuid.UUID,
     actor: Actor,
 ) -> None:
-    spacecraft = await get_spacecraft(repository, spacecraft_id)
+    spacecraft = await _get(repository, spacecraft_id)
     cache.invalidate((repository.organisation_id, spacecraft_id))
     await repository.delete(spacecraft_id)
     await record(
@@ -139,7 +147,7 @@ async def record_status(
     actor: Actor,
 ) -> SpacecraftStatusReport:
     """Append a status report; it becomes the current status unless a newer one exists."""
-    spacecraft = await get_spacecraft(repository, spacecraft_id)
+    spacecraft = await _get(repository, spacecraft_id)
     cache.invalidate((repository.organisation_id, spacecraft_id))
     report = await repository.add_status_report(
         SpacecraftStatusReport(spacecraft_id=spacecraft_id, source="api", **data.model_dump())
@@ -181,7 +189,7 @@ async def current_status(
     it a database session) is opened only on a miss."""
 
     async def load() -> StatusSnapshot:
-        spacecraft = await get_spacecraft(open_repository(), spacecraft_id)
+        spacecraft = await _get(open_repository(), spacecraft_id)
         status = SpacecraftStatus(
             spacecraft_id=spacecraft.id,
             name=spacecraft.name,
@@ -208,7 +216,7 @@ async def status_history(
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[SpacecraftStatusReport]:
-    await get_spacecraft(repository, spacecraft_id)
+    await _get(repository, spacecraft_id)
     return await repository.list_status_reports(
         spacecraft_id, start=start, stop=stop, before=before, limit=limit
     )

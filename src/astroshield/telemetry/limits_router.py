@@ -16,13 +16,14 @@ from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.schemas import RequestModel, ResponseModel
 from astroshield.errors import NotFoundError
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.telemetry import limits_service
 from astroshield.telemetry.limits_models import TelemetryLimitSet, TelemetryLimitState
 from astroshield.telemetry.service import parameter_of, spacecraft_of
 
 router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
-Reader = Annotated[Principal, Depends(require_scope("telemetry:read"))]
-Writer = Annotated[Principal, Depends(require_scope("telemetry:write"))]
+Reader = Annotated[Principal, Depends(require_scope(Scope.TELEMETRY_READ))]
+Writer = Annotated[Principal, Depends(require_scope(Scope.TELEMETRY_WRITE))]
 LevelName = Literal["watch", "warning", "distress", "critical", "severe"]
 
 

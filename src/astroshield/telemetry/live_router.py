@@ -31,6 +31,7 @@ from astroshield.api.deps import authority_lapsed, principal_for_token
 from astroshield.db import session_scope
 from astroshield.errors import AuthenticationError
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.spacecraft.repository import SpacecraftRepository
 from astroshield.telemetry.live import SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, LiveHub
 from astroshield.telemetry.models import TelemetryParameter
@@ -38,7 +39,7 @@ from astroshield.telemetry.models import TelemetryParameter
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
 POLICY_VIOLATION = 1008
-READ_SCOPE = "telemetry:read"
+READ_SCOPE = Scope.TELEMETRY_READ
 MAX_FILTER = 500
 
 
@@ -104,7 +105,7 @@ async def _check_access(
     websocket: WebSocket, principal: Principal, spacecraft_id: uuid.UUID, wanted: frozenset[str]
 ) -> None:
     if not principal.has(READ_SCOPE):
-        raise RefusedError(f"this stream needs the {READ_SCOPE!r} permission")
+        raise RefusedError(f"this stream needs the '{READ_SCOPE}' permission")
     async with session_scope(websocket.app.state.sessionmaker) as session:
         spacecraft = await SpacecraftRepository(session, principal.organisation_id).get(
             spacecraft_id

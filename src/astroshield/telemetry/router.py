@@ -19,6 +19,7 @@ from astroshield.audit.service import record
 from astroshield.db import utcnow
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.telemetry import service
 from astroshield.telemetry.schemas import (
     BucketSeries,
@@ -32,8 +33,8 @@ from astroshield.telemetry.schemas import (
 )
 
 router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
-Reader = Annotated[Principal, Depends(require_scope("telemetry:read"))]
-Writer = Annotated[Principal, Depends(require_scope("telemetry:write"))]
+Reader = Annotated[Principal, Depends(require_scope(Scope.TELEMETRY_READ))]
+Writer = Annotated[Principal, Depends(require_scope(Scope.TELEMETRY_WRITE))]
 
 # The JSON batch route reads its body itself (with the body guard's own function).
 HANDLER_CHECKED_JSON = (r"^/api/v1/spacecraft/[^/]+/telemetry$",)

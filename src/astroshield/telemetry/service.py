@@ -40,7 +40,7 @@ from astroshield.errors import (
     ServiceUnavailableError,
 )
 from astroshield.spacecraft.models import Spacecraft
-from astroshield.spacecraft.repository import SpacecraftRepository
+from astroshield.spacecraft.service import get_spacecraft
 from astroshield.telemetry.limits_service import (
     adopt_default_limits,
     apply_limits,
@@ -80,10 +80,7 @@ async def spacecraft_of(
     session: AsyncSession, organisation_id: uuid.UUID, spacecraft_id: uuid.UUID
 ) -> Spacecraft:
     """The caller's organisation's spacecraft; another organisation's is simply not found."""
-    spacecraft = await SpacecraftRepository(session, organisation_id).get(spacecraft_id)
-    if spacecraft is None:
-        raise NotFoundError(f"spacecraft {spacecraft_id} not found")
-    return spacecraft
+    return await get_spacecraft(session, organisation_id, spacecraft_id)
 
 
 # -- dictionary ---------------------------------------------------------------------------

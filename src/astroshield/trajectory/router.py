@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from astroshield.api.deps import SettingsDep, require_scope, session_of
 from astroshield.api.schemas import UTCDatetime
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.trajectory import service
 from astroshield.trajectory.schemas import (
     Analysis,
@@ -20,8 +21,8 @@ from astroshield.trajectory.schemas import (
 )
 
 router = APIRouter(tags=["trajectory"])
-CatalogReader = Annotated[Principal, Depends(require_scope("catalog:read"))]
-SpacecraftReader = Annotated[Principal, Depends(require_scope("spacecraft:read"))]
+CatalogReader = Annotated[Principal, Depends(require_scope(Scope.CATALOG_READ))]
+SpacecraftReader = Annotated[Principal, Depends(require_scope(Scope.SPACECRAFT_READ))]
 
 OEM_MEDIA_TYPE = "application/ccsds-oem"
 PNG_MEDIA_TYPE = "image/png"

@@ -53,8 +53,8 @@ from astroshield.astro.ground.passes import GroundStation, passes
 from astroshield.catalog.repository import CatalogRepository
 from astroshield.catalog.service import to_element_set
 from astroshield.config import Settings
-from astroshield.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
-from astroshield.spacecraft.repository import SpacecraftRepository
+from astroshield.errors import ConflictError, FieldError, InvalidInputError
+from astroshield.spacecraft.service import get_spacecraft
 from astroshield.trajectory.schemas import (
     Analysis,
     AnalyzeRequest,
@@ -500,9 +500,7 @@ async def spacecraft_element_set(
 ) -> ElementSet:
     """The element set in force at ``at`` for one of the organisation's spacecraft, as the
     organisation sees the catalog (its own overlay takes part, no one else's)."""
-    spacecraft = await SpacecraftRepository(session, organisation_id).get(spacecraft_id)
-    if spacecraft is None:
-        raise NotFoundError(f"spacecraft {spacecraft_id} not found")
+    spacecraft = await get_spacecraft(session, organisation_id, spacecraft_id)
     if not spacecraft.catalog_number:
         raise ConflictError(
             f"spacecraft {spacecraft_id} has no catalog number, so no element set to propagate",

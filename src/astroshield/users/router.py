@@ -10,15 +10,16 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from astroshield.api.deps import ActorDep, SecurityDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.users import service
 from astroshield.users.repository import UserRepository
 from astroshield.users.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
-UserAdmin = Annotated[Principal, Depends(require_scope("users:admin"))]
+UserAdmin = Annotated[Principal, Depends(require_scope(Scope.USERS_ADMIN))]
 # Creating an account answers 409 for an e-mail registered in any organisation, which only
 # a platform administrator may learn; organisation administrators invite instead.
-PlatformAdmin = Annotated[Principal, Depends(require_scope("organisations:admin"))]
+PlatformAdmin = Annotated[Principal, Depends(require_scope(Scope.ORGANISATIONS_ADMIN))]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
