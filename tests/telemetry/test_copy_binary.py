@@ -22,12 +22,8 @@ from sqlalchemy import select, text
 
 from astroshield.db import session_scope
 from astroshield.telemetry.models import TelemetryParameter, TelemetrySample
-from astroshield.telemetry.repository import (
-    SampleColumns,
-    TelemetryRepository,
-    binary_copy_payload,
-    microseconds_since_postgres_epoch,
-)
+from astroshield.telemetry.repository.archive import TelemetryRepository, binary_copy_payload
+from astroshield.telemetry.samples import SampleColumns, microseconds_since_postgres_epoch
 from tests.conftest import Factory
 from tests.telemetry.support import iso, make_archive
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from astroshield.telemetry import service
+from astroshield.telemetry import validation
+from astroshield.telemetry.ingest import IngestGate
 from astroshield.telemetry.models import TelemetryParameter
-from astroshield.telemetry.service import IngestGate
 from tests.conftest import Factory
 from tests.telemetry.support import T0, iso, make_archive, series, stored_counts
 
@@ -314,7 +314,7 @@ def test_the_whole_batch_check_agrees_with_the_per_sample_checks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     parameters = {
-        p.name: service.ParameterInfo.of(p)
+        p.name: validation.ParameterInfo.of(p)
         for p in [
             TelemetryParameter(id=3, name="volts", type="float", valid_min=0.0, valid_max=40.0),
             TelemetryParameter(id=9, name="temp", type="float"),
@@ -332,17 +332,17 @@ def test_the_whole_batch_check_agrees_with_the_per_sample_checks(
         ]
     now = datetime(2026, 11, 2, tzinfo=UTC)
     took_whole: list[bool] = []
-    whole_batch = service._plain_batch
+    whole_batch = validation._plain_batch
 
     def spy(*args: Any) -> Any:
         columns = whole_batch(*args)
         took_whole.append(columns is not None)
         return columns
 
-    monkeypatch.setattr(service, "_plain_batch", spy)
-    whole = service.validate_samples(samples, parameters, now=now, max_future_s=300)
-    monkeypatch.setattr(service, "_plain_batch", lambda *args: None)
-    each = service.validate_samples(samples, parameters, now=now, max_future_s=300)
+    monkeypatch.setattr(validation, "_plain_batch", spy)
+    whole = validation.validate_samples(samples, parameters, now=now, max_future_s=300)
+    monkeypatch.setattr(validation, "_plain_batch", lambda *args: None)
+    each = validation.validate_samples(samples, parameters, now=now, max_future_s=300)
 
     assert took_whole == [True]
     assert whole.errors == each.errors == []

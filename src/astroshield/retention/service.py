@@ -24,7 +24,7 @@ from astroshield.config import Settings
 from astroshield.conjunction.service import close_passed_conjunctions
 from astroshield.db import session_scope
 from astroshield.retention.repository import RetentionRepository
-from astroshield.telemetry.service import reduce_minute_aggregates, reduce_raw_samples
+from astroshield.telemetry.reductions import reduce_minute_aggregates, reduce_raw_samples
 from astroshield.users.service import erase_pii
 
 

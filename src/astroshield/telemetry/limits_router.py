@@ -14,12 +14,9 @@ from pydantic import Field, model_validator
 
 from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.schemas import RequestModel, ResponseModel
-from astroshield.errors import NotFoundError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.telemetry import limits_service
-from astroshield.telemetry.limits_models import TelemetryLimitSet, TelemetryLimitState
-from astroshield.telemetry.service import parameter_of, spacecraft_of
 
 router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.TELEMETRY_READ))]
@@ -65,9 +62,10 @@ class LimitSetRead(ResponseModel):
     state: LimitStateRead | None
 
 
-def _read(name: str, row: TelemetryLimitSet, state: TelemetryLimitState | None) -> LimitSetRead:
+def _read(found: limits_service.FoundLimitSet) -> LimitSetRead:
+    row, state = found.row, found.state
     return LimitSetRead(
-        parameter=name,
+        parameter=found.parameter,
         ranges=row.ranges,
         min_violations=row.min_violations,
         enabled=row.enabled,
@@ -88,12 +86,7 @@ def _read(name: str, row: TelemetryLimitSet, state: TelemetryLimitState | None) 
 async def get_limits(
     spacecraft_id: uuid.UUID, parameter: str, reader: Reader, session: SessionDep
 ) -> LimitSetRead:
-    await spacecraft_of(session, reader.organisation_id, spacecraft_id)
-    row = await parameter_of(session, spacecraft_id, parameter)
-    found = await limits_service.get_limit_set(session, spacecraft_id, row)
-    if found is None:
-        raise NotFoundError(f"parameter {parameter!r} has no limit set")
-    return _read(row.name, *found)
+    return _read(await limits_service.get_limit_set(session, reader, spacecraft_id, parameter))
 
 
 @router.put("/{parameter}/limits")
@@ -106,15 +99,14 @@ async def put_limits(
     actor: ActorDep,
 ) -> LimitSetRead:
     """Create or replace the limit set; it applies from the next ingested sample."""
-    await spacecraft_of(session, writer.organisation_id, spacecraft_id)
-    row = await parameter_of(session, spacecraft_id, parameter)
-    limit_set, state = await limits_service.save_limit_set(
+    found = await limits_service.save_limit_set(
         session,
+        writer,
         spacecraft_id,
-        row,
+        parameter,
         ranges={level: (b.low, b.high) for level, b in data.ranges.items()},
         min_violations=data.min_violations,
         enabled=data.enabled,
         actor=actor,
     )
-    return _read(row.name, limit_set, state)
+    return _read(found)

@@ -19,17 +19,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.alerts.models import AlertRule
 from astroshield.alerts.notifiers import Notification
 from astroshield.alerts.service import observe_alert
 from astroshield.audit.service import Actor, record
-from astroshield.errors import FieldError, InvalidInputError
+from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.security.principal import Principal
 from astroshield.spacecraft.models import Spacecraft
+from astroshield.spacecraft.service import get_spacecraft
+from astroshield.telemetry.dictionary import parameter_of
 from astroshield.telemetry.limits_models import TelemetryLimitSet, TelemetryLimitState
 from astroshield.telemetry.models import TelemetryParameter
+from astroshield.telemetry.repository.limits import LimitsRepository
 from astroshield.tm.limits import (
     Level,
     LimitRange,
@@ -56,60 +59,6 @@ class LimitOutcome:
     alarm_changes: list[dict[str, object]] = field(default_factory=list)
 
 
-class LimitsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def active_sets(
-        self, spacecraft_id: uuid.UUID, parameter_ids: Sequence[int]
-    ) -> list[tuple[TelemetryLimitSet, TelemetryLimitState, TelemetryParameter]]:
-        """Enabled limit sets of these parameters with their state rows, locked (in
-        parameter order, so concurrent batches cannot deadlock) until the commit."""
-        statement = (
-            select(TelemetryLimitSet, TelemetryLimitState, TelemetryParameter)
-            .join(
-                TelemetryLimitState,
-                TelemetryLimitState.parameter_id == TelemetryLimitSet.parameter_id,
-            )
-            .join(TelemetryParameter, TelemetryParameter.id == TelemetryLimitSet.parameter_id)
-            .where(
-                TelemetryParameter.spacecraft_id == spacecraft_id,
-                TelemetryLimitSet.parameter_id.in_(parameter_ids),
-                TelemetryLimitSet.enabled.is_(True),
-            )
-            .order_by(TelemetryLimitSet.parameter_id)
-            .with_for_update(of=TelemetryLimitState)
-        )
-        rows = (await self.session.execute(statement)).all()
-        return [(limit_set, state, parameter) for limit_set, state, parameter in rows]
-
-    async def limit_set(
-        self, spacecraft_id: uuid.UUID, parameter_id: int
-    ) -> TelemetryLimitSet | None:
-        statement = (
-            select(TelemetryLimitSet)
-            .join(TelemetryParameter, TelemetryParameter.id == TelemetryLimitSet.parameter_id)
-            .where(
-                TelemetryParameter.spacecraft_id == spacecraft_id,
-                TelemetryLimitSet.parameter_id == parameter_id,
-            )
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
-
-    async def state(self, parameter_id: int) -> TelemetryLimitState | None:
-        return await self.session.get(TelemetryLimitState, parameter_id)
-
-    async def rule(self, rule_id: uuid.UUID | None) -> AlertRule | None:
-        return None if rule_id is None else await self.session.get(AlertRule, rule_id)
-
-    async def spacecraft(self, spacecraft_id: uuid.UUID) -> Spacecraft | None:
-        return await self.session.get(Spacecraft, spacecraft_id)
-
-    async def add(self, row: TelemetryLimitSet | TelemetryLimitState | AlertRule) -> None:
-        self.session.add(row)
-        await self.session.flush()
-
-
 def to_limit_set(row: TelemetryLimitSet) -> LimitSet:
     return LimitSet(
         {
@@ -124,19 +73,21 @@ def _level_or_none(name: str | None) -> Level | None:
     return Level(name) if name else None
 
 
+Transition = tuple[datetime, float, Level | None, Level | None]  # time, value, before, after
+
+
 async def apply_limits(
     session: AsyncSession,
-    spacecraft_id: uuid.UUID,
+    spacecraft: Spacecraft,
     samples: Sequence[tuple[int, datetime, float]],
     now: datetime,
 ) -> LimitOutcome:
     """Limit state of every sample (``(parameter_id, time, value)``, in time order) and
     the alarms it raises or clears; called inside the ingest transaction."""
-    states: list[str | None] = [None] * len(samples)
     repository = LimitsRepository(session)
-    active = await repository.active_sets(spacecraft_id, sorted({s[0] for s in samples}))
+    active = await repository.active_sets(spacecraft.id, sorted({s[0] for s in samples}))
     if not active:
-        return LimitOutcome(states)
+        return LimitOutcome([None] * len(samples))
     counters = {
         limit_set.parameter_id: ViolationCounter(
             to_limit_set(limit_set),
@@ -144,7 +95,30 @@ async def apply_limits(
         )
         for limit_set, state, _ in active
     }
-    transitions: dict[int, list[tuple[datetime, float, Level | None, Level | None]]] = {}
+    outcome = LimitOutcome([None] * len(samples))
+    transitions, latest = _feed(counters, samples, outcome.states)
+    for limit_set, state, parameter in active:
+        counter = counters[parameter.id]
+        state.consecutive_violations = counter.state.consecutive
+        state.last_level = counter.alarm_level.value if counter.alarm_level else None
+        if parameter.id in latest:
+            state.last_time = max(latest[parameter.id], state.last_time or latest[parameter.id])
+        if parameter.id in transitions:
+            rule = await _ensure_rule(repository, spacecraft, limit_set, parameter)
+            for transition in transitions[parameter.id]:
+                await _raise_or_clear(session, rule, parameter, transition, now, outcome)
+    await session.flush()
+    return outcome
+
+
+def _feed(
+    counters: Mapping[int, ViolationCounter],
+    samples: Sequence[tuple[int, datetime, float]],
+    states: list[str | None],
+) -> tuple[dict[int, list[Transition]], dict[int, datetime]]:
+    """Run the samples through their parameters' counters, writing each sample's level
+    into ``states``; the alarm level changes and the newest time, per parameter."""
+    transitions: dict[int, list[Transition]] = {}
     latest: dict[int, datetime] = {}
     for index, (parameter_id, time, value) in enumerate(samples):
         counter = counters.get(parameter_id)
@@ -156,43 +130,43 @@ async def apply_limits(
         if alarm != before:
             transitions.setdefault(parameter_id, []).append((time, value, before, alarm))
         latest[parameter_id] = max(time, latest.get(parameter_id, time))
+    return transitions, latest
 
-    outcome = LimitOutcome(states)
-    for limit_set, state, parameter in active:
-        counter = counters[parameter.id]
-        state.consecutive_violations = counter.state.consecutive
-        state.last_level = counter.alarm_level.value if counter.alarm_level else None
-        if parameter.id in latest:
-            state.last_time = max(latest[parameter.id], state.last_time or latest[parameter.id])
-        if parameter.id not in transitions:
-            continue
-        rule = await _ensure_rule(repository, limit_set, parameter)
-        for time, value, before, alarm in transitions[parameter.id]:
-            observed = await observe_alert(
-                session,
-                rule,
-                float(alarm.rank if alarm is not None else 0),
-                now,
-                annotations={"level": alarm.value if alarm is not None else IN_LIMITS},
-            )
-            if observed.notification is not None:
-                outcome.notifications.append(observed.notification)
-            alert = observed.alert
-            outcome.alarm_changes.append(
-                {
-                    "parameter": parameter.name,
-                    "time": time.isoformat(),
-                    "value": value,
-                    "level": alarm.value if alarm is not None else None,
-                    "previous_level": before.value if before is not None else None,
-                    "change": observed.change.value if observed.change else None,
-                    "alert_id": str(alert.id) if alert is not None else None,
-                    "status": alert.status if alert is not None else None,
-                    "severity": alert.severity if alert is not None else None,
-                }
-            )
-    await session.flush()
-    return outcome
+
+async def _raise_or_clear(
+    session: AsyncSession,
+    rule: AlertRule,
+    parameter: TelemetryParameter,
+    transition: Transition,
+    now: datetime,
+    outcome: LimitOutcome,
+) -> None:
+    """Feed one alarm level change to the alert engine; record the notification and the
+    live feed's alarm message in ``outcome``."""
+    time, value, before, alarm = transition
+    observed = await observe_alert(
+        session,
+        rule,
+        float(alarm.rank if alarm is not None else 0),
+        now,
+        annotations={"level": alarm.value if alarm is not None else IN_LIMITS},
+    )
+    if observed.notification is not None:
+        outcome.notifications.append(observed.notification)
+    alert = observed.alert
+    outcome.alarm_changes.append(
+        {
+            "parameter": parameter.name,
+            "time": time.isoformat(),
+            "value": value,
+            "level": alarm.value if alarm is not None else None,
+            "previous_level": before.value if before is not None else None,
+            "change": observed.change.value if observed.change else None,
+            "alert_id": str(alert.id) if alert is not None else None,
+            "status": alert.status if alert is not None else None,
+            "severity": alert.severity if alert is not None else None,
+        }
+    )
 
 
 async def limit_states_for(
@@ -211,14 +185,14 @@ async def limit_states_for(
 
 
 async def _ensure_rule(
-    repository: LimitsRepository, limit_set: TelemetryLimitSet, parameter: TelemetryParameter
+    repository: LimitsRepository,
+    spacecraft: Spacecraft,
+    limit_set: TelemetryLimitSet,
+    parameter: TelemetryParameter,
 ) -> AlertRule:
     """The latching alert rule mirroring ``limit_set`` (re-created if someone deleted it)."""
     rule = await repository.rule(limit_set.alert_rule_id)
     if rule is None:
-        spacecraft = await repository.spacecraft(parameter.spacecraft_id)
-        if spacecraft is None:  # the parameter's foreign key makes this unreachable
-            raise LookupError(f"spacecraft {parameter.spacecraft_id} vanished")
         rule = AlertRule(
             organisation_id=spacecraft.organisation_id,
             key=f"telemetry-limits.{parameter.id}",
@@ -248,19 +222,55 @@ def _checked_limit_set(ranges: Ranges, min_violations: int) -> LimitSet:
         ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class FoundLimitSet:
+    parameter: str
+    row: TelemetryLimitSet
+    state: TelemetryLimitState | None
+
+
 async def get_limit_set(
-    session: AsyncSession, spacecraft_id: uuid.UUID, parameter: TelemetryParameter
-) -> tuple[TelemetryLimitSet, TelemetryLimitState | None] | None:
+    session: AsyncSession, principal: Principal, spacecraft_id: uuid.UUID, name: str
+) -> FoundLimitSet:
+    """The parameter's limit set with its running state, or NotFoundError."""
+    await get_spacecraft(session, principal.organisation_id, spacecraft_id)
+    parameter = await parameter_of(session, spacecraft_id, name)
     repository = LimitsRepository(session)
     row = await repository.limit_set(spacecraft_id, parameter.id)
     if row is None:
-        return None
-    return row, await repository.state(parameter.id)
+        raise NotFoundError(f"parameter {name!r} has no limit set")
+    return FoundLimitSet(parameter.name, row, await repository.state(parameter.id))
 
 
 async def save_limit_set(
     session: AsyncSession,
+    principal: Principal,
     spacecraft_id: uuid.UUID,
+    name: str,
+    *,
+    ranges: Ranges,
+    min_violations: int,
+    enabled: bool,
+    actor: Actor,
+) -> FoundLimitSet:
+    """Create or replace the parameter's limit set (effective for the next sample)."""
+    spacecraft = await get_spacecraft(session, principal.organisation_id, spacecraft_id)
+    parameter = await parameter_of(session, spacecraft_id, name)
+    row, state = await _save_limit_set(
+        session,
+        spacecraft,
+        parameter,
+        ranges=ranges,
+        min_violations=min_violations,
+        enabled=enabled,
+        actor=actor,
+    )
+    return FoundLimitSet(parameter.name, row, state)
+
+
+async def _save_limit_set(
+    session: AsyncSession,
+    spacecraft: Spacecraft,
     parameter: TelemetryParameter,
     *,
     ranges: Ranges,
@@ -268,7 +278,6 @@ async def save_limit_set(
     enabled: bool,
     actor: Actor,
 ) -> tuple[TelemetryLimitSet, TelemetryLimitState]:
-    """Create or replace the parameter's limit set (effective for the next sample)."""
     if parameter.type not in _LIMITABLE_TYPES:
         raise InvalidInputError(
             f"{parameter.name} is a {parameter.type} parameter; limits need numeric values",
@@ -276,22 +285,25 @@ async def save_limit_set(
         )
     _checked_limit_set(ranges, min_violations)
     repository = LimitsRepository(session)
-    row = await repository.limit_set(spacecraft_id, parameter.id)
+    row = await repository.limit_set(spacecraft.id, parameter.id)
+    new = row is None
     if row is None:
         row = TelemetryLimitSet(parameter_id=parameter.id)
-        session.add(row)
     row.ranges = {
         level: {"low": low, "high": high} for level, (low, high) in sorted(ranges.items())
     }
     row.min_violations = min_violations
     row.enabled = enabled
     row.updated_by = actor.user_id
-    await session.flush()
+    if new:
+        await repository.add(row)
+    else:
+        await session.flush()
     state = await repository.state(parameter.id)
     if state is None:
         state = TelemetryLimitState(parameter_id=parameter.id, consecutive_violations=0)
         await repository.add(state)
-    await _ensure_rule(repository, row, parameter)
+    await _ensure_rule(repository, spacecraft, row, parameter)
     await session.flush()
     await record(
         session,
@@ -299,7 +311,7 @@ async def save_limit_set(
             "telemetry.limits_updated",
             object_type="telemetry_parameter",
             object_id=parameter.id,
-            spacecraft_id=str(spacecraft_id),
+            spacecraft_id=str(spacecraft.id),
             parameter=parameter.name,
             ranges=row.ranges,
             min_violations=min_violations,
@@ -311,7 +323,7 @@ async def save_limit_set(
 
 async def adopt_default_limits(
     session: AsyncSession,
-    spacecraft_id: uuid.UUID,
+    spacecraft: Spacecraft,
     parameters: Sequence[TelemetryParameter],
     alarm_ranges: Mapping[str, Ranges],
     *,
@@ -327,7 +339,7 @@ async def adopt_default_limits(
         ranges = alarm_ranges.get(parameter.name)
         if not ranges or parameter.type not in _LIMITABLE_TYPES:
             continue
-        if await repository.limit_set(spacecraft_id, parameter.id) is not None:
+        if await repository.limit_set(spacecraft.id, parameter.id) is not None:
             continue
         try:
             LimitSet.from_mapping(ranges)
@@ -336,9 +348,9 @@ async def adopt_default_limits(
                 f"the default alarm ranges of {parameter.name!r} are not a limit set: {exc}",
                 errors=[FieldError(["body", "Parameter", parameter.name], str(exc))],
             ) from None
-        await save_limit_set(
+        await _save_limit_set(
             session,
-            spacecraft_id,
+            spacecraft,
             parameter,
             ranges=ranges,
             min_violations=1,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -33,14 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from astroshield.db import Base, UTCDateTime, utcnow
-
-
-class ParameterType(StrEnum):
-    FLOAT = "float"
-    INT = "int"
-    BOOL = "bool"
-    ENUM = "enum"
-    STRING = "string"
+from astroshield.telemetry.samples import ParameterType
 
 
 class TelemetryParameter(Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -12,15 +11,15 @@ from fastapi.responses import StreamingResponse
 
 from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope
 from astroshield.api.json_body import decode_json_body
-from astroshield.api.pagination import PageDep, cursor_value
+from astroshield.api.pagination import PageDep
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
-from astroshield.audit.service import record
 from astroshield.db import utcnow
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
-from astroshield.telemetry import service
+from astroshield.telemetry import definitions, dictionary, ingest, queries
+from astroshield.telemetry.export import export_csv, export_parameters, export_parquet
 from astroshield.telemetry.schemas import (
     BucketSeries,
     ExportFormat,
@@ -91,10 +90,10 @@ PartialQuery = Annotated[
 ]
 
 
-def _ingest_gate(request: Request) -> service.IngestGate:
-    gate: service.IngestGate | None = getattr(request.app.state, "telemetry_ingest_gate", None)
+def _ingest_gate(request: Request) -> ingest.IngestGate:
+    gate: ingest.IngestGate | None = getattr(request.app.state, "telemetry_ingest_gate", None)
     if gate is None:
-        gate = service.IngestGate(request.app.state.settings.telemetry_ingest_concurrency)
+        gate = ingest.IngestGate(request.app.state.settings.telemetry_ingest_concurrency)
         request.app.state.telemetry_ingest_gate = gate
     return gate
 
@@ -107,7 +106,7 @@ def _decode_json(body: bytes) -> Any:
     return decode_json_body(body, non_finite_numbers=True, max_depth=None)
 
 
-def _answer(request: Request, principal: Principal, outcome: service.IngestOutcome) -> Response:
+def _answer(request: Request, principal: Principal, outcome: ingest.IngestOutcome) -> Response:
     if outcome.created:
         notify_after_commit(request, outcome.notifications)
         request.app.state.status_cache.invalidate(
@@ -138,8 +137,7 @@ def _answer(request: Request, principal: Principal, outcome: service.IngestOutco
 async def list_parameters(
     spacecraft_id: uuid.UUID, principal: Reader, session: SessionDep
 ) -> list[ParameterRead]:
-    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
-    return await service.list_parameters(session, spacecraft_id)
+    return await dictionary.list_parameters(session, principal, spacecraft_id)
 
 
 @router.put("/parameters")
@@ -152,18 +150,7 @@ async def put_parameters(
 ) -> list[ParameterRead]:
     """Create or update parameters by name; parameters not listed are kept with their
     archive. Returns the whole dictionary."""
-    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
-    parameters = await service.upsert_parameters(session, spacecraft_id, items)
-    await record(
-        session,
-        actor.event(
-            "telemetry.parameters_updated",
-            object_type="spacecraft",
-            object_id=spacecraft_id,
-            names=[item.name for item in items][:100],
-        ),
-    )
-    return parameters
+    return await dictionary.upsert_parameters(session, principal, spacecraft_id, items, actor=actor)
 
 
 @router.put(
@@ -186,20 +173,10 @@ async def put_dictionary(
     packets posted to .../telemetry/packets are decoded with it. Parameters whose
     definition has default alarm ranges get a limit set from them unless they already
     have one."""
-    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
-    parameters = await service.import_definition(
-        session, spacecraft_id, await request.body(), utcnow(), actor=actor
+    document = await request.body()
+    return await definitions.import_definition(
+        session, principal, spacecraft_id, document, utcnow(), actor=actor
     )
-    await record(
-        session,
-        actor.event(
-            "telemetry.definition_uploaded",
-            object_type="spacecraft",
-            object_id=spacecraft_id,
-            parameters=len(parameters),
-        ),
-    )
-    return parameters
 
 
 @router.post(
@@ -240,16 +217,16 @@ async def ingest_samples(
             raise InvalidInputError(
                 "samples is required", errors=[FieldError(["body", "samples"], "field required")]
             )
-        key = service.batch_key(
+        key = ingest.batch_key(
             source_id=body.get("source_id"),
             sequence=body.get("sequence"),
             idempotency_key=idempotency_key,
             locations=(["body", "source_id"], ["body", "sequence"]),
         )
-        spacecraft = await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
-        outcome = await service.ingest(
+        outcome = await ingest.ingest_samples(
             session,
-            spacecraft,
+            principal,
+            spacecraft_id,
             key,
             payload,
             body["samples"],
@@ -292,24 +269,19 @@ async def ingest_packets(
     gate = _ingest_gate(request)
     gate.enter()
     try:
-        key = service.batch_key(
+        key = ingest.batch_key(
             source_id=x_source_id,
             sequence=x_sequence,
             idempotency_key=idempotency_key,
             locations=(["header", "X-Source-Id"], ["header", "X-Sequence"]),
         )
         payload = await request.body()
-        spacecraft = await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
-        definition = await service.packet_definition(session, spacecraft_id)
-        samples = service.decoded_as_samples(
-            s for s in service.decode_packets(definition, payload) if not isinstance(s.value, str)
-        )
-        outcome = await service.ingest(
+        outcome = await ingest.ingest_packets(
             session,
-            spacecraft,
+            principal,
+            spacecraft_id,
             key,
             payload,
-            samples,
             partial=partial,
             settings=settings,
             now=utcnow(),
@@ -324,8 +296,7 @@ async def latest(
     spacecraft_id: uuid.UUID, principal: Reader, session: SessionDep
 ) -> list[LatestValue]:
     """The newest sample of every parameter (null when it has none)."""
-    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
-    return await service.latest(session, spacecraft_id)
+    return await queries.latest(session, principal, spacecraft_id)
 
 
 @router.get(
@@ -349,21 +320,20 @@ async def export(
     format: ExportFormat = "csv",
 ) -> StreamingResponse:
     """Raw samples of the listed parameters in [start, stop), streamed."""
-    service.check_window(start, stop)
-    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
+    queries.check_window(start, stop)
     names = list(dict.fromkeys(n.strip() for n in parameters.split(",") if n.strip()))
-    selected = await service.export_parameters(session, spacecraft_id, names)
+    selected = await export_parameters(session, principal, spacecraft_id, names)
     sessionmaker = request.app.state.sessionmaker
     filename = f"telemetry-{spacecraft_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "parquet":
         return StreamingResponse(
-            service.export_parquet(sessionmaker, selected, start, stop),
+            export_parquet(sessionmaker, selected, start, stop),
             media_type="application/vnd.apache.parquet",
             headers=headers,
         )
     return StreamingResponse(
-        service.export_csv(sessionmaker, selected, start, stop),
+        export_csv(sessionmaker, selected, start, stop),
         media_type="text/csv; charset=utf-8",
         headers=headers,
     )
@@ -377,14 +347,14 @@ async def sample_buckets(
     session: SessionDep,
     start: UTCDatetime,
     stop: UTCDatetime,
-    count: Annotated[int, Query(ge=1, le=service.MAX_BUCKETS)] = 500,
+    count: Annotated[int, Query(ge=1, le=queries.MAX_BUCKETS)] = 500,
 ) -> BucketSeries:
     """[start, stop) cut into `count` equal buckets, each with min/max/avg/count of the
     samples in it; an empty bucket has count 0 and nulls (a gap to draw)."""
-    service.check_window(start, stop)
-    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
-    found = await service.parameter_of(session, spacecraft_id, parameter)
-    return await service.buckets(session, found, start=start, stop=stop, count=count)
+    queries.check_window(start, stop)
+    return await queries.buckets(
+        session, principal, spacecraft_id, parameter, start=start, stop=stop, count=count
+    )
 
 
 @router.get("/{parameter}")
@@ -399,22 +369,14 @@ async def raw_samples(
     order: SortOrder = "asc",
 ) -> SamplePage:
     """Raw samples in time order, each with its limit state; page with next_cursor."""
-    service.check_window(start, stop)
-    await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
-    found = await service.parameter_of(session, spacecraft_id, parameter)
-    after: datetime | None = cursor_value(page, "t", datetime)
-    items = await service.raw_samples(
+    queries.check_window(start, stop)
+    return await queries.raw_samples(
         session,
+        principal,
         spacecraft_id,
-        found,
+        parameter,
+        page,
         start=start,
         stop=stop,
-        after=after,
         descending=order == "desc",
-        limit=page.limit + 1,
     )
-    kept = items[: page.limit]
-    next_cursor = (
-        page.encode_cursor({"t": kept[-1].time.isoformat()}) if len(items) > page.limit else None
-    )
-    return SamplePage(parameter=found.name, items=kept, next_cursor=next_cursor, limit=page.limit)

@@ -1,7 +1,7 @@
 """Request and response bodies of the telemetry API.
 
 Sample batches are not modelled here: they are parsed with orjson and checked in one
-tight loop (``service.validate_samples``), because building a model per sample costs
+tight loop (``validation.validate_samples``), because building a model per sample costs
 more than storing it.
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from astroshield.api.schemas import RequestModel, ResponseModel
-from astroshield.telemetry.models import ParameterType
+from astroshield.telemetry.samples import ParameterType
 
 # Path segments under /telemetry/ that are routes, so no parameter may be named so.
 RESERVED_PARAMETER_NAMES = frozenset(

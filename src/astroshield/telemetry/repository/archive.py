@@ -1,4 +1,4 @@
-"""All SQL of the telemetry archive.
+"""SQL of the telemetry archive: the dictionary, batches, samples and their queries.
 
 Bulk sample writes bypass the ORM: on PostgreSQL they are a binary COPY on the request's
 own connection (so inside the request's transaction), on SQLite one executemany. The COPY
@@ -9,20 +9,18 @@ encoding was most of the time a batch spent in Python.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     and_,
     cast,
-    delete,
     exists,
     func,
     or_,
@@ -46,68 +44,9 @@ from astroshield.telemetry.models import (
     TelemetryParameter,
     TelemetrySample,
 )
+from astroshield.telemetry.samples import SampleColumns
 
-SampleRecord = tuple[int, datetime, float]  # (parameter_id, time, value)
 _SAMPLE_COLUMNS = ("parameter_id", "time", "value")
-
-# PostgreSQL stores a timestamp as a count of microseconds since this moment.
-POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def microseconds_since_postgres_epoch(moment: datetime) -> int:
-    """Exact (integer arithmetic) for any aware datetime."""
-    return (moment - POSTGRES_EPOCH) // _MICROSECOND
-
-
-def from_postgres_microseconds(microseconds: int) -> datetime:
-    return POSTGRES_EPOCH + timedelta(microseconds=microseconds)
-
-
-@dataclass(frozen=True, slots=True)
-class SampleColumns:
-    """Samples as three parallel arrays: what a COPY sends, without a Python object per
-    sample. Times are microseconds since ``POSTGRES_EPOCH`` (UTC)."""
-
-    parameter_ids: npt.NDArray[np.int32]
-    times_us: npt.NDArray[np.int64]
-    values: npt.NDArray[np.float64]
-
-    @classmethod
-    def of(cls, records: Sequence[tuple[int, int, float]]) -> SampleColumns:
-        """From ``(parameter_id, microseconds, value)`` tuples."""
-        count = len(records)
-        return cls(
-            np.fromiter((r[0] for r in records), np.int32, count),
-            np.fromiter((r[1] for r in records), np.int64, count),
-            np.fromiter((r[2] for r in records), np.float64, count),
-        )
-
-    def __len__(self) -> int:
-        return len(self.times_us)
-
-    def in_time_order(self) -> SampleColumns:
-        """Stable: samples at one time keep the batch's order."""
-        order = np.argsort(self.times_us, kind="stable")
-        return SampleColumns(self.parameter_ids[order], self.times_us[order], self.values[order])
-
-    def time_at(self, position: int) -> datetime:
-        return from_postgres_microseconds(int(self.times_us[position]))
-
-    def records(self, positions: npt.NDArray[np.intp] | None = None) -> list[SampleRecord]:
-        """``(parameter_id, UTC time, value)`` tuples, of every sample or of those at
-        ``positions``; one datetime is built per distinct time."""
-        ids, times, values = self.parameter_ids, self.times_us, self.values
-        if positions is not None:
-            ids, times, values = ids[positions], times[positions], values[positions]
-        distinct, inverse = np.unique(times, return_inverse=True)
-        moments = [from_postgres_microseconds(us) for us in distinct.tolist()]
-        return [
-            (parameter_id, moments[i], value)
-            for parameter_id, i, value in zip(
-                ids.tolist(), inverse.tolist(), values.tolist(), strict=True
-            )
-        ]
 
 
 # One row of PostgreSQL's binary COPY format for (integer, timestamptz, float8): the field
@@ -170,8 +109,9 @@ class LatestRow:
 
 
 class TelemetryRepository:
-    """Callers pass spacecraft ids they already resolved through the organisation-bound
-    ``SpacecraftRepository``; parameter ids come from this spacecraft's dictionary."""
+    """Callers pass spacecraft ids they already resolved for the caller's organisation
+    (``spacecraft.service.get_spacecraft``); parameter ids come from this spacecraft's
+    dictionary."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -213,6 +153,14 @@ class TelemetryRepository:
             TelemetryParameter.spacecraft_id == spacecraft_id, TelemetryParameter.name == name
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def parameter_names(self, spacecraft_id: uuid.UUID, names: Iterable[str]) -> set[str]:
+        """Those of ``names`` that are parameters of the spacecraft."""
+        statement = select(TelemetryParameter.name).where(
+            TelemetryParameter.spacecraft_id == spacecraft_id,
+            TelemetryParameter.name.in_(names),
+        )
+        return set((await self.session.execute(statement)).scalars())
 
     async def add_parameters(self, parameters: Sequence[TelemetryParameter]) -> None:
         self.session.add_all(parameters)
@@ -485,101 +433,3 @@ class TelemetryRepository:
         result = await self.session.stream(statement)
         async for partition in result.partitions(chunk_rows):
             yield [(row[0], row[1], row[2]) for row in partition]
-
-    # -- retention --------------------------------------------------------------------
-
-    async def count_samples_before(self, cutoff: datetime) -> int:
-        statement = select(func.count()).where(TelemetrySample.time < cutoff)
-        return int((await self.session.execute(statement)).scalar_one())
-
-    async def oldest_sample_before(self, cutoff: datetime) -> datetime | None:
-        statement = select(func.min(TelemetrySample.time)).where(TelemetrySample.time < cutoff)
-        value: datetime | None = (await self.session.execute(statement)).scalar_one()
-        return value
-
-    async def count_minute_aggregates_before(self, cutoff: datetime) -> int:
-        statement = select(func.count()).where(TelemetryAggregate.bucket_start < cutoff)
-        return int((await self.session.execute(statement)).scalar_one())
-
-    async def oldest_minute_aggregate_before(self, cutoff: datetime) -> datetime | None:
-        aggregate = TelemetryAggregate
-        statement = select(func.min(aggregate.bucket_start)).where(aggregate.bucket_start < cutoff)
-        value: datetime | None = (await self.session.execute(statement)).scalar_one()
-        return value
-
-    def _truncate(self, time_column: Any, unit: str) -> ColumnElement[Any]:
-        if self._postgres:
-            # In UTC whatever the session's TimeZone: hours of a +05:30 zone are not UTC's.
-            return func.date_trunc(unit, time_column, "UTC")
-        # The text layout SQLAlchemy stores SQLite datetimes in, truncated to the unit.
-        layout = {"minute": "%Y-%m-%d %H:%M:00.000000", "hour": "%Y-%m-%d %H:00:00.000000"}
-        return func.strftime(layout[unit], time_column)
-
-    async def _merge_aggregates(self, target: type[AggregateColumns], grouped: Any) -> None:
-        """Insert ``grouped`` rows (parameter_id, bucket_start, min, max, avg, count) into
-        ``target``, merging each with the row already at its bucket: min/max of both, counts
-        added, averages weighted by their counts."""
-        columns = ["parameter_id", "bucket_start", "min", "max", "avg", "count"]
-        insert = pg_insert(target) if self._postgres else sqlite_insert(target)
-        statement = insert.from_select(columns, grouped)
-        new = statement.excluded
-        lower, upper = (func.least, func.greatest) if self._postgres else (func.min, func.max)
-        merged_count = target.count + new["count"]
-        statement = statement.on_conflict_do_update(
-            index_elements=["parameter_id", "bucket_start"],
-            set_={
-                "min": lower(target.min, new["min"]),
-                "max": upper(target.max, new["max"]),
-                "avg": (target.avg * target.count + new["avg"] * new["count"]) / merged_count,
-                "count": merged_count,
-            },
-        )
-        await self.session.execute(statement)
-
-    async def reduce_to_minutes(self, start: datetime, stop: datetime) -> int:
-        """Fold raw samples in [start, stop) (whole minutes) into minute aggregates, merged
-        with aggregates already there, then delete them. Returns the samples removed."""
-        sample = TelemetrySample
-        minute = self._truncate(sample.time, "minute")
-        grouped = (
-            select(
-                sample.parameter_id,
-                minute,
-                func.min(sample.value),
-                func.max(sample.value),
-                func.avg(sample.value),
-                func.count(),
-            )
-            .where(sample.time >= start, sample.time < stop)
-            .group_by(sample.parameter_id, minute)
-        )
-        await self._merge_aggregates(TelemetryAggregate, grouped)
-        result = await self.session.execute(
-            delete(sample).where(sample.time >= start, sample.time < stop)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-    async def reduce_to_hours(self, start: datetime, stop: datetime) -> int:
-        """Fold minute aggregates in [start, stop) (whole hours) into hour aggregates,
-        merged with those already there, then delete them. Returns the minute rows
-        removed."""
-        minute = TelemetryAggregate
-        hour = self._truncate(minute.bucket_start, "hour")
-        total_count = func.sum(minute.count)
-        grouped = (
-            select(
-                minute.parameter_id,
-                hour,
-                func.min(minute.min),
-                func.max(minute.max),
-                func.sum(minute.avg * minute.count) / total_count,
-                total_count,
-            )
-            .where(minute.bucket_start >= start, minute.bucket_start < stop)
-            .group_by(minute.parameter_id, hour)
-        )
-        await self._merge_aggregates(TelemetryHourAggregate, grouped)
-        result = await self.session.execute(
-            delete(minute).where(minute.bucket_start >= start, minute.bucket_start < stop)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""All SQL of telemetry: the archive, its retention and its limit sets."""
