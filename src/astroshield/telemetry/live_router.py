@@ -21,20 +21,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from dataclasses import dataclass
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import select
 from starlette.websockets import WebSocketState
 
-from astroshield.api.deps import authority_lapsed, principal_for_token
+from astroshield.api.deps import authority_lapsed, presented_token, principal_for_token
 from astroshield.db import session_scope
-from astroshield.errors import AuthenticationError
+from astroshield.errors import AuthenticationError, InvalidInputError, NotFoundError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
-from astroshield.spacecraft.repository import SpacecraftRepository
-from astroshield.telemetry.live import SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, LiveHub
-from astroshield.telemetry.models import TelemetryParameter
+from astroshield.telemetry.dictionary import check_subscription
+from astroshield.telemetry.live import (
+    SLOW_CONSUMER_CODE,
+    SLOW_CONSUMER_REASON,
+    LiveHub,
+    Subscription,
+)
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
@@ -49,15 +53,18 @@ class RefusedError(Exception):
         self.reason = reason
 
 
-def _bearer(websocket: WebSocket) -> str | None:
-    """The token the upgrade request carries, or None when it carries none."""
-    authorization = websocket.headers.get("authorization")
-    if authorization is not None:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise RefusedError("malformed Authorization header")
-        return token.strip()
-    return websocket.query_params.get("token", "").strip() or None
+def _request_token(websocket: WebSocket) -> str | None:
+    """The token the upgrade request carries, or None when it carries none: the
+    ``Authorization`` header read as for every request, else the ``token`` query
+    parameter. Never the session cookie: a browser sends it with a WebSocket opened by
+    any site, and WebSockets have no CORS to stop that."""
+    if "authorization" not in websocket.headers:
+        return websocket.query_params.get("token", "").strip() or None
+    try:
+        token, _ = presented_token(websocket)
+    except AuthenticationError:
+        raise RefusedError("malformed Authorization header") from None
+    return token
 
 
 _AUTH_MESSAGE = '{"type": "auth", "token": ...}'
@@ -106,55 +113,46 @@ async def _check_access(
 ) -> None:
     if not principal.has(READ_SCOPE):
         raise RefusedError(f"this stream needs the '{READ_SCOPE}' permission")
-    async with session_scope(websocket.app.state.sessionmaker) as session:
-        spacecraft = await SpacecraftRepository(session, principal.organisation_id).get(
-            spacecraft_id
-        )
-        if spacecraft is None:
-            raise RefusedError(f"spacecraft {spacecraft_id} not found")
-        if wanted:
-            statement = select(TelemetryParameter.name).where(
-                TelemetryParameter.spacecraft_id == spacecraft_id,
-                TelemetryParameter.name.in_(wanted),
-            )
-            known = set((await session.execute(statement)).scalars())
-            unknown = sorted(wanted - known)
-            if unknown:
-                raise RefusedError(f"unknown parameters: {', '.join(unknown)[:100]}")
-
-
-@router.websocket("/live")
-async def live(websocket: WebSocket, spacecraft_id: str) -> None:
-    hub: LiveHub = websocket.app.state.telemetry_hub
-    accepted = False
     try:
-        try:
-            spacecraft = uuid.UUID(spacecraft_id)
-        except ValueError:
-            raise RefusedError("spacecraft id must be a UUID") from None
-        token = _bearer(websocket)
-        if token is None:
-            # Messages flow only on an accepted connection.
-            await websocket.accept()
-            accepted = True
-            timeout_s = websocket.app.state.settings.telemetry_ws_auth_timeout_s
-            token = await _token_from_first_message(websocket, timeout_s)
-        principal = await _principal(websocket, token)
-        wanted = _parameter_filter(websocket.query_params.get("parameters"))
-        await _check_access(websocket, principal, spacecraft, wanted or frozenset())
-    except RefusedError as refused:
-        await websocket.close(code=POLICY_VIOLATION, reason=refused.reason)
-        return
-    except WebSocketDisconnect:
-        return
+        async with session_scope(websocket.app.state.sessionmaker) as session:
+            await check_subscription(session, principal, spacecraft_id, wanted)
+    except (NotFoundError, InvalidInputError) as refused:
+        raise RefusedError(refused.detail) from None
 
-    subscription = hub.subscribe(spacecraft, wanted)
-    subscription.queue.put_nowait(
-        {"type": "subscribed", "parameters": sorted(wanted) if wanted else None}
-    )
-    if not accepted:
+
+@dataclass
+class _Client:
+    """An authenticated, authorized connection, before it streams."""
+
+    spacecraft_id: uuid.UUID
+    token: str
+    principal: Principal
+    wanted: frozenset[str] | None
+    accepted: bool
+
+
+async def _admit(websocket: WebSocket, spacecraft_id: str) -> _Client:
+    """Authenticate and authorize the connection; RefusedError says why not."""
+    try:
+        spacecraft = uuid.UUID(spacecraft_id)
+    except ValueError:
+        raise RefusedError("spacecraft id must be a UUID") from None
+    accepted = False
+    token = _request_token(websocket)
+    if token is None:
+        # Messages flow only on an accepted connection.
         await websocket.accept()
-    log.info("telemetry_live_connected", spacecraft_id=spacecraft_id)
+        accepted = True
+        timeout_s = websocket.app.state.settings.telemetry_ws_auth_timeout_s
+        token = await _token_from_first_message(websocket, timeout_s)
+    principal = await _principal(websocket, token)
+    wanted = _parameter_filter(websocket.query_params.get("parameters"))
+    await _check_access(websocket, principal, spacecraft, wanted or frozenset())
+    return _Client(spacecraft, token, principal, wanted, accepted)
+
+
+async def _receive_all(websocket: WebSocket, client: _Client, subscription: Subscription) -> None:
+    """Answer the client's subscribe messages until it goes away."""
 
     def reply(message: dict[str, object]) -> None:
         # Through the client's queue: one writer, and replies keep their place in the stream.
@@ -163,55 +161,93 @@ async def live(websocket: WebSocket, spacecraft_id: str) -> None:
         except asyncio.QueueFull:
             subscription.dropped.set()
 
-    async def send_all() -> None:
-        while True:
-            await websocket.send_json(await subscription.queue.get())
+    while True:
+        try:
+            message = await websocket.receive_json()
+        except ValueError:
+            reply({"type": "error", "detail": "messages must be JSON"})
+            continue
+        if not isinstance(message, dict) or message.get("type") != "subscribe":
+            reply({"type": "error", "detail": 'expected {"type": "subscribe", ...}'})
+            continue
+        try:
+            filter_ = _parameter_filter(message.get("parameters"))
+            await _check_access(
+                websocket, client.principal, client.spacecraft_id, filter_ or frozenset()
+            )
+        except RefusedError as refused:
+            reply({"type": "error", "detail": refused.reason})
+            continue
+        subscription.parameters = filter_
+        reply({"type": "subscribed", "parameters": sorted(filter_) if filter_ else None})
 
-    async def receive_all() -> None:
-        while True:
-            try:
-                message = await websocket.receive_json()
-            except ValueError:
-                reply({"type": "error", "detail": "messages must be JSON"})
-                continue
-            if not isinstance(message, dict) or message.get("type") != "subscribe":
-                reply({"type": "error", "detail": 'expected {"type": "subscribe", ...}'})
-                continue
-            try:
-                filter_ = _parameter_filter(message.get("parameters"))
-                await _check_access(websocket, principal, spacecraft, filter_ or frozenset())
-            except RefusedError as refused:
-                reply({"type": "error", "detail": refused.reason})
-                continue
-            subscription.parameters = filter_
-            reply({"type": "subscribed", "parameters": sorted(filter_) if filter_ else None})
 
+async def _send_all(websocket: WebSocket, subscription: Subscription) -> None:
+    while True:
+        await websocket.send_json(await subscription.queue.get())
+
+
+async def _serve(
+    websocket: WebSocket, client: _Client, subscription: Subscription
+) -> asyncio.Future[str]:
+    """Stream until the client leaves, falls behind, or its token stops counting; the
+    authority watch is returned to tell the last case."""
     # The connection lives no longer than the authority of the token that opened it.
     authority = asyncio.ensure_future(
-        authority_lapsed(websocket, token, "bearer", principal, READ_SCOPE)
+        authority_lapsed(websocket, client.token, "bearer", client.principal, READ_SCOPE)
     )
     tasks = {
-        asyncio.ensure_future(send_all()),
-        asyncio.ensure_future(receive_all()),
+        asyncio.ensure_future(_send_all(websocket, subscription)),
+        asyncio.ensure_future(_receive_all(websocket, client, subscription)),
         asyncio.ensure_future(subscription.dropped.wait()),
         authority,
     }
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        hub.unsubscribe(subscription)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
                 await task
-    if websocket.application_state is not WebSocketState.CONNECTED:
-        return
-    code, reason = 1000, ""
+    return authority
+
+
+def _close_code(
+    subscription: Subscription, authority: asyncio.Future[str], spacecraft_id: str
+) -> tuple[int, str]:
     if subscription.dropped.is_set():
         log.info("telemetry_live_dropped", spacecraft_id=spacecraft_id)
-        code, reason = SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON
-    elif authority.done() and not authority.cancelled() and authority.exception() is None:
-        code, reason = POLICY_VIOLATION, authority.result()
+        return SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON
+    if authority.done() and not authority.cancelled() and authority.exception() is None:
+        return POLICY_VIOLATION, authority.result()
+    return 1000, ""
+
+
+@router.websocket("/live")
+async def live(websocket: WebSocket, spacecraft_id: str) -> None:
+    hub: LiveHub = websocket.app.state.telemetry_hub
+    try:
+        client = await _admit(websocket, spacecraft_id)
+    except RefusedError as refused:
+        await websocket.close(code=POLICY_VIOLATION, reason=refused.reason)
+        return
+    except WebSocketDisconnect:
+        return
+
+    subscription = hub.subscribe(client.spacecraft_id, client.wanted)
+    subscription.queue.put_nowait(
+        {"type": "subscribed", "parameters": sorted(client.wanted) if client.wanted else None}
+    )
+    try:
+        if not client.accepted:
+            await websocket.accept()
+        log.info("telemetry_live_connected", spacecraft_id=spacecraft_id)
+        authority = await _serve(websocket, client, subscription)
+    finally:
+        hub.unsubscribe(subscription)
+    if websocket.application_state is not WebSocketState.CONNECTED:
+        return
+    code, reason = _close_code(subscription, authority, spacecraft_id)
     with contextlib.suppress(Exception):
         await websocket.close(code=code, reason=reason)
