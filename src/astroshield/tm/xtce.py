@@ -143,8 +143,8 @@ class _TypeExtras:
     alarms: dict[str, Range] = field(default_factory=dict)
 
 
-def _read_extras(root: Any) -> tuple[dict[str, _TypeExtras], dict[str, str]]:
-    """Valid ranges and default alarms per parameter type; parameter -> type name."""
+def _telemetry_sets(root: Any) -> tuple[Any, Any]:
+    """The ParameterTypeSet and ParameterSet of the document's TelemetryMetaData."""
     metadata = _child(root, "TelemetryMetaData")
     if metadata is None:
         raise XtceError("SpaceSystem has no TelemetryMetaData element")
@@ -152,32 +152,47 @@ def _read_extras(root: Any) -> tuple[dict[str, _TypeExtras], dict[str, str]]:
     parameter_set = _child(metadata, "ParameterSet")
     if type_set is None or parameter_set is None or _child(metadata, "ContainerSet") is None:
         raise XtceError("TelemetryMetaData needs ParameterTypeSet, ParameterSet and ContainerSet")
+    return type_set, parameter_set
+
+
+def _elements(parent: Any) -> Iterator[Any]:
+    """Child elements, without comments and processing instructions."""
+    return (child for child in parent if isinstance(child.tag, str))
+
+
+def _default_alarms(type_element: Any) -> dict[str, Range]:
+    """A parameter type's DefaultAlarm static ranges: level -> acceptable range."""
+    default_alarm = _child(type_element, "DefaultAlarm")
+    static = _child(default_alarm, "StaticAlarmRanges") if default_alarm is not None else None
+    if static is None:
+        return {}
+    return {
+        _XTCE_RANGE_ELEMENTS[_local(element)]: _range(element)
+        for element in _elements(static)
+        if _local(element) in _XTCE_RANGE_ELEMENTS
+    }
+
+
+def _type_extras(type_set: Any) -> dict[str, _TypeExtras]:
     extras: dict[str, _TypeExtras] = {}
-    for type_element in type_set:
-        if not isinstance(type_element.tag, str):
-            continue
+    for type_element in _elements(type_set):
         name = type_element.get("name")
         if not name:
             raise XtceError(f"a {_local(type_element)} in ParameterTypeSet has no name")
-        extra = _TypeExtras()
         valid = _child(type_element, "ValidRange")
-        if valid is not None:
-            extra.valid = _range(valid)
-        default_alarm = _child(type_element, "DefaultAlarm")
-        static = _child(default_alarm, "StaticAlarmRanges") if default_alarm is not None else None
-        if static is not None:
-            for range_element in static:
-                if isinstance(range_element.tag, str) and _local(range_element) in (
-                    _XTCE_RANGE_ELEMENTS
-                ):
-                    extra.alarms[_XTCE_RANGE_ELEMENTS[_local(range_element)]] = _range(
-                        range_element
-                    )
-        extras[name] = extra
+        extras[name] = _TypeExtras(
+            valid=_range(valid) if valid is not None else (None, None),
+            alarms=_default_alarms(type_element),
+        )
+    return extras
+
+
+def _read_extras(root: Any) -> tuple[dict[str, _TypeExtras], dict[str, str]]:
+    """Valid ranges and default alarms per parameter type; parameter -> type name."""
+    type_set, parameter_set = _telemetry_sets(root)
+    extras = _type_extras(type_set)
     type_of: dict[str, str] = {}
-    for parameter in parameter_set:
-        if not isinstance(parameter.tag, str):
-            continue
+    for parameter in _elements(parameter_set):
         name, type_ref = parameter.get("name"), parameter.get("parameterTypeRef")
         if not name or not type_ref:
             raise XtceError("every Parameter needs a name and a parameterTypeRef")
@@ -257,9 +272,8 @@ def _known_apids(packets: XtcePacketDefinition) -> frozenset[int]:
     return frozenset(apids)
 
 
-def load_definition(xtce: bytes | str) -> PacketDefinition:
-    """Parse an XTCE document (its text, not a path). Raises :class:`XtceError`."""
-    document = xtce.encode() if isinstance(xtce, str) else xtce
+def _parse_document(document: bytes) -> Any:
+    """The root SpaceSystem element, parsed without entities, DTDs or network access."""
     try:
         root = etree.fromstring(document, _SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
@@ -268,7 +282,11 @@ def load_definition(xtce: bytes | str) -> PacketDefinition:
         raise XtceError("DOCTYPE declarations are not accepted in an XTCE definition")
     if _local(root) != "SpaceSystem":
         raise XtceError(f"root element is {_local(root)!r}, expected SpaceSystem")
-    extras, type_of = _read_extras(root)
+    return root
+
+
+def _load_packets(document: bytes) -> XtcePacketDefinition:
+    """space-packet-parser's model of the document, its errors as :class:`XtceError`."""
     try:
         with _LOAD_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "no XTCE namespace": parsed all the same
@@ -281,7 +299,32 @@ def load_definition(xtce: bytes | str) -> PacketDefinition:
         raise XtceError(f"invalid XTCE definition: {type(exc).__name__}: {exc}") from None
     if packets.root_container_name not in packets.containers:
         raise XtceError(f"no SequenceContainer named {packets.root_container_name!r}")
+    return packets
 
+
+def _spec(name: str, parameter: Any, spec_type: str, extra: _TypeExtras) -> ParameterSpec:
+    enumeration = getattr(parameter.parameter_type, "enumeration", None)
+    labels = (
+        {int(code): str(label) for code, label in enumeration.items()}
+        if spec_type == "enum" and enumeration
+        else None
+    )
+    return ParameterSpec(
+        name=name,
+        type=spec_type,
+        unit=_unit(parameter.parameter_type),
+        description=parameter.short_description or parameter.long_description,
+        valid_min=extra.valid[0],
+        valid_max=extra.valid[1],
+        enum_labels=labels,
+    )
+
+
+def load_definition(xtce: bytes | str) -> PacketDefinition:
+    """Parse an XTCE document (its text, not a path). Raises :class:`XtceError`."""
+    document = xtce.encode() if isinstance(xtce, str) else xtce
+    extras, type_of = _read_extras(_parse_document(document))
+    packets = _load_packets(document)
     header = {
         entry.name
         for entry in packets.containers[packets.root_container_name].entry_list
@@ -294,23 +337,7 @@ def load_definition(xtce: bytes | str) -> PacketDefinition:
         if spec_type is None or name in header:
             continue
         extra = extras.get(type_of.get(name, ""), _TypeExtras())
-        enumeration = getattr(parameter.parameter_type, "enumeration", None)
-        labels = (
-            {int(code): str(label) for code, label in enumeration.items()}
-            if spec_type == "enum" and enumeration
-            else None
-        )
-        specs.append(
-            ParameterSpec(
-                name=name,
-                type=spec_type,
-                unit=_unit(parameter.parameter_type),
-                description=parameter.short_description or parameter.long_description,
-                valid_min=extra.valid[0],
-                valid_max=extra.valid[1],
-                enum_labels=labels,
-            )
-        )
+        specs.append(_spec(name, parameter, spec_type, extra))
         if extra.alarms:
             alarm_ranges[name] = dict(extra.alarms)
     return PacketDefinition(
@@ -357,6 +384,42 @@ def _packet_time(definition: PacketDefinition, packet: dict[str, Any]) -> dateti
     return None
 
 
+def _parse_packet(
+    definition: PacketDefinition,
+    raw: Any,
+    index: int,
+    offset: int,
+    caught: list[warnings.WarningMessage],
+) -> dict[str, Any]:
+    """One packet's fields, or :class:`PacketDecodeError` naming it; ``caught`` collects
+    the warnings space-packet-parser gives instead of errors."""
+    caught.clear()
+    try:
+        packet: dict[str, Any] = definition.packets.parse_bytes(raw)
+    except UnrecognizedPacketTypeError:
+        raise PacketDecodeError(index, offset, _unmatched(definition, raw.apid)) from None
+    except ValueError as exc:
+        if "beyond the end" in str(exc):
+            raise PacketDecodeError(
+                index, offset, "truncated: packet is shorter than its definition"
+            ) from None
+        raise PacketDecodeError(index, offset, f"cannot decode: {exc}") from None
+    if any("did not match" in str(warning.message) for warning in caught):
+        if not definition._telemetry.intersection(packet):
+            raise PacketDecodeError(index, offset, _unmatched(definition, raw.apid))
+        raise PacketDecodeError(index, offset, "packet is longer than its definition")
+    return packet
+
+
+def _truncated(data: bytes, offset: int) -> str:
+    """Why the bytes from ``offset`` on are not a whole packet."""
+    remaining = len(data) - offset
+    if remaining < PRIMARY_HEADER_BYTES:
+        return f"truncated: {remaining} bytes left, a primary header needs 6"
+    needed = PRIMARY_HEADER_BYTES + int.from_bytes(data[offset + 4 : offset + 6]) + 1
+    return f"truncated: {remaining} bytes left, the packet length field says {needed}"
+
+
 def decode_packets(definition: PacketDefinition, data: bytes) -> list[DecodedSample]:
     """Decode concatenated CCSDS space packets into samples, in stream order.
 
@@ -372,38 +435,19 @@ def decode_packets(definition: PacketDefinition, data: bytes) -> list[DecodedSam
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for raw in ccsds_generator(bytes(data)):
-            caught.clear()
-            try:
-                packet = definition.packets.parse_bytes(raw)
-            except UnrecognizedPacketTypeError:
-                raise PacketDecodeError(index, offset, _unmatched(definition, raw.apid)) from None
-            except ValueError as exc:
-                if "beyond the end" in str(exc):
-                    raise PacketDecodeError(
-                        index, offset, "truncated: packet is shorter than its definition"
-                    ) from None
-                raise PacketDecodeError(index, offset, f"cannot decode: {exc}") from None
-            if any("did not match" in str(warning.message) for warning in caught):
-                if not definition._telemetry.intersection(packet):
-                    raise PacketDecodeError(index, offset, _unmatched(definition, raw.apid))
-                raise PacketDecodeError(index, offset, "packet is longer than its definition")
+            packet = _parse_packet(definition, raw, index, offset, caught)
             time = _packet_time(definition, packet)
             if time is None:
                 raise PacketDecodeError(index, offset, "packet has no secondary-header time")
-            for name, value in packet.items():
-                spec_type = types.get(name)
-                if spec_type is not None:
-                    samples.append(DecodedSample(name, time, _sample_value(value, spec_type)))
+            samples.extend(
+                DecodedSample(name, time, _sample_value(value, types[name]))
+                for name, value in packet.items()
+                if name in types
+            )
             offset += len(raw)
             index += 1
     if offset != len(data):
-        remaining = len(data) - offset
-        if remaining < PRIMARY_HEADER_BYTES:
-            reason = f"truncated: {remaining} bytes left, a primary header needs 6"
-        else:
-            needed = PRIMARY_HEADER_BYTES + int.from_bytes(data[offset + 4 : offset + 6]) + 1
-            reason = f"truncated: {remaining} bytes left, the packet length field says {needed}"
-        raise PacketDecodeError(index, offset, reason)
+        raise PacketDecodeError(index, offset, _truncated(data, offset))
     return samples
 
 
