@@ -394,3 +394,47 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
         assert completed.returncode == 2
         assert completed.stderr.splitlines() == [expected]
         assert "Traceback" not in completed.stdout + completed.stderr
+
+
+# ------------------------------------------------------------------ key files, accounts
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "expected"),
+    [
+        (None, 0o600, ": No such file or directory"),
+        (b"DIR", 0o700, ": is not a regular file"),
+        (b"\xff\xfe\x00garbage", 0o600, ": is not valid UTF-8 JSON"),
+        (b"[]", 0o600, ": expected a JSON object with 'active' and 'keys'"),
+        (b'{"active": "a", "keys": {}}', 0o644, ": has mode 0644: it must not be readable"),
+    ],
+)
+def test_a_bad_audit_key_file_is_one_error_line(
+    tmp_path: Path, content: bytes | None, mode: int, expected: str
+) -> None:
+    path = tmp_path / "audit.json"
+    if content == b"DIR":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+        path.chmod(mode)
+    result = CliRunner().invoke(cli, ["keys", "audit-rotate", str(path)])
+    assert _one_line_error(result).startswith(f"astroshield: error: {path}{expected}")
+
+
+async def test_an_organisation_slug_that_cannot_be_created_is_one_invalid_line(
+    cli_database: str,
+) -> None:
+    args = ["user", "create", "--email", "first@example.com", "--organisation", "Bad Slug"]
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        [*args, "--password-stdin"],
+        input="correct horse battery staple 42\n",
+    )
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit)
+    assert (
+        "invalid: ('slug',): String should match pattern '^[a-z0-9][a-z0-9-]*[a-z0-9]$'"
+        in result.output
+    )

@@ -24,8 +24,9 @@ T = TypeVar("T")
 app = typer.Typer(help="Signing and encryption keys.", no_args_is_help=True)
 
 
-def key_file(path: Path, load: Callable[[], T]) -> T:
-    """``load()`` of a key file; a missing, odd or malformed one is the one-line error."""
+def key_file(path: Path, load: Callable[[], T], *, kind: str = "") -> T:
+    """``load()`` of a key file; a missing, odd or malformed one is the one-line error
+    (``kind``: how the loader names the file before its path, dropped with the path)."""
     import stat
 
     try:
@@ -34,8 +35,9 @@ def key_file(path: Path, load: Callable[[], T]) -> T:
         return load()
     except OSError as exc:
         fail(f"{path}: {exc.strerror or exc}")
-    except ValueError as exc:  # KeyFileError: says what is wrong, often after the path
-        message = str(exc).removeprefix(f"{path} ")
+    except ValueError as exc:  # says what is wrong, often after the path
+        message = str(exc).removeprefix(f"{kind} " if kind else "")
+        message = message.removeprefix(f"{path}: ").removeprefix(f"{path} ")
         fail(f"{path}: {message}")
 
 
@@ -126,7 +128,8 @@ def keys_audit_rotate(path: Annotated[Path, typer.Argument(help="key file to rot
     from astroshield.audit.service import SYSTEM, record
     from astroshield.security.keys import load_keyring_file
 
-    keys = key_file(path, lambda: load_keyring_file(path, kind="audit key file"))
+    kind = "audit key file"
+    keys = key_file(path, lambda: load_keyring_file(path, kind=kind), kind=kind)
     new = rotated(keys)
     writing(path, lambda: write_chain_key_file(path, new))
 

@@ -69,5 +69,8 @@ def user_create(
 
 def _invalid(exc: ValidationError) -> NoReturn:
     """The first problem pydantic found, as one line (exit 2)."""
-    console.print(f"[red]invalid:[/] {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+    from rich.markup import escape
+
+    first = exc.errors()[0]
+    console.print(f"[red]invalid:[/] {escape(str(first['loc']))}: {escape(first['msg'])}")
     raise typer.Exit(code=2) from None
