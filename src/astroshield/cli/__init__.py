@@ -2,7 +2,7 @@
 
 One module per command group; they share the output helpers (``output``: one-line errors,
 exit 2 for bad input), the readers of element-set files and options (``inputs``) and the
-database session (``session``).
+database session (``session``). Usage errors are one line too (``usage``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from astroshield.cli import (
     trajectory,
     users,
 )
+from astroshield.cli.usage import OneLineUsageErrors
 
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     help="AstroShield space domain awareness service.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
