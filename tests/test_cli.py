@@ -394,3 +394,97 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
         assert completed.returncode == 2
         assert completed.stderr.splitlines() == [expected]
         assert "Traceback" not in completed.stdout + completed.stderr
+
+
+# ------------------------------------------------------------------------- usage errors
+#
+# Click's usage errors (unknown option, missing argument, value out of range, unknown
+# command) are one line too, naming the help to read; a bare group still prints its help.
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "command"),
+    [
+        (["catalog", "import", "--bogus"], "No such option: --bogus", "catalog import"),
+        (["passes"], "Missing argument 'tle_file'.", "passes"),
+        (
+            ["propagate", "x.tle", "--step", "0"],
+            "Invalid value for '--step': Input should be greater than or equal to 0.001",
+            "propagate",
+        ),
+        (["frobnicate"], "No such command 'frobnicate'.", ""),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(args: list[str], message: str, command: str) -> None:
+    result = CliRunner().invoke(cli, args, prog_name="astroshield")
+    help_command = " ".join(["astroshield", command]) if command else "astroshield"
+    assert _one_line_error(result) == (
+        f"astroshield: error: {message} (try '{help_command} --help')"
+    )
+
+
+def test_a_bare_group_prints_its_help() -> None:
+    result = CliRunner().invoke(cli, ["db"], prog_name="astroshield")
+    assert result.exit_code == 2
+    assert "Usage: astroshield db" in result.output and "upgrade" in result.output
+    assert "error" not in result.output
+
+
+@pytest.mark.slow
+def test_the_installed_command_prints_a_usage_error_in_one_line() -> None:
+    executable = Path(sys.executable).parent / "astroshield"
+    completed = subprocess.run(
+        [str(executable), "catalog", "import", "--bogus"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        "astroshield: error: No such option: --bogus (try 'astroshield catalog import --help')"
+    ]
+
+
+# ------------------------------------------------------------------ key files, accounts
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "expected"),
+    [
+        (None, 0o600, ": No such file or directory"),
+        (b"DIR", 0o700, ": is not a regular file"),
+        (b"\xff\xfe\x00garbage", 0o600, ": is not valid UTF-8 JSON"),
+        (b"[]", 0o600, ": expected a JSON object with 'active' and 'keys'"),
+        (b'{"active": "a", "keys": {}}', 0o644, ": has mode 0644: it must not be readable"),
+    ],
+)
+def test_a_bad_audit_key_file_is_one_error_line(
+    tmp_path: Path, content: bytes | None, mode: int, expected: str
+) -> None:
+    path = tmp_path / "audit.json"
+    if content == b"DIR":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+        path.chmod(mode)
+    result = CliRunner().invoke(cli, ["keys", "audit-rotate", str(path)])
+    assert _one_line_error(result).startswith(f"astroshield: error: {path}{expected}")
+
+
+async def test_an_organisation_slug_that_cannot_be_created_is_one_invalid_line(
+    cli_database: str,
+) -> None:
+    args = ["user", "create", "--email", "first@example.com", "--organisation", "Bad Slug"]
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        [*args, "--password-stdin"],
+        input="correct horse battery staple 42\n",
+    )
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit)
+    assert (
+        "invalid: ('slug',): String should match pattern '^[a-z0-9][a-z0-9-]*[a-z0-9]$'"
+        in result.output
+    )

@@ -438,3 +438,19 @@ async def element_set_history(
     return await repository.list_element_sets(
         catalog_number, start=start, stop=stop, after=after, limit=limit
     )
+
+
+async def public_object_detail(session: AsyncSession, catalog_number: str) -> ObjectDetail:
+    """The public catalog's object, its newest public set and the size of its public
+    history; no organisation's overlay is seen (the operator's view, ``catalog show``)."""
+    repository = CatalogRepository(session, None)
+    catalog_object = await repository.get_object(catalog_number)
+    if catalog_object is None:
+        raise NotFoundError(f"catalog object {catalog_number} not found")
+    latest = await repository.latest_element_sets([catalog_number])
+    return ObjectDetail(
+        catalog_object=catalog_object,
+        latest=latest[0] if latest else None,
+        element_set_count=await repository.count_element_sets(catalog_number),
+        spacecraft=(),
+    )

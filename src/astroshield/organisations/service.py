@@ -51,3 +51,16 @@ async def list_organisations(
     repository: OrganisationRepository, *, after_id: uuid.UUID | None, limit: int
 ) -> Sequence[Organisation]:
     return await repository.list(after_id=after_id, limit=limit)
+
+
+async def get_or_create_organisation(
+    session: AsyncSession, slug: str, *, actor: Actor
+) -> Organisation:
+    """The organisation with ``slug``, created (named after its slug) if there is none: how
+    the first administrator's organisation comes to exist (``astroshield user create``)."""
+    repository = OrganisationRepository(session)
+    existing = await repository.get_by_slug(slug)
+    if existing is not None:
+        return existing
+    data = OrganisationCreate(name=slug, slug=slug)
+    return await create_organisation(repository, data, session=session, actor=actor)

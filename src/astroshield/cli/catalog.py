@@ -1,0 +1,204 @@
+"""``astroshield catalog``: import element sets into the public catalog, show an object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NamedTuple
+
+import typer
+from rich.console import Console
+
+from astroshield.cli.inputs import (
+    StrictOption,
+    catalog_number_option,
+    element_set_file,
+    report_skipped,
+)
+from astroshield.cli.output import console, fail, warn
+from astroshield.cli.session import run_in_session, run_with_sessionmaker
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from astroshield.astro.dynamics.elements import ElementSet
+    from astroshield.catalog.service import ImportResult, ObjectDetail, Origin
+
+app = typer.Typer(help="The space-object catalog (element-set history).", no_args_is_help=True)
+
+
+class _Readable(NamedTuple):
+    """A file's sets that can be stored, and how many of its sets cannot."""
+
+    path: Path
+    sets: list[ElementSet]
+    skipped: int
+
+
+class _Imported(NamedTuple):
+    path: Path
+    result: ImportResult
+    skipped: int
+
+
+@app.command("import")
+def catalog_import(
+    files: Annotated[list[Path], typer.Argument(help="OMM CSV/JSON/XML/KVN or TLE files")],
+    source: Annotated[
+        str | None, typer.Option(help="source recorded per set (default: the file name)")
+    ] = None,
+    feed: Annotated[
+        bool,
+        typer.Option(
+            "--feed", help="record the sets as from a trusted automated feed, not a platform import"
+        ),
+    ] = False,
+    strict: StrictOption = False,
+) -> None:
+    """Import element sets into the public catalog (provenance platform, or feed with
+    --feed; uploaded by cli); sets already stored (same object and epoch) are skipped.
+
+    Every file is read before anything is stored, so a file that cannot be used stores
+    nothing (exit 2). Each file is then one transaction. Unreadable sets are skipped with a
+    warning (with --strict they refuse their file, and so the import).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from astroshield.catalog.models import Provenance
+    from astroshield.catalog.service import Origin
+
+    readable = [_readable(path, strict=strict) for path in files]
+    origin = Origin.public(Provenance.FEED if feed else Provenance.PLATFORM, "cli")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console) as progress:
+
+        async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[_Imported]:
+            return await _import(sessionmaker, readable, source, origin, progress)
+
+        imported = run_with_sessionmaker(work)
+    _print_import_report(imported)
+
+
+def _readable(path: Path, *, strict: bool) -> _Readable:
+    """The sets of ``path`` the catalog can store; the others are warnings (or, with
+    ``strict``, the one-line error), and a file with none is the error."""
+    from astroshield.astro.formats.element_files import InputProblem
+    from astroshield.catalog.service import storage_problem
+
+    parsed = element_set_file(path, strict=strict)
+    storable: list[ElementSet] = []
+    refused: list[InputProblem] = []
+    for item, line in zip(parsed.sets, parsed.lines, strict=True):
+        problem = storage_problem(item)
+        if problem is None:
+            storable.append(item)
+            continue
+        located = InputProblem(parsed.source, line, None, problem)
+        if strict:
+            fail(located)
+        refused.append(located)
+    report_skipped(parsed.source, refused, total=len(parsed.sets))
+    if not storable:
+        fail(f"{path}: holds no element set that can be stored")
+    return _Readable(path, storable, len(parsed.skipped) + len(refused))
+
+
+async def _import(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    readable: list[_Readable],
+    source: str | None,
+    origin: Origin,
+    progress: Progress,
+) -> list[_Imported]:
+    """Store each file in a transaction of its own, a progress bar per file."""
+    from rich.progress import TaskID
+
+    from astroshield.catalog.service import import_element_sets
+    from astroshield.db import session_scope
+
+    imported: list[_Imported] = []
+    for path, sets, skipped in readable:
+        task = progress.add_task(f"importing {path.name}", total=len(sets))
+
+        def advance(done: int, task: TaskID = task) -> None:
+            progress.advance(task, done)
+
+        async with session_scope(sessionmaker) as session:
+            result = await import_element_sets(
+                session, sets, source or path.name, origin, progress=advance
+            )
+        imported.append(_Imported(path, result, skipped))
+    return imported
+
+
+def _print_import_report(imported: list[_Imported]) -> None:
+    from rich.table import Table
+
+    table = Table(title="catalog import")
+    for column in ("file", "inserted", "already present", "skipped"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for path, result, skipped in imported:
+        table.add_row(
+            path.name,
+            str(result.inserted),
+            str(result.already_present),
+            str(skipped + len(result.rejected)),
+        )
+        for rejection in result.rejected:  # refused while storing
+            warn(f"{rejection.where}: {rejection.reason}; element set skipped")
+    Console().print(table)
+
+
+@app.command("show")
+def catalog_show(
+    catalog_number: Annotated[str, typer.Argument(help="NORAD number or Alpha-5, e.g. A0001")],
+) -> None:
+    """Print a public catalog object, its newest public element set and the size of its
+    public history (organisations' unpublished uploads are not shown)."""
+    from astroshield.catalog.service import public_object_detail
+    from astroshield.errors import NotFoundError
+
+    number = catalog_number_option(catalog_number, "CATALOG_NUMBER")
+
+    async def work(session: AsyncSession) -> ObjectDetail:
+        return await public_object_detail(session, number)
+
+    try:
+        detail = run_in_session(work)
+    except NotFoundError:
+        console.print(f"[red]catalog object {number} not found[/]")
+        raise typer.Exit(code=1) from None
+    _print_object(detail)
+
+
+def _print_object(detail: ObjectDetail) -> None:
+    from rich.table import Table
+
+    from astroshield.catalog.service import tle_of, to_element_set
+
+    found = detail.catalog_object
+    table = Table(title=f"catalog object {found.catalog_number}", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    rows = {
+        "name": found.name or "-",
+        "COSPAR id": found.object_id or "-",
+        "object type": found.object_type or "-",
+        "regime": found.regime,
+        "perigee altitude (km)": f"{found.perigee_altitude_km:.1f}",
+        "apogee altitude (km)": f"{found.apogee_altitude_km:.1f}",
+        "inclination (deg)": f"{found.inclination_deg:.4f}",
+        "period (min)": f"{found.period_min:.2f}",
+        "element sets stored": str(detail.element_set_count),
+    }
+    newest = detail.latest
+    if newest is not None:
+        rows["latest epoch (UTC)"] = newest.epoch.isoformat()
+        rows["latest source"] = f"{newest.source} ({newest.provenance})"
+        tle = tle_of(to_element_set(newest))
+        if tle is not None:
+            rows["TLE line 1"] = tle.line1
+            rows["TLE line 2"] = tle.line2
+    for field, value in rows.items():
+        table.add_row(field, value)
+    Console(width=120).print(table)

@@ -1,0 +1,100 @@
+"""``astroshield db``: schema migrations, demo data, backup and restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from astroshield.cli.output import console, fail
+from astroshield.cli.session import run_in_session, run_on_engine
+from astroshield.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+app = typer.Typer(help="Database schema, demo data, backup and restore.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from astroshield.migrate import upgrade
+
+    upgrade(get_settings(), revision)
+    console.print(f"database upgraded to {revision}")
+
+
+@app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target, e.g. -1 or base")]) -> None:
+    """Revert migrations down to REVISION."""
+    from astroshield.migrate import downgrade
+
+    downgrade(get_settings(), revision)
+    console.print(f"database downgraded to {revision}")
+
+
+@app.command("current")
+def db_current() -> None:
+    """Print the applied revision and the code's head revision."""
+    from astroshield.migrate import current_revision, head_revision
+
+    current = run_on_engine(current_revision, migrate=False)
+    head = head_revision(get_settings())
+    typer.echo(f"current: {current or '(empty database)'}\nhead:    {head}")
+    if current != head:
+        raise typer.Exit(code=1)
+
+
+@app.command("seed")
+def db_seed() -> None:
+    """Load the demo organisations and spacecraft (idempotent; migrates first)."""
+    from astroshield.seed import seed_demo_data
+
+    async def work(session: AsyncSession) -> int:
+        return await seed_demo_data(session)
+
+    with console.status("seeding demo data"):
+        created = run_in_session(work)
+    console.print(f"seeded {created} spacecraft")
+
+
+@app.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="backup file to write")]) -> None:
+    """Write a consistent backup of the database to PATH."""
+    from astroshield.backup import BackupError, backup
+
+    try:
+        with console.status(f"backing up to {path}"):
+            backup(get_settings(), path)
+    except BackupError as exc:
+        console.print(f"[red]backup failed:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    console.print(f"backup written to {path}")
+
+
+@app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="backup file to restore")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Replace the database contents with the backup at PATH."""
+    from astroshield.backup import BackupError, BackupFileError, check_backup_file, restore
+
+    settings = get_settings()
+    try:
+        check_backup_file(settings, path)  # before asking: a wrong file needs no confirmation
+    except BackupFileError as exc:
+        fail(f"{path}: {exc}")
+    if not yes:
+        typer.confirm("This replaces every row in the database. Continue?", abort=True)
+    try:
+        with console.status(f"restoring from {path}"):
+            restore(settings, path)
+    except BackupFileError as exc:
+        fail(f"{path}: {exc}")
+    except BackupError as exc:
+        console.print(f"[red]restore failed:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    console.print(f"restored from {path}")

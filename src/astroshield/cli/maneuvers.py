@@ -1,0 +1,74 @@
+"""``astroshield maneuvers``: maneuver detection in one object's element-set history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from astroshield.cli.inputs import StrictOption, element_set_file
+from astroshield.cli.output import console, fail, writing
+
+if TYPE_CHECKING:
+    from astroshield.astro.dynamics.elements import ElementSet
+
+app = typer.Typer(help="Maneuver detection.", no_args_is_help=True)
+
+
+@app.command("detect")
+def maneuvers_detect(
+    history_file: Annotated[Path, typer.Argument(help="one object's TLE or OMM history")],
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    plot: Annotated[Path | None, typer.Option(help="PNG of the element histories")] = None,
+    strict: StrictOption = False,
+) -> None:
+    """Detect maneuvers in one object's TLE/OMM history."""
+    import json
+
+    from astroshield.astro.ccdm.maneuvers import detect_maneuvers, plot_history, to_json_records
+
+    elements = _history(history_file, strict=strict)
+    with console.status(f"analysing {len(elements)} element sets"):
+        detections = detect_maneuvers(elements)
+    if plot is not None:
+        chosen_plot = plot
+        writing(chosen_plot, lambda: plot_history(elements, detections, chosen_plot))
+        console.print(f"plot written to {plot}", highlight=False)
+    records = to_json_records(detections)
+    if json_output:
+        typer.echo(json.dumps(records, indent=2))
+        return
+    for record in records:
+        typer.echo(
+            f"{record['epoch']}  {record['kind']:<13} dv={record['delta_v_m_s']:.4f} m/s "
+            f"confidence={record['confidence']:.2f}"
+        )
+    console.print(f"{len(records)} maneuvers detected")
+
+
+def _history(history_file: Path, *, strict: bool) -> list[ElementSet]:
+    """The file's sets, all of one object and enough of them to detect anything."""
+    from astroshield.astro.ccdm.maneuvers import MIN_HISTORY_SETS
+    from astroshield.astro.formats.element_files import InputProblem
+
+    loaded = element_set_file(history_file, strict=strict)
+    elements = loaded.sets
+    first_object = elements[0].catalog_number
+    for item, line in zip(elements, loaded.lines, strict=True):
+        if item.catalog_number != first_object:
+            fail(
+                InputProblem(
+                    loaded.source,
+                    line,
+                    "catalog number",
+                    f"{item.catalog_number} is a second object; the history must be of one "
+                    f"object (the first set is of {first_object})",
+                )
+            )
+    if len(elements) < MIN_HISTORY_SETS:
+        fail(
+            f"{history_file}: {len(elements)} readable element sets; maneuver detection "
+            f"needs at least {MIN_HISTORY_SETS}"
+        )
+    return elements
