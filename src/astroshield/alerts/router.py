@@ -25,18 +25,13 @@ from astroshield.alerts.schemas import (
     SeverityName,
     ShelveRequest,
 )
-from astroshield.api.deps import (
-    ActorDep,
-    SessionDep,
-    authority_lapsed,
-    presented_token,
-    require_scope,
-)
+from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.api.schemas import parse_int63
 from astroshield.audit.service import record
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.security.authentication import authority_lapsed, presented_token
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 

@@ -27,13 +27,13 @@ from astroshield.api.middleware import (
     REQUEST_LOG_KEYS,
     RESPONSE_HEADERS_KEY,
     add_missing_headers,
-    raw_header,
     security_headers,
     valid_request_id,
 )
 from astroshield.api.unit_of_work import UNIT_OF_WORK_KEY, send_commit_failure
 from astroshield.db import UnitOfWork
 from astroshield.observability.metrics import RequestMetrics
+from astroshield.security.client import raw_header
 
 
 class EdgeMiddleware:

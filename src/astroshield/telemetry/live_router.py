@@ -27,9 +27,9 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 from starlette.websockets import WebSocketState
 
-from astroshield.api.deps import authority_lapsed, principal_for_token
 from astroshield.db import session_scope
 from astroshield.errors import AuthenticationError
+from astroshield.security.authentication import authority_lapsed, principal_for_token
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.spacecraft.repository import SpacecraftRepository
