@@ -180,6 +180,16 @@ def _function_starts(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     return min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
 
 
+def _comments_above(
+    source: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef
+) -> Iterator[str]:
+    """The comment block right above a function (and its decorators)."""
+    index = _function_starts(node) - 2  # the line above, 0-based
+    while index >= 0 and source[index].strip().startswith("#"):
+        yield source[index].strip()
+        index -= 1
+
+
 def long_functions(path: Path) -> Iterator[str]:
     if path.relative_to(SRC).parts[0] == "migrations":
         return  # a migration is one schema change written out: its length is the schema's
@@ -192,8 +202,7 @@ def long_functions(path: Path) -> Iterator[str]:
         length = (node.end_lineno or node.lineno) - node.lineno + 1
         if length <= MAX_FUNCTION_LINES:
             continue
-        above = _function_starts(node) - 2  # the line above, 0-based
-        if above >= 0 and source[above].strip().startswith(LONG_MARKER):
+        if any(line.startswith(LONG_MARKER) for line in _comments_above(source, node)):
             continue
         yield f"{_relative(path)}:{node.lineno}: {node.name} ({length} lines)"
 

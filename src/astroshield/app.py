@@ -340,6 +340,76 @@ def _untraced(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("path") in _UNTRACED_PATHS
 
 
+def _include_routers(app: FastAPI) -> None:
+    # Hot routes first: matching walks the list in order, at a few microseconds a route.
+    for router in (
+        spacecraft_router,
+        trajectory_router,
+        conjunction_router,
+        catalog_router,
+        ccdm_router,
+        alerts_router,
+        runtime_config_router,
+        auth_router,
+        users_router,
+        invitations_router,
+        audit_router,
+        organisations_router,
+        telemetry_limits_router,
+        telemetry_live_router,
+        # After every other telemetry router: its /telemetry/{parameter} would match theirs.
+        telemetry_router,
+        health_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+
+
+def _add_middleware(app: FastAPI, settings: Settings, state: AppState) -> None:
+    # Added last = outermost. The edge (request id, metrics, unit of work, security
+    # headers) sees every request, refusals (401/413/415/429) included; a client over its
+    # budget or a body the guard refuses never opens a session (the unit of work opens one
+    # on first use). FastAPI's request span (when tracing is on) wraps all of them: it is
+    # opened in FastAPI.__call__, before the middleware stack.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        extra_media_types={
+            **CONJUNCTION_MEDIA_TYPES,
+            **CATALOG_MEDIA_TYPES,
+            **TELEMETRY_MEDIA_TYPES,
+        },
+        handler_checked_json=TELEMETRY_CHECKED_JSON,
+    )
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            ClientRateLimitMiddleware,
+            limiter=state.security.limiter,
+            limit=settings.rate_limit_client,
+            metrics_limit=settings.rate_limit_metrics,
+            trusted_proxies=settings.trusted_proxies,
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+        )
+    app.add_middleware(
+        EdgeMiddleware,
+        hsts=settings.profile == "prod",
+        metrics=metrics.RequestMetrics() if settings.metrics_enabled else None,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -394,73 +464,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.provide("telemetry_hub", LiveHub(settings.telemetry_ws_queue_size))
     install_error_handlers(app)
 
-    # Hot routes first: matching walks the list in order, at a few microseconds a route.
-    for router in (
-        spacecraft_router,
-        trajectory_router,
-        conjunction_router,
-        catalog_router,
-        ccdm_router,
-        alerts_router,
-        runtime_config_router,
-        auth_router,
-        users_router,
-        invitations_router,
-        audit_router,
-        organisations_router,
-        telemetry_limits_router,
-        telemetry_live_router,
-        # After every other telemetry router: its /telemetry/{parameter} would match theirs.
-        telemetry_router,
-        health_router,
-    ):
-        app.include_router(router, prefix=API_PREFIX)
+    _include_routers(app)
     app.include_router(health_probes)
     if settings.metrics_enabled and settings.metrics_address is None:
         metrics.install_metrics_route(app, settings.metrics_token)
     _install_offline_docs(app)
 
-    # Added last = outermost. The edge (request id, metrics, unit of work, security
-    # headers) sees every request, refusals (401/413/415/429) included; a client over its
-    # budget or a body the guard refuses never opens a session (the unit of work opens one
-    # on first use). FastAPI's request span (when tracing is on) wraps all of them: it is
-    # opened in FastAPI.__call__, before the middleware stack.
-    app.add_middleware(
-        RequestGuardMiddleware,
-        max_body_bytes=settings.max_request_body_bytes,
-        extra_media_types={
-            **CONJUNCTION_MEDIA_TYPES,
-            **CATALOG_MEDIA_TYPES,
-            **TELEMETRY_MEDIA_TYPES,
-        },
-        handler_checked_json=TELEMETRY_CHECKED_JSON,
-    )
-    if settings.rate_limit_enabled:
-        app.add_middleware(
-            ClientRateLimitMiddleware,
-            limiter=state.security.limiter,
-            limit=settings.rate_limit_client,
-            metrics_limit=settings.rate_limit_metrics,
-            trusted_proxies=settings.trusted_proxies,
-        )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
-            expose_headers=[
-                "X-Request-ID",
-                "Retry-After",
-                "RateLimit-Limit",
-                "RateLimit-Remaining",
-                "RateLimit-Reset",
-            ],
-        )
-    app.add_middleware(
-        EdgeMiddleware,
-        hsts=settings.profile == "prod",
-        metrics=metrics.RequestMetrics() if settings.metrics_enabled else None,
-    )
+    _add_middleware(app, settings, state)
     return app
