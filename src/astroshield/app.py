@@ -460,6 +460,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         StatusCache(
             ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
         ),
+        kind=StatusCache,
     )
     state.provide("telemetry_hub", LiveHub(settings.telemetry_ws_queue_size))
     install_error_handlers(app)

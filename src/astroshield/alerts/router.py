@@ -28,6 +28,7 @@ from astroshield.alerts.schemas import (
 from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.api.schemas import parse_int63
+from astroshield.api.state import state_of
 from astroshield.audit.service import record
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
@@ -78,7 +79,7 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
     last ``closed`` event says why (``data: {"reason": "token expired"}``) and the
     response ends. Reconnect with a fresh token and ``Last-Event-ID``."""
     visibility = _visibility(reader)
-    sessionmaker = request.app.state.sessionmaker
+    sessionmaker = state_of(request).sessionmaker
     token, method = presented_token(request)
     resume = request.headers.get("last-event-id")
     # Checked before the stream starts: a 200 cannot turn into a refusal later.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar, cast, get_origin
 
 import httpx
 from fastapi import Depends
@@ -63,19 +63,20 @@ class AppState(State):
     organisation_config: OrganisationSettings
     notification_dispatcher: NotificationDispatcher
 
-    def provide(self, name: str, component: object) -> None:
-        """Hold a domain component under ``name``, found by its type."""
+    def provide(self, name: str, component: object, *, kind: Any = None) -> None:
+        """Hold a domain component under ``name``, found by its type (or by ``kind``,
+        for a component whose type is a generic alias such as ``TTLCache[K, V]``)."""
         setattr(self, name, component)
-        names: dict[type, str] = self._state.setdefault("_component_names", {})
-        names[type(component)] = name
+        names: dict[Any, str] = self._state.setdefault("_component_names", {})
+        names[type(component) if kind is None else kind] = name
 
     def component(self, kind: type[T]) -> T:
         """The domain component of type ``kind`` (a KeyError names an unwired one)."""
         name = self._state.get("_component_names", {})[kind]
         value = getattr(self, name)
-        if not isinstance(value, kind):
-            raise TypeError(f"app.state.{name} is a {type(value).__name__}, not {kind.__name__}")
-        return value
+        if not isinstance(value, get_origin(kind) or kind):
+            raise TypeError(f"app.state.{name} is a {type(value).__name__}, not {kind}")
+        return cast(T, value)
 
 
 def state_of(connection: HTTPConnection) -> AppState:

@@ -27,6 +27,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 from starlette.websockets import WebSocketState
 
+from astroshield.api.state import state_of
 from astroshield.db import session_scope
 from astroshield.errors import AuthenticationError
 from astroshield.security.authentication import authority_lapsed, principal_for_token
@@ -106,7 +107,7 @@ async def _check_access(
 ) -> None:
     if not principal.has(READ_SCOPE):
         raise RefusedError(f"this stream needs the '{READ_SCOPE}' permission")
-    async with session_scope(websocket.app.state.sessionmaker) as session:
+    async with session_scope(state_of(websocket).sessionmaker) as session:
         spacecraft = await SpacecraftRepository(session, principal.organisation_id).get(
             spacecraft_id
         )
@@ -125,7 +126,7 @@ async def _check_access(
 
 @router.websocket("/live")
 async def live(websocket: WebSocket, spacecraft_id: str) -> None:
-    hub: LiveHub = websocket.app.state.telemetry_hub
+    hub = state_of(websocket).component(LiveHub)
     accepted = False
     try:
         try:
@@ -137,7 +138,7 @@ async def live(websocket: WebSocket, spacecraft_id: str) -> None:
             # Messages flow only on an accepted connection.
             await websocket.accept()
             accepted = True
-            timeout_s = websocket.app.state.settings.telemetry_ws_auth_timeout_s
+            timeout_s = state_of(websocket).settings.telemetry_ws_auth_timeout_s
             token = await _token_from_first_message(websocket, timeout_s)
         principal = await _principal(websocket, token)
         wanted = _parameter_filter(websocket.query_params.get("parameters"))

@@ -15,12 +15,15 @@ from astroshield.api.json_body import decode_json_body
 from astroshield.api.pagination import PageDep, cursor_value
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
+from astroshield.api.state import state_of
 from astroshield.audit.service import record
 from astroshield.db import utcnow
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
+from astroshield.spacecraft.service import StatusCache
 from astroshield.telemetry import service
+from astroshield.telemetry.live import LiveHub
 from astroshield.telemetry.schemas import (
     BucketSeries,
     ExportFormat,
@@ -92,10 +95,10 @@ PartialQuery = Annotated[
 
 
 def _ingest_gate(request: Request) -> service.IngestGate:
-    gate: service.IngestGate | None = getattr(request.app.state, "telemetry_ingest_gate", None)
+    gate: service.IngestGate | None = getattr(state_of(request), "telemetry_ingest_gate", None)
     if gate is None:
-        gate = service.IngestGate(request.app.state.settings.telemetry_ingest_concurrency)
-        request.app.state.telemetry_ingest_gate = gate
+        gate = service.IngestGate(state_of(request).settings.telemetry_ingest_concurrency)
+        state_of(request).telemetry_ingest_gate = gate
     return gate
 
 
@@ -110,15 +113,14 @@ def _decode_json(body: bytes) -> Any:
 def _answer(request: Request, principal: Principal, outcome: service.IngestOutcome) -> Response:
     if outcome.created:
         notify_after_commit(request, outcome.notifications)
-        request.app.state.status_cache.invalidate(
+        state_of(request).component(StatusCache).invalidate(
             (principal.organisation_id, uuid.UUID(request.path_params["spacecraft_id"]))
         )
         if outcome.samples is not None or outcome.alarm_messages:
             spacecraft_id = uuid.UUID(request.path_params["spacecraft_id"])
-            app = request.app
+            hub = state_of(request).component(LiveHub)
 
             async def publish() -> None:
-                hub = app.state.telemetry_hub
                 listening = hub.subscribers(spacecraft_id) > 0
                 for message in outcome.alarm_messages:
                     hub.publish(spacecraft_id, message)
@@ -353,7 +355,7 @@ async def export(
     await service.spacecraft_of(session, principal.organisation_id, spacecraft_id)
     names = list(dict.fromkeys(n.strip() for n in parameters.split(",") if n.strip()))
     selected = await service.export_parameters(session, spacecraft_id, names)
-    sessionmaker = request.app.state.sessionmaker
+    sessionmaker = state_of(request).sessionmaker
     filename = f"telemetry-{spacecraft_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "parquet":
