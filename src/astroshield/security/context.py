@@ -54,8 +54,9 @@ async def _no_account_state(
     raise SecurityConfigError("no account state loader wired (see app.create_app)")
 
 
-async def _ignore_denial(connection: HTTPConnection, principal: Principal, scope: Scope) -> None:
-    return None
+async def _no_denial_hook(connection: HTTPConnection, principal: Principal, scope: Scope) -> None:
+    # A refusal that cannot be audited is a configuration error, not a silent gap.
+    raise SecurityConfigError("no permission-denied hook wired (see app.create_app)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ class SecurityContext:
     invalidations: AuthInvalidations
     # Wired by the composition root: the stores belong to domains above this layer.
     load_account_state: AccountStateLoader = _no_account_state
-    permission_denied: PermissionDeniedHook = _ignore_denial
+    permission_denied: PermissionDeniedHook = _no_denial_hook
 
     @property
     def access_cookie(self) -> str:
@@ -193,7 +194,7 @@ def build_security(
     settings: Settings,
     *,
     load_account_state: AccountStateLoader = _no_account_state,
-    permission_denied: PermissionDeniedHook = _ignore_denial,
+    permission_denied: PermissionDeniedHook = _no_denial_hook,
 ) -> SecurityContext:
     ring, index_key = _pii(settings)
     grants: TTLCache[str, Grant] = TTLCache(ttl_s=settings.auth_cache_ttl_s, max_entries=20_000)
