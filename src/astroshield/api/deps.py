@@ -1,4 +1,9 @@
-"""Dependencies shared by routers, as ``Annotated`` aliases."""
+"""Dependencies shared by routers, as ``Annotated`` aliases.
+
+Thin: who is calling is decided by ``security.authentication`` (the path WebSocket and
+event streams use too); this module adds what only a request has (its session, CSRF on
+cookie sessions, the per-account budget) and the FastAPI plumbing.
+"""
 
 from __future__ import annotations
 
