@@ -46,7 +46,6 @@ from tests.support.databases import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
 
 
 # Budgets no test reaches by accident; the rate-limit tests set their own.

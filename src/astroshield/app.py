@@ -7,9 +7,10 @@ import base64
 import hashlib
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import structlog
@@ -21,17 +22,24 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.requests import HTTPConnection
 
 from astroshield import __version__
 from astroshield.alerts.evaluator import Evaluator, builtin_rules_from, dispatcher_from
 from astroshield.alerts.router import router as alerts_router
 from astroshield.alerts.sources import MetricSources
+from astroshield.api.deps import request_actor
 from astroshield.api.edge import EdgeMiddleware
 from astroshield.api.middleware import DOCUMENT_HEADERS, RequestGuardMiddleware
+from astroshield.api.ratelimit import ClientRateLimitMiddleware
+from astroshield.api.state import AppState, state_of
 from astroshield.audit.checkpoints import CheckpointWriter, write_scheduled_checkpoint
 from astroshield.audit.keys import audit_chain_keys
 from astroshield.audit.repository import ChainHead
 from astroshield.audit.router import router as audit_router
+from astroshield.audit.service import record_detached
+from astroshield.auth.repository import AuthRepository
 from astroshield.auth.router import router as auth_router
 from astroshield.catalog.router import UPLOAD_MEDIA_TYPES_BY_PATH as CATALOG_MEDIA_TYPES
 from astroshield.catalog.router import router as catalog_router
@@ -56,12 +64,13 @@ from astroshield.observability import metrics, tracing
 from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
 from astroshield.retention.service import apply_retention
+from astroshield.runtime_config import service as runtime_config
 from astroshield.runtime_config.catalogue import OrganisationConfig
-from astroshield.runtime_config.repository import RuntimeConfigRepository
-from astroshield.runtime_config.router import apply_to_app
 from astroshield.runtime_config.router import router as runtime_config_router
 from astroshield.security.context import SecurityConfigError, build_security
-from astroshield.security.ratelimit import ClientRateLimitMiddleware
+from astroshield.security.grants import AccountState
+from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.spacecraft.router import router as spacecraft_router
 from astroshield.spacecraft.service import StatusCache
 from astroshield.telemetry.limits_router import router as telemetry_limits_router
@@ -86,68 +95,87 @@ def _redis_client(settings: Settings) -> Any | None:
     return redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
 
 
-async def _retention_loop(app: FastAPI) -> None:
+async def _account_state(
+    session: AsyncSession, user_id: uuid.UUID, token_id: str, login_id: str | None
+) -> AccountState | None:
+    return await AuthRepository(session).account_state(user_id, token_id, login_id)
+
+
+async def _audit_permission_denied(
+    connection: HTTPConnection, principal: Principal, scope: Scope
+) -> None:
+    await record_detached(
+        state_of(connection).sessionmaker,
+        request_actor(connection, principal).event(
+            "auth.permission_denied",
+            object_type="route",
+            object_id=connection.url.path,
+            scope=scope,
+            method=connection.scope.get("method"),
+        ),
+    )
+
+
+async def _retention_loop(state: AppState) -> None:
     """Scheduled retention; replicas contend for one lock, so one of them does the work."""
     while True:
         # Read each time: runtime configuration may have changed the batch size.
-        settings: Settings = app.state.settings
+        settings = state.settings
         await asyncio.sleep(settings.retention_interval_s)
         try:
             report = await apply_retention(
-                app.state.sessionmaker,
+                state.sessionmaker,
                 settings,
                 dry_run=False,
-                checkpoints=app.state.audit_checkpoints,
+                checkpoints=state.component(CheckpointWriter),
             )
             log.info("retention_run", ran=report.ran, deleted=report.total)
             for notification in report.notifications:  # committed: the change is real
-                await app.state.alert_evaluator.dispatcher.dispatch(notification)
+                await state.notification_dispatcher.dispatch(notification)
         except Exception:  # a failed run must not end the schedule
             log.exception("retention_failed")
 
 
-async def _audit_checkpoint_loop(app: FastAPI) -> None:
+async def _audit_checkpoint_loop(state: AppState) -> None:
     """Scheduled audit checkpoints; replicas contend for one lock per cycle."""
     last: ChainHead | None = None
     while True:
-        await asyncio.sleep(app.state.settings.audit_checkpoint_interval_s)
+        await asyncio.sleep(state.settings.audit_checkpoint_interval_s)
         try:
             last = await write_scheduled_checkpoint(
-                app.state.sessionmaker, app.state.audit_checkpoints, last
+                state.sessionmaker, state.component(CheckpointWriter), last
             )
         except Exception:  # a failed checkpoint must not end the schedule
             log.exception("audit_checkpoint_failed")
 
 
-async def _recover_interrupted_work(app: FastAPI) -> None:
+async def _recover_interrupted_work(state: AppState) -> None:
     try:
-        await fail_interrupted_screenings(app.state.sessionmaker)
+        await fail_interrupted_screenings(state.sessionmaker)
     except Exception:  # e.g. a database not migrated yet: /readyz reports it, start anyway
         log.exception("startup_recovery_failed")
 
 
-async def _runtime_config_loop(app: FastAPI) -> None:
+async def _runtime_config_loop(state: AppState) -> None:
     """Pick up runtime configuration another replica changed."""
-    interval = app.state.base_settings.runtime_config_refresh_s
+    interval = state.base_settings.runtime_config_refresh_s
     while True:
         try:
-            async with session_scope(app.state.sessionmaker) as session:
-                repository = RuntimeConfigRepository(session)
-                overrides = await repository.all()
-                organisation_overrides = await repository.every_organisation()
-            apply_to_app(app, overrides)
-            app.state.organisation_config.replace_all(organisation_overrides)
+            async with session_scope(state.sessionmaker) as session:
+                overrides, organisation_overrides = await runtime_config.stored_overrides(session)
+            runtime_config.apply_platform_overrides(state, overrides)
+            state.component(OrganisationConfig).replace_all(organisation_overrides)
         except Exception:  # a failed refresh keeps the last good configuration
             log.exception("runtime_config_refresh_failed")
         await asyncio.sleep(interval)
 
 
-def _alert_evaluator(app: FastAPI) -> Evaluator:
-    settings: Settings = app.state.settings
+def _alert_evaluator(state: AppState) -> Evaluator:
+    settings = state.settings
 
     async def database_up() -> bool:
         health = await check_database(
-            app.state.probe_engine, app.state.head_revision, settings.readiness_timeout_s
+            state.probe_engine, state.head_revision, settings.readiness_timeout_s
         )
         return health.status == "ok"
 
@@ -157,58 +185,99 @@ def _alert_evaluator(app: FastAPI) -> Evaluator:
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return Evaluator(
-        app.state.sessionmaker,
-        dispatcher_from(settings, app.state.http_client, app.state.sessionmaker),
+        state.sessionmaker,
+        dispatcher_from(settings, state.http_client, state.sessionmaker),
         MetricSources(registry=registry, database_probe=database_up),
         builtin_rules_from(settings),
     )
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+def state_of_app(app: FastAPI) -> AppState:
+    return cast(AppState, app.state)
+
+
+class _EvaluatorDispatch:
+    """Notification dispatch through whichever alert evaluator the app holds now."""
+
+    def __init__(self, state: AppState) -> None:
+        self._state = state
+
+    async def dispatch(self, notification: Any) -> None:
+        await self._state.component(Evaluator).dispatcher.dispatch(notification)
+
+
+async def _open_databases(state: AppState, settings: Settings) -> None:
     if settings.migrate_on_start:
         await upgrade_async(settings)
     engine = create_engine(settings)
-    app.state.engine = engine
+    state.engine = engine
     # Per engine: every app (tests build many in one process) owns its engine.
     tracing.instrument_engine(engine)
-    app.state.sessionmaker = create_sessionmaker(engine)
+    state.sessionmaker = create_sessionmaker(engine)
     # Probes open a fresh connection: a healthy pooled one can hide a database that
     # no longer accepts new connections.
-    app.state.probe_engine = create_unpooled_engine(settings)
-    app.state.head_revision = head_revision(settings)
-    app.state.redis = _redis_client(settings)
-    await app.state.security.invalidations.start()
-    app.state.started_at = time.monotonic()
-    await _recover_interrupted_work(app)
-    background: list[asyncio.Task[None]] = []
-    # Short-lived work started by requests (notification dispatch, engine swaps).
-    app.state.background_tasks = set()
-    if settings.retention_interval_s > 0:
-        background.append(asyncio.create_task(_retention_loop(app)))
-    if settings.audit_checkpoint_interval_s > 0:
-        background.append(asyncio.create_task(_audit_checkpoint_loop(app)))
-    if settings.metrics_enabled:
-        metrics.instrument_engine(engine)
-        metrics.update_pool_gauges(engine)
-        background.append(asyncio.create_task(metrics.runtime_loop(lambda: app.state.engine)))
+    state.probe_engine = create_unpooled_engine(settings)
+    state.head_revision = head_revision(settings)
 
+
+def _start_loops(state: AppState, settings: Settings) -> list[asyncio.Task[None]]:
+    """The scheduled work this configuration asks for."""
+    loops: list[asyncio.Task[None]] = []
+    if settings.retention_interval_s > 0:
+        loops.append(asyncio.create_task(_retention_loop(state)))
+    if settings.audit_checkpoint_interval_s > 0:
+        loops.append(asyncio.create_task(_audit_checkpoint_loop(state)))
+    if settings.metrics_enabled:
+        metrics.instrument_engine(state.engine)
+        metrics.update_pool_gauges(state.engine)
+        loops.append(asyncio.create_task(metrics.runtime_loop(lambda: state.engine)))
     if settings.runtime_config_refresh_s > 0:
-        background.append(asyncio.create_task(_runtime_config_loop(app)))
-    app.state.http_client = httpx.AsyncClient()
-    app.state.alert_evaluator = _alert_evaluator(app)
+        loops.append(asyncio.create_task(_runtime_config_loop(state)))
+    return loops
+
+
+async def _close(state: AppState, engine: AsyncEngine, tasks: list[asyncio.Task[None]]) -> None:
+    swaps = list(getattr(state, "background_tasks", ()))
+    for task in [*tasks, *swaps]:
+        task.cancel()
+    await asyncio.gather(*tasks, *swaps, return_exceptions=True)
+
+    await state.security.invalidations.stop()
+    if state.redis is not None:
+        await state.redis.aclose()
+    await state.http_client.aclose()
+    state.component(CheckpointWriter).close()
+    await state.engine.dispose()  # the one in use: runtime config may have swapped it
+    if state.engine is not engine:
+        await engine.dispose()
+    await state.probe_engine.dispose()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state = state_of_app(app)
+    settings = state.settings
+    await _open_databases(state, settings)
+    engine = state.engine
+    state.redis = _redis_client(settings)
+    await state.security.invalidations.start()
+    state.started_at = time.monotonic()
+    await _recover_interrupted_work(state)
+    state.background_tasks = set()
+    background = _start_loops(state, settings)
+    state.http_client = httpx.AsyncClient()
+    evaluator = _alert_evaluator(state)
+    state.provide("alert_evaluator", evaluator)
+    state.notification_dispatcher = _EvaluatorDispatch(state)
     if settings.alert_evaluation_interval_s > 0:
         background.append(
-            asyncio.create_task(
-                app.state.alert_evaluator.run_forever(settings.alert_evaluation_interval_s)
-            )
+            asyncio.create_task(evaluator.run_forever(settings.alert_evaluation_interval_s))
         )
     metrics_listener = (
         metrics.start_metrics_listener(
             settings.metrics_address,
             settings.metrics_token,
-            lambda: getattr(app.state, "engine", None),
+            lambda: getattr(state, "engine", None),
         )
         if settings.metrics_enabled and settings.metrics_address is not None
         else None
@@ -219,21 +288,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        swaps = list(getattr(app.state, "background_tasks", ()))
-        for task in [*background, *swaps]:
-            task.cancel()
-        await asyncio.gather(*background, *swaps, return_exceptions=True)
-
-        await app.state.security.invalidations.stop()
-        if app.state.redis is not None:
-            await app.state.redis.aclose()
-        await app.state.http_client.aclose()
-        app.state.audit_checkpoints.close()
-        await app.state.engine.dispose()  # the one in use: runtime config may have swapped it
-        if app.state.engine is not engine:
-            await engine.dispose()
-
-        await app.state.probe_engine.dispose()
+        await _close(state, engine, background)
         if metrics_listener is not None:
             await asyncio.to_thread(metrics_listener.close)
         if settings.metrics_enabled:
@@ -285,6 +340,76 @@ def _untraced(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("path") in _UNTRACED_PATHS
 
 
+def _include_routers(app: FastAPI) -> None:
+    # Hot routes first: matching walks the list in order, at a few microseconds a route.
+    for router in (
+        spacecraft_router,
+        trajectory_router,
+        conjunction_router,
+        catalog_router,
+        ccdm_router,
+        alerts_router,
+        runtime_config_router,
+        auth_router,
+        users_router,
+        invitations_router,
+        audit_router,
+        organisations_router,
+        telemetry_limits_router,
+        telemetry_live_router,
+        # After every other telemetry router: its /telemetry/{parameter} would match theirs.
+        telemetry_router,
+        health_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+
+
+def _add_middleware(app: FastAPI, settings: Settings, state: AppState) -> None:
+    # Added last = outermost. The edge (request id, metrics, unit of work, security
+    # headers) sees every request, refusals (401/413/415/429) included; a client over its
+    # budget or a body the guard refuses never opens a session (the unit of work opens one
+    # on first use). FastAPI's request span (when tracing is on) wraps all of them: it is
+    # opened in FastAPI.__call__, before the middleware stack.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        extra_media_types={
+            **CONJUNCTION_MEDIA_TYPES,
+            **CATALOG_MEDIA_TYPES,
+            **TELEMETRY_MEDIA_TYPES,
+        },
+        handler_checked_json=TELEMETRY_CHECKED_JSON,
+    )
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            ClientRateLimitMiddleware,
+            limiter=state.security.limiter,
+            limit=settings.rate_limit_client,
+            metrics_limit=settings.rate_limit_metrics,
+            trusted_proxies=settings.trusted_proxies,
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+        )
+    app.add_middleware(
+        EdgeMiddleware,
+        hsts=settings.profile == "prod",
+        metrics=metrics.RequestMetrics() if settings.metrics_enabled else None,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -310,11 +435,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.base_settings = settings
-    app.state.organisation_config = OrganisationConfig()
+    state = AppState()
+    app.state = state
+    state.settings = settings
+    state.base_settings = settings
+    organisation_config = OrganisationConfig()
+    state.provide("organisation_config", organisation_config)
     # Built now, not in the lifespan: a misconfigured key stops the service from starting.
-    app.state.security = build_security(settings)
+    state.security = build_security(
+        settings,
+        load_account_state=_account_state,
+        permission_denied=_audit_permission_denied,
+    )
     if metrics.exposure(settings)[1] and settings.profile == "prod":
         raise SecurityConfigError(
             "/metrics would be open to anyone in prod: set ASTROSHIELD_METRICS_TOKEN, serve "
@@ -322,80 +454,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "=false"
         )
     audit_chain_keys(settings)  # likewise: prod refuses to chain the audit log unkeyed
-    app.state.audit_checkpoints = CheckpointWriter.from_settings(settings)
-    app.state.status_cache = StatusCache(
-        ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
+    state.provide("audit_checkpoints", CheckpointWriter.from_settings(settings))
+    state.provide(
+        "status_cache",
+        StatusCache(
+            ttl_s=settings.status_cache_ttl_s, max_entries=settings.status_cache_max_entries
+        ),
+        kind=StatusCache,
     )
-    app.state.telemetry_hub = LiveHub(settings.telemetry_ws_queue_size)
+    state.provide("telemetry_hub", LiveHub(settings.telemetry_ws_queue_size))
     install_error_handlers(app)
 
-    # Hot routes first: matching walks the list in order, at a few microseconds a route.
-    for router in (
-        spacecraft_router,
-        trajectory_router,
-        conjunction_router,
-        catalog_router,
-        ccdm_router,
-        alerts_router,
-        runtime_config_router,
-        auth_router,
-        users_router,
-        invitations_router,
-        audit_router,
-        organisations_router,
-        telemetry_limits_router,
-        telemetry_live_router,
-        # After every other telemetry router: its /telemetry/{parameter} would match theirs.
-        telemetry_router,
-        health_router,
-    ):
-        app.include_router(router, prefix=API_PREFIX)
+    _include_routers(app)
     app.include_router(health_probes)
     if settings.metrics_enabled and settings.metrics_address is None:
         metrics.install_metrics_route(app, settings.metrics_token)
     _install_offline_docs(app)
 
-    # Added last = outermost. The edge (request id, metrics, unit of work, security
-    # headers) sees every request, refusals (401/413/415/429) included; a client over its
-    # budget or a body the guard refuses never opens a session (the unit of work opens one
-    # on first use). FastAPI's request span (when tracing is on) wraps all of them: it is
-    # opened in FastAPI.__call__, before the middleware stack.
-    app.add_middleware(
-        RequestGuardMiddleware,
-        max_body_bytes=settings.max_request_body_bytes,
-        extra_media_types={
-            **CONJUNCTION_MEDIA_TYPES,
-            **CATALOG_MEDIA_TYPES,
-            **TELEMETRY_MEDIA_TYPES,
-        },
-        handler_checked_json=TELEMETRY_CHECKED_JSON,
-    )
-    if settings.rate_limit_enabled:
-        app.add_middleware(
-            ClientRateLimitMiddleware,
-            limiter=app.state.security.limiter,
-            limit=settings.rate_limit_client,
-            metrics_limit=settings.rate_limit_metrics,
-            trusted_proxies=settings.trusted_proxies,
-        )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
-            expose_headers=[
-                "X-Request-ID",
-                "Retry-After",
-                "RateLimit-Limit",
-                "RateLimit-Remaining",
-                "RateLimit-Reset",
-            ],
-        )
-    app.add_middleware(
-        EdgeMiddleware,
-        hsts=settings.profile == "prod",
-        metrics=metrics.RequestMetrics() if settings.metrics_enabled else None,
-    )
+    _add_middleware(app, settings, state)
     return app

@@ -25,18 +25,14 @@ from astroshield.alerts.schemas import (
     SeverityName,
     ShelveRequest,
 )
-from astroshield.api.deps import (
-    ActorDep,
-    SessionDep,
-    authority_lapsed,
-    presented_token,
-    require_scope,
-)
+from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.api.schemas import parse_int63
+from astroshield.api.state import state_of
 from astroshield.audit.service import record
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.security.authentication import authority_lapsed, presented_token
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 
@@ -83,7 +79,7 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
     last ``closed`` event says why (``data: {"reason": "token expired"}``) and the
     response ends. Reconnect with a fresh token and ``Last-Event-ID``."""
     visibility = _visibility(reader)
-    sessionmaker = request.app.state.sessionmaker
+    sessionmaker = state_of(request).sessionmaker
     token, method = presented_token(request)
     resume = request.headers.get("last-event-id")
     # Checked before the stream starts: a 200 cannot turn into a refusal later.

@@ -1,45 +1,43 @@
-"""Dependencies shared by routers, as ``Annotated`` aliases."""
+"""Dependencies shared by routers, as ``Annotated`` aliases.
+
+Thin: who is calling is decided by ``security.authentication`` (the path WebSocket and
+event streams use too); this module adds what only a request has (its session, CSRF on
+cookie sessions, the per-account budget) and the FastAPI plumbing.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
-from datetime import UTC, datetime
-from functools import partial
-from typing import Annotated, Any, Literal
+from contextlib import nullcontext
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from astroshield.api.middleware import UNSAFE_METHODS, raw_header
+from astroshield.api.middleware import UNSAFE_METHODS
+from astroshield.api.state import state_of
 from astroshield.api.unit_of_work import UNIT_OF_WORK_KEY
-from astroshield.audit.service import Actor, record_detached
-from astroshield.auth.repository import AuthRepository
 from astroshield.config import Settings
-from astroshield.db import UnitOfWork, session_scope
+from astroshield.db import UnitOfWork
 from astroshield.errors import (
-    AuthenticationError,
     FieldError,
     ForbiddenError,
     InvalidInputError,
     RateLimitedError,
 )
-from astroshield.security.context import SecurityContext, VerifiedToken
+from astroshield.security.actor import Actor
+from astroshield.security.authentication import presented_token, principal_of, verify_access
+from astroshield.security.context import SecurityContext
 from astroshield.security.csrf import CsrfError, check_csrf
-from astroshield.security.grants import Grant, grant_for
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
-from astroshield.security.tokens import TokenError
-
-log = structlog.get_logger(__name__)
 
 
 async def get_settings_from_app(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return state_of(request).settings
 
 
 def session_of(request: Request) -> AsyncSession:
@@ -54,8 +52,7 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 async def get_security(request: Request) -> SecurityContext:
-    security: SecurityContext = request.app.state.security
-    return security
+    return state_of(request).security
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -63,9 +60,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 SecurityDep = Annotated[SecurityContext, Depends(get_security)]
 
 
-def request_actor(request: Request, principal: Principal | None = None) -> Actor:
-    state = request.scope.get("state", {})
-    client = state.get("client_address") or (request.client.host if request.client else None)
+def request_actor(connection: HTTPConnection, principal: Principal | None = None) -> Actor:
+    state = connection.scope.get("state", {})
+    client = state.get("client_address") or (connection.client.host if connection.client else None)
     if principal is None:
         return Actor(None, None, state.get("request_id"), client)
     return Actor(str(principal.user_id), principal.organisation_id, state.get("request_id"), client)
@@ -73,73 +70,6 @@ def request_actor(request: Request, principal: Principal | None = None) -> Actor
 
 def _origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
-
-
-AuthMethod = Literal["bearer", "cookie"]
-SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-
-
-def presented_token(connection: HTTPConnection) -> tuple[str, AuthMethod]:
-    """The access token a request carries: ``Authorization: Bearer``, else the session
-    cookie."""
-    authorization = raw_header(connection.scope, b"authorization")
-    if authorization is not None:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError()
-        return token.strip(), "bearer"
-    security: SecurityContext = connection.app.state.security
-    token = connection.cookies.get(security.access_cookie, "").strip()
-    if not token:
-        raise AuthenticationError()
-    return token, "cookie"
-
-
-async def verify_access(
-    security: SecurityContext, token: str, method: AuthMethod, open_session: SessionOpener
-) -> tuple[VerifiedToken, Grant]:
-    """The one check of an access token, for requests and streams alike: signature and
-    claims (remembered until expiry), then what it may do now according to the database
-    (security.grants; remembered for at most ``auth_cache_ttl_s``, dropped on revocation).
-    Raises AuthenticationError for a token that does not count."""
-    verified = security.verified_tokens.get(token)
-    if verified is None or verified.claims.expires_at <= datetime.now(UTC):
-        try:
-            verified = VerifiedToken.of(security.tokens.verify(token, "access"))
-        except TokenError as exc:
-            log.info("access_token_rejected", reason=str(exc), method=method)
-            raise AuthenticationError() from None
-        security.verified_tokens.put(token, verified)
-    checked = verified
-    claims = checked.claims
-
-    async def load_grant() -> Grant:
-        async with open_session() as session:
-            state = await AuthRepository(session).account_state(
-                checked.user_id, claims.token_id, claims.family_id
-            )
-        return grant_for(checked, state)
-
-    # Single-flight: when the entry expires under load, one query answers every waiting
-    # request instead of each taking a pooled connection at the same moment.
-    grant = await security.usable_tokens.get_or_load(claims.token_id, load_grant)
-    if not grant.usable:
-        raise AuthenticationError()
-    return checked, grant
-
-
-def _principal(verified: VerifiedToken, grant: Grant, method: AuthMethod) -> Principal:
-    claims = verified.claims
-    return Principal(
-        user_id=verified.user_id,
-        organisation_id=verified.organisation_id,  # the account's: grant_for checked it
-        role=grant.role,
-        scopes=grant.scopes,
-        token_id=claims.token_id,
-        token_expires_at=claims.expires_at,
-        auth_method=method,
-        session_id=claims.family_id,
-    )
 
 
 async def authenticate(request: Request) -> Principal:
@@ -152,7 +82,8 @@ async def authenticate(request: Request) -> Principal:
     known: Principal | None = state.get("principal")
     if known is not None:
         return known
-    security: SecurityContext = request.app.state.security
+    app_state = state_of(request)
+    security = app_state.security
     token, method = presented_token(request)
     verified, grant = await verify_access(
         security, token, method, lambda: nullcontext(session_of(request))
@@ -167,60 +98,17 @@ async def authenticate(request: Request) -> Principal:
                 session_id=claims.family_id or claims.token_id,
                 cookie_name=security.csrf_cookie,
                 own_origin=_origin(request),
-                allowed_origins=request.app.state.settings.cors_origins,
+                allowed_origins=app_state.settings.cors_origins,
             )
         except CsrfError as exc:
             raise ForbiddenError(f"CSRF check failed: {exc}") from None
     decision = await security.limiter.hit(security.user_limit, "user", claims.subject)
     if not decision.allowed:
         raise RateLimitedError("too many requests for this account", headers=decision.headers())
-    principal = _principal(verified, grant, method)
+    principal = principal_of(verified, grant, method)
     state["principal"] = principal
     structlog.contextvars.bind_contextvars(**verified.log_context)
     return principal
-
-
-async def principal_for_token(
-    connection: HTTPConnection, token: str, method: AuthMethod = "bearer"
-) -> Principal:
-    """:func:`authenticate` for connections without a request transaction (WebSocket):
-    the same checks, on a session of their own. Raises AuthenticationError."""
-    app = connection.app
-    verified, grant = await verify_access(
-        app.state.security, token, method, partial(session_scope, app.state.sessionmaker)
-    )
-    return _principal(verified, grant, method)
-
-
-async def authority_lapsed(
-    connection: HTTPConnection, token: str, method: AuthMethod, principal: Principal, scope: Scope
-) -> str:
-    """For long-lived streams: wait until ``token`` stops authorizing ``scope`` and say
-    why, as the reason to close with.
-
-    The token is checked again as every request checks it (same cache, same query)
-    whenever a revocation is announced to this replica, at least once per auth-cache
-    lifetime (1 s with the cache off), and at its expiry, which ends the stream without
-    the verification leeway. A check that cannot be made ends the stream too.
-    """
-    security: SecurityContext = connection.app.state.security
-    interval_s = security.usable_tokens.ttl_s or 1.0
-    while True:
-        left_s = (principal.token_expires_at - datetime.now(UTC)).total_seconds()
-        if left_s <= 0:
-            return "token expired"
-        await security.invalidations.changed(min(interval_s, left_s))
-        if datetime.now(UTC) >= principal.token_expires_at:
-            return "token expired"
-        try:
-            current = await principal_for_token(connection, token, method)
-        except AuthenticationError:
-            return "token revoked"
-        except Exception:
-            log.exception("stream_authorization_check_failed")
-            return "authorization could not be checked"
-        if not current.has(scope):
-            return f"the '{scope}' permission was withdrawn"
 
 
 async def get_principal(request: Request) -> Principal:
@@ -238,16 +126,7 @@ async def authorize(request: Request, scope: Scope) -> Principal:
     """
     principal = await authenticate(request)
     if not principal.has(scope):
-        await record_detached(
-            request.app.state.sessionmaker,
-            request_actor(request, principal).event(
-                "auth.permission_denied",
-                object_type="route",
-                object_id=request.url.path,
-                scope=scope,
-                method=request.method,
-            ),
-        )
+        await state_of(request).security.permission_denied(request, principal, scope)
         raise ForbiddenError(f"this action needs the '{scope}' permission")
     return principal
 

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from email.message import Message as MimeMessage
-from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from astroshield.api.json_body import decode_json_body
 from astroshield.errors import (
-    PROBLEM_JSON,
     DomainError,
     FieldError,
     InvalidInputError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
-    problem_body,
+    send_problem,
 )
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -29,16 +26,6 @@ REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 # middleware appends them, so those layers need no send wrapper of their own.
 RESPONSE_HEADERS_KEY = "response_headers"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
-
-
-def raw_header(scope: Scope, name: bytes) -> str | None:
-    """The first value of header ``name`` (lower case, as ASGI servers give names), read
-    from the raw list: building a ``Headers`` object costs more on a hot path."""
-    for key, value in scope["headers"]:
-        if key == name:
-            text: str = value.decode("latin-1")
-            return text
-    return None
 
 
 def valid_request_id(value: str) -> bool:
@@ -72,36 +59,6 @@ def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
     if hsts:
         headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
     return [(name.encode(), value.encode()) for name, value in headers.items()]
-
-
-async def send_problem(
-    send: Send,
-    scope: Scope,
-    *,
-    status: int,
-    slug: str,
-    title: str,
-    detail: str,
-    headers: dict[str, str] | None = None,
-    errors: Sequence[dict[str, Any]] = (),
-) -> None:
-    body = orjson.dumps(
-        problem_body(
-            status=status,
-            slug=slug,
-            title=title,
-            detail=detail,
-            instance=scope["path"],
-            errors=errors,
-        )
-    )
-    raw_headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def add_missing_headers(
@@ -184,7 +141,10 @@ class RequestGuardMiddleware:
             pattern.match(path) and media_type in types for pattern, types in self.extra_media_types
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # A pure ASGI guard reads the request once, in order (request line, size, media type,
+    # JSON); each branch is one refusal, and splitting it adds calls on every request.
+    # Long because: the same flat list of refusals, read top to bottom.
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

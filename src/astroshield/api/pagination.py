@@ -26,9 +26,8 @@ from pydantic import BaseModel
 
 from astroshield.api.deps import authenticate
 from astroshield.api.schemas import EARLIEST_YEAR, LATEST_YEAR, parse_int63
-from astroshield.config import Settings
+from astroshield.api.state import state_of
 from astroshield.errors import FieldError, InvalidInputError
-from astroshield.runtime_config.catalogue import OrganisationConfig
 from astroshield.security.context import SecurityContext
 
 T = TypeVar("T")
@@ -148,13 +147,15 @@ async def page_request(
     ] = None,
     limit: Annotated[int | None, Query(ge=1, description="page size")] = None,
 ) -> PageRequest:
-    settings: Settings = request.app.state.settings
-    security: SecurityContext = request.app.state.security
+    state = state_of(request)
+    settings = state.settings
+    security = state.security
     if limit is None:
         # The default is a per-organisation setting: the caller's organisation's.
         principal = await authenticate(request)
-        organisation_config: OrganisationConfig = request.app.state.organisation_config
-        size = organisation_config.value(principal.organisation_id, "page_size_default", settings)
+        size = state.organisation_config.value(
+            principal.organisation_id, "page_size_default", settings
+        )
     else:
         size = limit
     if size > settings.page_size_max:

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.types import Scope, Send
 
-from astroshield.api.middleware import send_problem
+from astroshield.errors import send_problem
 
 UNIT_OF_WORK_KEY = "unit_of_work"
 log = structlog.get_logger(__name__)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from astroshield.api.deps import SessionDep, authorize
 from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
 from astroshield.api.schemas import UTCDatetime
+from astroshield.api.state import state_of
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditFilter, AuditRepository
 from astroshield.audit.schemas import AuditEntryRead, ChainFindingRead, ChainVerificationRead
@@ -67,7 +68,7 @@ async def verify_audit_chain(session: SessionDep, request: Request) -> ChainVeri
     verify` does); reads every entry, so it takes as long as the log is long."""
     # The chain spans every organisation: only platform administrators see its state.
     await authorize(request, STREAM_SCOPES["platform"])
-    checkpoint_file = request.app.state.settings.audit_checkpoint_file
+    checkpoint_file = state_of(request).settings.audit_checkpoint_file
     report = await verify_against_files(session, [checkpoint_file])
     return ChainVerificationRead(
         ok=report.ok,

@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +25,8 @@ from astroshield.audit.keys import chain_keys_for
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditRepository
 from astroshield.db import session_scope
+from astroshield.security.actor import Actor as Actor
+from astroshield.security.actor import AuditEvent as AuditEvent
 
 GENESIS_HASH = "0" * 64
 # hash_version: 1 is the unkeyed SHA-256 of entries written before the chain was keyed
@@ -36,58 +36,6 @@ KEYED_HASH = 2
 # Domain separation: an entry HMAC can never be replayed as a checkpoint signature.
 _KEYED_CONTEXT = b"astroshield-audit-entry/v2\n"
 PRUNE_ACTION = "retention.audit_pruned"
-
-
-# audit_log.object_id is String(64).
-OBJECT_ID_MAX = 64
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    action: str
-    actor: str | None = None
-    organisation_id: uuid.UUID | None = None
-    object_type: str | None = None
-    object_id: str | None = None
-    client_address: str | None = None
-    request_id: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who did it, from where: the part of every audit entry a request supplies."""
-
-    user_id: str | None
-    organisation_id: uuid.UUID | None
-    request_id: str | None = None
-    client_address: str | None = None
-
-    def event(
-        self,
-        action: str,
-        *,
-        object_type: str | None = None,
-        object_id: object = None,
-        organisation_id: uuid.UUID | None = None,
-        **details: Any,
-    ) -> AuditEvent:
-        object_text = None if object_id is None else str(object_id)
-        if object_text is not None and len(object_text) > OBJECT_ID_MAX:
-            # A long identifier (a request path, say) is kept whole in the details; the
-            # indexed column holds its start, so the record is written rather than refused.
-            details = {**details, "object_id": object_text}
-            object_text = object_text[: OBJECT_ID_MAX - 1] + "…"
-        return AuditEvent(
-            action=action,
-            actor=self.user_id,
-            organisation_id=organisation_id or self.organisation_id,
-            object_type=object_type,
-            object_id=object_text,
-            client_address=self.client_address,
-            request_id=self.request_id,
-            details=details,
-        )
 
 
 SYSTEM = Actor(user_id="system", organisation_id=None)

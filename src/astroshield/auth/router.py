@@ -11,6 +11,7 @@ from astroshield.api.deps import (
     SessionDep,
     request_actor,
 )
+from astroshield.api.state import state_of
 from astroshield.auth import service
 from astroshield.auth.schemas import (
     BrowserSession,
@@ -41,7 +42,7 @@ async def issue_token(
     refresh token."""
     issued = await service.login(
         session,
-        request.app.state.sessionmaker,
+        state_of(request).sessionmaker,
         security,
         email=data.email,
         password=data.password,
@@ -63,7 +64,7 @@ async def refresh_token(
     it again revokes the whole login."""
     issued = await service.refresh(
         session,
-        request.app.state.sessionmaker,
+        state_of(request).sessionmaker,
         security,
         refresh_token=data.refresh_token,
         actor=request_actor(request),
@@ -99,7 +100,7 @@ async def change_password(
     token (``/auth/refresh`` or ``/auth/session/refresh``) for a new pair."""
     await service.change_password(
         session,
-        request.app.state.sessionmaker,
+        state_of(request).sessionmaker,
         security,
         principal,
         current_password=data.current_password,
@@ -169,7 +170,7 @@ async def browser_login(
     _refuse_cross_site(request)
     issued = await service.login(
         session,
-        request.app.state.sessionmaker,
+        state_of(request).sessionmaker,
         security,
         email=data.email,
         password=data.password,
@@ -194,7 +195,7 @@ async def browser_refresh(
         raise AuthenticationError()
     issued = await service.refresh(
         session,
-        request.app.state.sessionmaker,
+        state_of(request).sessionmaker,
         security,
         refresh_token=token,
         actor=request_actor(request),

@@ -12,6 +12,7 @@ from astroshield.api.middleware import media_type_of
 from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
+from astroshield.api.state import state_of
 from astroshield.astro.conjunction.risk import Tier
 from astroshield.conjunction import service
 from astroshield.conjunction.models import ConjunctionEvent, EventStatus
@@ -143,14 +144,14 @@ async def request_screening(
     """Start a one-vs-all screening of the spacecraft against the catalog; poll
     ``GET /conjunctions/screenings/{id}`` for its status and results."""
     screening = await service.request_screening(session, repo, settings, data, actor)
-    app = request.app
+    state = state_of(request)
     organisation_id, screening_id = repo.organisation_id, screening.id
 
     async def start_job() -> None:
         task = asyncio.get_running_loop().create_task(
-            service.run_screening(app.state.sessionmaker, settings, organisation_id, screening_id)
+            service.run_screening(state.sessionmaker, settings, organisation_id, screening_id)
         )
-        tasks: set[asyncio.Task[None]] = app.state.background_tasks
+        tasks = state.background_tasks
         tasks.add(task)  # a strong reference until it ends
         task.add_done_callback(tasks.discard)
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from astroshield import __version__
+from astroshield.api.state import state_of
 from astroshield.errors import ServiceUnavailableError, problem_response
 from astroshield.health import service
 from astroshield.health.schemas import ComponentHealth, HealthReport
@@ -15,7 +16,7 @@ router = APIRouter(tags=["health"])
 
 
 async def _components(request: Request) -> dict[str, ComponentHealth]:
-    state = request.app.state
+    state = state_of(request)
     return await service.check_all(
         state.probe_engine, state.head_revision, state.redis, state.settings.readiness_timeout_s
     )
@@ -52,6 +53,6 @@ async def health(request: Request) -> HealthReport:
     return HealthReport(
         status="ok" if service.is_ready(components) else "degraded",
         version=__version__,
-        uptime_s=round(time.monotonic() - request.app.state.started_at, 3),
+        uptime_s=round(time.monotonic() - state_of(request).started_at, 3),
         components=components,
     )

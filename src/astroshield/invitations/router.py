@@ -19,6 +19,7 @@ from astroshield.api.deps import (
 )
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.api.side_effects import start_after_commit
+from astroshield.api.state import state_of
 from astroshield.invitations import service
 from astroshield.invitations.schemas import InvitationAccept, InvitationCreate, InvitationRead
 from astroshield.security.principal import Principal
@@ -57,7 +58,7 @@ async def create_invitation(
             service.deliver,
             issued.mail,
             settings=settings,
-            sessionmaker=request.app.state.sessionmaker,
+            sessionmaker=state_of(request).sessionmaker,
             actor=actor,
         ),
     )
@@ -107,7 +108,7 @@ async def accept_invitation(
     Then log in with the invited e-mail address and this password."""
     user = await service.accept(
         session,
-        request.app.state.sessionmaker,
+        state_of(request).sessionmaker,
         security,
         data,
         actor=request_actor(request),

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
 from astroshield.api.deps import ActorDep, SessionDep, authenticate, authorize
-from astroshield.config import Settings
+from astroshield.api.state import state_of
 from astroshield.errors import FieldError, ForbiddenError
 from astroshield.runtime_config import service
 from astroshield.runtime_config.catalogue import (
@@ -16,7 +15,6 @@ from astroshield.runtime_config.catalogue import (
     PLATFORM_SETTINGS,
     OrganisationConfig,
 )
-from astroshield.runtime_config.repository import RuntimeConfigRepository
 from astroshield.runtime_config.schemas import RuntimeConfig
 from astroshield.security.principal import Principal
 
@@ -35,37 +33,8 @@ async def config_reader(request: Request) -> Principal:
 ConfigReader = Annotated[Principal, Depends(config_reader)]
 
 
-def apply_to_app(app: Any, overrides: dict[str, Any]) -> None:
-    """Make the platform-wide ``overrides`` the running configuration of this replica. The
-    refresh loop calls this every few seconds; unchanged overrides cost nothing (no new
-    settings, no logger changes, no rewrite of the alert rules)."""
-    overrides = service.platform_overrides(overrides)
-    if overrides == getattr(app.state, "applied_overrides", {}):
-        return
-    app.state.applied_overrides = dict(overrides)
-    settings = service.effective(app.state.base_settings, overrides)
-
-    previous: Settings = app.state.settings
-    app.state.settings = settings
-    if not settings.is_sqlite and any(
-        getattr(settings, field) != getattr(previous, field) for field in service.POOL_FIELDS
-    ):
-        task = asyncio.get_running_loop().create_task(service.replace_engine(app, settings))
-        app.state.background_tasks = {*getattr(app.state, "background_tasks", set()), task}
-    service.apply_logging(settings, overrides.get("logger_levels", {}))
-    evaluator = getattr(app.state, "alert_evaluator", None)
-    if evaluator is not None:
-        evaluator.use_settings(settings)
-
-
 async def _view(request: Request, session: SessionDep, principal: Principal) -> RuntimeConfig:
-    repository = RuntimeConfigRepository(session)
-    return service.current(
-        request.app.state.base_settings,
-        await repository.all(),
-        await repository.of_organisation(principal.organisation_id),
-        platform_reader=principal.has(PLATFORM_CONFIG_SCOPE),
-    )
+    return await service.view(session, principal, state_of(request).base_settings)
 
 
 @router.get("", response_model_exclude_none=True)
@@ -90,8 +59,9 @@ async def update_config(
     sent = change.model_dump(exclude_unset=True)
     platform = {key: value for key, value in sent.items() if key in PLATFORM_SETTINGS}
     organisation = {key: value for key, value in sent.items() if key in ORGANISATION_SETTINGS}
+    state = state_of(request)
     if platform and not editor.has(PLATFORM_CONFIG_SCOPE):
-        await service.refuse_platform_change(request.app.state.sessionmaker, actor, list(platform))
+        await service.refuse_platform_change(state.sessionmaker, actor, list(platform))
         raise ForbiddenError(
             f"{', '.join(sorted(platform))}: platform-wide, only platform administrators "
             "may change them",
@@ -101,17 +71,16 @@ async def update_config(
         await authorize(request, ORGANISATION_CONFIG_SCOPE)  # refuses and audits
     if platform:
         overrides = await service.update_platform(
-            session, request.app.state.base_settings, platform, actor=actor
+            session, state.base_settings, platform, actor=actor
         )
-        apply_to_app(request.app, overrides)
+        service.apply_platform_overrides(state, overrides)
     if organisation:
         organisation_overrides = await service.update_organisation(
             session,
-            request.app.state.settings,
+            state.settings,
             editor.organisation_id,
             organisation,
             actor=actor,
         )
-        organisation_config: OrganisationConfig = request.app.state.organisation_config
-        organisation_config.set(editor.organisation_id, organisation_overrides)
+        state.component(OrganisationConfig).set(editor.organisation_id, organisation_overrides)
     return await _view(request, session, editor)

@@ -3,7 +3,7 @@
 The replica that takes the change applies it at once; the others pick it up on their next
 refresh (``ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S``). Settings objects stay immutable: the
 effective configuration is the environment's settings with the overrides copied over.
-Platform-wide overrides make ``app.state.settings``; an organisation's overrides apply to
+Platform-wide overrides make the app state's ``settings``; an organisation's overrides apply to
 its own requests only (see ``catalogue``).
 """
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.alerts.evaluator import builtin_rules_from
 from astroshield.alerts.service import ensure_builtin_rules
+from astroshield.api.state import AppState
 from astroshield.audit.service import Actor, record, record_detached
 from astroshield.config import Settings
 from astroshield.db import create_engine, create_sessionmaker
@@ -36,6 +37,7 @@ from astroshield.runtime_config.catalogue import (
 )
 from astroshield.runtime_config.repository import RuntimeConfigRepository
 from astroshield.runtime_config.schemas import RuntimeConfig
+from astroshield.security.principal import Principal
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +91,7 @@ POOL_FIELDS = ("db_pool_size", "db_max_overflow")
 OLD_ENGINE_GRACE_S = 30.0
 
 
-async def replace_engine(app: Any, settings: Settings) -> None:
+async def replace_engine(state: AppState, settings: Settings) -> None:
     """A new connection pool without a restart: new requests use the new engine at once
     (the unit of work reads the sessionmaker per request); the old one is disposed once
     the requests that hold its connections have had time to finish."""
@@ -97,9 +99,9 @@ async def replace_engine(app: Any, settings: Settings) -> None:
     tracing.instrument_engine(engine)
     if settings.metrics_enabled:
         metrics.instrument_engine(engine)
-    old = app.state.engine
-    app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
+    old = state.engine
+    state.engine = engine
+    state.sessionmaker = create_sessionmaker(engine)
     log.info(
         "db_pool_replaced", pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
@@ -107,6 +109,49 @@ async def replace_engine(app: Any, settings: Settings) -> None:
         await asyncio.sleep(OLD_ENGINE_GRACE_S)
     finally:  # also on shutdown, which cancels the wait
         await old.dispose()
+
+
+def apply_platform_overrides(state: AppState, overrides: dict[str, Any]) -> None:
+    """Make the platform-wide ``overrides`` the running configuration of this replica. The
+    refresh loop calls this every few seconds; unchanged overrides cost nothing (no new
+    settings, no logger changes, no rewrite of the alert rules)."""
+    overrides = platform_overrides(overrides)
+    if overrides == getattr(state, "applied_overrides", {}):
+        return
+    state.applied_overrides = dict(overrides)
+    settings = effective(state.base_settings, overrides)
+
+    previous = state.settings
+    state.settings = settings
+    if not settings.is_sqlite and any(
+        getattr(settings, field) != getattr(previous, field) for field in POOL_FIELDS
+    ):
+        task = asyncio.get_running_loop().create_task(replace_engine(state, settings))
+        state.background_tasks = {*getattr(state, "background_tasks", set()), task}
+    apply_logging(settings, overrides.get("logger_levels", {}))
+    evaluator = getattr(state, "alert_evaluator", None)
+    if evaluator is not None:
+        evaluator.use_settings(settings)
+
+
+async def view(session: AsyncSession, principal: Principal, base: Settings) -> RuntimeConfig:
+    """``principal``'s organisation's effective configuration, with the platform-wide
+    settings they may read."""
+    repository = RuntimeConfigRepository(session)
+    return current(
+        base,
+        await repository.all(),
+        await repository.of_organisation(principal.organisation_id),
+        platform_reader=principal.has(PLATFORM_CONFIG_SCOPE),
+    )
+
+
+async def stored_overrides(
+    session: AsyncSession,
+) -> tuple[dict[str, Any], dict[uuid.UUID, dict[str, Any]]]:
+    """Every stored override: the platform's and each organisation's."""
+    repository = RuntimeConfigRepository(session)
+    return await repository.all(), await repository.every_organisation()
 
 
 def _validated(base: Settings, overrides: Mapping[str, Any]) -> Settings:

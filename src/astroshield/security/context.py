@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,15 +13,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from limits import RateLimitItem, parse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from astroshield.cache import TTLCache
 from astroshield.config import PLACEHOLDER_SECRETS, Settings
-from astroshield.security.grants import Grant
+from astroshield.security.grants import AccountState, Grant
 from astroshield.security.invalidation import AuthInvalidations
 from astroshield.security.keys import KeyRing as PiiKeyRing
 from astroshield.security.keys import PiiKeyConfig, load_index_key, load_keyring
 from astroshield.security.local_keys import local_secret
+from astroshield.security.principal import Principal
 from astroshield.security.ratelimit import RateLimiter
+from astroshield.security.scopes import Scope
 from astroshield.security.tokens import KeyRing as JwtKeyRing
 from astroshield.security.tokens import (
     SigningKey,
@@ -33,6 +38,25 @@ from astroshield.security.tokens import (
 
 class SecurityConfigError(RuntimeError):
     pass
+
+
+# (session, user id, token id, login id) -> the account as stored, None when unknown.
+AccountStateLoader = Callable[
+    [AsyncSession, uuid.UUID, str, str | None], Awaitable[AccountState | None]
+]
+# Told of every refusal for a missing scope (the audit log keeps them).
+PermissionDeniedHook = Callable[[HTTPConnection, Principal, Scope], Awaitable[None]]
+
+
+async def _no_account_state(
+    session: AsyncSession, user_id: uuid.UUID, token_id: str, login_id: str | None
+) -> AccountState | None:
+    raise SecurityConfigError("no account state loader wired (see app.create_app)")
+
+
+async def _no_denial_hook(connection: HTTPConnection, principal: Principal, scope: Scope) -> None:
+    # A refusal that cannot be audited is a configuration error, not a silent gap.
+    raise SecurityConfigError("no permission-denied hook wired (see app.create_app)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +105,9 @@ class SecurityContext:
     verified_tokens: TTLCache[str, VerifiedToken]
     usable_tokens: TTLCache[str, Grant]
     invalidations: AuthInvalidations
+    # Wired by the composition root: the stores belong to domains above this layer.
+    load_account_state: AccountStateLoader = _no_account_state
+    permission_denied: PermissionDeniedHook = _no_denial_hook
 
     @property
     def access_cookie(self) -> str:
@@ -163,7 +190,12 @@ def _csrf_secret(settings: Settings) -> bytes:
     return local_secret(settings, "csrf")
 
 
-def build_security(settings: Settings) -> SecurityContext:
+def build_security(
+    settings: Settings,
+    *,
+    load_account_state: AccountStateLoader = _no_account_state,
+    permission_denied: PermissionDeniedHook = _no_denial_hook,
+) -> SecurityContext:
     ring, index_key = _pii(settings)
     grants: TTLCache[str, Grant] = TTLCache(ttl_s=settings.auth_cache_ttl_s, max_entries=20_000)
     return SecurityContext(
@@ -192,4 +224,6 @@ def build_security(settings: Settings) -> SecurityContext:
             redis_url=settings.redis_url,
             channel=f"{settings.rate_limit_namespace}-auth-invalidations",
         ),
+        load_account_state=load_account_state,
+        permission_denied=permission_denied,
     )

@@ -17,6 +17,7 @@ from astroshield.api.deps import (
 )
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.api.schemas import UTCDatetime
+from astroshield.api.state import state_of
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
@@ -50,7 +51,7 @@ WriteRepository = Annotated[SpacecraftRepository, Depends(_writable)]
 
 
 async def get_status_cache(request: Request) -> service.StatusCache:
-    cache: service.StatusCache = request.app.state.status_cache
+    cache = state_of(request).component(service.StatusCache)
     return cache
 
 
@@ -73,7 +74,7 @@ async def get_status(request: Request) -> Response:
     snapshot = await service.current_status(
         organisation_id,
         lambda: SpacecraftRepository(session_of(request), organisation_id),
-        request.app.state.status_cache,
+        state_of(request).component(service.StatusCache),
         spacecraft_id,
     )
     return Response(snapshot.json, media_type="application/json")

@@ -27,9 +27,14 @@ import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from astroshield.api.deps import authority_lapsed, presented_token, principal_for_token
+from astroshield.api.state import state_of
 from astroshield.db import session_scope
 from astroshield.errors import AuthenticationError, InvalidInputError, NotFoundError
+from astroshield.security.authentication import (
+    authority_lapsed,
+    presented_token,
+    principal_for_token,
+)
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.telemetry.dictionary import check_subscription
@@ -89,7 +94,7 @@ async def _token_from_first_message(websocket: WebSocket, timeout_s: float) -> s
 
 
 async def _principal(websocket: WebSocket, token: str) -> Principal:
-    """The same checks as every HTTP request (api.deps), on a session of its own."""
+    """The same checks as every HTTP request (security.authentication), on a session of its own."""
     try:
         return await principal_for_token(websocket, token)
     except AuthenticationError:
@@ -114,7 +119,7 @@ async def _check_access(
     if not principal.has(READ_SCOPE):
         raise RefusedError(f"this stream needs the '{READ_SCOPE}' permission")
     try:
-        async with session_scope(websocket.app.state.sessionmaker) as session:
+        async with session_scope(state_of(websocket).sessionmaker) as session:
             await check_subscription(session, principal, spacecraft_id, wanted)
     except (NotFoundError, InvalidInputError) as refused:
         raise RefusedError(refused.detail) from None
@@ -143,7 +148,7 @@ async def _admit(websocket: WebSocket, spacecraft_id: str) -> _Client:
         # Messages flow only on an accepted connection.
         await websocket.accept()
         accepted = True
-        timeout_s = websocket.app.state.settings.telemetry_ws_auth_timeout_s
+        timeout_s = state_of(websocket).settings.telemetry_ws_auth_timeout_s
         token = await _token_from_first_message(websocket, timeout_s)
     principal = await _principal(websocket, token)
     wanted = _parameter_filter(websocket.query_params.get("parameters"))
@@ -226,7 +231,7 @@ def _close_code(
 
 @router.websocket("/live")
 async def live(websocket: WebSocket, spacecraft_id: str) -> None:
-    hub: LiveHub = websocket.app.state.telemetry_hub
+    hub = state_of(websocket).component(LiveHub)
     try:
         client = await _admit(websocket, spacecraft_id)
     except RefusedError as refused:

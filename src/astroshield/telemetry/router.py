@@ -14,12 +14,15 @@ from astroshield.api.json_body import decode_json_body
 from astroshield.api.pagination import PageDep
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
+from astroshield.api.state import state_of
 from astroshield.db import utcnow
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
+from astroshield.spacecraft.service import StatusCache
 from astroshield.telemetry import definitions, dictionary, ingest, queries
 from astroshield.telemetry.export import export_csv, export_parameters, export_parquet
+from astroshield.telemetry.live import LiveHub
 from astroshield.telemetry.schemas import (
     BucketSeries,
     ExportFormat,
@@ -91,10 +94,10 @@ PartialQuery = Annotated[
 
 
 def _ingest_gate(request: Request) -> ingest.IngestGate:
-    gate: ingest.IngestGate | None = getattr(request.app.state, "telemetry_ingest_gate", None)
+    gate: ingest.IngestGate | None = getattr(state_of(request), "telemetry_ingest_gate", None)
     if gate is None:
-        gate = ingest.IngestGate(request.app.state.settings.telemetry_ingest_concurrency)
-        request.app.state.telemetry_ingest_gate = gate
+        gate = ingest.IngestGate(state_of(request).settings.telemetry_ingest_concurrency)
+        state_of(request).telemetry_ingest_gate = gate
     return gate
 
 
@@ -109,15 +112,14 @@ def _decode_json(body: bytes) -> Any:
 def _answer(request: Request, principal: Principal, outcome: ingest.IngestOutcome) -> Response:
     if outcome.created:
         notify_after_commit(request, outcome.notifications)
-        request.app.state.status_cache.invalidate(
+        state_of(request).component(StatusCache).invalidate(
             (principal.organisation_id, uuid.UUID(request.path_params["spacecraft_id"]))
         )
         if outcome.samples is not None or outcome.alarm_messages:
             spacecraft_id = uuid.UUID(request.path_params["spacecraft_id"])
-            app = request.app
+            hub = state_of(request).component(LiveHub)
 
             async def publish() -> None:
-                hub = app.state.telemetry_hub
                 listening = hub.subscribers(spacecraft_id) > 0
                 for message in outcome.alarm_messages:
                     hub.publish(spacecraft_id, message)
@@ -323,7 +325,7 @@ async def export(
     queries.check_window(start, stop)
     names = list(dict.fromkeys(n.strip() for n in parameters.split(",") if n.strip()))
     selected = await export_parameters(session, principal, spacecraft_id, names)
-    sessionmaker = request.app.state.sessionmaker
+    sessionmaker = state_of(request).sessionmaker
     filename = f"telemetry-{spacecraft_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "parquet":

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from astroshield.api.deps import ActorDep, SecurityDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
+from astroshield.api.state import state_of
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.users import service
@@ -74,7 +75,7 @@ async def update_user(
         data,
         organisation_id=admin.organisation_id,
         actor=actor,
-        sessionmaker=request.app.state.sessionmaker,
+        sessionmaker=state_of(request).sessionmaker,
     )
     return service.to_read(user, security.pii_keys)
 
@@ -95,6 +96,6 @@ async def erase_user(
         user_id,
         organisation_id=admin.organisation_id,
         actor=actor,
-        sessionmaker=request.app.state.sessionmaker,
+        sessionmaker=state_of(request).sessionmaker,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
