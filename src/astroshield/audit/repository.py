@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit.models import AuditEntry
@@ -102,6 +102,40 @@ class AuditRepository:
         if filters.until is not None:
             statement = statement.where(AuditEntry.occurred_at < filters.until)
         return (await self.session.execute(statement)).scalars().all()
+
+    async def prune_boundary(self, before: datetime) -> int | None:
+        """Id of the oldest entry retention keeps: everything below it goes.
+
+        The first entry at or after the cutoff, so that what remains is an unbroken tail
+        even if clocks put an older timestamp after a newer one; and never past the newest
+        entry, so that the chain (and its sequence numbers) continues from it.
+        """
+        kept = select(func.min(AuditEntry.id)).where(AuditEntry.occurred_at >= before)
+        boundary = (await self.session.execute(kept)).scalar_one_or_none()
+        if boundary is None:
+            newest = select(func.max(AuditEntry.id))
+            boundary = (await self.session.execute(newest)).scalar_one_or_none()
+        return boundary
+
+    async def count_below(self, below_id: int) -> int:
+        statement = select(func.count()).where(AuditEntry.id < below_id)
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def delete_below(self, below_id: int, batch: int) -> int:
+        # Oldest first, by id, so what remains is always an unbroken tail of the chain.
+        ids = (
+            select(AuditEntry.id)
+            .where(AuditEntry.id < below_id)
+            .order_by(AuditEntry.id)
+            .limit(batch)
+        )
+        result = await self.session.execute(delete(AuditEntry).where(AuditEntry.id.in_(ids)))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def first_link(self) -> str | None:
+        """The previous hash of the oldest entry left."""
+        statement = select(AuditEntry.previous_hash).order_by(AuditEntry.id).limit(1)
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def iterate(self, batch_size: int = 1000) -> AsyncIterator[AuditEntry]:
         """Every entry in chain order, in batches so memory stays bounded."""
