@@ -361,9 +361,8 @@ def user_create(
 
     from astroshield.audit.service import SYSTEM
     from astroshield.errors import DomainError
-    from astroshield.organisations.repository import OrganisationRepository
     from astroshield.organisations.schemas import OrganisationCreate
-    from astroshield.organisations.service import create_organisation
+    from astroshield.organisations.service import ensure_organisation
     from astroshield.users.schemas import UserCreate
     from astroshield.users.service import create_user
 
@@ -379,12 +378,8 @@ def user_create(
     security = _security()
 
     async def work(session: AsyncSession) -> str:
-        organisations = OrganisationRepository(session)
-        org = await organisations.get_by_slug(organisation) or await create_organisation(
-            organisations,
-            OrganisationCreate(name=organisation, slug=organisation),
-            session=session,
-            actor=SYSTEM,
+        org = await ensure_organisation(
+            session, OrganisationCreate(name=organisation, slug=organisation), actor=SYSTEM
         )
         user = await create_user(
             session, security, org.id, data, actor=SYSTEM, platform_admin=platform_admin

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +8,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit.models import AuditEntry
+from astroshield.audit.schemas import AuditFilter
 
 # Any constant works: it only has to be the same for every writer of the chain.
 _CHAIN_LOCK_KEY = 0x41535452  # "ASTR"
@@ -20,19 +20,6 @@ class ChainHead:
     id: int
     sequence: int
     entry_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilter:
-    organisation_id: uuid.UUID | None = None
-    # The platform stream: entries of no organisation (platform-wide changes, system jobs).
-    platform_stream: bool = False
-    action: str | None = None
-    actor: str | None = None
-    object_type: str | None = None
-    object_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 class AuditRepository:

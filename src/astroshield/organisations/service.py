@@ -10,15 +10,16 @@ from astroshield.errors import ConflictError, FieldError, NotFoundError
 from astroshield.organisations.models import Organisation
 from astroshield.organisations.repository import OrganisationRepository
 from astroshield.organisations.schemas import OrganisationCreate
+from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 
 
 async def create_organisation(
-    repository: OrganisationRepository,
-    data: OrganisationCreate,
-    *,
-    session: AsyncSession,
-    actor: Actor,
+    session: AsyncSession, data: OrganisationCreate, *, actor: Actor
 ) -> Organisation:
+    """Platform-wide: the route admits platform administrators only, and the CLI and the
+    seed create organisations with no user behind them."""
+    repository = OrganisationRepository(session)
     if await repository.get_by_slug(data.slug) is not None:
         raise ConflictError(
             f"an organisation with slug {data.slug!r} exists",
@@ -38,16 +39,30 @@ async def create_organisation(
     return organisation
 
 
-async def get_organisation(
-    repository: OrganisationRepository, organisation_id: uuid.UUID
+async def ensure_organisation(
+    session: AsyncSession, data: OrganisationCreate, *, actor: Actor
 ) -> Organisation:
-    organisation = await repository.get(organisation_id)
+    """The organisation with ``data.slug``, created first if there is none (CLI, seed)."""
+    existing = await OrganisationRepository(session).get_by_slug(data.slug)
+    return existing or await create_organisation(session, data, actor=actor)
+
+
+async def get_organisation(
+    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
+) -> Organisation:
+    """Your own organisation (platform administrators: any); another is not found."""
+    if organisation_id != principal.organisation_id and not principal.has(
+        Scope.ORGANISATIONS_ADMIN
+    ):
+        raise NotFoundError(f"organisation {organisation_id} not found")
+    organisation = await OrganisationRepository(session).get(organisation_id)
     if organisation is None:
         raise NotFoundError(f"organisation {organisation_id} not found")
     return organisation
 
 
 async def list_organisations(
-    repository: OrganisationRepository, *, after_id: uuid.UUID | None, limit: int
+    session: AsyncSession, principal: Principal, *, after_id: uuid.UUID | None, limit: int
 ) -> Sequence[Organisation]:
-    return await repository.list(after_id=after_id, limit=limit)
+    """Every organisation (the route admits platform administrators only)."""
+    return await OrganisationRepository(session).list(after_id=after_id, limit=limit)

@@ -12,7 +12,6 @@ from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.users import service
-from astroshield.users.repository import UserRepository
 from astroshield.users.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -40,8 +39,8 @@ async def create_user(
 async def list_users(
     admin: UserAdmin, session: SessionDep, security: SecurityDep, page: PageDep
 ) -> Page[UserRead]:
-    rows = await UserRepository(session).list(
-        admin.organisation_id, after_id=cursor_value(page, "id", uuid.UUID), limit=page.limit + 1
+    rows = await service.list_users(
+        session, admin, after_id=cursor_value(page, "id", uuid.UUID), limit=page.limit + 1
     )
     return make_page(
         rows, page, render=lambda user: service.to_read(user, security.pii_keys), key=id_key

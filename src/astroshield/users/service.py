@@ -26,6 +26,7 @@ from astroshield.errors import (
 from astroshield.security import passwords, pii
 from astroshield.security.context import SecurityContext
 from astroshield.security.keys import KeyRing
+from astroshield.security.principal import Principal
 from astroshield.security.scopes import Role
 from astroshield.users.models import User
 from astroshield.users.repository import UserRepository
@@ -114,6 +115,15 @@ async def create_user(
         ),
     )
     return user
+
+
+async def list_users(
+    session: AsyncSession, principal: Principal, *, after_id: uuid.UUID | None, limit: int
+) -> Sequence[User]:
+    """The accounts of the caller's organisation, in id order after ``after_id``."""
+    return await UserRepository(session).list(
+        principal.organisation_id, after_id=after_id, limit=limit
+    )
 
 
 async def get_user(
