@@ -382,7 +382,7 @@ def user_create(
             session, OrganisationCreate(name=organisation, slug=organisation), actor=SYSTEM
         )
         user = await create_user(
-            session, security, org.id, data, actor=SYSTEM, platform_admin=platform_admin
+            session, org.id, data, security=security, actor=SYSTEM, platform_admin=platform_admin
         )
         return str(user.id)
 

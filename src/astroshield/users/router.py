@@ -31,7 +31,9 @@ async def create_user(
 ) -> UserRead:
     """Create an account in the administrator's own organisation (platform administrators;
     organisation administrators use `POST /invitations`)."""
-    user = await service.create_user(session, security, admin.organisation_id, data, actor=actor)
+    user = await service.create_user(
+        session, admin.organisation_id, data, security=security, actor=actor
+    )
     return service.to_read(user, security.pii_keys)
 
 
@@ -51,7 +53,7 @@ async def list_users(
 async def get_user(
     user_id: uuid.UUID, admin: UserAdmin, session: SessionDep, security: SecurityDep
 ) -> UserRead:
-    user = await service.get_user(session, user_id, organisation_id=admin.organisation_id)
+    user = await service.get_user(session, admin, user_id)
     return service.to_read(user, security.pii_keys)
 
 
@@ -68,12 +70,12 @@ async def update_user(
     """Platform administrators' accounts are changed only by platform administrators."""
     user = await service.update_user(
         session,
-        security,
+        admin,
         user_id,
         data,
-        organisation_id=admin.organisation_id,
-        actor=actor,
+        security=security,
         sessionmaker=request.app.state.sessionmaker,
+        actor=actor,
     )
     return service.to_read(user, security.pii_keys)
 
@@ -90,10 +92,10 @@ async def erase_user(
     """Deactivate the account and erase its personal data (name, e-mail, phone)."""
     await service.delete_user(
         session,
-        security,
+        admin,
         user_id,
-        organisation_id=admin.organisation_id,
-        actor=actor,
+        security=security,
         sessionmaker=request.app.state.sessionmaker,
+        actor=actor,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
