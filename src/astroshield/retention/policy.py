@@ -73,13 +73,14 @@ class RetentionPolicy:
 
 def batched(
     count: Callable[[AsyncSession, datetime], Awaitable[int]],
-    delete: Callable[[AsyncSession, datetime, int], Awaitable[int]],
+    delete_batch: Callable[[AsyncSession, datetime, int], Awaitable[int]],
 ) -> Apply:
-    """The policy of a class whose rows older than the cutoff are simply deleted."""
+    """The policy of a class whose rows older than the cutoff are simply deleted:
+    ``count`` counts them, ``delete_batch`` deletes up to a batch of them."""
 
     async def apply(run: RetentionRun, cutoff: datetime) -> int:
         if run.dry_run:
             return await count(run.session, cutoff)
-        return await run.drain(lambda batch: delete(run.session, cutoff, batch))
+        return await run.drain(lambda batch: delete_batch(run.session, cutoff, batch))
 
     return apply
