@@ -361,8 +361,7 @@ def user_create(
 
     from astroshield.audit.service import SYSTEM
     from astroshield.errors import DomainError
-    from astroshield.organisations.schemas import OrganisationCreate
-    from astroshield.organisations.service import ensure_organisation
+    from astroshield.organisations.service import get_or_create_organisation
     from astroshield.users.schemas import UserCreate
     from astroshield.users.service import create_user
 
@@ -378,9 +377,7 @@ def user_create(
     security = _security()
 
     async def work(session: AsyncSession) -> str:
-        org = await ensure_organisation(
-            session, OrganisationCreate(name=organisation, slug=organisation), actor=SYSTEM
-        )
+        org = await get_or_create_organisation(session, organisation, actor=SYSTEM)
         user = await create_user(
             session, org.id, data, security=security, actor=SYSTEM, platform_admin=platform_admin
         )

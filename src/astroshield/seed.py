@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit.service import SYSTEM
-from astroshield.organisations.schemas import OrganisationCreate
-from astroshield.organisations.service import ensure_organisation
+from astroshield.organisations.service import get_or_create_organisation
 from astroshield.spacecraft.models import HealthState, OperationalMode
 from astroshield.spacecraft.repository import SpacecraftFilter, SpacecraftRepository
 from astroshield.spacecraft.schemas import SpacecraftCreate, StatusReportCreate
@@ -114,9 +113,7 @@ async def seed_demo_data(session: AsyncSession) -> int:
     created = 0
     now = datetime.now(UTC).replace(microsecond=0)
     for (org_name, slug), fleet in DEMO_FLEETS.items():
-        organisation = await ensure_organisation(
-            session, OrganisationCreate(name=org_name, slug=slug), actor=SYSTEM
-        )
+        organisation = await get_or_create_organisation(session, slug, name=org_name, actor=SYSTEM)
         spacecraft = SpacecraftRepository(session, organisation.id)
         existing = {
             craft.name

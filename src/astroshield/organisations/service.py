@@ -39,14 +39,6 @@ async def create_organisation(
     return organisation
 
 
-async def ensure_organisation(
-    session: AsyncSession, data: OrganisationCreate, *, actor: Actor
-) -> Organisation:
-    """The organisation with ``data.slug``, created first if there is none (CLI, seed)."""
-    existing = await OrganisationRepository(session).get_by_slug(data.slug)
-    return existing or await create_organisation(session, data, actor=actor)
-
-
 async def get_organisation(
     session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
 ) -> Organisation:
@@ -66,3 +58,16 @@ async def list_organisations(
 ) -> Sequence[Organisation]:
     """Every organisation (the route admits platform administrators only)."""
     return await OrganisationRepository(session).list(after_id=after_id, limit=limit)
+
+
+async def get_or_create_organisation(
+    session: AsyncSession, slug: str, *, actor: Actor, name: str | None = None
+) -> Organisation:
+    """The organisation with ``slug``, created (named ``name``, else after its slug) if
+    there is none: how the first administrator's organisation comes to exist
+    (``astroshield user create``), and the demo organisations of the seed."""
+    existing = await OrganisationRepository(session).get_by_slug(slug)
+    if existing is not None:
+        return existing
+    data = OrganisationCreate(name=name or slug, slug=slug)
+    return await create_organisation(session, data, actor=actor)
