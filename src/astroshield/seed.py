@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit.service import SYSTEM
-from astroshield.organisations.repository import OrganisationRepository
-from astroshield.organisations.schemas import OrganisationCreate
-from astroshield.organisations.service import create_organisation
+from astroshield.organisations.service import get_or_create_organisation
 from astroshield.spacecraft.models import HealthState, OperationalMode
 from astroshield.spacecraft.repository import SpacecraftFilter, SpacecraftRepository
 from astroshield.spacecraft.schemas import SpacecraftCreate, StatusReportCreate
@@ -111,17 +109,11 @@ async def seed_demo_data(session: AsyncSession) -> int:
     """Create the demo organisations and spacecraft that are missing; returns how many
     spacecraft were created (0 on a second run). No accounts: there are no default
     credentials anywhere; `astroshield user create` makes the first one."""
-    organisations = OrganisationRepository(session)
     no_cache = StatusCache(ttl_s=0, max_entries=0)
     created = 0
     now = datetime.now(UTC).replace(microsecond=0)
     for (org_name, slug), fleet in DEMO_FLEETS.items():
-        organisation = await organisations.get_by_slug(slug) or await create_organisation(
-            organisations,
-            OrganisationCreate(name=org_name, slug=slug),
-            session=session,
-            actor=SYSTEM,
-        )
+        organisation = await get_or_create_organisation(session, slug, name=org_name, actor=SYSTEM)
         spacecraft = SpacecraftRepository(session, organisation.id)
         existing = {
             craft.name

@@ -9,6 +9,7 @@ with nobody able to manage organisations.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +21,8 @@ from astroshield.audit.models import AuditEntry
 from astroshield.audit.service import Actor
 from astroshield.errors import ConflictError, ForbiddenError
 from astroshield.organisations.models import Organisation
-from astroshield.security.scopes import Role
+from astroshield.security.principal import Principal
+from astroshield.security.scopes import Role, scopes_for
 from astroshield.users import service
 from astroshield.users.models import User
 from astroshield.users.schemas import UserUpdate
@@ -188,6 +190,19 @@ async def test_last_active_platform_admin_cannot_be_removed_or_demoted(
     assert stepped_down.status_code == 200
 
 
+def _principal(user: User) -> Principal:
+    """The platform administrator ``user`` as authentication would establish them."""
+    return Principal(
+        user_id=user.id,
+        organisation_id=user.organisation_id,
+        role=user.role,
+        scopes=scopes_for(user.role, platform_admin=user.is_platform_admin),
+        token_id="test",
+        token_expires_at=datetime.now(UTC) + timedelta(minutes=5),
+        auth_method="bearer",
+    )
+
+
 @pytest.mark.skipif(
     not databases.is_postgres(databases.test_database_url()),
     reason="row locks (SELECT ... FOR UPDATE) are PostgreSQL's; SQLite has a single writer",
@@ -204,12 +219,12 @@ async def test_two_platform_admins_demoting_each_other_leave_one(
     async def change(session: Any, actor: User, target: User) -> None:
         await service.update_user(
             session,
-            security,
+            _principal(actor),
             target.id,
             demote,
-            organisation_id=organisation.id,
-            actor=Actor(str(actor.id), organisation.id),
+            security=security,
             sessionmaker=sessionmaker,
+            actor=Actor(str(actor.id), organisation.id),
         )
 
     async with sessionmaker() as one, sessionmaker() as two:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit.models import AuditEntry
+from astroshield.audit.schemas import AuditFilter
 
 # Any constant works: it only has to be the same for every writer of the chain.
 _CHAIN_LOCK_KEY = 0x41535452  # "ASTR"
@@ -20,19 +20,6 @@ class ChainHead:
     id: int
     sequence: int
     entry_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilter:
-    organisation_id: uuid.UUID | None = None
-    # The platform stream: entries of no organisation (platform-wide changes, system jobs).
-    platform_stream: bool = False
-    action: str | None = None
-    actor: str | None = None
-    object_type: str | None = None
-    object_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 class AuditRepository:
@@ -102,6 +89,40 @@ class AuditRepository:
         if filters.until is not None:
             statement = statement.where(AuditEntry.occurred_at < filters.until)
         return (await self.session.execute(statement)).scalars().all()
+
+    async def prune_boundary(self, before: datetime) -> int | None:
+        """Id of the oldest entry retention keeps: everything below it goes.
+
+        The first entry at or after the cutoff, so that what remains is an unbroken tail
+        even if clocks put an older timestamp after a newer one; and never past the newest
+        entry, so that the chain (and its sequence numbers) continues from it.
+        """
+        kept = select(func.min(AuditEntry.id)).where(AuditEntry.occurred_at >= before)
+        boundary = (await self.session.execute(kept)).scalar_one_or_none()
+        if boundary is None:
+            newest = select(func.max(AuditEntry.id))
+            boundary = (await self.session.execute(newest)).scalar_one_or_none()
+        return boundary
+
+    async def count_below(self, below_id: int) -> int:
+        statement = select(func.count()).where(AuditEntry.id < below_id)
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def delete_below(self, below_id: int, batch: int) -> int:
+        # Oldest first, by id, so what remains is always an unbroken tail of the chain.
+        ids = (
+            select(AuditEntry.id)
+            .where(AuditEntry.id < below_id)
+            .order_by(AuditEntry.id)
+            .limit(batch)
+        )
+        result = await self.session.execute(delete(AuditEntry).where(AuditEntry.id.in_(ids)))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def first_link(self) -> str | None:
+        """The previous hash of the oldest entry left."""
+        statement = select(AuditEntry.previous_hash).order_by(AuditEntry.id).limit(1)
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def iterate(self, batch_size: int = 1000) -> AsyncIterator[AuditEntry]:
         """Every entry in chain order, in batches so memory stays bounded."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
@@ -8,9 +8,15 @@ from astroshield.api.deps import SessionDep, authorize
 from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.state import state_of
+from astroshield.audit import service
 from astroshield.audit.models import AuditEntry
-from astroshield.audit.repository import AuditFilter, AuditRepository
-from astroshield.audit.schemas import AuditEntryRead, ChainFindingRead, ChainVerificationRead
+from astroshield.audit.schemas import (
+    AuditEntryRead,
+    AuditFilter,
+    AuditStream,
+    ChainFindingRead,
+    ChainVerificationRead,
+)
 from astroshield.audit.verify import verify_against_files
 from astroshield.security.scopes import Scope
 
@@ -19,7 +25,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 # administrators the platform's (entries of no organisation).
 STREAM_SCOPES = {"organisation": Scope.AUDIT_READ, "platform": Scope.PLATFORM_AUDIT}
 Stream = Annotated[
-    Literal["organisation", "platform"],
+    AuditStream,
     Query(
         description="organisation: your organisation's trail; platform: platform-wide "
         "changes and system jobs (platform administrators)"
@@ -48,8 +54,6 @@ async def list_audit_entries(
     """Your organisation's audit trail, or the platform's, newest first."""
     reader = await authorize(request, STREAM_SCOPES[stream])
     filters = AuditFilter(
-        organisation_id=reader.organisation_id if stream == "organisation" else None,
-        platform_stream=stream == "platform",
         action=action,
         actor=actor,
         object_type=object_type,
@@ -58,7 +62,9 @@ async def list_audit_entries(
         until=until,
     )
     before = cursor_value(page, "id", int)
-    rows = await AuditRepository(session).list(filters, before_id=before, limit=page.limit + 1)
+    rows = await service.list_entries(
+        session, reader, stream, filters, before_id=before, limit=page.limit + 1
+    )
     return make_page(rows, page, render=AuditEntryRead.model_validate, key=_key)
 
 

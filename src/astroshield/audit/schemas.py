@@ -1,10 +1,28 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from astroshield.api.schemas import ResponseModel
+
+# organisation: an organisation's trail; platform: entries of no organisation
+# (platform-wide changes, system jobs).
+AuditStream = Literal["organisation", "platform"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    organisation_id: uuid.UUID | None = None
+    # The platform stream: entries of no organisation (platform-wide changes, system jobs).
+    platform_stream: bool = False
+    action: str | None = None
+    actor: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class AuditEntryRead(ResponseModel):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from astroshield.audit.keys import chain_keys_for
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.repository import AuditRepository
+from astroshield.audit.schemas import AuditFilter, AuditStream
 from astroshield.db import session_scope
 from astroshield.security.actor import Actor as Actor
 from astroshield.security.actor import AuditEvent as AuditEvent
+from astroshield.security.principal import Principal
 
 GENESIS_HASH = "0" * 64
 # hash_version: 1 is the unkeyed SHA-256 of entries written before the chain was keyed
@@ -113,3 +117,23 @@ async def record_detached(
     """
     async with session_scope(sessionmaker) as session:
         await record(session, event)
+
+
+async def list_entries(
+    session: AsyncSession,
+    principal: Principal,
+    stream: AuditStream,
+    filters: AuditFilter,
+    *,
+    before_id: int | None,
+    limit: int,
+) -> Sequence[AuditEntry]:
+    """The entries of ``stream`` that ``filters`` select, newest first: the organisation
+    stream is the caller's organisation's, the platform stream that of no organisation.
+    The caller must hold the stream's scope."""
+    scoped = replace(
+        filters,
+        organisation_id=principal.organisation_id if stream == "organisation" else None,
+        platform_stream=stream == "platform",
+    )
+    return await AuditRepository(session).list(scoped, before_id=before_id, limit=limit)

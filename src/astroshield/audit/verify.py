@@ -146,104 +146,116 @@ def _when(checkpoint: Checkpoint, source: str) -> str:
     return f"checkpoint of {checkpoint.at.isoformat(timespec='seconds')} ({source})"
 
 
+class _ChainWalk:
+    """One pass over the chain, oldest first, keeping only the two entries a link needs."""
+
+    def __init__(self, keys: KeyRing, checkpoints: Iterable[CheckpointLine]) -> None:
+        self.keys = keys
+        self.findings = _Findings()
+        self.pending: dict[int, list[tuple[Checkpoint, str]]] = defaultdict(list)
+        self.checkpoints_checked = 0
+        self.checked = 0
+        self.previous: AuditEntry | None = None
+        self.first: AuditEntry | None = None
+        self.first_previous_hash: str | None = None
+        self.anchors: set[str] = set()
+        self.seen_keyed = False
+        for line in checkpoints:
+            if line.checkpoint is None:
+                self.findings.add(CHECKPOINT, f"{line.source}: {line.problem}")
+            else:
+                self.pending[line.checkpoint.sequence].append((line.checkpoint, line.source))
+
+    def visit(self, entry: AuditEntry) -> None:
+        self.checked += 1
+        problem = _check_own_hash(entry, self.keys, self.seen_keyed)
+        if problem is not None:
+            self.findings.add(*problem, entry)
+        self.seen_keyed = self.seen_keyed or entry.hash_version == KEYED_HASH
+        if self.previous is None:
+            self.first, self.first_previous_hash = entry, entry.previous_hash
+        else:
+            self._check_link(self.previous, entry)
+        for checkpoint, source in self.pending.pop(entry.sequence, ()):
+            self.checkpoints_checked += 1
+            # An entry whose own hash is already wrong is reported; a valid HMAC that
+            # differs from the checkpointed hash was recomputed with the key.
+            if problem is None and entry.entry_hash != checkpoint.head_hash:
+                self._checkpoint_differs(entry, checkpoint, source)
+        if entry.action == PRUNE_ACTION and isinstance(entry.details.get("anchor_hash"), str):
+            self.anchors.add(entry.details["anchor_hash"])
+        self.previous = entry
+
+    def _check_link(self, previous: AuditEntry, entry: AuditEntry) -> None:
+        missing = entry.sequence - previous.sequence - 1
+        if missing > 0:
+            self.findings.add(
+                DELETED,
+                f"{missing} entr{'y' if missing == 1 else 'ies'} deleted before it "
+                f"(sequence {previous.sequence + 1}-{entry.sequence - 1} missing)",
+                entry,
+            )
+        elif missing < 0:
+            self.findings.add(MODIFIED, "sequence number out of order", entry)
+        elif entry.previous_hash != previous.entry_hash:
+            self.findings.add(
+                DELETED, "link broken: an earlier entry was deleted or replaced", entry
+            )
+
+    def _checkpoint_differs(self, entry: AuditEntry, checkpoint: Checkpoint, source: str) -> None:
+        if entry.occurred_at > checkpoint.at:
+            # Written after the checkpoint, so not the entry it saw: the newest entries
+            # were deleted and the service has been appending since.
+            self.findings.add(
+                TRUNCATED,
+                f"the newest entries were deleted after the {_when(checkpoint, source)}"
+                ": its sequence now belongs to an entry written later",
+                entry,
+            )
+        else:
+            self.findings.add(
+                REHASHED,
+                f"hash differs from the {_when(checkpoint, source)}: the chain was "
+                "recomputed with the chain key after it was checkpointed",
+                entry,
+            )
+
+    def finish(self) -> ChainReport:
+        anchored = self.first_previous_hash in self.anchors
+        if self.first is not None and self.first_previous_hash != GENESIS_HASH and not anchored:
+            self.findings.add(
+                DELETED, "the oldest entries were deleted without a retention record", self.first
+            )
+        head_sequence = 0 if self.previous is None else self.previous.sequence
+        beyond: list[tuple[Checkpoint, str]] = []
+        for sequence, entries in self.pending.items():
+            # Checkpoints at or below the head that matched no entry are accounted for:
+            # before the first entry they were removed by retention (when the first link
+            # is anchored; otherwise reported above) or saw the empty chain; inside a
+            # sequence gap they are part of a deletion already reported.
+            self.checkpoints_checked += len(entries)
+            if sequence > head_sequence:
+                beyond.extend(entries)
+        if beyond:
+            newest, source = max(beyond, key=lambda item: item[0].sequence)
+            self.findings.add(
+                TRUNCATED,
+                f"the newest entries were deleted: the {_when(newest, source)} recorded "
+                f"sequence {newest.sequence}, the log now ends at sequence {head_sequence} "
+                f"({newest.sequence - head_sequence} missing)",
+            )
+        return ChainReport(self.checked, self.findings.items, self.checkpoints_checked)
+
+
 async def verify_chain(
     session: AsyncSession, checkpoints: Iterable[CheckpointLine] = ()
 ) -> ChainReport:
     """Check every entry, every link, and the chain against ``checkpoints``."""
-    keys = chain_keys_for(session)
-    findings = _Findings()
-    pending: dict[int, list[tuple[Checkpoint, str]]] = defaultdict(list)
-    checkpoints_checked = 0
-    for line in checkpoints:
-        if line.checkpoint is None:
-            findings.add(CHECKPOINT, f"{line.source}: {line.problem}")
-        else:
-            pending[line.checkpoint.sequence].append((line.checkpoint, line.source))
-
-    checked = 0
-    previous: AuditEntry | None = None
-    first: AuditEntry | None = None
-    first_previous_hash: str | None = None
-    anchors: set[str] = set()
-    seen_keyed = False
+    walk = _ChainWalk(chain_keys_for(session), checkpoints)
+    # Bounded memory: the repository lets the session forget entries after each batch.
     async for entry in AuditRepository(session).iterate():
-        checked += 1
-        problem = _check_own_hash(entry, keys, seen_keyed)
-        if problem is not None:
-            findings.add(*problem, entry)
-        seen_keyed = seen_keyed or entry.hash_version == KEYED_HASH
-
-        if previous is None:
-            first, first_previous_hash = entry, entry.previous_hash
-        else:
-            missing = entry.sequence - previous.sequence - 1
-            if missing > 0:
-                findings.add(
-                    DELETED,
-                    f"{missing} entr{'y' if missing == 1 else 'ies'} deleted before it "
-                    f"(sequence {previous.sequence + 1}-{entry.sequence - 1} missing)",
-                    entry,
-                )
-            elif missing < 0:
-                findings.add(MODIFIED, "sequence number out of order", entry)
-            elif entry.previous_hash != previous.entry_hash:
-                findings.add(
-                    DELETED, "link broken: an earlier entry was deleted or replaced", entry
-                )
-
-        for checkpoint, source in pending.pop(entry.sequence, ()):
-            checkpoints_checked += 1
-            # An entry whose own hash is already wrong is reported; a valid HMAC that
-            # differs from the checkpointed hash was recomputed with the key.
-            if problem is None and entry.entry_hash != checkpoint.head_hash:
-                if entry.occurred_at > checkpoint.at:
-                    # Written after the checkpoint, so not the entry it saw: the newest
-                    # entries were deleted and the service has been appending since.
-                    findings.add(
-                        TRUNCATED,
-                        f"the newest entries were deleted after the {_when(checkpoint, source)}"
-                        ": its sequence now belongs to an entry written later",
-                        entry,
-                    )
-                else:
-                    findings.add(
-                        REHASHED,
-                        f"hash differs from the {_when(checkpoint, source)}: the chain was "
-                        "recomputed with the chain key after it was checkpointed",
-                        entry,
-                    )
-        if entry.action == PRUNE_ACTION and isinstance(entry.details.get("anchor_hash"), str):
-            anchors.add(entry.details["anchor_hash"])
-        previous = entry
-        # Bounded memory: the session forgets entries after each batch, this keeps two.
-
-    anchored = first_previous_hash in anchors
-    if first is not None and first_previous_hash != GENESIS_HASH and not anchored:
-        findings.add(DELETED, "the oldest entries were deleted without a retention record", first)
-
-    head_sequence = 0 if previous is None else previous.sequence
-    first_sequence = 1 if first is None else first.sequence
-    beyond: list[tuple[Checkpoint, str]] = []
-    for sequence, entries in pending.items():
-        if sequence > head_sequence:
-            beyond.extend(entries)
-        elif sequence == 0 or sequence < first_sequence:
-            # Before the first entry: removed by retention when the first link is anchored
-            # (otherwise reported above), or the empty chain.
-            checkpoints_checked += len(entries)
-        else:
-            # Inside a sequence gap, which is reported as a deletion.
-            checkpoints_checked += len(entries)
-    if beyond:
-        checkpoints_checked += len(beyond)
-        newest, source = max(beyond, key=lambda item: item[0].sequence)
-        findings.add(
-            TRUNCATED,
-            f"the newest entries were deleted: the {_when(newest, source)} recorded sequence "
-            f"{newest.sequence}, the log now ends at sequence {head_sequence} "
-            f"({newest.sequence - head_sequence} missing)",
-        )
-    return ChainReport(checked, findings.items, checkpoints_checked)
+        walk.visit(entry)
+    return walk.finish()
 
 
 async def verify_against_files(session: AsyncSession, paths: Iterable[Path]) -> ChainReport:

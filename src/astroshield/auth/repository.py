@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, exists, false, select, update
+from sqlalchemy import ColumnElement, delete, exists, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
@@ -119,3 +119,10 @@ class AuthRepository:
             delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < now)
         )
         return int(tokens.rowcount) + int(revoked.rowcount)  # type: ignore[attr-defined]
+
+    async def count_expired(self, *, now: datetime) -> int:
+        refresh = select(func.count()).where(RefreshToken.expires_at < now)
+        revoked = select(func.count()).where(RevokedAccessToken.expires_at < now)
+        return int((await self.session.execute(refresh)).scalar_one()) + int(
+            (await self.session.execute(revoked)).scalar_one()
+        )

@@ -42,10 +42,10 @@ async def issue_token(
     refresh token."""
     issued = await service.login(
         session,
-        state_of(request).sessionmaker,
-        security,
         email=data.email,
         password=data.password,
+        security=security,
+        sessionmaker=state_of(request).sessionmaker,
         actor=request_actor(request),
     )
     response.headers.update(NO_STORE)
@@ -64,9 +64,9 @@ async def refresh_token(
     it again revokes the whole login."""
     issued = await service.refresh(
         session,
-        state_of(request).sessionmaker,
-        security,
         refresh_token=data.refresh_token,
+        security=security,
+        sessionmaker=state_of(request).sessionmaker,
         actor=request_actor(request),
     )
     response.headers.update(NO_STORE)
@@ -78,7 +78,7 @@ async def logout(
     principal: CurrentPrincipal, session: SessionDep, security: SecurityDep, actor: ActorDep
 ) -> Response:
     """End the login: every access and refresh token of it, on every replica."""
-    await service.logout(session, security, principal, actor=actor)
+    await service.logout(session, principal, security=security, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -100,11 +100,11 @@ async def change_password(
     token (``/auth/refresh`` or ``/auth/session/refresh``) for a new pair."""
     await service.change_password(
         session,
-        state_of(request).sessionmaker,
-        security,
         principal,
         current_password=data.current_password,
         new_password=data.new_password,
+        security=security,
+        sessionmaker=state_of(request).sessionmaker,
         actor=actor,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=NO_STORE)
@@ -112,7 +112,7 @@ async def change_password(
 
 @router.get("/me")
 async def me(principal: CurrentPrincipal, session: SessionDep, security: SecurityDep) -> UserRead:
-    user = await get_user(session, principal.user_id, organisation_id=principal.organisation_id)
+    user = await get_user(session, principal, principal.user_id)
     return to_read(user, security.pii_keys)
 
 
@@ -170,10 +170,10 @@ async def browser_login(
     _refuse_cross_site(request)
     issued = await service.login(
         session,
-        state_of(request).sessionmaker,
-        security,
         email=data.email,
         password=data.password,
+        security=security,
+        sessionmaker=state_of(request).sessionmaker,
         actor=request_actor(request),
     )
     csrf = csrf_token(security.csrf_secret, str(issued.family_id))
@@ -195,9 +195,9 @@ async def browser_refresh(
         raise AuthenticationError()
     issued = await service.refresh(
         session,
-        state_of(request).sessionmaker,
-        security,
         refresh_token=token,
+        security=security,
+        sessionmaker=state_of(request).sessionmaker,
         actor=request_actor(request),
     )
     csrf = csrf_token(security.csrf_secret, str(issued.family_id))
@@ -210,7 +210,7 @@ async def browser_refresh(
 async def browser_logout(
     principal: CurrentPrincipal, session: SessionDep, security: SecurityDep, actor: ActorDep
 ) -> Response:
-    await service.logout(session, security, principal, actor=actor)
+    await service.logout(session, principal, security=security, actor=actor)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     for name, path, _ in _session_cookies(security):
         response.delete_cookie(name, path=path, secure=security.secure_cookies, samesite="strict")

@@ -33,10 +33,6 @@ class PasswordChange(RequestModel):
     new_password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class LogoutRequest(RequestModel):
-    refresh_token: Token | None = None
-
-
 class TokenPair(BaseModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name, not a secret

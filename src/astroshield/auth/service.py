@@ -23,8 +23,12 @@ from astroshield.security.principal import Principal
 from astroshield.security.scopes import scopes_for
 from astroshield.security.tokens import TokenClaims, TokenError
 from astroshield.users.models import User
-from astroshield.users.repository import UserRepository
-from astroshield.users.service import check_new_password, unseal
+from astroshield.users.service import (
+    check_new_password,
+    find_account,
+    find_by_email_index,
+    unseal,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -87,16 +91,16 @@ async def _limit_login(security: SecurityContext, client: str, email_index: str)
 
 async def login(
     session: AsyncSession,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    security: SecurityContext,
     *,
     email: str,
     password: str,
+    security: SecurityContext,
+    sessionmaker: async_sessionmaker[AsyncSession],
     actor: Actor,
 ) -> IssuedSession:
     email_index = pii.blind_index(email, key=security.email_index_key)
     await _limit_login(security, actor.client_address or "unknown", email_index)
-    user = await UserRepository(session).get_by_email_index(email_index)
+    user = await find_by_email_index(session, email_index)
     if user is None or user.password_hash is None:
         passwords.verify_dummy(password)  # same time as a real miss: no user enumeration
         ok = False
@@ -130,10 +134,10 @@ async def login(
 
 async def refresh(
     session: AsyncSession,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    security: SecurityContext,
     *,
     refresh_token: str,
+    security: SecurityContext,
+    sessionmaker: async_sessionmaker[AsyncSession],
     actor: Actor,
 ) -> IssuedSession:
     try:
@@ -165,7 +169,7 @@ async def refresh(
                     ),
                 )
         raise AuthenticationError()
-    user = await UserRepository(session).get(uuid.UUID(claims.subject), organisation_id=None)
+    user = await find_account(session, uuid.UUID(claims.subject), organisation_id=None)
     if user is None or not user.is_active or str(user.organisation_id) != claims.organisation_id:
         raise AuthenticationError()
     assert claims.family_id is not None
@@ -173,11 +177,7 @@ async def refresh(
 
 
 async def logout(
-    session: AsyncSession,
-    security: SecurityContext,
-    principal: Principal,
-    *,
-    actor: Actor,
+    session: AsyncSession, principal: Principal, *, security: SecurityContext, actor: Actor
 ) -> None:
     """End the login: the presented access token, every other access token of the same
     login and every refresh token of it, on every replica."""
@@ -197,12 +197,12 @@ async def logout(
 
 async def change_password(
     session: AsyncSession,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    security: SecurityContext,
     principal: Principal,
     *,
     current_password: str,
     new_password: str,
+    security: SecurityContext,
+    sessionmaker: async_sessionmaker[AsyncSession],
     actor: Actor,
 ) -> None:
     """Replace the caller's password. Every other login of the account ends and every
@@ -211,9 +211,7 @@ async def change_password(
 
     Guessing the current password through here draws on the login budget of the account.
     """
-    user = await UserRepository(session).get(
-        principal.user_id, organisation_id=principal.organisation_id
-    )
+    user = await find_account(session, principal.user_id, organisation_id=principal.organisation_id)
     if user is None or user.password_hash is None:
         raise AuthenticationError()
     await _limit_login(

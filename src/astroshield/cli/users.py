@@ -52,7 +52,7 @@ def user_create(
     async def work(session: AsyncSession) -> str:
         org = await get_or_create_organisation(session, organisation, actor=SYSTEM)
         user = await create_user(
-            session, security, org.id, data, actor=SYSTEM, platform_admin=platform_admin
+            session, org.id, data, security=security, actor=SYSTEM, platform_admin=platform_admin
         )
         return str(user.id)
 

@@ -1,1 +1,2 @@
-"""invitations domain: organisation administrators invite e-mail addresses."""
+"""Invitations: organisation administrators invite e-mail addresses into their
+organisation without learning whether the address has an account elsewhere."""

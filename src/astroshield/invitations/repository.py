@@ -4,7 +4,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.invitations.models import Invitation
@@ -108,3 +108,12 @@ class InvitationRepository:
                 return
             yield batch
             after = batch[-1].id
+
+    async def count_expired(self, before: datetime) -> int:
+        statement = select(func.count()).where(Invitation.expires_at < before)
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def delete_expired(self, before: datetime, batch: int) -> int:
+        ids = select(Invitation.id).where(Invitation.expires_at < before).limit(batch)
+        result = await self.session.execute(delete(Invitation).where(Invitation.id.in_(ids)))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -50,7 +50,7 @@ async def create_invitation(
     whether or not the address has an account anywhere; the token goes only to the
     address, by e-mail, once the invitation is stored."""
     issued = await service.invite(
-        session, security, settings, admin.organisation_id, data, actor=actor
+        session, admin, data, security=security, settings=settings, actor=actor
     )
     start_after_commit(
         request,
@@ -71,7 +71,7 @@ async def list_invitations(
 ) -> Page[InvitationRead]:
     rows = await service.list_invitations(
         session,
-        admin.organisation_id,
+        admin,
         after_id=cursor_value(page, "id", uuid.UUID),
         limit=page.limit + 1,
     )
@@ -85,7 +85,7 @@ async def revoke_invitation(
     invitation_id: uuid.UUID, admin: UserAdmin, session: SessionDep, actor: ActorDep
 ) -> Response:
     """The token stops working; the address is erased from the invitation."""
-    await service.revoke(session, invitation_id, organisation_id=admin.organisation_id, actor=actor)
+    await service.revoke(session, admin, invitation_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -108,9 +108,9 @@ async def accept_invitation(
     Then log in with the invited e-mail address and this password."""
     user = await service.accept(
         session,
-        state_of(request).sessionmaker,
-        security,
         data,
+        security=security,
+        sessionmaker=state_of(request).sessionmaker,
         actor=request_actor(request),
     )
     response.headers.update(NO_STORE)

@@ -43,15 +43,15 @@ from astroshield.invitations.schemas import (
     InvitationRead,
     InvitationStatus,
 )
-from astroshield.organisations.repository import OrganisationRepository
+from astroshield.organisations.service import get_organisation
 from astroshield.security import pii
 from astroshield.security.context import SecurityContext
 from astroshield.security.keys import KeyRing
+from astroshield.security.principal import Principal
 from astroshield.security.scopes import Role
 from astroshield.users.models import User
-from astroshield.users.repository import UserRepository
 from astroshield.users.schemas import UserCreate
-from astroshield.users.service import create_user
+from astroshield.users.service import create_user, find_by_email_index
 
 log = structlog.get_logger(__name__)
 
@@ -122,14 +122,16 @@ class IssuedInvitation:
 
 async def invite(
     session: AsyncSession,
-    security: SecurityContext,
-    settings: Settings,
-    organisation_id: uuid.UUID,
+    principal: Principal,
     data: InvitationCreate,
     *,
+    security: SecurityContext,
+    settings: Settings,
     actor: Actor,
 ) -> IssuedInvitation:
-    """Record an invitation; nothing here depends on whether the address has an account."""
+    """Record an invitation into the caller's organisation; nothing here depends on
+    whether the address has an account."""
+    organisation_id = principal.organisation_id
     if SmtpRelay.from_settings(settings) is None:
         # The token may reach nobody but the invitee: a token in the response or a log
         # would let someone else accept, and the answer to that is the very oracle
@@ -146,9 +148,7 @@ async def invite(
             "too many invitations from this organisation; retry later",
             headers=decision.headers(),
         )
-    organisation = await OrganisationRepository(session).get(organisation_id)
-    if organisation is None:
-        raise NotFoundError(f"organisation {organisation_id} not found")
+    organisation = await get_organisation(session, principal, organisation_id)
     repository = InvitationRepository(session)
     now = datetime.now(UTC)
     email = str(data.email)
@@ -251,16 +251,18 @@ async def deliver(
 
 
 async def list_invitations(
-    session: AsyncSession, organisation_id: uuid.UUID, *, after_id: uuid.UUID | None, limit: int
+    session: AsyncSession, principal: Principal, *, after_id: uuid.UUID | None, limit: int
 ) -> Sequence[Invitation]:
-    return await InvitationRepository(session).list(organisation_id, after_id=after_id, limit=limit)
+    return await InvitationRepository(session).list(
+        principal.organisation_id, after_id=after_id, limit=limit
+    )
 
 
 async def revoke(
-    session: AsyncSession, invitation_id: uuid.UUID, *, organisation_id: uuid.UUID, actor: Actor
+    session: AsyncSession, principal: Principal, invitation_id: uuid.UUID, *, actor: Actor
 ) -> None:
     repository = InvitationRepository(session)
-    invitation = await repository.get(invitation_id, organisation_id=organisation_id)
+    invitation = await repository.get(invitation_id, organisation_id=principal.organisation_id)
     if invitation is None:
         raise NotFoundError(f"invitation {invitation_id} not found")
     if invitation.accepted_at is not None:
@@ -285,10 +287,10 @@ def _unusable_token() -> InvalidInputError:
 
 async def accept(
     session: AsyncSession,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    security: SecurityContext,
     data: InvitationAccept,
     *,
+    security: SecurityContext,
+    sessionmaker: async_sessionmaker[AsyncSession],
     actor: Actor,
 ) -> User:
     """Create the invited account. Only the token's holder sees the answer, so it may say
@@ -317,7 +319,7 @@ async def accept(
     # A pending invitation keeps its address; accepting or revoking it erases it.
     assert email is not None
     assert invitation.email_index is not None
-    if await UserRepository(session).get_by_email_index(invitation.email_index) is not None:
+    if await find_by_email_index(session, invitation.email_index) is not None:
         await record_detached(
             sessionmaker,
             actor.event(
@@ -337,7 +339,6 @@ async def accept(
         raise _unusable_token()  # accepted or revoked a moment ago
     user = await create_user(
         session,
-        security,
         invitation.organisation_id,
         UserCreate(
             email=email,
@@ -346,6 +347,7 @@ async def accept(
             name=data.name,
             phone=data.phone,
         ),
+        security=security,
         actor=actor,
     )
     await repository.link_account(invitation.id, user.id)

@@ -1,1 +1,1 @@
-"""organisations domain."""
+"""Organisations: the tenants every account and every other domain's data belong to."""

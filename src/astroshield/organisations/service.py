@@ -10,15 +10,16 @@ from astroshield.errors import ConflictError, FieldError, NotFoundError
 from astroshield.organisations.models import Organisation
 from astroshield.organisations.repository import OrganisationRepository
 from astroshield.organisations.schemas import OrganisationCreate
+from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 
 
 async def create_organisation(
-    repository: OrganisationRepository,
-    data: OrganisationCreate,
-    *,
-    session: AsyncSession,
-    actor: Actor,
+    session: AsyncSession, data: OrganisationCreate, *, actor: Actor
 ) -> Organisation:
+    """Platform-wide: the route admits platform administrators only, and the CLI and the
+    seed create organisations with no user behind them."""
+    repository = OrganisationRepository(session)
     if await repository.get_by_slug(data.slug) is not None:
         raise ConflictError(
             f"an organisation with slug {data.slug!r} exists",
@@ -39,28 +40,34 @@ async def create_organisation(
 
 
 async def get_organisation(
-    repository: OrganisationRepository, organisation_id: uuid.UUID
+    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
 ) -> Organisation:
-    organisation = await repository.get(organisation_id)
+    """Your own organisation (platform administrators: any); another is not found."""
+    if organisation_id != principal.organisation_id and not principal.has(
+        Scope.ORGANISATIONS_ADMIN
+    ):
+        raise NotFoundError(f"organisation {organisation_id} not found")
+    organisation = await OrganisationRepository(session).get(organisation_id)
     if organisation is None:
         raise NotFoundError(f"organisation {organisation_id} not found")
     return organisation
 
 
 async def list_organisations(
-    repository: OrganisationRepository, *, after_id: uuid.UUID | None, limit: int
+    session: AsyncSession, principal: Principal, *, after_id: uuid.UUID | None, limit: int
 ) -> Sequence[Organisation]:
-    return await repository.list(after_id=after_id, limit=limit)
+    """Every organisation (the route admits platform administrators only)."""
+    return await OrganisationRepository(session).list(after_id=after_id, limit=limit)
 
 
 async def get_or_create_organisation(
-    session: AsyncSession, slug: str, *, actor: Actor
+    session: AsyncSession, slug: str, *, actor: Actor, name: str | None = None
 ) -> Organisation:
-    """The organisation with ``slug``, created (named after its slug) if there is none: how
-    the first administrator's organisation comes to exist (``astroshield user create``)."""
-    repository = OrganisationRepository(session)
-    existing = await repository.get_by_slug(slug)
+    """The organisation with ``slug``, created (named ``name``, else after its slug) if
+    there is none: how the first administrator's organisation comes to exist
+    (``astroshield user create``), and the demo organisations of the seed."""
+    existing = await OrganisationRepository(session).get_by_slug(slug)
     if existing is not None:
         return existing
-    data = OrganisationCreate(name=slug, slug=slug)
-    return await create_organisation(repository, data, session=session, actor=actor)
+    data = OrganisationCreate(name=name or slug, slug=slug)
+    return await create_organisation(session, data, actor=actor)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,3 +87,25 @@ class UserRepository:
                 return
             yield batch
             after = batch[-1].id
+
+    async def inactive_with_pii(self, deactivated_before: datetime, batch: int) -> Sequence[User]:
+        """Deactivated before ``deactivated_before`` and not yet erased (retention)."""
+        statement = (
+            select(User)
+            .where(*_inactive_with_pii(deactivated_before))
+            .order_by(User.id)
+            .limit(batch)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def count_inactive_with_pii(self, deactivated_before: datetime) -> int:
+        statement = select(func.count()).where(*_inactive_with_pii(deactivated_before))
+        return int((await self.session.execute(statement)).scalar_one())
+
+
+def _inactive_with_pii(deactivated_before: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        User.is_active.is_(False),
+        User.deactivated_at < deactivated_before,
+        User.pii_erased_at.is_(None),
+    )

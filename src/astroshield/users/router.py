@@ -13,7 +13,6 @@ from astroshield.api.state import state_of
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.users import service
-from astroshield.users.repository import UserRepository
 from astroshield.users.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -33,7 +32,9 @@ async def create_user(
 ) -> UserRead:
     """Create an account in the administrator's own organisation (platform administrators;
     organisation administrators use `POST /invitations`)."""
-    user = await service.create_user(session, security, admin.organisation_id, data, actor=actor)
+    user = await service.create_user(
+        session, admin.organisation_id, data, security=security, actor=actor
+    )
     return service.to_read(user, security.pii_keys)
 
 
@@ -41,8 +42,8 @@ async def create_user(
 async def list_users(
     admin: UserAdmin, session: SessionDep, security: SecurityDep, page: PageDep
 ) -> Page[UserRead]:
-    rows = await UserRepository(session).list(
-        admin.organisation_id, after_id=cursor_value(page, "id", uuid.UUID), limit=page.limit + 1
+    rows = await service.list_users(
+        session, admin, after_id=cursor_value(page, "id", uuid.UUID), limit=page.limit + 1
     )
     return make_page(
         rows, page, render=lambda user: service.to_read(user, security.pii_keys), key=id_key
@@ -53,7 +54,7 @@ async def list_users(
 async def get_user(
     user_id: uuid.UUID, admin: UserAdmin, session: SessionDep, security: SecurityDep
 ) -> UserRead:
-    user = await service.get_user(session, user_id, organisation_id=admin.organisation_id)
+    user = await service.get_user(session, admin, user_id)
     return service.to_read(user, security.pii_keys)
 
 
@@ -70,12 +71,12 @@ async def update_user(
     """Platform administrators' accounts are changed only by platform administrators."""
     user = await service.update_user(
         session,
-        security,
+        admin,
         user_id,
         data,
-        organisation_id=admin.organisation_id,
-        actor=actor,
+        security=security,
         sessionmaker=state_of(request).sessionmaker,
+        actor=actor,
     )
     return service.to_read(user, security.pii_keys)
 
@@ -92,10 +93,10 @@ async def erase_user(
     """Deactivate the account and erase its personal data (name, e-mail, phone)."""
     await service.delete_user(
         session,
-        security,
+        admin,
         user_id,
-        organisation_id=admin.organisation_id,
-        actor=actor,
+        security=security,
         sessionmaker=state_of(request).sessionmaker,
+        actor=actor,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -26,6 +26,7 @@ from astroshield.errors import (
 from astroshield.security import passwords, pii
 from astroshield.security.context import SecurityContext
 from astroshield.security.keys import KeyRing
+from astroshield.security.principal import Principal
 from astroshield.security.scopes import Role
 from astroshield.users.models import User
 from astroshield.users.repository import UserRepository
@@ -74,13 +75,15 @@ def check_new_password(password: str, *, context: Sequence[str], field: str = "p
 
 async def create_user(
     session: AsyncSession,
-    security: SecurityContext,
     organisation_id: uuid.UUID,
     data: UserCreate,
     *,
+    security: SecurityContext,
     actor: Actor,
     platform_admin: bool = False,
 ) -> User:
+    """An account in ``organisation_id``: a platform administrator's request, an accepted
+    invitation or the CLI decides which organisation, not the caller's token."""
     repository = UserRepository(session)
     email_index = pii.blind_index(data.email, key=security.email_index_key)
     if await repository.get_by_email_index(email_index) is not None:
@@ -116,13 +119,34 @@ async def create_user(
     return user
 
 
-async def get_user(
-    session: AsyncSession, user_id: uuid.UUID, *, organisation_id: uuid.UUID
-) -> User:
-    user = await UserRepository(session).get(user_id, organisation_id=organisation_id)
+async def list_users(
+    session: AsyncSession, principal: Principal, *, after_id: uuid.UUID | None, limit: int
+) -> Sequence[User]:
+    """The accounts of the caller's organisation, in id order after ``after_id``."""
+    return await UserRepository(session).list(
+        principal.organisation_id, after_id=after_id, limit=limit
+    )
+
+
+async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
+    """An account of the caller's organisation; another organisation's is not found."""
+    user = await UserRepository(session).get(user_id, organisation_id=principal.organisation_id)
     if user is None:
         raise NotFoundError(f"user {user_id} not found")
     return user
+
+
+async def find_account(
+    session: AsyncSession, user_id: uuid.UUID, *, organisation_id: uuid.UUID | None
+) -> User | None:
+    """The account, in ``organisation_id`` (None: in any organisation), or None."""
+    return await UserRepository(session).get(user_id, organisation_id=organisation_id)
+
+
+async def find_by_email_index(session: AsyncSession, email_index: str) -> User | None:
+    """The account registered with the address of this blind index, in any organisation:
+    callers must not let anyone learn which (login, accepting an invitation)."""
+    return await UserRepository(session).get_by_email_index(email_index)
 
 
 async def _refuse(
@@ -203,15 +227,15 @@ async def guard_platform_admin(
 
 async def update_user(
     session: AsyncSession,
-    security: SecurityContext,
+    principal: Principal,
     user_id: uuid.UUID,
     data: UserUpdate,
     *,
-    organisation_id: uuid.UUID,
-    actor: Actor,
+    security: SecurityContext,
     sessionmaker: async_sessionmaker[AsyncSession],
+    actor: Actor,
 ) -> User:
-    user = await get_user(session, user_id, organisation_id=organisation_id)
+    user = await get_user(session, principal, user_id)
     if user.pii_erased_at is not None:
         raise ConflictError("this account was erased")
     changes = data.model_dump(exclude_unset=True)
@@ -257,14 +281,14 @@ def erase_pii(user: User, *, now: datetime) -> None:
 
 async def delete_user(
     session: AsyncSession,
-    security: SecurityContext,
+    principal: Principal,
     user_id: uuid.UUID,
     *,
-    organisation_id: uuid.UUID,
-    actor: Actor,
+    security: SecurityContext,
     sessionmaker: async_sessionmaker[AsyncSession],
+    actor: Actor,
 ) -> None:
-    user = await get_user(session, user_id, organisation_id=organisation_id)
+    user = await get_user(session, principal, user_id)
     if str(user.id) == actor.user_id:
         raise ConflictError("an administrator cannot erase their own account")
     await guard_platform_admin(session, sessionmaker, user, actor=actor, erase=True)
