@@ -141,7 +141,6 @@ async def create_rule(
 async def delete_rule(
     rule_id: uuid.UUID, writer: Writer, session: SessionDep, actor: ActorDep
 ) -> Response:
-    """Only the organisation's own rules; built-in platform rules are changed by settings."""
     await service.delete_rule(session, writer, rule_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
