@@ -21,15 +21,7 @@ SESSION_CALLS = frozenset(
 SESSION_NAMES = frozenset({"session", "_session"})
 
 # Files (relative to the repository root) still holding SQL outside a repository.
-SQL_ALLOWLIST = frozenset(
-    {
-        # fixed on branch domains-a
-        "src/astroshield/alerts/service.py",
-        "src/astroshield/alerts/evaluator.py",
-        # Server defaults in the table definition: schema (DDL), not a query.
-        "src/astroshield/catalog/models.py",
-    }
-)
+SQL_ALLOWLIST = frozenset({})
 
 MAX_MODULE_LINES = 600
 # Modules allowed over the limit, each with its reason.

@@ -10,13 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from astroshield.audit.service import SYSTEM
 from astroshield.organisations.service import get_or_create_organisation
 from astroshield.spacecraft.models import HealthState, OperationalMode
-from astroshield.spacecraft.repository import SpacecraftFilter, SpacecraftRepository
 from astroshield.spacecraft.schemas import SpacecraftCreate, StatusReportCreate
 from astroshield.spacecraft.service import (
-    StatusCache,
-    create_spacecraft,
-    list_spacecraft,
-    record_status,
+    add_status_report,
+    register_spacecraft,
+    spacecraft_names,
 )
 
 
@@ -109,44 +107,33 @@ async def seed_demo_data(session: AsyncSession) -> int:
     """Create the demo organisations and spacecraft that are missing; returns how many
     spacecraft were created (0 on a second run). No accounts: there are no default
     credentials anywhere; `astroshield user create` makes the first one."""
-    no_cache = StatusCache(ttl_s=0, max_entries=0)
     created = 0
     now = datetime.now(UTC).replace(microsecond=0)
     for (org_name, slug), fleet in DEMO_FLEETS.items():
         organisation = await get_or_create_organisation(session, slug, name=org_name, actor=SYSTEM)
-        spacecraft = SpacecraftRepository(session, organisation.id)
-        existing = {
-            craft.name
-            for craft in await list_spacecraft(
-                spacecraft,
-                SpacecraftFilter(),
-                after_id=None,
-                limit=1000,
-            )
-        }
+        existing = await spacecraft_names(session, organisation.id)
         for demo in fleet:
             if demo.name in existing:
                 continue
-            craft = await create_spacecraft(
+            craft = await register_spacecraft(
                 session,
-                spacecraft,
+                organisation.id,
                 SpacecraftCreate(
                     name=demo.name,
                     catalog_number=demo.catalog_number,
                     cospar_id=demo.cospar_id,
                     description=demo.description,
                 ),
-                SYSTEM,
+                actor=SYSTEM,
             )
-            await record_status(
+            await add_status_report(
                 session,
-                spacecraft,
-                no_cache,
+                organisation.id,
                 craft.id,
                 StatusReportCreate(
                     reported_at=now, mode=demo.mode, health=demo.health, last_contact_at=now
                 ),
-                SYSTEM,
+                actor=SYSTEM,
             )
             created += 1
     return created

@@ -4,7 +4,6 @@ construction of the notification routes from settings."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -13,7 +12,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.alerts.engine import Severity
-from astroshield.alerts.models import DeadLetter
 from astroshield.alerts.notifiers import (
     Dispatcher,
     EmailNotifier,
@@ -23,7 +21,13 @@ from astroshield.alerts.notifiers import (
     WebhookNotifier,
 )
 from astroshield.alerts.repository import AlertRepository
-from astroshield.alerts.service import BuiltinRule, builtin_rules, ensure_builtin_rules, observe
+from astroshield.alerts.service import (
+    BuiltinRule,
+    builtin_rules,
+    ensure_builtin_rules,
+    observe,
+    record_dead_letter,
+)
 from astroshield.alerts.sources import MetricSources
 from astroshield.config import Settings
 from astroshield.db import session_scope
@@ -46,14 +50,7 @@ def dead_letter_sink(
 ) -> Callable[[Notification, str, str], Awaitable[None]]:
     async def sink(notification: Notification, notifier: str, reason: str) -> None:
         async with session_scope(sessionmaker) as session:
-            session.add(
-                DeadLetter(
-                    notifier=notifier,
-                    reason=reason[:500],
-                    notification_id=notification.id,
-                    payload=json.loads(notification.to_json()),
-                )
-            )
+            await record_dead_letter(session, notification, notifier, reason)
 
     return sink
 

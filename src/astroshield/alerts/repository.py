@@ -75,8 +75,19 @@ class AlertRepository:
         statement = self._rules_visible(visibility).where(AlertRule.id == rule_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def rule(self, rule_id: uuid.UUID) -> AlertRule | None:
+        """Any rule by id: for an alert already known to be visible, its own rule."""
+        return await self.session.get(AlertRule, rule_id)
+
     async def add(self, row: AlertRule | Alert | AlertEvent | DeadLetter) -> None:
         self.session.add(row)
+        await self.session.flush()
+
+    def stage(self, row: AlertRule) -> None:
+        """Add without writing yet: the caller completes the row, then :meth:`flush`."""
+        self.session.add(row)
+
+    async def flush(self) -> None:
         await self.session.flush()
 
     async def delete_rule(self, rule: AlertRule) -> None:

@@ -13,8 +13,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from astroshield.alerts import service
-from astroshield.alerts.models import AlertRule
-from astroshield.alerts.repository import AlertFilter, AlertRepository, Visibility
 from astroshield.alerts.schemas import (
     AcknowledgeRequest,
     AlertDetail,
@@ -29,9 +27,8 @@ from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.api.schemas import parse_int63
 from astroshield.api.state import state_of
-from astroshield.audit.service import record
 from astroshield.db import session_scope
-from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.authentication import authority_lapsed, presented_token
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
@@ -40,10 +37,6 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.ALERTS_READ))]
 Writer = Annotated[Principal, Depends(require_scope(Scope.ALERTS_WRITE))]
 STREAM_POLL_S = 1.0
-
-
-def _visibility(principal: Principal) -> Visibility:
-    return Visibility(principal.organisation_id, principal.has(Scope.ORGANISATIONS_ADMIN))
 
 
 @router.get("")
@@ -59,9 +52,12 @@ async def list_alerts(
     rule: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[AlertRead]:
     """Newest first; platform alerts only for platform administrators."""
-    rows = await AlertRepository(session).list(
-        _visibility(reader),
-        AlertFilter(status=status_, severity=severity, rule_key=rule),
+    rows = await service.list_alerts(
+        session,
+        reader,
+        status=status_,
+        severity=severity,
+        rule_key=rule,
         after_id=cursor_value(page, "id", uuid.UUID),
         limit=page.limit + 1,
     )
@@ -78,7 +74,6 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
     revoked (logout, password change, deactivation, a role without ``alerts:read``), a
     last ``closed`` event says why (``data: {"reason": "token expired"}``) and the
     response ends. Reconnect with a fresh token and ``Last-Event-ID``."""
-    visibility = _visibility(reader)
     sessionmaker = state_of(request).sessionmaker
     token, method = presented_token(request)
     resume = request.headers.get("last-event-id")
@@ -93,9 +88,7 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
     async def events() -> AsyncIterator[bytes]:
         async with session_scope(sessionmaker) as session:
             last = (
-                resume_after
-                if resume_after is not None
-                else await AlertRepository(session).last_event_id()
+                resume_after if resume_after is not None else await service.latest_event_id(session)
             )
         authority = asyncio.ensure_future(
             authority_lapsed(request, token, method, reader, Scope.ALERTS_READ)
@@ -104,7 +97,7 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
             yield b": connected\n\n"
             while not authority.done() and not await request.is_disconnected():
                 async with session_scope(sessionmaker) as session:
-                    batch = await AlertRepository(session).events_after(visibility, last)
+                    batch = await service.events_after(session, reader, last)
                 for event in batch:
                     last = event.id
                     payload = AlertEventRead.model_validate(event).model_dump_json()
@@ -127,7 +120,7 @@ async def stream(request: Request, reader: Reader) -> StreamingResponse:
 
 @router.get("/rules")
 async def list_rules(reader: Reader, session: SessionDep) -> list[RuleRead]:
-    rows = await AlertRepository(session).list_rules(_visibility(reader))
+    rows = await service.list_rules(session, reader)
     return [RuleRead.model_validate(row) for row in rows]
 
 
@@ -136,12 +129,7 @@ async def create_rule(
     data: RuleCreate, writer: Writer, session: SessionDep, actor: ActorDep
 ) -> RuleRead:
     """A rule of the caller's organisation (its metric is fed by that organisation's data)."""
-    row = AlertRule(organisation_id=writer.organisation_id, builtin=False, **data.model_dump())
-    await AlertRepository(session).add(row)
-    await record(
-        session,
-        actor.event("alert_rule.created", object_type="alert_rule", object_id=row.id, key=row.key),
-    )
+    row = await service.create_rule(session, writer, data, actor=actor)
     return RuleRead.model_validate(row)
 
 
@@ -149,26 +137,15 @@ async def create_rule(
 async def delete_rule(
     rule_id: uuid.UUID, writer: Writer, session: SessionDep, actor: ActorDep
 ) -> Response:
-    repository = AlertRepository(session)
-    # Only the organisation's own rules; built-in platform rules are changed by settings.
-    rule = await repository.get_rule(rule_id, Visibility(writer.organisation_id, platform=False))
-    if rule is None:
-        raise NotFoundError(f"alert rule {rule_id} not found")
-    await repository.delete_rule(rule)
-    await record(
-        session, actor.event("alert_rule.deleted", object_type="alert_rule", object_id=rule_id)
-    )
+    await service.delete_rule(session, writer, rule_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{alert_id}")
 async def get_alert(alert_id: uuid.UUID, reader: Reader, session: SessionDep) -> AlertDetail:
-    repository = AlertRepository(session)
-    alert = await repository.get(alert_id, _visibility(reader))
-    if alert is None:
-        raise NotFoundError(f"alert {alert_id} not found")
-    history = [AlertEventRead.model_validate(e) for e in await repository.events(alert.id)]
-    return AlertDetail(**AlertRead.model_validate(alert).model_dump(), history=history)
+    found = await service.get_alert(session, reader, alert_id)
+    history = [AlertEventRead.model_validate(e) for e in found.history]
+    return AlertDetail(**AlertRead.model_validate(found.alert).model_dump(), history=history)
 
 
 @router.post("/{alert_id}/acknowledge")
@@ -181,8 +158,8 @@ async def acknowledge(
 ) -> AlertRead:
     alert = await service.acknowledge(
         session,
+        writer,
         alert_id,
-        _visibility(writer),
         comment=data.comment,
         actor=actor,
         now=datetime.now(UTC),
@@ -200,8 +177,8 @@ async def shelve(
 ) -> AlertRead:
     alert = await service.shelve(
         session,
+        writer,
         alert_id,
-        _visibility(writer),
         duration=timedelta(seconds=data.duration_s),
         actor=actor,
         now=datetime.now(UTC),
@@ -214,6 +191,6 @@ async def unshelve(
     alert_id: uuid.UUID, writer: Writer, session: SessionDep, actor: ActorDep
 ) -> AlertRead:
     alert = await service.shelve(
-        session, alert_id, _visibility(writer), duration=None, actor=actor, now=datetime.now(UTC)
+        session, writer, alert_id, duration=None, actor=actor, now=datetime.now(UTC)
     )
     return AlertRead.model_validate(alert)

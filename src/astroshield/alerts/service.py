@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.alerts import engine
-from astroshield.alerts.models import Alert, AlertEvent, AlertRule
+from astroshield.alerts.models import Alert, AlertEvent, AlertRule, DeadLetter
 from astroshield.alerts.notifiers import Notification
-from astroshield.alerts.repository import AlertRepository, Visibility
+from astroshield.alerts.repository import AlertFilter, AlertRepository, Visibility
+from astroshield.alerts.schemas import RuleCreate
 from astroshield.audit.service import Actor, record
 from astroshield.errors import ConflictError, NotFoundError
+from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 
 
 def to_rule(row: AlertRule) -> engine.Rule:
@@ -163,7 +167,7 @@ async def observe_alert(
     if annotations and any(alert.labels.get(k) != v for k, v in annotations.items()):
         alert.labels = {**alert.labels, **annotations}
     if change is None:
-        await session.flush()
+        await repository.flush()
         return Observation(alert, None, None)
 
     await _event(repository, alert, change, now)
@@ -172,26 +176,112 @@ async def observe_alert(
     return Observation(alert, change, None)
 
 
+# ----------------------------------------------------------------- operator requests
+
+
+def visibility_of(principal: Principal) -> Visibility:
+    """Platform alerts (no organisation) only for platform administrators."""
+    return Visibility(principal.organisation_id, principal.has(Scope.ORGANISATIONS_ADMIN))
+
+
+async def list_alerts(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str | None,
+    severity: str | None,
+    rule_key: str | None,
+    after_id: uuid.UUID | None,
+    limit: int,
+) -> Sequence[Alert]:
+    """Newest first."""
+    return await AlertRepository(session).list(
+        visibility_of(principal),
+        AlertFilter(status=status, severity=severity, rule_key=rule_key),
+        after_id=after_id,
+        limit=limit,
+    )
+
+
 async def _visible_alert(
-    session: AsyncSession, alert_id: uuid.UUID, visibility: Visibility
+    repository: AlertRepository, alert_id: uuid.UUID, visibility: Visibility
 ) -> Alert:
-    alert = await AlertRepository(session).get(alert_id, visibility)
+    alert = await repository.get(alert_id, visibility)
     if alert is None:
         raise NotFoundError(f"alert {alert_id} not found")
     return alert
 
 
+@dataclass(frozen=True)
+class AlertWithHistory:
+    alert: Alert
+    history: Sequence[AlertEvent]  # newest first
+
+
+async def get_alert(
+    session: AsyncSession, principal: Principal, alert_id: uuid.UUID
+) -> AlertWithHistory:
+    repository = AlertRepository(session)
+    alert = await _visible_alert(repository, alert_id, visibility_of(principal))
+    return AlertWithHistory(alert, await repository.events(alert.id))
+
+
+async def latest_event_id(session: AsyncSession) -> int:
+    """Where a new live stream starts: after every change stored so far."""
+    return await AlertRepository(session).last_event_id()
+
+
+async def events_after(
+    session: AsyncSession, principal: Principal, after_id: int
+) -> Sequence[AlertEvent]:
+    """The next changes the caller may see after event ``after_id``, oldest first."""
+    return await AlertRepository(session).events_after(visibility_of(principal), after_id)
+
+
+async def list_rules(session: AsyncSession, principal: Principal) -> Sequence[AlertRule]:
+    return await AlertRepository(session).list_rules(visibility_of(principal))
+
+
+async def create_rule(
+    session: AsyncSession, principal: Principal, data: RuleCreate, *, actor: Actor
+) -> AlertRule:
+    """A rule of the caller's organisation (its metric is fed by that organisation's data)."""
+    row = AlertRule(organisation_id=principal.organisation_id, builtin=False, **data.model_dump())
+    await AlertRepository(session).add(row)
+    await record(
+        session,
+        actor.event("alert_rule.created", object_type="alert_rule", object_id=row.id, key=row.key),
+    )
+    return row
+
+
+async def delete_rule(
+    session: AsyncSession, principal: Principal, rule_id: uuid.UUID, *, actor: Actor
+) -> None:
+    repository = AlertRepository(session)
+    # Only the organisation's own rules; built-in platform rules are changed by settings.
+    own = Visibility(principal.organisation_id, platform=False)
+    rule = await repository.get_rule(rule_id, own)
+    if rule is None:
+        raise NotFoundError(f"alert rule {rule_id} not found")
+    await repository.delete_rule(rule)
+    await record(
+        session, actor.event("alert_rule.deleted", object_type="alert_rule", object_id=rule_id)
+    )
+
+
 async def acknowledge(
     session: AsyncSession,
+    principal: Principal,
     alert_id: uuid.UUID,
-    visibility: Visibility,
     *,
     comment: str | None,
     actor: Actor,
     now: datetime,
 ) -> Alert:
-    alert = await _visible_alert(session, alert_id, visibility)
-    rule = await session.get(AlertRule, alert.rule_id)
+    repository = AlertRepository(session)
+    alert = await _visible_alert(repository, alert_id, visibility_of(principal))
+    rule = await repository.rule(alert.rule_id)
     state, change = engine.acknowledge(
         to_state(alert),
         by=actor.user_id or "unknown",
@@ -201,7 +291,6 @@ async def acknowledge(
     )
     if change is None:
         raise ConflictError(f"only a firing alert can be acknowledged; this one is {alert.status}")
-    repository = AlertRepository(session)
     if change is engine.Change.RESOLVED:
         # A latched alert whose value is back: the acknowledgement ends it. Both are history.
         _store(alert, replace(state, status=engine.AlertStatus.ACKNOWLEDGED, resolved_at=None))
@@ -218,21 +307,22 @@ async def acknowledge(
 
 async def shelve(
     session: AsyncSession,
+    principal: Principal,
     alert_id: uuid.UUID,
-    visibility: Visibility,
     *,
     duration: timedelta | None,
     actor: Actor,
     now: datetime,
 ) -> Alert:
     """Shelve for ``duration`` (silence notifications), or unshelve when None."""
-    alert = await _visible_alert(session, alert_id, visibility)
+    repository = AlertRepository(session)
+    alert = await _visible_alert(repository, alert_id, visibility_of(principal))
     if duration is None:
         state, change = engine.unshelve(to_state(alert))
     else:
         state, change = engine.shelve(to_state(alert), until=now + duration)
     _store(alert, state)
-    await _event(AlertRepository(session), alert, change, now, actor=actor.user_id)
+    await _event(repository, alert, change, now, actor=actor.user_id)
     await record(
         session,
         actor.event(
@@ -243,6 +333,23 @@ async def shelve(
         ),
     )
     return alert
+
+
+async def record_dead_letter(
+    session: AsyncSession, notification: Notification, notifier: str, reason: str
+) -> None:
+    """Keep a notification no route could deliver, for an operator to look at."""
+    await AlertRepository(session).add(
+        DeadLetter(
+            notifier=notifier,
+            reason=reason[:500],
+            notification_id=notification.id,
+            payload=json.loads(notification.to_json()),
+        )
+    )
+
+
+# ------------------------------------------------------------------------ built-in rules
 
 
 @dataclass(frozen=True)
@@ -342,9 +449,9 @@ async def ensure_builtin_rules(session: AsyncSession, rules: list[BuiltinRule]) 
                 enabled=True,
                 labels={"scope": "platform"},
             )
-            session.add(row)
+            repository.stage(row)
         _apply(row, spec)
-    await session.flush()
+    await repository.flush()
 
 
 def _apply(row: AlertRule, spec: BuiltinRule) -> None:
@@ -364,7 +471,8 @@ async def organisation_rule(
     created on first use. Like the platform rules it follows ``spec``, so a threshold changed
     in code reaches organisations that already have the rule; ``labels`` are set only at
     creation, as they identify the rule's existing alerts."""
-    row = await AlertRepository(session).organisation_rule(organisation_id, spec.key)
+    repository = AlertRepository(session)
+    row = await repository.organisation_rule(organisation_id, spec.key)
     if row is None:
         row = AlertRule(
             organisation_id=organisation_id,
@@ -373,7 +481,7 @@ async def organisation_rule(
             enabled=True,
             labels=labels,
         )
-        session.add(row)
+        repository.stage(row)
     _apply(row, spec)
-    await session.flush()
+    await repository.flush()
     return row

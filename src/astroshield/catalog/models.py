@@ -17,7 +17,6 @@ from sqlalchemy import (
     Integer,
     String,
     Uuid,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -101,14 +100,6 @@ class ElementSetRecord(Base):
 
     __tablename__ = "catalog_element_sets"
     __table_args__ = (
-        Index(
-            PUBLIC_KEY_INDEX,
-            "catalog_number",
-            "epoch",
-            unique=True,
-            sqlite_where=text("organisation_id IS NULL"),
-            postgresql_where=text("organisation_id IS NULL"),
-        ),
         Index(OVERLAY_KEY_INDEX, "organisation_id", "catalog_number", "epoch", unique=True),
         CheckConstraint(
             "provenance IN ('feed', 'platform', 'organisation')", name="provenance_valid"
@@ -151,3 +142,16 @@ class ElementSetRecord(Base):
     @property
     def overlay(self) -> bool:
         return self.organisation_id is not None
+
+
+# The public key is a partial index (public sets only); declared after the class so that its
+# condition is a column expression rather than SQL text.
+_PUBLIC_SET = ElementSetRecord.organisation_id.is_(None)
+Index(
+    PUBLIC_KEY_INDEX,
+    ElementSetRecord.catalog_number,
+    ElementSetRecord.epoch,
+    unique=True,
+    sqlite_where=_PUBLIC_SET,
+    postgresql_where=_PUBLIC_SET,
+)

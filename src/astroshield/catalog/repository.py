@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from astroshield.astro.formats.ids import normalize_catalog_number
 from astroshield.catalog import precedence
 from astroshield.catalog.models import CatalogObject, CatalogOverlayObject, ElementSetRecord
-from astroshield.spacecraft.models import Spacecraft
 
 # Bound parameters per statement stay far below SQLite's 32,766 and PostgreSQL's 32,767.
 _IN_LIST_CHUNK = 5_000
@@ -394,20 +393,6 @@ class CatalogRepository:
         )
         return (await self.session.execute(statement)).scalars().all()
 
-    async def spacecraft_of_organisation(
-        self, catalog_number: str, organisation_id: uuid.UUID
-    ) -> Sequence[Spacecraft]:
-        """The organisation's registered spacecraft that are this catalog object."""
-        statement = (
-            select(Spacecraft)
-            .where(
-                Spacecraft.organisation_id == organisation_id,
-                Spacecraft.catalog_number == normalize_catalog_number(catalog_number),
-            )
-            .order_by(Spacecraft.id)
-        )
-        return (await self.session.execute(statement)).scalars().all()
-
     def _insert(self, table: Any) -> Any:
         """INSERT with ON CONFLICT for the session's database (both dialects share the API)."""
         if self.session.get_bind().dialect.name == "postgresql":
@@ -427,25 +412,37 @@ def _search(
         statement = statement.where(
             or_(length > len(after), and_(length == len(after), number > after))
         )
+    alternatives = _search_alternatives(model, filters)
+    if alternatives:
+        statement = statement.where(or_(*alternatives))
+    return statement.where(*_orbit_bounds(model, filters))
+
+
+def _search_alternatives(model: type[Summary], filters: CatalogFilter) -> list[ColumnElement[bool]]:
+    """The search box: catalog number, COSPAR designator prefix or part of the name."""
     alternatives: list[ColumnElement[bool]] = []
     if filters.catalog_number is not None:
-        alternatives.append(number == filters.catalog_number)
+        alternatives.append(model.catalog_number == filters.catalog_number)
     if filters.designator_prefix:
         pattern = f"{_escape_like(filters.designator_prefix)}%"
         alternatives.append(model.object_id.like(pattern, escape="\\"))
     if filters.name_contains:
         pattern = f"%{_escape_like(filters.name_contains)}%"
         alternatives.append(model.name.ilike(pattern, escape="\\"))
-    if alternatives:
-        statement = statement.where(or_(*alternatives))
+    return alternatives
+
+
+def _orbit_bounds(model: type[Summary], filters: CatalogFilter) -> list[ColumnElement[bool]]:
+    """The regime and orbit bounds, all of which must hold."""
+    bounds: list[ColumnElement[bool]] = []
     if filters.regime is not None:
-        statement = statement.where(model.regime == filters.regime)
+        bounds.append(model.regime == filters.regime)
     if filters.min_perigee_km is not None:
-        statement = statement.where(model.perigee_altitude_km >= filters.min_perigee_km)
+        bounds.append(model.perigee_altitude_km >= filters.min_perigee_km)
     if filters.max_apogee_km is not None:
-        statement = statement.where(model.apogee_altitude_km <= filters.max_apogee_km)
+        bounds.append(model.apogee_altitude_km <= filters.max_apogee_km)
     if filters.min_inclination_deg is not None:
-        statement = statement.where(model.inclination_deg >= filters.min_inclination_deg)
+        bounds.append(model.inclination_deg >= filters.min_inclination_deg)
     if filters.max_inclination_deg is not None:
-        statement = statement.where(model.inclination_deg <= filters.max_inclination_deg)
-    return statement
+        bounds.append(model.inclination_deg <= filters.max_inclination_deg)
+    return bounds

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from astroshield.api.deps import ActorDep, SessionDep, authorize, require_scope, session_of
+from astroshield.api.deps import ActorDep, SessionDep, authorize, require_scope
 from astroshield.api.middleware import media_type_of
 from astroshield.api.pagination import (
     MAX_ID,
@@ -20,9 +20,9 @@ from astroshield.api.schemas import UTCDatetime
 from astroshield.astro.dynamics.orbit import Regime
 from astroshield.catalog import service
 from astroshield.catalog.formats import UPLOAD_MEDIA_TYPES
-from astroshield.catalog.models import ElementSetRecord, Provenance
-from astroshield.catalog.repository import CatalogRepository
+from astroshield.catalog.models import ElementSetRecord
 from astroshield.catalog.schemas import (
+    CatalogNumberPath,
     CatalogObjectDetail,
     CatalogObjectRead,
     ElementSetRead,
@@ -46,23 +46,6 @@ CatalogAdmin = Annotated[Principal, Depends(require_scope(CATALOG_ADMIN_SCOPE))]
 ELEMENT_SETS_PATH = "/element-sets"
 # For RequestGuardMiddleware: the upload path also reads TLE text, XML and CSV bodies.
 UPLOAD_MEDIA_TYPES_BY_PATH = {rf"^/api/v1/catalog{ELEMENT_SETS_PATH}$": UPLOAD_MEDIA_TYPES}
-
-CatalogNumberPath = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=9,
-        description="NORAD catalog number: 1-9 digits or Alpha-5 (A0001)",
-        examples=["25544"],
-    ),
-]
-
-
-async def _repository(request: Request, principal: Reader) -> CatalogRepository:
-    return CatalogRepository(session_of(request), principal.organisation_id)
-
-
-ReadRepository = Annotated[CatalogRepository, Depends(_repository)]
 
 
 def _check_window(start: datetime | None, stop: datetime | None) -> None:
@@ -92,7 +75,7 @@ def _element_set_after(page: PageRequest) -> tuple[datetime, int | None] | None:
     if epoch is None or page.cursor is None:
         return None
     if "i" not in page.cursor:
-        return epoch, None  # a cursor issued before ids were part of it: after that epoch
+        return epoch, None  # a cursor without an id: everything after that epoch
     return epoch, cursor_value(page, "i", int)
 
 
@@ -108,7 +91,8 @@ def _element_set(record: ElementSetRecord) -> ElementSetRead:
 
 @router.get("/objects")
 async def list_objects(
-    repository: ReadRepository,
+    principal: Reader,
+    session: SessionDep,
     page: PageDep,
     q: Annotated[
         str | None,
@@ -135,21 +119,21 @@ async def list_objects(
         max_inclination_deg=max_inclination,
     )
     rows = await service.search_objects(
-        repository, filters, after=_catalog_number_after(page), limit=page.limit + 1
+        session, principal, filters, after=_catalog_number_after(page), limit=page.limit + 1
     )
     return make_page(rows, page, render=CatalogObjectRead.model_validate, key=_object_key)
 
 
 @router.get("/objects/{catalog_number}")
 async def get_object(
-    catalog_number: CatalogNumberPath, repository: ReadRepository, principal: Reader
+    catalog_number: CatalogNumberPath, principal: Reader, session: SessionDep
 ) -> CatalogObjectDetail:
     """The object, the newest element set your analyses use (also as TLE lines and OMM
     fields; your organisation's overlay when it takes precedence, see ``provenance`` and
     ``overlay``), how many sets you can see, and your organisation's spacecraft registered
     under this catalog number."""
     number = service.parse_catalog_number(catalog_number, ["path", "catalog_number"])
-    detail = await service.object_detail(repository, number, principal.organisation_id)
+    detail = await service.object_detail(session, principal, number)
     latest: LatestElementSet | None = None
     if detail.latest is not None:
         elements = service.to_element_set(detail.latest)
@@ -171,7 +155,8 @@ async def get_object(
 @router.get("/objects/{catalog_number}/element-sets")
 async def list_element_sets(
     catalog_number: CatalogNumberPath,
-    repository: ReadRepository,
+    principal: Reader,
+    session: SessionDep,
     page: PageDep,
     start: UTCDatetime | None = None,
     stop: UTCDatetime | None = None,
@@ -181,7 +166,8 @@ async def list_element_sets(
     number = service.parse_catalog_number(catalog_number, ["path", "catalog_number"])
     _check_window(start, stop)
     rows = await service.element_set_history(
-        repository,
+        session,
+        principal,
         number,
         start=start,
         stop=stop,
@@ -228,12 +214,11 @@ async def upload_element_sets(
     """
     if public:
         await authorize(request, CATALOG_ADMIN_SCOPE)
-        origin = service.Origin.public(Provenance.PLATFORM, str(principal.user_id))
-    else:
-        origin = service.Origin.overlay(principal.organisation_id, str(principal.user_id))
     content_type = request.headers.get("content-type", "")
     media_type = media_type_of(content_type) if content_type else ""
-    result = await service.import_upload(session, await request.body(), media_type, origin, actor)
+    result = await service.import_upload(
+        session, principal, await request.body(), media_type, public=public, actor=actor
+    )
     return ImportReport(
         received=result.received,
         inserted=result.inserted,
@@ -245,21 +230,21 @@ async def upload_element_sets(
 @router.post(ELEMENT_SETS_PATH + "/{set_id}/publish")
 async def publish_element_set(
     set_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    _principal: CatalogAdmin,
+    principal: CatalogAdmin,
     session: SessionDep,
     actor: ActorDep,
 ) -> ElementSetRead:
     """Platform administrators: make an organisation's uploaded set public, so every
     organisation sees and uses it (audited). 409 when it is public already or the public
     catalog holds a set of the object at the same epoch."""
-    published = await service.publish_element_set(session, set_id, actor)
+    published = await service.publish_element_set(session, principal, set_id, actor=actor)
     return _element_set(published)
 
 
 @router.get("/overlays")
 async def list_overlay_element_sets(
-    request: Request,
-    _principal: CatalogAdmin,
+    principal: CatalogAdmin,
+    session: SessionDep,
     page: PageDep,
     catalog_number: Annotated[str | None, Query(min_length=1, max_length=9)] = None,
     organisation_id: uuid.UUID | None = None,
@@ -272,7 +257,8 @@ async def list_overlay_element_sets(
         else service.parse_catalog_number(catalog_number, ["query", "catalog_number"])
     )
     rows = await service.overlay_sets_for_review(
-        CatalogRepository(session_of(request), None),
+        session,
+        principal,
         catalog_number=number,
         organisation_id=organisation_id,
         after_id=cursor_value(page, "id", int),

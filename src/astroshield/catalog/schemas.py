@@ -2,14 +2,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import Field
 
 from astroshield.api.schemas import ResponseModel
 from astroshield.astro.dynamics.orbit import Regime
 from astroshield.catalog.models import Provenance
 from astroshield.spacecraft.models import HealthState, OperationalMode
+
+# A catalog number in a path, for every domain's routes (validated further by
+# :func:`astroshield.catalog.service.parse_catalog_number`).
+CatalogNumberPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=9,
+        description="NORAD catalog number: 1-9 digits or Alpha-5 (A0001)",
+        examples=["25544"],
+    ),
+]
 
 
 class CatalogObjectRead(ResponseModel):

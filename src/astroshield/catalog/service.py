@@ -28,7 +28,9 @@ from astroshield.catalog.models import (
 from astroshield.catalog.repository import CatalogFilter, CatalogRepository, numeric_order
 from astroshield.db import utcnow
 from astroshield.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from astroshield.security.principal import Principal
 from astroshield.spacecraft.models import Spacecraft
+from astroshield.spacecraft.service import spacecraft_with_catalog_number
 
 IMPORT_CHUNK_SIZE = 1_000
 MAX_NAME_LENGTH = 128  # catalog_objects.name / catalog_element_sets.object_name
@@ -247,10 +249,25 @@ async def import_element_sets(
     return result
 
 
+def upload_origin(principal: Principal, *, public: bool) -> Origin:
+    """Where a caller's upload goes: its organisation's overlay, or (``public``, for
+    platform administrators) the public catalog as a platform import."""
+    if public:
+        return Origin.public(Provenance.PLATFORM, str(principal.user_id))
+    return Origin.overlay(principal.organisation_id, str(principal.user_id))
+
+
 async def import_upload(
-    session: AsyncSession, body: bytes, media_type: str, origin: Origin, actor: Actor
+    session: AsyncSession,
+    principal: Principal,
+    body: bytes,
+    media_type: str,
+    *,
+    public: bool,
+    actor: Actor,
 ) -> ImportResult:
     """Import a request body all or nothing: a bad set refuses the body before any write."""
+    origin = upload_origin(principal, public=public)
     sets = parse_upload(body, media_type)
     problems = [
         f"set {index} ({item.catalog_number}): {problem}"
@@ -277,7 +294,9 @@ async def import_upload(
     return result
 
 
-async def publish_element_set(session: AsyncSession, set_id: int, actor: Actor) -> ElementSetRecord:
+async def publish_element_set(
+    session: AsyncSession, principal: Principal, set_id: int, *, actor: Actor
+) -> ElementSetRecord:
     """Make an organisation's overlay set public (a platform administrator's decision):
     every organisation sees it from now on and the public summary of its object follows it.
     The set keeps its provenance and uploader; ``published_at``/``published_by`` say who
@@ -321,13 +340,17 @@ async def publish_element_set(session: AsyncSession, set_id: int, actor: Actor) 
 
 
 async def overlay_sets_for_review(
-    repository: CatalogRepository,
+    session: AsyncSession,
+    principal: Principal,
     *,
     catalog_number: str | None,
     organisation_id: uuid.UUID | None,
     after_id: int | None,
     limit: int,
 ) -> Sequence[ElementSetRecord]:
+    """Every organisation's unpublished uploads, newest first: for platform administrators,
+    who review them before publishing."""
+    repository = CatalogRepository(session, None)
     return await repository.overlay_sets(
         catalog_number=catalog_number,
         organisation_id=organisation_id,
@@ -380,10 +403,16 @@ def search_filter(
 
 
 async def search_objects(
-    repository: CatalogRepository, filters: CatalogFilter, *, after: str | None, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    filters: CatalogFilter,
+    *,
+    after: str | None,
+    limit: int,
 ) -> list[ObjectSummary]:
     """Public objects, and the reader's own overlay-only objects, in one catalog-number
     order: the first ``limit`` of two ordered queries of ``limit`` rows each."""
+    repository = CatalogRepository(session, principal.organisation_id)
     public: list[ObjectSummary] = list(
         await repository.search_objects(filters, after=after, limit=limit)
     )
@@ -396,7 +425,7 @@ async def search_objects(
     return list(islice(merged, limit))
 
 
-async def get_object(repository: CatalogRepository, catalog_number: str) -> ObjectSummary:
+async def _get_object(repository: CatalogRepository, catalog_number: str) -> ObjectSummary:
     """The public object, or the reader's overlay-only one; anything else is not found
     (another organisation's overlay-only object included)."""
     catalog_object: ObjectSummary | None = await repository.get_object(catalog_number)
@@ -408,25 +437,26 @@ async def get_object(repository: CatalogRepository, catalog_number: str) -> Obje
 
 
 async def object_detail(
-    repository: CatalogRepository, catalog_number: str, organisation_id: uuid.UUID
+    session: AsyncSession, principal: Principal, catalog_number: str
 ) -> ObjectDetail:
     """The object, the newest element set the caller's analyses use (its overlay's when
     that takes precedence) and the number of sets it can see, and the caller's
     organisation's spacecraft registered under its catalog number."""
-    catalog_object = await get_object(repository, catalog_number)
-    latest = await repository.latest_element_sets([catalog_object.catalog_number])
+    repository = CatalogRepository(session, principal.organisation_id)
+    catalog_object = await _get_object(repository, catalog_number)
+    number = catalog_object.catalog_number
+    latest = await repository.latest_element_sets([number])
     return ObjectDetail(
         catalog_object=catalog_object,
         latest=latest[0] if latest else None,
-        element_set_count=await repository.count_element_sets(catalog_object.catalog_number),
-        spacecraft=await repository.spacecraft_of_organisation(
-            catalog_object.catalog_number, organisation_id
-        ),
+        element_set_count=await repository.count_element_sets(number),
+        spacecraft=await spacecraft_with_catalog_number(session, principal.organisation_id, number),
     )
 
 
 async def element_set_history(
-    repository: CatalogRepository,
+    session: AsyncSession,
+    principal: Principal,
     catalog_number: str,
     *,
     start: datetime | None,
@@ -434,7 +464,8 @@ async def element_set_history(
     after: tuple[datetime, int | None] | None,
     limit: int,
 ) -> Sequence[ElementSetRecord]:
-    await get_object(repository, catalog_number)
+    repository = CatalogRepository(session, principal.organisation_id)
+    await _get_object(repository, catalog_number)
     return await repository.list_element_sets(
         catalog_number, start=start, stop=stop, after=after, limit=limit
     )
@@ -454,3 +485,50 @@ async def public_object_detail(session: AsyncSession, catalog_number: str) -> Ob
         element_set_count=await repository.count_element_sets(catalog_number),
         spacecraft=(),
     )
+
+
+# ------------------------------------------------------------ reads for analyses
+# Other domains (trajectory, CCDM, conjunction) read the catalog as one organisation sees
+# it, with the overlay precedence of :mod:`astroshield.catalog.precedence`.
+
+
+async def element_set_in_force(
+    session: AsyncSession, organisation_id: uuid.UUID, catalog_number: str, at: datetime
+) -> ElementSetRecord | None:
+    """The set in force at ``at``: the newest effective set at or before it; before the
+    first set, the earliest one."""
+    return await CatalogRepository(session, organisation_id).element_set_at(catalog_number, at)
+
+
+async def latest_element_sets(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    catalog_numbers: Sequence[str] | None = None,
+) -> list[ElementSetRecord]:
+    """Newest effective set per object, in catalog-number order; every visible object when
+    ``catalog_numbers`` is None."""
+    repository = CatalogRepository(session, organisation_id)
+    return await repository.latest_element_sets(catalog_numbers)
+
+
+async def element_set_window(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    catalog_number: str,
+    start: datetime | None,
+    stop: datetime | None,
+) -> list[ElementSetRecord]:
+    """The effective sets with ``start <= epoch <= stop``, preceded by the one in force at
+    ``start``, ascending epoch; 404 when the object has no sets the organisation can see,
+    or none in the window."""
+    repository = CatalogRepository(session, organisation_id)
+    records = await repository.history(catalog_number, start, stop)
+    if start is not None:
+        anchor = await repository.element_set_at(catalog_number, start)
+        if anchor is not None and (not records or anchor.epoch < records[0].epoch):
+            records = [anchor, *records]
+    if not records:
+        if await repository.count_element_sets(catalog_number) == 0:
+            raise NotFoundError(f"catalog object {catalog_number} not found")
+        raise NotFoundError(f"catalog object {catalog_number} has no element sets in the window")
+    return records

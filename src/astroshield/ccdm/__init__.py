@@ -1,1 +1,1 @@
-"""CCDM: maneuver detection, RPO proximity, pattern of life and intent (issue 9)."""
+"""CCDM: maneuver detection, RPO proximity, pattern of life and intent."""

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from astroshield.api.deps import SessionDep, SettingsDep, require_scope, session_of
+from astroshield.api.deps import SessionDep, SettingsDep, require_scope
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import notify_after_commit
 from astroshield.astro.ccdm.intent import ConjunctionInput
-from astroshield.catalog.repository import CatalogRepository
-from astroshield.catalog.router import CatalogNumberPath
+from astroshield.catalog.schemas import CatalogNumberPath
 from astroshield.catalog.service import parse_catalog_number
 from astroshield.ccdm import service
 from astroshield.ccdm.schemas import (
@@ -31,7 +30,6 @@ from astroshield.ccdm.schemas import (
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
-from astroshield.spacecraft.repository import SpacecraftRepository
 
 router = APIRouter(prefix="/ccdm", tags=["ccdm"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.CCDM_READ))]
@@ -42,31 +40,18 @@ Days = Annotated[
 ]
 
 
-async def _spacecraft(request: Request, principal: Reader) -> SpacecraftRepository:
-    return SpacecraftRepository(session_of(request), principal.organisation_id)
-
-
-async def _catalog(request: Request, principal: Reader) -> CatalogRepository:
-    """The catalog as the caller's organisation sees it: its own overlay takes part."""
-    return CatalogRepository(session_of(request), principal.organisation_id)
-
-
-SpacecraftOfCaller = Annotated[SpacecraftRepository, Depends(_spacecraft)]
-Catalog = Annotated[CatalogRepository, Depends(_catalog)]
-
-
 @router.get("/spacecraft/{spacecraft_id}/proximity")
 async def get_proximity(
     spacecraft_id: uuid.UUID,
-    repository: SpacecraftOfCaller,
-    catalog: Catalog,
+    principal: Reader,
+    session: SessionDep,
     settings: SettingsDep,
     days: Days = None,
 ) -> ProximityRead:
     """Objects sharing the spacecraft's plane and altitude band (and GEO slot), each with
     its daily closest approach, trend, closing rate and maneuvers toward/away."""
     config = service.config_from(settings)
-    result = await service.proximity(repository, catalog, spacecraft_id, days, config)
+    result = await service.proximity(session, principal, spacecraft_id, days, config)
     return ProximityRead(
         spacecraft_id=result.spacecraft.id,
         catalog_number=result.catalog_number,
@@ -98,7 +83,8 @@ async def get_proximity(
 @router.get("/objects/{catalog_number}/maneuvers")
 async def get_maneuvers(
     catalog_number: CatalogNumberPath,
-    catalog: Catalog,
+    principal: Reader,
+    session: SessionDep,
     settings: SettingsDep,
     start: UTCDatetime | None = None,
     stop: UTCDatetime | None = None,
@@ -106,7 +92,7 @@ async def get_maneuvers(
     """Maneuvers detected in the object's stored element-set history."""
     number = parse_catalog_number(catalog_number, ["path", "catalog_number"])
     config = service.config_from(settings)
-    result = await service.maneuvers(catalog, number, start, stop, config)
+    result = await service.maneuvers(session, principal, number, start, stop, config)
     epochs = service.sorted_epochs(result.history)
     return ManeuverList(
         catalog_number=number,
@@ -137,12 +123,14 @@ async def get_maneuvers(
 
 @router.get("/objects/{catalog_number}/pattern-of-life")
 async def get_pattern_of_life(
-    catalog_number: CatalogNumberPath, catalog: Catalog, settings: SettingsDep
+    catalog_number: CatalogNumberPath, principal: Reader, session: SessionDep, settings: SettingsDep
 ) -> PatternOfLifeRead:
     """Baseline behaviour (maneuver cadence, GEO box and drift, element ranges) learned
     from the object's history, and the out-of-family events with their robust scores."""
     number = parse_catalog_number(catalog_number, ["path", "catalog_number"])
-    pattern, history = await service.pattern_of_life(catalog, number, service.config_from(settings))
+    pattern, history = await service.pattern_of_life(
+        session, principal, number, service.config_from(settings)
+    )
 
     def value_range(value: object) -> ValueRangeRead | None:
         return None if value is None else ValueRangeRead.model_validate(value)
@@ -170,8 +158,6 @@ async def get_intent(
     catalog_number: CatalogNumberPath,
     request: Request,
     principal: Reader,
-    repository: SpacecraftOfCaller,
-    catalog: Catalog,
     session: SessionDep,
     settings: SettingsDep,
     days: Days = None,
@@ -194,15 +180,13 @@ async def get_intent(
     conjunction = _conjunction(miss_distance_km, pc, tca)
     result = await service.intent(
         session,
-        repository,
-        catalog,
+        principal,
         spacecraft_id,
         number,
         days,
         conjunction,
         service.config_from(settings),
         datetime.now(UTC),
-        stored_conjunction=principal.has(Scope.CONJUNCTIONS_READ),
     )
     notify_after_commit(request, [result.notification] if result.notification else [])
     assessment = result.assessment

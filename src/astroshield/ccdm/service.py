@@ -4,7 +4,7 @@ Every analysis reads the catalog as the caller's organisation sees it (public se
 own overlay, with the precedence of :mod:`astroshield.catalog`); the sources it reports name
 the caller's own uploads as such.
 
-v1 computes everything on request from the stored element sets (nothing is persisted but the
+Everything is computed on request from the stored element sets (nothing is persisted but the
 alert state of a ``potential_threat``): the analyses are pure functions of the catalog, so a
 stored copy would only go stale when new element sets arrive. The windows are bounded by
 settings (``ccdm_max_days``, ``ccdm_history_days``, ``ccdm_max_neighbours``), and the
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,15 +45,15 @@ from astroshield.astro.ccdm.rpo import (
     find_neighbours,
 )
 from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.catalog import service as catalog_service
 from astroshield.catalog.models import ElementSetRecord
-from astroshield.catalog.repository import CatalogRepository
-from astroshield.catalog.service import to_element_set
 from astroshield.config import Settings
 from astroshield.conjunction.models import ConjunctionEvent
-from astroshield.conjunction.repository import ConjunctionRepository
+from astroshield.conjunction.service import latest_open_event_between
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.security.principal import Principal
+from astroshield.security.scopes import Scope
 from astroshield.spacecraft.models import Spacecraft
-from astroshield.spacecraft.repository import SpacecraftRepository
 from astroshield.spacecraft.service import get_spacecraft
 
 # The alert value is 1 while the latest assessment of the pair is potential_threat, else 0.
@@ -164,10 +163,10 @@ def check_days(days: int | None, config: CcdmConfig) -> int:
 
 
 async def protected_spacecraft(
-    repository: SpacecraftRepository, spacecraft_id: uuid.UUID
+    session: AsyncSession, organisation_id: uuid.UUID, spacecraft_id: uuid.UUID
 ) -> tuple[Spacecraft, str]:
-    """The caller's spacecraft and its catalog number (404 when not the caller's)."""
-    spacecraft = await get_spacecraft(repository.session, repository.organisation_id, spacecraft_id)
+    """The organisation's spacecraft and its catalog number (404 when not the caller's)."""
+    spacecraft = await get_spacecraft(session, organisation_id, spacecraft_id)
     if spacecraft.catalog_number is None:
         raise InvalidInputError(
             f"spacecraft {spacecraft_id} has no catalog number; set it to link its orbit",
@@ -177,24 +176,19 @@ async def protected_spacecraft(
 
 
 async def object_history(
-    catalog: CatalogRepository,
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
     catalog_number: str,
     start: datetime | None,
     stop: datetime | None,
 ) -> ObjectHistory:
     """Element sets with ``start <= epoch <= stop`` plus the one valid at ``start``."""
-    records = await catalog.history(catalog_number, start, stop)
-    if start is not None:
-        anchor = await catalog.element_set_at(catalog_number, start)
-        if anchor is not None and (not records or anchor.epoch < records[0].epoch):
-            records = [anchor, *records]
-    if not records:
-        if await catalog.count_element_sets(catalog_number) == 0:
-            raise NotFoundError(f"catalog object {catalog_number} not found")
-        raise NotFoundError(f"catalog object {catalog_number} has no element sets in the window")
+    records = await catalog_service.element_set_window(
+        session, organisation_id, catalog_number, start, stop
+    )
     return ObjectHistory(
         catalog_number,
-        [to_element_set(record) for record in records],
+        [catalog_service.to_element_set(record) for record in records],
         tuple(sorted({source_label(record) for record in records})),
     )
 
@@ -206,8 +200,10 @@ def source_label(record: ElementSetRecord) -> str:
     return record.source
 
 
-async def newest_epoch(catalog: CatalogRepository, catalog_number: str) -> datetime:
-    latest = await catalog.latest_element_sets([catalog_number])
+async def newest_epoch(
+    session: AsyncSession, organisation_id: uuid.UUID, catalog_number: str
+) -> datetime:
+    latest = await catalog_service.latest_element_sets(session, organisation_id, [catalog_number])
     if not latest:
         raise NotFoundError(f"catalog object {catalog_number} not found")
     return latest[0].epoch
@@ -217,8 +213,8 @@ async def newest_epoch(catalog: CatalogRepository, catalog_number: str) -> datet
 
 
 async def proximity(
-    repository: SpacecraftRepository,
-    catalog: CatalogRepository,
+    session: AsyncSession,
+    principal: Principal,
     spacecraft_id: uuid.UUID,
     days: int | None,
     config: CcdmConfig,
@@ -226,14 +222,15 @@ async def proximity(
     """Neighbours of the spacecraft at its newest element set, each with its relative
     motion over the ``days`` before it (closest first, at most ``max_neighbours``)."""
     window_days = check_days(days, config)
-    spacecraft, catalog_number = await protected_spacecraft(repository, spacecraft_id)
-    stop = await newest_epoch(catalog, catalog_number)
+    organisation_id = principal.organisation_id
+    spacecraft, catalog_number = await protected_spacecraft(session, organisation_id, spacecraft_id)
+    stop = await newest_epoch(session, organisation_id, catalog_number)
     start = stop - timedelta(days=window_days)
-    protected = await object_history(catalog, catalog_number, start, stop)
+    protected = await object_history(session, organisation_id, catalog_number, start, stop)
     reference = element_set_at(protected.elements, stop)
     candidates = [
-        to_element_set(record)
-        for record in await catalog.latest_element_sets()
+        catalog_service.to_element_set(record)
+        for record in await catalog_service.latest_element_sets(session, organisation_id)
         if record.catalog_number != catalog_number
     ]
     found = await asyncio.to_thread(find_neighbours, reference, candidates, config.proximity)
@@ -242,13 +239,19 @@ async def proximity(
     reports: list[tuple[Neighbour, ProximityReport]] = []
     for neighbour in neighbours:
         history = await object_history(
-            catalog,
+            session,
+            organisation_id,
             neighbour.catalog_number,
             stop - timedelta(days=config.history_days),
             stop,
         )
         report = await asyncio.to_thread(
-            _analyse, protected.elements, history.elements, start, stop, config.proximity
+            analyse_neighbour,
+            protected.elements,
+            history.elements,
+            start,
+            stop,
+            config=config.proximity,
         )
         reports.append((neighbour, report))
     reports.sort(key=lambda pair: _closest_key(pair[1]))
@@ -268,21 +271,12 @@ def _closest_key(report: ProximityReport) -> float:
     return report.closest_approach_km if report.closest_approach_km is not None else float("inf")
 
 
-def _analyse(
-    protected: Sequence[ElementSet],
-    neighbour: Sequence[ElementSet],
-    start: datetime,
-    stop: datetime,
-    config: ProximityConfig,
-) -> ProximityReport:
-    return analyse_neighbour(protected, neighbour, start, stop, config=config)
-
-
 # ------------------------------------------------------------------------ maneuvers
 
 
 async def maneuvers(
-    catalog: CatalogRepository,
+    session: AsyncSession,
+    principal: Principal,
     catalog_number: str,
     start: datetime | None,
     stop: datetime | None,
@@ -295,14 +289,17 @@ async def maneuvers(
             "start must be before stop",
             errors=[FieldError(["query", "stop"], "must be after start")],
         )
-    window_stop = stop or await newest_epoch(catalog, catalog_number)
+    organisation_id = principal.organisation_id
+    window_stop = stop or await newest_epoch(session, organisation_id, catalog_number)
     window_start = start or window_stop - timedelta(days=config.history_days)
     if window_stop - window_start > timedelta(days=config.history_days):
         raise InvalidInputError(
             f"the window may span at most {config.history_days} days",
             errors=[FieldError(["query", "start"], f"at most {config.history_days} days")],
         )
-    history = await object_history(catalog, catalog_number, window_start, window_stop)
+    history = await object_history(
+        session, organisation_id, catalog_number, window_start, window_stop
+    )
     detections = await asyncio.to_thread(detect_maneuvers, history.elements)
     return ManeuverResult(catalog_number, window_start, window_stop, history, detections)
 
@@ -316,18 +313,21 @@ def sorted_epochs(history: ObjectHistory) -> list[datetime]:
 
 
 async def pattern_of_life(
-    catalog: CatalogRepository, catalog_number: str, config: CcdmConfig
+    session: AsyncSession, principal: Principal, catalog_number: str, config: CcdmConfig
 ) -> tuple[PatternOfLife, ObjectHistory]:
-    stop = await newest_epoch(catalog, catalog_number)
+    organisation_id = principal.organisation_id
+    stop = await newest_epoch(session, organisation_id, catalog_number)
     history = await object_history(
-        catalog, catalog_number, stop - timedelta(days=config.history_days), stop
+        session,
+        organisation_id,
+        catalog_number,
+        stop - timedelta(days=config.history_days),
+        stop,
     )
-    pattern = await asyncio.to_thread(_learn, history.elements, config.pattern)
+    pattern = await asyncio.to_thread(
+        learn_pattern_of_life, history.elements, config=config.pattern
+    )
     return pattern, history
-
-
-def _learn(elements: Sequence[ElementSet], config: PatternConfig) -> PatternOfLife:
-    return learn_pattern_of_life(elements, config=config)
 
 
 # ---------------------------------------------------------------------------- intent
@@ -351,48 +351,66 @@ def conjunction_input(event: ConjunctionEvent) -> ConjunctionInput:
 
 async def intent(
     session: AsyncSession,
-    repository: SpacecraftRepository,
-    catalog: CatalogRepository,
+    principal: Principal,
     spacecraft_id: uuid.UUID,
     catalog_number: str,
     days: int | None,
     conjunction: ConjunctionInput | None,
     config: CcdmConfig,
     now: datetime,
-    *,
-    stored_conjunction: bool = True,
 ) -> IntentResult:
     """Assess ``catalog_number`` against the spacecraft over the ``days`` before the newer
     of their newest element sets; a ``potential_threat`` fires the organisation's alert,
     any other category resolves it. Without a ``conjunction`` from the caller, the latest
     open conjunction event of the pair (its latest Pc, miss distance and TCA) is used when
-    ``stored_conjunction`` (the caller may read conjunctions)."""
+    the caller may read conjunctions."""
     window_days = check_days(days, config)
-    spacecraft, protected_number = await protected_spacecraft(repository, spacecraft_id)
+    organisation_id = principal.organisation_id
+    spacecraft, protected_number = await protected_spacecraft(
+        session, organisation_id, spacecraft_id
+    )
     if catalog_number == protected_number:
         raise InvalidInputError(
             "an object cannot be assessed against itself",
             errors=[FieldError(["path", "catalog_number"], "is the spacecraft's own")],
         )
     stop = min(
-        await newest_epoch(catalog, protected_number), await newest_epoch(catalog, catalog_number)
+        await newest_epoch(session, organisation_id, protected_number),
+        await newest_epoch(session, organisation_id, catalog_number),
     )
     start = stop - timedelta(days=window_days)
-    if conjunction is None and stored_conjunction:
-        event = await ConjunctionRepository(
-            session, spacecraft.organisation_id
-        ).latest_open_event_between(protected_number, catalog_number, now)
+    if conjunction is None and principal.has(Scope.CONJUNCTIONS_READ):
+        event = await latest_open_event_between(
+            session, organisation_id, protected_number, catalog_number, now
+        )
         conjunction = conjunction_input(event) if event is not None else None
-    protected = await object_history(catalog, protected_number, start, stop)
+    protected = await object_history(session, organisation_id, protected_number, start, stop)
     other = await object_history(
-        catalog, catalog_number, stop - timedelta(days=config.history_days), stop
+        session,
+        organisation_id,
+        catalog_number,
+        stop - timedelta(days=config.history_days),
+        stop,
     )
     assessment, report = await asyncio.to_thread(
         _assess, protected, other, start, stop, conjunction, config, now
     )
+    threat = assessment.category is IntentCategory.POTENTIAL_THREAT
+    notification = await _observe_threat(session, spacecraft, catalog_number, assessment, now)
+    return IntentResult(spacecraft, protected_number, assessment, report, threat, notification)
+
+
+async def _observe_threat(
+    session: AsyncSession,
+    spacecraft: Spacecraft,
+    catalog_number: str,
+    assessment: IntentAssessment,
+    now: datetime,
+) -> Notification | None:
+    """Fire the organisation's threat alert for the pair, or resolve it."""
     rule = await threat_alert_rule(session, spacecraft.organisation_id)
     threat = assessment.category is IntentCategory.POTENTIAL_THREAT
-    notification = await observe(
+    return await observe(
         session,
         rule,
         _THREAT if threat else _NO_THREAT,
@@ -405,7 +423,6 @@ async def intent(
             "category": assessment.category.value,
         },
     )
-    return IntentResult(spacecraft, protected_number, assessment, report, threat, notification)
 
 
 def _assess(

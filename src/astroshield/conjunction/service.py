@@ -422,6 +422,15 @@ async def get_event(repository: ConjunctionRepository, event_id: uuid.UUID) -> C
     return event
 
 
+async def latest_open_event_between(
+    session: AsyncSession, organisation_id: uuid.UUID, first: str, second: str, now: datetime
+) -> ConjunctionEvent | None:
+    """The organisation's most recently updated open event of the pair (either one primary)
+    whose TCA is still ahead: CCDM's intent assessment reads its Pc and miss distance."""
+    repository = ConjunctionRepository(session, organisation_id)
+    return await repository.latest_open_event_between(first, second, now)
+
+
 async def list_events(
     repository: ConjunctionRepository,
     filters: EventFilter,

@@ -1,1 +1,1 @@
-"""spacecraft domain."""
+"""Spacecraft registry: an organisation's spacecraft and their reported status."""

@@ -58,6 +58,21 @@ class SpacecraftRepository:
             statement = statement.where(Spacecraft.name.ilike(pattern, escape="\\"))
         return (await self.session.execute(statement)).scalars().all()
 
+    async def names(self) -> Sequence[str]:
+        statement = select(Spacecraft.name).where(
+            Spacecraft.organisation_id == self.organisation_id
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def with_catalog_number(self, catalog_number: str) -> Sequence[Spacecraft]:
+        """The spacecraft registered as this catalog object (canonical form), by id."""
+        statement = (
+            self._readable()
+            .where(Spacecraft.catalog_number == catalog_number)
+            .order_by(Spacecraft.id)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
     async def flush(self, spacecraft: Spacecraft) -> Spacecraft:
         """Write pending changes now so constraint violations surface as domain errors."""
         self.session.add(spacecraft)

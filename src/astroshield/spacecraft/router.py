@@ -23,7 +23,6 @@ from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.spacecraft import service
 from astroshield.spacecraft.models import OperationalMode, SpacecraftStatusReport
-from astroshield.spacecraft.repository import SpacecraftFilter, SpacecraftRepository
 from astroshield.spacecraft.schemas import (
     SpacecraftCreate,
     SpacecraftRead,
@@ -36,18 +35,6 @@ from astroshield.spacecraft.schemas import (
 router = APIRouter(prefix="/spacecraft", tags=["spacecraft"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.SPACECRAFT_READ))]
 Writer = Annotated[Principal, Depends(require_scope(Scope.SPACECRAFT_WRITE))]
-
-
-async def _readable(request: Request, principal: Reader) -> SpacecraftRepository:
-    return SpacecraftRepository(session_of(request), principal.organisation_id)
-
-
-async def _writable(request: Request, principal: Writer) -> SpacecraftRepository:
-    return SpacecraftRepository(session_of(request), principal.organisation_id)
-
-
-ReadRepository = Annotated[SpacecraftRepository, Depends(_readable)]
-WriteRepository = Annotated[SpacecraftRepository, Depends(_writable)]
 
 
 async def get_status_cache(request: Request) -> service.StatusCache:
@@ -70,43 +57,49 @@ async def get_status(request: Request) -> Response:
     # the rest of this cached read.
     principal = await authorize(request, Scope.SPACECRAFT_READ)
     spacecraft_id = path_uuid(request, "spacecraft_id")
-    organisation_id = principal.organisation_id
     snapshot = await service.current_status(
-        organisation_id,
-        lambda: SpacecraftRepository(session_of(request), organisation_id),
-        state_of(request).component(service.StatusCache),
+        lambda: session_of(request),
+        principal,
         spacecraft_id,
+        cache=state_of(request).component(service.StatusCache),
     )
     return Response(snapshot.json, media_type="application/json")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_spacecraft(
-    data: SpacecraftCreate, repo: WriteRepository, session: SessionDep, actor: ActorDep
+    data: SpacecraftCreate, principal: Writer, session: SessionDep, actor: ActorDep
 ) -> SpacecraftRead:
-    created = await service.create_spacecraft(session, repo, data, actor)
+    created = await service.create_spacecraft(session, principal, data, actor=actor)
     return SpacecraftRead.model_validate(created)
 
 
 @router.get("")
 async def list_spacecraft(
-    repo: ReadRepository,
+    principal: Reader,
+    session: SessionDep,
     page: PageDep,
     mode: Annotated[OperationalMode | None, Query(alias="status")] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> Page[SpacecraftRead]:
     """The caller's organisation's spacecraft, filtered by status and name substring."""
-    filters = SpacecraftFilter(mode=mode.value if mode else None, name_contains=name)
     rows = await service.list_spacecraft(
-        repo, filters, after_id=cursor_value(page, "id", uuid.UUID), limit=page.limit + 1
+        session,
+        principal,
+        mode=mode,
+        name_contains=name,
+        after_id=cursor_value(page, "id", uuid.UUID),
+        limit=page.limit + 1,
     )
     return make_page(rows, page, render=SpacecraftRead.model_validate, key=id_key)
 
 
 @router.get("/{spacecraft_id}")
-async def get_spacecraft(spacecraft_id: uuid.UUID, repo: ReadRepository) -> SpacecraftRead:
+async def get_spacecraft(
+    spacecraft_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> SpacecraftRead:
     return SpacecraftRead.model_validate(
-        await service.get_spacecraft(repo.session, repo.organisation_id, spacecraft_id)
+        await service.get_spacecraft(session, principal.organisation_id, spacecraft_id)
     )
 
 
@@ -114,24 +107,26 @@ async def get_spacecraft(spacecraft_id: uuid.UUID, repo: ReadRepository) -> Spac
 async def update_spacecraft(
     spacecraft_id: uuid.UUID,
     data: SpacecraftUpdate,
-    repo: WriteRepository,
+    principal: Writer,
     cache: StatusCacheDep,
     session: SessionDep,
     actor: ActorDep,
 ) -> SpacecraftRead:
-    updated = await service.update_spacecraft(session, repo, cache, spacecraft_id, data, actor)
+    updated = await service.update_spacecraft(
+        session, principal, spacecraft_id, data, cache=cache, actor=actor
+    )
     return SpacecraftRead.model_validate(updated)
 
 
 @router.delete("/{spacecraft_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_spacecraft(
     spacecraft_id: uuid.UUID,
-    repo: WriteRepository,
+    principal: Writer,
     cache: StatusCacheDep,
     session: SessionDep,
     actor: ActorDep,
 ) -> Response:
-    await service.delete_spacecraft(session, repo, cache, spacecraft_id, actor)
+    await service.delete_spacecraft(session, principal, spacecraft_id, cache=cache, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -139,12 +134,14 @@ async def delete_spacecraft(
 async def report_status(
     spacecraft_id: uuid.UUID,
     data: StatusReportCreate,
-    repo: WriteRepository,
+    principal: Writer,
     cache: StatusCacheDep,
     session: SessionDep,
     actor: ActorDep,
 ) -> StatusReportRead:
-    report = await service.record_status(session, repo, cache, spacecraft_id, data, actor)
+    report = await service.record_status(
+        session, principal, spacecraft_id, data, cache=cache, actor=actor
+    )
     return StatusReportRead.model_validate(report)
 
 
@@ -155,7 +152,8 @@ def _history_key(report: SpacecraftStatusReport) -> dict[str, str]:
 @router.get("/{spacecraft_id}/status/history")
 async def get_status_history(
     spacecraft_id: uuid.UUID,
-    repo: ReadRepository,
+    principal: Reader,
+    session: SessionDep,
     page: PageDep,
     start: UTCDatetime | None = None,
     stop: UTCDatetime | None = None,
@@ -169,6 +167,12 @@ async def get_status_history(
     after_id = cursor_value(page, "id", uuid.UUID)
     before = (after_time, after_id) if after_time and after_id else None
     rows = await service.status_history(
-        repo, spacecraft_id, start=start, stop=stop, before=before, limit=page.limit + 1
+        session,
+        principal,
+        spacecraft_id,
+        start=start,
+        stop=stop,
+        before=before,
+        limit=page.limit + 1,
     )
     return make_page(rows, page, render=StatusReportRead.model_validate, key=_history_key)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from astroshield.audit.service import Actor, record
 from astroshield.cache import TTLCache
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.security.principal import Principal
 from astroshield.spacecraft.models import (
     HealthState,
     OperationalMode,
@@ -43,10 +44,18 @@ class StatusSnapshot:
 
 
 async def create_spacecraft(
-    session: AsyncSession, repository: SpacecraftRepository, data: SpacecraftCreate, actor: Actor
+    session: AsyncSession, principal: Principal, data: SpacecraftCreate, *, actor: Actor
 ) -> Spacecraft:
+    return await register_spacecraft(session, principal.organisation_id, data, actor=actor)
+
+
+async def register_spacecraft(
+    session: AsyncSession, organisation_id: uuid.UUID, data: SpacecraftCreate, *, actor: Actor
+) -> Spacecraft:
+    """Register a spacecraft for the organisation, with no user behind it (the seed)."""
+    repository = SpacecraftRepository(session, organisation_id)
     spacecraft = await repository.flush(
-        Spacecraft(organisation_id=repository.organisation_id, **data.model_dump())
+        Spacecraft(organisation_id=organisation_id, **data.model_dump())
     )
     await record(
         session,
@@ -77,25 +86,44 @@ async def _get(repository: SpacecraftRepository, spacecraft_id: uuid.UUID) -> Sp
 
 
 async def list_spacecraft(
-    repository: SpacecraftRepository,
-    filters: SpacecraftFilter,
+    session: AsyncSession,
+    principal: Principal,
     *,
+    mode: OperationalMode | None,
+    name_contains: str | None,
     after_id: uuid.UUID | None,
     limit: int,
 ) -> Sequence[Spacecraft]:
+    filters = SpacecraftFilter(mode=mode.value if mode else None, name_contains=name_contains)
+    repository = SpacecraftRepository(session, principal.organisation_id)
     return await repository.list(filters, after_id=after_id, limit=limit)
+
+
+async def spacecraft_names(session: AsyncSession, organisation_id: uuid.UUID) -> set[str]:
+    """Names of the organisation's registered spacecraft (the seed skips those)."""
+    return set(await SpacecraftRepository(session, organisation_id).names())
+
+
+async def spacecraft_with_catalog_number(
+    session: AsyncSession, organisation_id: uuid.UUID, catalog_number: str
+) -> Sequence[Spacecraft]:
+    """The organisation's spacecraft registered as this (canonical) catalog number."""
+    repository = SpacecraftRepository(session, organisation_id)
+    return await repository.with_catalog_number(catalog_number)
 
 
 async def update_spacecraft(
     session: AsyncSession,
-    repository: SpacecraftRepository,
-    cache: StatusCache,
+    principal: Principal,
     spacecraft_id: uuid.UUID,
     data: SpacecraftUpdate,
+    *,
+    cache: StatusCache,
     actor: Actor,
 ) -> Spacecraft:
+    repository = SpacecraftRepository(session, principal.organisation_id)
     spacecraft = await _get(repository, spacecraft_id)
-    cache.invalidate((repository.organisation_id, spacecraft_id))
+    cache.invalidate((principal.organisation_id, spacecraft_id))
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise InvalidInputError(
@@ -119,13 +147,15 @@ async def update_spacecraft(
 
 async def delete_spacecraft(
     session: AsyncSession,
-    repository: SpacecraftRepository,
-    cache: StatusCache,
+    principal: Principal,
     spacecraft_id: uuid.UUID,
+    *,
+    cache: StatusCache,
     actor: Actor,
 ) -> None:
+    repository = SpacecraftRepository(session, principal.organisation_id)
     spacecraft = await _get(repository, spacecraft_id)
-    cache.invalidate((repository.organisation_id, spacecraft_id))
+    cache.invalidate((principal.organisation_id, spacecraft_id))
     await repository.delete(spacecraft_id)
     await record(
         session,
@@ -140,30 +170,38 @@ async def delete_spacecraft(
 
 async def record_status(
     session: AsyncSession,
-    repository: SpacecraftRepository,
-    cache: StatusCache,
+    principal: Principal,
     spacecraft_id: uuid.UUID,
     data: StatusReportCreate,
+    *,
+    cache: StatusCache,
     actor: Actor,
 ) -> SpacecraftStatusReport:
     """Append a status report; it becomes the current status unless a newer one exists."""
+    return await add_status_report(
+        session, principal.organisation_id, spacecraft_id, data, cache=cache, actor=actor
+    )
+
+
+async def add_status_report(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    spacecraft_id: uuid.UUID,
+    data: StatusReportCreate,
+    *,
+    cache: StatusCache | None = None,
+    actor: Actor,
+) -> SpacecraftStatusReport:
+    """:func:`record_status` with no user behind it (the seed); without a ``cache`` there
+    is no cached status to invalidate."""
+    repository = SpacecraftRepository(session, organisation_id)
     spacecraft = await _get(repository, spacecraft_id)
-    cache.invalidate((repository.organisation_id, spacecraft_id))
+    if cache is not None:
+        cache.invalidate((organisation_id, spacecraft_id))
     report = await repository.add_status_report(
         SpacecraftStatusReport(spacecraft_id=spacecraft_id, source="api", **data.model_dump())
     )
-    if spacecraft.status_reported_at is None or data.reported_at >= spacecraft.status_reported_at:
-        spacecraft.mode = data.mode.value
-        spacecraft.health = data.health.value
-        spacecraft.health_summary = data.health_summary
-        spacecraft.status_reported_at = data.reported_at
-        if data.orbit_epoch is not None:
-            spacecraft.orbit_epoch = data.orbit_epoch
-    # Last contact only moves forward, whichever report carries it.
-    if data.last_contact_at is not None and (
-        spacecraft.last_contact_at is None or data.last_contact_at > spacecraft.last_contact_at
-    ):
-        spacecraft.last_contact_at = data.last_contact_at
+    _apply_status(spacecraft, data)
     await repository.flush(spacecraft)
     await record(
         session,
@@ -178,18 +216,36 @@ async def record_status(
     return report
 
 
+def _apply_status(spacecraft: Spacecraft, data: StatusReportCreate) -> None:
+    if spacecraft.status_reported_at is None or data.reported_at >= spacecraft.status_reported_at:
+        spacecraft.mode = data.mode.value
+        spacecraft.health = data.health.value
+        spacecraft.health_summary = data.health_summary
+        spacecraft.status_reported_at = data.reported_at
+        if data.orbit_epoch is not None:
+            spacecraft.orbit_epoch = data.orbit_epoch
+    # Last contact only moves forward, whichever report carries it.
+    if data.last_contact_at is not None and (
+        spacecraft.last_contact_at is None or data.last_contact_at > spacecraft.last_contact_at
+    ):
+        spacecraft.last_contact_at = data.last_contact_at
+
+
 async def current_status(
-    organisation_id: uuid.UUID,
-    open_repository: Callable[[], SpacecraftRepository],
-    cache: StatusCache,
+    open_session: Callable[[], AsyncSession],
+    principal: Principal,
     spacecraft_id: uuid.UUID,
+    *,
+    cache: StatusCache,
 ) -> StatusSnapshot:
     """The current status; dashboards poll this, so it is served from a short-lived cache
-    that one query refills however many requests miss at once. The repository (and with
-    it a database session) is opened only on a miss."""
+    that one query refills however many requests miss at once. The session is opened (and
+    the repository built) only on a miss."""
+    organisation_id = principal.organisation_id
 
     async def load() -> StatusSnapshot:
-        spacecraft = await _get(open_repository(), spacecraft_id)
+        repository = SpacecraftRepository(open_session(), organisation_id)
+        spacecraft = await _get(repository, spacecraft_id)
         status = SpacecraftStatus(
             spacecraft_id=spacecraft.id,
             name=spacecraft.name,
@@ -208,7 +264,8 @@ async def current_status(
 
 
 async def status_history(
-    repository: SpacecraftRepository,
+    session: AsyncSession,
+    principal: Principal,
     spacecraft_id: uuid.UUID,
     *,
     start: datetime | None,
@@ -216,6 +273,7 @@ async def status_history(
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[SpacecraftStatusReport]:
+    repository = SpacecraftRepository(session, principal.organisation_id)
     await _get(repository, spacecraft_id)
     return await repository.list_status_reports(
         spacecraft_id, start=start, stop=stop, before=before, limit=limit

@@ -1,0 +1,1 @@
+"""Trajectory: ephemerides (SGP4 or two-body), orbit analysis and ground tracks."""

@@ -89,7 +89,7 @@ async def spacecraft_ephemeris(
         start, stop, step_s, max_days=max_days, max_points=max_points, location="query"
     )
     elements = await service.spacecraft_element_set(
-        session_of(request), principal.organisation_id, spacecraft_id, start
+        session_of(request), principal, spacecraft_id, start
     )
     times = service.sample_times(start, stop, step_s)
     states = await run_in_threadpool(service.propagate_elements, elements, times, frame)

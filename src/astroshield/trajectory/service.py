@@ -1,11 +1,10 @@
 """Trajectory logic: read the object, bound the work, propagate and analyse (no SQL here).
 
 Element sets are propagated with SGP4 (TEME) and rotated to the requested frame with
-:mod:`astroshield.astro.dynamics.frames`. A state vector is propagated with two-body motion in GCRF
-(:func:`astroshield.astro.conjunction.pc.kepler_propagate`): no J2, drag or third bodies, so it is
-an
-approximation that drifts by kilometres per orbit in LEO and is meant for short arcs. The
-numerical work is synchronous; the router runs it in a worker thread.
+:mod:`astroshield.astro.dynamics.frames`. A state vector is propagated with two-body motion
+in GCRF (:func:`astroshield.astro.conjunction.pc.kepler_propagate`): no J2, drag or third
+bodies, so it is an approximation that drifts by kilometres per orbit in LEO and is meant
+for short arcs. The numerical work is synchronous; the router runs it in a worker thread.
 """
 
 from __future__ import annotations
@@ -50,10 +49,10 @@ from astroshield.astro.ground.eclipse import eclipse_intervals
 from astroshield.astro.ground.groundtrack import StationMarker, ground_track, ground_track_plot
 from astroshield.astro.ground.lifetime import orbital_lifetime
 from astroshield.astro.ground.passes import GroundStation, passes
-from astroshield.catalog.repository import CatalogRepository
-from astroshield.catalog.service import to_element_set
+from astroshield.catalog.service import element_set_in_force, to_element_set
 from astroshield.config import Settings
 from astroshield.errors import ConflictError, FieldError, InvalidInputError
+from astroshield.security.principal import Principal
 from astroshield.spacecraft.service import get_spacecraft
 from astroshield.trajectory.schemas import (
     Analysis,
@@ -496,18 +495,18 @@ def ground_track_png(request: AnalyzeRequest, settings: Settings) -> bytes:
 
 
 async def spacecraft_element_set(
-    session: AsyncSession, organisation_id: uuid.UUID, spacecraft_id: uuid.UUID, at: datetime
+    session: AsyncSession, principal: Principal, spacecraft_id: uuid.UUID, at: datetime
 ) -> ElementSet:
-    """The element set in force at ``at`` for one of the organisation's spacecraft, as the
+    """The element set in force at ``at`` for one of the caller's spacecraft, as its
     organisation sees the catalog (its own overlay takes part, no one else's)."""
+    organisation_id = principal.organisation_id
     spacecraft = await get_spacecraft(session, organisation_id, spacecraft_id)
     if not spacecraft.catalog_number:
         raise ConflictError(
             f"spacecraft {spacecraft_id} has no catalog number, so no element set to propagate",
             errors=[FieldError(["catalog_number"], "set the spacecraft's catalog number")],
         )
-    catalog = CatalogRepository(session, organisation_id)
-    record = await catalog.element_set_at(spacecraft.catalog_number, at)
+    record = await element_set_in_force(session, organisation_id, spacecraft.catalog_number, at)
     if record is None:
         raise ConflictError(
             f"the catalog holds no element set for {spacecraft.catalog_number}; "
