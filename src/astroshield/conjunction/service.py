@@ -27,7 +27,7 @@ from astroshield.alerts.notifiers import Notification
 from astroshield.alerts.service import BuiltinRule, observe, organisation_rule
 from astroshield.astro.conjunction import avoidance, risk
 from astroshield.astro.conjunction.pc import DegenerateGeometryError, encounter_plane
-from astroshield.astro.conjunction.report import InertialPair, inertial_pair, pc_report
+from astroshield.astro.conjunction.report import InertialPair, PcReport, inertial_pair, pc_report
 from astroshield.astro.conjunction.screening import ScreeningResult, screen_catalog
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.formats.cdm import (
@@ -271,7 +271,7 @@ def _ours(
     )
 
 
-def _compute_report(message: Cdm, settings: Settings) -> dict[str, Any]:
+def _compute_report(message: Cdm, settings: Settings) -> PcReport:
     try:
         return pc_report(
             message,
@@ -333,8 +333,8 @@ async def ingest_cdm(
     report = await asyncio.to_thread(_compute_report, message, settings)
     tca = _aware(message.relative.tca)
     creation = _aware(message.header.creation_date)
-    pc = float(report["pc_2d_foster"])
-    miss_m = float(report["miss_distance_m"])
+    pc = report.pc_2d_foster
+    miss_m = report.miss_distance_m
     assessment = risk.assess(tca=tca, now=now, miss_distance_km=miss_m / 1e3, pc=pc)
 
     window = timedelta(seconds=settings.conjunction_tca_match_s)
@@ -362,7 +362,7 @@ async def ingest_cdm(
     if newest:
         event.tca = tca
         event.miss_distance_m = miss_m
-        event.relative_speed_m_s = float(report["relative_speed_m_s"])
+        event.relative_speed_m_s = report.relative_speed_m_s
         event.pc = pc
         event.tier = assessment.tier.value
         event.tier_basis = assessment.basis
@@ -380,12 +380,12 @@ async def ingest_cdm(
             tca=tca,
             miss_distance_m=miss_m,
             pc_2d_foster=pc,
-            pc_2d_chan=float(report["pc_2d_chan"]),
-            pc_max=float(report["pc_max"]),
-            pc_3d=float(report["pc_3d"]),
-            pc_mc=float(report["pc_mc"]["value"]),
-            hbr_m=float(report["hbr_m"]),
-            report=report,
+            pc_2d_chan=report.pc_2d_chan,
+            pc_max=report.pc_max,
+            pc_3d=report.pc_3d,
+            pc_mc=report.pc_mc.value,
+            hbr_m=report.hbr_m,
+            report=report.as_dict(),
             raw=text,
             content_sha256=digest,
             format=fmt,
