@@ -9,14 +9,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-import tempfile
-import threading
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 import structlog
@@ -80,9 +77,6 @@ XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 THRESHOLDS = risk.RiskThresholds()
 INTERRUPTED_BY_RESTART = "interrupted by a restart"
 EXPORT_ORIGINATOR = "ASTROSHIELD"
-
-# pyplot keeps global state; one figure at a time across worker threads.
-_PLOT_LOCK = threading.Lock()
 
 
 def _aware(moment: datetime) -> datetime:
@@ -482,18 +476,11 @@ def _primary_first(pair: InertialPair, message: Cdm, primary: str) -> InertialPa
 # -------------------------------------------------------------------------------- plots
 
 
-def _render_png(draw: Callable[[Path], Path]) -> bytes:
-    with _PLOT_LOCK, tempfile.TemporaryDirectory() as directory:
-        return draw(Path(directory) / "plot.png").read_bytes()
-
-
 def _encounter_png(message: Cdm, hbr_m: float, title: str) -> bytes:
     pair = inertial_pair(message)
     plane = encounter_plane(pair.r1, pair.v1, pair.c1, pair.r2, pair.v2, pair.c2, hbr_m / 1e3)
-    return _render_png(
-        lambda path: pc_plots.encounter_plane_plot(
-            plane.miss * 1e3, plane.covariance * 1e6, hbr_m, path, unit="m", title=title
-        )
+    return pc_plots.encounter_plane_plot(
+        plane.miss * 1e3, plane.covariance * 1e6, hbr_m, unit="m", title=title
     )
 
 
@@ -516,15 +503,12 @@ async def pc_history_png(repository: ConjunctionRepository, event_id: uuid.UUID)
         f"{history.event.secondary_catalog_number}: Pc over CDM updates"
     )
     return await asyncio.to_thread(
-        _render_png,
-        lambda path: pc_plots.pc_history_plot(
-            times,
-            values,
-            path,
-            red_pc=THRESHOLDS.red_pc,
-            yellow_pc=THRESHOLDS.yellow_pc,
-            title=title,
-        ),
+        pc_plots.pc_history_plot,
+        times,
+        values,
+        red_pc=THRESHOLDS.red_pc,
+        yellow_pc=THRESHOLDS.yellow_pc,
+        title=title,
     )
 
 
