@@ -438,3 +438,20 @@ async def element_set_history(
     return await repository.list_element_sets(
         catalog_number, start=start, stop=stop, after=after, limit=limit
     )
+
+
+async def element_set_at(
+    session: AsyncSession, organisation_id: uuid.UUID, catalog_number: str, at: datetime
+) -> ElementSet | None:
+    """The object's element set in force at ``at`` as the organisation sees the catalog
+    (public sets and its own overlay, with overlay precedence); None without any set."""
+    stored = await CatalogRepository(session, organisation_id).element_set_at(catalog_number, at)
+    return None if stored is None else to_element_set(stored)
+
+
+async def latest_element_sets(
+    session: AsyncSession, organisation_id: uuid.UUID
+) -> list[ElementSet]:
+    """The newest element set of every object the organisation sees, by catalog number."""
+    stored = await CatalogRepository(session, organisation_id).latest_element_sets()
+    return [to_element_set(row) for row in stored]
