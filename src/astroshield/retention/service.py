@@ -21,7 +21,7 @@ from astroshield.audit.checkpoints import CheckpointWriter
 from astroshield.audit.service import PRUNE_ACTION, SYSTEM, Actor, record
 from astroshield.auth.repository import AuthRepository
 from astroshield.config import Settings
-from astroshield.conjunction.service import close_passed_conjunctions
+from astroshield.conjunction.service.alerting import close_passed_conjunctions
 from astroshield.db import session_scope
 from astroshield.retention.repository import RetentionRepository
 from astroshield.telemetry.service import reduce_minute_aggregates, reduce_raw_samples
