@@ -47,7 +47,7 @@ from astroshield.ccdm.router import router as ccdm_router
 from astroshield.config import Settings, get_settings
 from astroshield.conjunction.router import BODY_MEDIA_TYPES as CONJUNCTION_MEDIA_TYPES
 from astroshield.conjunction.router import router as conjunction_router
-from astroshield.conjunction.service import fail_interrupted_screenings
+from astroshield.conjunction.service.screening_jobs import fail_interrupted_screenings
 from astroshield.db import (
     create_engine,
     create_sessionmaker,

@@ -127,48 +127,79 @@ def test_omitron_case_a_reproduces_cara_pc(
     msg = _reread(_case_cdm(case_a), tmp_path, fmt)
     report = pc_report(msg, hbr_m=case_a["HBR"] * 1e3, mc_samples=20_000)
     expected = case_a["expected"]["Pc2D_circle"]["value"]
-    assert report["pc_2d_foster"] == pytest.approx(expected, rel=1e-3)
-    assert report["hbr_m"] == pytest.approx(20.0)
-    assert report["hbr_source"] == "argument"
-    assert report["frame"] == "GCRF"
-    assert report["covariance_repaired"] is False
-    assert report["miss_distance_discrepancy_m"] == pytest.approx(0.0, abs=1e-6)
-    assert report["issues"] == []
+    assert report.pc_2d_foster == pytest.approx(expected, rel=1e-3)
+    assert report.hbr_m == pytest.approx(20.0)
+    assert report.hbr_source == "argument"
+    assert report.frame == "GCRF"
+    assert report.covariance_repaired is False
+    assert report.miss_distance_discrepancy_m == pytest.approx(0.0, abs=1e-6)
+    assert report.issues == ()
 
 
 def test_report_shape_and_other_methods(case_a: dict[str, Any]) -> None:
     report = pc_report(_case_cdm(case_a), hbr_m=20.0, mc_samples=200_000, seed=3)
-    assert set(report) >= REQUIRED_KEYS
-    assert set(report["pc_mc"]) == {"value", "ci95"}
-    assert len(report["pc_mc"]["ci95"]) == 2
-    json.loads(json.dumps(report))  # JSON-ready: plain floats, lists, strings
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", report["tca"])
-    assert report["tca"] == "2024-05-01T12:00:00.123Z"
+    stored = report.as_dict()
+    assert set(stored) >= REQUIRED_KEYS
+    assert set(stored["pc_mc"]) == {"value", "ci95"}
+    assert len(stored["pc_mc"]["ci95"]) == 2
+    assert json.loads(json.dumps(stored)) == stored  # JSON-ready: plain floats, lists, strings
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", report.tca)
+    assert report.tca == "2024-05-01T12:00:00.123Z"
     expected = case_a["expected"]["Pc2D_circle"]["value"]
     # Chan's series is an approximation (the fixture notes up to ~0.5 % on Chan's own cases).
-    assert report["pc_2d_chan"] == pytest.approx(expected, rel=1e-2)
+    assert report.pc_2d_chan == pytest.approx(expected, rel=1e-2)
     # Alfano's maximum can only be above the Pc at the actual covariance.
-    assert report["pc_max"] >= expected
+    assert report.pc_max >= expected
     # Fast encounter (|v_rel| ~ 14 km/s, sub-second) with a nearly certain velocity: the 3-D
     # collision rate integrates to the 2-D value (Coppola 2012, Hall 2021).
-    assert report["pc_3d"] == pytest.approx(expected, rel=1e-3)
-    lo, hi = report["pc_mc"]["ci95"]
+    assert report.pc_3d == pytest.approx(expected, rel=1e-3)
+    lo, hi = report.pc_mc.ci95
     assert lo <= expected <= hi
     v_rel = np.subtract(case_a["v1"], case_a["v2"])
-    assert report["relative_speed_m_s"] == pytest.approx(float(np.linalg.norm(v_rel)) * 1e3)
-    assert report["miss_distance_m"] == pytest.approx(
+    assert report.relative_speed_m_s == pytest.approx(float(np.linalg.norm(v_rel)) * 1e3)
+    assert report.miss_distance_m == pytest.approx(
         float(np.linalg.norm(np.subtract(case_a["r1"], case_a["r2"]))) * 1e3
     )
+
+
+def test_stored_form_keeps_its_keys_and_json_types(case_a: dict[str, Any]) -> None:
+    # The dict is stored with every CDM and served by the API: its keys, their order and the
+    # JSON types (lists, not tuples) are part of the contract.
+    report = pc_report(_case_cdm(case_a), hbr_m=20.0, mc_samples=1_000)
+    stored = report.as_dict()
+    assert list(stored) == [
+        "pc_2d_foster",
+        "pc_2d_chan",
+        "pc_max",
+        "pc_3d",
+        "pc_mc",
+        "miss_distance_m",
+        "tca",
+        "hbr_m",
+        "hbr_source",
+        "frame",
+        "relative_speed_m_s",
+        "miss_distance_recomputed_m",
+        "miss_distance_discrepancy_m",
+        "covariance_repaired",
+        "cdm_collision_probability",
+        "pc_mc_samples",
+        "pc_mc_hits",
+        "issues",
+    ]
+    assert stored["pc_mc"] == {"value": report.pc_mc.value, "ci95": list(report.pc_mc.ci95)}
+    assert stored["issues"] == []
+    assert stored["pc_mc_hits"] == report.pc_mc_hits
 
 
 def test_hbr_from_the_cdm(case_a: dict[str, Any], tmp_path: Path) -> None:
     # HBR (2.0 draft field) of 10 m per object: combined 20 m, the fixture's HBR.
     msg = _reread(_case_cdm(case_a, hbr_each_m=10.0), tmp_path, "kvn")
     report = pc_report(msg, hbr_m=99.0, mc_samples=1_000)
-    assert report["hbr_m"] == 20.0
-    assert report["hbr_source"] == "cdm:HBR+HBR"
+    assert report.hbr_m == 20.0
+    assert report.hbr_source == "cdm:HBR+HBR"
     expected = case_a["expected"]["Pc2D_circle"]["value"]
-    assert report["pc_2d_foster"] == pytest.approx(expected, rel=1e-3)
+    assert report.pc_2d_foster == pytest.approx(expected, rel=1e-3)
     # AREA_PC of a 10 m-radius disk per object gives the same combined radius.
     area = math.pi * 100.0
     objs = [
@@ -176,8 +207,8 @@ def test_hbr_from_the_cdm(case_a: dict[str, Any], tmp_path: Path) -> None:
         for o in (msg.object1, msg.object2)
     ]
     report = pc_report(replace(msg, object1=objs[0], object2=objs[1]), mc_samples=1_000)
-    assert report["hbr_source"] == "cdm:AREA_PC+AREA_PC"
-    assert report["hbr_m"] == pytest.approx(20.0, rel=1e-14)
+    assert report.hbr_source == "cdm:AREA_PC+AREA_PC"
+    assert report.hbr_m == pytest.approx(20.0, rel=1e-14)
 
 
 def test_missing_hbr_is_a_clear_error(case_a: dict[str, Any]) -> None:
@@ -190,11 +221,11 @@ def test_miss_distance_discrepancy_is_reported(case_a: dict[str, Any]) -> None:
     stated = msg.relative.miss_distance_m + 50.0
     bad = replace(msg, relative=replace(msg.relative, miss_distance_m=stated))
     report = pc_report(bad, hbr_m=20.0, mc_samples=1_000)
-    assert report["miss_distance_m"] == stated
-    assert report["miss_distance_discrepancy_m"] == pytest.approx(-50.0, abs=1e-6)
-    assert any("MISS_DISTANCE" in s for s in report["issues"])
+    assert report.miss_distance_m == stated
+    assert report.miss_distance_discrepancy_m == pytest.approx(-50.0, abs=1e-6)
+    assert any("MISS_DISTANCE" in s for s in report.issues)
     expected = case_a["expected"]["Pc2D_circle"]["value"]
-    assert report["pc_2d_foster"] == pytest.approx(expected, rel=1e-3)
+    assert report.pc_2d_foster == pytest.approx(expected, rel=1e-3)
 
 
 def test_mixed_frames_itrf_object(case_a: dict[str, Any], tmp_path: Path) -> None:
@@ -210,26 +241,26 @@ def test_mixed_frames_itrf_object(case_a: dict[str, Any], tmp_path: Path) -> Non
     obj2 = _object("OBJECT2", x_itrf[:3], x_itrf[3:], cov_itrf, "ITRF")
     mixed = _reread(replace(msg, object2=obj2), tmp_path, "xml")
     report = pc_report(mixed, hbr_m=20.0, mc_samples=1_000)
-    assert report["frame"] == "GCRF"
+    assert report.frame == "GCRF"
     expected = case_a["expected"]["Pc2D_circle"]["value"]
-    assert report["pc_2d_foster"] == pytest.approx(expected, rel=1e-3)
-    assert report["miss_distance_discrepancy_m"] == pytest.approx(0.0, abs=1e-3)
+    assert report.pc_2d_foster == pytest.approx(expected, rel=1e-3)
+    assert report.miss_distance_discrepancy_m == pytest.approx(0.0, abs=1e-3)
 
 
 def test_non_pd_annex_example_is_repaired_not_fatal() -> None:
     with pytest.warns(CdmWarning, match="CR_R"):
         msg = cdm_mod.read_cdm(CDM_DATA / "annex_example.kvn")
     report = pc_report(msg, mc_samples=2_000)
-    assert report["covariance_repaired"] is True
-    assert any("CR_R" in s for s in report["issues"])
-    assert report["hbr_source"] == "cdm:AREA_PC+AREA_PC"
+    assert report.covariance_repaired is True
+    assert any("CR_R" in s for s in report.issues)
+    assert report.hbr_source == "cdm:AREA_PC+AREA_PC"
     # The message's MISS_DISTANCE (715 m) is the states' 715.75 m rounded: within tolerance.
-    assert abs(report["miss_distance_discrepancy_m"]) < 1.0
-    assert not any("MISS_DISTANCE" in s for s in report["issues"])
-    assert report["tca"] == "2010-03-13T22:37:52.618Z"
+    assert abs(report.miss_distance_discrepancy_m) < 1.0
+    assert not any("MISS_DISTANCE" in s for s in report.issues)
+    assert report.tca == "2010-03-13T22:37:52.618Z"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        json.dumps(report)
+        json.dumps(report.as_dict())
 
 
 def test_format_tca_rounds_to_the_millisecond() -> None:

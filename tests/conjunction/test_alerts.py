@@ -15,7 +15,7 @@ from astroshield.alerts.models import Alert
 from astroshield.alerts.notifiers import SIGNATURE_HEADER, verify_signature
 from astroshield.alerts.service import observe
 from astroshield.astro.conjunction.risk import Tier, assess
-from astroshield.conjunction.service import pc_alert_rule
+from astroshield.conjunction.service.alerting import pc_alert_rule
 from astroshield.db import session_scope
 from tests.alerts.conftest import WEBHOOK_SECRET, app_with_webhook, dispatched
 from tests.conftest import Factory

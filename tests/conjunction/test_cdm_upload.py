@@ -31,7 +31,7 @@ PROBLEM = "application/problem+json"
 def _reference_report(path: str) -> dict[str, object]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cdm_mod.CdmWarning)
-        return pc_report(cdm_mod.read_cdm(path), hbr_m=20.0)
+        return pc_report(cdm_mod.read_cdm(path), hbr_m=20.0).as_dict()
 
 
 @pytest.mark.parametrize(("path", "media"), [(ANNEX_KVN, KVN), (ANNEX_XML, XML)])

@@ -174,8 +174,8 @@ async def test_screening_finds_the_close_pair_and_exports_it_as_a_cdm(
         np.linalg.norm(r1 - r2) * 1e3, abs=1e-3
     )
     report = pc_report(message, hbr_m=20.0, mc_samples=1_000)
-    assert 0.0 <= report["pc_2d_foster"] <= 1.0
-    assert report["issues"] == []
+    assert 0.0 <= report.pc_2d_foster <= 1.0
+    assert report.issues == ()
 
     as_xml = await client.get(
         f"/api/v1/conjunctions/{hit['event_id']}/cdm", params={"format": "xml"}, headers=me.headers

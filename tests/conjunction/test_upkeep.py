@@ -13,7 +13,7 @@ from sqlalchemy import select
 from astroshield.app import create_app
 from astroshield.config import Settings
 from astroshield.conjunction.models import ConjunctionScreening, ScreeningStatus
-from astroshield.conjunction.service import INTERRUPTED_BY_RESTART
+from astroshield.conjunction.service.screening_jobs import INTERRUPTED_BY_RESTART
 from astroshield.db import session_scope
 from astroshield.retention.service import RetentionReport, run_retention
 from tests.conftest import Factory

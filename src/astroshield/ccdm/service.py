@@ -49,7 +49,7 @@ from astroshield.catalog import service as catalog_service
 from astroshield.catalog.models import ElementSetRecord
 from astroshield.config import Settings
 from astroshield.conjunction.models import ConjunctionEvent
-from astroshield.conjunction.service import latest_open_event_between
+from astroshield.conjunction.service.events import latest_open_event_between
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope

@@ -160,7 +160,7 @@ def pc(
             reason = reason.removeprefix(f"{message.keyword}: ")
             warn(InputProblem(source, message.line, message.keyword, reason))
     try:
-        report = pc_report(cdm, hbr_m=hbr_m, mc_samples=samples, seed=seed)
+        report = pc_report(cdm, hbr_m=hbr_m, mc_samples=samples, seed=seed).as_dict()
     except ValueError as exc:  # the CDM's numbers give no Pc (no hard-body radius ...)
         fail(f"{source}: {exc}")
     if json_output:

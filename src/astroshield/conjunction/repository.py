@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, or_, select, update
@@ -16,17 +15,8 @@ from astroshield.conjunction.models import (
     EventStatus,
     ScreeningStatus,
 )
+from astroshield.conjunction.schemas import EventFilter
 from astroshield.errors import ConflictError, FieldError
-from astroshield.spacecraft.models import Spacecraft
-
-
-@dataclass(frozen=True, slots=True)
-class EventFilter:
-    tier: str | None = None
-    spacecraft_id: uuid.UUID | None = None
-    tca_after: datetime | None = None
-    tca_before: datetime | None = None
-    status: str | None = None
 
 
 class ConjunctionRepository:
@@ -184,14 +174,6 @@ class ConjunctionRepository:
             ConjunctionCdm.id == cdm_id,
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
-
-    # -------------------------------------------------------------------- spacecraft
-    async def spacecraft_by_catalog_numbers(self, numbers: Sequence[str]) -> Sequence[Spacecraft]:
-        statement = select(Spacecraft).where(
-            Spacecraft.organisation_id == self.organisation_id,
-            Spacecraft.catalog_number.in_(list(numbers)),
-        )
-        return (await self.session.execute(statement)).scalars().all()
 
     # -------------------------------------------------------------------- screenings
     async def add_screening(self, screening: ConjunctionScreening) -> ConjunctionScreening:

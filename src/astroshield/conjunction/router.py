@@ -7,16 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope, session_of
+from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope
 from astroshield.api.middleware import media_type_of
 from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
 from astroshield.api.state import state_of
 from astroshield.astro.conjunction.risk import Tier
-from astroshield.conjunction import service
 from astroshield.conjunction.models import ConjunctionEvent, EventStatus
-from astroshield.conjunction.repository import ConjunctionRepository, EventFilter
 from astroshield.conjunction.schemas import (
     ApproachRead,
     AvoidanceRead,
@@ -24,10 +22,13 @@ from astroshield.conjunction.schemas import (
     CdmUploadRead,
     ConjunctionEventDetail,
     ConjunctionEventRead,
+    EventFilter,
     PcTrendRead,
     ScreeningCreate,
     ScreeningRead,
 )
+from astroshield.conjunction.service import avoidance, events, export, intake, plots
+from astroshield.conjunction.service import screening_jobs as screenings
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
@@ -35,26 +36,13 @@ from astroshield.security.scopes import Scope
 router = APIRouter(prefix="/conjunctions", tags=["conjunctions"])
 
 # CDMs are uploaded as sent (CCSDS KVN or XML), not wrapped in JSON.
-BODY_MEDIA_TYPES = {
-    r"^/api/v1/conjunctions/cdms$": service.KVN_MEDIA_TYPES | service.XML_MEDIA_TYPES
-}
+BODY_MEDIA_TYPES = {r"^/api/v1/conjunctions/cdms$": intake.KVN_MEDIA_TYPES | intake.XML_MEDIA_TYPES}
 CDM_MEDIA = {"kvn": "text/plain; charset=utf-8", "xml": "application/xml"}
 PNG = "image/png"
 
 Reader = Annotated[Principal, Depends(require_scope(Scope.CONJUNCTIONS_READ))]
 Writer = Annotated[Principal, Depends(require_scope(Scope.CONJUNCTIONS_WRITE))]
 
-
-async def _readable(request: Request, principal: Reader) -> ConjunctionRepository:
-    return ConjunctionRepository(session_of(request), principal.organisation_id)
-
-
-async def _writable(request: Request, principal: Writer) -> ConjunctionRepository:
-    return ConjunctionRepository(session_of(request), principal.organisation_id)
-
-
-ReadRepository = Annotated[ConjunctionRepository, Depends(_readable)]
-WriteRepository = Annotated[ConjunctionRepository, Depends(_writable)]
 CdmFormatQuery = Annotated[Literal["kvn", "xml"] | None, Query(alias="format")]
 
 
@@ -75,7 +63,7 @@ CdmFormatQuery = Annotated[Literal["kvn", "xml"] | None, Query(alias="format")]
 async def upload_cdm(
     request: Request,
     response: Response,
-    repo: WriteRepository,
+    principal: Writer,
     session: SessionDep,
     settings: SettingsDep,
     actor: ActorDep,
@@ -84,8 +72,8 @@ async def upload_cdm(
     organisation's spacecraft: every Pc, the event's tier, and an alert in the red tier."""
     content_type = request.headers.get("content-type", "")
     media_type = media_type_of(content_type) if content_type else ""
-    upload = await service.ingest_cdm(
-        session, repo, settings, await request.body(), media_type, actor
+    upload = await intake.ingest_cdm(
+        session, principal, settings, await request.body(), media_type, actor=actor
     )
     if upload.duplicate:
         response.status_code = status.HTTP_200_OK
@@ -104,7 +92,8 @@ def _event_key(event: ConjunctionEvent) -> dict[str, str]:
 
 @router.get("")
 async def list_conjunctions(
-    repo: ReadRepository,
+    principal: Reader,
+    session: SessionDep,
     page: PageDep,
     tier: Tier | None = None,
     spacecraft_id: uuid.UUID | None = None,
@@ -128,7 +117,7 @@ async def list_conjunctions(
     after_tca = cursor_value(page, "t", datetime)
     after_id = cursor_value(page, "id", uuid.UUID)
     after = (after_tca, after_id) if after_tca and after_id else None
-    rows = await service.list_events(repo, filters, after=after, limit=page.limit + 1)
+    rows = await events.list_events(session, principal, filters, after=after, limit=page.limit + 1)
     return make_page(rows, page, render=ConjunctionEventRead.model_validate, key=_event_key)
 
 
@@ -136,20 +125,20 @@ async def list_conjunctions(
 async def request_screening(
     data: ScreeningCreate,
     request: Request,
-    repo: WriteRepository,
+    principal: Writer,
     session: SessionDep,
     settings: SettingsDep,
     actor: ActorDep,
 ) -> ScreeningRead:
     """Start a one-vs-all screening of the spacecraft against the catalog; poll
     ``GET /conjunctions/screenings/{id}`` for its status and results."""
-    screening = await service.request_screening(session, repo, settings, data, actor)
+    screening = await screenings.request_screening(session, principal, settings, data, actor=actor)
     state = state_of(request)
-    organisation_id, screening_id = repo.organisation_id, screening.id
+    organisation_id, screening_id = principal.organisation_id, screening.id
 
     async def start_job() -> None:
         task = asyncio.get_running_loop().create_task(
-            service.run_screening(state.sessionmaker, settings, organisation_id, screening_id)
+            screenings.run_screening(state.sessionmaker, organisation_id, screening_id, settings)
         )
         tasks = state.background_tasks
         tasks.add(task)  # a strong reference until it ends
@@ -160,14 +149,19 @@ async def request_screening(
 
 
 @router.get("/screenings/{screening_id}")
-async def get_screening(screening_id: uuid.UUID, repo: ReadRepository) -> ScreeningRead:
-    return ScreeningRead.model_validate(await service.get_screening(repo, screening_id))
+async def get_screening(
+    screening_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> ScreeningRead:
+    screening = await screenings.get_screening(session, principal, screening_id)
+    return ScreeningRead.model_validate(screening)
 
 
 @router.get("/{event_id}")
-async def get_conjunction(event_id: uuid.UUID, repo: ReadRepository) -> ConjunctionEventDetail:
+async def get_conjunction(
+    event_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> ConjunctionEventDetail:
     """The event with its CDMs (oldest first) and the trend of Pc over them."""
-    history = await service.event_history(repo, event_id)
+    history = await events.event_history(session, principal, event_id)
     return ConjunctionEventDetail(
         **ConjunctionEventRead.model_validate(history.event).model_dump(),
         cdms=[CdmRead.model_validate(row) for row in history.cdms],
@@ -183,11 +177,15 @@ async def get_conjunction(event_id: uuid.UUID, repo: ReadRepository) -> Conjunct
     responses={200: {"content": {"text/plain": {}, "application/xml": {}}}},
 )
 async def get_cdm(
-    event_id: uuid.UUID, cdm_id: uuid.UUID, repo: ReadRepository, fmt: CdmFormatQuery = None
+    event_id: uuid.UUID,
+    cdm_id: uuid.UUID,
+    principal: Reader,
+    session: SessionDep,
+    fmt: CdmFormatQuery = None,
 ) -> Response:
     """The CDM as received, or re-encoded with ``format=kvn|xml``."""
-    row = await service.get_cdm(repo, event_id, cdm_id)
-    text, chosen = service.cdm_text(row, fmt)
+    row = await events.get_cdm(session, principal, event_id, cdm_id)
+    text, chosen = events.cdm_text(row, fmt)
     return Response(text, media_type=CDM_MEDIA[chosen])
 
 
@@ -197,12 +195,12 @@ async def get_cdm(
     responses={200: {"content": {"text/plain": {}, "application/xml": {}}}},
 )
 async def export_cdm(
-    event_id: uuid.UUID, repo: ReadRepository, session: SessionDep, fmt: CdmFormatQuery = None
+    event_id: uuid.UUID, principal: Reader, session: SessionDep, fmt: CdmFormatQuery = None
 ) -> Response:
     """The event as a CDM: the latest one received, or for a screening event one built from
     the catalog (SGP4 states at TCA, a default covariance stated in a COMMENT)."""
     chosen = fmt or "kvn"
-    text = await service.export_cdm(session, repo, event_id, chosen)
+    text = await export.export_cdm(session, principal, event_id, chosen)
     return Response(text, media_type=CDM_MEDIA[chosen])
 
 
@@ -211,9 +209,9 @@ async def export_cdm(
     response_class=Response,
     responses={200: {"content": {PNG: {}}}},
 )
-async def encounter_plot(event_id: uuid.UUID, repo: ReadRepository) -> Response:
+async def encounter_plot(event_id: uuid.UUID, principal: Reader, session: SessionDep) -> Response:
     """Encounter plane of the latest CDM: combined covariance ellipses and the hard body."""
-    return Response(await service.encounter_png(repo, event_id), media_type=PNG)
+    return Response(await plots.encounter_png(session, principal, event_id), media_type=PNG)
 
 
 @router.get(
@@ -221,23 +219,25 @@ async def encounter_plot(event_id: uuid.UUID, repo: ReadRepository) -> Response:
     response_class=Response,
     responses={200: {"content": {PNG: {}}}},
 )
-async def pc_history_plot(event_id: uuid.UUID, repo: ReadRepository) -> Response:
+async def pc_history_plot(event_id: uuid.UUID, principal: Reader, session: SessionDep) -> Response:
     """Pc of each CDM against its creation time, with the red and yellow thresholds."""
-    return Response(await service.pc_history_png(repo, event_id), media_type=PNG)
+    return Response(await plots.pc_history_png(session, principal, event_id), media_type=PNG)
 
 
 @router.get("/{event_id}/avoidance")
 async def get_avoidance(
     event_id: uuid.UUID,
-    repo: ReadRepository,
+    principal: Reader,
+    session: SessionDep,
     lead_time_s: Annotated[float, Query(gt=0, le=7 * 86_400)] = 5_400.0,
     direction: Literal["along_track", "radial"] = "along_track",
     max_delta_v_m_s: Annotated[float, Query(gt=0, le=100)] = 5.0,
 ) -> AvoidanceRead:
     """Avoidance trade for the latest CDM: the smallest impulsive Δv of our spacecraft,
     ``lead_time_s`` before TCA, that brings Pc under the red threshold."""
-    trade = await service.avoidance_trade(
-        repo,
+    trade = await avoidance.avoidance_trade(
+        session,
+        principal,
         event_id,
         lead_time_s=lead_time_s,
         direction=direction,
@@ -248,7 +248,7 @@ async def get_avoidance(
         cdm_id=trade.cdm_id,
         direction=direction,
         lead_time_s=lead_time_s,
-        red_pc=service.THRESHOLDS.red_pc,
+        red_pc=events.THRESHOLDS.red_pc,
         max_delta_v_m_s=max_delta_v_m_s,
         feasible=result is not None,
         delta_v_m_s=result.delta_v_m_s if result else None,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -9,6 +10,17 @@ from pydantic import Field
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime
 from astroshield.astro.conjunction.risk import Tier, Trend
 from astroshield.conjunction.models import EventSource, EventStatus, ScreeningStatus
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """The filters of ``GET /conjunctions``, all optional."""
+
+    tier: str | None = None
+    spacecraft_id: uuid.UUID | None = None
+    tca_after: datetime | None = None
+    tca_before: datetime | None = None
+    status: str | None = None
 
 
 class ConjunctionEventRead(ResponseModel):

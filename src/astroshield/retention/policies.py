@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit import retention as audit
 from astroshield.auth import retention as auth
-from astroshield.conjunction.service import close_passed_conjunctions
+from astroshield.conjunction.service.alerting import close_passed_conjunctions
 from astroshield.invitations import retention as invitations
 from astroshield.retention.policy import RetentionPolicy, RetentionRun, batched
 from astroshield.retention.repository import RetentionRepository

@@ -45,6 +45,10 @@ class SpacecraftRepository:
         statement = self._readable().where(Spacecraft.id == spacecraft_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def by_catalog_numbers(self, numbers: Sequence[str]) -> Sequence[Spacecraft]:
+        statement = self._readable().where(Spacecraft.catalog_number.in_(list(numbers)))
+        return (await self.session.execute(statement)).scalars().all()
+
     async def list(
         self, filters: SpacecraftFilter, *, after_id: uuid.UUID | None, limit: int
     ) -> Sequence[Spacecraft]:

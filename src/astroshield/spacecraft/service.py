@@ -85,6 +85,15 @@ async def _get(repository: SpacecraftRepository, spacecraft_id: uuid.UUID) -> Sp
     return spacecraft
 
 
+async def spacecraft_by_catalog_number(
+    session: AsyncSession, organisation_id: uuid.UUID, numbers: Sequence[str]
+) -> dict[str, Spacecraft]:
+    """The organisation's spacecraft registered under any of ``numbers``, by catalog number;
+    numbers no spacecraft carries are left out."""
+    found = await SpacecraftRepository(session, organisation_id).by_catalog_numbers(numbers)
+    return {s.catalog_number: s for s in found if s.catalog_number is not None}
+
+
 async def list_spacecraft(
     session: AsyncSession,
     principal: Principal,

@@ -11,6 +11,7 @@ The search runs over a logarithmic grid of magnitudes in both senses, then bisec
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -133,8 +134,20 @@ def avoidance_trade(
     before = after(0.0)
     if before.pc < red_pc:
         return AvoidanceResult(direction, 0.0, lead_time_s, before, before)
+    bracket = _smallest_clearing(after, red_pc, max_delta_v_m_s)
+    if bracket is None:
+        return None
+    good, cleared = _bisect(after, red_pc, *bracket)
+    return AvoidanceResult(direction, good, lead_time_s, before, cleared)
+
+
+def _smallest_clearing(
+    after: Callable[[float], Approach], red_pc: float, max_delta_v_m_s: float
+) -> tuple[float, float] | None:
+    """(the smallest signed Δv on a log grid that clears ``red_pc``, the grid point before
+    it) in either sense, the prograde one on a tie; None when no Δv up to the maximum does."""
     grid = np.geomspace(1e-4, max_delta_v_m_s, 40)
-    best: tuple[float, float] | None = None  # (|dv| that works, the one before it)
+    best: tuple[float, float] | None = None
     for sign in (1.0, -1.0):
         previous = 0.0
         for magnitude in grid:
@@ -144,11 +157,15 @@ def avoidance_trade(
                 best = (float(magnitude) * sign, previous * sign)
                 break
             previous = float(magnitude)
-    if best is None:
-        return None
-    good, bad = best
+    return best
+
+
+def _bisect(
+    after: Callable[[float], Approach], red_pc: float, good: float, bad: float
+) -> tuple[float, Approach]:
+    """Bisection between a Δv that clears and one that does not, down to 0.1 mm/s."""
     cleared = after(good)
-    for _ in range(40):  # bisection on |dv| down to 0.1 mm/s
+    for _ in range(40):
         if abs(good - bad) < 1e-4:
             break
         middle = 0.5 * (good + bad)
@@ -157,7 +174,7 @@ def avoidance_trade(
             good, cleared = middle, candidate
         else:
             bad = middle
-    return AvoidanceResult(direction, good, lead_time_s, before, cleared)
+    return good, cleared
 
 
 def along_track_shift_cw(delta_v_m_s: float, elapsed_s: float, mean_motion_rad_s: float) -> float:

@@ -1,7 +1,9 @@
 """Collision-probability report for a CCSDS CDM: every Pc method of
 :mod:`astroshield.astro.conjunction.pc`.
 
-:func:`pc_report` turns a :class:`~astroshield.astro.formats.cdm.Cdm` into one JSON-ready dict::
+:func:`pc_report` turns a :class:`~astroshield.astro.formats.cdm.Cdm` into a :class:`PcReport`,
+whose :meth:`PcReport.as_dict` is the JSON-ready form stored with each CDM and served by the
+API::
 
     {"pc_2d_foster": float, "pc_2d_chan": float, "pc_max": float, "pc_3d": float,
      "pc_mc": {"value": float, "ci95": [lo, hi]}, "miss_distance_m": float,
@@ -29,6 +31,7 @@ Pc itself is never computed here; see :mod:`astroshield.astro.conjunction.pc` fo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,7 +45,15 @@ from astroshield.astro.formats.cdm import Cdm, CdmError, CdmObject
 
 F64 = NDArray[np.float64]
 
-__all__ = ["InertialPair", "combined_hbr_m", "format_tca", "inertial_pair", "pc_report"]
+__all__ = [
+    "InertialPair",
+    "MonteCarloPc",
+    "PcReport",
+    "combined_hbr_m",
+    "format_tca",
+    "inertial_pair",
+    "pc_report",
+]
 
 # Frames whose axes do not rotate with the Earth (TEME is quasi-inertial, as SGP4 uses it).
 _INERTIAL = frozenset({"EME2000", "GCRF", "ICRF", "TEME"})
@@ -126,27 +137,70 @@ def format_tca(tca: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{t.microsecond // 1000:03d}Z"
 
 
-def pc_report(
-    cdm: Cdm, *, hbr_m: float | None = None, mc_samples: int = 100_000, seed: int = 0
-) -> dict[str, Any]:
-    """Pc of a CDM by 2-D Foster, 2-D Chan, Alfano max, 3-D (Coppola/Hall) and Monte Carlo.
+@dataclass(frozen=True, slots=True)
+class MonteCarloPc:
+    """Monte Carlo Pc and its 95 % binomial confidence interval."""
 
-    ``hbr_m`` is the combined hard-body radius in metres, used only when the CDM does not give
-    both objects' sizes. Non-positive-definite covariances are eigenvalue-clipped as CARA does
-    and flagged in ``covariance_repaired``. The miss distance recomputed from the two states is
-    compared with MISS_DISTANCE: ``miss_distance_discrepancy_m`` (recomputed - message) and an
-    entry in ``issues`` when it exceeds max(1 m, 0.1 %). Extra keys besides the required ones:
-    ``hbr_m``, ``hbr_source``, ``frame``, ``relative_speed_m_s``, ``miss_distance_recomputed_m``,
-    ``miss_distance_discrepancy_m``, ``covariance_repaired``, ``cdm_collision_probability``,
-    ``pc_mc_samples``, ``pc_mc_hits``, ``issues``.
+    value: float
+    ci95: tuple[float, float]
 
-    Raises :class:`ValueError` without a usable hard-body radius,
-    :class:`~astroshield.astro.conjunction.pc.DegenerateGeometryError` for a (near) zero relative
-    velocity
-    (no encounter plane) and :class:`~astroshield.astro.formats.cdm.CdmError` for a REF_FRAME pair
-    that
-    cannot be put in one inertial frame.
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "ci95": list(self.ci95)}
+
+
+@dataclass(frozen=True, slots=True)
+class PcReport:
+    """Pc of one CDM by every method, with what is needed to audit it (see :func:`pc_report`).
+
+    ``tca`` is the CDM's TCA as :func:`format_tca` writes it; ``cdm_collision_probability`` is
+    the originator's own Pc when the message states one.
     """
+
+    pc_2d_foster: float
+    pc_2d_chan: float
+    pc_max: float
+    pc_3d: float
+    pc_mc: MonteCarloPc
+    miss_distance_m: float
+    tca: str
+    hbr_m: float
+    hbr_source: str
+    frame: str
+    relative_speed_m_s: float
+    miss_distance_recomputed_m: float
+    miss_distance_discrepancy_m: float
+    covariance_repaired: bool
+    cdm_collision_probability: float | None
+    pc_mc_samples: int
+    pc_mc_hits: int
+    issues: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, keys in this order (stored with the CDM, served as is)."""
+        return {
+            "pc_2d_foster": self.pc_2d_foster,
+            "pc_2d_chan": self.pc_2d_chan,
+            "pc_max": self.pc_max,
+            "pc_3d": self.pc_3d,
+            "pc_mc": self.pc_mc.as_dict(),
+            "miss_distance_m": self.miss_distance_m,
+            "tca": self.tca,
+            "hbr_m": self.hbr_m,
+            "hbr_source": self.hbr_source,
+            "frame": self.frame,
+            "relative_speed_m_s": self.relative_speed_m_s,
+            "miss_distance_recomputed_m": self.miss_distance_recomputed_m,
+            "miss_distance_discrepancy_m": self.miss_distance_discrepancy_m,
+            "covariance_repaired": self.covariance_repaired,
+            "cdm_collision_probability": self.cdm_collision_probability,
+            "pc_mc_samples": self.pc_mc_samples,
+            "pc_mc_hits": self.pc_mc_hits,
+            "issues": list(self.issues),
+        }
+
+
+def _hard_body_radius(cdm: Cdm, hbr_m: float | None) -> tuple[float, str]:
+    """The combined HBR (m) and where it comes from: the CDM first, else the argument."""
     from_cdm = combined_hbr_m(cdm)
     if from_cdm is not None:
         hbr, source = from_cdm
@@ -159,6 +213,26 @@ def pc_report(
         )
     if not math.isfinite(hbr) or hbr <= 0.0:
         raise ValueError(f"hard-body radius must be positive and finite, got {hbr!r} m")
+    return hbr, source
+
+
+def pc_report(
+    cdm: Cdm, *, hbr_m: float | None = None, mc_samples: int = 100_000, seed: int = 0
+) -> PcReport:
+    """Pc of a CDM by 2-D Foster, 2-D Chan, Alfano max, 3-D (Coppola/Hall) and Monte Carlo.
+
+    ``hbr_m`` is the combined hard-body radius in metres, used only when the CDM does not give
+    both objects' sizes. Non-positive-definite covariances are eigenvalue-clipped as CARA does
+    and flagged in ``covariance_repaired``. The miss distance recomputed from the two states is
+    compared with MISS_DISTANCE: ``miss_distance_discrepancy_m`` (recomputed - message) and an
+    entry in ``issues`` when it exceeds max(1 m, 0.1 %).
+
+    Raises :class:`ValueError` without a usable hard-body radius,
+    :class:`~astroshield.astro.conjunction.pc.DegenerateGeometryError` for a (near) zero
+    relative velocity (no encounter plane) and :class:`~astroshield.astro.formats.cdm.CdmError`
+    for a REF_FRAME pair that cannot be put in one inertial frame.
+    """
+    hbr, source = _hard_body_radius(cdm, hbr_m)
     pair = inertial_pair(cdm)
     hbr_km = hbr * 1e-3
     states = (pair.r1, pair.v1, pair.c1, pair.r2, pair.v2, pair.c2)
@@ -178,25 +252,25 @@ def pc_report(
             f"MISS_DISTANCE {cdm.relative.miss_distance_m} m differs from |r1 - r2| = "
             f"{miss_m:.3f} m by {discrepancy:.3f} m (tolerance {tol:.3f} m)"
         )
-    return {
-        "pc_2d_foster": float(foster.value),
-        "pc_2d_chan": float(chan.value),
-        "pc_max": float(pmax.pc),
-        "pc_3d": float(p3.value),
-        "pc_mc": {"value": float(mc.pc), "ci95": [float(mc.ci_low), float(mc.ci_high)]},
-        "miss_distance_m": float(cdm.relative.miss_distance_m),
-        "tca": format_tca(cdm.relative.tca),
-        "hbr_m": hbr,
-        "hbr_source": source,
-        "frame": pair.frame,
-        "relative_speed_m_s": speed_m_s,
-        "miss_distance_recomputed_m": miss_m,
-        "miss_distance_discrepancy_m": discrepancy,
-        "covariance_repaired": bool(
+    return PcReport(
+        pc_2d_foster=float(foster.value),
+        pc_2d_chan=float(chan.value),
+        pc_max=float(pmax.pc),
+        pc_3d=float(p3.value),
+        pc_mc=MonteCarloPc(float(mc.pc), (float(mc.ci_low), float(mc.ci_high))),
+        miss_distance_m=float(cdm.relative.miss_distance_m),
+        tca=format_tca(cdm.relative.tca),
+        hbr_m=hbr,
+        hbr_source=source,
+        frame=pair.frame,
+        relative_speed_m_s=speed_m_s,
+        miss_distance_recomputed_m=miss_m,
+        miss_distance_discrepancy_m=discrepancy,
+        covariance_repaired=bool(
             foster.covariance_repaired or chan.covariance_repaired or p3.covariance_repaired
         ),
-        "cdm_collision_probability": cdm.relative.collision_probability,
-        "pc_mc_samples": int(mc.samples),
-        "pc_mc_hits": int(mc.hits),
-        "issues": issues,
-    }
+        cdm_collision_probability=cdm.relative.collision_probability,
+        pc_mc_samples=int(mc.samples),
+        pc_mc_hits=int(mc.hits),
+        issues=tuple(issues),
+    )

@@ -1,0 +1,84 @@
+"""The avoidance trade on an event's latest CDM (the numbers are
+:mod:`astroshield.astro.conjunction.avoidance`)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from astroshield.astro.conjunction import avoidance
+from astroshield.astro.conjunction.report import InertialPair, inertial_pair
+from astroshield.astro.formats.cdm import Cdm
+from astroshield.conjunction.repository import ConjunctionRepository
+from astroshield.conjunction.service.events import (
+    THRESHOLDS,
+    event_or_404,
+    latest_cdm_or_409,
+    stored_cdm,
+)
+from astroshield.security.principal import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class AvoidanceTrade:
+    cdm_id: uuid.UUID
+    before: avoidance.Approach
+    result: avoidance.AvoidanceResult | None
+
+
+def _primary_first(pair: InertialPair, message: Cdm, primary: str) -> InertialPair:
+    if message.object1.metadata.catalog_number() == primary:
+        return pair
+    return InertialPair(pair.frame, pair.r2, pair.v2, pair.c2, pair.r1, pair.v1, pair.c1)
+
+
+def _trade(
+    pair: InertialPair,
+    hbr_km: float,
+    *,
+    lead_time_s: float,
+    direction: avoidance.Direction,
+    max_delta_v_m_s: float,
+) -> tuple[avoidance.Approach, avoidance.AvoidanceResult | None]:
+    states = (pair.r1, pair.v1, pair.c1, pair.r2, pair.v2, pair.c2)
+    before = avoidance.approach_after_burn(
+        *states, hbr_km, delta_v_m_s=0.0, direction=direction, lead_time_s=lead_time_s
+    )
+    result = avoidance.avoidance_trade(
+        *states,
+        hbr_km,
+        lead_time_s=lead_time_s,
+        direction=direction,
+        red_pc=THRESHOLDS.red_pc,
+        max_delta_v_m_s=max_delta_v_m_s,
+    )
+    return before, result
+
+
+async def avoidance_trade(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    *,
+    lead_time_s: float,
+    direction: avoidance.Direction,
+    max_delta_v_m_s: float,
+) -> AvoidanceTrade:
+    """The smallest burn of our spacecraft that takes the latest CDM's Pc out of red."""
+    repository = ConjunctionRepository(session, principal.organisation_id)
+    event = await event_or_404(repository, event_id)
+    row = await latest_cdm_or_409(repository, event)
+    message = stored_cdm(row)
+    pair = _primary_first(inertial_pair(message), message, event.primary_catalog_number)
+    before, result = await asyncio.to_thread(
+        _trade,
+        pair,
+        row.hbr_m / 1e3,
+        lead_time_s=lead_time_s,
+        direction=direction,
+        max_delta_v_m_s=max_delta_v_m_s,
+    )
+    return AvoidanceTrade(row.id, before, result)
