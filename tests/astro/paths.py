@@ -2,6 +2,8 @@
 
 ``SHARED`` is the shared data checkout next to the repository (``../shared``: the CelesTrak
 catalog snapshot, the Pc reference fixture); ``CDM_DATA`` holds the repository's own CDM samples.
+A missing shared file is never skipped silently: reading it fails, and tests that check for
+it first go through :func:`tests.support.shared.shared_path` (fails under ``CI=true``).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.support.shared import SHARED_ROOT
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
+SHARED = SHARED_ROOT
 CATALOG_CSV = SHARED / "data" / "catalog" / "celestrak_on_orbit_20241101.csv"
 PC_CASES_JSON = SHARED / "fixtures" / "pc" / "public_cases.json"
 CDM_DATA = REPO_ROOT / "tests" / "data" / "cdm"

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from tests.astro.paths import CDM_DATA, PC_CASES_JSON, load_pc_cases
+from tests.support.shared import SHARED_ROOT, shared_path
 
 from astroshield.astro.conjunction.report import format_tca, pc_report
 from astroshield.astro.dynamics import frames
@@ -54,8 +55,7 @@ REQUIRED_KEYS = {
 
 @pytest.fixture(scope="module")
 def case_a() -> dict[str, Any]:
-    if not PC_CASES_JSON.exists():
-        pytest.skip(f"shared fixture {PC_CASES_JSON} not present")
+    shared_path(PC_CASES_JSON.relative_to(SHARED_ROOT).as_posix())
     data = load_pc_cases()
     case: dict[str, Any] = data["omitron_case_A"]
     assert case["units"]["r"] == "km"

@@ -34,6 +34,7 @@ from tests.astro.paths import CATALOG_CSV
 from tests.catalog.conftest import PUBLIC
 from tests.conftest import Factory
 from tests.conjunction.conftest import Operator, operator_with
+from tests.support.shared import SHARED_ROOT, shared_path
 
 PRIMARY = "2874"
 SECONDARY = "42268"
@@ -44,8 +45,7 @@ THRESHOLD_KM = 2.0
 
 
 def _rows() -> dict[str, dict[str, str]]:
-    if not CATALOG_CSV.exists():
-        pytest.skip(f"shared catalog {CATALOG_CSV} not present")
+    shared_path(CATALOG_CSV.relative_to(SHARED_ROOT).as_posix())
     wanted = {PRIMARY, SECONDARY, *OTHERS}
     with CATALOG_CSV.open(newline="", encoding="utf-8") as handle:
         return {
