@@ -43,14 +43,14 @@ class EncounterPlane:
     covariance_repaired: bool
 
 
-def vec3(a: ArrayLike, name: str) -> F64:
+def _vec3(a: ArrayLike, name: str) -> F64:
     out = np.asarray(a, dtype=np.float64).reshape(-1)
     if out.shape != (3,) or not np.all(np.isfinite(out)):
         raise ValueError(f"{name} must be a finite 3-vector")
     return out
 
 
-def position_block(cov: ArrayLike, name: str) -> F64:
+def _position_block(cov: ArrayLike, name: str) -> F64:
     c = np.asarray(cov, dtype=np.float64)
     if c.shape not in ((3, 3), (6, 6)):
         raise CovarianceError(f"{name} must be 3x3 (position) or 6x6 (position-velocity)")
@@ -59,7 +59,7 @@ def position_block(cov: ArrayLike, name: str) -> F64:
     return sym[:3, :3]
 
 
-def perpendicular(u: F64) -> F64:
+def _perpendicular(u: F64) -> F64:
     # Any unit vector normal to u; used when r is parallel to v (or zero), where CARA's z axis
     # (r x v)/|r x v| is undefined but the miss in the plane is simply zero.
     trial = np.array([1.0, 0.0, 0.0]) if abs(u[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
@@ -87,8 +87,8 @@ def encounter_plane(
     ``min_relative_speed`` or below 1e-12 of the larger speed (the plane is then undefined and a
     2-D Pc meaningless; use :func:`~astroshield.astro.conjunction.pc.pc_3d` or Monte Carlo).
     """
-    r1v, v1v, r2v, v2v = vec3(r1, "r1"), vec3(v1, "v1"), vec3(r2, "r2"), vec3(v2, "v2")
-    c = position_block(cov1, "cov1") + position_block(cov2, "cov2")
+    r1v, v1v, r2v, v2v = _vec3(r1, "r1"), _vec3(v1, "v1"), _vec3(r2, "r2"), _vec3(v2, "v2")
+    c = _position_block(cov1, "cov1") + _position_block(cov2, "cov2")
     r = r1v - r2v
     v = v1v - v2v
     speed = float(np.linalg.norm(v))
@@ -102,7 +102,7 @@ def encounter_plane(
     h = np.cross(r, v)
     hn = float(np.linalg.norm(h))
     rn = float(np.linalg.norm(r))
-    z = h / hn if hn > 1e-14 * max(rn, 1e-300) * speed else perpendicular(y)
+    z = h / hn if hn > 1e-14 * max(rn, 1e-300) * speed else _perpendicular(y)
     x = np.cross(y, z)
     basis = np.vstack([x, z])
     cp = basis @ c @ basis.T
@@ -138,7 +138,7 @@ def encounter_plane_batch(
     z = np.empty_like(h)
     z[ok] = h[ok] / hn[ok, None]
     for i in np.nonzero(~ok)[0]:
-        z[i] = perpendicular(y[i])
+        z[i] = _perpendicular(y[i])
     x = np.cross(y, z)
     basis = np.stack([x, z], axis=1)  # (n, 2, 3)
     cp = np.einsum("nij,njk,nlk->nil", basis, c, basis)

@@ -22,7 +22,7 @@ SQRT2 = math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def principal(miss: F64, cov: F64) -> tuple[float, float, float, float]:
+def _principal(miss: F64, cov: F64) -> tuple[float, float, float, float]:
     """Return ``(a, b, s1, s2)``: |miss| components on the major/minor axes and their sigmas."""
     w, q = np.linalg.eigh(cov)
     s1 = math.sqrt(max(float(w[1]), 0.0))
@@ -33,7 +33,8 @@ def principal(miss: F64, cov: F64) -> tuple[float, float, float, float]:
 
 
 def foster_circle(miss: F64, cov: F64, hbr: float, rel_tol: float) -> float:
-    a, b, s1, s2 = principal(miss, cov)
+    """Foster 2-D Pc over the hard-body disk of radius ``hbr`` (adaptive outer integral)."""
+    a, b, s1, s2 = _principal(miss, cov)
     if s1 == 0.0 or s2 == 0.0:
         raise CovarianceError("projected covariance is singular; enable repair or fix input")
     k1 = 1.0 / (s1 * SQRT2)
@@ -66,6 +67,7 @@ def foster_circle(miss: F64, cov: F64, hbr: float, rel_tol: float) -> float:
 
 
 def foster_square(miss: F64, cov: F64, half_width: float, rel_tol: float) -> float:
+    """Foster 2-D Pc over a square hard body of half-width ``half_width``."""
     # Square sides along the plane axes (CARA: miss direction x and r x v direction z); the
     # z-integral given x is exact (conditional normal), the x-integral is adaptive.
     cxx, cxz, czz = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
@@ -111,7 +113,8 @@ def chan_recommended_terms(u: float, v: float) -> int:
 
 
 def chan(miss: F64, cov: F64, hbr: float, terms: int | None) -> float:
-    a, b, s1, s2 = principal(miss, cov)
+    """Chan's series with ``terms`` terms (None: Chan's recommendation)."""
+    a, b, s1, s2 = _principal(miss, cov)
     if s1 == 0.0 or s2 == 0.0:
         raise CovarianceError("projected covariance is singular; enable repair or fix input")
     u = hbr * hbr / (s1 * s2)
