@@ -518,6 +518,17 @@ def iter_tles(source: str | Iterable[str], *, verify_checksum: bool = True) -> I
         yield item
 
 
+def _scan_pair(
+    line1_number: int, line1: str, file_line: int, line2: str, name: str | None, check: bool
+) -> tuple[int, TLE | TLEError]:
+    """A line 1 / line 2 pair of :func:`scan_tles`: the set, or its error at its file line."""
+    try:
+        return line1_number, parse_tle(line1, line2, name, verify_checksum=check)
+    except TLEError as error:
+        bad_line = line1_number if error.line == 1 else file_line
+        return bad_line, error.at_file_line(bad_line)
+
+
 def scan_tles(
     source: str | Iterable[str], *, verify_checksum: bool = True
 ) -> Iterator[tuple[int, TLE | TLEError]]:
@@ -536,14 +547,7 @@ def scan_tles(
             line1_number, line1 = pending_line1
             pending_line1 = None
             if text.startswith("2"):
-                try:
-                    yield (
-                        line1_number,
-                        parse_tle(line1, text, name, verify_checksum=verify_checksum),
-                    )
-                except TLEError as error:
-                    bad_line = line1_number if error.line == 1 else file_line
-                    yield bad_line, error.at_file_line(bad_line)
+                yield _scan_pair(line1_number, line1, file_line, text, name, verify_checksum)
                 name = None
                 continue
             yield (

@@ -98,6 +98,70 @@ def _full_cov(cov: ArrayLike, name: str, repair: bool) -> tuple[F64, bool]:
     return chk.matrix, chk.repaired
 
 
+@dataclass(frozen=True)
+class _Encounter:
+    """Both mean states and covariances at epoch, and the sphere rule: the collision rate."""
+
+    x1r: F64
+    x1v: F64
+    c1: F64
+    x2r: F64
+    x2v: F64
+    c2: F64
+    hbr: float
+    mu: float
+    u_ref: F64
+    w_sph: F64
+
+    def rate(self, t: float) -> float:
+        """Expected entries per second into the HBR sphere at ``t`` (s from epoch)."""
+        ra, va, phi1 = kepler_stm(self.x1r, self.x1v, np.array([t]), self.mu)
+        rb, vb, phi2 = kepler_stm(self.x2r, self.x2v, np.array([t]), self.mu)
+        p = phi1[0] @ self.c1 @ phi1[0].T + phi2[0] @ self.c2 @ phi2[0].T
+        p = 0.5 * (p + p.T)
+        mr = ra[0] - rb[0]
+        mv = va[0] - vb[0]
+        prr, pvr, pvv = p[:3, :3], p[3:, :3], p[3:, 3:]
+        prr_inv = np.linalg.inv(prr)
+        det = float(np.linalg.det(prr))
+        if det <= 0.0:
+            raise CovarianceError("propagated relative position covariance is singular")
+        gain = pvr @ prr_inv
+        pv_cond = pvv - gain @ pvr.T
+        vn = float(np.linalg.norm(mv))
+        rot = _rotation_to(mv) if vn > 0.0 else np.eye(3)
+        u = self.u_ref @ rot.T
+        delta = self.hbr * u - mr
+        maha = np.einsum("ij,jk,ik->i", delta, prr_inv, delta)
+        dens = np.exp(-0.5 * maha) / math.sqrt((2.0 * math.pi) ** 3 * det)
+        mean_v = mv + delta @ gain.T
+        m = -np.einsum("ij,ij->i", u, mean_v)
+        s2 = np.einsum("ij,jk,ik->i", u, pv_cond, u)
+        # A vanishing velocity spread is the deterministic limit E[w+] = max(m, 0); the tiny
+        # floor only avoids 0/0 and changes the result by < 1e-12 |v| absolute.
+        s = np.sqrt(np.maximum(s2, 0.0)) + 1e-12 * max(vn, 1e-300)
+        zz = m / s
+        e_pos = m * special.ndtr(zz) + s * np.exp(-0.5 * zz * zz) / math.sqrt(2.0 * math.pi)
+        return float(self.hbr * self.hbr * np.sum(self.w_sph * dens * e_pos))
+
+
+def _default_window(
+    dr: F64, dv: F64, speed_scale: float, c_pos: F64, hbr: float, n_sigma: float
+) -> tuple[float, float]:
+    """Linear TCA of the means +/- ``(n_sigma * sigma_max + HBR) / |v_rel|``; ``dr``, ``dv``
+    the relative mean state, ``c_pos`` the combined position covariance, ``speed_scale`` the
+    larger of the two speeds (a relative speed below 1e-12 of it counts as zero)."""
+    speed = float(np.linalg.norm(dv))
+    if speed <= 1e-12 * speed_scale:
+        raise DegenerateGeometryError(
+            "relative speed is (near) zero: pass an explicit window=(t_start, t_end)"
+        )
+    smax = math.sqrt(float(np.linalg.eigvalsh(c_pos)[-1]))
+    t_lin = -float(dr @ dv) / speed**2
+    half = (n_sigma * smax + hbr) / speed
+    return (t_lin - half, t_lin + half)
+
+
 def pc_3d(
     r1: ArrayLike,
     v1: ArrayLike,
@@ -135,51 +199,14 @@ def pc_3d(
     dv = x1v - x2v
     speed = float(np.linalg.norm(dv))
     if window is None:
-        if speed <= 1e-12 * max(float(np.linalg.norm(x1v)), float(np.linalg.norm(x2v))):
-            raise DegenerateGeometryError(
-                "relative speed is (near) zero: pass an explicit window=(t_start, t_end)"
-            )
-        smax = math.sqrt(float(np.linalg.eigvalsh(c1[:3, :3] + c2[:3, :3])[-1]))
-        t_lin = -float(dr @ dv) / speed**2
-        half = (n_sigma * smax + hbr) / speed
-        window = (t_lin - half, t_lin + half)
+        scale = max(float(np.linalg.norm(x1v)), float(np.linalg.norm(x2v)))
+        window = _default_window(dr, dv, scale, c1[:3, :3] + c2[:3, :3], hbr, n_sigma)
     t0, t1 = float(window[0]), float(window[1])
     if not t1 > t0:
         raise ValueError("window must have t_end > t_start")
     u_ref, w_sph = _sphere_rule(n_theta, n_phi)
-    r2_hbr = hbr * hbr
-
-    def rate(t: float) -> float:
-        ra, va, phi1 = kepler_stm(x1r, x1v, np.array([t]), mu)
-        rb, vb, phi2 = kepler_stm(x2r, x2v, np.array([t]), mu)
-        p = phi1[0] @ c1 @ phi1[0].T + phi2[0] @ c2 @ phi2[0].T
-        p = 0.5 * (p + p.T)
-        mr = ra[0] - rb[0]
-        mv = va[0] - vb[0]
-        prr, pvr, pvv = p[:3, :3], p[3:, :3], p[3:, 3:]
-        prr_inv = np.linalg.inv(prr)
-        det = float(np.linalg.det(prr))
-        if det <= 0.0:
-            raise CovarianceError("propagated relative position covariance is singular")
-        gain = pvr @ prr_inv
-        pv_cond = pvv - gain @ pvr.T
-        vn = float(np.linalg.norm(mv))
-        rot = _rotation_to(mv) if vn > 0.0 else np.eye(3)
-        u = u_ref @ rot.T
-        delta = hbr * u - mr
-        maha = np.einsum("ij,jk,ik->i", delta, prr_inv, delta)
-        dens = np.exp(-0.5 * maha) / math.sqrt((2.0 * math.pi) ** 3 * det)
-        mean_v = mv + delta @ gain.T
-        m = -np.einsum("ij,ij->i", u, mean_v)
-        s2 = np.einsum("ij,jk,ik->i", u, pv_cond, u)
-        # A vanishing velocity spread is the deterministic limit E[w+] = max(m, 0); the tiny
-        # floor only avoids 0/0 and changes the result by < 1e-12 |v| absolute.
-        s = np.sqrt(np.maximum(s2, 0.0)) + 1e-12 * max(vn, 1e-300)
-        zz = m / s
-        e_pos = m * special.ndtr(zz) + s * np.exp(-0.5 * zz * zz) / math.sqrt(2.0 * math.pi)
-        return float(r2_hbr * np.sum(w_sph * dens * e_pos))
-
+    enc = _Encounter(x1r, x1v, c1, x2r, x2v, c2, hbr, mu, u_ref, w_sph)
     t_lin_c = min(max(-float(dr @ dv) / max(speed**2, 1e-300), t0), t1)
     pts = [t_lin_c] if t0 < t_lin_c < t1 else None
-    val, err = integrate.quad(rate, t0, t1, epsabs=0.0, epsrel=rel_tol, limit=200, points=pts)
+    val, err = integrate.quad(enc.rate, t0, t1, epsabs=0.0, epsrel=rel_tol, limit=200, points=pts)
     return Pc3DResult(float(val), (t0, t1), float(err), rep1 or rep2)
