@@ -50,9 +50,6 @@ LONG_FUNCTIONS = frozenset(
         "src/astroshield/astro/conjunction/pc/three_d.py:pc_3d",
         "src/astroshield/astro/conjunction/screening.py:screen_work_unit",
         "src/astroshield/astro/conjunction/screening.py:screen_catalog",
-        # fixed on branch astro-formats
-        "src/astroshield/astro/formats/cdm.py:loads_kvn",
-        "src/astroshield/astro/formats/omm.py:_elements_from_fields",
     }
 )
 # fixed on branch astro-screening (maneuvers) and astro-formats (plots): files still

@@ -6,7 +6,7 @@ import pytest
 from sgp4.alpha5 import from_alpha5
 from sgp4.alpha5 import to_alpha5 as sgp4_to_alpha5
 
-from astroshield.astro.formats.ids import (
+from astroshield.astro.ids import (
     IdentifierError,
     normalize_catalog_number,
     normalize_cospar_id,

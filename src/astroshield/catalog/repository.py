@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from astroshield.astro.formats.ids import normalize_catalog_number
+from astroshield.astro.ids import normalize_catalog_number
 from astroshield.catalog import precedence
 from astroshield.catalog.models import CatalogObject, CatalogOverlayObject, ElementSetRecord
 

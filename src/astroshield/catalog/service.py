@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.astro.dynamics import orbit
 from astroshield.astro.dynamics.elements import ElementSet
-from astroshield.astro.formats.ids import IdentifierError, normalize_catalog_number
 from astroshield.astro.formats.omm import format_omm_json
 from astroshield.astro.formats.tle import TLE, TLEError, format_tle
+from astroshield.astro.ids import IdentifierError, normalize_catalog_number
 from astroshield.audit.service import Actor, record
 from astroshield.catalog.formats import Rejection, parse_upload
 from astroshield.catalog.models import (

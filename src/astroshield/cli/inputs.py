@@ -52,7 +52,7 @@ def report_skipped(source: str, skipped: list[InputProblem], *, total: int) -> N
 
 
 def catalog_number_option(value: str, option: str) -> str:
-    from astroshield.astro.formats.ids import IdentifierError, normalize_catalog_number
+    from astroshield.astro.ids import IdentifierError, normalize_catalog_number
 
     try:
         return normalize_catalog_number(value)

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime, not_in_future
-from astroshield.astro.formats.ids import normalize_catalog_number, normalize_cospar_id
+from astroshield.astro.ids import normalize_catalog_number, normalize_cospar_id
 from astroshield.spacecraft.models import HealthState, OperationalMode
 
 CatalogNumber = Annotated[

@@ -72,7 +72,7 @@ from astroshield.astro.dynamics.propagation import (
     iter_propagate,
     julian_dates,
 )
-from astroshield.astro.formats.ids import normalize_catalog_number
+from astroshield.astro.ids import normalize_catalog_number
 
 if TYPE_CHECKING:
     from distributed import Client, Future

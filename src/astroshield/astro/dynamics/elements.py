@@ -18,7 +18,7 @@ from astroshield.astro.dynamics.orbit import (
     EARTH_EQUATORIAL_RADIUS_KM,
     semi_major_axis_from_mean_motion,
 )
-from astroshield.astro.formats.ids import (
+from astroshield.astro.ids import (
     MAX_ALPHA5,
     normalize_catalog_number,
     normalize_cospar_id,

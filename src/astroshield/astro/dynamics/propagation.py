@@ -19,15 +19,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 from sgp4.api import Satrec, SatrecArray
 
 from astroshield.astro.dynamics.elements import ElementSet, to_satrec
-from astroshield.astro.formats.ids import IdentifierError, normalize_catalog_number
-from astroshield.astro.formats.tle import TLE
+from astroshield.astro.ids import IdentifierError, normalize_catalog_number
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -44,7 +43,19 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 CodeArray = npt.NDArray[np.uint8]
-Satellite: TypeAlias = ElementSet | TLE | Satrec
+
+
+class TleLike(Protocol):
+    """A parsed TLE (:class:`astroshield.astro.formats.tle.TLE`, a layer above): it builds
+    its own Satrec, so the propagator keeps SGP4's reading of the original lines."""
+
+    @property
+    def elements(self) -> ElementSet: ...
+
+    def satrec(self) -> Satrec: ...
+
+
+Satellite: TypeAlias = ElementSet | TleLike | Satrec
 
 # 1024 objects x 1441 times of r, v and codes is ~72 MB per chunk: bounded memory for a whole
 # catalog while each C++ call still has plenty of work to amortise the Python overhead.
@@ -207,15 +218,15 @@ class PropagationResult:
 def _as_satrec(satellite: Satellite) -> Satrec:
     if isinstance(satellite, Satrec):
         return satellite
-    if isinstance(satellite, TLE):
-        return satellite.satrec()
-    return to_satrec(satellite)
+    if isinstance(satellite, ElementSet):
+        return to_satrec(satellite)
+    return satellite.satrec()
 
 
 def _catalog_number(satellite: Satellite) -> str | None:
     if isinstance(satellite, ElementSet):
         return satellite.catalog_number
-    if isinstance(satellite, TLE):
+    if not isinstance(satellite, Satrec):
         return satellite.elements.catalog_number
     try:
         return normalize_catalog_number(str(satellite.satnum_str))

@@ -1,7 +1,7 @@
 """Data formats: TLE (:mod:`.tle`), CCSDS Orbit Mean-elements (:mod:`.omm`), Orbit Ephemeris
 (:mod:`.oem`) and Conjunction Data (:mod:`.cdm`) messages, with their shared KVN/XML pieces
-(:mod:`.ccsds`); catalog numbers and COSPAR designators (:mod:`.ids`); and the single
-element-set file reader every command uses (:mod:`.element_files`).
+(:mod:`.ccsds`); and the single element-set file reader every command uses
+(:mod:`.element_files`).
 
 Readers raise located errors (file, line, field); writers round-trip what the readers accept.
 """

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from sgp4.api import WGS72, Satrec
 
 from astroshield.astro.dynamics.elements import ElementSet, ElementSetError, normalize_object_id
-from astroshield.astro.formats.ids import (
+from astroshield.astro.ids import (
     IdentifierError,
     normalize_catalog_number,
     to_alpha5,

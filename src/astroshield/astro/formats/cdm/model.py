@@ -29,7 +29,7 @@ from astroshield.astro.formats.cdm.keywords import (
     STATE_SPECS,
 )
 from astroshield.astro.formats.cdm.values import check_metadata, check_numbers, check_text
-from astroshield.astro.formats.ids import (
+from astroshield.astro.ids import (
     IdentifierError,
     normalize_catalog_number,
     normalize_cospar_id,
@@ -115,7 +115,7 @@ class CdmObjectMetadata:
     comments: tuple[str, ...] = ()
 
     def catalog_number(self) -> str | None:
-        """Canonical catalog number (:mod:`astroshield.astro.formats.ids`) when CATALOG_NAME is
+        """Canonical catalog number (:mod:`astroshield.astro.ids`) when CATALOG_NAME is
         SATCAT.
 
         None for other catalogs or a designator that is not a catalog number.

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 from astroshield.astro.dynamics.elements import ElementSet, ElementSetError, normalize_object_id
 from astroshield.astro.formats import ccsds
-from astroshield.astro.formats.ids import IdentifierError, normalize_catalog_number
 from astroshield.astro.formats.omm.keywords import (
     ATTRIBUTE_KEYWORDS,
     FLOAT_FIELDS,
     INT_FIELDS,
     REQUIRED_METADATA,
 )
+from astroshield.astro.ids import IdentifierError, normalize_catalog_number
 
 FieldValue = str | int | float | None
 
