@@ -816,10 +816,10 @@ def maneuvers_detect(
     from astroshield.astro.ccdm.maneuvers import (
         MIN_HISTORY_SETS,
         detect_maneuvers,
-        plot_history,
         to_json_records,
     )
     from astroshield.astro.formats.element_files import InputProblem
+    from astroshield.astro.plots.maneuvers import maneuver_history_plot
 
     loaded = _element_set_file(history_file, strict=strict)
     elements = loaded.sets
@@ -844,7 +844,10 @@ def maneuvers_detect(
         detections = detect_maneuvers(elements)
     if plot is not None:
         chosen_plot = plot
-        _writing(chosen_plot, lambda: plot_history(elements, detections, chosen_plot))
+        _writing(
+            chosen_plot,
+            lambda: chosen_plot.write_bytes(maneuver_history_plot(elements, detections)),
+        )
         console.print(f"plot written to {plot}", highlight=False)
     records = to_json_records(detections)
     if json_output:
