@@ -27,7 +27,7 @@ def detect_maneuvers(
     """Detect maneuvers in the element-set history of one object.
 
     ``elements`` may be in any order (sorted by epoch here; repeated epochs keep the first).
-    Returns detections sorted by epoch. See the module docstring for the method.
+    Returns detections sorted by epoch. See the package docstring for the method.
     """
     cfg = config or DetectionConfig()
     if len({item.catalog_number for item in elements}) > 1:
@@ -35,59 +35,12 @@ def detect_maneuvers(
     ordered = sorted_unique(elements)
     satrecs = [to_satrec(item) for item in ordered]
     epochs = [item.epoch for item in ordered]
-    kept = [index for index, s in enumerate(satrecs) if mean_at(s, 0.0) is not None]
-    if len(kept) < MIN_HISTORY_SETS:
+    kept = _clean_history(satrecs, epochs, cfg)
+    if kept is None:
         return []
-
-    # Noise model from the raw consecutive jumps (median/MAD shrug off the outliers), kept
-    # fixed while isolated bad sets are removed.
-    raw = Detector(satrecs, epochs, kept, cfg)
-    base_days, noise = raw.noise(1)
-    if base_days.shape[0] < MIN_HISTORY_SETS:
-        return []
-    for _ in range(cfg.outlier_passes):
-        kept, removed = _remove_outliers(kept, satrecs, epochs, noise, base_days, cfg)
-        if not removed:
-            break
-    if len(kept) < MIN_HISTORY_SETS:
-        return []
-
     detector = Detector(satrecs, epochs, kept, cfg)
-    # Pass 1: sharp steps between consecutive sets.
-    found: list[Candidate] = []
-    for k in range(len(kept) - 1):
-        candidate = detector.candidate(k, k + 1)
-        if (
-            candidate is not None
-            and candidate.score >= cfg.threshold_sigma
-            and detector.drift_consistent(candidate)
-        ):
-            found.append(candidate)
-    found = _merge_gradual(found, cfg)
-    found = _merge_close(found, detector, cfg)
-    # Pass 2: steps that the catalogue absorbed over several sets (small burns are often
-    # spread over 3-4 successive TLE fits), seen as a jump across ``slow_span`` sets.
-    covered = [(c.before, c.after) for c in found]
-    span = cfg.slow_span
-    slow: list[Candidate] = []
-    if span > 1:
-        for k in range(len(kept) - span):
-            if any(b < k + span and a > k for b, a in covered):
-                continue
-            candidate = detector.candidate(k, k + span)
-            if (
-                candidate is None
-                or candidate.z_a < cfg.threshold_sigma
-                or not detector.drift_consistent(candidate)
-            ):
-                continue
-            if slow and slow[-1].after > k:
-                # Overlapping spans see the same step: keep the strongest.
-                if candidate.score > slow[-1].score:
-                    slow[-1] = candidate
-                continue
-            slow.append(candidate)
-    steps = sorted(found + slow, key=lambda c: c.before)
+    found = _merge_close(_merge_gradual(_sharp_steps(detector), cfg), detector, cfg)
+    steps = sorted(found + _slow_steps(detector, found), key=lambda c: c.before)
     detections = [
         build_detection(
             candidate,
@@ -97,18 +50,87 @@ def detect_maneuvers(
         )
         for index, candidate in enumerate(steps)
     ]
-    # A semi-major-axis step should leave an along-track drift that times it; a step the drift
-    # cannot time rests on the mean motion alone and must be ``unconfirmed_factor`` times
-    # stronger (two signatures agreeing vs one).
-    detections = [
-        d
-        for d in detections
-        if d.timed
-        or d.kind != "in_plane"
-        or d.component_scores[1] >= cfg.threshold_sigma
-        or d.score >= cfg.unconfirmed_factor * cfg.threshold_sigma
-    ]
-    return _merge(detections, cfg)
+    return _merge([d for d in detections if _confirmed(d, cfg)], cfg)
+
+
+def _clean_history(
+    satrecs: Sequence[Satrec], epochs: Sequence[datetime], cfg: DetectionConfig
+) -> list[int] | None:
+    """Indices of the sets SGP4 accepts minus isolated bad sets; ``None`` when too few."""
+    kept = [index for index, s in enumerate(satrecs) if mean_at(s, 0.0) is not None]
+    if len(kept) < MIN_HISTORY_SETS:
+        return None
+    # Noise model from the raw consecutive jumps (median/MAD shrug off the outliers), kept
+    # fixed while isolated bad sets are removed.
+    base_days, noise = Detector(satrecs, epochs, kept, cfg).noise(1)
+    if base_days.shape[0] < MIN_HISTORY_SETS:
+        return None
+    for _ in range(cfg.outlier_passes):
+        kept, removed = _remove_outliers(kept, satrecs, epochs, noise, base_days, cfg)
+        if not removed:
+            break
+    return kept if len(kept) >= MIN_HISTORY_SETS else None
+
+
+def _sharp_steps(detector: Detector) -> list[Candidate]:
+    """Pass 1: sharp steps between consecutive sets."""
+    cfg = detector.cfg
+    found: list[Candidate] = []
+    for k in range(len(detector.kept) - 1):
+        candidate = detector.candidate(k, k + 1)
+        if (
+            candidate is not None
+            and candidate.score >= cfg.threshold_sigma
+            and detector.drift_consistent(candidate)
+        ):
+            found.append(candidate)
+    return found
+
+
+def _slow_steps(detector: Detector, found: Sequence[Candidate]) -> list[Candidate]:
+    """Pass 2: steps that the catalogue absorbed over several sets.
+
+    Small burns are often spread over 3-4 successive TLE fits, seen as a jump across
+    ``slow_span`` sets; spans that overlap a step of pass 1 are skipped.
+    """
+    cfg = detector.cfg
+    covered = [(c.before, c.after) for c in found]
+    span = cfg.slow_span
+    slow: list[Candidate] = []
+    if span <= 1:
+        return slow
+    for k in range(len(detector.kept) - span):
+        if any(b < k + span and a > k for b, a in covered):
+            continue
+        candidate = detector.candidate(k, k + span)
+        if (
+            candidate is None
+            or candidate.z_a < cfg.threshold_sigma
+            or not detector.drift_consistent(candidate)
+        ):
+            continue
+        if slow and slow[-1].after > k:
+            # Overlapping spans see the same step: keep the strongest.
+            if candidate.score > slow[-1].score:
+                slow[-1] = candidate
+            continue
+        slow.append(candidate)
+    return slow
+
+
+def _confirmed(detection: ManeuverDetection, cfg: DetectionConfig) -> bool:
+    """Whether a detection has enough support to be reported.
+
+    A semi-major-axis step should leave an along-track drift that times it; a step the drift
+    cannot time rests on the mean motion alone and must be ``unconfirmed_factor`` times
+    stronger (two signatures agreeing vs one).
+    """
+    return (
+        detection.timed
+        or detection.kind != "in_plane"
+        or detection.component_scores[1] >= cfg.threshold_sigma
+        or detection.score >= cfg.unconfirmed_factor * cfg.threshold_sigma
+    )
 
 
 def _merge_gradual(found: list[Candidate], cfg: DetectionConfig) -> list[Candidate]:

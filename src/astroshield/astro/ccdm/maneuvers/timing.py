@@ -4,12 +4,44 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
+from sgp4.api import Satrec
 
 from astroshield.astro.ccdm.maneuvers.candidates import Candidate, Detector
 from astroshield.astro.ccdm.maneuvers.jumps import MINUTES_PER_DAY, Jump, mean_at, wrap
 from astroshield.astro.ccdm.maneuvers.model import DetectionConfig, ManeuverDetection, ManeuverKind
+
+
+class BurnWindow(NamedTuple):
+    """Best estimate of the burn time and the window that bounds it."""
+
+    epoch: datetime
+    window_start: datetime
+    window_end: datetime
+
+
+class BurnTime(NamedTuple):
+    """A burn-time estimate; ``timed`` says whether the along-track drift timed it."""
+
+    epoch: datetime
+    window_start: datetime
+    window_end: datetime
+    timed: bool
+
+
+class _Size(NamedTuple):
+    """Size and kind of a step, net of the noise model's centres."""
+
+    kind: ManeuverKind
+    da_km: float
+    de: float
+    dinc: float
+    rotation: float
+    dv_in: float
+    dv_out: float
+    delta_v: float
 
 
 def build_detection(
@@ -21,16 +53,43 @@ def build_detection(
     step): a set or two past the jump is better converged than the first post-burn fit, which
     often still leans on pre-burn tracking.
     """
-    jump = candidate.jump
+    # For a step found across several sets use the whole span's jump for the size.
+    whole = detector.leg(candidate.before, candidate.after) or candidate.jump
+    size = _size(candidate, whole, cfg)
+    burn = _burn_time(candidate, detector, whole, size.da_km, cfg, limit)
+    score = candidate.score
+    # Logistic map of the score: 0.5 at the threshold, ~0.95 at threshold + 4.4 sigma.
+    confidence = 1.0 / (1.0 + math.exp(-(score - cfg.threshold_sigma) / 1.5))
+    return ManeuverDetection(
+        epoch=burn.epoch,
+        window_start=burn.window_start,
+        window_end=burn.window_end,
+        delta_v_m_s=size.delta_v,
+        kind=size.kind,
+        confidence=confidence,
+        score=score,
+        before_index=detector.kept[candidate.before],
+        after_index=detector.kept[candidate.after],
+        delta_a_km=size.da_km,
+        delta_e=size.de,
+        delta_inclination_deg=math.degrees(size.dinc),
+        normal_rotation_deg=math.degrees(size.rotation),
+        delta_v_in_plane_m_s=size.dv_in,
+        delta_v_out_of_plane_m_s=size.dv_out,
+        timed=burn.timed,
+        component_scores=(candidate.z_a, candidate.z_e, candidate.z_out),
+    )
+
+
+def _size(candidate: Candidate, whole: Jump, cfg: DetectionConfig) -> _Size:
+    """Kind and Δv of a step from the Gauss equations (near-circular orbit)."""
     centers = candidate.centers
-    v_m_s = jump.speed_km_s * 1000.0
+    v_m_s = candidate.jump.speed_km_s * 1000.0
     in_plane = max(candidate.z_a, candidate.z_e) >= cfg.threshold_sigma
     out_plane = candidate.z_out >= cfg.threshold_sigma
     kind: ManeuverKind = (
         "both" if in_plane and out_plane else ("in_plane" if in_plane else "out_of_plane")
     )
-    # For a step found across several sets use the whole span's jump for the size.
-    whole = detector.leg(candidate.before, candidate.after) or jump
     da_km = whole.da_km - centers["a"]
     de = math.hypot(whole.dex - centers["ex"], whole.dey - centers["ey"])
     dinc = whole.dinc - centers["i"]
@@ -44,7 +103,19 @@ def build_detection(
     dv_in = max(dv_t, dv_e) if in_plane else 0.0
     dv_out = v_m_s * 2.0 * math.sin(rotation / 2.0) if out_plane else 0.0
     delta_v = math.hypot(dv_in, dv_out)
+    return _Size(kind, da_km, de, dinc, rotation, dv_in, dv_out, delta_v)
 
+
+def _burn_time(
+    candidate: Candidate,
+    detector: Detector,
+    whole: Jump,
+    da_km: float,
+    cfg: DetectionConfig,
+    limit: int | None,
+) -> BurnTime:
+    """Burn time of a step: two-sided and one-sided along-track timing, then the phase."""
+    centers = candidate.centers
     kept = detector.kept
     before, after = candidate.before, candidate.after
     t0 = detector.epochs[kept[before]]
@@ -54,66 +125,30 @@ def build_detection(
     timing_leg = detector.leg(before, end) if end > after else None
     if timing_leg is None:
         timing_leg, end = whole, after
+    t_end = detector.epochs[kept[end]]
     backward = detector.leg(end, before) if cfg.two_sided_timing else None
+    along_scale = candidate.scales["along"]
     two_sided = (
-        _two_sided_timing(
-            timing_leg,
-            backward,
-            da_km,
-            candidate.scales["along"],
-            earliest,
-            t0,
-            t1,
-            detector.epochs[kept[end]],
-            cfg,
-        )
+        _two_sided_timing(timing_leg, backward, da_km, along_scale, earliest, t0, t1, t_end, cfg)
         if backward is not None
         else None
     )
+    leg_da_km = timing_leg.da_km - centers["a"]
     one_sided = _timing(
-        timing_leg,
-        timing_leg.da_km - centers["a"],
-        centers["along"],
-        candidate.scales["along"],
-        earliest,
-        t0,
-        t1,
-        detector.epochs[kept[end]],
-        cfg,
+        timing_leg, leg_da_km, centers["along"], along_scale, earliest, t0, t1, t_end, cfg
     )
     epoch, window_start, window_end, timed = two_sided or one_sided
-    if two_sided is not None and one_sided[3]:
+    if two_sided is not None and one_sided.timed:
         # Both estimates valid. They err differently on a post-burn fit that still leans on
         # pre-burn tracking, so the window covers both and the epoch may blend them.
-        epoch = epoch + (one_sided[0] - epoch) * cfg.timing_blend
-        window_start = min(window_start, one_sided[1])
-        window_end = max(window_end, one_sided[2])
+        epoch = epoch + (one_sided.epoch - epoch) * cfg.timing_blend
+        window_start = min(window_start, one_sided.window_start)
+        window_end = max(window_end, one_sided.window_end)
     if cfg.phase_timing:
         phased = _phase_timing(candidate, detector, whole, da_km, epoch, t1, cfg)
         if phased is not None:
             epoch, window_start, window_end = phased
-    score = candidate.score
-    # Logistic map of the score: 0.5 at the threshold, ~0.95 at threshold + 4.4 sigma.
-    confidence = 1.0 / (1.0 + math.exp(-(score - cfg.threshold_sigma) / 1.5))
-    return ManeuverDetection(
-        epoch=epoch,
-        window_start=window_start,
-        window_end=window_end,
-        delta_v_m_s=delta_v,
-        kind=kind,
-        confidence=confidence,
-        score=score,
-        before_index=kept[before],
-        after_index=kept[after],
-        delta_a_km=da_km,
-        delta_e=de,
-        delta_inclination_deg=math.degrees(dinc),
-        normal_rotation_deg=math.degrees(rotation),
-        delta_v_in_plane_m_s=dv_in,
-        delta_v_out_of_plane_m_s=dv_out,
-        timed=timed,
-        component_scores=(candidate.z_a, candidate.z_e, candidate.z_out),
-    )
+    return BurnTime(epoch, window_start, window_end, timed)
 
 
 def _timing(
@@ -126,7 +161,7 @@ def _timing(
     t1: datetime,
     t_end: datetime,
     cfg: DetectionConfig,
-) -> tuple[datetime, datetime, datetime, bool]:
+) -> BurnTime:
     """Burn time from the along-track residual: T = 3/2·n·Δa·(t₁ - t_m).
 
     The bound reaches back to the set before ``t0`` because a set issued shortly after a burn
@@ -135,22 +170,22 @@ def _timing(
     midpoint = t0 + (t1 - t0) / 2
     drift_km_per_day = 1.5 * jump.n_rad_min * MINUTES_PER_DAY * da_km
     if drift_km_per_day == 0.0:
-        return midpoint, t0, t1, False
+        return BurnTime(midpoint, t0, t1, False)
     along = jump.along_km - along_center_per_day * jump.dt_days
     lag_days = along / drift_km_per_day
     sigma_days = along_scale_per_day * max(jump.dt_days, 0.05) / abs(drift_km_per_day)
     span_days = (t1 - earliest).total_seconds() / 86400.0
     # Timing is only trusted when it constrains the burn better than the interval does.
     if 2.0 * cfg.timing_sigma * sigma_days >= span_days:
-        return midpoint, t0, t1, False
+        return BurnTime(midpoint, t0, t1, False)
     estimate = t_end - timedelta(days=lag_days)
     if not _plausible(estimate, sigma_days, earliest, t1, cfg):
-        return midpoint, t0, t1, False
+        return BurnTime(midpoint, t0, t1, False)
     estimate = min(max(estimate, earliest), t1)
     half = timedelta(days=cfg.timing_sigma * sigma_days) + timedelta(hours=cfg.timing_floor_hours)
     start = max(estimate - half, earliest)
     end = min(estimate + half, t1)
-    return estimate, start, max(end, start), True
+    return BurnTime(estimate, start, max(end, start), True)
 
 
 def _phase_timing(
@@ -161,7 +196,7 @@ def _phase_timing(
     coarse: datetime,
     t1: datetime,
     cfg: DetectionConfig,
-) -> tuple[datetime, datetime, datetime] | None:
+) -> BurnWindow | None:
     """Burn time from where on the orbit the eccentricity vector moved (in-plane burns).
 
     A tangential burn Δv_T at true longitude λ_b changes the eccentricity vector (referred to
@@ -217,25 +252,41 @@ def _phase_timing(
     if 3.0 * dv_t_km_s * period_days * 86400.0 < cfg.timing_sigma * along_sigma_km:
         return None
     lower = detector.epochs[kept[max(candidate.before - cfg.persistence_depth, 0)]]
-    period = timedelta(days=period_days)
-    turns = math.ceil((t1 - lower) / period) + 1
-    gaps = []
-    for turn in range(-turns, turns + 1):
-        moment = estimate + turn * period
-        if not lower <= moment <= t1:
-            continue
-        old_orbit = mean_at(prev, (moment - prev_epoch).total_seconds() / 60.0)
-        new_orbit = mean_at(nxt, (moment - nxt_epoch).total_seconds() / 60.0)
-        if old_orbit is not None and new_orbit is not None:
-            gaps.append((float(np.linalg.norm(new_orbit.r_km - old_orbit.r_km)), moment))
-    if not gaps:
+    continuous = _where_continuous(
+        (prev, prev_epoch), (nxt, nxt_epoch), estimate, timedelta(days=period_days), (lower, t1)
+    )
+    if continuous is None:
         return None
-    estimate = min(gaps)[1]
+    estimate = continuous
     # Direction error of Δe ~ its noise over its size, in radians of orbital longitude.
     scale_e = math.hypot(candidate.scales["ex"], candidate.scales["ey"]) / math.sqrt(2.0)
     sigma_days = scale_e / de / n_rad_day
     half = timedelta(days=cfg.timing_sigma * sigma_days) + timedelta(hours=cfg.timing_floor_hours)
-    return estimate, estimate - half, estimate + half
+    return BurnWindow(estimate, estimate - half, estimate + half)
+
+
+def _where_continuous(
+    old: tuple[Satrec, datetime],
+    new: tuple[Satrec, datetime],
+    estimate: datetime,
+    period: timedelta,
+    bounds: tuple[datetime, datetime],
+) -> datetime | None:
+    """Of the moments whole periods from ``estimate`` within ``bounds``, the one where the
+    ``old`` (pre-burn) and ``new`` (post-burn) sets are closest (position is continuous
+    through an impulsive burn); ``None`` when SGP4 fails at all of them."""
+    lower, upper = bounds
+    turns = math.ceil((upper - lower) / period) + 1
+    gaps = []
+    for turn in range(-turns, turns + 1):
+        moment = estimate + turn * period
+        if not lower <= moment <= upper:
+            continue
+        old_orbit = mean_at(old[0], (moment - old[1]).total_seconds() / 60.0)
+        new_orbit = mean_at(new[0], (moment - new[1]).total_seconds() / 60.0)
+        if old_orbit is not None and new_orbit is not None:
+            gaps.append((float(np.linalg.norm(new_orbit.r_km - old_orbit.r_km)), moment))
+    return min(gaps)[1] if gaps else None
 
 
 def _plausible(
@@ -265,7 +316,7 @@ def _two_sided_timing(
     t1: datetime,
     t_end: datetime,
     cfg: DetectionConfig,
-) -> tuple[datetime, datetime, datetime, bool] | None:
+) -> BurnTime | None:
     """Burn time as the zero of the old-minus-new along-track separation, a line in time.
 
     The separation s(t) = 3/2·n·Δa·(t - t_m) holds on both sides of the burn: the pre-burn set
@@ -293,4 +344,4 @@ def _two_sided_timing(
     half = timedelta(days=cfg.timing_sigma * sigma_days) + timedelta(hours=cfg.timing_floor_hours)
     start = max(estimate - half, earliest)
     end = min(estimate + half, t1)
-    return estimate, start, max(end, start), True
+    return BurnTime(estimate, start, max(end, start), True)
