@@ -1,4 +1,4 @@
-"""Maneuver detection on the public TLE benchmark satellites (issue 9).
+"""Maneuver detection on the public TLE benchmark satellites.
 
 Data: ../shared/data/maneuvers (CryoSat-2 LEO and Fengyun-2F GEO from Shorten et al. 2023,
 arXiv:2212.08662, "Wide-scale Monitoring of Satellite Lifetimes: Pitfalls and a Benchmark
@@ -6,7 +6,7 @@ Dataset"). Reference epochs are ``start_utc`` of ``manoeuvres_utc.csv`` (the cor
 derived from the operator logs), restricted to the TLE span, as the data README prescribes.
 
 Score: a detection matches a maneuver when its epoch is within ±12 h of ``start_utc``; one-to-one
-greedy matching, closest pairs first (:func:`astroshield.astro.ccdm.maneuvers.match_events`). F1 at
+greedy matching, closest pairs first (:func:`astroshield.validation.maneuvers.match_events`). F1 at
 ±36 h is shown for comparison.
 
 Held-out protocol (``--tune``): the global settings are chosen on the *first half* of the
@@ -35,17 +35,11 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from astroshield.astro.ccdm.maneuvers import (
-    DetectionConfig,
-    ManeuverDetection,
-    MatchResult,
-    detect_maneuvers,
-    load_truth_csv,
-    match_events,
-    plot_history,
-)
+from astroshield.astro.ccdm.maneuvers import DetectionConfig, ManeuverDetection, detect_maneuvers
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.formats.tle import iter_tles
+from astroshield.astro.plots.maneuvers import maneuver_history_plot
+from astroshield.validation.maneuvers import MatchResult, load_truth_csv, match_events
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT.parent / "shared" / "data" / "maneuvers"
@@ -383,13 +377,13 @@ def main() -> None:
                 scores.append(part_score)
         if args.plots is not None:
             args.plots.mkdir(parents=True, exist_ok=True)
-            plot_history(
+            png = maneuver_history_plot(
                 elements,
                 detections,
-                args.plots / f"{satellite}.png",
                 truth=truth,
                 title=f"{satellite}: {len(detections)} detections, {len(truth)} logged",
             )
+            (args.plots / f"{satellite}.png").write_bytes(png)
     notes += [
         "- Held-out protocol: every numeric setting was chosen by `--tune` on the first half of "
         "the CryoSat-2 history only (two-stage grid: `TUNING_GRID`, then `TUNING_GRID_STAGE2` "

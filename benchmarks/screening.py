@@ -1,4 +1,4 @@
-"""Catalog conjunction screening throughput on the shared CelesTrak catalog (issue 8).
+"""Catalog conjunction screening throughput on the shared CelesTrak catalog.
 
 Screens all 26,834 objects of ../shared/data/catalog/celestrak_on_orbit_20241101.csv against
 each other over one day from 2024-11-01T00:00Z at 5 km with

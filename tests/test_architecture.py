@@ -1,8 +1,9 @@
 """The shape of the code, checked on its syntax tree (no database, no imports of src).
 
 What import-linter cannot see: SQL outside repositories, module and function sizes, and
-pyplot. Each failure lists the offenders as file:line. An allowlist entry marked "fixed on
-branch <x>" is a known offender being fixed in parallel; it goes when that branch lands.
+pyplot. Each failure lists the offenders as file:line. There are no allowlists: a module
+may hold SQL only if it is a repository, and a function over the limit carries its reason
+in a ``# Long because:`` comment right above it, where a reviewer sees it.
 """
 
 from __future__ import annotations
@@ -20,41 +21,10 @@ SESSION_CALLS = frozenset(
 )
 SESSION_NAMES = frozenset({"session", "_session"})
 
-# Files (relative to the repository root) still holding SQL outside a repository.
-SQL_ALLOWLIST = frozenset({})
-
 MAX_MODULE_LINES = 600
-# Modules allowed over the limit, each with its reason.
-LONG_MODULES: dict[str, str] = {
-    # fixed on branch astro-screening (evaluation out of the library, runners apart)
-    "src/astroshield/astro/ccdm/maneuvers.py": "being split",
-    "src/astroshield/astro/conjunction/screening.py": "being split",
-    "src/astroshield/astro/conjunction/pc/planar.py": "being split",
-    # Codec tables: the keyword tables and field rules of the CCSDS standards, one
-    # message format per module, read side by side with the standard (ARCHITECTURE.md).
-    "src/astroshield/astro/formats/cdm.py": "CCSDS CDM codec tables",
-    "src/astroshield/astro/formats/oem.py": "CCSDS OEM codec tables",
-    "src/astroshield/astro/formats/omm.py": "CCSDS OMM codec tables",
-}
 
 MAX_FUNCTION_LINES = 80
 LONG_MARKER = "# Long because:"
-# path:function still over the limit without a reason written next to it.
-LONG_FUNCTIONS = frozenset(
-    {
-        # fixed on branch astro-screening
-        "src/astroshield/astro/ccdm/intent.py:_proximity_indicators",
-        "src/astroshield/astro/ccdm/maneuvers.py:detect_maneuvers",
-        "src/astroshield/astro/ccdm/maneuvers.py:_build_detection",
-        "src/astroshield/astro/ccdm/maneuvers.py:_phase_timing",
-        "src/astroshield/astro/conjunction/pc/three_d.py:pc_3d",
-        "src/astroshield/astro/conjunction/screening.py:screen_work_unit",
-        "src/astroshield/astro/conjunction/screening.py:screen_catalog",
-    }
-)
-# fixed on branch astro-screening (maneuvers) and astro-formats (plots): files still
-# drawing with pyplot.
-PYPLOT_ALLOWLIST = frozenset({"src/astroshield/astro/ccdm/maneuvers.py"})
 
 
 def _modules() -> Iterator[Path]:
@@ -119,27 +89,17 @@ def test_sql_only_in_repositories() -> None:
     offenders = [
         f"{_relative(path)}:{line}: {what}"
         for path in _modules()
-        if not _may_hold_sql(path) and _relative(path) not in SQL_ALLOWLIST
+        if not _may_hold_sql(path)
         for line, what in sql_constructs(_tree(path))
     ]
     assert not offenders, "SQL outside repository modules:\n" + "\n".join(offenders)
-
-
-def test_sql_allowlist_is_current() -> None:
-    """An allowlisted file that no longer holds SQL leaves the list."""
-    clean = [
-        name
-        for name in sorted(SQL_ALLOWLIST)
-        if (ROOT / name).exists() and not list(sql_constructs(_tree(ROOT / name)))
-    ]
-    assert not clean, "no SQL left, remove from SQL_ALLOWLIST:\n" + "\n".join(clean)
 
 
 def test_no_module_over_the_size_limit() -> None:
     offenders = []
     for path in _modules():
         lines = len(path.read_text(encoding="utf-8").splitlines())
-        if lines > MAX_MODULE_LINES and _relative(path) not in LONG_MODULES:
+        if lines > MAX_MODULE_LINES:
             offenders.append(f"{_relative(path)}:1: {lines} lines")
     assert not offenders, f"modules over {MAX_MODULE_LINES} lines:\n" + "\n".join(offenders)
 
@@ -165,8 +125,6 @@ def long_functions(path: Path) -> Iterator[str]:
     source = path.read_text(encoding="utf-8").splitlines()
     for node in ast.walk(_tree(path)):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        if f"{_relative(path)}:{node.name}" in LONG_FUNCTIONS:
             continue
         length = (node.end_lineno or node.lineno) - node.lineno + 1
         if length <= MAX_FUNCTION_LINES:
@@ -212,7 +170,6 @@ def test_no_pyplot_and_no_backend_switch() -> None:
     offenders = [
         f"{_relative(path)}:{line}: {what}"
         for path in _modules()
-        if _relative(path) not in PYPLOT_ALLOWLIST
         for line, what in pyplot_uses(_tree(path))
     ]
     assert not offenders, "pyplot or matplotlib.use in src/:\n" + "\n".join(offenders)

@@ -1,4 +1,4 @@
-"""Catalog conjunction screening (issue 8) against independent computations.
+"""Catalog conjunction screening against independent computations.
 
 The reference is a brute force written here that shares only ``propagate()`` with the code
 under test: every pair, every 10 s, no filter. The distance of all pairs per time step comes
@@ -407,7 +407,7 @@ def test_rejects_naive_start_and_unknown_primary() -> None:
 
 def test_close_pairs_keeps_every_pair_that_can_meet() -> None:
     """The k-d tree stage against all pairs: |d| <= limit + (v_a + v_b) half + bend."""
-    from astroshield.astro.conjunction.screening import _close_pairs
+    from astroshield.astro.conjunction.screening.filters import close_pairs
 
     rng = np.random.default_rng(8)
     count = 3000
@@ -415,7 +415,7 @@ def test_close_pairs_keeps_every_pair_that_can_meet() -> None:
     speeds = rng.uniform(2.0, 7.9, size=count)
     speeds[rng.choice(count, 60, replace=False)] = rng.uniform(8.0, 10.5, size=60)
     half, limit = 15.0, 6.0
-    first, second = _close_pairs(points, speeds, half, limit)
+    first, second = close_pairs(points, speeds, half, limit)
     found = set(zip(first.tolist(), second.tolist(), strict=True))
     assert len(found) == len(first), "no pair twice"
     assert all(a < b for a, b in found)

@@ -1,4 +1,4 @@
-"""Catalog screening on a Dask cluster (issue 8) against the local run of the same screening.
+"""Catalog screening on a Dask cluster against the local run of the same screening.
 
 The local process path is the reference (test_screening.py checks it against a brute force);
 here the work units go to a ``LocalCluster`` of two worker processes, which stands in for a
@@ -24,6 +24,7 @@ from astroshield.astro.conjunction.screening import (
     SchedulerUnreachableError,
     WorkUnit,
     WorkUnitFailedError,
+    dask_cluster,
     screen_catalog,
 )
 from astroshield.astro.formats.omm import format_omm_csv
@@ -110,7 +111,7 @@ def test_failed_unit_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
             raise MemoryError("worker out of memory")
         return original(unit)
 
-    monkeypatch.setattr(screening, "screen_work_unit", fail_second_hour)
+    monkeypatch.setattr(dask_cluster, "screen_work_unit", fail_second_hour)
     with (
         LocalCluster(
             n_workers=1,

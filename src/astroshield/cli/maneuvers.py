@@ -26,14 +26,18 @@ def maneuvers_detect(
     """Detect maneuvers in one object's TLE/OMM history."""
     import json
 
-    from astroshield.astro.ccdm.maneuvers import detect_maneuvers, plot_history, to_json_records
+    from astroshield.astro.ccdm.maneuvers import detect_maneuvers, to_json_records
+    from astroshield.astro.plots.maneuvers import maneuver_history_plot
 
     elements = _history(history_file, strict=strict)
     with console.status(f"analysing {len(elements)} element sets"):
         detections = detect_maneuvers(elements)
     if plot is not None:
         chosen_plot = plot
-        writing(chosen_plot, lambda: plot_history(elements, detections, chosen_plot))
+        writing(
+            chosen_plot,
+            lambda: chosen_plot.write_bytes(maneuver_history_plot(elements, detections)),
+        )
         console.print(f"plot written to {plot}", highlight=False)
     records = to_json_records(detections)
     if json_output:

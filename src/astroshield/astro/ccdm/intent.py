@@ -191,40 +191,44 @@ def _pattern_indicator(
     )
 
 
+def _no_proximity_indicators(cfg: IntentConfig) -> list[Indicator]:
+    none = "no relative-motion analysis (not a neighbour or no element sets)"
+    return [
+        Indicator(
+            IndicatorName.APPROACH_TREND,
+            None,
+            cfg.closing_rate_km_per_day,
+            "km/day",
+            cfg.weight_approach_trend,
+            False,
+            none,
+        ),
+        Indicator(
+            IndicatorName.CLOSEST_APPROACH,
+            None,
+            cfg.proximity_km,
+            "km",
+            cfg.weight_closest_approach,
+            False,
+            none,
+        ),
+        Indicator(
+            IndicatorName.MANEUVERED_TOWARD,
+            None,
+            cfg.maneuvers_toward,
+            "count",
+            cfg.weight_maneuvered_toward,
+            False,
+            none,
+        ),
+    ]
+
+
 def _proximity_indicators(
     proximity: ProximityReport | None, cfg: IntentConfig, source: str | None
 ) -> list[Indicator]:
     if proximity is None:
-        none = "no relative-motion analysis (not a neighbour or no element sets)"
-        return [
-            Indicator(
-                IndicatorName.APPROACH_TREND,
-                None,
-                cfg.closing_rate_km_per_day,
-                "km/day",
-                cfg.weight_approach_trend,
-                False,
-                none,
-            ),
-            Indicator(
-                IndicatorName.CLOSEST_APPROACH,
-                None,
-                cfg.proximity_km,
-                "km",
-                cfg.weight_closest_approach,
-                False,
-                none,
-            ),
-            Indicator(
-                IndicatorName.MANEUVERED_TOWARD,
-                None,
-                cfg.maneuvers_toward,
-                "count",
-                cfg.weight_maneuvered_toward,
-                False,
-                none,
-            ),
-        ]
+        return _no_proximity_indicators(cfg)
     data = (
         f"SGP4 relative motion {proximity.window_start.isoformat()} .. "
         f"{proximity.window_stop.isoformat()}; "
@@ -258,6 +262,13 @@ def _proximity_indicators(
             else data
         ),
     )
+    toward_indicator = _maneuvered_toward_indicator(proximity, cfg, source)
+    return [approach, closest_indicator, toward_indicator]
+
+
+def _maneuvered_toward_indicator(
+    proximity: ProximityReport, cfg: IntentConfig, source: str | None
+) -> Indicator:
     toward = [effect for effect in proximity.maneuvers if effect.toward]
     detail = "; ".join(
         f"maneuver {effect.maneuver_epoch.isoformat()} ({effect.delta_v_m_s:.3f} m/s): predicted "
@@ -266,7 +277,7 @@ def _proximity_indicators(
         f"{effect.pre_maneuver_epoch.isoformat()} / {effect.post_maneuver_epoch.isoformat()})"
         for effect in proximity.maneuvers
     )
-    toward_indicator = Indicator(
+    return Indicator(
         IndicatorName.MANEUVERED_TOWARD,
         float(len(toward)),
         cfg.maneuvers_toward,
@@ -277,7 +288,6 @@ def _proximity_indicators(
         + (f": {detail}" if detail else "")
         + f"; {_epochs_source(proximity.catalog_number, proximity.neighbour_epochs, source)}",
     )
-    return [approach, closest_indicator, toward_indicator]
 
 
 def _conjunction_indicator(

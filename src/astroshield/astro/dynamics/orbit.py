@@ -172,6 +172,11 @@ def esa_orbit_class(a_km: float, e: float, i_deg: float) -> OrbitClass:
     """The ESA class of an orbit, tested in the report's order (first match wins)."""
     hp = a_km * (1 - e) - EARTH_EQUATORIAL_RADIUS_KM
     ha = a_km * (1 + e) - EARTH_EQUATORIAL_RADIUS_KM
+    return _named_class(a_km, e, i_deg, hp, ha) or _altitude_class(hp, ha)
+
+
+def _named_class(a_km: float, e: float, i_deg: float, hp: float, ha: float) -> OrbitClass | None:
+    """The first rules of the report's table: the classes that depend on a, e or i."""
     if 0 <= i_deg <= 25 and 35_586 <= hp <= 35_986 and 35_586 <= ha <= 35_986:
         return OrbitClass.GEO
     if 37_948 <= a_km <= 46_380 and 0 <= e <= 0.25:
@@ -180,6 +185,11 @@ def esa_orbit_class(a_km: float, e: float, i_deg: float) -> OrbitClass:
         return OrbitClass.NSO
     if i_deg <= 90 and 0 <= hp <= 2_000 and 31_570 <= ha <= 40_002:
         return OrbitClass.GTO
+    return None
+
+
+def _altitude_class(hp: float, ha: float) -> OrbitClass:
+    """The remaining rules, in the report's order: perigee and apogee altitude bands only."""
     if 2_000 <= hp <= 31_570 and 2_000 <= ha <= 31_570:
         return OrbitClass.MEO
     if 31_570 <= hp <= 40_002 and ha > 40_002:

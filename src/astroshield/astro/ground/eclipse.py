@@ -124,12 +124,7 @@ def eclipse_intervals(
 ) -> list[EclipseInterval]:
     """Shadow intervals in ``[start, stop]``, in time order; for the conical model a typical
     eclipse is three intervals: penumbra, umbra, penumbra."""
-    if start.tzinfo is None or stop.tzinfo is None:
-        raise ValueError("start and stop must be timezone-aware UTC datetimes")
-    if stop <= start:
-        raise ValueError("stop must be after start")
-    if model not in ("conical", "cylindrical"):
-        raise ValueError(f"model must be 'conical' or 'cylindrical', not {model!r}")
+    _check_window(start, stop, model)
     satrec = as_satrec(satellite)
     step = step_s or coarse_step_s(satrec)
     duration = (stop - start).total_seconds()
@@ -153,20 +148,36 @@ def eclipse_intervals(
     if model == "cylindrical":
         return [_interval(start, a, b, "umbra") for a, b in shadows]
     umbras = find_intervals(in_umbra, duration, step, tolerance_s=tolerance_s)
+    return [interval for shadow in shadows for interval in _split_shadow(start, shadow, umbras)]
+
+
+def _check_window(start: datetime, stop: datetime, model: ShadowModel) -> None:
+    if start.tzinfo is None or stop.tzinfo is None:
+        raise ValueError("start and stop must be timezone-aware UTC datetimes")
+    if stop <= start:
+        raise ValueError("stop must be after start")
+    if model not in ("conical", "cylindrical"):
+        raise ValueError(f"model must be 'conical' or 'cylindrical', not {model!r}")
+
+
+def _split_shadow(
+    origin: datetime, shadow: tuple[float, float], umbras: list[tuple[float, float]]
+) -> list[EclipseInterval]:
+    """One shadow interval (seconds from ``origin``) as penumbra, umbra, penumbra pieces."""
+    shadow_start, shadow_stop = shadow
     result: list[EclipseInterval] = []
-    for shadow_start, shadow_stop in shadows:
-        cursor = shadow_start
-        for umbra_start, umbra_stop in umbras:
-            if umbra_stop <= shadow_start or umbra_start >= shadow_stop:
-                continue
-            # Both searches resolve to the tolerance, so clamp the umbra inside its shadow.
-            umbra_start, umbra_stop = max(umbra_start, cursor), min(umbra_stop, shadow_stop)
-            if umbra_start > cursor:
-                result.append(_interval(start, cursor, umbra_start, "penumbra"))
-            result.append(_interval(start, umbra_start, umbra_stop, "umbra"))
-            cursor = umbra_stop
-        if shadow_stop > cursor:
-            result.append(_interval(start, cursor, shadow_stop, "penumbra"))
+    cursor = shadow_start
+    for umbra_start, umbra_stop in umbras:
+        if umbra_stop <= shadow_start or umbra_start >= shadow_stop:
+            continue
+        # Both searches resolve to the tolerance, so clamp the umbra inside its shadow.
+        piece_start, piece_stop = max(umbra_start, cursor), min(umbra_stop, shadow_stop)
+        if piece_start > cursor:
+            result.append(_interval(origin, cursor, piece_start, "penumbra"))
+        result.append(_interval(origin, piece_start, piece_stop, "umbra"))
+        cursor = piece_stop
+    if shadow_stop > cursor:
+        result.append(_interval(origin, cursor, shadow_stop, "penumbra"))
     return result
 
 

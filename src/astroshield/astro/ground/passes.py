@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -179,6 +180,13 @@ def look_angles(satellite: Satellite, station: GroundStation, times: TimesLike) 
     return _topocentric(as_satrec(satellite), station, _datetime64(times))
 
 
+class _Samples(NamedTuple):
+    """A function sampled at sorted times (seconds)."""
+
+    t_s: FloatArray
+    values: FloatArray
+
+
 def find_intervals(
     func: ScalarFunction,
     duration_s: float,
@@ -197,30 +205,13 @@ def find_intervals(
         raise ValueError("the window must have a positive duration")
     count = max(2, math.ceil(duration_s / step_s) + 1)
     grid = np.linspace(0.0, duration_s, count)
-    values = np.asarray(func(grid), dtype=np.float64)
+    samples = _with_hidden_peaks(
+        func, _Samples(grid, np.asarray(func(grid), dtype=np.float64)), tolerance_s
+    )
+    grid, values = samples
 
     def scalar(t: float) -> float:
         return float(func(np.array([t]))[0])
-
-    extra_t: list[float] = []
-    extra_v: list[float] = []
-    for index in range(1, count - 1):
-        here = values[index]
-        if here <= 0 and here >= values[index - 1] and here >= values[index + 1]:
-            peak = minimize_scalar(
-                lambda t: -scalar(t),
-                bounds=(grid[index - 1], grid[index + 1]),
-                method="bounded",
-                options={"xatol": tolerance_s},
-            )
-            if -peak.fun > 0:
-                extra_t.append(float(peak.x))
-                extra_v.append(float(-peak.fun))
-    if extra_t:
-        grid = np.concatenate([grid, extra_t])
-        values = np.concatenate([values, extra_v])
-        order = np.argsort(grid, kind="stable")
-        grid, values = grid[order], values[order]
 
     intervals: list[tuple[float, float]] = []
     opened: float | None = 0.0 if values[0] > 0 else None
@@ -242,6 +233,39 @@ def find_intervals(
     if opened is not None:
         intervals.append((opened, duration_s))
     return intervals
+
+
+def _with_hidden_peaks(func: ScalarFunction, samples: _Samples, tolerance_s: float) -> _Samples:
+    """The samples plus the positive maxima hidden between grid points.
+
+    A non-positive local maximum of the samples may hide a short positive excursion; its
+    true maximum is found with a bounded search and added when positive.
+    """
+    grid, values = samples
+
+    def scalar(t: float) -> float:
+        return float(func(np.array([t]))[0])
+
+    extra_t: list[float] = []
+    extra_v: list[float] = []
+    for index in range(1, len(grid) - 1):
+        here = values[index]
+        if here <= 0 and here >= values[index - 1] and here >= values[index + 1]:
+            peak = minimize_scalar(
+                lambda t: -scalar(t),
+                bounds=(grid[index - 1], grid[index + 1]),
+                method="bounded",
+                options={"xatol": tolerance_s},
+            )
+            if -peak.fun > 0:
+                extra_t.append(float(peak.x))
+                extra_v.append(float(-peak.fun))
+    if not extra_t:
+        return samples
+    grid = np.concatenate([grid, extra_t])
+    values = np.concatenate([values, extra_v])
+    order = np.argsort(grid, kind="stable")
+    return _Samples(grid[order], values[order])
 
 
 def _offsets(start: datetime, seconds: FloatArray) -> NDArray[np.datetime64]:
