@@ -176,6 +176,13 @@ async def browser_login(
         sessionmaker=state_of(request).sessionmaker,
         actor=request_actor(request),
     )
+    return _browser_session(response, security, issued)
+
+
+def _browser_session(
+    response: Response, security: SecurityContext, issued: service.IssuedSession
+) -> BrowserSession:
+    """Hand a browser its login: tokens in cookies, the CSRF token bound to the login."""
     csrf = csrf_token(security.csrf_secret, str(issued.family_id))
     _set_session_cookies(response, security, issued.pair, csrf)
     response.headers.update(NO_STORE)
@@ -200,10 +207,7 @@ async def browser_refresh(
         sessionmaker=state_of(request).sessionmaker,
         actor=request_actor(request),
     )
-    csrf = csrf_token(security.csrf_secret, str(issued.family_id))
-    _set_session_cookies(response, security, issued.pair, csrf)
-    response.headers.update(NO_STORE)
-    return BrowserSession(csrf_token=csrf, expires_in=issued.pair.expires_in)
+    return _browser_session(response, security, issued)
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
