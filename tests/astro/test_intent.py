@@ -27,7 +27,7 @@ from astroshield.astro.ccdm.intent import (
     assess_intent,
 )
 from astroshield.astro.ccdm.pattern_of_life import PatternOfLife, learn_pattern_of_life
-from astroshield.astro.ccdm.rpo import ManeuverEffect, ProximityReport, analyse_neighbour
+from astroshield.astro.ccdm.rpo import ManeuverEffect, ProximityReport, analyze_neighbour
 from astroshield.astro.dynamics.elements import ElementSet
 
 STOP = START + timedelta(days=GEO_DAYS)
@@ -36,7 +36,7 @@ STOP = START + timedelta(days=GEO_DAYS)
 def _assess(
     neighbour: list[ElementSet], **kwargs: Any
 ) -> tuple[ProximityReport, PatternOfLife, IntentAssessment]:
-    report = analyse_neighbour(geo_target(), neighbour, START, STOP)
+    report = analyze_neighbour(geo_target(), neighbour, START, STOP)
     pattern = learn_pattern_of_life(neighbour)
     return report, pattern, assess_intent(now=STOP, proximity=report, pattern=pattern, **kwargs)
 
@@ -86,7 +86,7 @@ def test_station_keeping_neighbour_with_regular_maneuvers_is_nominal() -> None:
     target = history(geo_set("90001", 100.0), days, noise_seed=1, anomaly_noise_deg=0.0005)
     keeper = geo_station_keeper(days=days)
     start, stop = START + timedelta(days=days - 14), START + timedelta(days=days)
-    report = analyse_neighbour(target, keeper, start, stop)
+    report = analyze_neighbour(target, keeper, start, stop)
     pattern = learn_pattern_of_life(keeper)
     assert pattern.cadence.count >= 8  # the regular burns are seen...
     assessment = assess_intent(now=stop, proximity=report, pattern=pattern)
@@ -94,7 +94,7 @@ def test_station_keeping_neighbour_with_regular_maneuvers_is_nominal() -> None:
 
 
 def test_collision_avoidance_after_a_conjunction() -> None:
-    report = analyse_neighbour(geo_target(), geo_distant(), START, STOP)
+    report = analyze_neighbour(geo_target(), geo_distant(), START, STOP)
     away = ManeuverEffect(
         maneuver_epoch=STOP,
         delta_v_m_s=0.2,

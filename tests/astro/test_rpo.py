@@ -35,8 +35,8 @@ from astroshield.astro.ccdm.maneuvers import ManeuverDetection
 from astroshield.astro.ccdm.rpo import (
     ApproachTrend,
     ProximityConfig,
-    analyse_neighbour,
-    analyse_proximity,
+    analyze_neighbour,
+    analyze_proximity,
     element_set_at,
     find_neighbours,
     maneuver_effects,
@@ -90,7 +90,7 @@ def test_chaser_sits_behind_and_below_the_target() -> None:
 
 
 def test_geo_chaser_is_flagged_approaching_with_the_physical_closing_rate() -> None:
-    report = analyse_neighbour(geo_target(), geo_chaser(), START, STOP)
+    report = analyze_neighbour(geo_target(), geo_chaser(), START, STOP)
     assert report.trend is ApproachTrend.APPROACHING
     assert report.closing_rate_km_per_day is not None
     assert report.slope_km_per_day == pytest.approx(-report.closing_rate_km_per_day)
@@ -110,7 +110,7 @@ def test_geo_chaser_is_flagged_approaching_with_the_physical_closing_rate() -> N
 
 def test_maneuver_toward_the_target_is_flagged() -> None:
     target, chaser = geo_target(), geo_chaser()
-    report = analyse_neighbour(target, chaser, START, STOP)
+    report = analyze_neighbour(target, chaser, START, STOP)
     # The detector (default) finds the burn between the sets of day 6 and day 7.
     assert len(report.maneuvers) == 1
     effect = report.maneuvers[0]
@@ -162,7 +162,7 @@ def test_maneuver_away_is_not_toward() -> None:
 
 
 def test_station_keeping_neighbour_is_neither_approaching_nor_departing() -> None:
-    report = analyse_neighbour(geo_target(), geo_station_keeper(), START, STOP)
+    report = analyze_neighbour(geo_target(), geo_station_keeper(), START, STOP)
     assert report.trend is ApproachTrend.STATION_KEEPING_NEARBY
     assert report.closing_rate_km_per_day is not None
     assert abs(report.closing_rate_km_per_day) < ProximityConfig().trend_threshold_km_per_day
@@ -172,13 +172,13 @@ def test_station_keeping_neighbour_is_neither_approaching_nor_departing() -> Non
 
 def test_departing_object() -> None:
     leaver = history(geo_set("90008", 100.3, drift_deg_per_day=0.05), GEO_DAYS)
-    report = analyse_neighbour(geo_target(), leaver, START, STOP)
+    report = analyze_neighbour(geo_target(), leaver, START, STOP)
     assert report.trend is ApproachTrend.DEPARTING
     assert report.closing_rate_km_per_day is not None and report.closing_rate_km_per_day < 0
 
 
 def test_insufficient_data_for_a_trend() -> None:
-    report = analyse_neighbour(geo_target(), geo_chaser(), START, START + timedelta(days=2))
+    report = analyze_neighbour(geo_target(), geo_chaser(), START, START + timedelta(days=2))
     assert report.trend is ApproachTrend.INSUFFICIENT_DATA
     assert report.closing_rate_km_per_day is None
     assert report.closest_approach_km is not None
@@ -217,8 +217,8 @@ def test_neighbourhood_compares_sets_of_different_epochs_at_one_time() -> None:
     assert mean_longitude_deg(drifting, START) == pytest.approx(101.5, abs=0.02)
 
 
-def test_analyse_proximity_reports_neighbours_closest_first() -> None:
-    reports = analyse_proximity(
+def test_analyze_proximity_reports_neighbours_closest_first() -> None:
+    reports = analyze_proximity(
         geo_target(), [geo_station_keeper(), geo_distant(), geo_chaser()], START, STOP
     )
     assert [r.catalog_number for r in reports] == ["90002", "90003"]
@@ -234,7 +234,7 @@ def test_leo_co_orbital_approach() -> None:
     neighbours = find_neighbours(target[-1], [chaser[-1]])
     assert [n.catalog_number for n in neighbours] == ["91002"]
     assert neighbours[0].longitude_separation_deg is None
-    report = analyse_neighbour(target, chaser, START, stop, detections=[])
+    report = analyze_neighbour(target, chaser, START, stop, detections=[])
     a_km = _semi_major_axis_km(15.2)
     expected = math.radians(0.0008 * 360) * a_km
     assert report.trend is ApproachTrend.APPROACHING

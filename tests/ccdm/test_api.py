@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from astroshield.astro.ccdm.intent import IndicatorName, IntentConfig, assess_intent
 from astroshield.astro.ccdm.maneuvers import detect_maneuvers
 from astroshield.astro.ccdm.pattern_of_life import learn_pattern_of_life
-from astroshield.astro.ccdm.rpo import analyse_neighbour
+from astroshield.astro.ccdm.rpo import analyze_neighbour
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.formats.omm import format_omm_json
 from astroshield.astro.formats.tle import iter_tles
@@ -75,7 +75,7 @@ def _intent_url(operator: Operator, catalog_number: str) -> str:
 
 def _library_assessment(neighbour: list[ElementSet]) -> Any:
     detections = detect_maneuvers(neighbour)
-    report = analyse_neighbour(geo_target(), neighbour, START, STOP, detections=detections)
+    report = analyze_neighbour(geo_target(), neighbour, START, STOP, detections=detections)
     pattern = learn_pattern_of_life(neighbour, detections=detections)
     return assess_intent(now=STOP, proximity=report, pattern=pattern, config=IntentConfig())
 
@@ -234,7 +234,7 @@ async def test_proximity_lists_co_located_neighbours(
     assert chaser["trend"] == "approaching"
     assert chaser["closing_rate_km_per_day"] > 0
     assert chaser["maneuvered_toward"] is True
-    expected = analyse_neighbour(geo_target(), geo_chaser(), START, STOP)
+    expected = analyze_neighbour(geo_target(), geo_chaser(), START, STOP)
     assert chaser["closing_rate_km_per_day"] == pytest.approx(
         expected.closing_rate_km_per_day, rel=1e-9
     )

@@ -40,7 +40,7 @@ from astroshield.astro.ccdm.rpo import (
     Neighbour,
     ProximityConfig,
     ProximityReport,
-    analyse_neighbour,
+    analyze_neighbour,
     element_set_at,
     find_neighbours,
 )
@@ -246,7 +246,7 @@ async def proximity(
             stop,
         )
         report = await asyncio.to_thread(
-            analyse_neighbour,
+            analyze_neighbour,
             protected.elements,
             history.elements,
             start,
@@ -435,7 +435,7 @@ def _assess(
     now: datetime,
 ) -> tuple[IntentAssessment, ProximityReport]:
     detections = detect_maneuvers(other.elements)
-    report = analyse_neighbour(
+    report = analyze_neighbour(
         protected.elements,
         other.elements,
         start,

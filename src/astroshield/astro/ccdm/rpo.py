@@ -15,7 +15,7 @@ For a protected spacecraft (its element-set history) and a set of other objects:
    (:func:`astroshield.astro.dynamics.frames.rtn_rotation`). RTN is built from TEME states; a
    rotation
    shared by both objects does not change a relative distance, so no frame conversion is needed.
-3. **Daily closest approach and trend** (:func:`analyse_neighbour`): the minimum range in each
+3. **Daily closest approach and trend** (:func:`analyze_neighbour`): the minimum range in each
    successive whole day of the window, and the Theil-Sen slope of those minima (km/day, the
    median of all pairwise slopes: a robust slope that one bad day cannot swing). The trend is
    ``approaching`` when the slope is at or below ``-trend_threshold_km_per_day``, ``departing``
@@ -64,8 +64,8 @@ __all__ = [
     "ProximityConfig",
     "ProximityReport",
     "RelativeMotion",
-    "analyse_neighbour",
-    "analyse_proximity",
+    "analyze_neighbour",
+    "analyze_proximity",
     "element_set_at",
     "find_neighbours",
     "is_geosynchronous",
@@ -483,7 +483,7 @@ def maneuver_effects(
     return effects
 
 
-def analyse_neighbour(
+def analyze_neighbour(
     protected: Sequence[ElementSet],
     neighbour: Sequence[ElementSet],
     start: datetime,
@@ -545,7 +545,7 @@ def analyse_neighbour(
     )
 
 
-def analyse_proximity(
+def analyze_proximity(
     protected: Sequence[ElementSet],
     others: Sequence[Sequence[ElementSet]],
     start: datetime,
@@ -565,7 +565,7 @@ def analyse_proximity(
             latest[ordered[0].catalog_number] = (ordered, element_set_at(ordered, stop))
     neighbours = find_neighbours(reference, [item for _, item in latest.values()], cfg)
     reports = [
-        analyse_neighbour(protected_sorted, latest[n.catalog_number][0], start, stop, config=cfg)
+        analyze_neighbour(protected_sorted, latest[n.catalog_number][0], start, stop, config=cfg)
         for n in neighbours
     ]
     return sorted(
