@@ -9,21 +9,24 @@ which the reference parser does not check). Within the fields, the legal variant
 archive files and read by the reference parsers (``sgp4.io.twoline2rv`` and the C++
 ``Satrec.twoline2rv``) are accepted and normalised: blanks in the eccentricity read as
 zeros, exponent fields with a blank or ``+`` exponent sign and trailing blanks in the
-mantissa, a blank second derivative of mean motion (zero), blanks inside the international
-designator (``98 67A`` is 1998-067A; a designator that cannot be read is stored as none, as it
-plays no part in SGP4) and day 366 of a common year (1 January of the next).
+mantissa, BSTAR as a signed seven-digit number (``-1234504``: a two-digit exponent), a blank
+second derivative of mean motion (zero), blanks inside the international designator
+(``98 67A`` is 1998-067A; a designator that cannot be read is stored as none, as it plays no
+part in SGP4) and day 366 of a common year (1 January of the next). The readers of these
+fields are in :mod:`astroshield.astro.formats.tle_fields`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sgp4.api import WGS72, Satrec
 
-from astroshield.astro.dynamics.elements import ElementSet, ElementSetError, normalize_object_id
+from astroshield.astro.dynamics.elements import ElementSet, ElementSetError
+from astroshield.astro.formats.tle_fields import read_bstar, read_designator, read_exponent_field
 from astroshield.astro.ids import (
     IdentifierError,
     normalize_catalog_number,
@@ -44,13 +47,9 @@ TLE_LINE_LENGTH = 69
 _TICK_MICROSECONDS = 864  # the TLE epoch has 8 decimals of a day: 1e-8 d = 864 µs exactly
 _TICKS_PER_DAY = 100_000_000
 _DECIMAL_POINT_RE = re.compile(r"^[ +-]?\.\d+$")
-# Sign, five mantissa digits after an assumed decimal point (trailing blanks read as zeros,
-# as float() reads them in sgp4.io), exponent sign (a blank is +) and one exponent digit.
-_EXPONENT_FIELD_RE = re.compile(r"^([ +-])(\d{1,5}) *([ +-])(\d)$")
 # Columns (1-based) that separate the fields and must be blank, as sgp4.io.twoline2rv checks:
 # a character there means the fields are shifted and would be misread.
 _SEPARATOR_COLUMNS = {1: (9, 33, 44, 53, 62, 64), 2: (8, 17, 26, 34, 43, 52)}
-_DESIGNATOR_RE = re.compile(r"^([ \d]{2})([ \d]{3})([A-Z ]{1,3})$")
 
 
 # Where each ElementSet attribute lives, to locate range errors found by ElementSet itself:
@@ -199,30 +198,19 @@ def _is_plain_number(text: str) -> bool:
 
 
 def _parse_exponent_field(
-    text: str, line: int, first: int, last: int, what: str, *, blank_is_zero: bool = False
+    text: str, line: int, first: int, last: int, what: str, reader: Callable[[str], float]
 ) -> float:
-    """Assumed-decimal-point fields such as `` 28098-4`` meaning 0.28098e-4.
-
-    ``blank_is_zero``: an all-blank field reads as 0 (the C++ reference parser does so for
-    the second derivative of mean motion; for BSTAR it yields NaN, so a blank is refused).
-    """
+    """A field in the assumed-decimal-point form (`` 28098-4``), read by ``reader``."""
     raw = _field(text, first, last)
-    if blank_is_zero and not raw.strip():
-        return 0.0
-    match = _EXPONENT_FIELD_RE.match(raw)
-    if not match:
-        raise _fail(
-            f"{what} {raw!r} is not in the TLE exponent form like ' 12345-4'",
-            line,
-            first,
-            last,
-            field=what,
-        )
-    sign, mantissa, exponent_sign, exponent = match.groups()
-    # Build the decimal text so float() rounds once, as twoline2rv's strtod does.
-    mantissa_digits = mantissa.ljust(5, "0")
-    exponent_text = f"{'-' if exponent_sign == '-' else '+'}{exponent}"
-    return float(f"{'-' if sign == '-' else ''}0.{mantissa_digits}e{exponent_text}")
+    try:
+        return reader(raw)
+    except ValueError as error:
+        raise _fail(f"{what} {raw!r} {error}", line, first, last, field=what) from None
+
+
+def _read_ddot(raw: str) -> float:
+    # A blank second derivative is zero, as the C++ reference parser reads it.
+    return read_exponent_field(raw, blank_is_zero=True)
 
 
 def _parse_catalog_field(text: str, line: int) -> str:
@@ -344,9 +332,9 @@ def parse_tle(
                 first, 1, 34, 43, "mean motion first derivative"
             ),
             mean_motion_ddot_rev_per_day3=_parse_exponent_field(
-                first, 1, 45, 52, "mean motion second derivative", blank_is_zero=True
+                first, 1, 45, 52, "mean motion second derivative", _read_ddot
             ),
-            bstar_per_earth_radius=_parse_exponent_field(first, 1, 54, 61, "BSTAR"),
+            bstar_per_earth_radius=_parse_exponent_field(first, 1, 54, 61, "BSTAR", read_bstar),
             ephemeris_type=_parse_int(first, 1, 63, 63, "ephemeris type", blank=0),
             element_set_number=_parse_int(first, 1, 65, 68, "element set number", blank=0),
             inclination_deg=_parse_float(second, 2, 9, 16, "inclination"),
@@ -357,38 +345,13 @@ def parse_tle(
             mean_motion_rev_per_day=_parse_float(second, 2, 53, 63, "mean motion"),
             rev_at_epoch=_parse_int(second, 2, 64, 68, "revolution number", blank=0),
             object_name=_clean_name(name),
-            object_id=_parse_designator(first),
+            object_id=read_designator(_field(first, 10, 17)),
             classification=classification if classification != " " else "U",
         )
     except ElementSetError as error:
         line, columns, field = _FIELD_COLUMNS.get(error.field, (None, None, error.field))
         raise TLEError(f"{field} {error.reason}", line=line, columns=columns, field=field) from None
     return TLE(elements=elements, line1=first, line2=second)
-
-
-def _parse_designator(first: str) -> str | None:
-    """The COSPAR id of columns 10-17; blanks inside read as in ``58  2B`` = 1958-002B.
-
-    A designator that still cannot be read is dropped (None) rather than refusing the set:
-    the reference parsers accept any text there and SGP4 does not use it.
-    """
-    raw = _field(first, 10, 17).rstrip()
-    if not raw.strip():
-        return None
-    try:
-        return normalize_object_id(raw.strip())
-    except IdentifierError:
-        pass
-    match = _DESIGNATOR_RE.match(raw)
-    if match is None:
-        return None
-    year, number, piece = match.groups()
-    try:
-        return normalize_object_id(
-            year.replace(" ", "0") + number.replace(" ", "0") + piece.strip()
-        )
-    except IdentifierError:
-        return None
 
 
 def _parse_eccentricity(second: str) -> float:
