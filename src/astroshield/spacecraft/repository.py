@@ -46,7 +46,12 @@ class SpacecraftRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def by_catalog_numbers(self, numbers: Sequence[str]) -> Sequence[Spacecraft]:
-        statement = self._readable().where(Spacecraft.catalog_number.in_(list(numbers)))
+        """The spacecraft registered as any of these catalog objects (canonical form), by id."""
+        statement = (
+            self._readable()
+            .where(Spacecraft.catalog_number.in_(list(numbers)))
+            .order_by(Spacecraft.id)
+        )
         return (await self.session.execute(statement)).scalars().all()
 
     async def list(
@@ -65,15 +70,6 @@ class SpacecraftRepository:
     async def names(self) -> Sequence[str]:
         statement = select(Spacecraft.name).where(
             Spacecraft.organisation_id == self.organisation_id
-        )
-        return (await self.session.execute(statement)).scalars().all()
-
-    async def with_catalog_number(self, catalog_number: str) -> Sequence[Spacecraft]:
-        """The spacecraft registered as this catalog object (canonical form), by id."""
-        statement = (
-            self._readable()
-            .where(Spacecraft.catalog_number == catalog_number)
-            .order_by(Spacecraft.id)
         )
         return (await self.session.execute(statement)).scalars().all()
 

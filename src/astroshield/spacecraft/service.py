@@ -118,7 +118,7 @@ async def spacecraft_with_catalog_number(
 ) -> Sequence[Spacecraft]:
     """The organisation's spacecraft registered as this (canonical) catalog number."""
     repository = SpacecraftRepository(session, organisation_id)
-    return await repository.with_catalog_number(catalog_number)
+    return await repository.by_catalog_numbers([catalog_number])
 
 
 async def update_spacecraft(
