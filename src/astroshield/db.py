@@ -70,6 +70,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def escape_like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern written with ``escape="\\"``: user input
+    must not widen a search with its own ``%`` or ``_``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def uuid7() -> uuid.UUID:
     """RFC 9562 version-7 UUID: time ordered, so keyset pagination by id follows creation."""
     unix_ms = time.time_ns() // 1_000_000

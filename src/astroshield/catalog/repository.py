@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from astroshield.astro.ids import normalize_catalog_number
 from astroshield.catalog import precedence
 from astroshield.catalog.models import CatalogObject, CatalogOverlayObject, ElementSetRecord
+from astroshield.db import escape_like
 
 # Bound parameters per statement stay far below SQLite's 32,766 and PostgreSQL's 32,767.
 _IN_LIST_CHUNK = 5_000
@@ -46,10 +47,6 @@ class CatalogFilter:
     max_apogee_km: float | None = None
     min_inclination_deg: float | None = None
     max_inclination_deg: float | None = None
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -424,10 +421,10 @@ def _search_alternatives(model: type[Summary], filters: CatalogFilter) -> list[C
     if filters.catalog_number is not None:
         alternatives.append(model.catalog_number == filters.catalog_number)
     if filters.designator_prefix:
-        pattern = f"{_escape_like(filters.designator_prefix)}%"
+        pattern = f"{escape_like(filters.designator_prefix)}%"
         alternatives.append(model.object_id.like(pattern, escape="\\"))
     if filters.name_contains:
-        pattern = f"%{_escape_like(filters.name_contains)}%"
+        pattern = f"%{escape_like(filters.name_contains)}%"
         alternatives.append(model.name.ilike(pattern, escape="\\"))
     return alternatives
 

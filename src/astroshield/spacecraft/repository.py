@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.db import escape_like
 from astroshield.errors import ConflictError, FieldError
 from astroshield.spacecraft.models import Spacecraft, SpacecraftStatusReport
 
@@ -23,10 +24,6 @@ _UNIQUE_FIELDS = {
 class SpacecraftFilter:
     mode: str | None = None
     name_contains: str | None = None
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SpacecraftRepository:
@@ -63,7 +60,7 @@ class SpacecraftRepository:
         if filters.mode is not None:
             statement = statement.where(Spacecraft.mode == filters.mode)
         if filters.name_contains:
-            pattern = f"%{_escape_like(filters.name_contains)}%"
+            pattern = f"%{escape_like(filters.name_contains)}%"
             statement = statement.where(Spacecraft.name.ilike(pattern, escape="\\"))
         return (await self.session.execute(statement)).scalars().all()
 
