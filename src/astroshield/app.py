@@ -55,6 +55,10 @@ from astroshield.db import (
     session_scope,
 )
 from astroshield.errors import install_error_handlers
+from astroshield.features import service as features
+from astroshield.features.gate import FeatureDisabledError, feature_disabled_response
+from astroshield.features.router import router as features_router
+from astroshield.features.service import FeatureFlags
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.health.service import check_database
@@ -152,12 +156,20 @@ async def _audit_checkpoint_loop(state: AppState) -> None:
 async def _recover_interrupted_work(state: AppState) -> None:
     try:
         await fail_interrupted_screenings(state.sessionmaker)
+        # Until loaded, every flag has its default from the environment.
+        await _load_feature_flags(state)
     except Exception:  # e.g. a database not migrated yet: /readyz reports it, start anyway
         log.exception("startup_recovery_failed")
 
 
+async def _load_feature_flags(state: AppState) -> None:
+    async with session_scope(state.sessionmaker) as session:
+        platform, organisations = await features.stored_values(session)
+    state.component(FeatureFlags).store.replace_all(platform, organisations)
+
+
 async def _runtime_config_loop(state: AppState) -> None:
-    """Pick up runtime configuration another replica changed."""
+    """Pick up runtime configuration (and feature flags) another replica changed."""
     interval = state.base_settings.runtime_config_refresh_s
     while True:
         try:
@@ -165,6 +177,7 @@ async def _runtime_config_loop(state: AppState) -> None:
                 overrides, organisation_overrides = await runtime_config.stored_overrides(session)
             runtime_config.apply_platform_overrides(state, overrides)
             state.component(OrganisationConfig).replace_all(organisation_overrides)
+            await _load_feature_flags(state)
         except Exception:  # a failed refresh keeps the last good configuration
             log.exception("runtime_config_refresh_failed")
         await asyncio.sleep(interval)
@@ -350,6 +363,7 @@ def _include_routers(app: FastAPI) -> None:
         ccdm_router,
         alerts_router,
         runtime_config_router,
+        features_router,
         auth_router,
         users_router,
         invitations_router,
@@ -463,7 +477,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kind=StatusCache,
     )
     state.provide("telemetry_hub", LiveHub(settings.telemetry_ws_queue_size))
+    state.provide("feature_flags", FeatureFlags(lambda: state.settings))
     install_error_handlers(app)
+    app.add_exception_handler(FeatureDisabledError, feature_disabled_response)
 
     _include_routers(app)
     app.include_router(health_probes)

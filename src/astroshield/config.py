@@ -256,6 +256,15 @@ class Settings(BaseSettings):
         "potential_threat (which raises an alert)",
     )
 
+    # Feature flags: the platform default of each optional module (see features/catalogue.py).
+    # A platform administrator may override it at runtime, and for the organisational
+    # ones an organisation administrator for their own organisation (GET /api/v1/features).
+    feature_live_streams: bool = True
+    feature_screening_jobs: bool = True
+    feature_ccdm_intent: bool = True
+    # No ML endpoint exists yet; they will be gated by this flag when they come.
+    feature_ml_endpoints: bool = False
+
     # Observability. /metrics (Prometheus text format) is served unless disabled; with a
     # token set, scrapers must send "Authorization: Bearer <token>". With metrics_address
     # ("host:port", e.g. a private interface) it is served there instead of on the API

@@ -10,6 +10,7 @@ from astroshield.conjunction.models import (
     ConjunctionScreening,
 )
 from astroshield.db import Base
+from astroshield.features.models import OrganisationFeatureFlag, PlatformFeatureFlag
 from astroshield.invitations.models import Invitation
 from astroshield.organisations.models import Organisation
 from astroshield.runtime_config.models import OrganisationSetting, RuntimeSetting
@@ -40,7 +41,9 @@ __all__ = [
     "ElementSetRecord",
     "Invitation",
     "Organisation",
+    "OrganisationFeatureFlag",
     "OrganisationSetting",
+    "PlatformFeatureFlag",
     "RefreshToken",
     "RevokedAccessToken",
     "RuntimeSetting",
