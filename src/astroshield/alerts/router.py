@@ -29,6 +29,8 @@ from astroshield.api.schemas import parse_int63
 from astroshield.api.state import state_of
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError
+from astroshield.features.catalogue import Flag
+from astroshield.features.gate import require_feature
 from astroshield.security.authentication import authority_lapsed, presented_token
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
@@ -64,7 +66,7 @@ async def list_alerts(
     return make_page(rows, page, render=AlertRead.model_validate, key=id_key)
 
 
-@router.get("/stream")
+@router.get("/stream", dependencies=[require_feature(Flag.LIVE_STREAMS)])
 async def stream(request: Request, reader: Reader) -> StreamingResponse:
     """Server-Sent Events: one ``alert`` event per change, from now on. It reads the
     persisted history, so every replica streams the same changes whichever evaluated them;

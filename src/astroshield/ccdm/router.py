@@ -28,6 +28,8 @@ from astroshield.ccdm.schemas import (
     ValueRangeRead,
 )
 from astroshield.errors import FieldError, InvalidInputError
+from astroshield.features.catalogue import Flag
+from astroshield.features.gate import require_feature
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 
@@ -152,7 +154,10 @@ async def get_pattern_of_life(
     )
 
 
-@router.get("/spacecraft/{spacecraft_id}/intent/{catalog_number}")
+@router.get(
+    "/spacecraft/{spacecraft_id}/intent/{catalog_number}",
+    dependencies=[require_feature(Flag.CCDM_INTENT)],
+)
 async def get_intent(
     spacecraft_id: uuid.UUID,
     catalog_number: CatalogNumberPath,

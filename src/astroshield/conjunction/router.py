@@ -30,6 +30,8 @@ from astroshield.conjunction.schemas import (
 from astroshield.conjunction.service import avoidance, events, export, intake, plots
 from astroshield.conjunction.service import screening_jobs as screenings
 from astroshield.errors import FieldError, InvalidInputError
+from astroshield.features.catalogue import Flag
+from astroshield.features.gate import require_feature
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 
@@ -121,7 +123,11 @@ async def list_conjunctions(
     return make_page(rows, page, render=ConjunctionEventRead.model_validate, key=_event_key)
 
 
-@router.post("/screenings", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/screenings",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[require_feature(Flag.SCREENING_JOBS)],
+)
 async def request_screening(
     data: ScreeningCreate,
     request: Request,

@@ -30,6 +30,8 @@ from starlette.websockets import WebSocketState
 from astroshield.api.state import state_of
 from astroshield.db import session_scope
 from astroshield.errors import AuthenticationError, InvalidInputError, NotFoundError
+from astroshield.features.catalogue import Flag
+from astroshield.features.gate import feature_refusal
 from astroshield.security.authentication import (
     authority_lapsed,
     presented_token,
@@ -118,6 +120,8 @@ async def _check_access(
 ) -> None:
     if not principal.has(READ_SCOPE):
         raise RefusedError(f"this stream needs the '{READ_SCOPE}' permission")
+    if disabled := feature_refusal(websocket, Flag.LIVE_STREAMS, principal):
+        raise RefusedError(disabled)
     try:
         async with session_scope(state_of(websocket).sessionmaker) as session:
             await check_subscription(session, principal, spacecraft_id, wanted)
