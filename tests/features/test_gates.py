@@ -17,7 +17,7 @@ from astroshield.db import session_scope
 from tests.catalog.conftest import PUBLIC
 from tests.ccdm.scenarios import GEO_DAYS, geo_distant, geo_target
 from tests.conftest import Factory
-from tests.conjunction.conftest import operator_with
+from tests.conjunction.conftest import Operator, operator_with
 from tests.features.support import assert_disabled, features_of, set_flag
 from tests.support.replicas import bearer
 from tests.telemetry.support import make_archive
@@ -27,17 +27,21 @@ SCREENINGS = "/api/v1/conjunctions/screenings"
 STREAM = "/api/v1/alerts/stream"
 
 
-async def test_screening_jobs_off_on_the_platform_refuses_new_jobs(
-    app: FastAPI, client: httpx.AsyncClient, factory: Factory
-) -> None:
-    platform_admin = await factory.login(role="admin", platform_admin=True)
-    me = await operator_with(factory, "2874")
-    body = {
+def _screening(me: Operator) -> dict[str, object]:
+    return {
         "spacecraft_id": str(me.spacecraft.id),
         "start": "2024-11-01T00:00:00Z",
         "days": 1,
         "threshold_km": 5,
     }
+
+
+async def test_screening_jobs_off_on_the_platform_refuses_new_jobs(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    platform_admin = await factory.login(role="admin", platform_admin=True)
+    me = await operator_with(factory, "2874")
+    body = _screening(me)
     await set_flag(client, platform_admin, "screening-jobs", "platform", False)
     refused = await client.post(SCREENINGS, json=body, headers=me.headers)
     assert_disabled(refused, "screening-jobs", "platform")
@@ -58,12 +62,7 @@ async def test_a_feature_off_by_default_says_the_platform_decided(
     app: FastAPI, client: httpx.AsyncClient, factory: Factory
 ) -> None:
     me = await operator_with(factory, "2874")
-    body = {
-        "spacecraft_id": str(me.spacecraft.id),
-        "start": "2024-11-01T00:00:00Z",
-        "days": 1,
-        "threshold_km": 5,
-    }
+    body = _screening(me)
     base = app.state.base_settings
     app.state.settings = base.model_copy(update={"feature_screening_jobs": False})
     try:
