@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime
 from astroshield.astro.conjunction.risk import Tier, Trend
@@ -112,6 +112,19 @@ ThresholdKm = Annotated[float, Field(gt=0, description="report approaches closer
 
 
 class ScreeningCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "spacecraft_id": "0193a5e2-7c4b-7d3e-9f10-2b6c8d4e5f60",
+                    "start": "2026-12-07T00:00:00Z",
+                    "days": 3,
+                    "threshold_km": 5,
+                }
+            ]
+        }
+    )
+
     spacecraft_id: uuid.UUID
     start: UTCDatetime
     days: Days

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime, not_in_future
 from astroshield.astro.ids import normalize_catalog_number, normalize_cospar_id
@@ -36,6 +36,19 @@ Description = Annotated[str, Field(max_length=2000)]
 class SpacecraftCreate(RequestModel):
     """The owning organisation is the caller's; it is not a field a client can set."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "SATELLITE A",
+                    "catalog_number": "12345",
+                    "cospar_id": "1997-030E",
+                    "description": "Object 1 of the CCSDS annex CDM (register it first)",
+                }
+            ]
+        }
+    )
+
     name: Name
     catalog_number: CatalogNumber | None = None
     cospar_id: CosparId | None = None
@@ -44,6 +57,14 @@ class SpacecraftCreate(RequestModel):
 
 class SpacecraftUpdate(RequestModel):
     """Partial update: only the fields sent are changed; ``null`` clears an optional field."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"description": "Earth observation, 700 km sun-synchronous; prime contact Svalbard"}
+            ]
+        }
+    )
 
     name: Name | None = None
     catalog_number: CatalogNumber | None = None
@@ -65,6 +86,21 @@ class SpacecraftRead(ResponseModel):
 
 
 class StatusReportCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reported_at": "2026-12-01T08:00:00Z",
+                    "mode": "operational",
+                    "health": "nominal",
+                    "health_summary": "all subsystems nominal after the Svalbard pass",
+                    "last_contact_at": "2026-12-01T07:55:00Z",
+                    "orbit_epoch": "2026-12-01T06:00:00Z",
+                }
+            ]
+        }
+    )
+
     reported_at: PastTimestamp
     mode: OperationalMode
     health: HealthState

@@ -11,7 +11,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from astroshield.api.schemas import RequestModel, ResponseModel
 from astroshield.telemetry.samples import ParameterType
@@ -36,6 +36,21 @@ ParameterName = Annotated[
 
 
 class ParameterWrite(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "BATT_V",
+                    "type": "float",
+                    "unit": "V",
+                    "description": "battery bus voltage",
+                    "valid_min": 0,
+                    "valid_max": 40,
+                }
+            ]
+        }
+    )
+
     name: ParameterName
     type: ParameterType = ParameterType.FLOAT
     unit: str | None = Field(default=None, max_length=32)
