@@ -78,6 +78,23 @@ class ParameterWrite(RequestModel):
 
 
 class ParameterRead(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "BATT_V",
+                    "type": "float",
+                    "unit": "V",
+                    "description": "battery bus voltage",
+                    "valid_min": 0.0,
+                    "valid_max": 40.0,
+                    "enum_labels": None,
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     type: ParameterType
@@ -89,6 +106,22 @@ class ParameterRead(ResponseModel):
 
 
 class IngestResult(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": 1,
+                    "accepted": 3,
+                    "duplicates": 0,
+                    "rejected": [],
+                    "first_time": "2026-12-01T07:55:00Z",
+                    "last_time": "2026-12-01T07:55:01Z",
+                    "replayed": False,
+                }
+            ]
+        }
+    )
+
     batch_id: int
     accepted: int = Field(description="samples stored by this batch")
     duplicates: int = Field(
