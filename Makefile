@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck test-sqlite test-postgres bench lock clean
+.PHONY: run test lint typecheck test-sqlite test-postgres browser bench lock clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,12 +27,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-sqlite: $(STAMP)
+# The browser test (tests/test_docs_browser.py) drives Debian's Chromium, never a browser
+# downloaded by Playwright: install it when it is missing (apt-get needs root, as on CI).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test-sqlite: $(STAMP) browser
 	ASTROSHIELD_TEST_DATABASE_URL=sqlite $(BIN)/pytest
 
-# Pure-library tests (tests/astro) touch no database: they run once, in the SQLite pass.
+# Pure-library tests (tests/astro) touch no database, and the browser test reads the docs
+# pages, the same on either database: they run once, in the SQLite pass.
 test-postgres: $(STAMP)
-	ASTROSHIELD_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest --ignore=tests/astro
+	ASTROSHIELD_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest --ignore=tests/astro -m "not browser"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/api_overhead.py

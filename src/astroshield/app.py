@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, MutableMapping
@@ -14,12 +11,8 @@ from typing import Any, cast
 
 import httpx
 import structlog
-import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -30,8 +23,9 @@ from astroshield.alerts.evaluator import Evaluator, builtin_rules_from, dispatch
 from astroshield.alerts.router import router as alerts_router
 from astroshield.alerts.sources import MetricSources
 from astroshield.api.deps import request_actor
+from astroshield.api.docs import install_offline_docs
 from astroshield.api.edge import EdgeMiddleware
-from astroshield.api.middleware import DOCUMENT_HEADERS, RequestGuardMiddleware
+from astroshield.api.middleware import RequestGuardMiddleware
 from astroshield.api.ratelimit import ClientRateLimitMiddleware
 from astroshield.api.state import AppState, state_of
 from astroshield.audit.checkpoints import CheckpointWriter, write_scheduled_checkpoint
@@ -87,7 +81,6 @@ from astroshield.trajectory.router import router as trajectory_router
 from astroshield.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
-DOCS_ASSETS = "/_docs-assets"
 log = structlog.get_logger(__name__)
 
 
@@ -310,41 +303,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("service_stopped")
 
 
-def _install_offline_docs(app: FastAPI) -> None:
-    """Swagger UI served from the swagger-ui-bundle package, so the docs work offline."""
-    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")
-
-    page = get_swagger_ui_html(
-        openapi_url=app.openapi_url or "/openapi.json",
-        title=f"{app.title} API",
-        oauth2_redirect_url="/docs/oauth2-redirect",
-        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-        swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
-    )
-    body = bytes(page.body)
-    # A strict CSP: scripts only from us, the one inline bootstrap script by its hash.
-    inline_hashes = " ".join(
-        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
-        for script in re.findall(rb"<script>(.*?)</script>", body, flags=re.DOTALL)
-    )
-    csp = (
-        f"default-src 'none'; script-src 'self' {inline_hashes}; "
-        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
-        "font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    )
-
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(body, headers={"content-security-policy": csp, **DOCUMENT_HEADERS})
-
-    @app.get("/docs/oauth2-redirect", include_in_schema=False)
-    async def swagger_redirect() -> HTMLResponse:
-        page = get_swagger_ui_oauth2_redirect_html()
-        page.headers.update(DOCUMENT_HEADERS)
-        return page
-
-
 # Probes and scrapes would fill traces with noise.
 _UNTRACED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 
@@ -485,7 +443,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_probes)
     if settings.metrics_enabled and settings.metrics_address is None:
         metrics.install_metrics_route(app, settings.metrics_token)
-    _install_offline_docs(app)
+    install_offline_docs(app)
 
     _add_middleware(app, settings, state)
     return app

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from astroshield.api.schemas import RequestModel, ResponseModel
 
@@ -46,14 +46,40 @@ class AlertDetail(AlertRead):
 
 
 class AcknowledgeRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"comment": "Seen; flight dynamics is assessing an avoidance manoeuvre"}]
+        }
+    )
+
     comment: Annotated[str, Field(max_length=1000)] | None = None
 
 
 class ShelveRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"duration_s": 3600}]})
+
     duration_s: Annotated[int, Field(ge=60, le=7 * 86_400)]
 
 
 class RuleCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "batt.low",
+                    "name": "Battery voltage low",
+                    "metric": "BATT_V",
+                    "comparison": "below",
+                    "thresholds": {"warning": 25.5, "critical": 24.0},
+                    "clear_threshold": 26.0,
+                    "for_s": 60,
+                    "labels": {"subsystem": "eps"},
+                    "description": "Battery bus under its warning range for a minute",
+                }
+            ]
+        }
+    )
+
     key: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     metric: Annotated[str, Field(min_length=1, max_length=128)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from astroshield.api.schemas import RequestModel
 
@@ -18,22 +18,62 @@ def _not_blank(value: str) -> str:
 
 
 class LoginRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "operator@example.org", "password": "correct horse battery staple"}
+            ]
+        }
+    )
+
     # Not EmailStr: an unknown or malformed address must fail exactly like a wrong password.
     email: Annotated[str, Field(min_length=1, max_length=320), AfterValidator(_not_blank)]
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class RefreshRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"refresh_token": "refresh_token of the last /auth/token answer"}]
+        }
+    )
+
     refresh_token: Token
 
 
 class PasswordChange(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "correct horse battery staple",
+                    "new_password": "tangerine orbit falcon 42",
+                }
+            ]
+        }
+    )
+
     current_password: Annotated[str, Field(min_length=1, max_length=128)]
     # Length and content are judged by the password policy, which names every problem.
     new_password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class TokenPair(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+                    "token_type": "Bearer",
+                    "expires_in": 900,
+                    "refresh_token": "the opaque refresh token",
+                    "refresh_expires_in": 1209600,
+                    "scope": "spacecraft:read spacecraft:write telemetry:write",
+                }
+            ]
+        }
+    )
+
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name, not a secret
     expires_in: int

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from astroshield.api.deps import ActorDep, SessionDep, authorize, require_scope
+from astroshield.api.examples import ISS_OMM_JSON, example_text, text_body
 from astroshield.api.middleware import media_type_of
 from astroshield.api.pagination import (
     MAX_ID,
@@ -183,10 +184,19 @@ async def list_element_sets(
         "requestBody": {
             "required": True,
             "content": {
-                "text/plain": {"schema": {"type": "string"}, "example": "ISS (ZARYA)\n1 ..."},
-                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-                "application/xml": {"schema": {"type": "string"}},
-                "text/csv": {"schema": {"type": "string"}},
+                "text/plain": text_body(
+                    {"type": "string"}, example_text("iss.tle"), "ISS as a 3-line TLE"
+                ),
+                "application/json": {
+                    "schema": {"type": "array", "items": {"type": "object"}},
+                    "example": ISS_OMM_JSON,
+                },
+                "application/xml": text_body(
+                    {"type": "string"}, example_text("iss_omm.xml"), "ISS as CCSDS OMM XML"
+                ),
+                "text/csv": text_body(
+                    {"type": "string"}, example_text("iss_omm.csv"), "ISS as CelesTrak OMM CSV"
+                ),
             },
         }
     },

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from astroshield.api.schemas import ResponseModel
 from astroshield.astro.dynamics.orbit import Regime
@@ -124,6 +124,12 @@ class OverlayElementSetRead(ElementSetRead):
 
 
 class ImportReport(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"received": 1, "inserted": 1, "already_present": 0, "rejected": []}]
+        }
+    )
+
     received: int
     inserted: int
     already_present: int

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope
+from astroshield.api.examples import example_text, text_body
 from astroshield.api.middleware import media_type_of
 from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
 from astroshield.api.schemas import UTCDatetime
@@ -56,8 +57,16 @@ CdmFormatQuery = Annotated[Literal["kvn", "xml"] | None, Query(alias="format")]
         "requestBody": {
             "required": True,
             "content": {
-                "text/plain": {"schema": {"type": "string"}},
-                "application/xml": {"schema": {"type": "string"}},
+                "text/plain": text_body(
+                    {"type": "string"},
+                    example_text("annex_cdm.kvn"),
+                    "CCSDS 508.0-B-1 annex CDM, KVN (object 12345 must be your spacecraft)",
+                ),
+                "application/xml": text_body(
+                    {"type": "string"},
+                    example_text("annex_cdm.xml"),
+                    "CCSDS 508.0-B-1 annex CDM, XML (object 12345 must be your spacecraft)",
+                ),
             },
         }
     },

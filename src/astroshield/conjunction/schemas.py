@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime
 from astroshield.astro.conjunction.risk import Tier, Trend
@@ -23,9 +23,49 @@ class EventFilter:
     status: str | None = None
 
 
+# Examples for /docs: the CCSDS 508.0-B-1 annex CDM as this service stores it.
+_EVENT_EXAMPLE: dict[str, Any] = {
+    "id": "0193a5e3-2a1b-7c3d-8e4f-5a6b7c8d9e0f",
+    "spacecraft_id": "0193a5e2-7c4b-7d3e-9f10-2b6c8d4e5f60",
+    "primary_catalog_number": "12345",
+    "secondary_catalog_number": "30337",
+    "secondary_name": "FENGYUN 1C DEB",
+    "tca": "2010-03-13T22:37:52.618Z",
+    "miss_distance_m": 715.0,
+    "relative_speed_m_s": 14762.09,
+    "pc": 1.378e-09,
+    "tier": "green",
+    "tier_basis": "pc",
+    "status": "closed",
+    "source": "cdm",
+    "created_at": "2026-12-01T08:10:00Z",
+    "updated_at": "2026-12-01T08:10:00Z",
+}
+_CDM_EXAMPLE: dict[str, Any] = {
+    "id": "0193a5e5-4c3d-7e5f-8a61-7c8d9e0f1a2b",
+    "event_id": "0193a5e3-2a1b-7c3d-8e4f-5a6b7c8d9e0f",
+    "message_id": "201113719185",
+    "originator": "JSPOC",
+    "creation_date": "2010-03-12T22:31:12Z",
+    "tca": "2010-03-13T22:37:52.618Z",
+    "miss_distance_m": 715.0,
+    "pc_2d_foster": 1.378e-09,
+    "pc_2d_chan": 1.365e-09,
+    "pc_max": 1.12e-05,
+    "pc_3d": 1.381e-09,
+    "pc_mc": 0.0,
+    "hbr_m": 1.82,
+    "format": "kvn",
+    "source": "api",
+    "received_at": "2026-12-01T08:10:00Z",
+}
+
+
 class ConjunctionEventRead(ResponseModel):
     """An encounter; ``pc`` is the 2-D Foster Pc of the newest CDM (None when the event
     comes from a screening, which has no covariance: the tier is then from miss distance)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EVENT_EXAMPLE]})
 
     id: uuid.UUID
     spacecraft_id: uuid.UUID
@@ -46,6 +86,8 @@ class ConjunctionEventRead(ResponseModel):
 
 class CdmRead(ResponseModel):
     """One CDM of an event with the Pc of every method computed from it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CDM_EXAMPLE]})
 
     id: uuid.UUID
     event_id: uuid.UUID
@@ -82,6 +124,14 @@ class PcTrendRead(ResponseModel):
 class ConjunctionEventDetail(ConjunctionEventRead):
     """The event with its CDM history (oldest first) and the trend of Pc over it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**_EVENT_EXAMPLE, "cdms": [_CDM_EXAMPLE], "pc_trend": {"trend": "unknown"}}
+            ]
+        }
+    )
+
     cdms: list[CdmRead]
     pc_trend: PcTrendRead
 
@@ -112,6 +162,19 @@ ThresholdKm = Annotated[float, Field(gt=0, description="report approaches closer
 
 
 class ScreeningCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "spacecraft_id": "0193a5e2-7c4b-7d3e-9f10-2b6c8d4e5f60",
+                    "start": "2026-12-07T00:00:00Z",
+                    "days": 3,
+                    "threshold_km": 5,
+                }
+            ]
+        }
+    )
+
     spacecraft_id: uuid.UUID
     start: UTCDatetime
     days: Days

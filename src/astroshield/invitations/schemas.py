@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel
 from astroshield.security.scopes import Role
@@ -16,6 +16,10 @@ InvitationToken = Annotated[str, Field(min_length=20, max_length=128)]
 
 
 class InvitationCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "new.operator@example.org", "role": "operator"}]}
+    )
+
     email: EmailStr
     role: Role = Role.VIEWER
 
@@ -33,6 +37,18 @@ class InvitationRead(ResponseModel):
 
 
 class InvitationAccept(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "the token from the invitation e-mail",
+                    "password": "tangerine orbit falcon 42",
+                    "name": "Nia Operator",
+                }
+            ]
+        }
+    )
+
     token: InvitationToken
     password: Password
     name: PersonName | None = None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from astroshield.api.schemas import RequestModel
 
@@ -13,6 +13,18 @@ LoggerName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za
 class RuntimeConfig(RequestModel):
     """Everything that can change while the service runs. On PATCH only the fields sent
     change; ``null`` returns a field to its environment value."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "log_level": "info",
+                    "logger_levels": {"astroshield.conjunction": "debug"},
+                    "page_size_default": 100,
+                }
+            ]
+        }
+    )
 
     log_level: LogLevel | None = None
     logger_levels: dict[LoggerName, LogLevel] | None = Field(default=None, max_length=50)

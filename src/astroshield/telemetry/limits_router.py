@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.schemas import RequestModel, ResponseModel
@@ -40,6 +40,22 @@ class LimitBounds(RequestModel):
 
 
 class LimitSetWrite(RequestModel):
+    # The demo spacecraft's battery bus limits (its XTCE DefaultAlarm): acceptable spans.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ranges": {
+                        "warning": {"low": 25.5, "high": 29.4},
+                        "critical": {"low": 24.0, "high": 30.5},
+                    },
+                    "min_violations": 3,
+                    "enabled": True,
+                }
+            ]
+        }
+    )
+
     ranges: dict[LevelName, LimitBounds] = Field(min_length=1)
     min_violations: Annotated[int, Field(ge=1, le=10_000)] = 1
     enabled: bool = True

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, 
 from fastapi.responses import StreamingResponse
 
 from astroshield.api.deps import ActorDep, SessionDep, SettingsDep, require_scope
+from astroshield.api.examples import text_body
 from astroshield.api.json_body import decode_json_body
 from astroshield.api.pagination import PageDep
 from astroshield.api.schemas import UTCDatetime
@@ -33,6 +34,7 @@ from astroshield.telemetry.schemas import (
     SamplePage,
     SortOrder,
 )
+from astroshield.tm.demo import DEMO_XTCE_PATH
 
 router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.TELEMETRY_READ))]
@@ -79,7 +81,17 @@ _BATCH_BODY_SCHEMA = {
                             },
                         },
                     },
-                }
+                },
+                # Parameters of the demo spacecraft's dictionary (tm/data, PUT .../dictionary).
+                "example": {
+                    "source_id": "ground-station-svalbard",
+                    "sequence": 1,
+                    "samples": [
+                        {"parameter": "BATT_V", "time": "2026-12-01T07:55:00Z", "value": 28.1},
+                        {"parameter": "BATT_V", "time": "2026-12-01T07:55:01Z", "value": 28.0},
+                        {"parameter": "MODE", "time": "2026-12-01T07:55:00Z", "value": 1},
+                    ],
+                },
             }
         },
     }
@@ -145,7 +157,24 @@ async def list_parameters(
 @router.put("/parameters")
 async def put_parameters(
     spacecraft_id: uuid.UUID,
-    items: Annotated[list[ParameterWrite], Body(max_length=10_000)],
+    items: Annotated[
+        list[ParameterWrite],
+        Body(
+            max_length=10_000,
+            examples=[
+                [
+                    {
+                        "name": "BATT_V",
+                        "type": "float",
+                        "unit": "V",
+                        "valid_min": 0,
+                        "valid_max": 40,
+                    },
+                    {"name": "MODE", "type": "enum", "enum_labels": {"0": "SAFE", "1": "NOMINAL"}},
+                ]
+            ],
+        ),
+    ],
     principal: Writer,
     session: SessionDep,
     actor: ActorDep,
@@ -160,7 +189,13 @@ async def put_parameters(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/xml": {"schema": {"type": "string"}}},
+            "content": {
+                "application/xml": text_body(
+                    {"type": "string"},
+                    DEMO_XTCE_PATH.read_text(encoding="utf-8"),
+                    "XTCE 1.2 definition of the demo spacecraft ASTRODEMO (two packets)",
+                )
+            },
         }
     },
 )
@@ -249,6 +284,9 @@ async def ingest_samples(
     openapi_extra={
         "requestBody": {
             "required": True,
+            "description": "CCSDS space packets (133.0-B-2) as raw bytes, concatenated, e.g. "
+            "`curl --data-binary @packets.bin -H 'Content-Type: application/octet-stream'`; "
+            "decoded with the XTCE definition uploaded to `PUT .../telemetry/dictionary`",
             "content": {
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
             },

@@ -11,7 +11,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from astroshield.api.schemas import RequestModel, ResponseModel
 from astroshield.telemetry.samples import ParameterType
@@ -36,6 +36,21 @@ ParameterName = Annotated[
 
 
 class ParameterWrite(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "BATT_V",
+                    "type": "float",
+                    "unit": "V",
+                    "description": "battery bus voltage",
+                    "valid_min": 0,
+                    "valid_max": 40,
+                }
+            ]
+        }
+    )
+
     name: ParameterName
     type: ParameterType = ParameterType.FLOAT
     unit: str | None = Field(default=None, max_length=32)
@@ -63,6 +78,23 @@ class ParameterWrite(RequestModel):
 
 
 class ParameterRead(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "BATT_V",
+                    "type": "float",
+                    "unit": "V",
+                    "description": "battery bus voltage",
+                    "valid_min": 0.0,
+                    "valid_max": 40.0,
+                    "enum_labels": None,
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     type: ParameterType
@@ -74,6 +106,22 @@ class ParameterRead(ResponseModel):
 
 
 class IngestResult(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": 1,
+                    "accepted": 3,
+                    "duplicates": 0,
+                    "rejected": [],
+                    "first_time": "2026-12-01T07:55:00Z",
+                    "last_time": "2026-12-01T07:55:01Z",
+                    "replayed": False,
+                }
+            ]
+        }
+    )
+
     batch_id: int
     accepted: int = Field(description="samples stored by this batch")
     duplicates: int = Field(

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
+from astroshield.api.examples import ISS_TLE
 from astroshield.api.schemas import UTCDatetime
 
 Frame = Literal["TEME", "GCRF", "ITRF"]
@@ -60,6 +61,20 @@ class PropagateRequest(_Strict):
     which ignores J2 and drag: fine for minutes to hours near its epoch, not for days.
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tle": ISS_TLE,
+                    "start": "2024-10-31T14:00:00Z",
+                    "stop": "2024-10-31T15:30:00Z",
+                    "step_s": 300,
+                    "frame": "GCRF",
+                }
+            ]
+        }
+    )
+
     tle: TleInput | None = None
     omm: dict[str, OmmScalar] | None = Field(default=None, max_length=64)
     state: StateInput | None = None
@@ -112,6 +127,22 @@ class StationInput(_Strict):
 
 
 class AnalyzeRequest(ElementsInput):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tle": ISS_TLE,
+                    "start": "2024-10-31T14:00:00Z",
+                    "stop": "2024-10-31T20:00:00Z",
+                    "ground_stations": [
+                        {"name": "Svalbard", "lat_deg": 78.23, "lon_deg": 15.39, "alt_km": 0.5}
+                    ],
+                    "min_elevation_deg": 5,
+                }
+            ]
+        }
+    )
+
     start: UTCDatetime
     stop: UTCDatetime
     ground_stations: list[StationInput] = Field(default_factory=list, max_length=20)

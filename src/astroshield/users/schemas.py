@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel
 from astroshield.security.scopes import Role
@@ -16,6 +16,20 @@ PersonName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class UserCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "analyst@example.org",
+                    "password": "tangerine orbit falcon 42",
+                    "role": "analyst",
+                    "name": "Ada Analyst",
+                    "phone": "+44 20 7946 0000",
+                }
+            ]
+        }
+    )
+
     email: EmailStr
     password: Password
     role: Role = Role.VIEWER
@@ -25,6 +39,8 @@ class UserCreate(RequestModel):
 
 class UserUpdate(RequestModel):
     """What an organisation admin may change; organisation and platform rights are not."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "operator"}]})
 
     role: Role | None = None
     is_active: bool | None = None
