@@ -126,7 +126,7 @@ async def _telemetry(me: Session, spacecraft_id: str) -> str:
     return str(alert["id"])
 
 
-def _csv(rows: dict[str, dict[str, str]]) -> str:
+def csv_of(rows: dict[str, dict[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(next(iter(rows.values()))))
     writer.writeheader()
@@ -134,18 +134,23 @@ def _csv(rows: dict[str, dict[str, str]]) -> str:
     return out.getvalue()
 
 
-async def _screening(me: Session, spacecraft_id: str, app: FastAPI) -> dict[str, Any]:
+async def screening(
+    me: Session, spacecraft_id: str, app: FastAPI, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A screening of the spacecraft over the close pass of the screening tests, run to
+    its end; the job as the API shows it."""
     body = {
         "spacecraft_id": spacecraft_id,
         "start": SCREENING_START.isoformat(),
         "days": 0.05,
         "threshold_km": 2.0,
     }
-    queued = (await me.call("POST", "/conjunctions/screenings", 202, json=body)).json()
+    queued = await me.call(
+        "POST", "/conjunctions/screenings", 202, json=body, headers=headers or {}
+    )
     await asyncio.gather(*list(app.state.background_tasks))
-    job = (await me.call("GET", f"/conjunctions/screenings/{queued['id']}")).json()
-    assert job["status"] == "succeeded", job
-    return dict(job)
+    job = await me.call("GET", f"/conjunctions/screenings/{queued.json()['id']}")
+    return dict(job.json())
 
 
 @pytest.mark.slow  # the CDM's Monte Carlo Pc at the default 100 000 samples
@@ -162,7 +167,7 @@ async def test_a_scripted_session_moves_every_domain_counter(
     rows = screening_rows()
     pair = {number: rows[number] for number in (PRIMARY, SECONDARY)}
     uploaded = await me.call(
-        "POST", "/catalog/element-sets", content=_csv(pair), headers={"content-type": "text/csv"}
+        "POST", "/catalog/element-sets", content=csv_of(pair), headers={"content-type": "text/csv"}
     )
     chaser = geo_chaser()
     await me.call(
@@ -178,7 +183,8 @@ async def test_a_scripted_session_moves_every_domain_counter(
         content=ANNEX_KVN.read_bytes(),
         headers={"content-type": "text/plain"},
     )
-    job = await _screening(me, str(screened.id), app)
+    job = await screening(me, str(screened.id), app)
+    assert job["status"] == "succeeded", job
     maneuvers = await me.call("GET", "/ccdm/objects/90002/maneuvers")
 
     after = await scrape(client)
@@ -252,3 +258,18 @@ async def test_a_count_waits_for_the_commit(app: FastAPI) -> None:
         domain_metrics.count_after_commit(session, domain_metrics.MANEUVERS_DETECTED, 3)
         assert counted() == start  # not before the commit
     assert counted() == start + 3
+
+
+async def test_a_failed_screening_is_counted_as_failed(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    organisation = await factory.organisation()
+    screened = await factory.spacecraft(organisation, catalog_number=PRIMARY)
+    me = Session(client, await factory.login(organisation, role="analyst"))
+    before = await scrape(client)
+    job = await screening(me, str(screened.id), app)
+    assert job["status"] == "failed"  # the catalog holds no element set of the spacecraft
+    after = await scrape(client)
+    assert delta(before, after, "astroshield_screening_runs_total", outcome="failed") == 1
+    assert delta(before, after, "astroshield_screening_runs_total", outcome="succeeded") == 0
+    assert delta(before, after, "astroshield_conjunction_events_total") == 0

@@ -4,7 +4,6 @@ propagation their own spans, all in the caller's trace (W3C ``traceparent``)."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
 
@@ -17,9 +16,8 @@ from opentelemetry.trace import SpanKind
 from tests.conftest import Factory, empty_tables, settings_for
 from tests.conjunction.cdms import ANNEX_KVN
 from tests.conjunction.test_screening import PRIMARY, SECONDARY
-from tests.conjunction.test_screening import START as SCREENING_START
 from tests.conjunction.test_screening import _rows as screening_rows
-from tests.observability.test_domain_metrics import Session, _csv, voltages
+from tests.observability.test_domain_metrics import Session, csv_of, screening, voltages
 from tests.telemetry.support import DICTIONARY
 from tests.trajectory.test_api import tle_body, window
 
@@ -89,18 +87,10 @@ async def test_a_screening_request_traces_the_job_and_its_steps(
     rows = screening_rows()
     pair = {number: rows[number] for number in (PRIMARY, SECONDARY)}
     await me.call(
-        "POST", "/catalog/element-sets", content=_csv(pair), headers={"content-type": "text/csv"}
+        "POST", "/catalog/element-sets", content=csv_of(pair), headers={"content-type": "text/csv"}
     )
     trace_id, headers = traced(exporter)
-    body = {
-        "spacecraft_id": SPACECRAFT[PRIMARY],
-        "start": SCREENING_START.isoformat(),
-        "days": 0.05,
-        "threshold_km": 2.0,
-    }
-    queued = await me.call("POST", "/conjunctions/screenings", 202, json=body, headers=headers)
-    await asyncio.gather(*list(traced_app.state.background_tasks))
-    job = (await me.call("GET", f"/conjunctions/screenings/{queued.json()['id']}")).json()
+    job = await screening(me, SPACECRAFT[PRIMARY], traced_app, headers)
     assert job["status"] == "succeeded", job
 
     spans = spans_of(exporter, trace_id)
