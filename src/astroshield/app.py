@@ -55,10 +55,10 @@ from astroshield.features.router import router as features_router
 from astroshield.features.service import FeatureFlags
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
-from astroshield.health.service import check_database
+from astroshield.health.service import check_all, check_database
 from astroshield.invitations.router import router as invitations_router
 from astroshield.migrate import head_revision, upgrade_async
-from astroshield.observability import metrics, tracing
+from astroshield.observability import components, metrics, tracing
 from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
 from astroshield.retention.service import apply_retention
@@ -226,23 +226,42 @@ async def _open_databases(state: AppState, settings: Settings) -> None:
     state.head_revision = head_revision(settings)
 
 
-def _start_loops(state: AppState, settings: Settings) -> list[asyncio.Task[None]]:
-    """The scheduled work this configuration asks for."""
-    loops: list[asyncio.Task[None]] = []
+def _start_loops(state: AppState, settings: Settings) -> dict[str, asyncio.Task[None]]:
+    """The scheduled work this configuration asks for, by component name (the
+    ``astroshield_component_up`` gauge reports each)."""
+    loops: dict[str, asyncio.Task[None]] = {}
     if settings.retention_interval_s > 0:
-        loops.append(asyncio.create_task(_retention_loop(state)))
+        loops[components.RETENTION] = asyncio.create_task(_retention_loop(state))
     if settings.audit_checkpoint_interval_s > 0:
-        loops.append(asyncio.create_task(_audit_checkpoint_loop(state)))
+        loops[components.AUDIT_CHECKPOINTS] = asyncio.create_task(_audit_checkpoint_loop(state))
     if settings.metrics_enabled:
         metrics.instrument_engine(state.engine)
         metrics.update_pool_gauges(state.engine)
-        loops.append(asyncio.create_task(metrics.runtime_loop(lambda: state.engine)))
+        loops[components.RUNTIME_GAUGES] = asyncio.create_task(
+            metrics.runtime_loop(lambda: state.engine)
+        )
     if settings.runtime_config_refresh_s > 0:
-        loops.append(asyncio.create_task(_runtime_config_loop(state)))
+        loops[components.RUNTIME_CONFIG_REFRESH] = asyncio.create_task(_runtime_config_loop(state))
     return loops
 
 
-async def _close(state: AppState, engine: AsyncEngine, tasks: list[asyncio.Task[None]]) -> None:
+async def _refresh_components(state: AppState) -> None:
+    """Before a scrape: the readiness probes (they record their verdicts) and the loops."""
+    if not hasattr(state, "probe_engine"):
+        return  # the lifespan has not opened the databases yet
+    settings = state.settings
+    await check_all(
+        state.probe_engine, state.head_revision, state.redis, settings.readiness_timeout_s
+    )
+    components.record_loops(state.scheduled_loops)
+
+
+async def _close(
+    state: AppState, engine: AsyncEngine, loops: dict[str, asyncio.Task[None]]
+) -> None:
+    tasks = list(loops.values())
+    for name in loops:  # stopped on purpose: not a failing component
+        components.record_component(name, None)
     swaps = list(getattr(state, "background_tasks", ()))
     for task in [*tasks, *swaps]:
         task.cancel()
@@ -270,20 +289,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.started_at = time.monotonic()
     await _recover_interrupted_work(state)
     state.background_tasks = set()
-    background = _start_loops(state, settings)
+    background = state.scheduled_loops = _start_loops(state, settings)
     state.http_client = httpx.AsyncClient()
     evaluator = _alert_evaluator(state)
     state.provide("alert_evaluator", evaluator)
     state.notification_dispatcher = _EvaluatorDispatch(state)
     if settings.alert_evaluation_interval_s > 0:
-        background.append(
-            asyncio.create_task(evaluator.run_forever(settings.alert_evaluation_interval_s))
+        background[components.ALERT_EVALUATOR] = asyncio.create_task(
+            evaluator.run_forever(settings.alert_evaluation_interval_s)
         )
     metrics_listener = (
         metrics.start_metrics_listener(
             settings.metrics_address,
             settings.metrics_token,
             lambda: getattr(state, "engine", None),
+            before_scrape=metrics.from_thread(
+                lambda: _refresh_components(state), settings.readiness_timeout_s
+            ),
         )
         if settings.metrics_enabled and settings.metrics_address is not None
         else None
@@ -442,7 +464,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _include_routers(app)
     app.include_router(health_probes)
     if settings.metrics_enabled and settings.metrics_address is None:
-        metrics.install_metrics_route(app, settings.metrics_token)
+        metrics.install_metrics_route(
+            app, settings.metrics_token, before_scrape=lambda: _refresh_components(state)
+        )
     install_offline_docs(app)
 
     _add_middleware(app, settings, state)

@@ -90,12 +90,13 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
 
     # Retention per data class, in days (0 keeps forever). Run by `astroshield retention
-    # run` and, when the interval is set, by the service itself.
+    # run` and by the service itself every retention_interval_s (hourly by default, one
+    # replica at a time; 0 turns the schedule off, e.g. for tests that must not run it).
     retention_status_history_days: int = Field(default=730, ge=0)
     retention_audit_days: int = Field(default=2555, ge=0)  # seven years
     retention_inactive_user_pii_days: int = Field(default=365, ge=0)
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
-    retention_interval_s: int = Field(default=0, ge=0)
+    retention_interval_s: int = Field(default=3600, ge=0)
 
     # Audit chain. Entries are HMAC-SHA256 chained with a key that is never in the database:
     # a key file like the PII one ({"active": "a2", "keys": {"a1": "…", "a2": "…"}}, mode

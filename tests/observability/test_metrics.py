@@ -221,9 +221,8 @@ async def test_database_pool_and_query_metrics(http: httpx.AsyncClient) -> None:
     assert value(after, "astroshield_db_pool_size") >= 1
 
 
-async def test_process_build_runtime_and_domain_metrics_are_exposed(
-    http: httpx.AsyncClient,
-) -> None:
+async def test_process_build_and_runtime_metrics_are_exposed(http: httpx.AsyncClient) -> None:
+    # The domain counters are read after real work in test_domain_metrics.py.
     samples = await scrape(http)
     present = names(samples)
     for name in (
@@ -231,20 +230,10 @@ async def test_process_build_runtime_and_domain_metrics_are_exposed(
         "process_resident_memory_bytes",
         "process_open_fds",
         "astroshield_event_loop_lag_seconds",
-        "astroshield_telemetry_samples_ingested_total",
-        "astroshield_screening_runs_total",
     ):
         assert name in present, name
     build = [labels for (name, labels) in samples if name == "astroshield_build_info"]
     assert build and {"version", "python"} <= {key for key, _ in build[0]}
-    # Labelled domain metrics show once a label value exists; their names are declared.
-    from astroshield.observability import metrics
-
-    metrics.CONJUNCTION_EVENTS.labels("high").inc(0)
-    metrics.ALERTS_FIRING.labels("critical").set(0)
-    present = names(await scrape(http))
-    assert "astroshield_conjunction_events_total" in present
-    assert "astroshield_alerts_firing" in present
 
 
 async def test_metrics_needs_no_user_and_has_a_budget_of_its_own(database_url: str) -> None:

@@ -24,9 +24,6 @@ import httpx
 import pytest
 import structlog
 from fastapi import FastAPI
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import text
@@ -37,9 +34,6 @@ from astroshield.app import create_app
 from astroshield.config import Settings
 from astroshield.observability.logging import configure_logging
 from astroshield.observability.tracing import (
-    RedactingSpanExporter,
-    build_tracer_provider,
-    install_tracer_provider,
     span,
     tracing_active,
 )
@@ -95,18 +89,6 @@ def test_without_a_provider_tracing_costs_nothing() -> None:
         pytest.skip("a tracer provider was installed earlier in this process")
     with span("noop", attribute="x") as current:
         assert current is None
-
-
-@pytest.fixture(scope="module")
-def exporter() -> Iterator[InMemorySpanExporter]:
-    memory = InMemorySpanExporter()
-    provider = build_tracer_provider(settings_for("sqlite://"), memory, batch=False)
-    if not install_tracer_provider(provider):
-        installed = trace.get_tracer_provider()
-        assert isinstance(installed, TracerProvider)
-        installed.add_span_processor(SimpleSpanProcessor(RedactingSpanExporter(memory)))
-    yield memory
-    memory.shutdown()  # the provider stays (it cannot be replaced); collecting stops
 
 
 @pytest.fixture(scope="module")

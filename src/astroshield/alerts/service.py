@@ -18,6 +18,7 @@ from astroshield.alerts.repository import AlertFilter, AlertRepository, Visibili
 from astroshield.alerts.schemas import RuleCreate
 from astroshield.audit.service import Actor, record
 from astroshield.errors import ConflictError, NotFoundError
+from astroshield.observability.domain_metrics import ALERT_CHANGES, count_after_commit
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 
@@ -92,6 +93,7 @@ async def _event(
             comment=comment,
         )
     )
+    count_after_commit(repository.session, ALERT_CHANGES.labels(change.value))
 
 
 def notification_for(

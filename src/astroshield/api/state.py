@@ -59,6 +59,8 @@ class AppState(State):
     http_client: httpx.AsyncClient
     # Short-lived work started by requests (notification dispatch, engine swaps).
     background_tasks: set[asyncio.Task[None]]
+    # The lifespan's loops (retention, checkpoints, alert evaluation...), by component name.
+    scheduled_loops: dict[str, asyncio.Task[None]]
     started_at: float
     organisation_config: OrganisationSettings
     notification_dispatcher: NotificationDispatcher

@@ -28,6 +28,11 @@ from astroshield.catalog.models import (
 from astroshield.catalog.repository import CatalogFilter, CatalogRepository, numeric_order
 from astroshield.db import utcnow
 from astroshield.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from astroshield.observability.domain_metrics import (
+    CATALOG_ELEMENT_SETS_IMPORTED,
+    count_after_commit,
+)
+from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
 from astroshield.spacecraft.models import Spacecraft
 from astroshield.spacecraft.service import spacecraft_with_catalog_number
@@ -192,6 +197,7 @@ def _element_set_row(
     return row
 
 
+@span("catalog.import")
 async def import_element_sets(
     session: AsyncSession,
     sets: Iterable[ElementSet],
@@ -246,6 +252,9 @@ async def import_element_sets(
         result.already_present += len(unique) - len(inserted)
         if progress is not None:
             progress(len(chunk))
+    catalog = "public" if origin.organisation_id is None else "overlay"
+    count_after_commit(session, CATALOG_ELEMENT_SETS_IMPORTED.labels(catalog), result.inserted)
+    annotate(catalog=catalog, inserted=result.inserted, rejected=len(result.rejected))
     return result
 
 

@@ -51,6 +51,8 @@ from astroshield.config import Settings
 from astroshield.conjunction.models import ConjunctionEvent
 from astroshield.conjunction.service.events import latest_open_event_between
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.observability.domain_metrics import MANEUVERS_DETECTED, count_after_commit
+from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.spacecraft.models import Spacecraft
@@ -212,6 +214,7 @@ async def newest_epoch(
 # ------------------------------------------------------------------------- proximity
 
 
+@span("ccdm.proximity")
 async def proximity(
     session: AsyncSession,
     principal: Principal,
@@ -255,6 +258,7 @@ async def proximity(
         )
         reports.append((neighbour, report))
     reports.sort(key=lambda pair: _closest_key(pair[1]))
+    annotate(candidates=len(candidates), neighbours=len(reports))
     protected_epochs = tuple(item.epoch for item in protected.elements)
     return ProximityResult(spacecraft, catalog_number, start, stop, protected_epochs, reports)
 
@@ -274,6 +278,7 @@ def _closest_key(report: ProximityReport) -> float:
 # ------------------------------------------------------------------------ maneuvers
 
 
+@span("ccdm.maneuvers")
 async def maneuvers(
     session: AsyncSession,
     principal: Principal,
@@ -301,6 +306,8 @@ async def maneuvers(
         session, organisation_id, catalog_number, window_start, window_stop
     )
     detections = await asyncio.to_thread(detect_maneuvers, history.elements)
+    count_after_commit(session, MANEUVERS_DETECTED, len(detections))
+    annotate(element_sets=len(history.elements), maneuvers=len(detections))
     return ManeuverResult(catalog_number, window_start, window_stop, history, detections)
 
 
@@ -312,6 +319,7 @@ def sorted_epochs(history: ObjectHistory) -> list[datetime]:
 # -------------------------------------------------------------------- pattern of life
 
 
+@span("ccdm.pattern_of_life")
 async def pattern_of_life(
     session: AsyncSession, principal: Principal, catalog_number: str, config: CcdmConfig
 ) -> tuple[PatternOfLife, ObjectHistory]:
@@ -349,6 +357,7 @@ def conjunction_input(event: ConjunctionEvent) -> ConjunctionInput:
     )
 
 
+@span("ccdm.intent")
 async def intent(
     session: AsyncSession,
     principal: Principal,
@@ -396,6 +405,7 @@ async def intent(
         _assess, protected, other, start, stop, conjunction, config, now
     )
     threat = assessment.category is IntentCategory.POTENTIAL_THREAT
+    annotate(category=assessment.category.value, score=assessment.score)
     notification = await _observe_threat(session, spacecraft, catalog_number, assessment, now)
     return IntentResult(spacecraft, protected_number, assessment, report, threat, notification)
 

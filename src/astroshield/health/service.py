@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from astroshield.health.repository import database_revision
 from astroshield.health.schemas import ComponentHealth
+from astroshield.observability.components import record_probes
 
 
 async def _timed(
@@ -59,7 +60,9 @@ async def check_all(
     database, cache = await asyncio.gather(
         check_database(engine, head, timeout_s), check_redis(redis, timeout_s)
     )
-    return {"database": database, "redis": cache}
+    verdicts = {"database": database, "redis": cache}
+    record_probes({name: health.status for name, health in verdicts.items()})
+    return verdicts
 
 
 def is_ready(components: dict[str, ComponentHealth]) -> bool:

@@ -1,9 +1,10 @@
 """Prometheus metrics: the one registry of metric names, the HTTP middleware, database and
 event-loop instruments, and the ``/metrics`` exposition.
 
-Every metric is defined here, once per process (tests build many apps in one process;
-a second definition of a name would be refused by the registry). Domains import the
-counters below instead of defining their own, so names and labels stay consistent.
+Every metric is defined here or in ``domain_metrics.py`` (the counters of the domains'
+work), once per process (tests build many apps in one process; a second definition of a
+name would be refused by the registry). Domains import those instead of defining their
+own, so names and labels stay consistent.
 
 Multiprocess mode (``uvicorn --workers N``): when ``PROMETHEUS_MULTIPROC_DIR`` is set
 before the process starts, values live in per-process files in that directory and
@@ -24,7 +25,7 @@ import platform
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -47,6 +48,7 @@ from pydantic import SecretStr
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from astroshield import __version__
@@ -183,20 +185,7 @@ def update_worker_gauges() -> None:
             gauge.set(family.samples[0].value)
 
 
-# --- Domains (defined here so that every domain uses the same names) ----------------------
-TELEMETRY_SAMPLES_INGESTED = Counter(
-    "astroshield_telemetry_samples_ingested_total",
-    "Telemetry samples accepted and stored.",
-)
-SCREENING_RUNS = Counter(
-    "astroshield_screening_runs_total",
-    "Conjunction screening runs completed.",
-)
-CONJUNCTION_EVENTS = Counter(
-    "astroshield_conjunction_events_total",
-    "Conjunction events found by screening, by risk tier.",
-    ("tier",),
-)
+# --- Alerts (the domain counters are in domain_metrics.py) ------------------------------
 ALERTS_FIRING = Gauge(
     "astroshield_alerts_firing",
     "Alerts currently firing, by severity.",
@@ -423,19 +412,48 @@ def exposure(settings: Settings) -> tuple[str, bool]:
     )
 
 
-def install_metrics_route(app: FastAPI, token: SecretStr | None) -> None:
+def _scrape(engine: AsyncEngine | None, before: Callable[[], None] | None = None) -> bytes:
+    """Samples the pool and worker gauges, then renders the exposition (blocking: files
+    of other workers, /proc); ``before`` refreshes other gauges first."""
+    if before is not None:
+        try:
+            before()
+        except Exception:  # the scrape still answers; the gauges keep their last value
+            log.exception("before_scrape_failed")
+    if engine is not None:
+        update_pool_gauges(engine)
+    update_worker_gauges()
+    return exposition()
+
+
+BeforeScrape = Callable[[], Coroutine[Any, Any, None]]
+
+
+def from_thread(before_scrape: BeforeScrape, timeout_s: float) -> Callable[[], None]:
+    """``before_scrape`` run on the calling event loop from another thread (the metrics
+    listener's), waiting at most ``timeout_s`` plus a second."""
+    loop = asyncio.get_running_loop()
+
+    def run() -> None:
+        asyncio.run_coroutine_threadsafe(before_scrape(), loop).result(timeout_s + 1.0)
+
+    return run
+
+
+def install_metrics_route(
+    app: FastAPI, token: SecretStr | None, *, before_scrape: BeforeScrape | None = None
+) -> None:
     """``GET /metrics`` outside ``/api/v1`` and the OpenAPI document.
 
     Prometheus scrapes it without a user: with ``ASTROSHIELD_METRICS_TOKEN`` set it must
     send ``Authorization: Bearer <token>`` (Prometheus ``authorization.credentials``);
     without one it is open, which only dev/test allow. The client rate limiter gives it a
-    budget of its own (``ASTROSHIELD_RATE_LIMIT_METRICS``).
+    budget of its own (``ASTROSHIELD_RATE_LIMIT_METRICS``). ``before_scrape`` refreshes
+    gauges that need the event loop (the component probes) before each exposition.
     """
     expected = _token_bytes(token)
 
-    # A plain function: FastAPI runs it in the thread pool, so reading the multiprocess
-    # files or /proc never blocks the event loop.
-    def metrics_endpoint(request: Request) -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
         if not _authorised(request.headers.get("authorization"), expected):
             return problem_response(
                 request,
@@ -445,11 +463,14 @@ def install_metrics_route(app: FastAPI, token: SecretStr | None) -> None:
                 detail="the metrics endpoint needs its bearer token",
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
-        engine = getattr(request.app.state, "engine", None)
-        if engine is not None:
-            update_pool_gauges(engine)
-        update_worker_gauges()
-        return Response(exposition(), media_type=EXPOSITION_CONTENT_TYPE)
+        if before_scrape is not None:
+            try:
+                await before_scrape()
+            except Exception:  # the scrape still answers; the gauges keep their last value
+                log.exception("before_scrape_failed")
+        # In the thread pool: reading the multiprocess files or /proc never blocks the loop.
+        body = await run_in_threadpool(_scrape, getattr(request.app.state, "engine", None))
+        return Response(body, media_type=EXPOSITION_CONTENT_TYPE)
 
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
 
@@ -476,7 +497,11 @@ class MetricsListener:
 
 
 def start_metrics_listener(
-    address: str, token: SecretStr | None, current_engine: Callable[[], AsyncEngine | None]
+    address: str,
+    token: SecretStr | None,
+    current_engine: Callable[[], AsyncEngine | None],
+    *,
+    before_scrape: Callable[[], None] | None = None,
 ) -> MetricsListener | None:
     """Serve ``/metrics`` on ``address`` ("host:port"). With several workers only the first
     binds; the others return None (in multiprocess mode any worker's answer covers all)."""
@@ -494,11 +519,8 @@ def start_metrics_listener(
             elif not _authorised(self.headers.get("authorization"), expected):
                 self._answer(401, b"the metrics endpoint needs its bearer token\n", "text/plain")
             else:
-                engine = current_engine()
-                if engine is not None:
-                    update_pool_gauges(engine)
-                update_worker_gauges()
-                self._answer(200, exposition(), EXPOSITION_CONTENT_TYPE)
+                body = _scrape(current_engine(), before_scrape)
+                self._answer(200, body, EXPOSITION_CONTENT_TYPE)
 
         def _answer(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)

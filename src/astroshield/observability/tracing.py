@@ -363,6 +363,16 @@ class span:  # noqa: N801 - used like a function: ``with span(...)`` / ``@span(.
         return wrapper
 
 
+def annotate(**attributes: Any) -> None:
+    """Add attributes known only once the work is done (counts found, objects screened)
+    to the current span, masked like :class:`span`'s; nothing when no span records."""
+    if not tracing_active():
+        return
+    current = trace.get_current_span()
+    if current.is_recording():
+        current.set_attributes(_span_attributes(attributes))
+
+
 def _span_attributes(attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:
     result: dict[str, AttributeValue] = {}
     for key, value in mask(dict(attributes)).items():
@@ -389,6 +399,7 @@ def add_trace_context(
 __all__ = [
     "RedactingSpanExporter",
     "add_trace_context",
+    "annotate",
     "build_tracer_provider",
     "configure_tracing",
     "flush",

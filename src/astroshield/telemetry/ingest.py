@@ -23,6 +23,13 @@ from astroshield.errors import (
     InvalidInputError,
     ServiceUnavailableError,
 )
+from astroshield.observability.domain_metrics import (
+    TELEMETRY_BATCHES_INGESTED,
+    TELEMETRY_PACKETS_DECODED,
+    TELEMETRY_SAMPLES_INGESTED,
+    count_after_commit,
+)
+from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
 from astroshield.spacecraft.models import Spacecraft
 from astroshield.spacecraft.service import get_spacecraft
@@ -38,6 +45,7 @@ from astroshield.telemetry.validation import (
     refuse_bad_batch,
     validate_samples,
 )
+from astroshield.tm.xtce import count_packets
 
 
 class IngestGate:
@@ -137,6 +145,19 @@ def _replay(batch: TelemetryBatch, sha256: str) -> IngestOutcome:
     return IngestOutcome(result=result, created=False)
 
 
+def _count_stored(
+    session: AsyncSession, outcome: IngestOutcome, encoding: str, packets: int = 0
+) -> None:
+    """Counted once the batch is committed; a replayed batch was counted the first time."""
+    annotate(created=outcome.created, samples=outcome.result.accepted)
+    if not outcome.created:
+        return
+    count_after_commit(session, TELEMETRY_SAMPLES_INGESTED, outcome.result.accepted)
+    count_after_commit(session, TELEMETRY_BATCHES_INGESTED.labels(encoding))
+    count_after_commit(session, TELEMETRY_PACKETS_DECODED, packets)
+
+
+@span("telemetry.ingest", encoding="json")
 async def ingest_samples(
     session: AsyncSession,
     principal: Principal,
@@ -151,11 +172,14 @@ async def ingest_samples(
 ) -> IngestOutcome:
     """Store a batch of decoded JSON samples once (see :func:`ingest`)."""
     spacecraft = await get_spacecraft(session, principal.organisation_id, spacecraft_id)
-    return await _store_batch(
+    outcome = await _store_batch(
         session, spacecraft, key, payload, samples, partial=partial, settings=settings, now=now
     )
+    _count_stored(session, outcome, "json")
+    return outcome
 
 
+@span("telemetry.ingest", encoding="packets")
 async def ingest_packets(
     session: AsyncSession,
     principal: Principal,
@@ -172,9 +196,11 @@ async def ingest_packets(
     spacecraft = await get_spacecraft(session, principal.organisation_id, spacecraft_id)
     definition = await packet_definition(session, spacecraft_id)
     samples = decoded_as_samples(decode_packets(definition, payload))
-    return await _store_batch(
+    outcome = await _store_batch(
         session, spacecraft, key, payload, samples, partial=partial, settings=settings, now=now
     )
+    _count_stored(session, outcome, "packets", count_packets(payload))
+    return outcome
 
 
 async def _store_batch(

@@ -411,6 +411,16 @@ def _parse_packet(
     return packet
 
 
+def count_packets(data: bytes) -> int:
+    """The number of space packets in ``data``, by their primary headers' length fields
+    (a truncated tail counts as one)."""
+    count = offset = 0
+    while offset < len(data):
+        offset += PRIMARY_HEADER_BYTES + int.from_bytes(data[offset + 4 : offset + 6]) + 1
+        count += 1
+    return count
+
+
 def _truncated(data: bytes, offset: int) -> str:
     """Why the bytes from ``offset`` on are not a whole packet."""
     remaining = len(data) - offset

@@ -52,6 +52,7 @@ from astroshield.astro.ground.passes import GroundStation, passes
 from astroshield.catalog.service import element_set_in_force, to_element_set
 from astroshield.config import Settings
 from astroshield.errors import ConflictError, FieldError, InvalidInputError
+from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
 from astroshield.spacecraft.service import get_spacecraft
 from astroshield.trajectory.schemas import (
@@ -198,7 +199,9 @@ def _rotate(
     return _rotate("GCRF", target, r_gcrf, v_gcrf, times)
 
 
+@span("trajectory.propagate", propagator="sgp4")
 def propagate_elements(elements: ElementSet, times: NDArray[np.datetime64], frame: Frame) -> States:
+    annotate(points=len(times), frame=frame)
     result = propagate([elements], times)
     codes = result.error_codes[0].copy()
     r = np.full((len(times), 3), np.nan)
@@ -254,10 +257,12 @@ def _check_state(r0: FloatArray, v0: FloatArray) -> float:
     return energy
 
 
+@span("trajectory.propagate", propagator="two-body")
 def propagate_state(state: StateInput, times: NDArray[np.datetime64], frame: Frame) -> States:
     epoch = np.array([np.datetime64(state.epoch.astimezone(UTC).replace(tzinfo=None), "us")])
     r0, v0 = _rotate(state.frame, "GCRF", np.array([state.r_km]), np.array([state.v_km_s]), epoch)
     r0, v0 = np.atleast_2d(r0)[0], np.atleast_2d(v0)[0]
+    annotate(points=len(times), frame=frame)
     energy = _check_state(r0, v0)
     # Two-body motion is periodic: dropping whole revolutions keeps the Kepler solver's
     # starting guess (built for short arcs) within one orbit of the answer.
@@ -302,6 +307,7 @@ def ephemeris(states: States, frame: Frame) -> Ephemeris:
     )
 
 
+@span("trajectory.export_oem")
 def ephemeris_oem(states: States, frame: Frame) -> str:
     """CCSDS OEM (KVN) of the valid states; failed times are listed in a data comment."""
     ok = states.error_codes == 0
@@ -406,6 +412,7 @@ def check_analysis(request: AnalyzeRequest, settings: Settings) -> ElementSet:
     return elements_from_input(request.tle, request.omm)
 
 
+@span("trajectory.analyze")
 def analyze(request: AnalyzeRequest, settings: Settings) -> Analysis:
     elements = check_analysis(request, settings)
     start, stop = request.start.astimezone(UTC), request.stop.astimezone(UTC)
@@ -472,6 +479,7 @@ def analyze(request: AnalyzeRequest, settings: Settings) -> Analysis:
     )
 
 
+@span("trajectory.ground_track")
 def ground_track_png(request: AnalyzeRequest, settings: Settings) -> bytes:
     elements = check_analysis(request, settings)
     track = ground_track(

@@ -19,6 +19,7 @@ from astroshield.conjunction.service.events import (
     latest_cdm_or_409,
     stored_cdm,
 )
+from astroshield.observability.tracing import span
 from astroshield.security.principal import Principal
 
 
@@ -58,6 +59,7 @@ def _trade(
     return before, result
 
 
+@span("conjunction.avoidance_trade")
 async def avoidance_trade(
     session: AsyncSession,
     principal: Principal,

@@ -16,6 +16,7 @@ from astroshield.conjunction.models import ConjunctionEvent
 from astroshield.conjunction.repository import ConjunctionRepository
 from astroshield.conjunction.service.events import CdmFormat, cdm_text, event_or_404, render_cdm
 from astroshield.errors import ConflictError
+from astroshield.observability.tracing import span
 from astroshield.security.principal import Principal
 
 EXPORT_ORIGINATOR = "ASTROSHIELD"
@@ -40,6 +41,7 @@ def _built_cdm(
     return render_cdm(message, fmt)
 
 
+@span("conjunction.export_cdm")
 async def export_cdm(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID, fmt: CdmFormat
 ) -> str:

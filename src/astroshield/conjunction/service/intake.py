@@ -34,6 +34,13 @@ from astroshield.errors import (
     InvalidInputError,
     UnsupportedMediaTypeError,
 )
+from astroshield.observability.domain_metrics import (
+    CDMS_INGESTED,
+    PC_REPORT_METHODS,
+    count_after_commit,
+    count_pc_report_after_commit,
+)
+from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
 from astroshield.spacecraft.service import spacecraft_by_catalog_number
 
@@ -174,6 +181,7 @@ def _ours(message: Cdm, registered: Collection[str]) -> _Pair:
     )
 
 
+@span("conjunction.pc", methods=",".join(PC_REPORT_METHODS))
 def _compute_report(message: Cdm, settings: Settings) -> PcReport:
     try:
         return pc_report(
@@ -288,6 +296,7 @@ def _cdm_row(
     )
 
 
+@span("conjunction.cdm_intake")
 async def ingest_cdm(
     session: AsyncSession,
     principal: Principal,
@@ -316,6 +325,9 @@ async def ingest_cdm(
     report = await asyncio.to_thread(_compute_report, cdm.message, settings)
     event, newest = await _event_for(repository, settings, spacecraft.id, pair, cdm, report, now)
     row = await repository.add_cdm(_cdm_row(event, cdm, report, source, now))
+    count_after_commit(session, CDMS_INGESTED.labels(event.tier))
+    count_pc_report_after_commit(session)
+    annotate(format=cdm.fmt, tier=event.tier, newest=newest)
     notifications: list[Notification] = []
     if newest and (observed := await observe_pc(session, event, spacecraft.name, now)):
         notifications.append(observed)

@@ -31,6 +31,12 @@ from astroshield.conjunction.schemas import ScreeningCreate
 from astroshield.conjunction.service.intake import tca_key
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.observability.domain_metrics import (
+    CONJUNCTION_EVENTS,
+    SCREENING_RUNS,
+    count_after_commit,
+)
+from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
 from astroshield.spacecraft.service import get_spacecraft
 
@@ -127,6 +133,7 @@ class _Work:
     threshold_km: float
 
 
+@span("screening.load_catalog")
 async def _start(
     sessionmaker: async_sessionmaker[AsyncSession],
     organisation_id: uuid.UUID,
@@ -142,6 +149,7 @@ async def _start(
         elements = [
             to_element_set(record) for record in await latest_element_sets(session, organisation_id)
         ]
+        annotate(objects=len(elements))
         return _Work(
             elements,
             screening.catalog_number,
@@ -204,10 +212,12 @@ async def _store_screening_events(
             event.tier, event.tier_basis = assessment.tier.value, assessment.basis
             event.updated_at = now
         hits.append(_hit(event, found))
+        count_after_commit(repository.session, CONJUNCTION_EVENTS.labels(event.tier))
     await repository.flush()
     return hits
 
 
+@span("screening.store_results")
 async def _finish(
     sessionmaker: async_sessionmaker[AsyncSession],
     organisation_id: uuid.UUID,
@@ -226,8 +236,11 @@ async def _finish(
         screening.objects_screened = result.stats.objects_screened
         screening.status = ScreeningStatus.SUCCEEDED.value
         screening.finished_at = now
+        count_after_commit(session, SCREENING_RUNS.labels(ScreeningStatus.SUCCEEDED.value))
+        annotate(events=len(result.events))
 
 
+@span("screening.run")
 async def run_screening(
     sessionmaker: async_sessionmaker[AsyncSession],
     organisation_id: uuid.UUID,
@@ -242,7 +255,7 @@ async def run_screening(
         if work.primary not in {item.catalog_number for item in work.elements}:
             raise LookupError(f"the catalog has no element set for object {work.primary}")
         result = await asyncio.to_thread(
-            screen_catalog,
+            span("screening.screen_catalog", objects=len(work.elements))(screen_catalog),
             work.elements,
             work.start,
             timedelta(days=work.days),
@@ -275,6 +288,7 @@ async def _mark_failed(
                 screening.status = ScreeningStatus.FAILED.value
                 screening.error = reason[:1000]
                 screening.finished_at = datetime.now(UTC)
+                count_after_commit(session, SCREENING_RUNS.labels(ScreeningStatus.FAILED.value))
     except Exception:  # the database itself is failing; the log above has the cause
         log.exception("conjunction_screening_state_lost", screening=str(screening_id))
 
