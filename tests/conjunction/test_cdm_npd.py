@@ -72,6 +72,10 @@ async def test_corrupt_covariance_is_stored_with_undefined_pc_and_the_reason(
     assert detail["cdms"][0]["pc_undefined_reason"] == cdm["pc_undefined_reason"]
     plane = await client.get(f"/api/v1/conjunctions/{event_id}/encounter.png", headers=me.headers)
     assert plane.status_code == 409
+    history = await client.get(
+        f"/api/v1/conjunctions/{event_id}/pc-history.png", headers=me.headers
+    )
+    assert history.status_code == 200  # no point to draw, still a plot
     assert plane.headers["content-type"] == "application/problem+json"
     trade = await client.get(
         f"/api/v1/conjunctions/{event_id}/avoidance",

@@ -145,7 +145,8 @@ def pc_encounter_plane(
 
     ``miss_xy`` is the relative position at TCA in the plane, ``cov_2x2`` the combined
     position covariance in the same axes, ``hbr`` the combined hard-body radius (same length
-    unit). Square shapes have their sides along the given axes. ``hbr <= 0`` gives 0.
+    unit). Square shapes have their sides along the given axes. ``hbr <= 0`` gives 0. A
+    covariance that cannot be remediated gives NaN (see :func:`pc_encounter_plane_result`).
     """
     return pc_encounter_plane_result(
         miss_xy,
