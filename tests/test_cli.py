@@ -352,9 +352,12 @@ def test_pc_reports_a_cdm_data_problem_as_one_warning_line() -> None:
     path = CDM_DATA / "annex_example.kvn"
     result = CliRunner().invoke(cli, ["pc", str(path), "--samples", "2000"])
     assert result.exit_code == 0, (result.stdout, result.stderr)
-    (warning,) = result.stderr.splitlines()
+    # The data problem, then what the Pc methods did about it (CARA remediation).
+    warning, remediation = result.stderr.splitlines()
     assert warning.startswith(f"astroshield: warning: {path}:")
     assert ": CR_R: OBJECT1 " in warning and "not positive definite" in warning
+    assert remediation.startswith(f"astroshield: warning: {path}: covariance remediated: ")
+    assert "OBJECT1 6x6 covariance" in remediation
 
 
 @pytest.mark.parametrize(

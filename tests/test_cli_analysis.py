@@ -98,3 +98,31 @@ def test_maneuvers_detect_prints_json_and_plots(tmp_path: Path) -> None:
         "confidence",
     }
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pc_of_npd_cdms_warns_of_remediation_or_says_undefined(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tests.conjunction.cdms import cara_npd_cdm
+
+    tca = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    remediable = tmp_path / "npd.kvn"
+    cdm_mod.write_cdm(cara_npd_cdm(tca=tca, creation=tca), remediable, fmt="kvn")
+    result = CliRunner().invoke(cli, ["pc", str(remediable), "--samples", "1000"])
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "    pc_2d_foster: 0.0\n" in result.stdout  # CARA PcCircle testNPDCovariance
+    assert f"astroshield: warning: {remediable}: covariance remediated: " in result.stderr
+    assert "projected 2x2 covariance" in result.stderr
+
+    corrupt = tmp_path / "corrupt.kvn"
+    cdm_mod.write_cdm(cara_npd_cdm(tca=tca, creation=tca, corrupt=True), corrupt, fmt="kvn")
+    result = CliRunner().invoke(cli, ["pc", str(corrupt), "--samples", "1000"])
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "    pc_2d_foster: undefined\n" in result.stdout
+    assert "           pc_mc: undefined\n" in result.stdout
+    assert f"astroshield: warning: {corrupt}: pc_2d_foster undefined: " in result.stderr
+    result = CliRunner().invoke(cli, ["pc", str(corrupt), "--samples", "1000", "--json"])
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["pc_2d_foster"] is None
+    assert "negative variance" in report["pc_undefined_reason"]["pc_2d_foster"]

@@ -186,9 +186,20 @@ def test_stored_form_keeps_its_keys_and_json_types(case_a: dict[str, Any]) -> No
         "pc_mc_samples",
         "pc_mc_hits",
         "issues",
+        "covariance_remediation",
+        "pc_undefined_reason",
     ]
+    assert report.pc_mc.ci95 is not None
     assert stored["pc_mc"] == {"value": report.pc_mc.value, "ci95": list(report.pc_mc.ci95)}
     assert stored["issues"] == []
+    assert stored["pc_undefined_reason"] == {}
+    summary = stored["covariance_remediation"]
+    assert summary["status"] == "positive_definite"
+    assert [c["covariance"] for c in summary["covariances"]] == [
+        "projected 2x2 covariance",
+        "OBJECT1 6x6 covariance",
+        "OBJECT2 6x6 covariance",
+    ]
     assert stored["pc_mc_hits"] == report.pc_mc_hits
 
 

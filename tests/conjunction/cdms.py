@@ -9,7 +9,9 @@ combined radius, and with it Pc, is chosen per message.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -119,3 +121,42 @@ def kvn(message: Cdm) -> bytes:
 
 def xml(message: Cdm) -> bytes:
     return cdm_mod.dumps_xml(message).encode()
+
+
+CARA_NPD_CASES = Path(__file__).resolve().parents[1] / "data" / "pc" / "cara_npd_cases.json"
+
+
+def cara_npd_cdm(
+    *,
+    primary: str = "12345",
+    secondary: str = "99999",
+    tca: datetime,
+    creation: datetime,
+    message_id: str = "CARA-NPD-1",
+    corrupt: bool = False,
+) -> Cdm:
+    """CARA's PcCircle NPD unit-test conjunction (tests/data/pc/cara_npd_cases.json) as a CDM.
+
+    The secondary's position covariance has one negative eigenvalue: CARA remediates it and
+    publishes Pc = 0 for the combined HBR of 52.84 m (26.42 m each here). With ``corrupt`` both
+    position covariances are negated: no positive eigenvalue, nothing to remediate.
+    """
+    cases = json.loads(CARA_NPD_CASES.read_text(encoding="utf-8"))["pccircle"]["cases"]
+    case = next(c for c in cases if c["name"] == "npd_covariance")
+    assert case["units"] == "m"
+    sign = -1.0 if corrupt else 1.0
+    r1, r2 = np.asarray(case["r1"]) / 1e3, np.asarray(case["r2"]) / 1e3
+    v1, v2 = np.asarray(case["v1"]) / 1e3, np.asarray(case["v2"]) / 1e3
+    c1 = sign * np.asarray(case["cov1"]) / 1e6
+    c2 = sign * np.asarray(case["cov2"]) / 1e6
+    half = case["hbr"] / 2.0
+    return Cdm(
+        header=CdmHeader(
+            creation_date=_naive(creation), originator="TEST-CARA", message_id=message_id
+        ),
+        relative=CdmRelativeData(
+            tca=_naive(tca), miss_distance_m=float(np.linalg.norm(r1 - r2)) * 1e3
+        ),
+        object1=_segment("OBJECT1", primary, r1, v1, c1, half, "OUR SAT"),
+        object2=_segment("OBJECT2", secondary, r2, v2, c2, half, "DEBRIS"),
+    )

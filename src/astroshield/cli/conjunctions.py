@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -138,7 +138,9 @@ def pc(
     """Collision probability of a CCSDS CDM (KVN or XML) by every method we have.
 
     Data-quality findings of the CDM (e.g. a covariance that is not positive definite) are
-    warning lines on stderr.
+    warning lines on stderr, and so is a covariance remediated by CARA eigenvalue clipping. A
+    Pc that cannot be defined (a covariance that cannot be remediated) prints as "undefined"
+    (null in JSON) with its reason on stderr; that is an answer, not an error (exit 0).
     """
     import json
     import warnings
@@ -163,9 +165,22 @@ def pc(
         report = pc_report(cdm, hbr_m=hbr_m, mc_samples=samples, seed=seed).as_dict()
     except ValueError as exc:  # the CDM's numbers give no Pc (no hard-body radius ...)
         fail(f"{source}: {exc}")
+    _warn_remediation(source, report)
     if json_output:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
     for key in ("tca", "miss_distance_m", "pc_2d_foster", "pc_2d_chan", "pc_max", "pc_3d"):
-        typer.echo(f"{key:>16}: {report[key]}")
-    typer.echo(f"{'pc_mc':>16}: {report['pc_mc']['value']} (95% CI {report['pc_mc']['ci95']})")
+        value = report[key]
+        typer.echo(f"{key:>16}: {'undefined' if value is None else value}")
+    mc = report["pc_mc"]
+    mc_text = "undefined" if mc["value"] is None else f"{mc['value']} (95% CI {mc['ci95']})"
+    typer.echo(f"{'pc_mc':>16}: {mc_text}")
+
+
+def _warn_remediation(source: str, report: dict[str, Any]) -> None:
+    """One stderr line for a remediated covariance, one per undefined Pc."""
+    summary = report["covariance_remediation"]
+    if summary["status"] in ("remediated", "not_remediable"):
+        warn(f"{source}: covariance {summary['status']}: {summary['reason']}")
+    for method, reason in report["pc_undefined_reason"].items():
+        warn(f"{source}: {method} undefined: {reason}")

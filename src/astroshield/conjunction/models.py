@@ -116,11 +116,12 @@ class ConjunctionCdm(Base):
     creation_date: Mapped[datetime] = mapped_column(UTCDateTime)
     tca: Mapped[datetime] = mapped_column(UTCDateTime)
     miss_distance_m: Mapped[float] = mapped_column(Float)
-    pc_2d_foster: Mapped[float] = mapped_column(Float)
-    pc_2d_chan: Mapped[float] = mapped_column(Float)
-    pc_max: Mapped[float] = mapped_column(Float)
-    pc_3d: Mapped[float] = mapped_column(Float)
-    pc_mc: Mapped[float] = mapped_column(Float)
+    # NULL: undefined (a covariance that cannot be remediated); the report says why.
+    pc_2d_foster: Mapped[float | None] = mapped_column(Float)
+    pc_2d_chan: Mapped[float | None] = mapped_column(Float)
+    pc_max: Mapped[float | None] = mapped_column(Float)
+    pc_3d: Mapped[float | None] = mapped_column(Float)
+    pc_mc: Mapped[float | None] = mapped_column(Float)
     hbr_m: Mapped[float] = mapped_column(Float)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     raw: Mapped[str] = mapped_column(Text)
@@ -128,6 +129,21 @@ class ConjunctionCdm(Base):
     format: Mapped[str] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def covariance_remediation_status(self) -> str:
+        """The stored report's covariance verdict (reports written before issue 21 carry
+        only ``covariance_repaired``)."""
+        summary = self.report.get("covariance_remediation")
+        if isinstance(summary, dict) and isinstance(summary.get("status"), str):
+            return str(summary["status"])
+        return "remediated" if self.report.get("covariance_repaired") else "positive_definite"
+
+    @property
+    def pc_undefined_reason(self) -> dict[str, str]:
+        """Method -> why its Pc is NULL, from the stored report."""
+        reasons = self.report.get("pc_undefined_reason")
+        return {str(k): str(v) for k, v in reasons.items()} if isinstance(reasons, dict) else {}
 
 
 class ConjunctionScreening(Base):

@@ -85,7 +85,13 @@ class ConjunctionEventRead(ResponseModel):
 
 
 class CdmRead(ResponseModel):
-    """One CDM of an event with the Pc of every method computed from it."""
+    """One CDM of an event with the Pc of every method computed from it.
+
+    A Pc is null when it is undefined (a covariance that cannot be remediated):
+    ``pc_undefined_reason`` maps the method to the reason. ``covariance_remediation_status`` is
+    ``positive_definite``, ``positive_semidefinite``, ``remediated`` (eigenvalues clipped as
+    CARA does; the Pc carries that caveat) or ``not_remediable``.
+    """
 
     model_config = ConfigDict(json_schema_extra={"examples": [_CDM_EXAMPLE]})
 
@@ -96,11 +102,13 @@ class CdmRead(ResponseModel):
     creation_date: datetime
     tca: datetime
     miss_distance_m: float
-    pc_2d_foster: float
-    pc_2d_chan: float
-    pc_max: float
-    pc_3d: float
-    pc_mc: float
+    pc_2d_foster: float | None
+    pc_2d_chan: float | None
+    pc_max: float | None
+    pc_3d: float | None
+    pc_mc: float | None
+    covariance_remediation_status: str
+    pc_undefined_reason: dict[str, str]
     hbr_m: float
     format: Literal["kvn", "xml"]
     source: str

@@ -7,7 +7,15 @@ API::
 
     {"pc_2d_foster": float, "pc_2d_chan": float, "pc_max": float, "pc_3d": float,
      "pc_mc": {"value": float, "ci95": [lo, hi]}, "miss_distance_m": float,
-     "tca": "2010-03-13T22:37:52.618Z", ...audit keys...}
+     "tca": "2010-03-13T22:37:52.618Z", ...audit keys...,
+     "covariance_remediation": {"status": ..., "reason": ..., "covariances": [...]},
+     "pc_undefined_reason": {}}
+
+Non-positive-definite covariances are remediated as CARA does (eigenvalue clipping, see
+:mod:`astroshield.astro.dynamics.covariance`); ``covariance_remediation`` says what was done to
+each covariance (eigenvalues and floor in the CDM's units: m², m²/s, m²/s²). A covariance that
+cannot be remediated leaves the Pc of the methods that use it undefined: ``null`` in JSON, with
+the reason in ``pc_undefined_reason`` (method name -> reason).
 
 Conversions (the part that is easy to get wrong):
 
@@ -31,9 +39,10 @@ Pc itself is never computed here; see :mod:`astroshield.astro.conjunction.pc` fo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import erfa  # pyerfa ships no stubs; pyproject overrides omit it
 import numpy as np
@@ -41,9 +50,15 @@ from numpy.typing import NDArray
 
 from astroshield.astro.conjunction.pc import pc_2d_result, pc_3d, pc_max, pc_monte_carlo
 from astroshield.astro.dynamics import frames
+from astroshield.astro.dynamics.covariance import (
+    CovarianceError,
+    CovarianceRemediation,
+    NotRemediableCovarianceError,
+)
 from astroshield.astro.formats.cdm import Cdm, CdmError, CdmObject
 
 F64 = NDArray[np.float64]
+_T = TypeVar("_T")
 
 __all__ = [
     "InertialPair",
@@ -139,13 +154,36 @@ def format_tca(tca: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MonteCarloPc:
-    """Monte Carlo Pc and its 95 % binomial confidence interval."""
+    """Monte Carlo Pc and its 95 % binomial confidence interval (both None when undefined)."""
 
-    value: float
-    ci95: tuple[float, float]
+    value: float | None
+    ci95: tuple[float, float] | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "ci95": list(self.ci95)}
+        return {"value": self.value, "ci95": None if self.ci95 is None else list(self.ci95)}
+
+
+# Worst first: the report's overall status is the worst of its covariances'.
+_STATUS_ORDER = ("not_remediable", "remediated", "positive_semidefinite", "positive_definite")
+
+# CDM covariances are m², m²/s, m²/s²; the Pc methods work in km.
+_KM2_TO_M2 = 1e6
+
+
+def remediation_summary(items: tuple[CovarianceRemediation, ...]) -> dict[str, Any]:
+    """``{"status", "reason", "covariances": [...]}``: the worst status over ``items`` and
+    the reasons of those that were not positive (semi-)definite."""
+    worst = min(
+        (item.status for item in items),
+        key=_STATUS_ORDER.index,
+        default="positive_definite",
+    )
+    notes = [f"{item.name}: {item.reason}" for item in items if item.status in _STATUS_ORDER[:2]]
+    return {
+        "status": worst,
+        "reason": "; ".join(notes) if notes else "every covariance is positive (semi-)definite",
+        "covariances": [item.as_dict() for item in items],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +194,10 @@ class PcReport:
     the originator's own Pc when the message states one.
     """
 
-    pc_2d_foster: float
-    pc_2d_chan: float
-    pc_max: float
-    pc_3d: float
+    pc_2d_foster: float | None
+    pc_2d_chan: float | None
+    pc_max: float | None
+    pc_3d: float | None
     pc_mc: MonteCarloPc
     miss_distance_m: float
     tca: str
@@ -174,6 +212,8 @@ class PcReport:
     pc_mc_samples: int
     pc_mc_hits: int
     issues: tuple[str, ...]
+    covariance_remediation: tuple[CovarianceRemediation, ...] = ()
+    pc_undefined_reason: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON-ready form, keys in this order (stored with the CDM, served as is)."""
@@ -196,6 +236,8 @@ class PcReport:
             "pc_mc_samples": self.pc_mc_samples,
             "pc_mc_hits": self.pc_mc_hits,
             "issues": list(self.issues),
+            "covariance_remediation": remediation_summary(self.covariance_remediation),
+            "pc_undefined_reason": dict(self.pc_undefined_reason),
         }
 
 
@@ -216,21 +258,56 @@ def _hard_body_radius(cdm: Cdm, hbr_m: float | None) -> tuple[float, str]:
     return hbr, source
 
 
+def _defined(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+# The Pc functions name the inputs cov1/cov2; the report speaks of the CDM's objects.
+_OBJECT_NAMES = {"cov1": "OBJECT1 6x6 covariance", "cov2": "OBJECT2 6x6 covariance"}
+
+
+def _named(verdicts: tuple[CovarianceRemediation, ...]) -> tuple[CovarianceRemediation, ...]:
+    """Each covariance once (a bad input is judged by several methods), with CDM names."""
+    seen: dict[str, CovarianceRemediation] = {}
+    for v in verdicts:
+        name = _OBJECT_NAMES.get(v.name, v.name)
+        seen.setdefault(name, replace(v, name=name))
+    return tuple(seen.values())
+
+
+def _or_undefined(
+    method: str, compute: Callable[[], _T], undefined: dict[str, str]
+) -> tuple[_T | None, CovarianceRemediation | None]:
+    """Run one Pc method; a covariance it cannot use makes its Pc undefined, with the reason
+    (and the failing covariance's verdict when it was judged not remediable)."""
+    try:
+        return compute(), None
+    except NotRemediableCovarianceError as exc:
+        undefined[method] = str(exc)
+        return None, exc.remediation
+    except CovarianceError as exc:  # e.g. a propagated position covariance that is singular
+        undefined[method] = str(exc)
+        return None, None
+
+
 def pc_report(
     cdm: Cdm, *, hbr_m: float | None = None, mc_samples: int = 100_000, seed: int = 0
 ) -> PcReport:
     """Pc of a CDM by 2-D Foster, 2-D Chan, Alfano max, 3-D (Coppola/Hall) and Monte Carlo.
 
     ``hbr_m`` is the combined hard-body radius in metres, used only when the CDM does not give
-    both objects' sizes. Non-positive-definite covariances are eigenvalue-clipped as CARA does
-    and flagged in ``covariance_repaired``. The miss distance recomputed from the two states is
-    compared with MISS_DISTANCE: ``miss_distance_discrepancy_m`` (recomputed - message) and an
-    entry in ``issues`` when it exceeds max(1 m, 0.1 %).
+    both objects' sizes. Non-positive-definite covariances are eigenvalue-clipped as CARA does:
+    ``covariance_repaired`` and ``covariance_remediation`` say so. A covariance that cannot be
+    remediated makes the Pc of the methods using it None, with ``pc_undefined_reason``. The miss
+    distance recomputed from the two states is compared with MISS_DISTANCE:
+    ``miss_distance_discrepancy_m`` (recomputed - message) and an entry in ``issues`` when it
+    exceeds max(1 m, 0.1 %).
 
-    Raises :class:`ValueError` without a usable hard-body radius,
-    :class:`~astroshield.astro.conjunction.pc.DegenerateGeometryError` for a (near) zero
-    relative velocity (no encounter plane) and :class:`~astroshield.astro.formats.cdm.CdmError`
-    for a REF_FRAME pair that cannot be put in one inertial frame.
+    Raises :class:`ValueError` without a usable hard-body radius or for an asymmetric
+    covariance, :class:`~astroshield.astro.conjunction.pc.DegenerateGeometryError` for a (near)
+    zero relative velocity (no encounter plane) and
+    :class:`~astroshield.astro.formats.cdm.CdmError` for a REF_FRAME pair that cannot be put in
+    one inertial frame.
     """
     hbr, source = _hard_body_radius(cdm, hbr_m)
     pair = inertial_pair(cdm)
@@ -239,8 +316,20 @@ def pc_report(
     foster = pc_2d_result(*states, hbr_km, "foster")
     chan = pc_2d_result(*states, hbr_km, "chan")
     pmax = pc_max(*states, hbr_km)
-    p3 = pc_3d(*states, hbr_km)
-    mc = pc_monte_carlo(*states, hbr_km, mc_samples, seed)
+    planar = (foster.undefined_reason, chan.undefined_reason, pmax.undefined_reason)
+    undefined = {
+        m: r for m, r in zip(("pc_2d_foster", "pc_2d_chan", "pc_max"), planar, strict=True) if r
+    }
+    p3, bad3 = _or_undefined("pc_3d", lambda: pc_3d(*states, hbr_km), undefined)
+    mc, bad_mc = _or_undefined(
+        "pc_mc", lambda: pc_monte_carlo(*states, hbr_km, mc_samples, seed), undefined
+    )
+    sampled = mc.covariance_remediation if mc is not None else ()
+    if not sampled and p3 is not None:
+        sampled = p3.covariance_remediation
+    verdicts = _named(
+        (foster.covariance_remediation, *sampled, *(v for v in (bad_mc, bad3) if v is not None))
+    )
 
     miss_m = float(np.linalg.norm(pair.r1 - pair.r2)) * 1e3
     speed_m_s = float(np.linalg.norm(pair.v1 - pair.v2)) * 1e3
@@ -253,11 +342,15 @@ def pc_report(
             f"{miss_m:.3f} m by {discrepancy:.3f} m (tolerance {tol:.3f} m)"
         )
     return PcReport(
-        pc_2d_foster=float(foster.value),
-        pc_2d_chan=float(chan.value),
-        pc_max=float(pmax.pc),
-        pc_3d=float(p3.value),
-        pc_mc=MonteCarloPc(float(mc.pc), (float(mc.ci_low), float(mc.ci_high))),
+        pc_2d_foster=_defined(foster.value),
+        pc_2d_chan=_defined(chan.value),
+        pc_max=_defined(pmax.pc),
+        pc_3d=None if p3 is None else _defined(p3.value),
+        pc_mc=(
+            MonteCarloPc(None, None)
+            if mc is None
+            else MonteCarloPc(float(mc.pc), (float(mc.ci_low), float(mc.ci_high)))
+        ),
         miss_distance_m=float(cdm.relative.miss_distance_m),
         tca=format_tca(cdm.relative.tca),
         hbr_m=hbr,
@@ -266,11 +359,11 @@ def pc_report(
         relative_speed_m_s=speed_m_s,
         miss_distance_recomputed_m=miss_m,
         miss_distance_discrepancy_m=discrepancy,
-        covariance_repaired=bool(
-            foster.covariance_repaired or chan.covariance_repaired or p3.covariance_repaired
-        ),
+        covariance_repaired=any(v.remediated for v in verdicts),
         cdm_collision_probability=cdm.relative.collision_probability,
-        pc_mc_samples=int(mc.samples),
-        pc_mc_hits=int(mc.hits),
+        pc_mc_samples=0 if mc is None else int(mc.samples),
+        pc_mc_hits=0 if mc is None else int(mc.hits),
         issues=tuple(issues),
+        covariance_remediation=tuple(v.scaled(_KM2_TO_M2) for v in verdicts),
+        pc_undefined_reason=tuple(undefined.items()),
     )

@@ -19,6 +19,7 @@ from astroshield.conjunction.service.events import (
     latest_cdm_or_409,
     stored_cdm,
 )
+from astroshield.errors import ConflictError
 from astroshield.observability.tracing import span
 from astroshield.security.principal import Principal
 
@@ -73,6 +74,10 @@ async def avoidance_trade(
     repository = ConjunctionRepository(session, principal.organisation_id)
     event = await event_or_404(repository, event_id)
     row = await latest_cdm_or_409(repository, event)
+    if row.pc_2d_foster is None:
+        # A covariance that cannot be remediated: no Pc to take out of red.
+        reason = row.pc_undefined_reason.get("pc_2d_foster", "the covariance is not usable")
+        raise ConflictError(f"the latest CDM's Pc is undefined: {reason}")
     message = stored_cdm(row)
     pair = _primary_first(inertial_pair(message), message, event.primary_catalog_number)
     before, result = await asyncio.to_thread(

@@ -74,7 +74,9 @@ async def latest_cdm_or_409(
 async def history_of(repository: ConjunctionRepository, event_id: uuid.UUID) -> EventHistory:
     event = await event_or_404(repository, event_id)
     cdms = await repository.cdms_of_event(event_id)
-    trend = risk.pc_trend([(row.creation_date, row.pc_2d_foster) for row in cdms])
+    trend = risk.pc_trend(
+        [(row.creation_date, row.pc_2d_foster) for row in cdms if row.pc_2d_foster is not None]
+    )
     return EventHistory(event, cdms, trend)
 
 

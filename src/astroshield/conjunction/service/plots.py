@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.astro.conjunction.pc import encounter_plane
 from astroshield.astro.conjunction.report import inertial_pair
+from astroshield.astro.dynamics.covariance import NotRemediableCovarianceError
 from astroshield.astro.formats.cdm import Cdm
 from astroshield.astro.plots.encounter import encounter_plane_plot, pc_history_plot
 from astroshield.conjunction.repository import ConjunctionRepository
@@ -19,6 +20,7 @@ from astroshield.conjunction.service.events import (
     latest_cdm_or_409,
     stored_cdm,
 )
+from astroshield.errors import ConflictError
 from astroshield.security.principal import Principal
 
 
@@ -37,16 +39,21 @@ async def encounter_png(session: AsyncSession, principal: Principal, event_id: u
     row = await latest_cdm_or_409(repository, event)
     title = (
         f"{event.primary_catalog_number} vs {event.secondary_catalog_number}, "
-        f"Pc {row.pc_2d_foster:.2e}"
+        f"Pc {'undefined' if row.pc_2d_foster is None else format(row.pc_2d_foster, '.2e')}"
     )
-    return await asyncio.to_thread(_encounter_png, stored_cdm(row), row.hbr_m, title)
+    try:
+        return await asyncio.to_thread(_encounter_png, stored_cdm(row), row.hbr_m, title)
+    except NotRemediableCovarianceError as exc:
+        raise ConflictError(f"no encounter plane to draw: {exc}") from None
 
 
 async def pc_history_png(session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> bytes:
     """Pc of each CDM against its creation time, with the red and yellow thresholds."""
     history = await history_of(ConjunctionRepository(session, principal.organisation_id), event_id)
-    times = [row.creation_date for row in history.cdms]
-    values = [row.pc_2d_foster for row in history.cdms]
+    # A CDM with an undefined Pc (not remediable covariance) has no point to plot.
+    defined = [row for row in history.cdms if row.pc_2d_foster is not None]
+    times = [row.creation_date for row in defined]
+    values = [row.pc_2d_foster for row in defined if row.pc_2d_foster is not None]
     title = (
         f"{history.event.primary_catalog_number} vs "
         f"{history.event.secondary_catalog_number}: Pc over CDM updates"

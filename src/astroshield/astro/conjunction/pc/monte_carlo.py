@@ -25,7 +25,11 @@ from scipy import special, stats
 
 from astroshield.astro.conjunction.pc._twobody import MU_EARTH_KM3_S2, kepler_propagate
 from astroshield.astro.conjunction.pc.planar import DegenerateGeometryError
-from astroshield.astro.dynamics.covariance import CovarianceError, check_covariance
+from astroshield.astro.dynamics.covariance import (
+    CovarianceError,
+    CovarianceRemediation,
+    check_covariance,
+)
 
 F64 = NDArray[np.float64]
 Interval = Literal["wilson", "clopper-pearson"]
@@ -43,7 +47,8 @@ class MonteCarloResult:
     """Monte Carlo Pc estimate ``hits / samples`` with a binomial confidence interval.
 
     ``boundary_minima`` counts samples whose closest approach fell on the window edge (a hint
-    the window is too short when many of them are also near the HBR).
+    the window is too short when many of them are also near the HBR). ``covariance_remediation``
+    is the verdict on each sampled covariance (CARA clips at a zero floor before sampling).
     """
 
     pc: float
@@ -55,6 +60,7 @@ class MonteCarloResult:
     interval: str
     boundary_minima: int = 0
     window: tuple[float, float] | None = None
+    covariance_remediation: tuple[CovarianceRemediation, ...] = ()
 
 
 def binomial_interval(
@@ -87,7 +93,7 @@ def binomial_interval(
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _sampler(cov: ArrayLike, name: str, repair: bool) -> F64:
+def _sampler(cov: ArrayLike, name: str, repair: bool) -> tuple[F64, CovarianceRemediation]:
     c = np.asarray(cov, dtype=np.float64)
     if c.shape == (3, 3):
         # Position-only covariance: velocity taken as exact (documented assumption).
@@ -96,11 +102,12 @@ def _sampler(cov: ArrayLike, name: str, repair: bool) -> F64:
         c = full
     if c.shape != (6, 6):
         raise CovarianceError(f"{name} must be 6x6 (position-velocity) or 3x3 (position)")
+    # CARA (CovRemEigValClip) samples Monte Carlo states from covariances clipped at Lclip = 0.
     chk = check_covariance(c, repair=repair, floor=0.0, name=name)
     # Eigen factor instead of Cholesky: semi-definite matrices (zero velocity block) are legal.
     w, q = np.linalg.eigh(chk.matrix)
     out: F64 = q * np.sqrt(np.clip(w, 0.0, None))
-    return out
+    return out, chk.remediation
 
 
 def pc_monte_carlo(
@@ -138,8 +145,8 @@ def pc_monte_carlo(
         raise ValueError("samples must be positive")
     x1 = np.concatenate([np.asarray(r1, float).reshape(3), np.asarray(v1, float).reshape(3)])
     x2 = np.concatenate([np.asarray(r2, float).reshape(3), np.asarray(v2, float).reshape(3)])
-    l1 = _sampler(cov1, "cov1", repair)
-    l2 = _sampler(cov2, "cov2", repair)
+    l1, rem1 = _sampler(cov1, "cov1", repair)
+    l2, rem2 = _sampler(cov2, "cov2", repair)
     dr = x1[:3] - x2[:3]
     dv = x1[3:] - x2[3:]
     speed = float(np.linalg.norm(dv))
@@ -172,7 +179,16 @@ def pc_monte_carlo(
         done += b
     lo, hi = binomial_interval(hits, samples, confidence, interval)
     return MonteCarloResult(
-        hits / samples, hits, samples, lo, hi, confidence, interval, boundary, (t0, t1)
+        hits / samples,
+        hits,
+        samples,
+        lo,
+        hi,
+        confidence,
+        interval,
+        boundary,
+        (t0, t1),
+        (rem1, rem2),
     )
 
 

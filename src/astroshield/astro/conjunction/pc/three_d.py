@@ -39,7 +39,11 @@ from scipy import integrate, special
 
 from astroshield.astro.conjunction.pc._twobody import MU_EARTH_KM3_S2, kepler_stm
 from astroshield.astro.conjunction.pc.planar import DegenerateGeometryError
-from astroshield.astro.dynamics.covariance import CovarianceError, check_covariance
+from astroshield.astro.dynamics.covariance import (
+    CovarianceError,
+    CovarianceRemediation,
+    check_covariance,
+)
 
 F64 = NDArray[np.float64]
 
@@ -48,12 +52,18 @@ __all__ = ["Pc3DResult", "pc_3d"]
 
 @dataclass(frozen=True)
 class Pc3DResult:
-    """Expected number of collisions ``value`` (~ Pc when small) over ``window`` (s from epoch)."""
+    """Expected number of collisions ``value`` (~ Pc when small) over ``window`` (s from epoch).
+
+    ``covariance_remediation`` holds the verdict on each object's 6x6 covariance (clipped at a
+    zero floor as CARA does before propagating); a covariance that cannot be remediated raises
+    :class:`~astroshield.astro.dynamics.covariance.NotRemediableCovarianceError` instead.
+    """
 
     value: float
     window: tuple[float, float]
     abs_error_estimate: float
     covariance_repaired: bool
+    covariance_remediation: tuple[CovarianceRemediation, ...] = ()
 
 
 @lru_cache(maxsize=8)
@@ -87,7 +97,7 @@ def _rotation_to(axis: F64) -> F64:
     return np.stack([e1, e2, a], axis=1)
 
 
-def _full_cov(cov: ArrayLike, name: str, repair: bool) -> tuple[F64, bool]:
+def _full_cov(cov: ArrayLike, name: str, repair: bool) -> tuple[F64, CovarianceRemediation]:
     c = np.asarray(cov, dtype=np.float64)
     if c.shape != (6, 6):
         raise CovarianceError(
@@ -95,7 +105,7 @@ def _full_cov(cov: ArrayLike, name: str, repair: bool) -> tuple[F64, bool]:
             f"(got shape {c.shape}); CARA Pc3D_Hall raises badCovariance here too"
         )
     chk = check_covariance(c, repair=repair, floor=0.0, name=name)
-    return chk.matrix, chk.repaired
+    return chk.matrix, chk.remediation
 
 
 @dataclass(frozen=True)
@@ -191,10 +201,11 @@ def pc_3d(
     x1v = np.asarray(v1, dtype=np.float64).reshape(3)
     x2r = np.asarray(r2, dtype=np.float64).reshape(3)
     x2v = np.asarray(v2, dtype=np.float64).reshape(3)
-    c1, rep1 = _full_cov(cov1, "cov1", repair)
-    c2, rep2 = _full_cov(cov2, "cov2", repair)
+    c1, rem1 = _full_cov(cov1, "cov1", repair)
+    c2, rem2 = _full_cov(cov2, "cov2", repair)
+    rep1, rep2 = rem1.remediated, rem2.remediated
     if hbr <= 0.0:
-        return Pc3DResult(0.0, (0.0, 0.0), 0.0, rep1 or rep2)
+        return Pc3DResult(0.0, (0.0, 0.0), 0.0, rep1 or rep2, (rem1, rem2))
     dr = x1r - x2r
     dv = x1v - x2v
     speed = float(np.linalg.norm(dv))
@@ -209,4 +220,4 @@ def pc_3d(
     t_lin_c = min(max(-float(dr @ dv) / max(speed**2, 1e-300), t0), t1)
     pts = [t_lin_c] if t0 < t_lin_c < t1 else None
     val, err = integrate.quad(enc.rate, t0, t1, epsabs=0.0, epsrel=rel_tol, limit=200, points=pts)
-    return Pc3DResult(float(val), (t0, t1), float(err), rep1 or rep2)
+    return Pc3DResult(float(val), (t0, t1), float(err), rep1 or rep2, (rem1, rem2))

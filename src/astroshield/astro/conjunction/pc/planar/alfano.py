@@ -16,6 +16,7 @@ from scipy import optimize
 from astroshield.astro.conjunction.pc.planar.geometry import encounter_plane
 from astroshield.astro.conjunction.pc.planar.integrals import foster_circle
 from astroshield.astro.conjunction.pc.planar.scalar import pc_encounter_plane_result
+from astroshield.astro.dynamics.covariance import NotRemediableCovarianceError
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,15 @@ class PcMaxResult:
 
     ``bounded`` is True when there is no interior maximum: the miss point is inside the
     hard-body disk (Pc -> 1 as k -> 0, reported as ``pc=1``, ``k_squared=0``) or the optimum sits
-    at the edge of the search interval.
+    at the edge of the search interval. When the projected covariance cannot be remediated all
+    three numbers are NaN and ``undefined_reason`` says why.
     """
 
     pc: float
     k_squared: float
     pc_unscaled: float
     bounded: bool
+    undefined_reason: str | None = None
 
     @property
     def k(self) -> float:
@@ -48,6 +51,8 @@ def pc_max_encounter_plane(
     ``Pc_max = HBR^2 / (e d^2 sigma_x sigma_y)``), evaluating the exact Foster integral.
     """
     base = pc_encounter_plane_result(miss_xy, cov_2x2, hbr, "foster", repair=repair)
+    if base.undefined_reason is not None:
+        return PcMaxResult(math.nan, math.nan, math.nan, False, base.undefined_reason)
     if hbr <= 0.0:
         return PcMaxResult(0.0, 1.0, 0.0, False)
     miss = base.miss
@@ -82,5 +87,8 @@ def pc_max(
 ) -> PcMaxResult:
     """Alfano maximum Pc for a conjunction given as two inertial states (see
     :func:`pc_max_encounter_plane`)."""
-    ep = encounter_plane(r1, v1, cov1, r2, v2, cov2, hbr, repair=repair)
+    try:
+        ep = encounter_plane(r1, v1, cov1, r2, v2, cov2, hbr, repair=repair)
+    except NotRemediableCovarianceError as exc:
+        return PcMaxResult(math.nan, math.nan, math.nan, False, str(exc))
     return pc_max_encounter_plane(ep.miss, ep.covariance, hbr, repair=repair)

@@ -91,19 +91,17 @@ def _graded_nodes(a: F64, b: F64, s1: F64, s2: F64, r: F64, order: int) -> tuple
 
 def _principal_axes(miss: F64, cov: F64, r: F64) -> tuple[F64, F64, F64, F64, F64, F64]:
     """``(a, b, s1, s2, lam1, lam2)``: |miss| on the major/minor axes, their sigmas and
-    variances (clipped at ``(CARA_FCLIP * r)^2``), closed-form for 2x2 matrices."""
+    variances (clipped at ``(CARA_FCLIP * r)^2`` as CARA's PcCircle does, so an NPD covariance
+    is remediated), closed-form for 2x2 matrices. Without a positive eigenvalue there is
+    nothing to remediate (``not_remediable`` in
+    :func:`~astroshield.astro.dynamics.covariance.check_covariance`): both sigmas are NaN."""
     cxx = cov[:, 0, 0]
     czz = cov[:, 1, 1]
     cxz = 0.5 * (cov[:, 0, 1] + cov[:, 1, 0])
     half_tr = 0.5 * (cxx + czz)
     rad = np.hypot(0.5 * (cxx - czz), cxz)
-    lam1 = half_tr + rad
+    lam1 = np.where(half_tr + rad > 0.0, half_tr + rad, np.nan)
     lam2 = half_tr - rad
-    neg = lam2 < -1e-8 * np.abs(lam1)
-    if np.any(neg):
-        raise CovarianceError(
-            f"event {int(np.argmax(neg))}: covariance is not positive semi-definite"
-        )
     floor = (CARA_FCLIP * r) ** 2
     lam2 = np.maximum(lam2, floor)
     lam1 = np.maximum(lam1, floor)
@@ -133,9 +131,9 @@ def pc_encounter_plane_batch(
     angle: one ``order``-point panel when the minor sigma is at least HBR/4, four
     ``panel_order``-point panels split at the integrand's fast-change points down to HBR/33,
     and 16 graded ``panel_order``-point panels for thinner covariances (or, with
-    ``adaptive_thin``, the adaptive scalar integrator for those). Minor
-    eigenvalues are clipped at ``(1e-4 HBR)^2`` as in CARA; a clearly negative eigenvalue or
-    non-finite input raises.
+    ``adaptive_thin``, the adaptive scalar integrator for those). Eigenvalues are clipped at
+    ``(1e-4 HBR)^2`` as in CARA (NPD remediation); an event whose covariance has no positive
+    eigenvalue gets NaN (undefined Pc); non-finite input raises.
     """
     miss = np.asarray(miss_xy, dtype=np.float64)
     cov = np.asarray(cov_2x2, dtype=np.float64)
@@ -150,7 +148,8 @@ def pc_encounter_plane_batch(
     a, b, s1, s2, lam1, lam2 = _principal_axes(miss, cov, r)
 
     out = np.zeros(n)
-    live = r > 0.0
+    defined = np.isfinite(lam1)
+    live = (r > 0.0) & defined
     easy = np.nonzero(live & (s2 >= _SINGLE_PANEL_RATIO * r))[0]
     mid = np.nonzero(live & (s2 < _SINGLE_PANEL_RATIO * r) & (s2 >= _PANEL_RATIO * r))[0]
     hard = np.nonzero(live & (s2 < _PANEL_RATIO * r))[0]
@@ -174,6 +173,7 @@ def pc_encounter_plane_batch(
             th, wt = _graded_nodes(a[idx], b[idx], s1[idx], s2[idx], r[idx], panel_order)
             out[idx] = _chord_sum(a[idx], b[idx], s1[idx], s2[idx], r[idx], th, wt)
     out = np.clip(out, 0.0, 1.0)
+    out[~defined] = np.nan
     return out
 
 

@@ -14,7 +14,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from astroshield.astro.dynamics.covariance import CovarianceError, check_covariance, check_symmetric
+from astroshield.astro.dynamics.covariance import (
+    CovarianceError,
+    CovarianceRemediation,
+    check_covariance,
+    check_symmetric,
+)
 
 F64 = NDArray[np.float64]
 MissConvention = Literal["cara", "projected"]
@@ -32,7 +37,8 @@ class EncounterPlane:
     """Projection of a conjunction onto the CARA encounter plane.
 
     ``basis`` rows are the inertial unit vectors ``x`` and ``z`` of the plane, ``y_axis`` is the
-    relative-velocity direction. ``miss`` and ``covariance`` are in the plane's (x, z) axes.
+    relative-velocity direction. ``miss`` and ``covariance`` are in the plane's (x, z) axes;
+    ``covariance_remediation`` says whether the projected covariance was eigenvalue-clipped.
     """
 
     miss: F64
@@ -40,7 +46,11 @@ class EncounterPlane:
     basis: F64
     y_axis: F64
     relative_speed: float
-    covariance_repaired: bool
+    covariance_remediation: CovarianceRemediation
+
+    @property
+    def covariance_repaired(self) -> bool:
+        return self.covariance_remediation.remediated
 
 
 def _vec3(a: ArrayLike, name: str) -> F64:
@@ -85,7 +95,9 @@ def encounter_plane(
 
     Raises :class:`DegenerateGeometryError` when ``|v1 - v2|`` is zero, below
     ``min_relative_speed`` or below 1e-12 of the larger speed (the plane is then undefined and a
-    2-D Pc meaningless; use :func:`~astroshield.astro.conjunction.pc.pc_3d` or Monte Carlo).
+    2-D Pc meaningless; use :func:`~astroshield.astro.conjunction.pc.pc_3d` or Monte Carlo), and
+    :class:`~astroshield.astro.dynamics.covariance.NotRemediableCovarianceError` when the
+    projected covariance cannot be remediated.
     """
     r1v, v1v, r2v, v2v = _vec3(r1, "r1"), _vec3(v1, "v1"), _vec3(r2, "r2"), _vec3(v2, "v2")
     c = _position_block(cov1, "cov1") + _position_block(cov2, "cov2")
@@ -109,7 +121,7 @@ def encounter_plane(
     floor = (CARA_FCLIP * hbr) ** 2 if hbr > 0 else 0.0
     chk = check_covariance(cp, repair=repair, floor=floor, name="projected 2x2 covariance")
     miss = np.array([rn, 0.0]) if miss_convention == "cara" else basis @ r
-    return EncounterPlane(miss, chk.matrix, basis, y, speed, chk.repaired)
+    return EncounterPlane(miss, chk.matrix, basis, y, speed, chk.remediation)
 
 
 def encounter_plane_batch(

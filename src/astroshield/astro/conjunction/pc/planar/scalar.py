@@ -20,7 +20,12 @@ from astroshield.astro.conjunction.pc.planar.integrals import (
     foster_circle,
     foster_square,
 )
-from astroshield.astro.dynamics.covariance import CovarianceError, check_covariance
+from astroshield.astro.dynamics.covariance import (
+    CovarianceError,
+    CovarianceRemediation,
+    NotRemediableCovarianceError,
+    check_covariance,
+)
 
 F64 = NDArray[np.float64]
 Method = Literal["foster", "chan"]
@@ -29,15 +34,42 @@ HbrType = Literal["circle", "square", "square_equal_area"]
 
 @dataclass(frozen=True)
 class PcResult:
-    """A 2-D Pc with the data needed to audit it."""
+    """A 2-D Pc with the data needed to audit it.
+
+    ``covariance_remediation`` is the verdict on the projected 2x2 covariance. When it is
+    ``not_remediable`` the Pc is undefined: ``value`` is NaN, ``covariance`` NaN and
+    ``undefined_reason`` says why.
+    """
 
     value: float
     method: str
     hbr_type: str
-    covariance_repaired: bool
+    covariance_remediation: CovarianceRemediation
     miss: F64
     covariance: F64
     relative_speed: float | None = None
+
+    @property
+    def covariance_repaired(self) -> bool:
+        return self.covariance_remediation.remediated
+
+    @property
+    def undefined_reason(self) -> str | None:
+        """Why there is no Pc, or None when ``value`` is a number."""
+        rem = self.covariance_remediation
+        return None if rem.defined else f"{rem.name}: {rem.reason}"
+
+
+def _undefined(
+    miss: F64,
+    method: str,
+    hbr_type: str,
+    remediation: CovarianceRemediation,
+    relative_speed: float | None = None,
+) -> PcResult:
+    return PcResult(
+        math.nan, method, hbr_type, remediation, miss, np.full((2, 2), math.nan), relative_speed
+    )
 
 
 def _pc_plane(
@@ -85,14 +117,17 @@ def pc_encounter_plane_result(
     if not math.isfinite(hbr):
         raise ValueError("hbr must be finite")
     floor = (CARA_FCLIP * hbr) ** 2 if hbr > 0 else 0.0
-    chk = check_covariance(c, repair=repair, floor=floor, name="encounter-plane covariance")
+    try:
+        chk = check_covariance(c, repair=repair, floor=floor, name="encounter-plane covariance")
+    except NotRemediableCovarianceError as exc:
+        return _undefined(miss, method, hbr_type, exc.remediation)
     # CARA PcElrod returns 0 for a non-positive HBR rather than failing.
     value = (
         0.0
         if hbr <= 0.0
         else _pc_plane(miss, chk.matrix, hbr, method, hbr_type, chan_terms, rel_tol)
     )
-    return PcResult(value, method, hbr_type, chk.repaired, miss, chk.matrix)
+    return PcResult(value, method, hbr_type, chk.remediation, miss, chk.matrix)
 
 
 def pc_encounter_plane(
@@ -110,7 +145,8 @@ def pc_encounter_plane(
 
     ``miss_xy`` is the relative position at TCA in the plane, ``cov_2x2`` the combined
     position covariance in the same axes, ``hbr`` the combined hard-body radius (same length
-    unit). Square shapes have their sides along the given axes. ``hbr <= 0`` gives 0.
+    unit). Square shapes have their sides along the given axes. ``hbr <= 0`` gives 0. A
+    covariance that cannot be remediated gives NaN (see :func:`pc_encounter_plane_result`).
     """
     return pc_encounter_plane_result(
         miss_xy,
@@ -140,19 +176,33 @@ def pc_2d_result(
     rel_tol: float = DEFAULT_REL_TOL,
     miss_convention: MissConvention = "cara",
 ) -> PcResult:
-    """Like :func:`pc_2d` but returns a :class:`PcResult` (repair flag, plane miss/covariance)."""
+    """Like :func:`pc_2d` but returns a :class:`PcResult` (remediation, plane miss/covariance);
+    an undefined Pc (covariance not remediable) is a NaN ``value`` with its reason."""
     if not math.isfinite(hbr):
         raise ValueError("hbr must be finite")
-    ep = encounter_plane(
-        r1, v1, cov1, r2, v2, cov2, hbr, repair=repair, miss_convention=miss_convention
-    )
+    try:
+        ep = encounter_plane(
+            r1, v1, cov1, r2, v2, cov2, hbr, repair=repair, miss_convention=miss_convention
+        )
+    except NotRemediableCovarianceError as exc:
+        # The states passed encounter_plane's checks before the covariance failed.
+        r = np.ravel(np.asarray(r1, dtype=np.float64) - np.asarray(r2, dtype=np.float64))
+        v = np.ravel(np.asarray(v1, dtype=np.float64) - np.asarray(v2, dtype=np.float64))
+        miss = np.array([float(np.linalg.norm(r)), 0.0])
+        return _undefined(miss, method, hbr_type, exc.remediation, float(np.linalg.norm(v)))
     value = (
         0.0
         if hbr <= 0.0
         else _pc_plane(ep.miss, ep.covariance, hbr, method, hbr_type, chan_terms, rel_tol)
     )
     return PcResult(
-        value, method, hbr_type, ep.covariance_repaired, ep.miss, ep.covariance, ep.relative_speed
+        value,
+        method,
+        hbr_type,
+        ep.covariance_remediation,
+        ep.miss,
+        ep.covariance,
+        ep.relative_speed,
     )
 
 
@@ -182,7 +232,9 @@ def pc_2d(
     (half-width HBR) or equal-area square (half-width sqrt(pi)/2 HBR) for ``"foster"``.
 
     Non-positive-definite projected covariances are eigenvalue-clipped at ``(1e-4 HBR)^2`` as in
-    CARA when ``repair`` is True, otherwise a :class:`CovarianceError` is raised. A zero relative
+    CARA when ``repair`` is True (see :func:`pc_2d_result` for what was done), otherwise a
+    :class:`CovarianceError` is raised. A covariance that cannot be remediated (see
+    :mod:`astroshield.astro.dynamics.covariance`) gives NaN, the undefined Pc. A zero relative
     velocity raises :class:`DegenerateGeometryError`.
     """
     return pc_2d_result(
