@@ -140,6 +140,6 @@ def hard_body_radius(cdm: Cdm, inputs: HbrInputs) -> HardBodyRadius:
     value = _checked(inputs.default_m, "default")
     warning = (
         f"hard-body radius: the default {value:g} m was used (none requested, no spacecraft "
-        "radius registered, none in the CDM); Pc scales with about its square"
+        "radius registered, none in the CDM); Pc depends strongly on it"
     )
     return HardBodyRadius(value, "default", (*notes, warning))
