@@ -176,8 +176,10 @@ class Settings(BaseSettings):
     # Conjunctions. A CDM whose TCA is within conjunction_tca_match_s of an event's TCA
     # (same organisation, primary and secondary) is an update of that event.
     conjunction_tca_match_s: float = Field(default=300.0, gt=0, le=3600)
-    # Combined hard-body radius when a CDM gives no size for both objects; every stored Pc
-    # records which radius it used (hbr_source).
+    # Combined hard-body radius (m) used only when nothing else gives one: no hbr_m in the
+    # request, no hard_body_radius_m on the spacecraft, no HBR/AREA_PC/COMMENT HBR in the CDM
+    # (see astro.conjunction.hard_body). Every Pc records its radius and source (hbr_source
+    # "default" here) and warns when this default was used.
     conjunction_default_hbr_m: float = Field(default=20.0, gt=0, le=1000)
     conjunction_pc_mc_samples: int = Field(default=100_000, ge=1_000, le=10_000_000)
     # Screening jobs: the window and search radius are bounded so one request cannot tie up

@@ -129,7 +129,7 @@ def test_omitron_case_a_reproduces_cara_pc(
     expected = case_a["expected"]["Pc2D_circle"]["value"]
     assert report.pc_2d_foster == pytest.approx(expected, rel=1e-3)
     assert report.hbr_m == pytest.approx(20.0)
-    assert report.hbr_source == "argument"
+    assert report.hbr_source == "request"
     assert report.frame == "GCRF"
     assert report.covariance_repaired is False
     assert report.miss_distance_discrepancy_m == pytest.approx(0.0, abs=1e-6)
@@ -206,7 +206,7 @@ def test_stored_form_keeps_its_keys_and_json_types(case_a: dict[str, Any]) -> No
 def test_hbr_from_the_cdm(case_a: dict[str, Any], tmp_path: Path) -> None:
     # HBR (2.0 draft field) of 10 m per object: combined 20 m, the fixture's HBR.
     msg = _reread(_case_cdm(case_a, hbr_each_m=10.0), tmp_path, "kvn")
-    report = pc_report(msg, hbr_m=99.0, mc_samples=1_000)
+    report = pc_report(msg, mc_samples=1_000)
     assert report.hbr_m == 20.0
     assert report.hbr_source == "cdm:HBR+HBR"
     expected = case_a["expected"]["Pc2D_circle"]["value"]

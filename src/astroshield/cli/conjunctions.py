@@ -20,6 +20,7 @@ from astroshield.cli.output import console, fail, reading, warn, writing
 
 if TYPE_CHECKING:
     from astroshield.astro.dynamics.elements import ElementSet
+    from astroshield.astro.formats.cdm import Cdm
     from astroshield.astro.formats.element_files import ElementSetFile
 
 
@@ -130,27 +131,68 @@ def pc(
     cdm_file: Annotated[Path, typer.Argument(help="CCSDS CDM, KVN or XML")],
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     hbr_m: Annotated[
-        float | None, typer.Option(help="hard-body radius if the CDM has none")
+        float | None,
+        typer.Option(help="combined hard-body radius (m); wins over the CDM's and the default"),
     ] = None,
     samples: Annotated[int, typer.Option(min=1000, help="Monte Carlo samples")] = 100_000,
     seed: Annotated[int, typer.Option(help="Monte Carlo seed")] = 0,
 ) -> None:
     """Collision probability of a CCSDS CDM (KVN or XML) by every method we have.
 
-    Data-quality findings of the CDM (e.g. a covariance that is not positive definite) are
-    warning lines on stderr, and so is a covariance remediated by CARA eigenvalue clipping. A
-    Pc that cannot be defined (a covariance that cannot be remediated) prints as "undefined"
-    (null in JSON) with its reason on stderr; that is an answer, not an error (exit 0).
+    The combined hard-body radius follows the API's rule: --hbr-m, else the CDM's (HBR or
+    AREA_PC of both objects, else CARA's ``COMMENT HBR = ... [m]``), else the configured
+    default (ASTROSHIELD_CONJUNCTION_DEFAULT_HBR_M, 20 m) with a warning. The command reads
+    a file and no database, so the API's spacecraft step (a registered
+    ``hard_body_radius_m``) is skipped: pass that radius with --hbr-m.
+
+    Data-quality findings of the CDM (e.g. a covariance that is not positive definite) and
+    of the computation (e.g. the default hard-body radius was used) are warning lines on
+    stderr, and so is a covariance remediated by CARA eigenvalue clipping. A Pc that cannot
+    be defined (a covariance that cannot be remediated) prints as "undefined" (null in JSON)
+    with its reason on stderr; that is an answer, not an error (exit 0).
     """
     import json
+
+    from astroshield.astro.conjunction.hard_body import MAX_COMBINED_HBR_M, HbrInputs
+    from astroshield.astro.conjunction.report import pc_report
+    from astroshield.config import get_settings
+
+    if hbr_m is not None and not 0.0 < hbr_m <= MAX_COMBINED_HBR_M:
+        fail(
+            f"--hbr-m: {hbr_m} must be a positive number of metres, at most {MAX_COMBINED_HBR_M:g}"
+        )
+    source = str(cdm_file)
+    cdm = _read_cdm(cdm_file)
+    hbr = HbrInputs(requested_m=hbr_m, default_m=get_settings().conjunction_default_hbr_m)
+    try:
+        report = pc_report(cdm, hbr=hbr, mc_samples=samples, seed=seed).as_dict()
+    except ValueError as exc:  # the CDM's numbers give no Pc (degenerate geometry ...)
+        fail(f"{source}: {exc}")
+    # The parser's findings were warned about above; the rest come from the computation
+    # (the hard-body radius choice, a MISS_DISTANCE that disagrees with the states).
+    for issue in report["issues"][len(cdm.issues) :]:
+        warn(f"{source}: {issue}")
+    _warn_remediation(source, report)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    for key in ("tca", "miss_distance_m", "hbr_m", "hbr_source"):
+        typer.echo(f"{key:>16}: {report[key]}")
+    for key in ("pc_2d_foster", "pc_2d_chan", "pc_max", "pc_3d"):
+        value = report[key]
+        typer.echo(f"{key:>16}: {'undefined' if value is None else value}")
+    mc = report["pc_mc"]
+    mc_text = "undefined" if mc["value"] is None else f"{mc['value']} (95% CI {mc['ci95']})"
+    typer.echo(f"{'pc_mc':>16}: {mc_text}")
+
+
+def _read_cdm(cdm_file: Path) -> Cdm:
+    """The CDM of the file; its data-quality findings are warning lines on stderr."""
     import warnings
 
-    from astroshield.astro.conjunction.report import pc_report
     from astroshield.astro.formats.cdm import CdmWarning, loads
     from astroshield.astro.formats.element_files import InputProblem, read_text_file
 
-    if hbr_m is not None and not 0.0 < hbr_m < float("inf"):
-        fail(f"--hbr-m: {hbr_m} must be a positive number of metres")
     source = str(cdm_file)
     with reading(cdm_file), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CdmWarning)
@@ -161,20 +203,7 @@ def pc(
             reason = str(message).removeprefix(f"line {message.line}, ")
             reason = reason.removeprefix(f"{message.keyword}: ")
             warn(InputProblem(source, message.line, message.keyword, reason))
-    try:
-        report = pc_report(cdm, hbr_m=hbr_m, mc_samples=samples, seed=seed).as_dict()
-    except ValueError as exc:  # the CDM's numbers give no Pc (no hard-body radius ...)
-        fail(f"{source}: {exc}")
-    _warn_remediation(source, report)
-    if json_output:
-        typer.echo(json.dumps(report, indent=2, default=str))
-        return
-    for key in ("tca", "miss_distance_m", "pc_2d_foster", "pc_2d_chan", "pc_max", "pc_3d"):
-        value = report[key]
-        typer.echo(f"{key:>16}: {'undefined' if value is None else value}")
-    mc = report["pc_mc"]
-    mc_text = "undefined" if mc["value"] is None else f"{mc['value']} (95% CI {mc['ci95']})"
-    typer.echo(f"{'pc_mc':>16}: {mc_text}")
+    return cdm
 
 
 def _warn_remediation(source: str, report: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from astroshield.api.pagination import Page, PageDep, cursor_value, make_page
 from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
 from astroshield.api.state import state_of
+from astroshield.astro.conjunction.hard_body import MAX_COMBINED_HBR_M
 from astroshield.astro.conjunction.risk import Tier
 from astroshield.conjunction.models import ConjunctionEvent, EventStatus
 from astroshield.conjunction.schemas import (
@@ -47,6 +48,16 @@ Reader = Annotated[Principal, Depends(require_scope(Scope.CONJUNCTIONS_READ))]
 Writer = Annotated[Principal, Depends(require_scope(Scope.CONJUNCTIONS_WRITE))]
 
 CdmFormatQuery = Annotated[Literal["kvn", "xml"] | None, Query(alias="format")]
+HbrQuery = Annotated[
+    float | None,
+    Query(
+        gt=0,
+        le=MAX_COMBINED_HBR_M,
+        allow_inf_nan=False,
+        description="combined hard-body radius (m) to use instead of the spacecraft's, the "
+        "CDM's or the default",
+    ),
+]
 
 
 @router.post(
@@ -78,13 +89,19 @@ async def upload_cdm(
     session: SessionDep,
     settings: SettingsDep,
     actor: ActorDep,
+    hbr_m: HbrQuery = None,
 ) -> CdmUploadRead:
     """Store a CCSDS CDM (KVN as ``text/plain``, XML as ``application/xml``) for one of the
-    organisation's spacecraft: every Pc, the event's tier, and an alert in the red tier."""
+    organisation's spacecraft: every Pc, the event's tier, and an alert in the red tier.
+
+    The combined hard-body radius is ``hbr_m`` when given, else the spacecraft's
+    ``hard_body_radius_m`` (plus the secondary's, when it is also one of ours), else the
+    CDM's (HBR/AREA_PC keywords, ``COMMENT HBR``), else the configured default (with a
+    warning in ``report.issues``); ``report.hbr_source`` says which."""
     content_type = request.headers.get("content-type", "")
     media_type = media_type_of(content_type) if content_type else ""
     upload = await intake.ingest_cdm(
-        session, principal, settings, await request.body(), media_type, actor=actor
+        session, principal, settings, await request.body(), media_type, actor=actor, hbr_m=hbr_m
     )
     if upload.duplicate:
         response.status_code = status.HTTP_200_OK

@@ -4,7 +4,16 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from astroshield.db import Base, UTCDateTime, utcnow, uuid7
@@ -27,6 +36,10 @@ class HealthState(StrEnum):
     CRITICAL = "critical"
 
 
+# The largest spacecraft, the ISS, spans about 110 m; a larger radius is a unit mistake.
+MAX_HARD_BODY_RADIUS_M = 500.0
+
+
 def _in(column: str, enum: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
 
@@ -47,6 +60,11 @@ class Spacecraft(Base):
         CheckConstraint(_in("mode", OperationalMode), name="mode_valid"),
         CheckConstraint(_in("health", HealthState), name="health_valid"),
         CheckConstraint("length(name) >= 1", name="name_not_empty"),
+        CheckConstraint(
+            "hard_body_radius_m IS NULL OR "
+            f"(hard_body_radius_m > 0 AND hard_body_radius_m <= {MAX_HARD_BODY_RADIUS_M})",
+            name="hard_body_radius_valid",
+        ),
         Index("ix_spacecraft_organisation_id_mode", "organisation_id", "mode"),
         Index("ix_spacecraft_catalog_number", "catalog_number"),
     )
@@ -59,6 +77,9 @@ class Spacecraft(Base):
     catalog_number: Mapped[str | None] = mapped_column(String(9))
     cospar_id: Mapped[str | None] = mapped_column(String(12))
     description: Mapped[str | None] = mapped_column(Text)
+    # The radius (m) of the sphere that encloses this spacecraft, for Pc (see
+    # astro.conjunction.hard_body for how it is combined with the secondary's).
+    hard_body_radius_m: Mapped[float | None] = mapped_column(Float)
     mode: Mapped[str] = mapped_column(String(24), default=OperationalMode.UNKNOWN.value)
     health: Mapped[str] = mapped_column(String(16), default=HealthState.UNKNOWN.value)
     health_summary: Mapped[str | None] = mapped_column(String(500))

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime, not_in_future
 from astroshield.astro.ids import normalize_catalog_number, normalize_cospar_id
-from astroshield.spacecraft.models import HealthState, OperationalMode
+from astroshield.spacecraft.models import MAX_HARD_BODY_RADIUS_M, HealthState, OperationalMode
 
 CatalogNumber = Annotated[
     str,
@@ -31,6 +31,18 @@ CosparId = Annotated[
 PastTimestamp = Annotated[UTCDatetime, AfterValidator(not_in_future)]
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 Description = Annotated[str, Field(max_length=2000)]
+HardBodyRadius = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=MAX_HARD_BODY_RADIUS_M,
+        allow_inf_nan=False,
+        strict=True,
+        description="radius (m) of the sphere enclosing the spacecraft, used for its "
+        "conjunctions' collision probability (summed with a registered secondary's radius)",
+        examples=[5.0],
+    ),
+]
 
 
 class SpacecraftCreate(RequestModel):
@@ -53,6 +65,7 @@ class SpacecraftCreate(RequestModel):
     catalog_number: CatalogNumber | None = None
     cospar_id: CosparId | None = None
     description: Description | None = None
+    hard_body_radius_m: HardBodyRadius | None = None
 
 
 class SpacecraftUpdate(RequestModel):
@@ -70,6 +83,7 @@ class SpacecraftUpdate(RequestModel):
     catalog_number: CatalogNumber | None = None
     cospar_id: CosparId | None = None
     description: Description | None = None
+    hard_body_radius_m: HardBodyRadius | None = None
 
 
 class SpacecraftRead(ResponseModel):
@@ -98,6 +112,7 @@ class SpacecraftRead(ResponseModel):
     catalog_number: str | None
     cospar_id: str | None
     description: str | None
+    hard_body_radius_m: float | None
     mode: OperationalMode
     health: HealthState
     created_at: datetime

@@ -29,9 +29,10 @@ Conversions (the part that is easy to get wrong):
   TCA with :mod:`astroshield.astro.dynamics.frames` (EME2000 via the IAU 2000 frame bias),
   covariances
   through the 6x6 Jacobian of that linear map.
-* The combined hard-body radius comes from the CDM when both objects carry a size (HBR of the
-  2.0 draft, else the equal-area radius of AREA_PC), otherwise from ``hbr_m``; with neither,
-  :class:`ValueError` is raised.
+* The combined hard-body radius is chosen by
+  :func:`~astroshield.astro.conjunction.hard_body.hard_body_radius` (request, spacecraft,
+  CDM, default, in that order) and reported with its source in ``hbr_m``/``hbr_source``; a
+  warning about that choice (e.g. the default was used) is one of ``issues``.
 
 Pc itself is never computed here; see :mod:`astroshield.astro.conjunction.pc` for the methods.
 """
@@ -48,6 +49,11 @@ import erfa  # pyerfa ships no stubs; pyproject overrides omit it
 import numpy as np
 from numpy.typing import NDArray
 
+from astroshield.astro.conjunction.hard_body import (
+    HbrInputs,
+    combined_hbr_m,
+    hard_body_radius,
+)
 from astroshield.astro.conjunction.pc import pc_2d_result, pc_3d, pc_max, pc_monte_carlo
 from astroshield.astro.dynamics import frames
 from astroshield.astro.dynamics.covariance import (
@@ -135,15 +141,6 @@ def inertial_pair(cdm: Cdm) -> InertialPair:
         x = jac @ np.concatenate([r, v])
         out.extend([x[:3], x[3:], jac @ c @ jac.T])
     return InertialPair("GCRF", *out)
-
-
-def combined_hbr_m(cdm: Cdm) -> tuple[float, str] | None:
-    """Combined hard-body radius (m) from the CDM and its source, if both objects give a size."""
-    s1 = cdm.object1.hard_body_radius_m()
-    s2 = cdm.object2.hard_body_radius_m()
-    if s1 is None or s2 is None:
-        return None
-    return s1[0] + s2[0], f"cdm:{s1[1]}+{s2[1]}"
 
 
 def format_tca(tca: datetime) -> str:
@@ -241,23 +238,6 @@ class PcReport:
         }
 
 
-def _hard_body_radius(cdm: Cdm, hbr_m: float | None) -> tuple[float, str]:
-    """The combined HBR (m) and where it comes from: the CDM first, else the argument."""
-    from_cdm = combined_hbr_m(cdm)
-    if from_cdm is not None:
-        hbr, source = from_cdm
-    elif hbr_m is not None:
-        hbr, source = float(hbr_m), "argument"
-    else:
-        raise ValueError(
-            "no hard-body radius: the CDM gives no HBR or AREA_PC for both objects and no "
-            "hbr_m argument was passed"
-        )
-    if not math.isfinite(hbr) or hbr <= 0.0:
-        raise ValueError(f"hard-body radius must be positive and finite, got {hbr!r} m")
-    return hbr, source
-
-
 def _defined(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
@@ -291,27 +271,36 @@ def _or_undefined(
 
 
 def pc_report(
-    cdm: Cdm, *, hbr_m: float | None = None, mc_samples: int = 100_000, seed: int = 0
+    cdm: Cdm,
+    *,
+    hbr: HbrInputs | None = None,
+    hbr_m: float | None = None,
+    mc_samples: int = 100_000,
+    seed: int = 0,
 ) -> PcReport:
     """Pc of a CDM by 2-D Foster, 2-D Chan, Alfano max, 3-D (Coppola/Hall) and Monte Carlo.
 
-    ``hbr_m`` is the combined hard-body radius in metres, used only when the CDM does not give
-    both objects' sizes. Non-positive-definite covariances are eigenvalue-clipped as CARA does:
+    ``hbr`` holds what the combined hard-body radius may come from besides the CDM (see
+    :mod:`astroshield.astro.conjunction.hard_body`); ``hbr_m`` is short for
+    ``HbrInputs(requested_m=hbr_m)``, a requested radius in metres, which wins over the CDM.
+    Non-positive-definite covariances are eigenvalue-clipped as CARA does:
     ``covariance_repaired`` and ``covariance_remediation`` say so. A covariance that cannot be
     remediated makes the Pc of the methods using it None, with ``pc_undefined_reason``. The miss
     distance recomputed from the two states is compared with MISS_DISTANCE:
     ``miss_distance_discrepancy_m`` (recomputed - message) and an entry in ``issues`` when it
     exceeds max(1 m, 0.1 %).
 
-    Raises :class:`ValueError` without a usable hard-body radius or for an asymmetric
-    covariance, :class:`~astroshield.astro.conjunction.pc.DegenerateGeometryError` for a (near)
-    zero relative velocity (no encounter plane) and
-    :class:`~astroshield.astro.formats.cdm.CdmError` for a REF_FRAME pair that cannot be put in
-    one inertial frame.
+    Raises :class:`ValueError` without a usable hard-body radius (or with both ``hbr`` and
+    ``hbr_m``) or for an asymmetric covariance,
+    :class:`~astroshield.astro.conjunction.pc.DegenerateGeometryError` for a (near) zero
+    relative velocity (no encounter plane) and :class:`~astroshield.astro.formats.cdm.CdmError`
+    for a REF_FRAME pair that cannot be put in one inertial frame.
     """
-    hbr, source = _hard_body_radius(cdm, hbr_m)
+    if hbr is not None and hbr_m is not None:
+        raise ValueError("pass the hard-body radius as hbr or as hbr_m, not both")
+    radius = hard_body_radius(cdm, hbr if hbr is not None else HbrInputs(requested_m=hbr_m))
     pair = inertial_pair(cdm)
-    hbr_km = hbr * 1e-3
+    hbr_km = radius.value_m * 1e-3
     states = (pair.r1, pair.v1, pair.c1, pair.r2, pair.v2, pair.c2)
     foster = pc_2d_result(*states, hbr_km, "foster")
     chan = pc_2d_result(*states, hbr_km, "chan")
@@ -334,7 +323,7 @@ def pc_report(
     miss_m = float(np.linalg.norm(pair.r1 - pair.r2)) * 1e3
     speed_m_s = float(np.linalg.norm(pair.v1 - pair.v2)) * 1e3
     discrepancy = miss_m - cdm.relative.miss_distance_m
-    issues = list(cdm.issues)
+    issues = [*cdm.issues, *radius.warnings]
     tol = max(_MISS_ABS_TOL_M, _MISS_REL_TOL * cdm.relative.miss_distance_m)
     if abs(discrepancy) > tol:
         issues.append(
@@ -353,8 +342,8 @@ def pc_report(
         ),
         miss_distance_m=float(cdm.relative.miss_distance_m),
         tca=format_tca(cdm.relative.tca),
-        hbr_m=hbr,
-        hbr_source=source,
+        hbr_m=radius.value_m,
+        hbr_source=radius.source,
         frame=pair.frame,
         relative_speed_m_s=speed_m_s,
         miss_distance_recomputed_m=miss_m,

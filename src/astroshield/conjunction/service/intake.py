@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import uuid
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.alerts.notifiers import Notification
 from astroshield.astro.conjunction import risk
+from astroshield.astro.conjunction.hard_body import HbrInputs, SpacecraftRadius
 from astroshield.astro.conjunction.pc import DegenerateGeometryError
 from astroshield.astro.conjunction.report import PcReport, pc_report
 from astroshield.astro.formats.cdm import Cdm, CdmError, CdmWarning, loads_kvn, loads_xml
@@ -42,6 +43,7 @@ from astroshield.observability.domain_metrics import (
 )
 from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
+from astroshield.spacecraft.models import Spacecraft
 from astroshield.spacecraft.service import spacecraft_by_catalog_number
 
 KVN_MEDIA_TYPES = frozenset({"text/plain"})
@@ -181,14 +183,34 @@ def _ours(message: Cdm, registered: Collection[str]) -> _Pair:
     )
 
 
+def _radius_of(spacecraft: Spacecraft | None) -> SpacecraftRadius | None:
+    if spacecraft is None or spacecraft.hard_body_radius_m is None:
+        return None
+    assert spacecraft.catalog_number is not None  # matched by catalog number
+    return SpacecraftRadius(spacecraft.catalog_number, spacecraft.hard_body_radius_m)
+
+
+def _hbr_inputs(
+    settings: Settings,
+    ours: Mapping[str, Spacecraft],
+    pair: _Pair,
+    requested_m: float | None,
+) -> HbrInputs:
+    """The request's radius, the registered radii of our spacecraft and of the secondary
+    (only when it is one of the organisation's own: ``ours`` holds nothing else) and the
+    configured default, for :func:`~astroshield.astro.conjunction.hard_body.hard_body_radius`."""
+    return HbrInputs(
+        requested_m=requested_m,
+        primary=_radius_of(ours.get(pair.primary)),
+        secondary=_radius_of(ours.get(pair.secondary)),
+        default_m=settings.conjunction_default_hbr_m,
+    )
+
+
 @span("conjunction.pc", methods=",".join(PC_REPORT_METHODS))
-def _compute_report(message: Cdm, settings: Settings) -> PcReport:
+def _compute_report(message: Cdm, settings: Settings, hbr: HbrInputs) -> PcReport:
     try:
-        return pc_report(
-            message,
-            hbr_m=settings.conjunction_default_hbr_m,
-            mc_samples=settings.conjunction_pc_mc_samples,
-        )
+        return pc_report(message, hbr=hbr, mc_samples=settings.conjunction_pc_mc_samples)
     except CdmError as exc:
         raise cdm_problem(exc) from None
     except DegenerateGeometryError as exc:
@@ -306,10 +328,14 @@ async def ingest_cdm(
     *,
     actor: Actor,
     source: str = "api",
+    hbr_m: float | None = None,
     now: datetime | None = None,
 ) -> Upload:
     """Store one CDM: match the caller's spacecraft, compute every Pc, update (or open) the
-    event and its tier, and raise the Pc alert. A re-sent MESSAGE_ID changes nothing."""
+    event and its tier, and raise the Pc alert. A re-sent MESSAGE_ID changes nothing.
+
+    ``hbr_m`` is a requested combined hard-body radius (m); without it the radius comes from
+    the spacecraft, the CDM or the default (:mod:`astroshield.astro.conjunction.hard_body`)."""
     now = now or datetime.now(UTC)
     repository = ConjunctionRepository(session, principal.organisation_id)
     cdm = _Received.of(body, media_type)
@@ -322,7 +348,8 @@ async def ingest_cdm(
     )
     pair = _ours(cdm.message, ours)
     spacecraft = ours[pair.primary]
-    report = await asyncio.to_thread(_compute_report, cdm.message, settings)
+    hbr = _hbr_inputs(settings, ours, pair, hbr_m)
+    report = await asyncio.to_thread(_compute_report, cdm.message, settings, hbr)
     event, newest = await _event_for(repository, settings, spacecraft.id, pair, cdm, report, now)
     row = await repository.add_cdm(_cdm_row(event, cdm, report, source, now))
     count_after_commit(session, CDMS_INGESTED.labels(event.tier))

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
@@ -269,17 +269,25 @@ class CdmObject:
     def hard_body_radius_m(self) -> tuple[float, str] | None:
         """This object's hard-body radius and its source keyword, if the CDM carries one.
 
-        HBR (2.0 draft) is used as is; otherwise AREA_PC (508.0-B-1, the area used for Pc) is
-        turned into the radius of the circle of equal area, ``sqrt(AREA_PC / pi)``.
+        In the order of the CDM 2.0 draft's additional parameters: HBR (the object's hard-body
+        radius) as is; else AREA_PC (the area to use for Pc) and, failing that, AREA_PC_MAX
+        (its upper bound: the conservative choice) as the radius of the circle of equal area,
+        ``sqrt(AREA / pi)``. A value that is not positive and finite (CARA writes ``NaN`` for
+        unknown sizes) counts as absent. AREA_PC_MIN is never used: it would understate Pc.
         """
         add = self.additional_parameters
         if add is None:
             return None
-        if add.hbr_m is not None:
+        if _usable(add.hbr_m):
             return add.hbr_m, "HBR"
-        if add.area_pc_m2 is not None:
-            return math.sqrt(add.area_pc_m2 / math.pi), "AREA_PC"
+        for keyword, area in (("AREA_PC", add.area_pc_m2), ("AREA_PC_MAX", add.area_pc_max_m2)):
+            if _usable(area):
+                return math.sqrt(area / math.pi), keyword
         return None
+
+
+def _usable(size: float | None) -> TypeGuard[float]:
+    return size is not None and math.isfinite(size) and size > 0.0
 
 
 @dataclass(frozen=True)
