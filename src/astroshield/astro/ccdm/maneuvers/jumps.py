@@ -111,9 +111,7 @@ def element_jump(
     )
 
 
-def _rtn_components(
-    r: list[float], v: list[float], d: list[float]
-) -> tuple[float, float, float]:
+def _rtn_components(r: list[float], v: list[float], d: list[float]) -> tuple[float, float, float]:
     """Radial, along-track and cross-track components of ``d`` in the RTN frame of (r, v).
 
     The same frame as :func:`astroshield.astro.dynamics.frames.rtn_rotation` (R along r,

@@ -54,6 +54,10 @@ class DetectionConfig:
     gradual_ratio: float = 0.5
     settle_sets: int = 0
     merge_hours: float = 24.0
+    # A smaller opposite in-plane step within ``settle_days`` of a step and below
+    # ``settle_factor`` x the threshold is the catalogue settling after an overshoot (0 = off).
+    settle_days: float = 8.0
+    settle_factor: float = 3.0
     merge_untimed: bool = True
     # Semi-major-axis-only steps that the along-track drift cannot time (untimed) must reach
     # ``unconfirmed_factor`` x the threshold (chosen in a second tuning stage, same protocol).
