@@ -65,8 +65,9 @@ MACHINE = "2-core python-svc"
 # The searched settings of the detector (everything else is physical or numerical, see
 # DetectionConfig). Kept small: every point runs the detector on all six histories.
 GRID: dict[str, tuple[float | int, ...]] = {
-    "threshold_sigma": (5.0, 6.0, 8.0),
-    "slow_span": (3, 5),
+    "threshold_sigma": (6.0, 8.0),
+    "window": (61, 121),
+    "settle_days": (0.0, 8.0),
 }
 NAIVE_THRESHOLDS: tuple[float, ...] = (4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 
