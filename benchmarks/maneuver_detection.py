@@ -1,84 +1,118 @@
-"""Maneuver detection on the public TLE benchmark satellites.
+"""Maneuver detection on six satellites of the public TLE benchmark, leave-one-satellite-out.
 
-Data: ../shared/data/maneuvers (CryoSat-2 LEO and Fengyun-2F GEO from Shorten et al. 2023,
-arXiv:2212.08662, "Wide-scale Monitoring of Satellite Lifetimes: Pitfalls and a Benchmark
-Dataset"). Reference epochs are ``start_utc`` of ``manoeuvres_utc.csv`` (the corrected UTC table
-derived from the operator logs), restricted to the TLE span, as the data README prescribes.
+Data: ../shared/data/maneuvers (Shorten et al. 2023, arXiv:2212.08662, "Wide-scale Monitoring of
+Satellite Lifetimes: Pitfalls and a Benchmark Dataset"): CryoSat-2, Jason-2, Sentinel-3A,
+Haiyang-2A (LEO, three regimes) and Fengyun-2F, Fengyun-2E (GEO). Reference epochs are
+``start_utc`` of ``manoeuvres_utc.csv`` (the corrected UTC table derived from the operator logs),
+restricted to each TLE span, as the data README prescribes.
 
 Score: a detection matches a maneuver when its epoch is within ±12 h of ``start_utc``; one-to-one
-greedy matching, closest pairs first (:func:`astroshield.validation.maneuvers.match_events`). F1 at
-±36 h is shown for comparison.
+greedy matching, closest pairs first (:func:`astroshield.validation.maneuvers.match_events`).
+Precision, recall and F1 are also given at ±36 h.
 
-Held-out protocol (``--tune``): the global settings are chosen on the *first half* of the
-CryoSat-2 history only (epochs before the midpoint of its TLE span), by F1 at ±12 h over a small
-grid; everything else (CryoSat-2 second half, all of Fengyun-2F) is then only evaluated. The
-library defaults in :class:`DetectionConfig` are the values that search selected.
+Protocol (issue 21): every detector runs over a small grid of *global* settings (``GRID``; the
+naive baseline over ``NAIVE_THRESHOLDS``). Leave-one-satellite-out: for each of the six folds the
+setting with the best pooled F1 ±12 h on the other five satellites is chosen (ties: fewer
+detections, then grid order) and only then applied to the sixth; the table pools those six test
+scores. The same selection on all six satellites gives the "all-six" setting, which is what
+:class:`DetectionConfig`'s defaults hold. Nothing is set per satellite or per regime.
 
-Usage (repo root): ``.venv/bin/python benchmarks/maneuver_detection.py [--tune]
-[--write-results] [--plots DIR]``
+Usage (repo root): ``.venv/bin/python benchmarks/maneuver_detection.py [--write-results]``
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import os
 import platform
-import statistics
 import time
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
-from astroshield.astro.ccdm.maneuvers import DetectionConfig, ManeuverDetection, detect_maneuvers
+from astroshield.astro.ccdm.maneuvers import DetectionConfig, detect_maneuvers
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.formats.tle import iter_tles
-from astroshield.astro.plots.maneuvers import maneuver_history_plot
-from astroshield.validation.maneuvers import MatchResult, load_truth_csv, match_events
+from astroshield.validation.maneuvers import (
+    MatchResult,
+    load_truth_csv,
+    match_events,
+    naive_detections,
+    pool_results,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT.parent / "shared" / "data" / "maneuvers"
 TRUTH_CSV = DATA / "manoeuvres_utc.csv"
 RESULTS = REPO_ROOT / "benchmarks" / "RESULTS.md"
-SECTION = "## Maneuver detection (issue 9)"
-SATELLITES = ("CryoSat-2", "Fengyun-2F")
+SECTION = "## Maneuver detection, leave-one-satellite-out (issue 21)"
+OLD_SECTION = "## Manoeuvre detection (issue 9)"
+SUPERSEDED = (
+    '> Superseded by the section "Maneuver detection, leave-one-satellite-out (issue 21)" '
+    "(six satellites, settings chosen leave-one-satellite-out); kept for the record."
+)
+SATELLITES = ("CryoSat-2", "Jason-2", "Sentinel-3A", "Haiyang-2A", "Fengyun-2F", "Fengyun-2E")
 WINDOW = timedelta(hours=12)
 WIDE_WINDOW = timedelta(hours=36)
-ANCHOR_F1 = 0.81
 MACHINE = "2-core python-svc"
 
-# timing_extension (0, 1, 2) and settle_sets (0, 2) were searched in earlier rounds of the same
-# protocol and chose 0 both times; they are left out here to keep the run under 10 minutes.
-TUNING_GRID: dict[str, tuple[float | int | bool, ...]] = {
+# The searched settings of the detector (everything else is physical or numerical, see
+# DetectionConfig). Kept small: every point runs the detector on all six histories.
+GRID: dict[str, tuple[float | int, ...]] = {
     "threshold_sigma": (6.0, 8.0),
-    "tail_quantile": (0.9, 0.95),
-    "slow_span": (3, 4),
-    "secondary_factor": (2.0, 3.0),
-    "persistence_depth": (2, 3),
-    "gradual_ratio": (0.35, 0.5),
-    "two_sided_timing": (False, True),
-    "merge_untimed": (False, True),
+    "window": (61, 121),
+    "settle_days": (0.0, 8.0),
 }
-# Second stage, searched with the first-stage winners fixed (same data, same score).
-TUNING_GRID_STAGE2: dict[str, tuple[float | int | bool, ...]] = {
-    "unconfirmed_factor": (1.0, 1.5, 2.0, 3.0, 4.0),
-    "timing_blend": (0.0, 0.5, 1.0),
-}
+NAIVE_THRESHOLDS: tuple[float, ...] = (4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0)
+
+Detect = Callable[[Sequence[ElementSet]], list[datetime]]
+
+# Why the weak satellites miss (from the raw operator logs and the element histories; see the
+# issue-21 report): fixed text, written once, printed with every run.
+ANALYSIS = [
+    "- Jason-2 (1,336 km, 66°, BSTAR fixed by the catalogue): 27 of its 97 logged rows are "
+    "pairs of opposite cross-track burns 4-6 h apart (0.3-2.3 m/s each) whose net rotation "
+    "of the orbit normal is a small part of either; the element sets show at most one "
+    "inconsistent set, which the outlier screening removes. Its 2008-2012 along-track "
+    "burns (4-5 mm/s, Δa ≈ 9 m, 30 sigma of its mean-motion scatter) are found, but the "
+    "catalogue absorbs them over 4-6 daily sets starting up to a day after the burn, so the "
+    "along-track timing of several lands 12-36 h off (found at ±36 h, not at ±12 h).",
+    "- Haiyang-2A (970 km, sun-synchronous): single along-track burns of 3-13 mm/s "
+    "(median 6 mm/s, Δa ≈ 12 m) against a consecutive-set scatter of 3.4 m in semi-major "
+    "axis (more at the 2014 solar maximum); the catalogue fits them with BSTAR swinging "
+    "negative over 3-5 sets, overshooting and settling back (a second, opposite step about "
+    "6 days later). `settle_days` drops that settling step; it helps at 6 sigma but the "
+    "selection prefers 8 sigma without it, where most of these burns are below threshold.",
+    "- Fengyun-2E (inspected at the issue-9 settings, 6 sigma): its false alarms are late "
+    "timings of logged burns (4, 16-70 h late), same-sign follow-up steps 1-3 days after a "
+    "burn (4), small untimed semi-major-axis steps in 2015-2016 (6) and large steps with no "
+    "logged row nearby (3).",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class Score:
-    name: str
-    truth: int
+class Outcome:
+    """One setting on one satellite: detection count and matchings at ±12 h and ±36 h."""
+
     detected: int
     strict: MatchResult
     wide: MatchResult
-    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The setting chosen on ``trained`` satellites and its score on ``scored`` ones."""
+
+    setting: str
+    strict: MatchResult
+    wide: MatchResult
+    detected: int
 
 
 def load_history(satellite: str) -> list[ElementSet]:
@@ -87,223 +121,141 @@ def load_history(satellite: str) -> list[ElementSet]:
         return sorted((tle.elements for tle in iter_tles(handle)), key=lambda item: item.epoch)
 
 
-def truth_in_span(satellite: str, elements: list[ElementSet]) -> list[datetime]:
+def truth_in_span(satellite: str, elements: Sequence[ElementSet]) -> list[datetime]:
     first, last = elements[0].epoch, elements[-1].epoch
     return [t for t in load_truth_csv(TRUTH_CSV, satellite) if first <= t <= last]
 
 
-def evaluate(
-    name: str, elements: list[ElementSet], truth: list[datetime], config: DetectionConfig
-) -> tuple[Score, list[ManeuverDetection]]:
+def outcome(epochs: list[datetime], truth: list[datetime]) -> Outcome:
+    return Outcome(
+        detected=len(epochs),
+        strict=match_events(epochs, truth, WINDOW),
+        wide=match_events(epochs, truth, WIDE_WINDOW),
+    )
+
+
+def detector_settings() -> dict[str, Detect]:
+    """Every grid point of the detector, named by its searched values."""
+    keys = list(GRID)
+    settings: dict[str, Detect] = {}
+    for values in itertools.product(*(GRID[key] for key in keys)):
+        chosen = dict(zip(keys, values, strict=True))
+        config = replace(DetectionConfig(), **chosen)  # type: ignore[arg-type]
+        name = ", ".join(f"{key}={value}" for key, value in chosen.items())
+        settings[name] = _detector(config)
+    return settings
+
+
+def _detector(config: DetectionConfig) -> Detect:
+    def run(elements: Sequence[ElementSet]) -> list[datetime]:
+        return [d.epoch for d in detect_maneuvers(elements, config=config)]
+
+    return run
+
+
+def naive_settings() -> dict[str, Detect]:
+    def at(threshold: float) -> Detect:
+        return lambda elements: naive_detections(elements, threshold)
+
+    return {f"threshold={value}": at(value) for value in NAIVE_THRESHOLDS}
+
+
+def run_grid(
+    label: str,
+    settings: dict[str, Detect],
+    data: dict[str, tuple[list[ElementSet], list[datetime]]],
+    progress: Progress,
+) -> tuple[dict[str, dict[str, Outcome]], float]:
+    """Outcomes by setting and satellite, and the wall time of the whole grid."""
+    task = progress.add_task(label, total=len(settings) * len(data))
     start = time.perf_counter()
-    detections = detect_maneuvers(elements, config=config)
-    seconds = time.perf_counter() - start
-    epochs = [d.epoch for d in detections]
-    return (
-        Score(
-            name=name,
-            truth=len(truth),
-            detected=len(detections),
-            strict=match_events(epochs, truth, WINDOW),
-            wide=match_events(epochs, truth, WIDE_WINDOW),
-            seconds=seconds,
-        ),
-        detections,
+    table: dict[str, dict[str, Outcome]] = {}
+    for name, detect in settings.items():
+        table[name] = {}
+        for satellite, (elements, truth) in data.items():
+            progress.update(task, description=f"{label}: {name} on {satellite}")
+            table[name][satellite] = outcome(detect(elements), truth)
+            progress.advance(task)
+    return table, time.perf_counter() - start
+
+
+def select(grid: dict[str, dict[str, Outcome]], trained: Sequence[str]) -> str:
+    """Setting with the best pooled F1 ±12 h on ``trained`` (ties: fewer detections, order)."""
+
+    def key(item: tuple[int, str]) -> tuple[float, int, int]:
+        index, name = item
+        pooled = pool_results(grid[name][s].strict for s in trained)
+        detected = sum(grid[name][s].detected for s in trained)
+        return (pooled.f1, -detected, -index)
+
+    return max(enumerate(grid), key=key)[1]
+
+
+def loso(grid: dict[str, dict[str, Outcome]]) -> dict[str, str]:
+    """For each satellite, the setting chosen on the other five."""
+    return {held: select(grid, [s for s in SATELLITES if s != held]) for held in SATELLITES}
+
+
+def score_rows(
+    grid: dict[str, dict[str, Outcome]], chosen: dict[str, str]
+) -> list[tuple[str, Outcome]]:
+    """Per-satellite outcomes with each satellite's chosen setting, then the pooled row."""
+    rows = [(s, grid[chosen[s]][s]) for s in SATELLITES]
+    pooled = Outcome(
+        detected=sum(o.detected for _, o in rows),
+        strict=pool_results(o.strict for _, o in rows),
+        wide=pool_results(o.wide for _, o in rows),
     )
+    return [*rows, ("pooled", pooled)]
 
 
-def pooled(name: str, scores: list[Score]) -> Score:
-    def add(results: list[MatchResult]) -> MatchResult:
-        return MatchResult(
-            true_positives=sum(r.true_positives for r in results),
-            false_positives=sum(r.false_positives for r in results),
-            false_negatives=sum(r.false_negatives for r in results),
-            pairs=(),
-        )
-
-    return Score(
-        name=name,
-        truth=sum(s.truth for s in scores),
-        detected=sum(s.detected for s in scores),
-        strict=add([s.strict for s in scores]),
-        wide=add([s.wide for s in scores]),
-        seconds=sum(s.seconds for s in scores),
-    )
-
-
-def split_half(elements: list[ElementSet]) -> tuple[list[ElementSet], list[ElementSet]]:
-    middle = elements[0].epoch + (elements[-1].epoch - elements[0].epoch) / 2
-    return (
-        [e for e in elements if e.epoch < middle],
-        [e for e in elements if e.epoch >= middle],
-    )
-
-
-def tune(console: Console, *, stage2_only: bool = False) -> DetectionConfig:
-    """Grid search on the first half of CryoSat-2 only (F1 at ±12 h, ties -> fewer detections).
-
-    Stage 1 searches ``TUNING_GRID`` from the library defaults; stage 2 then searches
-    ``TUNING_GRID_STAGE2`` with the stage-1 winner fixed. ``stage2_only`` starts stage 2 from
-    the library defaults (which are the stage-1 winners).
-    """
-    first_half, _ = split_half(load_history("CryoSat-2"))
-    truth = truth_in_span("CryoSat-2", first_half)
-    config = DetectionConfig()
-    stages = [TUNING_GRID_STAGE2] if stage2_only else [TUNING_GRID, TUNING_GRID_STAGE2]
-    for number, grid in enumerate(stages, start=2 if stage2_only else 1):
-        best: tuple[float, int, DetectionConfig] | None = None
-        keys = list(grid)
-        for values in itertools.product(*(grid[key] for key in keys)):
-            trial = replace(config, **dict(zip(keys, values, strict=True)))  # type: ignore[arg-type]
-            score, _ = evaluate("tune", first_half, truth, trial)
-            key = (score.strict.f1, -score.detected)
-            if best is None or key > (best[0], best[1]):
-                best = (score.strict.f1, -score.detected, trial)
-        assert best is not None
-        config = best[2]
-        chosen = {key: getattr(config, key) for key in keys}
-        console.print(f"tuning stage {number} (CryoSat-2 first half): F1 {best[0]:.3f}, {chosen}")
-    return config
-
-
-def dv_comparison(satellite: str, detections: list[ManeuverDetection]) -> str:
-    """Median ratio of estimated to logged Δv over matched CryoSat-2 maneuvers (IDS log)."""
-    with TRUTH_CSV.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["satellite"] == satellite]
-    logged = {
-        datetime.fromisoformat(r["start_utc"].replace("Z", "+00:00")): float(r["dv_total_m_s"])
-        for r in rows
-        if r["dv_total_m_s"]
-    }
-    if not logged:
-        return "no logged Δv"
-    truth = sorted(logged)
-    result = match_events([d.epoch for d in detections], truth, WINDOW)
-    ratios = [detections[i].delta_v_m_s / logged[truth[j]] for i, j in result.pairs]
-    if not ratios:
-        return "no matches"
-    q25, q50, q75 = np.percentile(ratios, [25, 50, 75])
-    return (
-        f"estimated/logged Δv over {len(ratios)} matched maneuvers: "
-        f"median {q50:.2f} (IQR {q25:.2f}-{q75:.2f})"
-    )
-
-
-def window_coverage(detections: list[ManeuverDetection], truth: list[datetime]) -> str:
-    """How often a matched logged start lies inside the reported uncertainty window."""
-    result = match_events([d.epoch for d in detections], truth, WINDOW)
-    if not result.pairs:
-        return "no matches"
-    inside = sum(
-        1
-        for i, j in result.pairs
-        if detections[i].window_start <= truth[j] <= detections[i].window_end
-    )
-    errors = [abs((detections[i].epoch - truth[j]).total_seconds()) / 3600 for i, j in result.pairs]
-    widths = [(d.window_end - d.window_start).total_seconds() / 3600 for d in detections]
-    return (
-        f"logged start inside [window_start, window_end] for {inside}/{len(result.pairs)} "
-        f"matches; median |epoch - start| {statistics.median(errors):.1f} h; median window "
-        f"width {statistics.median(widths):.1f} h"
-    )
-
-
-def unmatched_large(detections: list[ManeuverDetection], truth: list[datetime]) -> str:
-    """False positives with a large jump and no logged maneuver within ±3 days.
-
-    Reported (not excluded) because they look like real burns missing from the log: their size
-    is that of the logged station-keeping burns, far above the TLE scatter.
-    """
-    result = match_events([d.epoch for d in detections], truth, WINDOW)
-    matched = {i for i, _ in result.pairs}
-    far = [
-        d
-        for i, d in enumerate(detections)
-        if i not in matched
-        and d.score >= 50.0
-        and all(abs(d.epoch - t) > timedelta(days=3) for t in truth)
-    ]
-    if not far:
-        return "no unmatched detection above 50 sigma"
-
-    def nearest_days(d: ManeuverDetection) -> float:
-        return min(abs((d.epoch - t).total_seconds()) for t in truth) / 86400.0
-
-    listed = ", ".join(
-        f"{d.epoch:%Y-%m-%d %H:%M} ({d.delta_v_m_s:.2f} m/s {d.kind}, nearest logged start "
-        f"{nearest_days(d):.1f} d)"
-        for d in far
-    )
-    return (
-        f"{len(far)} unmatched detections above 50 sigma with no logged maneuver within "
-        f"±3 d (possible gaps in the log; counted as false positives): {listed}"
-    )
-
-
-def missed_breakdown(
-    satellite: str, detections: list[ManeuverDetection], truth: list[datetime]
-) -> str:
-    """What the missed logged maneuvers are: tiny, close pairs, or neither."""
-    with TRUTH_CSV.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["satellite"] == satellite]
-    dv = {
-        datetime.fromisoformat(r["start_utc"].replace("Z", "+00:00")): r["dv_total_m_s"]
-        for r in rows
-    }
-    result = match_events([d.epoch for d in detections], truth, WINDOW)
-    matched = {j for _, j in result.pairs}
-    missed_index = [j for j in range(len(truth)) if j not in matched]
-    missed = [truth[j] for j in missed_index]
-    tiny = sum(1 for t in missed if dv.get(t) and float(dv[t]) < 0.01)
-    # By row, not by time: Fengyun-2F's log repeats one row exactly (2017-09-05).
-    paired = sum(
-        1
-        for j in missed_index
-        if any(k != j and abs(truth[k] - truth[j]) < timedelta(hours=24) for k in range(len(truth)))
-    )
-    near = sum(1 for t in missed if any(abs(d.epoch - t) <= WIDE_WINDOW for d in detections))
-    return (
-        f"{len(missed)} missed: {tiny} with logged Δv < 0.01 m/s, {paired} less than 24 h from "
-        f"another logged row (one detection matches one row), {near} with a detection within "
-        "±36 h (timing miss)"
-    )
-
-
-def table(scores: list[Score]) -> Table:
-    out = Table(title="Maneuver detection, ±12 h one-to-one matching")
-    for column in (
-        "set",
-        "maneuvers",
-        "detections",
-        "TP",
-        "FP",
-        "FN",
-        "precision",
-        "recall",
-        "F1 ±12 h",
-        "F1 ±36 h",
-        "time [s]",
-    ):
-        out.add_column(column, justify="left" if column == "set" else "right")
-    for s in scores:
-        out.add_row(*row(s))
-    return out
-
-
-def row(s: Score) -> list[str]:
+def cells(name: str, truth: int, result: Outcome) -> list[str]:
+    s, w = result.strict, result.wide
     return [
-        s.name,
-        str(s.truth),
-        str(s.detected),
-        str(s.strict.true_positives),
-        str(s.strict.false_positives),
-        str(s.strict.false_negatives),
-        f"{s.strict.precision:.3f}",
-        f"{s.strict.recall:.3f}",
-        f"{s.strict.f1:.3f}",
-        f"{s.wide.f1:.3f}",
-        f"{s.seconds:.1f}",
+        name,
+        str(truth),
+        str(result.detected),
+        f"{s.precision:.3f}",
+        f"{s.recall:.3f}",
+        f"{s.f1:.3f}",
+        f"{w.precision:.3f}",
+        f"{w.recall:.3f}",
+        f"{w.f1:.3f}",
     ]
+
+
+COLUMNS = ("satellite", "manoeuvres", "detections", "P ±12 h", "R ±12 h", "F1 ±12 h")
+COLUMNS += ("P ±36 h", "R ±36 h", "F1 ±36 h")
+
+
+def results_blocks(
+    grids: dict[str, dict[str, dict[str, Outcome]]], truth_counts: dict[str, int]
+) -> list[tuple[str, list[list[str]]]]:
+    """Titled tables: LOSO and all-six, for the detector and the naive baseline."""
+    blocks = []
+    for label, grid in grids.items():
+        folds = loso(grid)
+        everywhere = select(grid, SATELLITES)
+        for protocol, chosen in (
+            ("leave-one-satellite-out", folds),
+            (f"all-six setting ({everywhere})", dict.fromkeys(SATELLITES, everywhere)),
+        ):
+            rows = [
+                cells(name, truth_counts.get(name, sum(truth_counts.values())), result)
+                for name, result in score_rows(grid, chosen)
+            ]
+            blocks.append((f"{label}, {protocol}", rows))
+    return blocks
+
+
+def stability_lines(grids: dict[str, dict[str, dict[str, Outcome]]]) -> list[str]:
+    """For each detector, the setting each fold chose (LOSO stability of the searched values)."""
+    lines = []
+    for label, grid in grids.items():
+        folds = loso(grid)
+        chosen = "; ".join(f"without {held}: {name}" for held, name in folds.items())
+        lines.append(f"- {label}, setting chosen per fold: {chosen}")
+    return lines
 
 
 def cpu_model() -> str:
@@ -313,112 +265,94 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def write_results(scores: list[Score], config: DetectionConfig, notes: list[str]) -> None:
-    header = (
-        "| set | maneuvers | detections | TP | FP | FN | precision | recall "
-        "| F1 ±12 h | F1 ±36 h | time [s] |"
-    )
+def markdown_table(rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + " --- |" * len(COLUMNS),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def write_results(
+    blocks: list[tuple[str, list[list[str]]]], notes: list[str], seconds: float
+) -> None:
     lines = [
         SECTION,
         "",
         "Command (repo root): `.venv/bin/python benchmarks/maneuver_detection.py --write-results`",
         "",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {MACHINE} ({os.cpu_count()} CPUs, {cpu_model()}, shared); "
-        f"Python {platform.python_version()}",
-        "- Data: ../shared/data/maneuvers (Shorten et al. 2023 benchmark, arXiv:2212.08662); "
-        "reference = `start_utc` of `manoeuvres_utc.csv` inside the TLE span",
-        "- Score: epoch within ±12 h of `start_utc`, greedy closest-first one-to-one matching",
-        f"- Settings (library defaults): `{asdict(config)}`",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; whole run {seconds / 60.0:.1f} min",
+        f"- Machine: {MACHINE} ({os.cpu_count()} CPUs, {cpu_model()}, shared with other "
+        f"jobs); Python {platform.python_version()}",
+        "- Data: ../shared/data/maneuvers, six satellites (Shorten et al. 2023 benchmark, "
+        "arXiv:2212.08662); reference = `start_utc` of `manoeuvres_utc.csv` inside each TLE span",
+        "- Score: epoch within ±12 h (and ±36 h) of `start_utc`, greedy closest-first "
+        "one-to-one matching; pooled = counts summed over the six satellites",
+        f"- Searched detector settings: `{GRID}`; naive thresholds: `{NAIVE_THRESHOLDS}`",
         "",
-        header,
-        "|" + " --- |" * 11,
     ]
-    lines += ["| " + " | ".join(row(s)) + " |" for s in scores]
-    lines += ["", *notes, ""]
+    for title, rows in blocks:
+        lines += [f"**{title}**", "", *markdown_table(rows), ""]
+    lines += [*notes, ""]
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     start = text.find(SECTION)
     if start >= 0:
         following = text.find("\n## ", start + len(SECTION))
         text = text[:start] + (text[following + 1 :] if following >= 0 else "")
+    old = text.find(OLD_SECTION)
+    if old >= 0 and SUPERSEDED not in text:
+        cut = old + len(OLD_SECTION)
+        text = text[:cut] + "\n\n" + SUPERSEDED + text[cut:]
     RESULTS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tune", action="store_true", help="grid search on CryoSat-2 1st half")
-    parser.add_argument("--tune-stage2", action="store_true", help="only the second tuning stage")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write-results", action="store_true")
-    parser.add_argument("--plots", type=Path, default=None, help="directory for PNG plots")
     args = parser.parse_args()
-    console = Console(width=150)
-    if args.tune or args.tune_stage2:
-        config = tune(console, stage2_only=args.tune_stage2)
-    else:
-        config = DetectionConfig()
-
-    scores: list[Score] = []
-    notes: list[str] = []
+    console = Console(width=160)
+    start = time.perf_counter()
+    data = {}
     for satellite in SATELLITES:
         elements = load_history(satellite)
-        truth = truth_in_span(satellite, elements)
-        score, detections = evaluate(satellite, elements, truth, config)
-        scores.append(score)
-        notes.append(f"- {satellite}: {dv_comparison(satellite, detections)}")
-        notes.append(f"- {satellite}: {window_coverage(detections, truth)}")
-        notes.append(f"- {satellite}: {unmatched_large(detections, truth)}")
-        notes.append(f"- {satellite}: {missed_breakdown(satellite, detections, truth)}")
-        if satellite == "CryoSat-2":
-            first, second = split_half(elements)
-            for label, part in (("tuning half", first), ("held-out half", second)):
-                part_score, _ = evaluate(
-                    f"  CryoSat-2 {label}", part, truth_in_span(satellite, part), config
-                )
-                scores.append(part_score)
-        if args.plots is not None:
-            args.plots.mkdir(parents=True, exist_ok=True)
-            png = maneuver_history_plot(
-                elements,
-                detections,
-                truth=truth,
-                title=f"{satellite}: {len(detections)} detections, {len(truth)} logged",
-            )
-            (args.plots / f"{satellite}.png").write_bytes(png)
+        data[satellite] = (elements, truth_in_span(satellite, elements))
+    truth_counts = {s: len(t) for s, (_, t) in data.items()}
+    with Progress(console=console, transient=True) as progress:
+        naive, naive_seconds = run_grid("naive", naive_settings(), data, progress)
+        detector, detector_seconds = run_grid("detector", detector_settings(), data, progress)
+    grids = {"detector": detector, "naive baseline": naive}
+    blocks = results_blocks(grids, truth_counts)
+    for title, rows in blocks:
+        table = Table(title=title)
+        for column in COLUMNS:
+            table.add_column(column, justify="left" if column == "satellite" else "right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    notes = stability_lines(grids)
+    ours = score_rows(detector, loso(detector))[-1][1].strict.f1
+    baseline = score_rows(naive, loso(naive))[-1][1].strict.f1
+    everywhere = select(detector, SATELLITES)
+    defaults = DetectionConfig()
+    matches_defaults = all(
+        getattr(defaults, part.split("=")[0]) == float(part.split("=")[1])
+        for part in everywhere.split(", ")
+    )
     notes += [
-        "- Held-out protocol: every numeric setting was chosen by `--tune` on the first half of "
-        "the CryoSat-2 history only (two-stage grid: `TUNING_GRID`, then `TUNING_GRID_STAGE2` "
-        "with the stage-1 winners fixed; F1 ±12 h, ties to fewer detections); the CryoSat-2 "
-        "second half and all of Fengyun-2F played no part in choosing values. The *design* "
-        "(e.g. the two-sided timing, the merging of untimed follow-up jumps, the stricter "
-        "threshold for steps the along-track drift cannot time) was developed while inspecting "
-        "errors on both public satellites, so they are not blind in the strict sense; the "
-        "independent check is the lead's other satellites. Same code and settings for LEO and "
-        "GEO; nothing per satellite.",
-        "- Added after that tuning, from the Fengyun-2F timing errors (the run of 2026-11-25 "
-        "timed GEO burns 5-8 h late: median |epoch - start| 5.0 h, F1 0.838): the burn time "
-        "of day from the direction of a significant eccentricity jump (Gauss equations; the "
-        "along-track drift line ignores the 4Δv/n periodic term, hours at GEO), its orbital "
-        "revolution chosen by continuity of position between the pre- and post-burn sets; and "
-        "the removal of sets that are bad in e or the orbit normal alone (the path through "
-        "them is a detour). Neither adds a tuned number: `phase_dv_ratio` = 2 (a radial part "
-        "turning Δe by at most 60°) was fixed, not searched. The timing acts only where the "
-        "eccentricity jump is significant and the orbit slower than ~5 rev/day (where the "
-        "periodic term exceeds the 1 h timing floor), so every CryoSat-2 detection is "
-        "unchanged.",
-        f"- Anchor F1 ≈ {ANCHOR_F1}: the robust-statistics TLE change detector published by "
-        "Vantafort (P 0.922, R 0.725, F1 0.812 at ±12 h on nine LEO satellites with ILRS "
-        "maneuver logs; https://vantafort.com/research/maneuvers). Different satellites, so a "
-        "level to aim at rather than a like-for-like comparison.",
+        f"- Pooled LOSO F1 ±12 h: detector {ours:.3f}, naive baseline {baseline:.3f} "
+        f"(ratio {ours / baseline:.2f})."
+        if baseline
+        else "- Naive baseline found nothing.",
+        f"- Library defaults (`DetectionConfig`) "
+        f"{'equal' if matches_defaults else 'DIFFER FROM'} the all-six selection ({everywhere}).",
+        f"- Grid time: detector {detector_seconds:.0f} s for {len(detector)} settings x 6 "
+        f"satellites; naive {naive_seconds:.1f} s.",
     ]
-    whole = [s for s in scores if not s.name.startswith("  ")]
-    scores.append(pooled("overall (pooled)", whole))
-    macro = statistics.fmean(s.strict.f1 for s in whole)
-    console.print(table(scores))
-    console.print(f"macro-average F1 ±12 h: {macro:.3f}; published anchor F1 ≈ {ANCHOR_F1}")
+    notes += ANALYSIS
     for note in notes:
         console.print(note, markup=False)
     if args.write_results:
-        write_results(scores, config, notes)
+        write_results(blocks, notes, time.perf_counter() - start)
         console.print(f"wrote {RESULTS.relative_to(REPO_ROOT)}")
 
 

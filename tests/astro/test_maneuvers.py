@@ -318,9 +318,12 @@ def test_geo_burn_with_large_radial_part_is_still_found() -> None:
     # A radial component turns the eccentricity jump away from the burn point, so the
     # eccentricity-direction timing is not used (Δv_e/Δv_T > phase_dv_ratio); the drift timing
     # still places the burn inside its window.
+    # Only the window is asserted: the drift line's epoch for such a burn is 5-24 h off
+    # depending on the noise draw (seeds 34-37), with either noise window, so ±12 h held for
+    # one seed by luck (issue 21 review).
     when = T0 + timedelta(days=40.6)
     history = synthetic_history(GEO, 80, [(when, (0.6, 0.1, 0.0))], GEO_NOISE, seed=34)
-    detection = _only_detection_near(detect_maneuvers(history), when)
+    detection = _only_detection_near(detect_maneuvers(history), when, timed=False)
     assert detection.kind == "in_plane"
 
 
@@ -421,7 +424,7 @@ def test_plot_history_is_png() -> None:
 # ----------------------------------------------------------------------------- real data
 
 # The target (F1 >= 0.85 on every public satellite); measured with the library defaults
-# at 0.861 and 0.877 (see benchmarks/RESULTS.md).
+# at 0.862 and 0.901 (see benchmarks/RESULTS.md, issue 21 section).
 F1_FLOORS = {"CryoSat-2": 0.85, "Fengyun-2F": 0.85}
 
 

@@ -35,6 +35,10 @@ Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3))
    fits, so steps are also searched across ``slow_span`` sets, and jumps of neighbouring
    intervals that are one burn (much smaller same-sign follow-up, or burn-time estimates within
    ``merge_hours``) are joined.
+   A small burn is often first over-absorbed by the catalogue (BSTAR and mean motion fitted
+   together) and the following fits settle back within days: a smaller, opposite, weak
+   semi-major-axis step within ``settle_days`` of a step is that settling, not a second burn
+   (seen on Haiyang-2A, where it doubled the false alarms).
 5. The maneuver time comes from the along-track residual. After an impulsive change Δa at t_m
    the new orbit drifts along-track at -3/2·n·Δa relative to the old one, so the pre-burn set,
    propagated to a post-burn epoch t₁, is ahead by T ≈ 3/2·n·Δa·(t₁ - t_m) (the separation-growth

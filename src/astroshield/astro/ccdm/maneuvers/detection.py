@@ -50,7 +50,7 @@ def detect_maneuvers(
         )
         for index, candidate in enumerate(steps)
     ]
-    return _merge([d for d in detections if _confirmed(d, cfg)], cfg)
+    return _drop_settling(_merge([d for d in detections if _confirmed(d, cfg)], cfg), cfg)
 
 
 def _clean_history(
@@ -272,3 +272,33 @@ def _merge(detections: list[ManeuverDetection], cfg: DetectionConfig) -> list[Ma
                 continue
         merged.append(item)
     return merged
+
+
+def _drop_settling(
+    detections: list[ManeuverDetection], cfg: DetectionConfig
+) -> list[ManeuverDetection]:
+    """Drop semi-major-axis steps that partly undo a step of the previous days.
+
+    When a burn is small against the tracking noise the catalogue often absorbs it first in
+    BSTAR and the mean motion together, overshooting the new semi-major axis, and the later
+    fits settle back: a second, opposite and smaller step within about the fit span, close to
+    the noise. A real return burn (collision avoidance, orbit restore) is either as large as
+    the first or far above the noise, so only an in-plane step that is smaller than the step
+    it follows, of opposite sign, within ``settle_days`` and below ``settle_factor`` x the
+    threshold is dropped.
+    """
+    kept: list[ManeuverDetection] = []
+    limit = timedelta(days=cfg.settle_days)
+    for item in detections:
+        previous = kept[-1] if kept else None
+        if (
+            previous is not None
+            and item.kind == "in_plane"
+            and item.epoch - previous.epoch <= limit
+            and item.delta_a_km * previous.delta_a_km < 0.0
+            and abs(item.delta_a_km) < abs(previous.delta_a_km)
+            and item.score < cfg.settle_factor * cfg.threshold_sigma
+        ):
+            continue
+        kept.append(item)
+    return kept

@@ -12,7 +12,6 @@ from sgp4.api import Satrec
 
 from astroshield.astro.ccdm.maneuvers.model import FloatArray
 from astroshield.astro.dynamics.elements import ElementSet, to_satrec
-from astroshield.astro.dynamics.frames import rtn_rotation
 
 MINUTES_PER_DAY = 1440.0
 _EARTH_ROTATION_RAD_PER_DAY = 2.0 * math.pi * 1.00273781191135448
@@ -92,8 +91,9 @@ def element_jump(
     dex = actual.e * math.cos(lp_act) - predicted.e * math.cos(lp_pred)
     dey = actual.e * math.sin(lp_act) - predicted.e * math.sin(lp_pred)
     inc = 0.5 * (actual.inc + predicted.inc)
-    rtn = rtn_rotation(actual.r_km, actual.v_km_s)
-    residual = rtn @ (predicted.r_km - actual.r_km)
+    residual = _rtn_components(
+        actual.r_km.tolist(), actual.v_km_s.tolist(), (predicted.r_km - actual.r_km).tolist()
+    )
     return Jump(
         dt_days=dt_min / MINUTES_PER_DAY,
         da_km=actual.a_km - predicted.a_km,
@@ -107,7 +107,30 @@ def element_jump(
         a_km=actual.a_km,
         n_rad_min=actual.n_rad_min,
         inc=inc,
-        speed_km_s=float(np.linalg.norm(actual.v_km_s)),
+        speed_km_s=math.hypot(*actual.v_km_s.tolist()),
+    )
+
+
+def _rtn_components(r: list[float], v: list[float], d: list[float]) -> tuple[float, float, float]:
+    """Radial, along-track and cross-track components of ``d`` in the RTN frame of (r, v).
+
+    The same frame as :func:`astroshield.astro.dynamics.frames.rtn_rotation` (R along r,
+    N along r x v, T = N x R), in scalar arithmetic: this runs for every pair of sets the
+    detector compares (tens of thousands per history), where numpy's per-call overhead on
+    3-vectors dominated the detector's run time.
+    """
+    hx = r[1] * v[2] - r[2] * v[1]
+    hy = r[2] * v[0] - r[0] * v[2]
+    hz = r[0] * v[1] - r[1] * v[0]
+    r_norm = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    h_norm = math.sqrt(hx * hx + hy * hy + hz * hz)
+    rx, ry, rz = r[0] / r_norm, r[1] / r_norm, r[2] / r_norm
+    nx, ny, nz = hx / h_norm, hy / h_norm, hz / h_norm
+    tx, ty, tz = ny * rz - nz * ry, nz * rx - nx * rz, nx * ry - ny * rx
+    return (
+        rx * d[0] + ry * d[1] + rz * d[2],
+        tx * d[0] + ty * d[1] + tz * d[2],
+        nx * d[0] + ny * d[1] + nz * d[2],
     )
 
 
