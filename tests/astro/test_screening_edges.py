@@ -83,7 +83,7 @@ def _pair(name: str) -> tuple[ElementSet, ElementSet]:
     )
 
 
-def _catalog() -> list[ElementSet]:
+def catalog() -> list[ElementSet]:
     return [item for name in PAIRS for item in _pair(name)]
 
 
@@ -126,7 +126,7 @@ def _reference(name: str, seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @cache
 def all_vs_all() -> ScreeningResult:
-    return screen_catalog(_catalog(), START, WINDOW, THRESHOLD_KM, workers=1)
+    return screen_catalog(catalog(), START, WINDOW, THRESHOLD_KM, workers=1)
 
 
 def _event_of(result: ScreeningResult, name: str) -> ConjunctionEvent:
@@ -200,7 +200,7 @@ def test_far_apart_and_receding_pairs_give_no_edge_event() -> None:
 
 
 def test_one_vs_all_reports_the_edge_event_with_the_primary_first() -> None:
-    result = screen_catalog(_catalog(), START, WINDOW, THRESHOLD_KM, primary="90022", workers=1)
+    result = screen_catalog(catalog(), START, WINDOW, THRESHOLD_KM, primary="90022", workers=1)
     assert [(e.object1, e.object2, e.edge, e.tca) for e in result.events] == [
         ("90022", "90021", "end", END)
     ]
@@ -222,7 +222,7 @@ def test_writers_carry_the_edge_flag(tmp_path: Path) -> None:
 
 def test_cli_screen_writes_the_edge_column_and_counts_edge_events(tmp_path: Path) -> None:
     catalog = tmp_path / "pairs.json"
-    catalog.write_text(format_omm_json(_catalog()), encoding="utf-8")
+    catalog.write_text(format_omm_json(catalog()), encoding="utf-8")
     output = tmp_path / "events.csv"
     result = CliRunner().invoke(
         cli,
