@@ -19,12 +19,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import Result
 from sgp4.api import WGS72, Satrec, jday
 from typer.testing import CliRunner
 
@@ -38,6 +40,7 @@ from astroshield.astro.conjunction.screening import (
 )
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.formats.omm import format_omm_json
+from astroshield.astro.formats.tle import format_tle, tle_checksum
 from astroshield.cli import app as cli
 
 START = datetime(2024, 11, 1, tzinfo=UTC)
@@ -250,3 +253,58 @@ def test_cli_screen_writes_the_edge_column_and_counts_edge_events(tmp_path: Path
         ("90041", "90042", ""),
         ("90021", "90022", "end"),
     ]
+
+
+def _screen(catalog_path: Path, output: Path) -> Result:
+    return CliRunner().invoke(
+        cli,
+        [
+            "screen",
+            str(catalog_path),
+            "--start",
+            "2024-11-01T00:00:00Z",
+            "--days",
+            "0.25",
+            "--threshold-km",
+            str(THRESHOLD_KM),
+            "--output",
+            str(output),
+            "--workers",
+            "1",
+        ],
+    )
+
+
+def test_cli_screen_skips_unreadable_sets_with_a_warning_each(tmp_path: Path) -> None:
+    """The six objects as TLEs plus two broken sets: a checksum (file line 14) and a
+    second derivative the reference parsers disagree on (file line 15)."""
+    lines = [text for item in catalog() for text in format_tle(item).lines()]
+    extra = [
+        format_tle(replace(catalog()[0], catalog_number=str(n))).lines() for n in (90051, 90052)
+    ]
+    broken_checksum = extra[0][1][:-1] + str((int(extra[0][1][-1]) + 1) % 10)
+    line1 = extra[1][0][:44] + "-123454 " + extra[1][0][52:68]
+    broken_ddot = line1 + str(tle_checksum(line1))
+    lines += [extra[0][0], broken_checksum, broken_ddot, extra[1][1]]
+    path = tmp_path / "archive.tle"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = _screen(path, tmp_path / "events.csv")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    warnings = result.stderr.splitlines()
+    assert warnings[0].startswith(f"astroshield: warning: {path}:14: checksum: ")
+    assert warnings[1].startswith(
+        f"astroshield: warning: {path}:15: mean motion second derivative: '-123454 '"
+    )
+    assert warnings[2] == (
+        f"astroshield: warning: {path}: 2 of 8 element sets skipped "
+        "(--strict refuses the file instead)"
+    )
+
+    only_broken = tmp_path / "broken.tle"
+    only_broken.write_text("\n".join(lines[12:]) + "\n", encoding="utf-8")
+    refused = _screen(only_broken, tmp_path / "none.csv")
+    assert refused.exit_code == 2
+    assert "Traceback" not in refused.stdout + refused.stderr
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith(f"astroshield: error: {only_broken}:2: checksum: ")
