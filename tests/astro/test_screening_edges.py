@@ -224,14 +224,14 @@ def test_writers_carry_the_edge_flag(tmp_path: Path) -> None:
 
 
 def test_cli_screen_writes_the_edge_column_and_counts_edge_events(tmp_path: Path) -> None:
-    catalog = tmp_path / "pairs.json"
-    catalog.write_text(format_omm_json(catalog()), encoding="utf-8")
+    pairs = tmp_path / "pairs.json"
+    pairs.write_text(format_omm_json(catalog()), encoding="utf-8")
     output = tmp_path / "events.csv"
     result = CliRunner().invoke(
         cli,
         [
             "screen",
-            str(catalog),
+            str(pairs),
             "--start",
             "2024-11-01T00:00:00Z",
             "--days",
