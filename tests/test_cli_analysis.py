@@ -76,7 +76,14 @@ def test_screen_one_vs_all_writes_the_csv(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     with output.open() as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["object1", "object2", "tca", "miss_distance_km", "relative_speed_km_s"]
+    assert rows[0] == [
+        "object1",
+        "object2",
+        "tca",
+        "miss_distance_km",
+        "relative_speed_km_s",
+        "edge",
+    ]
     assert all(row[0] == "25544" for row in rows[1:])
     assert all(float(row[3]) <= 5.0 for row in rows[1:])
 

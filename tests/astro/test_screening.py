@@ -387,7 +387,7 @@ def test_writers(tmp_path: Path) -> None:
     csv_path = tmp_path / "events.csv"
     write_events_csv([event], csv_path)
     lines = csv_path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "object1,object2,tca,miss_distance_km,relative_speed_km_s"
+    assert lines[0] == "object1,object2,tca,miss_distance_km,relative_speed_km_s,edge"
     assert tuple(lines[0].split(",")) == CSV_HEADER
     row = next(csv.DictReader(lines))
     assert row["tca"] == "2024-11-01T03:04:05.678Z"

@@ -1,11 +1,13 @@
-"""Archive element sets with blanks in the international designator and BSTAR written as a
-signed seven-digit number: read as the reference parsers read them (``sgp4.io.twoline2rv``
-and the C++ ``Satrec.twoline2rv``), refused where those cannot read them or disagree, and a
-set that still cannot be read costs only itself in a history. The sets are written here."""
+"""Archive element sets with blanks in the international designator and BSTAR (or the second
+derivative of mean motion) written as a signed seven-digit number: read as the reference
+parsers read them (``sgp4.io.twoline2rv`` and the C++ ``Satrec.twoline2rv``), refused where
+those cannot read them or disagree, and a set that still cannot be read costs only itself in
+a history. The sets are written here."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -91,6 +93,71 @@ def test_bstar_no_tle_line_can_hold_is_refused(bstar: str) -> None:
     line1 = _replaced(ISS_LINE1, 54, bstar)
     assert abs(twoline2rv(line1, ISS_LINE2, wgs72).bstar) > 1e9  # read, but unwritable
     with pytest.raises(TLEError, match=r"BSTAR .* beyond the largest value a TLE holds"):
+        parse_tle(line1, ISS_LINE2)
+
+
+# sgp4 keeps the second derivative in rad/min³; the TLE field is rev/day³ (divided by 6).
+_NDDOT_RAD_MIN3_TO_REV_DAY3 = 1440.0**3 / (2.0 * math.pi)
+
+
+@pytest.mark.parametrize(
+    "ddot",
+    [
+        " 12345-4",  # the canonical form
+        "-12345-4",
+        " 1234 -4",  # a trailing blank in the mantissa
+        " 12345 4",  # a blank exponent sign
+        "+0001200",  # a plain decimal with five places
+        "-0000800",
+        "-1234504",  # signed seven digits with a two-digit exponent: -0.12345e4
+        "+1234509",
+        "-0000000",
+    ],
+)
+def test_ddot_forms_read_as_both_reference_parsers_read_them(ddot: str) -> None:
+    line1 = _replaced(ISS_LINE1, 45, ddot)
+    ours = parse_tle(line1, ISS_LINE2).elements.mean_motion_ddot_rev_per_day3
+    c_reference = Satrec.twoline2rv(line1, ISS_LINE2).nddot
+    python_reference = twoline2rv(line1, ISS_LINE2, wgs72).nddot
+    assert c_reference == pytest.approx(python_reference, rel=1e-12)
+    assert ours == pytest.approx(c_reference * _NDDOT_RAD_MIN3_TO_REV_DAY3, rel=1e-12, abs=0.0)
+    # Written back canonically, read the same by the reference.
+    written = format_tle(parse_tle(line1, ISS_LINE2).elements).line1
+    assert re.fullmatch(r"[ -]\d{5}[+-]\d", written[44:52]), written
+    assert Satrec.twoline2rv(written, ISS_LINE2).nddot == pytest.approx(
+        c_reference, rel=1e-4, abs=1e-30
+    )
+
+
+def test_blank_ddot_reads_as_zero_like_the_c_parser() -> None:
+    line1 = _replaced(ISS_LINE1, 45, " " * 8)
+    assert Satrec.twoline2rv(line1, ISS_LINE2).nddot == 0.0
+    assert parse_tle(line1, ISS_LINE2).elements.mean_motion_ddot_rev_per_day3 == 0.0
+    assert format_tle(parse_tle(line1, ISS_LINE2).elements).line1[44:52] == " 00000-0"
+
+
+@pytest.mark.parametrize(
+    ("ddot", "why"),
+    [
+        ("-12345  ", "no exponent: sgp4.io refuses it"),
+        ("-123 5 4", "a blank inside the mantissa: sgp4.io refuses it"),
+        ("-1234-56", "sgp4.io refuses it"),
+        ("-123454 ", "the C++ parser reads the blank as a zero: exponent 40"),
+        ("12345601", "a digit in the sign column: the parsers disagree"),
+        (" 0012345", "a blank sign before two exponent digits: the parsers disagree"),
+    ],
+)
+def test_ddot_forms_either_reference_refuses_or_they_disagree_on_are_refused(
+    ddot: str, why: str
+) -> None:
+    line1 = _replaced(ISS_LINE1, 45, ddot)
+    try:
+        python_reference: float | None = twoline2rv(line1, ISS_LINE2, wgs72).nddot
+    except ValueError:
+        python_reference = None
+    c_reference = Satrec.twoline2rv(line1, ISS_LINE2).nddot
+    assert python_reference is None or c_reference != pytest.approx(python_reference), why
+    with pytest.raises(TLEError, match=r"^line 1, columns 45-52: mean motion second derivative"):
         parse_tle(line1, ISS_LINE2)
 
 

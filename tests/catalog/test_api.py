@@ -189,9 +189,23 @@ async def test_upload_imports_each_format_idempotently(
 
     first = await client.post(url, content=body.encode(), headers=headers)
     assert first.status_code == 200, first.text
-    assert first.json() == {"received": 12, "inserted": 12, "already_present": 0, "rejected": []}
+    assert first.json() == {
+        "received": 12,
+        "inserted": 12,
+        "already_present": 0,
+        "rejected": [],
+        "skipped": 0,
+        "problems": [],
+    }
     again = await client.post(url, content=body.encode(), headers=headers)
-    assert again.json() == {"received": 12, "inserted": 0, "already_present": 12, "rejected": []}
+    assert again.json() == {
+        "received": 12,
+        "inserted": 0,
+        "already_present": 12,
+        "rejected": [],
+        "skipped": 0,
+        "problems": [],
+    }
 
 
 async def test_three_line_tle_upload_keeps_the_name(
@@ -207,7 +221,7 @@ async def test_three_line_tle_upload_keeps_the_name(
     assert detail["name"] == "CRYOSAT 2" and detail["object_type"] is None
 
 
-async def test_malformed_upload_names_the_line_and_writes_nothing(
+async def test_strict_upload_names_the_line_and_writes_nothing(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     client.headers.update(await factory.login(role="analyst"))
@@ -218,6 +232,7 @@ async def test_malformed_upload_names_the_line_and_writes_nothing(
         "/api/v1/catalog/element-sets",
         content="\n".join(lines),
         headers={"content-type": "text/plain"},
+        params={"strict": "true"},
     )
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM_JSON
@@ -234,6 +249,7 @@ async def test_malformed_upload_names_the_line_and_writes_nothing(
         "/api/v1/catalog/element-sets",
         content=bad_json,
         headers={"content-type": "application/json"},
+        params={"strict": "true"},
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "object 2", "MEAN_MOTION"]
@@ -290,3 +306,59 @@ async def test_uploading_needs_catalog_write(client: httpx.AsyncClient, factory:
     assert response.status_code == 403
     client.headers.clear()
     assert (await client.get("/api/v1/catalog/objects")).status_code == 401
+
+
+def _archive_with_broken_sets() -> tuple[str, list[ElementSet]]:
+    """Ten CryoSat-2 sets as an archive holds them, three broken: set 3's line 2 checksum
+    (file line 6), set 6's inclination (file line 12, not a number), set 9 without its
+    line 2 (reported at file line 18, where set 10's line 1 stands instead of it). Returns
+    the text and the seven good sets."""
+    lines = tle_head(CRYOSAT_TLE, 10).splitlines()
+    good = [parse_tle(lines[i], lines[i + 1]).elements for i in range(0, 20, 2)]
+    lines[5] = lines[5][:-1] + str((int(lines[5][-1]) + 1) % 10)
+    body = lines[11][:8] + " 92.X000" + lines[11][16:68]
+    lines[11] = body + str(sum(int(c) if c.isdigit() else c == "-" for c in body) % 10)
+    del lines[17]
+    return "\n".join(lines) + "\n", [good[i] for i in (0, 1, 3, 4, 6, 7, 9)]
+
+
+async def test_upload_skips_unreadable_sets_and_names_them(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    client.headers.update(await factory.login(role="analyst"))
+    text, good = _archive_with_broken_sets()
+    response = await client.post(
+        "/api/v1/catalog/element-sets", content=text, headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["received"], report["inserted"], report["skipped"]) == (10, 7, 3)
+    assert [(p["line"], p["where"], p["field"]) for p in report["problems"]] == [
+        (6, "line 6", "checksum"),
+        (12, "line 12", "inclination"),
+        (18, "line 18", None),
+    ]
+    assert "expected line 2" in report["problems"][2]["reason"]
+    history = await _all_pages(client, "/api/v1/catalog/objects/36508/element-sets")
+    assert [_epoch(item) for item in history] == [item.epoch for item in good]
+
+
+async def test_upload_with_only_unreadable_sets_is_refused_naming_each(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    client.headers.update(await factory.login(role="analyst"))
+    text, _ = _archive_with_broken_sets()
+    lines = text.splitlines()
+    broken = "\n".join(lines[4:6] + lines[10:12]) + "\n"  # sets 3 and 6 only
+    response = await client.post(
+        "/api/v1/catalog/element-sets", content=broken, headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    problem = response.json()
+    assert [error["loc"] for error in problem["errors"]] == [
+        ["body", "line 2", "checksum"],
+        ["body", "line 4", "inclination"],
+    ]
+    assert problem["detail"].startswith("none of the 2 element sets is readable; line 2:")
+    assert (await client.get("/api/v1/catalog/objects")).json()["items"] == []

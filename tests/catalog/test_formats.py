@@ -1,4 +1,4 @@
-"""Reading request bodies strictly (API), no database; files: tests/astro/test_element_files.py."""
+"""Reading request bodies (API), no database; files: tests/astro/test_element_files.py."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from astroshield.errors import InvalidInputError
 from tests.catalog.conftest import CRYOSAT_TLE, tle_head
 
 
-def test_upload_is_all_or_nothing() -> None:
+def test_upload_skips_an_unreadable_set_or_with_strict_refuses_it() -> None:
     text = tle_head(CRYOSAT_TLE, 2) + "1 36508U garbage\n"
+    parsed = parse_upload(text.encode(), "text/plain")
+    assert len(parsed.sets) == 2 and parsed.lines == [1, 3]
+    assert [(p.line, p.where) for p in parsed.skipped] == [(5, "line 5")]
     with pytest.raises(InvalidInputError) as raised:
-        parse_upload(text.encode(), "text/plain")
+        parse_upload(text.encode(), "text/plain", strict=True)
     assert raised.value.errors[0]["loc"] == ["body", "line 5"]
 
     with pytest.raises(InvalidInputError) as raised:

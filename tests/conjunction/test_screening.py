@@ -31,6 +31,8 @@ from astroshield.astro.formats.omm import format_omm_json, parse_omm_csv
 from astroshield.catalog.service import import_element_sets
 from astroshield.db import session_scope
 from tests.astro.paths import CATALOG_CSV
+from tests.astro.test_screening_edges import START as EDGE_START
+from tests.astro.test_screening_edges import catalog as edge_pairs
 from tests.catalog.conftest import PUBLIC
 from tests.conftest import Factory
 from tests.conjunction.conftest import Operator, operator_with
@@ -272,3 +274,37 @@ async def test_screening_uses_only_the_requesting_organisations_overlay(
         assert job.json()["status"] == "succeeded", job.text
         found[name] = {hit["secondary_catalog_number"] for hit in job.json()["results"]}
     assert found == {"a": set(), "b": {SECONDARY}}
+
+
+async def test_screening_job_flags_a_pair_still_closing_at_the_window_end(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """The co-orbiting pairs of tests/astro/test_screening_edges.py through the API: the
+    primary's partner is within 300 m and closing at the end of the 6 h window."""
+    async with session_scope(app.state.sessionmaker) as session:
+        await import_element_sets(session, edge_pairs(), "test:edges", PUBLIC)
+    me = await operator_with(factory, "90022")
+    body = {
+        "spacecraft_id": str(me.spacecraft.id),
+        "start": EDGE_START.isoformat(),
+        "days": 0.25,
+        "threshold_km": 0.5,
+    }
+    response = await client.post("/api/v1/conjunctions/screenings", json=body, headers=me.headers)
+    assert response.status_code == 202, response.text
+    await _finished(app)
+    job = (
+        await client.get(
+            f"/api/v1/conjunctions/screenings/{response.json()['id']}", headers=me.headers
+        )
+    ).json()
+    assert job["status"] == "succeeded", job
+    (hit,) = job["results"]
+    assert hit["secondary_catalog_number"] == "90021"
+    assert hit["edge"] == "end"
+    assert datetime.fromisoformat(hit["tca"]) == EDGE_START + timedelta(hours=6)
+    assert hit["miss_distance_km"] < 0.3
+    event = (await client.get(f"/api/v1/conjunctions/{hit['event_id']}", headers=me.headers)).json()
+    assert event["window_edge"] == "end"
+    listed = (await client.get("/api/v1/conjunctions", headers=me.headers)).json()
+    assert [item["window_edge"] for item in listed["items"]] == ["end"]

@@ -1,27 +1,36 @@
 """Element sets from request bodies, through the astro library's TLE/OMM readers.
 
-Uploads are read strictly: one bad set refuses the whole body, naming its line and field.
+An upload is read like a file on the command line: an element set that cannot be read is
+skipped and reported (its line, the field, why), the others are imported. An operator
+uploading an archive file wants its good sets stored and to be told exactly which ones were
+not, rather than nothing stored because of one bad set among thousands. A body in which no
+set can be read is refused (422 naming the first bad line and field), and so is any bad set
+with ``strict``. A body that is not a document at all (not UTF-8, broken JSON/XML syntax, a
+CSV header without the required columns) is refused whole: there are no sets to skip to.
 Files (the command line) are read by :mod:`astroshield.astro.formats.element_files`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.formats.omm import (
     KVN_MARKER,
     OMMError,
-    parse_omm_csv,
-    parse_omm_json,
-    parse_omm_kvn,
-    parse_omm_xml,
+    scan_omm_csv,
+    scan_omm_json,
+    scan_omm_kvn,
+    scan_omm_xml,
 )
-from astroshield.astro.formats.tle import TLEError, iter_tles
+from astroshield.astro.formats.tle import TLE, TLEError, scan_tles
 from astroshield.errors import FieldError, InvalidInputError, UnsupportedMediaTypeError
 
 # Media types the upload endpoint reads, besides JSON (which every endpoint accepts).
 UPLOAD_MEDIA_TYPES = frozenset({"text/plain", "application/xml", "text/xml", "text/csv"})
+# Problems listed in full in a 422 or an import report; the rest are only counted.
+PROBLEMS_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,25 +41,74 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class UploadProblem:
+    """An element set of a body that was skipped: its 1-based line in the body (None where
+    the format gives none), where the reader places it (``line 6``, ``object 2``, ``row 3``),
+    the field and why."""
+
+    line: int | None
+    where: str
+    field: str | None
+    reason: str
+
+    def field_error(self) -> FieldError:
+        return FieldError(["body", self.where, *([self.field] if self.field else [])], self.reason)
+
+
+@dataclass(slots=True)
+class ParsedUpload:
+    """The readable sets of a body, the line each starts on, and the sets skipped."""
+
+    sets: list[ElementSet] = field(default_factory=list)
+    lines: list[int | None] = field(default_factory=list)
+    skipped: list[UploadProblem] = field(default_factory=list)
+
+
 # -------------------------------------------------------------------------- uploads
 
 
-def _tle_problem(error: TLEError) -> InvalidInputError:
-    where = f"line {error.file_line}" if error.file_line is not None else "body"
-    loc = ["body", where, *([error.field] if error.field else [])]
+def _problem(error: ValueError, line: int | None) -> UploadProblem:
+    if isinstance(error, TLEError):
+        where = f"line {error.file_line}" if error.file_line is not None else "body"
+        return UploadProblem(error.file_line, where, error.field, str(error.within_set()))
+    if isinstance(error, OMMError):
+        return UploadProblem(error.line or line, error.location, error.keyword, error.reason)
+    return UploadProblem(line, "body" if line is None else f"line {line}", None, str(error))
+
+
+def refuse(problems: list[UploadProblem], summary: str) -> InvalidInputError:
+    """A 422 naming the first problems' lines and fields."""
+    first = problems[0]
+    detail = f"{first.where}: {first.field + ': ' if first.field else ''}{first.reason}"
     return InvalidInputError(
-        f"TLE {where}: {error.reason}" if error.file_line else str(error),
-        errors=[FieldError(loc, str(error.within_set()))],
+        f"{summary}; {detail}" if summary else detail,
+        errors=[problem.field_error() for problem in problems[:PROBLEMS_SHOWN]],
     )
 
 
-def _omm_problem(error: OMMError) -> InvalidInputError:
-    loc = ["body", error.location, *([error.keyword] if error.keyword else [])]
-    return InvalidInputError(f"OMM {error}", errors=[FieldError(loc, error.reason)])
+def _document_problem(error: OMMError) -> InvalidInputError:
+    return refuse([_problem(error, None)], "")
 
 
-def parse_upload(body: bytes, media_type: str) -> list[ElementSet]:
-    """All element sets of a request body, or a 4xx naming the first bad line or field.
+def _scan(text: str, media_type: str) -> Iterator[tuple[int | None, ElementSet | TLE | ValueError]]:
+    if media_type == "application/json":
+        return scan_omm_json(text)
+    if media_type in ("application/xml", "text/xml"):
+        return scan_omm_xml(text)
+    if media_type == "text/csv":
+        return scan_omm_csv(text)
+    if media_type == "text/plain":
+        return scan_omm_kvn(text) if KVN_MARKER in text else scan_tles(text)
+    raise UnsupportedMediaTypeError(
+        f"element sets are read from text/plain (TLE or KVN OMM), application/json, "
+        f"application/xml or text/csv, not {media_type or 'unlabelled'}"
+    )
+
+
+def parse_upload(body: bytes, media_type: str, *, strict: bool = False) -> ParsedUpload:
+    """The element sets of a request body; each unreadable one is skipped (``strict``: a 422
+    naming it), and a body with none readable is a 422 naming the first bad line or field.
 
     ``text/plain``: TLEs, or KVN OMM when the text holds ``CCSDS_OMM_VERS``;
     ``application/json``: CelesTrak GP JSON; ``application/xml``: CCSDS NDM/XML OMM;
@@ -63,31 +121,24 @@ def parse_upload(body: bytes, media_type: str) -> list[ElementSet]:
             "the body is not UTF-8 text",
             errors=[FieldError(["body"], f"byte {error.start} is not UTF-8")],
         ) from None
+    parsed = ParsedUpload()
     try:
-        if media_type == "application/json":
-            sets = parse_omm_json(text)
-        elif media_type in ("application/xml", "text/xml"):
-            sets = parse_omm_xml(text)
-        elif media_type == "text/csv":
-            sets = parse_omm_csv(text)
-        elif media_type == "text/plain":
-            sets = (
-                parse_omm_kvn(text)
-                if KVN_MARKER in text
-                else [tle.elements for tle in iter_tles(text)]
-            )
-        else:
-            raise UnsupportedMediaTypeError(
-                f"element sets are read from text/plain (TLE or KVN OMM), application/json, "
-                f"application/xml or text/csv, not {media_type or 'unlabelled'}"
-            )
-    except TLEError as error:
-        raise _tle_problem(error) from None
-    except OMMError as error:
-        raise _omm_problem(error) from None
-    if not sets:
+        for line, item in _scan(text, media_type):
+            if isinstance(item, ValueError):
+                problem = _problem(item, line)
+                if strict:
+                    raise refuse([problem], "")
+                parsed.skipped.append(problem)
+                continue
+            parsed.sets.append(item.elements if isinstance(item, TLE) else item)
+            parsed.lines.append(line)
+    except OMMError as error:  # the document itself: JSON/XML syntax, the CSV header
+        raise _document_problem(error) from None
+    if parsed.skipped and not parsed.sets:
+        raise refuse(parsed.skipped, f"none of the {len(parsed.skipped)} element sets is readable")
+    if not parsed.sets:
         raise InvalidInputError(
             "the body holds no element set",
             errors=[FieldError(["body"], "no element set found")],
         )
-    return sets
+    return parsed

@@ -20,7 +20,7 @@ from astroshield.api.pagination import (
 from astroshield.api.schemas import UTCDatetime
 from astroshield.astro.dynamics.orbit import Regime
 from astroshield.catalog import service
-from astroshield.catalog.formats import UPLOAD_MEDIA_TYPES
+from astroshield.catalog.formats import PROBLEMS_SHOWN, UPLOAD_MEDIA_TYPES
 from astroshield.catalog.models import ElementSetRecord
 from astroshield.catalog.schemas import (
     CatalogNumberPath,
@@ -32,6 +32,7 @@ from astroshield.catalog.schemas import (
     LinkedSpacecraft,
     OverlayElementSetRead,
     RejectionRead,
+    UploadProblemRead,
 )
 from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
@@ -213,27 +214,45 @@ async def upload_element_sets(
             "(provenance platform) instead of your organisation's overlay"
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        Query(description="refuse the whole body (422) at its first unreadable element set"),
+    ] = False,
 ) -> ImportReport:
     """Import TLEs (``text/plain``, 2- or 3-line; KVN OMM also), OMM JSON, XML or CSV.
 
     The sets become your organisation's overlay (provenance ``organisation``): used in your
     organisation's analyses, invisible to every other organisation unless a platform
-    administrator publishes them. All or nothing: a bad set refuses the body (422 naming the
-    line or field). Sets already stored (same catalog number and epoch, in your overlay or,
-    with ``public``, in the public catalog) are counted, not duplicated.
+    administrator publishes them. An element set that cannot be read (or stored) is
+    skipped: ``skipped`` counts them and ``problems`` names the first 20 (line, field,
+    why); the readable ones are imported (200). A body with no usable set is refused (422
+    naming the first bad lines and fields), as is any bad set with ``strict=true``. Sets
+    already stored (same catalog number and epoch, in your overlay or, with ``public``, in
+    the public catalog) are counted, not duplicated.
     """
     if public:
         await authorize(request, CATALOG_ADMIN_SCOPE)
     content_type = request.headers.get("content-type", "")
     media_type = media_type_of(content_type) if content_type else ""
     result = await service.import_upload(
-        session, principal, await request.body(), media_type, public=public, actor=actor
+        session,
+        principal,
+        await request.body(),
+        media_type,
+        public=public,
+        actor=actor,
+        strict=strict,
     )
     return ImportReport(
         received=result.received,
         inserted=result.inserted,
         already_present=result.already_present,
         rejected=[RejectionRead(where=r.where, reason=r.reason) for r in result.rejected],
+        skipped=len(result.skipped),
+        problems=[
+            UploadProblemRead(line=p.line, where=p.where, field=p.field, reason=p.reason)
+            for p in result.skipped[:PROBLEMS_SHOWN]
+        ],
     )
 
 

@@ -123,10 +123,33 @@ class OverlayElementSetRead(ElementSetRead):
     organisation_id: uuid.UUID = Field(description="the organisation whose overlay it is")
 
 
+class UploadProblemRead(ResponseModel):
+    """An element set of the body that was skipped: its line (null where the format has
+    none), where the reader places it (``line 6``, ``object 2``), the field and why."""
+
+    line: int | None
+    where: str
+    field: str | None
+    reason: str
+
+
 class ImportReport(ResponseModel):
+    """``received`` counts every set of the body: inserted, already present, rejected by
+    the store, and ``skipped`` (unreadable or unstorable, never attempted). ``problems``
+    lists the first 20 skipped sets."""
+
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"received": 1, "inserted": 1, "already_present": 0, "rejected": []}]
+            "examples": [
+                {
+                    "received": 1,
+                    "inserted": 1,
+                    "already_present": 0,
+                    "rejected": [],
+                    "skipped": 0,
+                    "problems": [],
+                }
+            ]
         }
     )
 
@@ -134,3 +157,5 @@ class ImportReport(ResponseModel):
     inserted: int
     already_present: int
     rejected: list[RejectionRead]
+    skipped: int
+    problems: list[UploadProblemRead]

@@ -18,7 +18,13 @@ from astroshield.astro.formats.omm import format_omm_json
 from astroshield.astro.formats.tle import TLE, TLEError, format_tle
 from astroshield.astro.ids import IdentifierError, normalize_catalog_number
 from astroshield.audit.service import Actor, record
-from astroshield.catalog.formats import Rejection, parse_upload
+from astroshield.catalog.formats import (
+    ParsedUpload,
+    Rejection,
+    UploadProblem,
+    parse_upload,
+    refuse,
+)
 from astroshield.catalog.models import (
     CatalogObject,
     CatalogOverlayObject,
@@ -75,13 +81,17 @@ class Origin:
 
 @dataclass(slots=True)
 class ImportResult:
+    """``skipped``: sets of an upload that could not be read (or stored), never attempted;
+    ``rejected``: sets the bulk import refused to store."""
+
     inserted: int = 0
     already_present: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    skipped: list[UploadProblem] = field(default_factory=list)
 
     @property
     def received(self) -> int:
-        return self.inserted + self.already_present + len(self.rejected)
+        return self.inserted + self.already_present + len(self.rejected) + len(self.skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,20 +284,16 @@ async def import_upload(
     *,
     public: bool,
     actor: Actor,
+    strict: bool = False,
 ) -> ImportResult:
-    """Import a request body all or nothing: a bad set refuses the body before any write."""
+    """Import the readable sets of a request body; each unreadable (or unstorable) one is
+    skipped and reported with its line. A body with no usable set, or with ``strict`` any
+    bad set, is refused (422) before any write."""
     origin = upload_origin(principal, public=public)
-    sets = parse_upload(body, media_type)
-    problems = [
-        f"set {index} ({item.catalog_number}): {problem}"
-        for index, item in enumerate(sets, start=1)
-        if (problem := storage_problem(item)) is not None
-    ]
-    if problems:
-        raise InvalidInputError(
-            problems[0], errors=[FieldError(["body"], problem) for problem in problems[:20]]
-        )
+    parsed = parse_upload(body, media_type, strict=strict)
+    sets, skipped = _storable(parsed, strict=strict)
     result = await import_element_sets(session, sets, f"upload:{media_type}", origin)
+    result.skipped = skipped
     await record(
         session,
         actor.event(
@@ -298,9 +304,33 @@ async def import_upload(
             received=result.received,
             inserted=result.inserted,
             already_present=result.already_present,
+            skipped=len(result.skipped),
         ),
     )
     return result
+
+
+def _storable(
+    parsed: ParsedUpload, *, strict: bool
+) -> tuple[list[ElementSet], list[UploadProblem]]:
+    """The sets that can be stored, and every skipped set (unreadable or unstorable) in body
+    order; a 422 when none is left, or with ``strict`` when one cannot be stored."""
+    sets: list[ElementSet] = []
+    unstorable: list[UploadProblem] = []
+    for index, (item, line) in enumerate(zip(parsed.sets, parsed.lines, strict=True), start=1):
+        problem = storage_problem(item)
+        if problem is None:
+            sets.append(item)
+            continue
+        where = f"line {line}" if line is not None else f"set {index}"
+        unstorable.append(UploadProblem(line, where, None, f"{item.catalog_number}: {problem}"))
+    skipped = sorted(
+        parsed.skipped + unstorable, key=lambda item: -1 if item.line is None else item.line
+    )
+    if unstorable and (strict or not sets):
+        summary = "" if strict else f"none of the {len(skipped)} element sets can be stored"
+        raise refuse(unstorable if strict else skipped, summary)
+    return sets, skipped
 
 
 async def publish_element_set(

@@ -71,7 +71,9 @@ def screen(
     """Screen a catalog for close approaches (all-vs-all, or one-vs-all with --primary).
 
     An object listed twice is screened with its newest set (the other is skipped with a
-    warning, or refused with --strict).
+    warning, or refused with --strict). An approach cut off by the window (within the
+    threshold at the end and still closing, or at the start and already receding) is written
+    with edge "end"/"start" and the TCA and miss at that edge; the true minimum is outside.
     """
     from rich.markup import escape
     from rich.progress import Progress
@@ -111,7 +113,8 @@ def screen(
     writer = write_events_json if output.suffix.lower() == ".json" else write_events_csv
     writing(output, lambda: writer(result.events, output))
     console.print(
-        f"{len(result.events)} conjunctions within {threshold_km} km written to {output}; "
+        f"{len(result.events)} conjunctions within {threshold_km} km written to {output} "
+        f"({result.stats.edge_events} cut off by the window edge: TCA and miss at the edge); "
         f"{len(result.skipped)} objects skipped (SGP4 failure)",
         highlight=False,
     )

@@ -68,6 +68,7 @@ class ConjunctionEvent(Base):
         CheckConstraint(_in("tier", Tier), name="tier_valid"),
         CheckConstraint(_in("status", EventStatus), name="status_valid"),
         CheckConstraint(_in("source", EventSource), name="source_valid"),
+        CheckConstraint("window_edge IN ('start', 'end')", name="window_edge_valid"),
         Index("ix_conjunction_events_organisation_id_tca", "organisation_id", "tca"),
         Index("ix_conjunction_events_spacecraft_id", "spacecraft_id"),
     )
@@ -91,6 +92,10 @@ class ConjunctionEvent(Base):
     tier_basis: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(8), default=EventStatus.OPEN.value)
     source: Mapped[str] = mapped_column(String(16))
+    # Set when a screening found the pair within the threshold at its window's start or end
+    # with the minimum beyond it: tca and miss are then the values at that edge. A CDM (a
+    # real TCA) or a screening that sees the minimum clears it.
+    window_edge: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

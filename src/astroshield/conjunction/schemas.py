@@ -11,6 +11,9 @@ from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime
 from astroshield.astro.conjunction.risk import Tier, Trend
 from astroshield.conjunction.models import EventSource, EventStatus, ScreeningStatus
 
+# Which window edge cut an approach found by a screening off (see astro.conjunction.screening).
+WindowEdge = Literal["start", "end"]
+
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
@@ -80,6 +83,12 @@ class ConjunctionEventRead(ResponseModel):
     tier_basis: str
     status: EventStatus
     source: EventSource
+    window_edge: WindowEdge | None = Field(
+        default=None,
+        description="set when a screening found the pair within its threshold at the "
+        "window's start (receding) or end (still closing): tca and miss_distance_m are the "
+        "values at that edge, the true minimum lies outside the window",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -196,6 +205,12 @@ class ScreeningHit(ResponseModel):
     miss_distance_km: float
     relative_speed_km_s: float
     tier: Tier
+    edge: WindowEdge | None = Field(
+        default=None,
+        description="null for a minimum inside the window; 'start'/'end' when the pair is "
+        "within the threshold at that edge and its minimum lies beyond it (tca and "
+        "miss_distance_km are then the values at the edge)",
+    )
 
 
 class ScreeningRead(ResponseModel):

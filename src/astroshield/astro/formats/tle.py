@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sgp4.api import WGS72, Satrec
 
 from astroshield.astro.dynamics.elements import ElementSet, ElementSetError
-from astroshield.astro.formats.tle_fields import read_bstar, read_designator, read_exponent_field
+from astroshield.astro.formats.tle_fields import read_bstar, read_ddot, read_designator
 from astroshield.astro.ids import (
     IdentifierError,
     normalize_catalog_number,
@@ -208,11 +208,6 @@ def _parse_exponent_field(
         raise _fail(f"{what} {raw!r} {error}", line, first, last, field=what) from None
 
 
-def _read_ddot(raw: str) -> float:
-    # A blank second derivative is zero, as the C++ reference parser reads it.
-    return read_exponent_field(raw, blank_is_zero=True)
-
-
 def _parse_catalog_field(text: str, line: int) -> str:
     raw = _field(text, 3, 7)
     try:
@@ -332,7 +327,7 @@ def parse_tle(
                 first, 1, 34, 43, "mean motion first derivative"
             ),
             mean_motion_ddot_rev_per_day3=_parse_exponent_field(
-                first, 1, 45, 52, "mean motion second derivative", _read_ddot
+                first, 1, 45, 52, "mean motion second derivative", read_ddot
             ),
             bstar_per_earth_radius=_parse_exponent_field(first, 1, 54, 61, "BSTAR", read_bstar),
             ephemeris_type=_parse_int(first, 1, 63, 63, "ephemeris type", blank=0),

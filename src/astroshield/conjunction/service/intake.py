@@ -287,6 +287,7 @@ async def _event_for(
         event.tier_basis = assessment.basis
         event.secondary_name = pair.secondary_name
         event.source = EventSource.CDM.value
+        event.window_edge = None  # a CDM's TCA is the real minimum
         event.status = (EventStatus.OPEN if tca >= now else EventStatus.CLOSED).value
         event.updated_at = now
     return event, newest

@@ -167,6 +167,7 @@ def _hit(event: ConjunctionEvent, found: Found) -> dict[str, Any]:
         "miss_distance_km": found.miss_distance_km,
         "relative_speed_km_s": found.relative_speed_km_s,
         "tier": event.tier,
+        "edge": found.edge,
     }
 
 
@@ -201,6 +202,7 @@ async def _store_screening_events(
                     tier_basis=assessment.basis,
                     status=(EventStatus.OPEN if found.tca >= now else EventStatus.CLOSED).value,
                     source=EventSource.SCREENING.value,
+                    window_edge=found.edge,
                 )
             )
         elif event.pc is None:
@@ -210,6 +212,7 @@ async def _store_screening_events(
             event.miss_distance_m = found.miss_distance_km * 1e3
             event.relative_speed_m_s = found.relative_speed_km_s * 1e3
             event.tier, event.tier_basis = assessment.tier.value, assessment.basis
+            event.window_edge = found.edge
             event.updated_at = now
         hits.append(_hit(event, found))
         count_after_commit(repository.session, CONJUNCTION_EVENTS.labels(event.tier))

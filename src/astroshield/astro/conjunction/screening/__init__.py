@@ -12,9 +12,13 @@ Pipeline (each stage only narrows what the next one sees):
    with real SGP4 calls.
 
 An event is an interior local minimum of the separation (range rate going from negative to
-non-negative) inside ``(start, start + duration)`` with miss distance ≤ the threshold.
-Objects that stay exactly together (identical element sets, e.g. docked modules) have zero
-range rate throughout and therefore no events.
+non-negative) inside ``(start, start + duration)`` with miss distance ≤ the threshold, or an
+approach cut off by the window (:mod:`.edges`): within the threshold at the end and still
+closing (``edge="end"``), or within it at the start and already receding (``edge="start"``).
+An edge event's TCA and miss are the values at the edge; its true minimum lies outside the
+window, so screen a window that covers it to learn the real TCA and miss. Objects that stay
+exactly together (identical element sets, e.g. docked modules) have zero range rate
+throughout and therefore no events.
 
 Work units are time slabs. :func:`screen_work_unit` is a pure function of a picklable
 :class:`WorkUnit` (element sets, window, threshold), so :func:`screen_catalog` (in
@@ -39,6 +43,7 @@ from astroshield.astro.conjunction.screening.types import (
     ScreeningStats,
     SkippedObject,
     UnitResult,
+    WindowEdge,
     WorkUnit,
 )
 from astroshield.astro.conjunction.screening.writers import (
@@ -55,6 +60,7 @@ __all__ = [
     "ScreeningStats",
     "SkippedObject",
     "UnitResult",
+    "WindowEdge",
     "WorkUnit",
     "WorkUnitFailedError",
     "orbit_shells",

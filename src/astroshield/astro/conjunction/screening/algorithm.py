@@ -34,6 +34,7 @@ import numpy.typing as npt
 from scipy.optimize import brentq
 from sgp4.api import Satrec
 
+from astroshield.astro.conjunction.screening.edges import edge_events
 from astroshield.astro.conjunction.screening.filters import (
     IndexPairs,
     candidate_filter,
@@ -45,6 +46,7 @@ from astroshield.astro.conjunction.screening.types import (
     IntArray,
     RawEvent,
     UnitResult,
+    WindowEdge,
     WorkUnit,
 )
 from astroshield.astro.dynamics.elements import ElementSet, to_satrec
@@ -340,9 +342,12 @@ def _find_candidates(
     )
 
 
-def _by_catalog_number(elements: Sequence[ElementSet], candidates: Candidates) -> Candidates:
+def _catalog_numbers(elements: Sequence[ElementSet]) -> IntArray:
+    return np.array([int(item.catalog_number) for item in elements], dtype=np.int64)
+
+
+def _by_catalog_number(numbers: IntArray, candidates: Candidates) -> Candidates:
     """Each pair ordered by catalog number (object1 < object2)."""
-    numbers = np.array([int(item.catalog_number) for item in elements], dtype=np.int64)
     ci, cj = candidates.first, candidates.second
     swap = numbers[ci] > numbers[cj]
     return Candidates(np.where(swap, cj, ci), np.where(swap, ci, cj), candidates.interval)
@@ -402,6 +407,30 @@ def _refined_event(
     return RawEvent(*indices, tca, miss, speed, float(rtn[0]), float(rtn[1]), float(rtn[2]))
 
 
+def _window_edge_events(
+    unit: WorkUnit, states: KnotStates, valid: npt.NDArray[np.bool_], numbers: IntArray
+) -> list[RawEvent]:
+    """Approaches cut off by the window start (first slab) or end (last slab)."""
+    found: list[RawEvent] = []
+    edges: list[tuple[int, WindowEdge]] = []
+    if unit.slab_start_s <= 0.0:
+        edges.append((0, "start"))
+    if unit.slab_stop_s >= unit.duration_s:
+        edges.append((len(states.t_s) - 1, "end"))
+    for knot, edge in edges:
+        found += edge_events(
+            states.r_km[knot],
+            states.v_km_s[knot],
+            valid,
+            numbers,
+            primary=unit.primary_index,
+            threshold_km=unit.threshold_km,
+            t_s=float(states.t_s[knot]),
+            edge=edge,
+        )
+    return found
+
+
 def screen_work_unit(unit: WorkUnit) -> UnitResult:
     """Screen one time slab; a pure function of ``unit`` (safe to run in any process)."""
     elements = unit.elements
@@ -414,13 +443,15 @@ def screen_work_unit(unit: WorkUnit) -> UnitResult:
 
     valid = np.ones(len(elements), dtype=bool)
     valid[list(failures)] = False
+    numbers = _catalog_numbers(elements)
+    result.events.extend(_window_edge_events(unit, states, valid, numbers))
     sub = _substeps(states.t_s, unit.substep_s)
     candidates = _find_candidates(unit, states, sub, valid)
     if candidates is None:
         return result
     # Order each pair by catalog number here (object1 < object2), the primary stays first.
     if unit.primary_index is None:
-        candidates = _by_catalog_number(elements, candidates)
+        candidates = _by_catalog_number(numbers, candidates)
     result.candidate_pair_keys = np.unique(candidates.first * len(elements) + candidates.second)
     result.candidate_intervals = len(candidates.first)
 

@@ -64,6 +64,10 @@ def screen_catalog(
 ) -> ScreeningResult:
     """Find close approaches (≤ ``threshold_km``) in ``[start, start + duration]``.
 
+    An approach whose minimum lies beyond a window edge (the pair is within the threshold at
+    that edge, still closing at the end or already receding at the start) is an event with
+    ``edge`` ``"end"``/``"start"`` whose TCA and miss are the values at the edge.
+
     All-vs-all, or one-vs-all when ``primary`` (a catalog number) is given. Events are sorted
     by TCA, then object1, then object2 (catalog numbers compared as integers); all-vs-all
     events have object1 < object2, one-vs-all events have the primary as object1.
@@ -183,6 +187,7 @@ def _merge(
     stats.hermite_minima = sum(item.hermite_minima for item in unit_results)
     stats.refined = sum(item.refined for item in unit_results)
     stats.events = len(events)
+    stats.edge_events = sum(event.edge is not None for event in events)
     return ScreeningResult(events=events, skipped=skipped, stats=stats)
 
 
@@ -220,6 +225,7 @@ def _events(
                 miss_distance_km=item.miss_km,
                 relative_speed_km_s=item.speed_km_s,
                 miss_rtn_km=(item.rtn_r_km, item.rtn_t_km, item.rtn_n_km),
+                edge=item.edge,
             )
         )
     events.sort(key=lambda event: (event.tca, int(event.object1), int(event.object2)))

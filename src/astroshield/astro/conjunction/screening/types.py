@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,7 @@ __all__ = [
     "SkippedObject",
     "UnitResult",
     "UnitRuns",
+    "WindowEdge",
     "WorkUnit",
 ]
 
@@ -36,6 +37,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 # Called with (work units done, total work units).
 ProgressCallback = Callable[[int, int], None]
+# Which end of the window an approach is cut off by: its minimum lies before the start
+# ("start": the pair is within the threshold and receding there) or after the end ("end":
+# within the threshold and still closing there).
+WindowEdge = Literal["start", "end"]
 
 
 # ------------------------------------------------------------------------------ results
@@ -43,7 +48,12 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class ConjunctionEvent:
-    """One close approach. ``miss_rtn_km`` is r2 - r1 in object1's RTN frame at TCA."""
+    """One close approach. ``miss_rtn_km`` is r2 - r1 in object1's RTN frame at TCA.
+
+    ``edge`` is ``None`` for a minimum inside the window. For ``"start"``/``"end"`` the true
+    minimum lies outside the window and ``tca``/``miss_distance_km`` (and speed, RTN) are the
+    values at that window edge: the closest the pair comes within the window, not its TCA.
+    """
 
     object1: str
     object2: str
@@ -51,6 +61,7 @@ class ConjunctionEvent:
     miss_distance_km: float
     relative_speed_km_s: float
     miss_rtn_km: tuple[float, float, float]
+    edge: WindowEdge | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,7 @@ class ScreeningStats:
     hermite_minima: int = 0
     refined: int = 0
     events: int = 0
+    edge_events: int = 0
     work_units: int = 0
     workers: int = 1
 
@@ -127,6 +139,7 @@ class RawEvent(NamedTuple):
     rtn_r_km: float
     rtn_t_km: float
     rtn_n_km: float
+    edge: WindowEdge | None = None
 
 
 class Failure(NamedTuple):

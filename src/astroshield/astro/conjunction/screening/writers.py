@@ -1,4 +1,9 @@
-"""Screening events as CSV or JSON files."""
+"""Screening events as CSV or JSON files.
+
+Both carry ``edge``: empty (CSV) / ``null`` (JSON) for a minimum inside the window,
+``start``/``end`` for an approach cut off by that window edge, whose TCA and miss are then the
+values at the edge (see :class:`~astroshield.astro.conjunction.screening.ConjunctionEvent`).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from astroshield.astro.conjunction.screening.types import ConjunctionEvent
 
 __all__ = ["CSV_HEADER", "write_events_csv", "write_events_json"]
 
-CSV_HEADER = ("object1", "object2", "tca", "miss_distance_km", "relative_speed_km_s")
+CSV_HEADER = ("object1", "object2", "tca", "miss_distance_km", "relative_speed_km_s", "edge")
 
 
 def _tca_text(tca: datetime) -> str:
@@ -22,7 +27,7 @@ def _tca_text(tca: datetime) -> str:
 
 
 def write_events_csv(events: Sequence[ConjunctionEvent], path: str | Path) -> None:
-    """CSV with header ``object1,object2,tca,miss_distance_km,relative_speed_km_s``."""
+    """CSV with header ``object1,object2,tca,miss_distance_km,relative_speed_km_s,edge``."""
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(CSV_HEADER)
@@ -34,6 +39,7 @@ def write_events_csv(events: Sequence[ConjunctionEvent], path: str | Path) -> No
                     _tca_text(event.tca),
                     f"{event.miss_distance_km:.6f}",
                     f"{event.relative_speed_km_s:.6f}",
+                    event.edge or "",
                 ]
             )
 
@@ -46,6 +52,7 @@ def _event_record(event: ConjunctionEvent) -> dict[str, Any]:
 
 
 def write_events_json(events: Sequence[ConjunctionEvent], path: str | Path) -> None:
-    """JSON list of events (TCA as ISO 8601 UTC with milliseconds, RTN miss components)."""
+    """JSON list of events (TCA as ISO 8601 UTC with milliseconds, RTN miss components,
+    ``edge``)."""
     records = [_event_record(event) for event in events]
     Path(path).write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
