@@ -196,7 +196,7 @@ def pc_monte_carlo(
     n_nodes = max(n_grid, 1, math.ceil((t1 - t0) * rate / node_angle))
     search = _MinimumSearch(mu, t0, (t1 - t0) / n_nodes, n_nodes, rate, newton_iterations)
 
-    screener = _LinearScreen.build(x1, x2, l1, l2, search, seed) if screen else None
+    screener = _LinearScreen.build(x1, x2, l1, l2, search, seed, hbr) if screen else None
     rng = np.random.default_rng(seed)
     hits = 0
     boundary = 0
@@ -329,9 +329,17 @@ class _LinearScreen:
 
     @classmethod
     def build(
-        cls, x1: F64, x2: F64, l1: F64, l2: F64, search: _MinimumSearch, seed: int
+        cls, x1: F64, x2: F64, l1: F64, l2: F64, search: _MinimumSearch, seed: int, hbr: float
     ) -> _LinearScreen:
-        stride = max(1, math.ceil(search.n / _SCREEN_INTERVALS))
+        # Pilot pairs (their own stream, so the estimate's draws do not shift the sample's).
+        pilot = np.random.default_rng([seed, 0x5C4EE7])
+        z = pilot.standard_normal((_PILOT, 12))
+        exact_all = search.relative_states(x1 + z[:, :6] @ l1.T, x2 + z[:, 6:] @ l2.T)
+        # Screen intervals short enough that relative motion over one is ~2 HBR at most for
+        # 99 % of the pairs (a looser bound would let too many misses through).
+        v99 = float(np.quantile(np.linalg.norm(exact_all[..., 3:], axis=2), 0.99))
+        want = math.ceil(search.h * search.n * v99 / (2.0 * max(hbr, 1e-300)))
+        stride = max(1, math.ceil(search.n / min(max(want, _SCREEN_INTERVALS), search.n)))
         idx = np.arange(0, search.n + 1, stride)
         if idx[-1] != search.n:
             idx = np.append(idx, search.n)
@@ -345,10 +353,7 @@ class _LinearScreen:
             [np.transpose(a[:, :3], (2, 0, 1)).reshape(12, -1), np.transpose(a[:, 3:], (2, 0, 1)).reshape(12, -1)],
             axis=1,
         )
-        # Pilot pairs (their own stream, so the estimate's draws do not shift the sample's).
-        pilot = np.random.default_rng([seed, 0x5C4EE7])
-        z = pilot.standard_normal((_PILOT, 12))
-        exact = search.relative_states(x1 + z[:, :6] @ l1.T, x2 + z[:, 6:] @ l2.T)[idx]
+        exact = exact_all[idx]
         z[:, 6:] *= -1.0
         k = idx.size
         flat = z @ gain

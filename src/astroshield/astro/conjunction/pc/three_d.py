@@ -83,6 +83,8 @@ _POP_TOL = 1e-10
 _SCAN_POINTS = 65
 _CUT = 1e-14
 _MAX_LEVELS = 30
+_MAX_ZOOM = 12
+_NEGLIGIBLE = 1e-6
 _GL8 = np.polynomial.legendre.leggauss(8)
 
 
@@ -237,8 +239,9 @@ class _Encounter:
         rel = mean1 - mean2
         return _Linearised(rel[:, :3], rel[:, 3:], p1 + p2, converged)
 
-    def rates(self, t: F64, u_ref: F64, w_sph: F64) -> tuple[F64, bool]:
-        """Expected entries per second into the HBR sphere at each ``t`` (s from epoch)."""
+    def rates(self, t: F64, u_ref: F64, w_sph: F64) -> tuple[F64, NDArray[np.bool_]]:
+        """Expected entries per second into the HBR sphere at each ``t`` (s from epoch), and
+        whether the peak-overlap iteration converged there."""
         lin = self.linearise(np.asarray(t, dtype=np.float64).reshape(-1))
         prr = lin.cov[:, :3, :3]
         pvr = lin.cov[:, 3:, :3]
@@ -260,7 +263,16 @@ class _Encounter:
         zz = m / s
         e_pos = m * special.ndtr(zz) + s * np.exp(-0.5 * zz * zz) / math.sqrt(2.0 * math.pi)
         out: F64 = self.hbr * self.hbr * np.einsum("q,nq->n", w_sph, dens * e_pos)
-        return out, bool(np.all(lin.converged))
+        return out, lin.converged
+
+    def log_overlap(self, t: F64) -> F64:
+        """Log of the relative-position density at the origin (the small-HBR ``Ncdot`` up to
+        a speed factor): smooth and finite where ``Ncdot`` underflows, so it finds the peak."""
+        lin = self.linearise(t)
+        a_inv, det = _clipped_inverse(lin.cov[:, :3, :3], (1e-4 * self.hbr) ** 2)
+        maha = np.einsum("ni,nij,nj->n", lin.mean_r, a_inv, lin.mean_r)
+        out: F64 = -0.5 * maha - 0.5 * np.log(det)
+        return out
 
     def inside(self, t: float, u_ref: F64, w_sph: F64) -> float:
         """Probability that the secondary is inside the HBR sphere at ``t`` (ball integral of
@@ -317,14 +329,40 @@ def _default_window(
 
 def _gauss_panels(
     enc: _Encounter, lo: F64, hi: F64, rule: tuple[F64, F64]
-) -> tuple[F64, bool]:
-    """8-point Gauss-Legendre integral of Ncdot over each panel ``[lo_i, hi_i]``."""
+) -> tuple[F64, float]:
+    """8-point Gauss-Legendre integral of Ncdot over each panel ``[lo_i, hi_i]``, and the
+    largest rate at a node where the peak-overlap iteration did not converge."""
     x, w = _GL8
     half = 0.5 * (hi - lo)
     nodes = (0.5 * (lo + hi))[:, None] + half[:, None] * x[None, :]
-    vals, ok = enc.rates(nodes.ravel(), *rule)
+    vals, conv = enc.rates(nodes.ravel(), *rule)
     out: F64 = np.sum(vals.reshape(lo.size, -1) * w[None, :], axis=1) * half
-    return out, ok
+    return out, _unconverged(vals, conv)
+
+
+def _unconverged(vals: F64, conv: NDArray[np.bool_]) -> float:
+    return float(np.max(vals[~conv])) if np.any(~conv) else 0.0
+
+
+def _peak_grid(enc: _Encounter, t0: float, t1: float) -> F64:
+    """Grid around the peak of the collision rate, zoomed until it resolves it.
+
+    A fast encounter inside a long window is a spike seconds wide that a coarse scan of
+    ``Ncdot`` steps over (and ``Ncdot`` underflows to 0 away from it), so the scan zooms on the
+    maximum of the smooth log-density surrogate until the surrogate changes by less than two
+    nats between grid neighbours of the peak.
+    """
+    lo, hi = t0, t1
+    grid = np.linspace(lo, hi, _SCAN_POINTS)
+    for _ in range(_MAX_ZOOM):
+        logd = enc.log_overlap(grid)
+        k = int(np.argmax(logd))
+        near = logd[max(k - 1, 0) : k + 2]
+        if float(np.max(logd[k] - near)) <= 2.0:
+            break
+        lo, hi = float(grid[max(k - 2, 0)]), float(grid[min(k + 2, grid.size - 1)])
+        grid = np.linspace(lo, hi, _SCAN_POINTS)
+    return grid
 
 
 def _integrate(
@@ -332,28 +370,31 @@ def _integrate(
 ) -> tuple[float, float, bool]:
     """Scan Ncdot, cut the window to its support, then adaptive bisection of Gauss panels.
 
-    Every interval of the scan grid inside the support starts as a panel (so a peak as narrow
-    as the grid spacing is seen); a panel is split until its two halves agree with it to its
-    share (by width) of ``rel_tol`` times the running total. All panels of one level are
-    evaluated at once.
+    Every interval of the coarse scan grid and of the zoomed peak grid inside the support
+    starts as a panel (so the peak is seen however narrow); a panel is split until its two
+    halves agree with it to its share (by width) of ``rel_tol`` times the running total. All
+    panels of one level are evaluated at once.
     """
-    grid = np.linspace(t0, t1, _SCAN_POINTS)
-    scan, ok = enc.rates(grid, *rule)
+    coarse_grid = np.linspace(t0, t1, _SCAN_POINTS)
+    grid = np.union1d(coarse_grid, _peak_grid(enc, t0, t1))
+    scan, conv = enc.rates(grid, *rule)
     peak = float(np.max(scan))
+    # Hall's rule: an unconverged peak-overlap point only matters where Ncdot is not tiny.
+    bad = _unconverged(scan, conv)
     if not peak > 0.0:
-        return 0.0, 0.0, ok
+        return 0.0, 0.0, bool(np.all(conv))
     keep = np.flatnonzero(scan >= _CUT * peak)
     first, last = max(int(keep[0]) - 1, 0), min(int(keep[-1]) + 1, grid.size - 1)
     lo, hi = grid[first:last], grid[first + 1 : last + 1]
     span = float(hi[-1] - lo[0])
-    coarse, ok_c = _gauss_panels(enc, lo, hi, rule)
-    ok = ok and ok_c
+    coarse, bad_c = _gauss_panels(enc, lo, hi, rule)
+    bad = max(bad, bad_c)
     done = 0.0
     err = 0.0
     for _ in range(_MAX_LEVELS):
         mid = 0.5 * (lo + hi)
-        pair, ok_f = _gauss_panels(enc, np.concatenate([lo, mid]), np.concatenate([mid, hi]), rule)
-        ok = ok and ok_f
+        pair, bad_f = _gauss_panels(enc, np.concatenate([lo, mid]), np.concatenate([mid, hi]), rule)
+        bad = max(bad, bad_f)
         fine = pair[: lo.size] + pair[lo.size :]
         total = done + float(np.sum(fine))
         diff = np.abs(fine - coarse)
@@ -361,7 +402,7 @@ def _integrate(
         done += float(np.sum(fine[accept]))
         err += float(np.sum(diff[accept]))
         if np.all(accept):
-            return done, err, ok
+            return done, err, bad <= _NEGLIGIBLE * peak
         keep_lo, keep_mid, keep_hi = lo[~accept], mid[~accept], hi[~accept]
         lo = np.concatenate([keep_lo, keep_mid])
         hi = np.concatenate([keep_mid, keep_hi])
