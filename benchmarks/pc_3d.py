@@ -63,7 +63,9 @@ def _cara_case() -> tuple[Encounter, float]:
     return enc, MU_EARTH_KM3_S2 * 1e9
 
 
-def _row(e: Encounter, mu: float, window: tuple[float, float] | None, args: argparse.Namespace) -> str:
+def _row(
+    e: Encounter, mu: float, window: tuple[float, float] | None, args: argparse.Namespace
+) -> str:
     states = (e.r1, e.v1, e.cov1, e.r2, e.v2, e.cov2, e.hbr)
     p2 = pc_2d(e.r1, e.v1, e.cov1[:3, :3], e.r2, e.v2, e.cov2[:3, :3], e.hbr)
     p3, t3 = _best_of(lambda: pc_3d(*states, mu=mu, window=window), 3)

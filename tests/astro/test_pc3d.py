@@ -36,7 +36,8 @@ from astroshield.astro.conjunction.pc.encounters import (
 )
 from astroshield.astro.dynamics.frames import covariance_from_rtn
 
-CARA = json.loads((Path(__file__).parents[1] / "data" / "pc" / "cara_pc3d_hall_cases.json").read_text())
+CARA_FILE = Path(__file__).parents[1] / "data" / "pc" / "cara_pc3d_hall_cases.json"
+CARA = json.loads(CARA_FILE.read_text())
 MU_M = MU_EARTH_KM3_S2 * 1e9
 
 

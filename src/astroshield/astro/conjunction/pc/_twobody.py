@@ -150,7 +150,9 @@ def kepler_stm(r0: F64, v0: F64, dt: F64, mu: float = MU_EARTH_KM3_S2) -> tuple[
     return kepler_stm_batch(r0b, v0b, t, mu)
 
 
-def kepler_stm_batch(r0: F64, v0: F64, dt: F64, mu: float = MU_EARTH_KM3_S2) -> tuple[F64, F64, F64]:
+def kepler_stm_batch(
+    r0: F64, v0: F64, dt: F64, mu: float = MU_EARTH_KM3_S2
+) -> tuple[F64, F64, F64]:
     """States at ``dt`` and 6x6 state-transition matrices ``d x(dt) / d x(0)`` of ``n`` states.
 
     ``r0, v0`` have shape ``(n, 3)``, ``dt`` shape ``(n,)``; returns ``(r (n, 3), v (n, 3),

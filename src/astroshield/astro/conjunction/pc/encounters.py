@@ -44,7 +44,7 @@ from astroshield.astro.dynamics.orbit import ClassicalElements, state_from_eleme
 
 F64 = NDArray[np.float64]
 
-__all__ = ["Encounter", "EncounterSpec", "LINEAR_SPECS", "NONLINEAR_SPECS", "build_encounter"]
+__all__ = ["LINEAR_SPECS", "NONLINEAR_SPECS", "Encounter", "EncounterSpec", "build_encounter"]
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from scipy import special, stats
 from astroshield.astro.conjunction.pc._twobody import (
     MU_EARTH_KM3_S2,
     kepler_propagate,
-    kepler_stm,
     kepler_step,
+    kepler_stm,
 )
 from astroshield.astro.conjunction.pc.planar import DegenerateGeometryError
 from astroshield.astro.dynamics.covariance import CovarianceError, check_covariance
@@ -36,6 +36,7 @@ F64 = NDArray[np.float64]
 Interval = Literal["wilson", "clopper-pearson"]
 _PILOT = 2000
 _SCREEN_INTERVALS = 16
+_POS_VEL = (slice(0, 3), slice(3, 6))
 
 __all__ = [
     "MonteCarloResult",
@@ -125,6 +126,10 @@ def _default_window(x1: F64, x2: F64, l1: F64, l2: F64, hbr: float) -> tuple[flo
     return (t_lin - half, t_lin + half)
 
 
+def _state(r: ArrayLike, v: ArrayLike) -> F64:
+    return np.concatenate([np.asarray(r, float).reshape(3), np.asarray(v, float).reshape(3)])
+
+
 def _angular_rate(x: F64, mu: float) -> float:
     """Largest orbital angular rate of a state, mean motion or |v|/|r| (s^-1)."""
     r = max(float(np.linalg.norm(x[:3])), 1e-300)
@@ -173,18 +178,15 @@ def pc_monte_carlo(
     relative acceleration. A hit is a minimum separation below ``hbr``: the minimum is exact,
     not that of a grid.
 
-    With ``screen`` (default) a sample pair is propagated exactly only if its *linearised*
-    motion (STMs of the means at the nodes) comes within the HBR plus a second-order margin:
-    four times the largest linearisation error per unit squared whitened deviation seen on
-    2,000 pilot pairs propagated exactly, times the pair's own squared deviation. Misses far
-    from the HBR sphere are then decided for the price of two 6x6 products per node; the
-    counts equal those of ``screen=False`` (tested). ``boundary_minima`` counts, among the
-    exactly propagated pairs, those whose minimum falls on a window edge.
+    With ``screen`` a pair is propagated exactly only if its *linearised* motion (STMs of the
+    means) comes within the HBR plus a second-order margin (4x the largest linearisation error
+    per squared whitened deviation of 2,000 exactly propagated pilot pairs, times the pair's
+    own); the counts equal those of ``screen=False`` (tested). ``boundary_minima`` counts the
+    exactly propagated pairs whose minimum falls on a window edge.
     """
     if samples <= 0:
         raise ValueError("samples must be positive")
-    x1 = np.concatenate([np.asarray(r1, float).reshape(3), np.asarray(v1, float).reshape(3)])
-    x2 = np.concatenate([np.asarray(r2, float).reshape(3), np.asarray(v2, float).reshape(3)])
+    x1, x2 = _state(r1, v1), _state(r2, v2)
     l1 = _sampler(cov1, "cov1", repair)
     l2 = _sampler(cov2, "cov2", repair)
     if window is None:
@@ -193,8 +195,8 @@ def pc_monte_carlo(
     if not t1 > t0:
         raise ValueError("window must have t_end > t_start")
     rate = max(_angular_rate(x1, mu), _angular_rate(x2, mu))
-    n_nodes = max(n_grid, 1, math.ceil((t1 - t0) * rate / node_angle))
-    search = _MinimumSearch(mu, t0, (t1 - t0) / n_nodes, n_nodes, rate, newton_iterations)
+    n = max(n_grid, 1, math.ceil((t1 - t0) * rate / node_angle))
+    search = _MinimumSearch(mu, t0, (t1 - t0) / n, n, rate, newton_iterations)
 
     screener = _LinearScreen.build(x1, x2, l1, l2, search, seed, hbr) if screen else None
     rng = np.random.default_rng(seed)
@@ -343,23 +345,25 @@ class _LinearScreen:
         idx = np.arange(0, search.n + 1, stride)
         if idx[-1] != search.n:
             idx = np.append(idx, search.n)
-        nodes = search.t0 + search.h * idx
+        nodes = (search.t0 + search.h * idx).astype(np.float64)
         ra, va, phi1 = kepler_stm(x1[:3], x1[3:], nodes, search.mu)
         rb, vb, phi2 = kepler_stm(x2[:3], x2[3:], nodes, search.mu)
         dm = np.concatenate([ra - rb, va - vb], axis=1)  # (k, 6)
         a = np.concatenate([phi1 @ l1, phi2 @ l2], axis=2)  # (k, 6, 12)
         # Columns: the k position blocks, then the k velocity blocks (contiguous slices).
-        gain = np.concatenate(
-            [np.transpose(a[:, :3], (2, 0, 1)).reshape(12, -1), np.transpose(a[:, 3:], (2, 0, 1)).reshape(12, -1)],
-            axis=1,
-        )
+        blocks = [np.transpose(a[:, rows], (2, 0, 1)).reshape(12, -1) for rows in _POS_VEL]
+        gain = np.concatenate(blocks, axis=1)
         exact = exact_all[idx]
         z[:, 6:] *= -1.0
         k = idx.size
         flat = z @ gain
-        lin = np.concatenate(
-            [flat[:, : 3 * k].reshape(_PILOT, k, 3), flat[:, 3 * k :].reshape(_PILOT, k, 3)], axis=2
-        ) + dm[None, :, :]  # (n, k, 6)
+        lin = (
+            np.concatenate(
+                [flat[:, : 3 * k].reshape(_PILOT, k, 3), flat[:, 3 * k :].reshape(_PILOT, k, 3)],
+                axis=2,
+            )
+            + dm[None, :, :]
+        )  # (n, k, 6)
         exact = np.transpose(exact, (1, 0, 2))
         err = np.linalg.norm(exact[..., :3] - lin[..., :3], axis=2)
         step = search.h * float(np.max(np.diff(idx)))

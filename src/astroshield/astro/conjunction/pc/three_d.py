@@ -327,9 +327,7 @@ def _default_window(
     return float(lo), float(hi)
 
 
-def _gauss_panels(
-    enc: _Encounter, lo: F64, hi: F64, rule: tuple[F64, F64]
-) -> tuple[F64, float]:
+def _gauss_panels(enc: _Encounter, lo: F64, hi: F64, rule: tuple[F64, F64]) -> tuple[F64, float]:
     """8-point Gauss-Legendre integral of Ncdot over each panel ``[lo_i, hi_i]``, and the
     largest rate at a node where the peak-overlap iteration did not converge."""
     x, w = _GL8
