@@ -45,8 +45,14 @@ def _names(spec: EncounterSpec) -> str:
     return spec.name
 
 
+# The near-zero-speed case is left to benchmarks/pc_3d.py: its 10^7-sample referee needs ~6x
+# the time of the others (velocity-dominated motion passes the linear screen far more often);
+# there 3-D was inside the 99 % interval too (RESULTS.md, issue 21).
+MC_TESTED = tuple(s for s in NONLINEAR_SPECS if s.name != "leo_near_zero_speed")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("spec", NONLINEAR_SPECS, ids=_names)
+@pytest.mark.parametrize("spec", MC_TESTED, ids=_names)
 def test_3d_inside_monte_carlo_99_interval_on_nonlinear_encounters(spec: EncounterSpec) -> None:
     e = build_encounter(spec)
     args = (e.r1, e.v1, e.cov1, e.r2, e.v2, e.cov2, e.hbr)

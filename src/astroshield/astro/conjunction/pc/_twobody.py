@@ -101,6 +101,8 @@ def kepler_step(
     rdv = np.einsum("ij,ij->i", r0, v0)
     alpha = 2.0 / rmag - vmag2 / mu
     dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), rmag.shape)
+    if rmag.size == 0:
+        return r0.copy(), v0.copy(), np.zeros(0)
     if not np.all(alpha > 0.0):
         r, v = kepler_propagate(r0, v0, dt, mu)
         return r, v, np.sqrt(mu) * dt * alpha

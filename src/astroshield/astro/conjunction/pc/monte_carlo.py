@@ -210,6 +210,9 @@ def pc_monte_carlo(
         if screener is not None:
             near = screener.near(z1, z2, hbr)
             z1, z2 = z1[near], z2[near]
+        if z1.shape[0] == 0:
+            done += b
+            continue
         dmin, at_edge = search.run(x1 + z1 @ l1.T, x2 + z2 @ l2.T, hbr)
         hit = dmin < hbr
         hits += int(np.count_nonzero(hit))
