@@ -7,6 +7,8 @@ variable chi, Stumpff functions c2/c3), solved with Newton's method for all samp
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -56,8 +58,9 @@ def kepler_propagate(
     vmag2 = np.einsum("ij,ij->i", v0b, v0b)
     rdv = np.einsum("ij,ij->i", r0b, v0b)
     alpha = 2.0 / rmag - vmag2 / mu
-    # Short arcs (the Pc use case) start well from the linear estimate chi ~ sqrt(mu) dt / r0.
-    chi = sqmu * t / rmag
+    # Vallado's start: sqrt(mu) dt alpha on closed orbits (good for long arcs too), the linear
+    # estimate sqrt(mu) dt / r0 otherwise.
+    chi = np.where(alpha > 0.0, sqmu * t * alpha, sqmu * t / rmag)
     for _ in range(max_iter):
         z = alpha * chi * chi
         c2, c3 = _stumpff(z)
@@ -81,25 +84,100 @@ def kepler_propagate(
     return r_new.reshape(*shape, 3), v_new.reshape(*shape, 3)
 
 
-def kepler_stm(r0: F64, v0: F64, dt: F64, mu: float = MU_EARTH_KM3_S2) -> tuple[F64, F64, F64]:
-    """Mean states at ``dt`` (shape ``(n, 3)``) and 6x6 state-transition matrices ``(n, 6, 6)``.
+def kepler_step(
+    r0: F64, v0: F64, dt: float | F64, mu: float = MU_EARTH_KM3_S2, chi0: F64 | None = None
+) -> tuple[F64, F64, F64]:
+    """Propagate many bound states ``(n, 3)`` by ``dt`` (scalar or ``(n,)``): the Monte Carlo
+    inner loop.
 
-    The STM is a central finite difference of :func:`kepler_propagate`; steps are scaled to the
-    state so relative accuracy is ~1e-8, ample for propagating covariances over seconds-minutes.
+    Same universal-variable solution as :func:`kepler_propagate`, without its branch masks:
+    elliptic only (any unbound state falls back to it), Stumpff functions in half-angle form
+    (no cancellation in ``1 - cos``), and ``chi0`` (the ``chi`` returned by the previous step
+    of the same length) as the Newton start, which then converges in one to three
+    iterations. Returns ``(r, v, chi)``.
     """
-    r0 = np.asarray(r0, dtype=np.float64)
-    v0 = np.asarray(v0, dtype=np.float64)
+    rmag = np.sqrt(np.einsum("ij,ij->i", r0, r0))
+    vmag2 = np.einsum("ij,ij->i", v0, v0)
+    rdv = np.einsum("ij,ij->i", r0, v0)
+    alpha = 2.0 / rmag - vmag2 / mu
+    dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), rmag.shape)
+    if rmag.size == 0:
+        return r0.copy(), v0.copy(), np.zeros(0)
+    if not np.all(alpha > 0.0):
+        r, v = kepler_propagate(r0, v0, dt, mu)
+        return r, v, np.sqrt(mu) * dt * alpha
+    sqmu = math.sqrt(mu)
+    chi = sqmu * dt * alpha if chi0 is None else chi0
+    sig = rdv / sqmu
+    for _ in range(30):
+        c2, c3, z = _stumpff_elliptic(alpha, chi)
+        chi2 = chi * chi
+        rr = chi2 * c2 + sig * chi * (1.0 - z * c3) + rmag * (1.0 - z * c2)
+        f = chi2 * chi * c3 + sig * chi2 * c2 + rmag * chi * (1.0 - z * c3) - sqmu * dt
+        step = f / rr
+        chi = chi - step
+        if float(np.max(np.abs(step))) <= 1e-13 * max(1.0, float(np.max(np.abs(chi)))):
+            break
+    c2, c3, z = _stumpff_elliptic(alpha, chi)
+    chi2 = chi * chi
+    f_ = 1.0 - chi2 / rmag * c2
+    g_ = dt - chi2 * chi / sqmu * c3
+    r_new = f_[:, None] * r0 + g_[:, None] * v0
+    rn = np.sqrt(np.einsum("ij,ij->i", r_new, r_new))
+    fdot = sqmu / (rn * rmag) * chi * (z * c3 - 1.0)
+    gdot = 1.0 - chi2 / rn * c2
+    v_new = fdot[:, None] * r0 + gdot[:, None] * v0
+    return r_new, v_new, chi
+
+
+def _stumpff_elliptic(alpha: F64, chi: F64) -> tuple[F64, F64, F64]:
+    """c2, c3 and z = alpha chi^2 for z >= 0; the tiny-z guard only avoids 0/0."""
+    z = alpha * chi * chi
+    x = np.sqrt(z)
+    tiny = z < 1e-12
+    zs = np.where(tiny, 1.0, z)
+    xs = np.where(tiny, 1.0, x)
+    c2 = np.where(tiny, 0.5, 2.0 * np.sin(0.5 * xs) ** 2 / zs)
+    c3 = np.where(tiny, 1.0 / 6.0, (xs - np.sin(xs)) / (xs * zs))
+    return c2, c3, z
+
+
+def kepler_stm(r0: F64, v0: F64, dt: F64, mu: float = MU_EARTH_KM3_S2) -> tuple[F64, F64, F64]:
+    """Mean states at ``dt`` (shape ``(n, 3)``) and 6x6 state-transition matrices ``(n, 6, 6)``
+    of one initial state ``(r0, v0)`` (see :func:`kepler_stm_batch`)."""
     t = np.atleast_1d(np.asarray(dt, dtype=np.float64))
     n = t.size
-    x0 = np.concatenate([r0, v0])
-    h = np.concatenate(
-        [np.full(3, 1e-6 * np.linalg.norm(r0)), np.full(3, 1e-6 * np.linalg.norm(v0))]
-    )
-    pert = np.concatenate([np.diag(h), -np.diag(h)])  # (12, 6)
-    xs = x0[None, :] + pert  # (12, 6)
-    rr, vv = kepler_propagate(xs[None, :, :3], xs[None, :, 3:], t[:, None], mu)  # (n, 12, 3)
-    states = np.concatenate([rr, vv], axis=2)  # (n, 12, 6)
-    diff = (states[:, :6, :] - states[:, 6:, :]) / (2.0 * h)[None, :, None]  # (n, j, i)
+    r0b = np.broadcast_to(np.asarray(r0, dtype=np.float64).reshape(1, 3), (n, 3))
+    v0b = np.broadcast_to(np.asarray(v0, dtype=np.float64).reshape(1, 3), (n, 3))
+    return kepler_stm_batch(r0b, v0b, t, mu)
+
+
+def kepler_stm_batch(
+    r0: F64, v0: F64, dt: F64, mu: float = MU_EARTH_KM3_S2
+) -> tuple[F64, F64, F64]:
+    """States at ``dt`` and 6x6 state-transition matrices ``d x(dt) / d x(0)`` of ``n`` states.
+
+    ``r0, v0`` have shape ``(n, 3)``, ``dt`` shape ``(n,)``; returns ``(r (n, 3), v (n, 3),
+    stm (n, 6, 6))``. The STM is a central finite difference of :func:`kepler_propagate`;
+    steps are scaled to each state so relative accuracy is ~1e-8, ample for propagating
+    covariances over seconds to hours.
+    """
+    r0 = np.asarray(r0, dtype=np.float64).reshape(-1, 3)
+    v0 = np.asarray(v0, dtype=np.float64).reshape(-1, 3)
+    t = np.asarray(dt, dtype=np.float64).reshape(-1)
+    x0 = np.concatenate([r0, v0], axis=1)  # (n, 6)
+    step = np.concatenate(
+        [
+            np.repeat(1e-6 * np.linalg.norm(r0, axis=1, keepdims=True), 3, axis=1),
+            np.repeat(1e-6 * np.linalg.norm(v0, axis=1, keepdims=True), 3, axis=1),
+        ],
+        axis=1,
+    )  # (n, 6)
+    eye = np.eye(6)
+    pert = np.concatenate([eye, -eye])[None, :, :] * np.tile(step, (1, 2))[:, :, None]
+    xs = np.concatenate([x0[:, None, :] + pert, x0[:, None, :]], axis=1)  # (n, 13, 6)
+    rr, vv = kepler_propagate(xs[..., :3], xs[..., 3:], t[:, None], mu)  # (n, 13, 3)
+    states = np.concatenate([rr, vv], axis=2)  # (n, 13, 6)
+    diff = (states[:, :6, :] - states[:, 6:12, :]) / (2.0 * step)[:, :, None]  # (n, j, i)
     stm = np.transpose(diff, (0, 2, 1))  # d x_i / d x0_j
-    rm, vm = kepler_propagate(r0[None, :], v0[None, :], t, mu)
-    return rm.reshape(n, 3), vm.reshape(n, 3), stm
+    return rr[:, 12, :], vv[:, 12, :], stm
