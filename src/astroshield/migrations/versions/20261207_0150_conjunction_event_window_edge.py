@@ -6,7 +6,7 @@ and miss are then the values at the edge, not the true minimum. ``window_edge`` 
 edge ('start' or 'end'); NULL for every other event, including all stored before.
 
 Revision ID: e21d0e000001
-Revises: b13e00000005
+Revises: c21b00000001
 Create Date: 2026-12-07 01:50:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e21d0e000001"
-down_revision: str | None = "b13e00000005"
+down_revision: str | None = "c21b00000001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

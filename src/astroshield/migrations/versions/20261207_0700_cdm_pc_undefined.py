@@ -5,7 +5,7 @@ stored so the event is tracked, but the Pc of the methods that need that covaria
 undefined: NULL, with the reason in the stored report (``pc_undefined_reason``).
 
 Revision ID: n21d00000001
-Revises: b13e00000005
+Revises: e21d0e000001
 Create Date: 2026-12-07 07:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "n21d00000001"
-down_revision: str | None = "b13e00000005"
+down_revision: str | None = "e21d0e000001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

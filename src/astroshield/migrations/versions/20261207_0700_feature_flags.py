@@ -1,7 +1,7 @@
 """feature flags
 
 Revision ID: b15f00000001
-Revises: b13e00000005
+Revises: n21d00000001
 Create Date: 2026-12-07 07:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b15f00000001"
-down_revision: str | None = "b13e00000005"
+down_revision: str | None = "n21d00000001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
