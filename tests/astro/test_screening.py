@@ -188,12 +188,16 @@ def compare(reference: list[RefEvent], found: list[ConjunctionEvent]) -> dict[st
             matched += 1
             tca_errors.append(abs(_seconds(event) - tca))
             miss_errors.append(abs(event.miss_distance_km - miss))
+    # The brute force looks for interior minima only; approaches cut off by the window edge
+    # (``edge`` set) are checked against SGP4 in test_screening_edges.py.
+    edge_events = sum(1 for event in found if event.edge is not None and id(event) not in used)
     return {
         "reference": len(reference),
         "found": len(found),
         "matched": matched,
         "recall": matched / len(reference) if reference else 1.0,
-        "extra": len(found) - len(used),
+        "edge": edge_events,
+        "extra": len(found) - edge_events - len(used),
         "max_tca_error_s": max(tca_errors),
         "max_miss_error_km": max(miss_errors),
     }
