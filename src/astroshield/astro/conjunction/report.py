@@ -270,6 +270,18 @@ def _or_undefined(
         return None, None
 
 
+def _miss_distance_issue(cdm: Cdm, miss_m: float) -> list[str]:
+    """An issue line when MISS_DISTANCE disagrees with the states by more than max(1 m, 0.1 %)."""
+    discrepancy = miss_m - cdm.relative.miss_distance_m
+    tol = max(_MISS_ABS_TOL_M, _MISS_REL_TOL * cdm.relative.miss_distance_m)
+    if abs(discrepancy) <= tol:
+        return []
+    return [
+        f"MISS_DISTANCE {cdm.relative.miss_distance_m} m differs from |r1 - r2| = "
+        f"{miss_m:.3f} m by {discrepancy:.3f} m (tolerance {tol:.3f} m)"
+    ]
+
+
 def pc_report(
     cdm: Cdm,
     *,
@@ -323,13 +335,7 @@ def pc_report(
     miss_m = float(np.linalg.norm(pair.r1 - pair.r2)) * 1e3
     speed_m_s = float(np.linalg.norm(pair.v1 - pair.v2)) * 1e3
     discrepancy = miss_m - cdm.relative.miss_distance_m
-    issues = [*cdm.issues, *radius.warnings]
-    tol = max(_MISS_ABS_TOL_M, _MISS_REL_TOL * cdm.relative.miss_distance_m)
-    if abs(discrepancy) > tol:
-        issues.append(
-            f"MISS_DISTANCE {cdm.relative.miss_distance_m} m differs from |r1 - r2| = "
-            f"{miss_m:.3f} m by {discrepancy:.3f} m (tolerance {tol:.3f} m)"
-        )
+    issues = [*cdm.issues, *radius.warnings, *_miss_distance_issue(cdm, miss_m)]
     return PcReport(
         pc_2d_foster=_defined(foster.value),
         pc_2d_chan=_defined(chan.value),

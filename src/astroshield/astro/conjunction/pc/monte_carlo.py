@@ -206,25 +206,9 @@ def pc_monte_carlo(
     search = _MinimumSearch(mu, t0, (t1 - t0) / n, n, rate, newton_iterations)
 
     screener = _LinearScreen.build(x1, x2, l1, l2, search, seed, hbr) if screen else None
-    rng = np.random.default_rng(seed)
-    hits = 0
-    boundary = 0
-    done = 0
-    while done < samples:
-        b = min(batch_size, samples - done)
-        z1 = rng.standard_normal((b, 6))
-        z2 = rng.standard_normal((b, 6))
-        if screener is not None:
-            near = screener.near(z1, z2, hbr)
-            z1, z2 = z1[near], z2[near]
-        if z1.shape[0] == 0:
-            done += b
-            continue
-        dmin, at_edge = search.run(x1 + z1 @ l1.T, x2 + z2 @ l2.T, hbr)
-        hit = dmin < hbr
-        hits += int(np.count_nonzero(hit))
-        boundary += int(np.count_nonzero(at_edge))
-        done += b
+    hits, boundary = _count_hits(
+        search, screener, (x1, l1), (x2, l2), hbr, samples, seed, batch_size
+    )
     lo, hi = binomial_interval(hits, samples, confidence, interval)
     return MonteCarloResult(
         hits / samples,
@@ -238,6 +222,39 @@ def pc_monte_carlo(
         (t0, t1),
         (rem1, rem2),
     )
+
+
+def _count_hits(
+    search: _MinimumSearch,
+    screener: _LinearScreen | None,
+    first: tuple[F64, F64],
+    second: tuple[F64, F64],
+    hbr: float,
+    samples: int,
+    seed: int,
+    batch_size: int,
+) -> tuple[int, int]:
+    """Hits and window-edge minima of ``samples`` sampled pairs, in batches; ``first`` and
+    ``second`` are each object's mean state and covariance factor."""
+    (x1, l1), (x2, l2) = first, second
+    rng = np.random.default_rng(seed)
+    hits = 0
+    boundary = 0
+    done = 0
+    while done < samples:
+        b = min(batch_size, samples - done)
+        z1 = rng.standard_normal((b, 6))
+        z2 = rng.standard_normal((b, 6))
+        done += b
+        if screener is not None:
+            near = screener.near(z1, z2, hbr)
+            z1, z2 = z1[near], z2[near]
+        if z1.shape[0] == 0:
+            continue
+        dmin, at_edge = search.run(x1 + z1 @ l1.T, x2 + z2 @ l2.T, hbr)
+        hits += int(np.count_nonzero(dmin < hbr))
+        boundary += int(np.count_nonzero(at_edge))
+    return hits, boundary
 
 
 def _dot(a: F64, b: F64) -> F64:
