@@ -7,6 +7,7 @@ import csv
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,64 @@ def test_import_then_backup_print_the_next_command_and_the_backup_file(
     result = runner.invoke(cli, ["db", "backup", str(backup)])
     assert result.exit_code == 0, result.output
     assert f"backup written to {backup} ({backup.stat().st_size} bytes)" in result.stderr
+
+
+class _Stopped(datetime):
+    """A clock stopped at new year 2030: key ids of its own, the same at every call."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _Stopped:
+        return cls(2030, 1, 1, tzinfo=tz)
+
+
+def _same_key_ids(monkeypatch: pytest.MonkeyPatch, clock: type[datetime], audit_id: str) -> None:
+    monkeypatch.setattr("astroshield.cli.keys.datetime", clock)
+    monkeypatch.setattr("astroshield.audit.keys.new_key_id", lambda now=None: audit_id)
+
+
+@pytest.mark.parametrize(
+    ("generate", "rotate"), [("jwt-generate", "jwt-rotate"), ("audit-generate", "audit-rotate")]
+)
+def test_key_rotation_prints_the_file_and_its_key_count(
+    tmp_path: Path,
+    database_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    generate: str,
+    rotate: str,
+) -> None:
+    path = tmp_path / "keys.json"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["keys", generate, str(path)]).exit_code == 0
+    _same_key_ids(monkeypatch, _Stopped, "a-rotated")  # not the generated key's ids
+    result = runner.invoke(cli, ["keys", rotate, str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {path}: 2 keys; " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("generate", "rotate", "key_id"),
+    [
+        ("jwt-generate", "jwt-rotate", "k-20300101000000"),
+        ("audit-generate", "audit-rotate", "a-same"),
+    ],
+)
+def test_a_rotation_in_the_second_of_the_last_is_one_error_line_not_a_lost_key(
+    tmp_path: Path,
+    database_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    generate: str,
+    rotate: str,
+    key_id: str,
+) -> None:
+    _same_key_ids(monkeypatch, _Stopped, "a-same")
+    path = tmp_path / "keys.json"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["keys", generate, str(path)]).exit_code == 0
+    before = path.read_bytes()
+    result = runner.invoke(cli, ["keys", rotate, str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"astroshield: error: {path}: key id {key_id!r} is already in the key file; "
+        "rotate again in a second\n"
+    )
+    assert path.read_bytes() == before  # the key that signed (or chained) is still there

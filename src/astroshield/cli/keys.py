@@ -87,7 +87,10 @@ def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotat
     now = datetime.now(UTC)
     overlap = timedelta(seconds=max(settings.access_token_ttl_s, settings.refresh_token_ttl_s))
     ring = key_file(path, lambda: load_key_ring(path))
-    rotated = _without_expired(ring.rotated(f"k-{now:%Y%m%d%H%M%S}", overlap=overlap, now=now), now)
+    new_kid = f"k-{now:%Y%m%d%H%M%S}"
+    if new_kid in ring.keys:  # would replace that key: its tokens would stop verifying
+        fail(f"{path}: key id {new_kid!r} is already in the key file; rotate again in a second")
+    rotated = _without_expired(ring.rotated(new_kid, overlap=overlap, now=now), now)
     writing(path, lambda: write_key_ring(rotated, path))
 
     async def work(session: AsyncSession) -> None:
@@ -154,7 +157,10 @@ def keys_audit_rotate(path: Annotated[Path, typer.Argument(help="key file to rot
 
     kind = "audit key file"
     keys = key_file(path, lambda: load_keyring_file(path, kind=kind), kind=kind)
-    new = rotated(keys)
+    try:
+        new = rotated(keys)
+    except ValueError as exc:  # key ids are per second: a second rotation in the same second
+        fail(f"{path}: {exc}; rotate again in a second")
     writing(path, lambda: write_chain_key_file(path, new))
 
     async def work(session: AsyncSession) -> None:
