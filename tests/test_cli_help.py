@@ -58,6 +58,8 @@ def test_every_help_has_an_example_of_its_own_command(words: tuple[str, ...]) ->
 def database_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     database = tmp_path / "cli.db"
     monkeypatch.setenv("ASTROSHIELD_DATABASE_URL", f"sqlite+aiosqlite:///{database}")
+    checkpoints = tmp_path / "audit-checkpoints.jsonl"  # not the checkout's .astroshield/
+    monkeypatch.setenv("ASTROSHIELD_AUDIT_CHECKPOINT_FILE", str(checkpoints))
     get_settings.cache_clear()
     yield database
     get_settings.cache_clear()
@@ -215,3 +217,22 @@ def test_a_rotation_in_the_second_of_the_last_is_one_error_line_not_a_lost_key(
         "rotate again in a second\n"
     )
     assert path.read_bytes() == before  # the key that signed (or chained) is still there
+
+
+def test_database_commands_say_what_comes_next(tmp_path: Path, database_env: Path) -> None:
+    runner = CliRunner()
+
+    def last_line(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, list(args))
+        assert result.exit_code == code, result.output
+        return result.stderr.splitlines()[-1]
+
+    assert last_line("db", "current", code=1) == "next: astroshield db upgrade"
+    assert last_line("db", "upgrade").startswith("next: astroshield user create --email ")
+    assert last_line("retention", "run", "--dry-run") == "next: astroshield retention run"
+    result = runner.invoke(cli, ["audit", "checkpoint"])
+    assert result.exit_code == 0, result.output
+    written_to = get_settings().audit_checkpoint_file
+    assert f"entries, written to {written_to}" in result.stderr
+    assert written_to.is_file()
+    assert result.stderr.splitlines()[-1] == "next: astroshield audit verify"
