@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from astroshield.cli.output import console
+from astroshield.cli.output import console, next_step
 from astroshield.cli.session import run_in_session, run_with_sessionmaker
 from astroshield.config import get_settings
 
@@ -37,7 +37,12 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Check the audit chain and its checkpoints; exits 1 if entries were edited, deleted
-    or re-hashed, or a checkpoint was altered."""
+    or re-hashed, or a checkpoint was altered.
+
+    \b
+    Example:
+      astroshield audit verify --checkpoints syslog-checkpoints.jsonl
+    """
     from astroshield.audit.verify import verify_against_files
     from astroshield.security.keys import KeyMaterialError
 
@@ -79,7 +84,12 @@ def _print_chain_report(report: ChainReport) -> None:
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
     """Write a signed checkpoint of the chain's head now (to the checkpoint file and, when
-    configured, syslog)."""
+    configured, syslog).
+
+    \b
+    Example:
+      astroshield audit checkpoint
+    """
     from astroshield.audit.checkpoints import CheckpointError, CheckpointWriter
 
     writer = CheckpointWriter.from_settings(get_settings())
@@ -95,17 +105,24 @@ def audit_checkpoint() -> None:
     finally:
         writer.close()
     console.print(
-        f"checkpoint: sequence {checkpoint.sequence}, {checkpoint.entries} entries",
+        f"checkpoint: sequence {checkpoint.sequence}, {checkpoint.entries} entries, written "
+        f"to {get_settings().audit_checkpoint_file}",
         markup=False,
         highlight=False,
     )
+    next_step("astroshield audit verify")
 
 
 @retention_app.command("run")
 def retention_run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report only, delete nothing")] = False,
 ) -> None:
-    """Apply the retention policies (or report what they would delete)."""
+    """Apply the retention policies (or report what they would delete).
+
+    \b
+    Example:
+      astroshield retention run --dry-run
+    """
     from astroshield.audit.checkpoints import CheckpointError
     from astroshield.retention.service import apply_retention
 
@@ -124,6 +141,8 @@ def retention_run(
         console.print("another retention run holds the lock; nothing done")
         return
     _print_retention_report(report, dry_run=dry_run)
+    if dry_run:
+        next_step("astroshield retention run")
 
 
 def _print_retention_report(report: RetentionReport, *, dry_run: bool) -> None:

@@ -14,7 +14,7 @@ from astroshield.cli.inputs import (
     element_set_file,
     report_skipped,
 )
-from astroshield.cli.output import console, fail, warn
+from astroshield.cli.output import console, fail, next_step, warn
 from astroshield.cli.session import run_in_session, run_with_sessionmaker
 
 if TYPE_CHECKING:
@@ -61,6 +61,10 @@ def catalog_import(
     Every file is read before anything is stored, so a file that cannot be used stores
     nothing (exit 2). Each file is then one transaction. Unreadable sets are skipped with a
     warning (with --strict they refuse their file, and so the import).
+
+    \b
+    Example:
+      astroshield catalog import active.csv --source celestrak
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -77,6 +81,7 @@ def catalog_import(
 
         imported = run_with_sessionmaker(work)
     _print_import_report(imported)
+    next_step(_next_command(readable[0]))
 
 
 def _readable(path: Path, *, strict: bool) -> _Readable:
@@ -131,6 +136,21 @@ async def _import(
     return imported
 
 
+def _next_command(first: _Readable) -> str:
+    """Screening the file just imported from the day of its newest set; a file of one
+    object (a history) has nothing to screen against, so: look at the object."""
+    import shlex
+
+    numbers = {item.catalog_number for item in first.sets}
+    if len(numbers) == 1:
+        return f"astroshield catalog show {numbers.pop()}"
+    newest = max(item.epoch for item in first.sets)
+    return (
+        f"astroshield screen {shlex.quote(str(first.path))} "
+        f"--start {newest:%Y-%m-%dT00:00:00Z} --output events.csv"
+    )
+
+
 def _print_import_report(imported: list[_Imported]) -> None:
     from rich.table import Table
 
@@ -154,7 +174,12 @@ def catalog_show(
     catalog_number: Annotated[str, typer.Argument(help="NORAD number or Alpha-5, e.g. A0001")],
 ) -> None:
     """Print a public catalog object, its newest public element set and the size of its
-    public history (organisations' unpublished uploads are not shown)."""
+    public history (organisations' unpublished uploads are not shown).
+
+    \b
+    Example:
+      astroshield catalog show 25544
+    """
     from astroshield.catalog.service import public_object_detail
     from astroshield.errors import NotFoundError
 

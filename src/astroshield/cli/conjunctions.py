@@ -74,6 +74,11 @@ def screen(
     warning, or refused with --strict). An approach cut off by the window (within the
     threshold at the end and still closing, or at the start and already receding) is written
     with edge "end"/"start" and the TCA and miss at that edge; the true minimum is outside.
+
+    \b
+    Example:
+      astroshield screen catalog.csv --start 2024-11-01T00:00:00Z \\
+        --output events.csv
     """
     from rich.markup import escape
     from rich.progress import Progress
@@ -153,6 +158,10 @@ def pc(
     stderr, and so is a covariance remediated by CARA eigenvalue clipping. A Pc that cannot
     be defined (a covariance that cannot be remediated) prints as "undefined" (null in JSON)
     with its reason on stderr; that is an answer, not an error (exit 0).
+
+    \b
+    Example:
+      astroshield pc conjunction.cdm --hbr-m 20 --json
     """
     import json
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from astroshield.cli.output import console, fail
+from astroshield.cli.output import console, fail, next_step
 from astroshield.cli.session import run_in_session, run_on_engine
 from astroshield.config import get_settings
 
@@ -16,19 +16,34 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Database schema, demo data, backup and restore.", no_args_is_help=True)
 
+FIRST_ADMIN = (
+    "astroshield user create --email admin@example.org --organisation acme --password-stdin"
+)
+
 
 @app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Apply migrations up to REVISION (default: head)."""
+    """Apply migrations up to REVISION (default: head).
+
+    \b
+    Example:
+      astroshield db upgrade
+    """
     from astroshield.migrate import upgrade
 
     upgrade(get_settings(), revision)
     console.print(f"database upgraded to {revision}")
+    next_step(FIRST_ADMIN)
 
 
 @app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="target, e.g. -1 or base")]) -> None:
-    """Revert migrations down to REVISION."""
+    """Revert migrations down to REVISION.
+
+    \b
+    Example:
+      astroshield db downgrade -1
+    """
     from astroshield.migrate import downgrade
 
     downgrade(get_settings(), revision)
@@ -37,19 +52,30 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target, e.g. -1 o
 
 @app.command("current")
 def db_current() -> None:
-    """Print the applied revision and the code's head revision."""
+    """Print the applied revision and the code's head revision.
+
+    \b
+    Example:
+      astroshield db current
+    """
     from astroshield.migrate import current_revision, head_revision
 
     current = run_on_engine(current_revision, migrate=False)
     head = head_revision(get_settings())
     typer.echo(f"current: {current or '(empty database)'}\nhead:    {head}")
     if current != head:
+        next_step("astroshield db upgrade")
         raise typer.Exit(code=1)
 
 
 @app.command("seed")
 def db_seed() -> None:
-    """Load the demo organisations and spacecraft (idempotent; migrates first)."""
+    """Load the demo organisations and spacecraft (idempotent; migrates first).
+
+    \b
+    Example:
+      astroshield db seed
+    """
     from astroshield.seed import seed_demo_data
 
     async def work(session: AsyncSession) -> int:
@@ -58,11 +84,17 @@ def db_seed() -> None:
     with console.status("seeding demo data"):
         created = run_in_session(work)
     console.print(f"seeded {created} spacecraft")
+    next_step("astroshield serve")
 
 
 @app.command("backup")
 def db_backup(path: Annotated[Path, typer.Argument(help="backup file to write")]) -> None:
-    """Write a consistent backup of the database to PATH."""
+    """Write a consistent backup of the database to PATH.
+
+    \b
+    Example:
+      astroshield db backup backups/astroshield-2024-11-01.backup
+    """
     from astroshield.backup import BackupError, backup
 
     try:
@@ -71,7 +103,7 @@ def db_backup(path: Annotated[Path, typer.Argument(help="backup file to write")]
     except BackupError as exc:
         console.print(f"[red]backup failed:[/] {exc}")
         raise typer.Exit(code=1) from None
-    console.print(f"backup written to {path}")
+    console.print(f"backup written to {path} ({path.stat().st_size} bytes)", highlight=False)
 
 
 @app.command("restore")
@@ -79,7 +111,12 @@ def db_restore(
     path: Annotated[Path, typer.Argument(help="backup file to restore")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
-    """Replace the database contents with the backup at PATH."""
+    """Replace the database contents with the backup at PATH.
+
+    \b
+    Example:
+      astroshield db restore backups/astroshield-2024-11-01.backup --yes
+    """
     from astroshield.backup import BackupError, BackupFileError, check_backup_file, restore
 
     settings = get_settings()
@@ -98,3 +135,4 @@ def db_restore(
         console.print(f"[red]restore failed:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
     console.print(f"restored from {path}")
+    next_step("astroshield db current")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from astroshield.cli.output import console, fail, writing
+from astroshield.cli.output import console, fail, next_step, writing
 from astroshield.cli.session import run_in_session
 from astroshield.config import get_settings
 
@@ -55,19 +56,30 @@ def security_context() -> SecurityContext:
 
 @app.command("jwt-generate")
 def keys_jwt_generate(path: Annotated[Path, typer.Argument(help="key file to create")]) -> None:
-    """Create a JWT signing key file (Ed25519, mode 600)."""
+    """Create a JWT signing key file (Ed25519, mode 600).
+
+    \b
+    Example:
+      astroshield keys jwt-generate /etc/astroshield/jwt-keys.json
+    """
     from astroshield.security.tokens import KeyRing, write_key_ring
 
     if path.exists():
         fail(f"{path}: exists; use `astroshield keys jwt-rotate {path}` to add a key")
     ring = KeyRing.generate(kid=f"k-{datetime.now(UTC):%Y%m%d%H%M%S}")
     writing(path, lambda: write_key_ring(ring, path))
-    console.print(f"wrote {path} (active key {ring.active_kid})")
+    console.print(f"wrote {path}: 1 key (active {ring.active_kid})", highlight=False)
+    next_step(f"export ASTROSHIELD_JWT_KEYS_FILE={shlex.quote(str(path))}")
 
 
 @app.command("jwt-rotate")
 def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotate")]) -> None:
-    """Sign with a new key; the old one keeps verifying until its tokens can have expired."""
+    """Sign with a new key; the old one keeps verifying until its tokens can have expired.
+
+    \b
+    Example:
+      astroshield keys jwt-rotate /etc/astroshield/jwt-keys.json
+    """
     from astroshield.audit.service import SYSTEM, record
     from astroshield.security.tokens import load_key_ring, write_key_ring
 
@@ -75,7 +87,10 @@ def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotat
     now = datetime.now(UTC)
     overlap = timedelta(seconds=max(settings.access_token_ttl_s, settings.refresh_token_ttl_s))
     ring = key_file(path, lambda: load_key_ring(path))
-    rotated = _without_expired(ring.rotated(f"k-{now:%Y%m%d%H%M%S}", overlap=overlap, now=now), now)
+    new_kid = f"k-{now:%Y%m%d%H%M%S}"
+    if new_kid in ring.keys:  # would replace that key: its tokens would stop verifying
+        fail(f"{path}: key id {new_kid!r} is already in the key file; rotate again in a second")
+    rotated = _without_expired(ring.rotated(new_kid, overlap=overlap, now=now), now)
     writing(path, lambda: write_key_ring(rotated, path))
 
     async def work(session: AsyncSession) -> None:
@@ -88,6 +103,7 @@ def keys_jwt_rotate(path: Annotated[Path, typer.Argument(help="key file to rotat
 
     run_in_session(work)
     console.print(
+        f"wrote {path}: {len(rotated.keys)} keys; "
         f"signing with {rotated.active_kid}; {ring.active_kid} verifies until "
         f"{(now + overlap).isoformat()} — restart or reload the service to pick it up"
     )
@@ -107,7 +123,12 @@ def _without_expired(ring: KeyRing, now: datetime) -> KeyRing:
 
 @app.command("audit-generate")
 def keys_audit_generate(path: Annotated[Path, typer.Argument(help="key file to create")]) -> None:
-    """Create the audit chain's key file (mode 600); set ASTROSHIELD_AUDIT_KEY_FILE to it."""
+    """Create the audit chain's key file (mode 600); set ASTROSHIELD_AUDIT_KEY_FILE to it.
+
+    \b
+    Example:
+      astroshield keys audit-generate /etc/astroshield/audit-key.json
+    """
     from astroshield.audit.keys import new_key_id, write_chain_key_file
     from astroshield.security.keys import KeyRing, generate_key
 
@@ -117,20 +138,29 @@ def keys_audit_generate(path: Annotated[Path, typer.Argument(help="key file to c
     key_id = new_key_id()
     keys = KeyRing({key_id: generate_key()}, active=key_id)
     writing(path, lambda: write_chain_key_file(path, keys))
-    console.print(f"wrote {path} (active key {key_id})")
+    console.print(f"wrote {path}: 1 key (active {key_id})", highlight=False)
+    next_step(f"export ASTROSHIELD_AUDIT_KEY_FILE={shlex.quote(str(path))}")
 
 
 @app.command("audit-rotate")
 def keys_audit_rotate(path: Annotated[Path, typer.Argument(help="key file to rotate")]) -> None:
     """Chain new audit entries under a new key; the old ones stay in the file to verify
-    what they made (never remove a key whose entries are still kept)."""
+    what they made (never remove a key whose entries are still kept).
+
+    \b
+    Example:
+      astroshield keys audit-rotate /etc/astroshield/audit-key.json
+    """
     from astroshield.audit.keys import rotated, write_chain_key_file
     from astroshield.audit.service import SYSTEM, record
     from astroshield.security.keys import load_keyring_file
 
     kind = "audit key file"
     keys = key_file(path, lambda: load_keyring_file(path, kind=kind), kind=kind)
-    new = rotated(keys)
+    try:
+        new = rotated(keys)
+    except ValueError as exc:  # key ids are per second: a second rotation in the same second
+        fail(f"{path}: {exc}; rotate again in a second")
     writing(path, lambda: write_chain_key_file(path, new))
 
     async def work(session: AsyncSession) -> None:
@@ -141,6 +171,7 @@ def keys_audit_rotate(path: Annotated[Path, typer.Argument(help="key file to rot
 
     run_in_session(work)
     console.print(
+        f"wrote {path}: {len(new)} keys; "
         f"chaining with {new.active}; {keys.active} keeps verifying — restart or reload the "
         "service to pick it up"
     )
@@ -149,7 +180,12 @@ def keys_audit_rotate(path: Annotated[Path, typer.Argument(help="key file to rot
 @app.command("rotate")
 def keys_rotate() -> None:
     """Re-wrap every PII data key under the active PII key (set the new key as active and
-    keep the old one configured until this has run)."""
+    keep the old one configured until this has run).
+
+    \b
+    Example:
+      astroshield keys rotate
+    """
     from astroshield.audit.service import SYSTEM
     from astroshield.invitations.service import rewrap_pii as rewrap_invitation_pii
     from astroshield.users.service import rotate_pii_keys

@@ -23,7 +23,12 @@ def maneuvers_detect(
     plot: Annotated[Path | None, typer.Option(help="PNG of the element histories")] = None,
     strict: StrictOption = False,
 ) -> None:
-    """Detect maneuvers in one object's TLE/OMM history."""
+    """Detect maneuvers in one object's TLE/OMM history.
+
+    \b
+    Example:
+      astroshield maneuvers detect cryosat-2.tle --plot cryosat-2.png
+    """
     import json
 
     from astroshield.astro.ccdm.maneuvers import detect_maneuvers, to_json_records
@@ -38,7 +43,11 @@ def maneuvers_detect(
             chosen_plot,
             lambda: chosen_plot.write_bytes(maneuver_history_plot(elements, detections)),
         )
-        console.print(f"plot written to {plot}", highlight=False)
+        console.print(
+            f"plot of {len(elements)} element sets and {len(detections)} maneuvers written "
+            f"to {plot}",
+            highlight=False,
+        )
     records = to_json_records(detections)
     if json_output:
         typer.echo(json.dumps(records, indent=2))

@@ -63,3 +63,11 @@ def writing(path: Path, write: Callable[[], object]) -> None:
         write()
     except OSError as error:
         fail(f"{path}: cannot be written: {error.strerror or error}")
+
+
+def next_step(command: str) -> None:
+    """One ``next: <command>`` line on stderr: the command that naturally follows.
+
+    Stderr, so that stdout stays the command's answer (plain JSON under --json).
+    """
+    console.print(f"next: {command}", markup=False, highlight=False)

@@ -13,7 +13,12 @@ from astroshield.config import get_settings
 
 
 def version() -> None:
-    """Print the version."""
+    """Print the version.
+
+    \b
+    Example:
+      astroshield version
+    """
     typer.echo(__version__)
 
 
@@ -30,7 +35,12 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Run the HTTP service (migrates the database first)."""
+    """Run the HTTP service (migrates the database first).
+
+    \b
+    Example:
+      astroshield serve --host 127.0.0.1 --port 8000
+    """
     import uvicorn
 
     from astroshield.migrate import upgrade

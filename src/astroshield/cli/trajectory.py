@@ -52,7 +52,13 @@ def propagate(
     catalog_number: Annotated[str | None, typer.Option(help="object to pick")] = None,
     strict: StrictOption = False,
 ) -> None:
-    """Write an SGP4 ephemeris of one object (the newest set in the file) as OEM, CSV or JSON."""
+    """Write an SGP4 ephemeris of one object (the newest set in the file) as OEM, CSV or JSON.
+
+    \b
+    Example:
+      astroshield propagate iss.tle --start 2024-11-01T00:00:00Z \\
+        --stop 2024-11-02T00:00:00Z --step 60 --output iss.oem
+    """
     from astroshield.errors import DomainError
 
     suffix = output.suffix.lower()
@@ -142,7 +148,13 @@ def passes(
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     strict: StrictOption = False,
 ) -> None:
-    """Passes of one object over a ground station (rise, culmination, set)."""
+    """Passes of one object over a ground station (rise, culmination, set).
+
+    \b
+    Example:
+      astroshield passes iss.tle --lat 50.11 --lon 8.68 \\
+        --start 2024-11-01T00:00:00Z --min-el 10
+    """
     import json
 
     from astroshield.astro.ground.passes import GroundStation

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from astroshield.cli.keys import security_context
-from astroshield.cli.output import console
+from astroshield.cli.output import console, next_step
 from astroshield.cli.session import run_in_session
 
 if TYPE_CHECKING:
@@ -28,7 +28,13 @@ def user_create(
         bool, typer.Option(help="read the password from standard input")
     ] = False,
 ) -> None:
-    """Create an account (the first administrator). There are no default credentials."""
+    """Create an account (the first administrator). There are no default credentials.
+
+    \b
+    Example:
+      astroshield user create --email admin@example.org --organisation acme \\
+        --password-stdin < password.txt
+    """
     import sys
 
     from pydantic import ValidationError
@@ -65,6 +71,7 @@ def user_create(
         console.print(f"[red]refused:[/] {exc.detail} ({problems})")
         raise typer.Exit(code=1) from None
     console.print(f"created user {user_id} ({role}) in {organisation}")
+    next_step("astroshield serve")
 
 
 def _invalid(exc: ValidationError) -> NoReturn:
