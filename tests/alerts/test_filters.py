@@ -84,9 +84,7 @@ async def test_alerts_filter_by_spacecraft_event_and_parameter(
 
     voltage = await _listed(client, operator, parameter="bus_voltage")
     assert sorted(a["spacecraft_id"] for a in voltage) == sorted([str(first.id), str(second.id)])
-    (one,) = await _listed(
-        client, operator, spacecraft_id=str(second.id), parameter="panel_temp"
-    )
+    (one,) = await _listed(client, operator, spacecraft_id=str(second.id), parameter="panel_temp")
     assert (one["spacecraft_id"], one["parameter"], one["event_id"]) == (
         str(second.id),
         "panel_temp",

@@ -33,7 +33,8 @@ class AlertFilter:
 
 
 def _label(key: str) -> ColumnElement[str]:
-    return Alert.labels[key].as_string()
+    value: ColumnElement[str] = Alert.labels[key].as_string()
+    return value
 
 
 def _linked(statement: Select[Alert], filters: AlertFilter) -> Select[Alert]:

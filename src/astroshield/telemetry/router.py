@@ -385,9 +385,7 @@ async def sample_buckets(
     parameter: str,
     principal: Reader,
     session: SessionDep,
-    start: Annotated[
-        UTCDatetime | None, Query(description="default: 24 h before `stop`")
-    ] = None,
+    start: Annotated[UTCDatetime | None, Query(description="default: 24 h before `stop`")] = None,
     stop: Annotated[UTCDatetime | None, Query(description="default: now")] = None,
     count: Annotated[
         int, Query(ge=1, le=queries.MAX_BUCKETS, description="number of equal buckets")
