@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -64,6 +64,69 @@ async def test_buckets_match_a_brute_force_computation(
 async def test_buckets_need_an_ordered_window(client: httpx.AsyncClient, factory: Factory) -> None:
     archive = await make_archive(client, factory)
     response = await archive.get("/bus_voltage/samples", start=iso(T0), stop=iso(T0), count=5)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "stop"]
+
+
+async def test_buckets_default_to_the_last_24_hours_ending_now(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    before = datetime.now(UTC)
+    # 26 h of history ending an hour ago: the first two hours fall outside the default window
+    # and the last hour is a silence the operator must see as empty buckets.
+    samples = series("bus_voltage", before - timedelta(hours=26), 2000, step_s=45.0)
+    response = await archive.post(samples, sequence=1)
+    assert response.status_code == 201, response.text
+
+    response = await archive.get("/bus_voltage/samples", count=24)
+    after = datetime.now(UTC)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    start, stop = datetime.fromisoformat(body["start"]), datetime.fromisoformat(body["stop"])
+    assert before <= stop <= after
+    assert stop - start == timedelta(hours=24)
+    expected = _brute_force_buckets(samples, start, stop, 24)
+    assert [b["count"] for b in body["buckets"]] == [n for n, *_ in expected]
+    assert 0 < sum(n for n, *_ in expected) < len(samples)
+    assert body["buckets"][-1]["count"] == 0
+
+
+async def test_buckets_fill_the_missing_edge_of_the_window(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    stop = T0 + timedelta(hours=30)
+    response = await archive.get("/bus_voltage/samples", stop=iso(stop), count=4)
+    assert response.status_code == 200, response.text
+    assert response.json()["start"] == iso(stop - timedelta(hours=24))
+
+    before = datetime.now(UTC)
+    response = await archive.get("/bus_voltage/samples", start=iso(T0), count=4)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["start"] == iso(T0)
+    assert before <= datetime.fromisoformat(body["stop"]) <= datetime.now(UTC)
+
+
+async def test_buckets_refuse_a_count_out_of_range(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    for count in (0, 10_001):
+        response = await archive.get("/bus_voltage/samples", count=count)
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["loc"] == ["query", "count"]
+
+
+async def test_buckets_refuse_a_start_after_the_default_stop(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    start = datetime.now(UTC) + timedelta(hours=1)
+    response = await archive.get("/bus_voltage/samples", start=iso(start))
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["query", "stop"]
 

@@ -4,9 +4,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.alerts.links import EVENT_LABEL, PARAMETER_LABEL, SPACECRAFT_LABELS
 from astroshield.alerts.models import Alert, AlertEvent, AlertRule, DeadLetter
 
 _EVALUATOR_LOCK_KEY = 0x414C5254  # "ALRT"
@@ -26,6 +27,27 @@ class AlertFilter:
     status: str | None = None
     severity: str | None = None
     rule_key: str | None = None
+    spacecraft_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = None
+    parameter: str | None = None
+
+
+def _label(key: str) -> ColumnElement[str]:
+    value: ColumnElement[str] = Alert.labels[key].as_string()
+    return value
+
+
+def _linked(statement: Select[Alert], filters: AlertFilter) -> Select[Alert]:
+    """Narrow to the alerts about one spacecraft, event or parameter (links live in labels;
+    the visibility condition already keeps other organisations' alerts out)."""
+    if filters.spacecraft_id is not None:
+        wanted = str(filters.spacecraft_id)
+        statement = statement.where(or_(*(_label(key) == wanted for key in SPACECRAFT_LABELS)))
+    if filters.event_id is not None:
+        statement = statement.where(_label(EVENT_LABEL) == str(filters.event_id))
+    if filters.parameter is not None:
+        statement = statement.where(_label(PARAMETER_LABEL) == filters.parameter)
+    return statement
 
 
 class AlertRepository:
@@ -128,7 +150,7 @@ class AlertRepository:
             statement = statement.join(AlertRule, AlertRule.id == Alert.rule_id).where(
                 AlertRule.key == filters.rule_key
             )
-        return (await self.session.execute(statement)).scalars().all()
+        return (await self.session.execute(_linked(statement, filters))).scalars().all()
 
     async def firing_counts(self) -> dict[str, int]:
         statement = select(Alert.severity).where(Alert.status.in_(("firing", "acknowledged")))

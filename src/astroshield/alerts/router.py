@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from astroshield.alerts import service
+from astroshield.alerts.links import AlertLinks
 from astroshield.alerts.schemas import (
     AcknowledgeRequest,
     AlertDetail,
@@ -52,14 +53,27 @@ async def list_alerts(
     ] = None,
     severity: SeverityName | None = None,
     rule: Annotated[str | None, Query(max_length=64)] = None,
+    spacecraft_id: Annotated[
+        uuid.UUID | None, Query(description="alerts about this spacecraft of yours")
+    ] = None,
+    event_id: Annotated[
+        uuid.UUID | None, Query(description="the Pc alert of this conjunction event")
+    ] = None,
+    parameter: Annotated[
+        str | None, Query(max_length=128, description="limit alarms of this telemetry parameter")
+    ] = None,
 ) -> Page[AlertRead]:
-    """Newest first; platform alerts only for platform administrators."""
+    """Newest first; platform alerts only for platform administrators. Each alert names
+    what it is about in `spacecraft_id`, `event_id` and `parameter` (null when it is not
+    about one), and the same three filter the list; filters combine. A spacecraft or event
+    of another organisation simply matches nothing."""
     rows = await service.list_alerts(
         session,
         reader,
         status=status_,
         severity=severity,
         rule_key=rule,
+        links=AlertLinks(spacecraft_id=spacecraft_id, event_id=event_id, parameter=parameter),
         after_id=cursor_value(page, "id", uuid.UUID),
         limit=page.limit + 1,
     )

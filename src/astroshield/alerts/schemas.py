@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, computed_field, model_validator
 
+from astroshield.alerts.links import links_of
 from astroshield.api.schemas import RequestModel, ResponseModel
 
 SeverityName = Literal["info", "warning", "critical"]
@@ -27,6 +28,25 @@ class AlertRead(ResponseModel):
     ack_comment: str | None
     shelved_until: datetime | None
     updated_at: datetime
+
+    # The links as fields, so a client need not know which domain names them how in labels.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def spacecraft_id(self) -> uuid.UUID | None:
+        """The spacecraft the alert is about (telemetry, conjunction, CCDM alerts)."""
+        return links_of(self.labels).spacecraft_id
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def event_id(self) -> uuid.UUID | None:
+        """The conjunction event of a Pc alert."""
+        return links_of(self.labels).event_id
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def parameter(self) -> str | None:
+        """The telemetry parameter of a limit alarm."""
+        return links_of(self.labels).parameter
 
 
 class AlertEventRead(ResponseModel):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.alerts import engine
+from astroshield.alerts.links import AlertLinks
 from astroshield.alerts.models import Alert, AlertEvent, AlertRule, DeadLetter
 from astroshield.alerts.notifiers import Notification
 from astroshield.alerts.repository import AlertFilter, AlertRepository, Visibility
@@ -193,13 +194,22 @@ async def list_alerts(
     status: str | None,
     severity: str | None,
     rule_key: str | None,
+    links: AlertLinks | None = None,
     after_id: uuid.UUID | None,
     limit: int,
 ) -> Sequence[Alert]:
-    """Newest first."""
+    """Newest first; ``links`` keeps only the alerts about that spacecraft, event, parameter."""
+    about = links or AlertLinks(spacecraft_id=None, event_id=None, parameter=None)
     return await AlertRepository(session).list(
         visibility_of(principal),
-        AlertFilter(status=status, severity=severity, rule_key=rule_key),
+        AlertFilter(
+            status=status,
+            severity=severity,
+            rule_key=rule_key,
+            spacecraft_id=about.spacecraft_id,
+            event_id=about.event_id,
+            parameter=about.parameter,
+        ),
         after_id=after_id,
         limit=limit,
     )

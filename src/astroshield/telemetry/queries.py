@@ -4,7 +4,7 @@ samples and the aggregates that replaced them, and each parameter's newest sampl
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from astroshield.telemetry.schemas import (
 )
 
 MAX_BUCKETS = 10_000
+DEFAULT_SAMPLES_SPAN = timedelta(hours=24)
 
 
 def check_window(start: datetime | None, stop: datetime | None) -> None:
@@ -33,6 +34,17 @@ def check_window(start: datetime | None, stop: datetime | None) -> None:
             "start must be before stop",
             errors=[FieldError(["query", "stop"], "must be after start")],
         )
+
+
+def samples_window(
+    start: datetime | None, stop: datetime | None, *, now: datetime
+) -> tuple[datetime, datetime]:
+    """The bucketed window with its defaults filled in: it ends now and spans 24 h, so an
+    operator's first look shows the present, including a silence since the last contact."""
+    window_stop = now if stop is None else stop
+    window_start = window_stop - DEFAULT_SAMPLES_SPAN if start is None else start
+    check_window(window_start, window_stop)
+    return window_start, window_stop
 
 
 async def raw_samples(

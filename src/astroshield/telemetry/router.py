@@ -385,15 +385,28 @@ async def sample_buckets(
     parameter: str,
     principal: Reader,
     session: SessionDep,
-    start: UTCDatetime,
-    stop: UTCDatetime,
-    count: Annotated[int, Query(ge=1, le=queries.MAX_BUCKETS)] = 500,
+    start: Annotated[UTCDatetime | None, Query(description="default: 24 h before `stop`")] = None,
+    stop: Annotated[UTCDatetime | None, Query(description="default: now")] = None,
+    count: Annotated[
+        int, Query(ge=1, le=queries.MAX_BUCKETS, description="number of equal buckets")
+    ] = 500,
 ) -> BucketSeries:
     """[start, stop) cut into `count` equal buckets, each with min/max/avg/count of the
-    samples in it; an empty bucket has count 0 and nulls (a gap to draw)."""
-    queries.check_window(start, stop)
+    samples in it; an empty bucket has count 0 and nulls (a gap to draw).
+
+    Without `start` and `stop` the window is the last 24 h ending now, as a console shows
+    it: a spacecraft that went silent shows its silence as empty buckets rather than a
+    window slid back to its last sample. `stop` alone gives the 24 h before it; `start`
+    alone runs to now. `start` must be before `stop`."""
+    window_start, window_stop = queries.samples_window(start, stop, now=utcnow())
     return await queries.buckets(
-        session, principal, spacecraft_id, parameter, start=start, stop=stop, count=count
+        session,
+        principal,
+        spacecraft_id,
+        parameter,
+        start=window_start,
+        stop=window_stop,
+        count=count,
     )
 
 

@@ -64,8 +64,11 @@ async def observe_pc(
         "primary": event.primary_catalog_number,
         "secondary": event.secondary_catalog_number,
     }
-    # The name is shown, not part of the alert's identity: a renamed spacecraft keeps it.
-    annotations = {"spacecraft": spacecraft_name} if spacecraft_name else None
+    # Shown with the alert, not part of its identity (the event is): a renamed spacecraft
+    # keeps its alert, and the list filters by spacecraft_id.
+    annotations = {"spacecraft_id": str(event.spacecraft_id)}
+    if spacecraft_name:
+        annotations["spacecraft"] = spacecraft_name
     return await observe(session, rule, value, now, labels=labels, annotations=annotations)
 
 
