@@ -57,6 +57,8 @@ _CDM_EXAMPLE: dict[str, Any] = {
     "pc_max": 1.12e-05,
     "pc_3d": 1.381e-09,
     "pc_mc": 0.0,
+    "covariance_remediation_status": "remediated",
+    "pc_undefined_reason": {},
     "hbr_m": 1.82,
     "format": "kvn",
     "source": "api",

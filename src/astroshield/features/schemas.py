@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import StrictBool
+from pydantic import ConfigDict, StrictBool
 
 from astroshield.api.schemas import RequestModel, ResponseModel
 from astroshield.features.catalogue import Flag, Source
@@ -28,5 +28,7 @@ class FeatureList(ResponseModel):
 
 class FlagValue(RequestModel):
     """``true`` or ``false``, nothing else (``"yes"`` or ``1`` are refused)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"enabled": False}]})
 
     enabled: StrictBool
