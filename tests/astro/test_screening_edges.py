@@ -227,23 +227,7 @@ def test_cli_screen_writes_the_edge_column_and_counts_edge_events(tmp_path: Path
     pairs = tmp_path / "pairs.json"
     pairs.write_text(format_omm_json(catalog()), encoding="utf-8")
     output = tmp_path / "events.csv"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "screen",
-            str(pairs),
-            "--start",
-            "2024-11-01T00:00:00Z",
-            "--days",
-            "0.25",
-            "--threshold-km",
-            str(THRESHOLD_KM),
-            "--output",
-            str(output),
-            "--workers",
-            "1",
-        ],
-    )
+    result = _screen(pairs, output)
     assert result.exit_code == 0, result.output
     assert "3 conjunctions within 0.5 km" in " ".join(result.output.split())
     assert "(2 cut off by the window edge" in " ".join(result.output.split())
