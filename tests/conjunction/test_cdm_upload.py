@@ -201,7 +201,13 @@ async def test_cdm_about_someone_elses_objects_is_refused(
     me = await operator_with(factory, "99999")
     response = await upload(client, ANNEX_KVN.read_bytes(), me.headers)
     assert response.status_code == 422
-    assert response.json()["errors"][0]["loc"] == ["body", "OBJECT_DESIGNATOR"]
+    problem = response.json()
+    assert problem["errors"][0]["loc"] == ["body", "OBJECT_DESIGNATOR"]
+    # It says which objects the CDM is about and how to register one of them.
+    assert problem["catalog_numbers"] == [ANNEX_OBJECT1, ANNEX_OBJECT2]
+    assert ANNEX_OBJECT1 in problem["detail"] and ANNEX_OBJECT2 in problem["detail"]
+    assert "POST /api/v1/spacecraft" in problem["detail"]
+    assert f'"catalog_number": "{ANNEX_OBJECT1}"' in problem["detail"]
 
 
 async def test_upload_needs_the_write_scope(client: httpx.AsyncClient, factory: Factory) -> None:

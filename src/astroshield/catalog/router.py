@@ -188,10 +188,18 @@ async def list_element_sets(
                     {"type": "string"}, example_text("iss.tle"), "ISS as a 3-line TLE"
                 ),
                 "application/json": {
-                    "schema": {"type": "array", "items": {"type": "object"}},
+                    "schema": {
+                        "oneOf": [
+                            {"type": "array", "items": {"type": "object"}},
+                            {"type": "object"},
+                        ]
+                    },
                     "example": ISS_OMM_JSON,
                 },
                 "application/xml": text_body(
+                    {"type": "string"}, example_text("iss_omm.xml"), "ISS as CCSDS OMM XML"
+                ),
+                "text/xml": text_body(
                     {"type": "string"}, example_text("iss_omm.xml"), "ISS as CCSDS OMM XML"
                 ),
                 "text/csv": text_body(

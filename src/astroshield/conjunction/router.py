@@ -73,11 +73,14 @@ HbrQuery = Annotated[
                     example_text("annex_cdm.kvn"),
                     "CCSDS 508.0-B-1 annex CDM, KVN (object 12345 must be your spacecraft)",
                 ),
-                "application/xml": text_body(
-                    {"type": "string"},
-                    example_text("annex_cdm.xml"),
-                    "CCSDS 508.0-B-1 annex CDM, XML (object 12345 must be your spacecraft)",
-                ),
+                **{
+                    media: text_body(
+                        {"type": "string"},
+                        example_text("annex_cdm.xml"),
+                        "CCSDS 508.0-B-1 annex CDM, XML (object 12345 must be your spacecraft)",
+                    )
+                    for media in sorted(intake.XML_MEDIA_TYPES)
+                },
             },
         }
     },

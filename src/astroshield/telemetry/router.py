@@ -190,11 +190,12 @@ async def put_parameters(
         "requestBody": {
             "required": True,
             "content": {
-                "application/xml": text_body(
+                media: text_body(
                     {"type": "string"},
                     DEMO_XTCE_PATH.read_text(encoding="utf-8"),
                     "XTCE 1.2 definition of the demo spacecraft ASTRODEMO (two packets)",
                 )
+                for media in ("application/xml", "text/xml", "application/xtce+xml")
             },
         }
     },
