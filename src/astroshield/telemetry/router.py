@@ -369,12 +369,12 @@ async def export(
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "parquet":
         return StreamingResponse(
-            export_parquet(sessionmaker, selected, start, stop),
+            export_parquet(sessionmaker, selected, start, stop, spacecraft_id),
             media_type="application/vnd.apache.parquet",
             headers=headers,
         )
     return StreamingResponse(
-        export_csv(sessionmaker, selected, start, stop),
+        export_csv(sessionmaker, selected, start, stop, spacecraft_id),
         media_type="text/csv; charset=utf-8",
         headers=headers,
     )
