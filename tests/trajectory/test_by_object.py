@@ -84,36 +84,6 @@ def _tle(elements: ElementSet) -> dict[str, Any]:
     return {"line1": tle.line1, "line2": tle.line2, "name": elements.object_name}
 
 
-async def test_propagate_by_spacecraft_follows_its_organisations_overlay(
-    app: FastAPI, client: httpx.AsyncClient, factory: Factory
-) -> None:
-    """A's upload of a newer ISS set is what A's spacecraft propagates with; B's spacecraft
-    with the same catalog number keeps the public set."""
-    await _import(app, iss())
-    fake = replace(
-        iss(),
-        epoch=datetime(2024, 10, 31, 20, tzinfo=UTC),
-        mean_anomaly_deg=(iss().mean_anomaly_deg + 90.0) % 360.0,
-    )
-    a, b = await factory.organisation(), await factory.organisation()
-    uploaded = await client.post(
-        "/api/v1/catalog/element-sets",
-        content=format_omm_json([fake]),
-        headers=await factory.login(a, role="analyst") | {"content-type": "application/json"},
-    )
-    assert uploaded.status_code == 200, uploaded.text
-    for organisation, elements in ((a, fake), (b, iss())):
-        spacecraft = await factory.spacecraft(organisation, catalog_number="25544")
-        response = await client.post(
-            PROPAGATE,
-            json={"spacecraft_id": str(spacecraft.id), **window()},
-            headers=await factory.login(organisation, role="viewer"),
-        )
-        np.testing.assert_allclose(
-            _positions(response), expected_states(elements, "GCRF")[1], atol=1e-9
-        )
-
-
 async def _problem(response: httpx.Response, status: int, loc: list[str]) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
