@@ -31,6 +31,7 @@ from astroshield.conjunction.schemas import ScreeningCreate
 from astroshield.conjunction.service.intake import tca_key
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.events.service import emit
 from astroshield.observability.domain_metrics import (
     CONJUNCTION_EVENTS,
     SCREENING_RUNS,
@@ -241,6 +242,19 @@ async def _finish(
         screening.finished_at = now
         count_after_commit(session, SCREENING_RUNS.labels(ScreeningStatus.SUCCEEDED.value))
         annotate(events=len(result.events))
+        await emit(
+            session,
+            organisation_id,
+            "screening.finished",
+            screening_id,
+            {
+                "screening_id": screening_id,
+                "status": screening.status,
+                "objects_screened": screening.objects_screened,
+                "events_found": len(screening.results or []),
+                "error": None,
+            },
+        )
 
 
 @span("screening.run")
@@ -292,6 +306,19 @@ async def _mark_failed(
                 screening.error = reason[:1000]
                 screening.finished_at = datetime.now(UTC)
                 count_after_commit(session, SCREENING_RUNS.labels(ScreeningStatus.FAILED.value))
+                await emit(
+                    session,
+                    organisation_id,
+                    "screening.finished",
+                    screening_id,
+                    {
+                        "screening_id": screening_id,
+                        "status": screening.status,
+                        "objects_screened": screening.objects_screened,
+                        "events_found": 0,
+                        "error": screening.error,
+                    },
+                )
     except Exception:  # the database itself is failing; the log above has the cause
         log.exception("conjunction_screening_state_lost", screening=str(screening_id))
 
