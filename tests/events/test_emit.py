@@ -19,23 +19,9 @@ from astroshield.security.principal import Principal
 from astroshield.security.scopes import scopes_for
 from tests.catalog.test_provenance import JSON, UPLOAD, omm, public_iss
 from tests.conftest import Factory
-from tests.conjunction.cdms import kvn, omitron_cdm
 from tests.conjunction.conftest import operator_with, upload
-from tests.events.support import of_type, outbox
+from tests.events.support import cdm_body, of_type, outbox
 from tests.telemetry.support import iso, make_archive
-
-
-def _cdm(name: str, hbr_each_m: float, hours_ago: float, now: datetime) -> bytes:
-    return kvn(
-        omitron_cdm(
-            primary="44001",
-            secondary="44002",
-            tca=now + timedelta(days=2),
-            creation=now - timedelta(hours=hours_ago),
-            message_id=name,
-            hbr_each_m=hbr_each_m,
-        )
-    )
 
 
 async def test_cdm_uploads_emit_created_then_updated_and_the_red_alert(
@@ -43,11 +29,11 @@ async def test_cdm_uploads_emit_created_then_updated_and_the_red_alert(
 ) -> None:
     me = await operator_with(factory, "44001")
     now = datetime.now(UTC)
-    first = await upload(client, _cdm("YELLOW", 10.0, 30, now), me.headers)
+    first = await upload(client, cdm_body("YELLOW", 10.0, 30, now), me.headers)
     assert first.status_code == 201, first.text
-    second = await upload(client, _cdm("RED", 20.0, 20, now), me.headers)
+    second = await upload(client, cdm_body("RED", 20.0, 20, now), me.headers)
     assert second.status_code == 201, second.text
-    resent = await upload(client, _cdm("RED", 20.0, 20, now), me.headers)
+    resent = await upload(client, cdm_body("RED", 20.0, 20, now), me.headers)
     assert resent.status_code == 200  # a re-sent message changes nothing: no event
 
     events = await outbox(app, me.organisation.id)
@@ -87,7 +73,7 @@ async def test_a_rolled_back_change_writes_no_event(app: FastAPI, factory: Facto
         token_expires_at=datetime.now(UTC) + timedelta(minutes=5),
         auth_method="bearer",
     )
-    body = _cdm("ROLLED-BACK", 10.0, 1, datetime.now(UTC))
+    body = cdm_body("ROLLED-BACK", 10.0, 1, datetime.now(UTC))
 
     async def store_then_fail() -> None:
         async with session_scope(app.state.sessionmaker) as session:

@@ -13,14 +13,14 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
-from astroshield.db import session_scope, utcnow
+from astroshield.app import create_app
+from astroshield.db import utcnow
 from astroshield.events.publisher import JetStreamPublisher
 from astroshield.events.relay import Relay
-from astroshield.events.service import outbox_of
-from tests.conftest import Factory
-from tests.conjunction.conftest import Operator, operator_with, upload
+from tests.conftest import Factory, settings_for
+from tests.conjunction.conftest import operator_with, upload
 from tests.events.bus import connected, private_nats, require_shared_nats, stored_messages
-from tests.events.test_emit import _cdm
+from tests.events.support import cdm_body, outbox_state, send_cdms
 from tests.support.replicas import eventually
 
 STREAM = "ASTROSHIELD"
@@ -32,19 +32,6 @@ def _relay(app: FastAPI, url: str, **kw: object) -> Relay:
     return Relay(app.state.sessionmaker, JetStreamPublisher(url, STREAM), **options)  # type: ignore[arg-type]
 
 
-async def _send_cdms(client: httpx.AsyncClient, me: Operator, names: list[str]) -> None:
-    now = datetime.now(UTC)
-    for hours_ago, name in enumerate(reversed(names)):
-        response = await upload(client, _cdm(name, 10.0, 30 - hours_ago, now), me.headers)
-        assert response.status_code == 201, response.text
-
-
-async def _outbox_ids(app: FastAPI, me: Operator) -> tuple[list[str], list[bool]]:
-    async with session_scope(app.state.sessionmaker) as session:
-        rows = await outbox_of(session, me.organisation.id)
-    return [str(row.id) for row in rows], [row.sent_at is not None for row in rows]
-
-
 def _ids(messages: list[object]) -> list[str]:
     return [json.loads(m.data)["id"] for m in messages]  # type: ignore[attr-defined]
 
@@ -54,8 +41,8 @@ async def test_an_event_arrives_once_despite_a_relay_crash_between_publish_and_m
 ) -> None:
     url = require_shared_nats()
     me = await operator_with(factory, "44001")
-    await _send_cdms(client, me, ["FIRST"])
-    ids, sent = await _outbox_ids(app, me)
+    await send_cdms(client, me, ["FIRST"])
+    ids, sent = await outbox_state(app, me)
     assert ids and sent == [False] * len(ids)
 
     crashed = _relay(app, url)
@@ -63,13 +50,13 @@ async def test_an_event_arrives_once_despite_a_relay_crash_between_publish_and_m
     outcome = await crashed.publish(batch)  # published ... and the process dies here
     assert len(outcome.sent) == len(ids)
     await crashed.close()
-    assert (await _outbox_ids(app, me))[1] == [False] * len(ids)  # never marked
+    assert (await outbox_state(app, me))[1] == [False] * len(ids)  # never marked
 
     # A fresh relay once the dead one's lease has expired.
     later = _relay(app, url, clock=lambda: utcnow() + timedelta(seconds=31))
     assert await later.drain() == len(ids)
     await later.close()
-    assert (await _outbox_ids(app, me))[1] == [True] * len(ids)
+    assert (await outbox_state(app, me))[1] == [True] * len(ids)
 
     messages = await stored_messages(url, STREAM, f"astroshield.events.{me.organisation.slug}.>")
     assert _ids(messages) == ids  # each once, in order
@@ -86,10 +73,12 @@ async def test_no_event_reaches_the_bus_for_a_rolled_back_change(
     me = await operator_with(factory, "44001")
     # Refused after parsing (the CDM names no spacecraft of the caller): rolled back.
     refused = await upload(
-        client, _cdm("NOT-OURS", 10.0, 1, datetime.now(UTC)).replace(b"44001", b"55001"), me.headers
+        client,
+        cdm_body("NOT-OURS", 10.0, 1, datetime.now(UTC)).replace(b"44001", b"55001"),
+        me.headers,
     )
     assert refused.status_code == 422, refused.text
-    await _send_cdms(client, me, ["KEPT"])
+    await send_cdms(client, me, ["KEPT"])
     relay = _relay(app, url)
     await relay.drain()
     await relay.close()
@@ -107,19 +96,19 @@ async def test_events_wait_while_nats_is_down_and_drain_in_order(
     me = await operator_with(factory, "44001")
     async with private_nats(tmp_path / "store") as server:
         relay = _relay(app, server.url)
-        await _send_cdms(client, me, ["A1", "A2"])
+        await send_cdms(client, me, ["A1", "A2"])
         assert await relay.drain() > 0
 
         server.stop()
-        await _send_cdms(client, me, ["B1", "B2", "B3"])
+        await send_cdms(client, me, ["B1", "B2", "B3"])
         outcome = await relay.run_once()
         assert outcome.sent == [] and len(outcome.failed) == 1  # the bus is down: one try
-        ids, sent = await _outbox_ids(app, me)
+        ids, sent = await outbox_state(app, me)
         pending = sent.count(False)
         assert pending > 0
         assert REGISTRY.get_sample_value("astroshield_outbox_pending") == pending
         assert REGISTRY.get_sample_value("astroshield_component_up", {"component": "nats"}) == 0
-        await _send_cdms(client, me, ["C1"])  # still accepted: the outbox holds it
+        await send_cdms(client, me, ["C1"])  # still accepted: the outbox holds it
 
         await server.start()
         clock_offset = timedelta(0)
@@ -128,12 +117,12 @@ async def test_events_wait_while_nats_is_down_and_drain_in_order(
             nonlocal clock_offset
             clock_offset += timedelta(seconds=1)  # past any backoff
             await relay.run_once()
-            return all((await _outbox_ids(app, me))[1])
+            return all((await outbox_state(app, me))[1])
 
         relay.clock = lambda: utcnow() + clock_offset
         assert await eventually(drained, within_s=30)
         await relay.close()
-        ids, _ = await _outbox_ids(app, me)
+        ids, _ = await outbox_state(app, me)
         messages = await stored_messages(
             server.url, STREAM, f"astroshield.events.{me.organisation.slug}.>"
         )
@@ -156,3 +145,27 @@ async def test_a_stream_bound_to_other_subjects_is_reported_not_changed() -> Non
             assert info.config.subjects == [f"elsewhere.{name}.>"]  # left as it was
         finally:
             await jetstream.delete_stream(name)
+
+
+async def test_the_service_relays_by_itself_when_a_bus_is_configured(
+    app: FastAPI, database_url: str, tmp_path: Path
+) -> None:
+    async with private_nats(tmp_path / "store") as server:
+        settings = settings_for(database_url, nats_url=server.url, outbox_relay_interval_s=0.05)
+        service = create_app(settings)
+        async with service.router.lifespan_context(service):
+            me = await operator_with(Factory(service), "44001")
+            transport = httpx.ASGITransport(app=service, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                await send_cdms(client, me, ["LIVE"])
+
+            async def published() -> bool:
+                return all((await outbox_state(service, me))[1])
+
+            assert await eventually(published, within_s=30)
+            assert REGISTRY.get_sample_value("astroshield_component_up", {"component": "nats"}) == 1
+        ids, _ = await outbox_state(app, me)
+        messages = await stored_messages(
+            server.url, STREAM, f"astroshield.events.{me.organisation.slug}.>"
+        )
+        assert _ids(messages) == ids

@@ -37,21 +37,21 @@ def add(session: AsyncSession, row: OutboxEvent) -> None:
     session.add(row)
 
 
-def _claimable(now: datetime) -> list[ColumnElement[bool]]:
+def _claimable(row: type[OutboxEvent], now: datetime) -> list[ColumnElement[bool]]:
     return [
-        OutboxEvent.sent_at.is_(None),
-        OutboxEvent.next_attempt_at <= now,
-        or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
+        row.sent_at.is_(None),
+        row.next_attempt_at <= now,
+        or_(row.claimed_until.is_(None), row.claimed_until < now),
     ]
 
 
-def _blocked_by_earlier(now: datetime) -> Exists:
+def _blocked_by_earlier(row: type[OutboxEvent], now: datetime) -> Exists:
     """An earlier unsent row of the same subject that this claim cannot take (waiting for
     its retry, or leased by another relay) holds back every later row of its subject."""
     earlier = aliased(OutboxEvent)
     return exists().where(
-        earlier.subject == OutboxEvent.subject,
-        earlier.sequence < OutboxEvent.sequence,
+        earlier.subject == row.subject,
+        earlier.sequence < row.sequence,
         earlier.sent_at.is_(None),
         or_(
             earlier.next_attempt_at > now,
@@ -67,34 +67,33 @@ class OutboxRepository:
     async def claim(
         self, relay_id: str, now: datetime, lease_until: datetime, limit: int
     ) -> Sequence[OutboxEvent]:
-        """Lease up to ``limit`` publishable rows to ``relay_id``, in sequence order. The
-        lease is a conditional UPDATE (a row another relay leased meanwhile is not
-        taken); the caller commits it before publishing."""
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        if postgres:
+        """Lease up to ``limit`` publishable rows to ``relay_id``, in sequence order, in one
+        conditional UPDATE (SQLite: the statement holds the single writer's lock, so two
+        relays never lease one row); the caller commits the lease before publishing."""
+        pending = aliased(OutboxEvent)
+        candidates = (
+            select(pending.sequence)
+            .where(*_claimable(pending, now), ~_blocked_by_earlier(pending, now))
+            .order_by(pending.sequence)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK}
             )
-        candidates = (
-            select(OutboxEvent.sequence)
-            .where(*_claimable(now), ~_blocked_by_earlier(now))
-            .order_by(OutboxEvent.sequence)
-            .limit(limit)
-        )
-        if postgres:
             candidates = candidates.with_for_update(skip_locked=True)
-        ids = list((await self.session.execute(candidates)).scalars())
-        if not ids:
-            return []
         await self.session.execute(
             update(OutboxEvent)
-            .where(OutboxEvent.sequence.in_(ids), *_claimable(now))
+            .where(
+                OutboxEvent.sequence.in_(candidates.scalar_subquery()),
+                *_claimable(OutboxEvent, now),
+            )
             .values(claimed_by=relay_id, claimed_until=lease_until)
             .execution_options(synchronize_session=False)
         )
         statement = (
             select(OutboxEvent)
-            .where(OutboxEvent.sequence.in_(ids), OutboxEvent.claimed_by == relay_id)
+            .where(OutboxEvent.claimed_by == relay_id, OutboxEvent.sent_at.is_(None))
             .order_by(OutboxEvent.sequence)
             .execution_options(populate_existing=True)
         )
