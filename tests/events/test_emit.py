@@ -22,6 +22,7 @@ from tests.conftest import Factory
 from tests.conjunction.conftest import operator_with, upload
 from tests.events.support import cdm_body, of_type, outbox
 from tests.telemetry.support import iso, make_archive
+from tests.telemetry.test_limits import put_limits
 
 
 async def test_cdm_uploads_emit_created_then_updated_and_the_red_alert(
@@ -134,9 +135,7 @@ async def test_telemetry_alarm_emits_telemetry_alarm(
 ) -> None:
     archive = await make_archive(client, factory)
     limits = {"ranges": {"critical": {"low": 24.0, "high": 30.5}}, "min_violations": 1}
-    saved = await client.put(
-        archive.base + "/bus_voltage/limits", json=limits, headers=archive.headers
-    )
+    saved = await put_limits(archive, limits)
     assert saved.status_code == 200, saved.text
     t0 = datetime(2026, 12, 1, tzinfo=UTC)
     samples = [
