@@ -86,6 +86,8 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         # Tests write audit checkpoints themselves (or through retention runs).
         "audit_checkpoint_interval_s": 0,
         "audit_checkpoint_file": checkpoint_file_for(database_url),
+        # Tests run the outbox relay themselves (tests/events).
+        "outbox_relay_interval_s": 0,
     }
     values.update(overrides)
     return Settings(**values)

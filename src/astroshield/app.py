@@ -49,6 +49,8 @@ from astroshield.db import (
     session_scope,
 )
 from astroshield.errors import install_error_handlers
+from astroshield.events.relay import OUTBOX_RELAY, Relay
+from astroshield.events.router import router as events_router
 from astroshield.features import service as features
 from astroshield.features.gate import FeatureDisabledError, feature_disabled_response
 from astroshield.features.router import router as features_router
@@ -298,6 +300,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background[components.ALERT_EVALUATOR] = asyncio.create_task(
             evaluator.run_forever(settings.alert_evaluation_interval_s)
         )
+    relay = Relay.from_settings(state.sessionmaker, settings)
+    state.provide("outbox_relay", relay)
+    if settings.outbox_relay_interval_s > 0:
+        await relay.start()  # the JetStream stream is created or checked (logged if not)
+        background[OUTBOX_RELAY] = asyncio.create_task(
+            relay.run_forever(settings.outbox_relay_interval_s)
+        )
     metrics_listener = (
         metrics.start_metrics_listener(
             settings.metrics_address,
@@ -317,6 +326,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await _close(state, engine, background)
+        await relay.close()
         if metrics_listener is not None:
             await asyncio.to_thread(metrics_listener.close)
         if settings.metrics_enabled:
@@ -354,6 +364,7 @@ def _include_routers(app: FastAPI) -> None:
         # After every other telemetry router: its /telemetry/{parameter} would match theirs.
         telemetry_router,
         health_router,
+        events_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

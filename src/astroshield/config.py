@@ -286,6 +286,21 @@ class Settings(BaseSettings):
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
 
+    # Domain events (docs/events.md). Every event goes to the outbox in the transaction of
+    # its change; the relay (every outbox_relay_interval_s, 0: not in this process)
+    # publishes them to the JetStream stream nats_stream (bound to "astroshield.>") at
+    # nats_url. Without nats_url they are kept in the outbox, marked published_to "none".
+    nats_url: str | None = Field(default=None, pattern=r"^(nats|tls)://\S+$")
+    nats_stream: str = Field(default="ASTROSHIELD", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    nats_publish_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    outbox_relay_interval_s: float = Field(default=0.5, ge=0)
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # A relay that died holding a batch gives it up after this long; another publishes it
+    # again (JetStream de-duplicates within its window, 2 minutes).
+    outbox_lease_s: float = Field(default=30.0, gt=0, le=3600)
+    outbox_retry_base_s: float = Field(default=1.0, gt=0)
+    outbox_retry_max_s: float = Field(default=300.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.profile == "prod":

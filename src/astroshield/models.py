@@ -10,6 +10,7 @@ from astroshield.conjunction.models import (
     ConjunctionScreening,
 )
 from astroshield.db import Base
+from astroshield.events.models import OutboxEvent
 from astroshield.features.models import OrganisationFeatureFlag, PlatformFeatureFlag
 from astroshield.invitations.models import Invitation
 from astroshield.organisations.models import Organisation
@@ -43,6 +44,7 @@ __all__ = [
     "Organisation",
     "OrganisationFeatureFlag",
     "OrganisationSetting",
+    "OutboxEvent",
     "PlatformFeatureFlag",
     "RefreshToken",
     "RevokedAccessToken",

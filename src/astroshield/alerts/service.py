@@ -19,6 +19,7 @@ from astroshield.alerts.repository import AlertFilter, AlertRepository, Visibili
 from astroshield.alerts.schemas import RuleCreate
 from astroshield.audit.service import Actor, record
 from astroshield.errors import ConflictError, NotFoundError
+from astroshield.events.service import emit
 from astroshield.observability.domain_metrics import ALERT_CHANGES, count_after_commit
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
@@ -95,6 +96,22 @@ async def _event(
         )
     )
     count_after_commit(repository.session, ALERT_CHANGES.labels(change.value))
+    if alert.organisation_id is not None:  # platform alerts (the service itself) are not events
+        await emit(
+            repository.session,
+            alert.organisation_id,
+            "alert.changed",
+            alert.id,
+            {
+                "alert_id": alert.id,
+                "rule_id": alert.rule_id,
+                "change": change.value,
+                "status": alert.status,
+                "severity": alert.severity,
+                "value": alert.value,
+                "labels": alert.labels,
+            },
+        )
 
 
 def notification_for(

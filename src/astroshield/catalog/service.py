@@ -34,6 +34,7 @@ from astroshield.catalog.models import (
 from astroshield.catalog.repository import CatalogFilter, CatalogRepository, numeric_order
 from astroshield.db import utcnow
 from astroshield.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from astroshield.events.service import emit
 from astroshield.observability.domain_metrics import (
     CATALOG_ELEMENT_SETS_IMPORTED,
     count_after_commit,
@@ -264,6 +265,19 @@ async def import_element_sets(
             progress(len(chunk))
     catalog = "public" if origin.organisation_id is None else "overlay"
     count_after_commit(session, CATALOG_ELEMENT_SETS_IMPORTED.labels(catalog), result.inserted)
+    await emit(
+        session,
+        origin.organisation_id,
+        "catalog.refreshed",
+        catalog,
+        {
+            "catalog": catalog,
+            "source": source,
+            "inserted": result.inserted,
+            "already_present": result.already_present,
+            "rejected": len(result.rejected),
+        },
+    )
     annotate(catalog=catalog, inserted=result.inserted, rejected=len(result.rejected))
     return result
 

@@ -26,6 +26,7 @@ from astroshield.alerts.notifiers import Notification
 from astroshield.alerts.service import observe_alert
 from astroshield.audit.service import Actor, record
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.events.service import emit
 from astroshield.security.principal import Principal
 from astroshield.spacecraft.models import Spacecraft
 from astroshield.spacecraft.service import get_spacecraft
@@ -166,6 +167,21 @@ async def _raise_or_clear(
             "status": alert.status if alert is not None else None,
             "severity": alert.severity if alert is not None else None,
         }
+    )
+    await emit(
+        session,
+        rule.organisation_id,
+        "telemetry.alarm",
+        parameter.spacecraft_id,
+        {
+            "spacecraft_id": parameter.spacecraft_id,
+            "parameter": parameter.name,
+            "time": time,
+            "value": float(value),
+            "level": alarm.value if alarm is not None else None,
+            "previous_level": before.value if before is not None else None,
+            "alert_id": alert.id if alert is not None else None,
+        },
     )
 
 

@@ -35,6 +35,7 @@ from astroshield.errors import (
     FieldError,
     InvalidInputError,
 )
+from astroshield.events.service import emit, inserted_in_session
 from astroshield.observability.domain_metrics import (
     CDMS_INGESTED,
     PC_REPORT_METHODS,
@@ -358,6 +359,26 @@ async def ingest_cdm(
     report = await asyncio.to_thread(_compute_report, cdm.message, settings, hbr)
     event, newest = await _event_for(repository, settings, spacecraft.id, pair, cdm, report, now)
     row = await repository.add_cdm(_cdm_row(event, cdm, report, source, now))
+    if newest:
+        await emit(
+            session,
+            event.organisation_id,
+            "conjunction.created" if inserted_in_session(event) else "conjunction.updated",
+            event.id,
+            {
+                "event_id": event.id,
+                "spacecraft_id": event.spacecraft_id,
+                "primary_catalog_number": event.primary_catalog_number,
+                "secondary_catalog_number": event.secondary_catalog_number,
+                "tca": event.tca,
+                "miss_distance_km": event.miss_distance_m / 1e3,
+                "pc": event.pc,
+                "tier": event.tier,
+                "status": event.status,
+                "cdm_id": row.id,
+                "message_id": row.message_id,
+            },
+        )
     count_after_commit(session, CDMS_INGESTED.labels(event.tier))
     count_pc_report_after_commit(session)
     annotate(format=cdm.fmt, tier=event.tier, newest=newest)

@@ -31,6 +31,7 @@ from astroshield.conjunction.schemas import ScreeningCreate
 from astroshield.conjunction.service.intake import tca_key
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
+from astroshield.events.service import emit
 from astroshield.observability.domain_metrics import (
     CONJUNCTION_EVENTS,
     SCREENING_RUNS,
@@ -220,6 +221,22 @@ async def _store_screening_events(
     return hits
 
 
+async def _emit_finished(session: AsyncSession, screening: ConjunctionScreening) -> None:
+    await emit(
+        session,
+        screening.organisation_id,
+        "screening.finished",
+        screening.id,
+        {
+            "screening_id": screening.id,
+            "status": screening.status,
+            "objects_screened": screening.objects_screened,
+            "events_found": len(screening.results or []),
+            "error": screening.error,
+        },
+    )
+
+
 @span("screening.store_results")
 async def _finish(
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -241,6 +258,7 @@ async def _finish(
         screening.finished_at = now
         count_after_commit(session, SCREENING_RUNS.labels(ScreeningStatus.SUCCEEDED.value))
         annotate(events=len(result.events))
+        await _emit_finished(session, screening)
 
 
 @span("screening.run")
@@ -292,6 +310,7 @@ async def _mark_failed(
                 screening.error = reason[:1000]
                 screening.finished_at = datetime.now(UTC)
                 count_after_commit(session, SCREENING_RUNS.labels(ScreeningStatus.FAILED.value))
+                await _emit_finished(session, screening)
     except Exception:  # the database itself is failing; the log above has the cause
         log.exception("conjunction_screening_state_lost", screening=str(screening_id))
 

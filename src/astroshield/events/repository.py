@@ -1,0 +1,157 @@
+"""All SQL of the outbox. Writing is per organisation (``add``); the relay's claims are
+platform work over every organisation's rows, as the relay serves them all."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from astroshield.events.models import OutboxEvent
+from astroshield.organisations.models import Organisation
+
+# Claims are serialised on PostgreSQL with this transaction-level advisory lock, so that
+# a replica's claim sees the leases every earlier claim committed (per-subject order
+# across replicas); the rows themselves are taken with FOR UPDATE SKIP LOCKED.
+_CLAIM_LOCK = 0x0B7B0C5
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    oldest: datetime | None
+
+
+async def organisation_slug(session: AsyncSession, organisation_id: uuid.UUID) -> str | None:
+    statement = select(Organisation.slug).where(Organisation.id == organisation_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def add(session: AsyncSession, row: OutboxEvent) -> None:
+    """In the caller's transaction; flushed with the change that caused it."""
+    session.add(row)
+
+
+def _claimable(row: type[OutboxEvent], now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        row.sent_at.is_(None),
+        row.next_attempt_at <= now,
+        or_(row.claimed_until.is_(None), row.claimed_until < now),
+    ]
+
+
+def _blocked_by_earlier(row: type[OutboxEvent], now: datetime) -> Exists:
+    """An earlier unsent row of the same subject that this claim cannot take (waiting for
+    its retry, or leased by another relay) holds back every later row of its subject."""
+    earlier = aliased(OutboxEvent)
+    return exists().where(
+        earlier.subject == row.subject,
+        earlier.sequence < row.sequence,
+        earlier.sent_at.is_(None),
+        or_(
+            earlier.next_attempt_at > now,
+            and_(earlier.claimed_until.is_not(None), earlier.claimed_until >= now),
+        ),
+    )
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(
+        self, relay_id: str, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[OutboxEvent]:
+        """Lease up to ``limit`` publishable rows to ``relay_id``, in sequence order, in one
+        conditional UPDATE (SQLite: the statement holds the single writer's lock, so two
+        relays never lease one row); the caller commits the lease before publishing."""
+        pending = aliased(OutboxEvent)
+        candidates = (
+            select(pending.sequence)
+            .where(*_claimable(pending, now), ~_blocked_by_earlier(pending, now))
+            .order_by(pending.sequence)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK}
+            )
+            candidates = candidates.with_for_update(skip_locked=True)
+        await self.session.execute(
+            update(OutboxEvent)
+            .where(
+                OutboxEvent.sequence.in_(candidates.scalar_subquery()),
+                *_claimable(OutboxEvent, now),
+            )
+            .values(claimed_by=relay_id, claimed_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        statement = (
+            select(OutboxEvent)
+            .where(OutboxEvent.claimed_by == relay_id, OutboxEvent.sent_at.is_(None))
+            .order_by(OutboxEvent.sequence)
+            .execution_options(populate_existing=True)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def mark_sent(
+        self, relay_id: str, sequences: Sequence[int], now: datetime, published_to: str
+    ) -> None:
+        if not sequences:
+            return
+        await self.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.sequence.in_(sequences), OutboxEvent.claimed_by == relay_id)
+            .values(sent_at=now, published_to=published_to, claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_failed(
+        self, relay_id: str, sequence: int, error: str, retry_at: datetime
+    ) -> None:
+        await self.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.sequence == sequence, OutboxEvent.claimed_by == relay_id)
+            .values(
+                attempts=OutboxEvent.attempts + 1,
+                last_error=error[:2000],
+                next_attempt_at=retry_at,
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def release(self, relay_id: str, sequences: Sequence[int]) -> None:
+        """Give back leased rows not attempted (held back behind a failed row)."""
+        if not sequences:
+            return
+        await self.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.sequence.in_(sequences), OutboxEvent.claimed_by == relay_id)
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def backlog(self) -> Backlog:
+        statement = select(func.count(), func.min(OutboxEvent.created_at)).where(
+            OutboxEvent.sent_at.is_(None)
+        )
+        pending, oldest = (await self.session.execute(statement)).one()
+        return Backlog(int(pending), oldest)
+
+    async def for_organisation(
+        self, organisation_id: uuid.UUID, limit: int = 100
+    ) -> Sequence[OutboxEvent]:
+        statement = (
+            select(OutboxEvent)
+            .where(OutboxEvent.organisation_id == organisation_id)
+            .order_by(OutboxEvent.sequence)
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).scalars())
