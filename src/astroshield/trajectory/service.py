@@ -107,7 +107,8 @@ def check_window(
             errors=[FieldError([location, "stop"], f"at most {max_days:g} days after start")],
         )
     if step_s is not None and max_points is not None:
-        points = math.floor((stop - start).total_seconds() / step_s) + 1
+        intervals = (stop - start).total_seconds() / step_s  # inf for a subnormal step
+        points = math.floor(intervals) + 1 if math.isfinite(intervals) else max_points + 1
         if points > max_points:
             raise InvalidInputError(
                 f"{points} points requested; at most {max_points} are allowed",
