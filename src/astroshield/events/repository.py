@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -45,18 +45,21 @@ def _claimable(row: type[OutboxEvent], now: datetime) -> list[ColumnElement[bool
     ]
 
 
-def _blocked_by_earlier(row: type[OutboxEvent], now: datetime) -> Exists:
-    """An earlier unsent row of the same subject that this claim cannot take (waiting for
-    its retry, or leased by another relay) holds back every later row of its subject."""
-    earlier = aliased(OutboxEvent)
-    return exists().where(
-        earlier.subject == row.subject,
-        earlier.sequence < row.sequence,
-        earlier.sent_at.is_(None),
-        or_(
-            earlier.next_attempt_at > now,
-            and_(earlier.claimed_until.is_not(None), earlier.claimed_until >= now),
-        ),
+def _held_subjects(now: datetime) -> Subquery:
+    """Per subject, the first unsent row this claim cannot take (waiting for its retry, or
+    leased by another relay): it holds back every later row of its subject. One pass
+    over the pending rows, whatever their number."""
+    return (
+        select(OutboxEvent.subject, func.min(OutboxEvent.sequence).label("first"))
+        .where(
+            OutboxEvent.sent_at.is_(None),
+            or_(
+                OutboxEvent.next_attempt_at > now,
+                and_(OutboxEvent.claimed_until.is_not(None), OutboxEvent.claimed_until >= now),
+            ),
+        )
+        .group_by(OutboxEvent.subject)
+        .subquery("held")
     )
 
 
@@ -71,9 +74,14 @@ class OutboxRepository:
         conditional UPDATE (SQLite: the statement holds the single writer's lock, so two
         relays never lease one row); the caller commits the lease before publishing."""
         pending = aliased(OutboxEvent)
+        held = _held_subjects(now)
         candidates = (
             select(pending.sequence)
-            .where(*_claimable(pending, now), ~_blocked_by_earlier(pending, now))
+            .outerjoin(held, held.c.subject == pending.subject)
+            .where(
+                *_claimable(pending, now),
+                or_(held.c.first.is_(None), pending.sequence < held.c.first),
+            )
             .order_by(pending.sequence)
             .limit(limit)
         )
@@ -81,7 +89,7 @@ class OutboxRepository:
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK}
             )
-            candidates = candidates.with_for_update(skip_locked=True)
+            candidates = candidates.with_for_update(skip_locked=True, of=pending)
         await self.session.execute(
             update(OutboxEvent)
             .where(
