@@ -113,6 +113,31 @@ async def test_health_follows_the_open_limit_alarms(
     ]
 
 
+async def test_each_yamcs_level_maps_to_a_health(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    nested = {"watch": 1.0, "warning": 2.0, "distress": 3.0, "critical": 4.0, "severe": 5.0}
+    ranges = {level: {"low": 28.0 - d, "high": 28.0 + d} for level, d in nested.items()}
+    assert (await put_limits(archive, {"ranges": ranges, "min_violations": 1})).status_code == 200
+    # Each value is just outside one level's range and inside the next one's.
+    for sequence, (value, level, health) in enumerate(
+        [
+            (29.5, "watch", "degraded"),
+            (30.5, "warning", "degraded"),
+            (31.5, "distress", "critical"),
+            (32.5, "critical", "critical"),
+            (33.5, "severe", "critical"),
+        ]
+    ):
+        await archive.post(voltages(sequence, [value]), sequence=sequence)
+        status = await status_of(archive)
+        assert (status["health"], [r["level"] for r in status["health_reasons"]]) == (
+            health,
+            [level],
+        ), value
+
+
 async def test_a_latched_alarm_back_in_limits_does_not_hold_the_health(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

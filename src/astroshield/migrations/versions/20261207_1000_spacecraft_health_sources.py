@@ -7,6 +7,11 @@ its reason and expiry. Existing spacecraft keep their health as a report's (sour
 ``report`` when a report was ever made, else ``none``); their history rows, written by the
 API, become ``report`` rows, and history rows gain a ``reason``.
 
+No batch mode on SQLite: rebuilding ``spacecraft`` drops the old table, and with foreign
+keys on (as every connection of ours has them) dropping it deletes each row that references
+a spacecraft (ON DELETE CASCADE: status history, telemetry, conjunctions...). SQLite adds
+and drops these columns in place instead, the checks written inline with their column.
+
 Revision ID: stat00000001
 Revises: b15f00000001
 Create Date: 2026-12-07 10:00:00
@@ -22,10 +27,15 @@ down_revision: str | None = "b15f00000001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+HEALTH_SOURCE_VALID = "health_source IN ('telemetry', 'override', 'report', 'none')"
+OVERRIDE_COMPLETE = "(override_health IS NULL) = (override_expires_at IS NULL)"
 
-def _override_columns() -> list[sa.Column[object]]:
+
+def _plain_columns() -> list[sa.Column[object]]:
     return [
-        sa.Column("override_health", sa.String(length=16), nullable=True),
+        sa.Column("reported_health", sa.String(length=16), nullable=True),
+        sa.Column("telemetry_health", sa.String(length=16), nullable=True),
+        sa.Column("health_reasons", sa.JSON(), nullable=True),
         sa.Column("override_reason", sa.String(length=500), nullable=True),
         sa.Column("override_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("override_set_by", sa.String(length=64), nullable=True),
@@ -33,31 +43,41 @@ def _override_columns() -> list[sa.Column[object]]:
     ]
 
 
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade() -> None:
-    # Batch mode: SQLite rebuilds the table to add the check constraints.
-    with op.batch_alter_table("spacecraft") as batch:
-        batch.add_column(
-            sa.Column("health_source", sa.String(length=16), nullable=False, server_default="none")
+    for column in _plain_columns():  # override_expires_at before the check naming it
+        op.add_column("spacecraft", column)
+    if _sqlite():
+        op.execute(
+            "ALTER TABLE spacecraft ADD COLUMN health_source VARCHAR(16) DEFAULT 'none' NOT NULL "
+            f"CONSTRAINT ck_spacecraft_health_source_valid CHECK ({HEALTH_SOURCE_VALID})"
         )
-        batch.add_column(sa.Column("reported_health", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("telemetry_health", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("health_reasons", sa.JSON(), nullable=True))
-        for column in _override_columns():
-            batch.add_column(column)
-        batch.create_check_constraint(
-            op.f("ck_spacecraft_health_source_valid"),
-            "health_source IN ('telemetry', 'override', 'report', 'none')",
+        op.execute(
+            "ALTER TABLE spacecraft ADD COLUMN override_health VARCHAR(16) "
+            f"CONSTRAINT ck_spacecraft_override_complete CHECK ({OVERRIDE_COMPLETE})"
         )
-        batch.create_check_constraint(
-            op.f("ck_spacecraft_override_complete"),
-            "(override_health IS NULL) = (override_expires_at IS NULL)",
+    else:
+        op.add_column(
+            "spacecraft",
+            sa.Column("health_source", sa.String(length=16), nullable=False, server_default="none"),
+        )
+        op.add_column("spacecraft", sa.Column("override_health", sa.String(16), nullable=True))
+        op.create_check_constraint(
+            op.f("ck_spacecraft_health_source_valid"), "spacecraft", HEALTH_SOURCE_VALID
+        )
+        op.create_check_constraint(
+            op.f("ck_spacecraft_override_complete"), "spacecraft", OVERRIDE_COMPLETE
         )
     op.execute(
         "UPDATE spacecraft SET reported_health = health, health_source = 'report' "
         "WHERE status_reported_at IS NOT NULL"
     )
-    with op.batch_alter_table("spacecraft_status_reports") as batch:
-        batch.add_column(sa.Column("reason", sa.String(length=500), nullable=True))
+    op.add_column(
+        "spacecraft_status_reports", sa.Column("reason", sa.String(length=500), nullable=True)
+    )
     op.execute("UPDATE spacecraft_status_reports SET source = 'report' WHERE source = 'api'")
 
 
@@ -65,16 +85,13 @@ def downgrade() -> None:
     # The rows only the new sources wrote are not reports: they leave with the feature.
     op.execute("DELETE FROM spacecraft_status_reports WHERE source NOT IN ('report', 'override')")
     op.execute("UPDATE spacecraft_status_reports SET source = 'api'")
-    with op.batch_alter_table("spacecraft_status_reports") as batch:
-        batch.drop_column("reason")
+    op.drop_column("spacecraft_status_reports", "reason")
     # The health in force becomes the report's again (unknown without one).
     op.execute("UPDATE spacecraft SET health = COALESCE(reported_health, 'unknown')")
-    with op.batch_alter_table("spacecraft") as batch:
-        batch.drop_constraint(op.f("ck_spacecraft_override_complete"), type_="check")
-        batch.drop_constraint(op.f("ck_spacecraft_health_source_valid"), type_="check")
-        for column in reversed(_override_columns()):
-            batch.drop_column(column.name)
-        batch.drop_column("health_reasons")
-        batch.drop_column("telemetry_health")
-        batch.drop_column("reported_health")
-        batch.drop_column("health_source")
+    if not _sqlite():
+        op.drop_constraint(op.f("ck_spacecraft_override_complete"), "spacecraft", type_="check")
+        op.drop_constraint(op.f("ck_spacecraft_health_source_valid"), "spacecraft", type_="check")
+    op.drop_column("spacecraft", "override_health")  # first: its check names expires_at
+    op.drop_column("spacecraft", "health_source")
+    for column in reversed(_plain_columns()):
+        op.drop_column("spacecraft", column.name)
