@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, JsonValue
 
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime, not_in_future
 from astroshield.astro.ids import normalize_catalog_number, normalize_cospar_id
@@ -200,22 +200,25 @@ class StatusReportCreate(RequestModel):
     override: StatusOverride | None = None
 
 
+_REPORT_EXAMPLE: dict[str, JsonValue] = {
+    "id": "0193a5e4-3b2c-7d4e-9f50-6b7c8d9e0f1a",
+    "spacecraft_id": "0193a5e2-7c4b-7d3e-9f10-2b6c8d4e5f60",
+    "reported_at": "2026-12-01T08:00:00Z",
+    "mode": "operational",
+    "health": "nominal",
+    "health_summary": "all subsystems nominal after the Svalbard pass",
+    "last_contact_at": "2026-12-01T07:55:00Z",
+    "orbit_epoch": "2026-12-01T06:00:00Z",
+    "source": "report",
+    "reason": None,
+}
+
+
 class StatusReportRead(ResponseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {
-                    "id": "0193a5e4-3b2c-7d4e-9f50-6b7c8d9e0f1a",
-                    "spacecraft_id": "0193a5e2-7c4b-7d3e-9f10-2b6c8d4e5f60",
-                    "reported_at": "2026-12-01T08:00:00Z",
-                    "mode": "operational",
-                    "health": "nominal",
-                    "health_summary": "all subsystems nominal after the Svalbard pass",
-                    "last_contact_at": "2026-12-01T07:55:00Z",
-                    "orbit_epoch": "2026-12-01T06:00:00Z",
-                    "source": "report",
-                    "reason": None,
-                },
+                _REPORT_EXAMPLE,
                 {
                     "id": "0193a5e4-3b2c-7d4e-9f50-6b7c8d9e0f1b",
                     "spacecraft_id": "0193a5e2-7c4b-7d3e-9f10-2b6c8d4e5f60",
@@ -258,20 +261,7 @@ class StatusReportAccepted(StatusReportRead):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {
-                    "id": "0193a5e4-3b2c-7d4e-9f50-6b7c8d9e0f1a",
-                    "spacecraft_id": "0193a5e2-7c4b-7d3e-9f10-2b6c8d4e5f60",
-                    "reported_at": "2026-12-01T08:00:00Z",
-                    "mode": "operational",
-                    "health": "nominal",
-                    "health_summary": "all subsystems nominal after the Svalbard pass",
-                    "last_contact_at": "2026-12-01T07:55:00Z",
-                    "orbit_epoch": "2026-12-01T06:00:00Z",
-                    "source": "report",
-                    "reason": None,
-                    "current_health": "degraded",
-                    "health_source": "telemetry",
-                }
+                {**_REPORT_EXAMPLE, "current_health": "degraded", "health_source": "telemetry"}
             ]
         }
     )
