@@ -149,6 +149,20 @@ async def test_a_latched_alarm_back_in_limits_does_not_hold_the_health(
     assert (await status_of(archive))["health"] == "nominal"
 
 
+async def test_disabled_limits_leave_the_health(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await limited_archive(client, factory)
+    await archive.post(voltages(0, [31.0]), sequence=1)
+    assert (await put_limits(archive, {**LIMITS, "enabled": False})).status_code == 200
+    [alert] = await limit_alerts(archive)
+    assert alert["status"] == "firing"  # the alarm itself waits for an operator
+    status = await status_of(archive)
+    assert (status["health"], status["health_reasons"]) == ("nominal", [])
+    assert (await put_limits(archive, LIMITS)).status_code == 200
+    assert (await status_of(archive))["health"] == "critical"
+
+
 async def test_override_wins_until_it_expires(
     app: FastAPI, client: httpx.AsyncClient, factory: Factory
 ) -> None:

@@ -216,7 +216,7 @@ async def record_status(
     newer report exists. Its health: see :func:`add_status_report`."""
     repository = SpacecraftRepository(session, principal.organisation_id)
     spacecraft = await _get(repository, spacecraft_id)
-    _forget(session, cache, (principal.organisation_id, spacecraft_id))
+    forget_status(session, cache, (principal.organisation_id, spacecraft_id))
     report = await _add_report(repository, spacecraft, data, actor=actor)
     return StatusReportAccepted.model_validate(
         {
@@ -322,7 +322,7 @@ async def clear_override(
     now = utcnow()
     if not override_in_force(spacecraft.override_expires_at, now):
         raise NotFoundError(f"spacecraft {spacecraft_id} has no health override in force")
-    _forget(session, cache, (principal.organisation_id, spacecraft_id))
+    forget_status(session, cache, (principal.organisation_id, spacecraft_id))
     reason = spacecraft.override_reason
     _drop_override(spacecraft)
     _settle(spacecraft, now)
@@ -434,9 +434,11 @@ def _change_row(
     )
 
 
-def _forget(session: AsyncSession, cache: StatusCache, key: tuple[uuid.UUID, uuid.UUID]) -> None:
-    """Drop the cached status now and again once the change committed, so that a read in
-    between cannot keep the old status cached past the commit."""
+def forget_status(
+    session: AsyncSession, cache: StatusCache, key: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    """Drop the cached status of ``key`` (organisation, spacecraft) now and again once the
+    change committed, so that a read in between cannot keep the old status cached."""
     cache.invalidate(key)
 
     async def invalidate() -> None:

@@ -28,12 +28,15 @@ from astroshield.alerts.models import AlertRule
 from astroshield.alerts.notifiers import Notification
 from astroshield.alerts.service import observe_alert
 from astroshield.audit.service import Actor, record
+from astroshield.db import utcnow
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
 from astroshield.security.principal import Principal
 from astroshield.spacecraft.health import TelemetryAlarm
 from astroshield.spacecraft.models import Spacecraft
 from astroshield.spacecraft.service import (
+    StatusCache,
     apply_telemetry_alarms,
+    forget_status,
     get_spacecraft,
     telemetry_drives_health,
 )
@@ -282,8 +285,11 @@ async def save_limit_set(
     min_violations: int,
     enabled: bool,
     actor: Actor,
+    cache: StatusCache | None = None,
 ) -> FoundLimitSet:
-    """Create or replace the parameter's limit set (effective for the next sample)."""
+    """Create or replace the parameter's limit set (effective for the next sample). An
+    alarm of a limit set being disabled (or enabled again) leaves (or joins) the health
+    (its cached status in ``cache`` is dropped)."""
     spacecraft = await get_spacecraft(session, principal.organisation_id, spacecraft_id)
     parameter = await parameter_of(session, spacecraft_id, name)
     row, state = await _save_limit_set(
@@ -295,6 +301,10 @@ async def save_limit_set(
         enabled=enabled,
         actor=actor,
     )
+    if telemetry_drives_health(spacecraft):
+        await _derive_health(LimitsRepository(session), spacecraft, changed=True, now=utcnow())
+        if cache is not None:
+            forget_status(session, cache, (spacecraft.organisation_id, spacecraft.id))
     return FoundLimitSet(parameter.name, row, state)
 
 

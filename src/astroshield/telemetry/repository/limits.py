@@ -68,13 +68,15 @@ class LimitsRepository:
 
     async def open_alarms(self, spacecraft_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str]]:
         """``(alert id, parameter, level label)`` of the spacecraft's limit alarms whose
-        alert is firing or acknowledged (shelving does not change an alert's status)."""
+        alert is firing or acknowledged (shelving does not change an alert's status), for
+        enabled limit sets: an operator who disables a parameter's limits discounts it."""
         statement = (
             select(Alert.id, TelemetryParameter.name, Alert.labels)
             .join(TelemetryLimitSet, TelemetryLimitSet.alert_rule_id == Alert.rule_id)
             .join(TelemetryParameter, TelemetryParameter.id == TelemetryLimitSet.parameter_id)
             .where(
                 TelemetryParameter.spacecraft_id == spacecraft_id,
+                TelemetryLimitSet.enabled.is_(True),
                 Alert.status.in_(("firing", "acknowledged")),
             )
             .order_by(TelemetryParameter.name, Alert.id)
