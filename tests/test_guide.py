@@ -29,12 +29,16 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, UNLIMITED
+from astroshield.security.scopes import Scope, scopes_for
+from tests.conftest import REPO_ROOT, UNLIMITED, Factory
 from tests.support.servers import free_port, service_process
 from tests.support.shared import shared_path
 
@@ -220,3 +224,104 @@ def test_every_step_of_the_guide_prints_what_it_says(tmp_path: Path) -> None:
                 )
         finally:
             session.close()
+
+
+README = REPO_ROOT / "README.md"
+ROLE_COLUMNS = ["viewer", "operator", "analyst", "admin", "platform admin"]
+_ROUTE = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]+)`")
+# Path parameters of the table's routes, filled with values that exist nowhere: a caller
+# with the scope gets 404 or 422, never 403.
+_PATH_VALUES = {"{n}": "25544", "{parameter}": "BATT_V", "{key}": "live-streams"}
+
+
+@dataclass(frozen=True)
+class Permission:
+    action: str
+    routes: list[tuple[str, str]]
+    scope: str
+    allowed: dict[str, bool]  # role column -> ✓
+
+
+def read_role_table(text: str) -> list[Permission]:
+    section = text[text.index("### Roles and permissions") :].splitlines()
+    first = next(index for index, line in enumerate(section) if line.startswith("| "))
+    rows: list[str] = []
+    for line in section[first:]:
+        if not line.startswith("| "):
+            break  # the table ends at its first line that is not a row
+        rows.append(line)
+    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert header[3:] == ROLE_COLUMNS, header
+    permissions = []
+    for row in rows[2:]:
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        assert all(mark in {"✓", "–"} for mark in cells[3:]), row
+        permissions.append(
+            Permission(
+                action=cells[0],
+                routes=_ROUTE.findall(cells[1]),
+                scope=cells[2].strip("`"),
+                allowed=dict(zip(ROLE_COLUMNS, (mark == "✓" for mark in cells[3:]), strict=True)),
+            )
+        )
+    return permissions
+
+
+def _scopes_of(column: str) -> frozenset[str]:
+    if column == "platform admin":
+        return scopes_for("admin", platform_admin=True)
+    return scopes_for(column)
+
+
+def test_the_readme_role_table_is_the_role_scope_map() -> None:
+    """Every scope has its row, and each row's ticks are exactly the roles granted it."""
+    permissions = read_role_table(README.read_text(encoding="utf-8"))
+    assert sorted(p.scope for p in permissions) == sorted(scope.value for scope in Scope)
+    for permission in permissions:
+        assert permission.routes, permission.action
+        expected = {column: permission.scope in _scopes_of(column) for column in ROLE_COLUMNS}
+        assert permission.allowed == expected, permission.action
+
+
+async def test_every_route_of_the_role_table_needs_its_scope(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Each route of the table, called as each role: 403 naming the row's scope for the
+    roles without a tick, anything but 403 for the others."""
+    organisation = await factory.organisation()
+    headers = {
+        column: factory.headers(
+            await factory.user(
+                organisation,
+                role="admin" if column == "platform admin" else column,
+                platform_admin=column == "platform admin",
+            )
+        )
+        for column in ROLE_COLUMNS
+    }
+    for permission in read_role_table(README.read_text(encoding="utf-8")):
+        for method, template in permission.routes:
+            path = template.replace("{id}", str(uuid.uuid4()))
+            for placeholder, value in _PATH_VALUES.items():
+                path = path.replace(placeholder, value)
+            body: dict[str, Any] = (
+                {"content": "CCSDS_CDM_VERS = 1.0", "headers": {"content-type": "text/plain"}}
+                if path.endswith("/cdms")
+                else {"json": {}}
+                if method != "GET"
+                else {}
+            )
+            for column in ROLE_COLUMNS:
+                request_headers = headers[column] | body.get("headers", {})
+                response = await client.request(
+                    method,
+                    path,
+                    headers=request_headers,
+                    **{k: v for k, v in body.items() if k != "headers"},
+                )
+                where = f"{method} {template} as {column}"
+                if permission.allowed[column]:
+                    assert response.status_code != 403, f"{where}: {response.text}"
+                else:
+                    assert response.status_code == 403, f"{where}: {response.status_code}"
+                    assert f"'{permission.scope}'" in response.json()["detail"], where
