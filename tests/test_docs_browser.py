@@ -10,18 +10,15 @@ skips. Screenshots go to ``$ASTROSHIELD_DOCS_SCREENSHOTS`` when set, else the te
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.conftest import REPO_ROOT, UNLIMITED
+from tests.conftest import UNLIMITED
+from tests.support.servers import free_port, service_process
 
 pytestmark = pytest.mark.browser
 
@@ -49,17 +46,11 @@ KNOWN_OPERATIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service as an operator starts it: uvicorn, migrations on start, a fresh SQLite."""
     database = tmp_path_factory.mktemp("docs-service") / "astroshield.db"
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ASTROSHIELD_PROFILE": "test",
@@ -70,46 +61,22 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S": "0",
         "ASTROSHIELD_LOG_LEVEL": "warning",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "astroshield.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "astroshield.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                if httpx.get(f"{base}/livez", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            server.kill()
-            _, err = server.communicate(timeout=10)
-            pytest.fail(f"the service did not start:\n{err.decode(errors='replace')[-2000:]}")
+    with service_process(argv, base, env):
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
