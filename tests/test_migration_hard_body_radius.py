@@ -70,3 +70,47 @@ async def test_downgrade_and_upgrade_keep_spacecraft(scratch_database_url: str) 
                 await connection.execute(text(_insert("00000000-0000-0000-0000-0000000000b3", "0")))
     finally:
         await engine.dispose()
+
+
+async def test_rebuilding_spacecraft_keeps_its_status_history(scratch_database_url: str) -> None:
+    """SQLite adds the radius's check constraint by rebuilding the table: the rows that refer
+    to a spacecraft (here its status history) must survive the rebuild."""
+    settings = settings_for(scratch_database_url)
+    script = ScriptDirectory.from_config(alembic_config(settings))
+    before = script.get_revision(REVISION).down_revision
+    assert isinstance(before, str)
+    await upgrade_async(settings, before)
+    engine = create_unpooled_engine(settings)
+    spacecraft_id = "00000000-0000-0000-0000-0000000000b1"
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO organisations (id, name, slug, created_at) VALUES "
+                    f"('{ORGANISATION}', 'org', 'org', CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO spacecraft (id, organisation_id, name, mode, health, "
+                    f"created_at, updated_at) VALUES ('{spacecraft_id}', '{ORGANISATION}', "
+                    "'sat', 'operational', 'nominal', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO spacecraft_status_reports (id, spacecraft_id, reported_at, "
+                    "mode, health, source, created_at) VALUES "
+                    f"('00000000-0000-0000-0000-0000000000c1', '{spacecraft_id}', "
+                    "CURRENT_TIMESTAMP, 'operational', 'nominal', 'api', CURRENT_TIMESTAMP)"
+                )
+            )
+
+        await upgrade_async(settings)
+        async with engine.connect() as connection:
+            reports = await connection.execute(
+                text("SELECT spacecraft_id FROM spacecraft_status_reports")
+            )
+            assert [str(value) for value in reports.scalars()] == [spacecraft_id]
+    finally:
+        await engine.dispose()

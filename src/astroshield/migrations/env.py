@@ -24,15 +24,34 @@ def _render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str |
 
 
 def _configure(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    caller_transaction = connection.in_transaction()
+    if sqlite:
+        # Batch mode alters a table by copying it and dropping the old one; with foreign
+        # keys on, that drop cascades into every child row (a spacecraft rebuild emptied its
+        # status history). SQLite's documented procedure: keys off while altering, then
+        # foreign_key_check. The pragma must run before any transaction writes.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        if not caller_transaction:
+            connection.commit()
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
         render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            _check_foreign_keys(connection)
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise RuntimeError(f"migration left rows with dangling foreign keys in {tables}")
 
 
 async def _run_online() -> None:
