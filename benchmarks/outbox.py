@@ -7,13 +7,14 @@ upload.
 2. CDM uploads through the real app (in process, httpx ASGI transport, no network), each a
    new conjunction event (so each writes ``conjunction.created`` and the alert's
    ``alert.changed``): p50/p90 latency with ``emit`` as shipped and with ``emit`` replaced
-   by a no-op, in alternating rounds so that drift hits both alike.
+   by a no-op, alternating upload by upload so that load and drift hit both alike; and the
+   time spent inside ``emit`` itself per upload (what the outbox adds, free of that noise).
 
 The database is a scratch SQLite file (the default deployment) or, with ``--pg``, a
 scratch PostgreSQL database; NATS is a private ``nats-server -js`` on a free port (or
 ``--nats-url``).
 
-    .venv/bin/python benchmarks/outbox.py [--events 5000] [--uploads 150] [--rounds 4] \
+    .venv/bin/python benchmarks/outbox.py [--events 5000] [--uploads 160] \
         [--mc-samples 100000] [--pg postgresql+asyncpg://...] [--nats-url nats://...]
 """
 
@@ -25,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,41 +87,59 @@ async def _no_emit(*_args: Any, **_kwargs: Any) -> None:
     return None
 
 
-async def _uploads(app: Any, count: int, rounds: int) -> dict[str, list[float]]:
+class _TimedEmit:
+    """The shipped ``emit``, with the time spent in it added up (per upload)."""
+
+    def __init__(self) -> None:
+        self.spent_s = 0.0
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return await emit(*args, **kwargs)
+        finally:
+            self.spent_s += time.perf_counter() - began
+
+
+def _cdm_body(counter: int, now: datetime) -> bytes:
+    return kvn(
+        omitron_cdm(
+            primary="44001",
+            secondary="44002",
+            tca=now + timedelta(days=2, hours=counter),  # a new event each time
+            creation=now - timedelta(hours=1),
+            message_id=f"BENCH-{counter}",
+        )
+    )
+
+
+async def _uploads(app: Any, count: int, warmup: int) -> dict[str, list[float]]:
+    """Uploads alternating with and without ``emit`` (ABAB: load on the shared machine hits
+    both alike); per upload also the time spent inside ``emit`` itself."""
     factory = Factory(app)
     organisation = await factory.organisation()
     await factory.spacecraft(organisation, catalog_number="44001")
     headers = await factory.login(organisation, role="analyst") | {"Content-Type": "text/plain"}
     now = datetime.now(UTC)
     shipped = intake.emit, alerts_service.emit
-    timings: dict[str, list[float]] = {"with emit": [], "without emit": []}
+    timed = _TimedEmit()
+    timings: dict[str, list[float]] = {"with emit": [], "without emit": [], "inside emit": []}
     transport = httpx.ASGITransport(app=app)
-    counter = 0
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for round_ in range(-1, rounds * 2):  # round -1 warms up, unmeasured
-            mode = "with emit" if round_ % 2 == 0 else "without emit"
-            patched: tuple[Callable[..., Awaitable[Any]], ...] = (
-                shipped if mode == "with emit" else (_no_emit, _no_emit)
-            )
+        for counter in range(-warmup, count):
+            mode = "with emit" if counter % 2 == 0 else "without emit"
+            patched = (timed, timed) if mode == "with emit" else (_no_emit, _no_emit)
             intake.emit, alerts_service.emit = patched  # type: ignore[assignment]
-            for _ in range(count // rounds):
-                counter += 1
-                body = kvn(
-                    omitron_cdm(
-                        primary="44001",
-                        secondary="44002",
-                        tca=now + timedelta(days=2, hours=counter),  # a new event each time
-                        creation=now - timedelta(hours=1),
-                        message_id=f"BENCH-{counter}",
-                    )
-                )
-                began = time.perf_counter()
-                response = await client.post(
-                    "/api/v1/conjunctions/cdms", content=body, headers=headers
-                )
-                if round_ >= 0:
-                    timings[mode].append((time.perf_counter() - began) * 1e3)
-                assert response.status_code == 201, response.text
+            timed.spent_s = 0.0
+            body = _cdm_body(counter + warmup, now)
+            began = time.perf_counter()
+            response = await client.post("/api/v1/conjunctions/cdms", content=body, headers=headers)
+            elapsed_ms = (time.perf_counter() - began) * 1e3
+            assert response.status_code == 201, response.text
+            if counter >= 0:  # the first ones warm up, unmeasured
+                timings[mode].append(elapsed_ms)
+                if mode == "with emit":
+                    timings["inside emit"].append(timed.spent_s * 1e3)
     intake.emit, alerts_service.emit = shipped  # type: ignore[assignment]
     return timings
 
@@ -148,21 +167,22 @@ async def _run(args: argparse.Namespace) -> None:
                 for batch in (100, 500):
                     rate = await _relay_rate(app, organisation.id, nats_url, args.events, batch)
                     print(f"relay to JetStream, batch {batch}: {rate:,.0f} events/s")
-                timings = await _uploads(app, args.uploads, args.rounds)
+                timings = await _uploads(app, args.uploads, warmup=10)
                 p50 = {mode: statistics.median(values) for mode, values in timings.items()}
                 for mode, values in timings.items():
                     p90 = statistics.quantiles(values, n=10)[-1]
                     n = len(values)
                     print(f"CDM upload {mode}: p50 {p50[mode]:.2f} ms, p90 {p90:.2f} ms, n={n}")
                 added = p50["with emit"] / p50["without emit"] - 1
-                print(f"added by the outbox on the upload's p50: {added:+.1%}")
+                print(f"with vs without emit, p50: {added:+.1%}")
+                inside = p50["inside emit"] / p50["without emit"]
+                print(f"time inside emit (p50) over the upload's p50 without it: {inside:.2%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--uploads", type=int, default=160)
-    parser.add_argument("--rounds", type=int, default=4)
     # The upload's Monte Carlo Pc dominates its time; its minimum shows the emit cost better.
     parser.add_argument("--mc-samples", type=int, default=100_000)
     parser.add_argument("--pg", default=None)

@@ -303,7 +303,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     relay = Relay.from_settings(state.sessionmaker, settings)
     state.provide("outbox_relay", relay)
     if settings.outbox_relay_interval_s > 0:
-        await relay.start()  # the JetStream stream is created or checked (logged if not)
         background[OUTBOX_RELAY] = asyncio.create_task(
             relay.run_forever(settings.outbox_relay_interval_s)
         )

@@ -5,6 +5,7 @@ the bus is down, drained in order when it returns; a stream bound elsewhere is r
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -169,3 +170,21 @@ async def test_the_service_relays_by_itself_when_a_bus_is_configured(
             server.url, STREAM, f"astroshield.events.{me.organisation.slug}.>"
         )
         assert _ids(messages) == ids
+
+
+async def test_an_unreachable_bus_keeps_the_events_and_reports_it(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"nats://127.0.0.1:{probe.getsockname()[1]}"
+    me = await operator_with(factory, "44001")
+    await send_cdms(client, me, ["WAITING"])
+    relay = Relay(app.state.sessionmaker, JetStreamPublisher(url, STREAM, timeout_s=0.5))
+    assert await relay.start() is False  # bounded: the first connection is not retried forever
+    outcome = await relay.run_once()
+    await relay.close()
+    assert outcome.sent == [] and "cannot connect" in outcome.failed[0][1]
+    _, sent = await outbox_state(app, me)
+    assert sent and not any(sent)
+    assert REGISTRY.get_sample_value("astroshield_outbox_pending") == len(sent)

@@ -4,6 +4,7 @@ de-duplication window is stored once."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final, Protocol
 
 import structlog
@@ -68,7 +69,7 @@ class JetStreamPublisher:
     async def _connect(self) -> Client:
         if self._client is None or self._client.is_closed:
             client = Client()
-            await client.connect(
+            connecting = client.connect(
                 self.url,
                 connect_timeout=max(1, round(self.timeout_s)),
                 allow_reconnect=True,
@@ -77,6 +78,13 @@ class JetStreamPublisher:
                 disconnected_cb=self._disconnected,
                 error_cb=_ignore_error,
             )
+            try:
+                # Once connected the client reconnects by itself, forever; the first
+                # connection is bounded here (nats-py would retry it forever too).
+                await asyncio.wait_for(connecting, timeout=2 * self.timeout_s)
+            except BaseException:
+                await client.close()
+                raise
             self._client = client
         return self._client
 

@@ -184,6 +184,9 @@ class Relay:
         return total
 
     async def run_forever(self, interval_s: float) -> None:
+        """The relay loop of the service; it first creates or checks the stream (without
+        holding up the start: an unreachable bus is retried by every pass)."""
+        await self.start()
         while True:
             try:
                 outcome = await self.run_once()
