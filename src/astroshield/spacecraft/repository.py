@@ -82,11 +82,13 @@ class SpacecraftRepository:
     async def get_locked(self, spacecraft_id: uuid.UUID) -> Spacecraft | None:
         """The spacecraft read again and its row held until the commit, so that two
         transactions changing its status one after the other, each sees what the other
-        committed (what the session held of the row is replaced)."""
+        committed (what the session held of the row is replaced). FOR NO KEY UPDATE: rows
+        inserted that reference the spacecraft (a telemetry batch) hold a key-share lock on
+        it, which FOR UPDATE would wait for, deadlocking two concurrent batches."""
         statement = (
             self._readable()
             .where(Spacecraft.id == spacecraft_id)
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
