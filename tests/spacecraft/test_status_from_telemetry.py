@@ -3,6 +3,7 @@ and an expiry, and its last contact; through the real API on the run's database.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -136,6 +137,54 @@ async def test_each_yamcs_level_maps_to_a_health(
             health,
             [level],
         ), value
+
+
+async def test_concurrent_batches_each_count_their_alarm(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await limited_archive(client, factory)
+    panel = {"ranges": {"warning": {"low": -10.0, "high": 40.0}}, "min_violations": 1}
+    response = await client.put(
+        archive.base + "/panel_temp/limits", json=panel, headers=archive.headers
+    )
+    assert response.status_code == 200, response.text
+    hot = [{"parameter": "panel_temp", "time": iso(T0), "value": 45.0}]
+    posted = await asyncio.gather(
+        archive.post(voltages(0, [31.0]), sequence=1, source="gs-1"),
+        archive.post(hot, sequence=1, source="gs-2"),
+    )
+    assert [response.status_code for response in posted] == [201, 201]
+    status = await status_of(archive)
+    assert status["health"] == "critical"
+    assert [(r["parameter"], r["level"]) for r in status["health_reasons"]] == [
+        ("bus_voltage", "critical"),
+        ("panel_temp", "warning"),
+    ]
+
+
+async def test_a_report_and_a_batch_at_once(client: httpx.AsyncClient, factory: Factory) -> None:
+    archive = await limited_archive(client, factory)
+    override = {"reason": "pass over Svalbard", "expires_at": in_hours(1)}
+    posted = await asyncio.gather(
+        report(archive, health="degraded", override=override),
+        archive.post(voltages(0, [31.0]), sequence=1),
+    )
+    assert [response.status_code for response in posted] == [201, 201]
+    status = await status_of(archive)
+    assert (status["health"], status["health_source"]) == ("degraded", "override")
+    assert {row["source"] for row in await history_of(archive)} == {"override", "telemetry"}
+
+
+async def test_a_shelved_alarm_still_counts(client: httpx.AsyncClient, factory: Factory) -> None:
+    archive = await limited_archive(client, factory)
+    await archive.post(voltages(0, [29.6]), sequence=1)
+    [alert] = await limit_alerts(archive)
+    shelved = await client.post(
+        f"/api/v1/alerts/{alert['id']}/shelve", json={"duration_s": 3600}, headers=archive.headers
+    )
+    assert shelved.status_code == 200, shelved.text
+    await archive.post(voltages(1, [29.7]), sequence=2)
+    assert (await status_of(archive))["health"] == "degraded"
 
 
 async def test_a_latched_alarm_back_in_limits_does_not_hold_the_health(

@@ -79,11 +79,19 @@ class SpacecraftRepository:
             statement = statement.where(health_at(filters.now) == filters.health)
         return (await self.session.execute(statement)).scalars().all()
 
-    async def lock(self, spacecraft_id: uuid.UUID) -> None:
-        """Hold the spacecraft's row until the commit, so that two transactions deriving
-        its health one after the other, each sees what the other committed."""
-        statement = self._readable().where(Spacecraft.id == spacecraft_id).with_for_update()
-        await self.session.execute(statement.with_only_columns(Spacecraft.id))
+    async def get_locked(self, spacecraft_id: uuid.UUID) -> Spacecraft | None:
+        """The spacecraft read again and its row held until the commit, so that two
+        transactions changing its status one after the other, each sees what the other
+        committed (what the session held of the row is replaced). FOR NO KEY UPDATE: rows
+        inserted that reference the spacecraft (a telemetry batch) hold a key-share lock on
+        it, which FOR UPDATE would wait for, deadlocking two concurrent batches."""
+        statement = (
+            self._readable()
+            .where(Spacecraft.id == spacecraft_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def names(self) -> Sequence[str]:
         statement = select(Spacecraft.name).where(

@@ -97,8 +97,14 @@ async def get_spacecraft(
     return await _get(SpacecraftRepository(session, organisation_id), spacecraft_id)
 
 
-async def _get(repository: SpacecraftRepository, spacecraft_id: uuid.UUID) -> Spacecraft:
-    spacecraft = await repository.get(spacecraft_id)
+async def _get(
+    repository: SpacecraftRepository, spacecraft_id: uuid.UUID, *, for_update: bool = False
+) -> Spacecraft:
+    """The spacecraft or NotFoundError; ``for_update``: locked, for a status change."""
+    if for_update:
+        spacecraft = await repository.get_locked(spacecraft_id)
+    else:
+        spacecraft = await repository.get(spacecraft_id)
     if spacecraft is None:
         raise NotFoundError(f"spacecraft {spacecraft_id} not found")
     return spacecraft
@@ -215,7 +221,7 @@ async def record_status(
     """Append a status report; its mode, summary and orbit epoch become current unless a
     newer report exists. Its health: see :func:`add_status_report`."""
     repository = SpacecraftRepository(session, principal.organisation_id)
-    spacecraft = await _get(repository, spacecraft_id)
+    spacecraft = await _get(repository, spacecraft_id, for_update=True)
     forget_status(session, cache, (principal.organisation_id, spacecraft_id))
     report = await _add_report(repository, spacecraft, data, actor=actor)
     return StatusReportAccepted.model_validate(
@@ -240,7 +246,7 @@ async def add_status_report(
     whatever the alarms say; a plain report's health counts only while telemetry does not
     drive the health (no limited parameter has had a sample yet)."""
     repository = SpacecraftRepository(session, organisation_id)
-    spacecraft = await _get(repository, spacecraft_id)
+    spacecraft = await _get(repository, spacecraft_id, for_update=True)
     return await _add_report(repository, spacecraft, data, actor=actor)
 
 
@@ -318,7 +324,7 @@ async def clear_override(
     """End the override in force now (NotFoundError without one): the health behind it
     (telemetry, else the latest report) is in force again."""
     repository = SpacecraftRepository(session, principal.organisation_id)
-    spacecraft = await _get(repository, spacecraft_id)
+    spacecraft = await _get(repository, spacecraft_id, for_update=True)
     now = utcnow()
     if not override_in_force(spacecraft.override_expires_at, now):
         raise NotFoundError(f"spacecraft {spacecraft_id} has no health override in force")
@@ -364,10 +370,14 @@ async def apply_telemetry_alarms(
     it. A latched alarm whose parameter is back in limits (level ``in_limits``, waiting
     for an acknowledgement) is not counted: the health is the spacecraft's state now.
     """
+    expires_at = spacecraft.override_expires_at
+    if open_alarms is None and (expires_at is None or override_in_force(expires_at, now)):
+        return  # nothing it depends on has changed
     repository = SpacecraftRepository(session, spacecraft.organisation_id)
+    # The row first: a concurrent change of its status, or a concurrent batch's alarms,
+    # are then committed before they are read.
+    await _get(repository, spacecraft.id, for_update=True)
     if open_alarms is not None:
-        # The row first: a concurrent batch's alarms are then committed before we read.
-        await repository.lock(spacecraft.id)
         alarms = sorted(await open_alarms(), key=lambda a: (-a.level.rank, a.parameter))
         derived = health_from_alarms(alarms)
         reasons = [alarm.as_reason() for alarm in alarms]
