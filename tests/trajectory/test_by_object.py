@@ -236,6 +236,13 @@ async def test_get_ground_track_png_defaults_and_errors(
     theirs = await factory.spacecraft(await factory.organisation(), catalog_number="25544")
     refused = await client.get(f"/api/v1/spacecraft/{theirs.id}/ground-track.png")
     assert refused.status_code == 404
+    unnumbered = await factory.spacecraft(organisation, catalog_number=None)
+    no_number = await _problem(
+        await client.get(f"/api/v1/spacecraft/{unnumbered.id}/ground-track.png"),
+        422,
+        ["path", "spacecraft_id"],
+    )
+    assert f"PATCH /api/v1/spacecraft/{unnumbered.id}" in no_number["detail"]
     await _problem(
         await client.get(path, params={"element_set_id": 2**40}),
         404,
