@@ -21,7 +21,7 @@ _FLOOR_E = 3e-8
 _FLOOR_ALONG_KM = 0.01
 
 
-def _rolling_center_scale(
+def rolling_center_scale(
     values: FloatArray, window: int, floor: float | FloatArray, tail_quantile: float = 0.5
 ) -> tuple[FloatArray, FloatArray]:
     """Centred sliding median and robust scale (window clipped at the ends, never < floor)."""
@@ -76,7 +76,7 @@ def noise_model(
         "along": _FLOOR_ALONG_KM,
     }
     return {
-        name: _rolling_center_scale(values, window, floors[name], tail_quantile)
+        name: rolling_center_scale(values, window, floors[name], tail_quantile)
         for name, values in comps.items()
     }
 
