@@ -62,9 +62,12 @@ Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3))
    along-track test (:mod:`.hinge`): the along-track position (mean longitude times a) of the
    ``hinge_sets`` sets on each side of an interval is fitted by two straight lines meeting at
    a trial burn time, and the slope change (-3/2·n·Δa) is scored by its t-statistic, normalised
-   robustly over a sliding window like the jumps. A break above ``threshold_sigma`` that is
-   the strongest within ``hinge_sets`` intervals and more than ``hinge_exclusion_hours`` from
-   a step already found is reported, timed where the two lines meet.
+   robustly over a sliding window like the jumps, from the intervals away from clear breaks
+   (every window holding a burn scores it, so with regular burns most intervals are
+   disturbed). A break above ``threshold_sigma`` that is the strongest within ``hinge_sets``
+   intervals and more than ``hinge_exclusion_hours`` from a step already found is reported,
+   timed where the two lines meet, if it raises the orbit (drag lowers it; orbit keeping
+   raises it).
 
 Modules: :mod:`.model` (settings and output records), :mod:`.jumps` (mean elements, jumps,
 element history), :mod:`.noise` (robust noise model), :mod:`.candidates` (scored, persistent

@@ -14,7 +14,9 @@ physics rather than by the first large jump.
 
 Drag is smooth: a slowly varying decay rate bends the along-track curve gently everywhere,
 which the robust centre and scale of the slope-change statistic over a sliding window of
-intervals (as in :mod:`.noise`) absorb; a burn is a sharp break at one moment.
+intervals (as in :mod:`.noise`) absorb; a burn is a sharp break at one moment. Every window
+that holds a burn scores it, so the centre and scale are taken again from the intervals away
+from clear breaks (:func:`_quiet_center_scale`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sgp4.api import Satrec
 
 from astroshield.astro.ccdm.maneuvers.jumps import MINUTES_PER_DAY, mean_at, wrap
 from astroshield.astro.ccdm.maneuvers.model import FloatArray
+from astroshield.astro.ccdm.maneuvers.noise import MAD_TO_SIGMA as _MAD_TO_SIGMA
 from astroshield.astro.ccdm.maneuvers.noise import rolling_center_scale
 
 # Trial burn times per interval (evenly spaced, the set epoch after the gap included).
@@ -103,6 +106,7 @@ def hinges(
     n_rad_day: FloatArray,
     half: int,
     window: int,
+    mask_sigma: float = 0.0,
 ) -> list[Hinge]:
     """Every interval's best hinge over ``half`` sets each side, scored robustly.
 
@@ -125,6 +129,8 @@ def hinges(
         return []
     stats = np.array([row[3] for row in rows])
     center, scale = rolling_center_scale(stats, window, 1e-9)
+    if mask_sigma > 0.0:
+        center, scale = _quiet_center_scale(stats, (center, scale), window, half, mask_sigma)
     return [
         Hinge(
             before=before,
@@ -137,6 +143,44 @@ def hinges(
     ]
 
 
+def _quiet_center_scale(
+    stats: FloatArray,
+    first: tuple[FloatArray, FloatArray],
+    window: int,
+    half: int,
+    mask_sigma: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Sliding median and MAD scale of the statistic over the quiet intervals only.
+
+    Every window that holds a burn scores it at whichever interval it is centred on, so the
+    2·``half`` intervals around a break are not samples of the noise; where burns come every
+    few weeks that is most of them, and the first-pass MAD over-states the noise. The
+    intervals around each break that stands ``mask_sigma`` out of the first pass are masked
+    and the centre and scale taken again from the rest (where at least 7 remain).
+    """
+    center, scale = first
+    deviation = np.abs(stats - center) / scale
+    masked = np.zeros(stats.shape[0], dtype=bool)
+    for peak in np.flatnonzero(deviation >= mask_sigma).tolist():
+        start, stop = max(peak - half, 0), peak + half + 1
+        if deviation[peak] >= deviation[start:stop].max():
+            masked[start:stop] = True
+    if not masked.any():
+        return center, scale
+    quiet = np.flatnonzero(~masked)
+    width = max(window // 2, 3)
+    center, scale = center.copy(), scale.copy()
+    for index in range(stats.shape[0]):
+        lo = int(np.searchsorted(quiet, index - width))
+        hi = int(np.searchsorted(quiet, index + width, side="right"))
+        if hi - lo >= 7:
+            sample = stats[quiet[lo:hi]]
+            center[index] = float(np.median(sample))
+            spread = float(np.median(np.abs(sample - center[index])))
+            scale[index] = max(_MAD_TO_SIGMA * spread, 1e-9)
+    return center, scale
+
+
 def strongest(found: Sequence[Hinge], threshold: float, half: int) -> list[Hinge]:
     """Hinges above ``threshold`` that are the strongest within ``half`` intervals."""
     scores = np.abs(np.array([item.z for item in found]))
@@ -146,6 +190,16 @@ def strongest(found: Sequence[Hinge], threshold: float, half: int) -> list[Hinge
         if scores[index] >= threshold and scores[index] >= scores[lo:hi].max():
             picked.append(item)
     return picked
+
+
+def periodic_error_minutes(n_rad_min: float) -> float:
+    """Largest timing error of a straight along-track drift line, in minutes: 4/(3n).
+
+    The line ignores the periodic part of the relative motion after a burn (amplitude 4Δv/n
+    along-track against a drift of 3Δv per unit time, Clohessy-Wiltshire): ~5 h at GEO, where
+    the resonant longitude acceleration bends the along-track curve too, ~20 min in LEO.
+    """
+    return 4.0 / (3.0 * n_rad_min)
 
 
 def hinge_epoch(origin: datetime, item: Hinge) -> datetime:

@@ -10,7 +10,7 @@ import numpy as np
 from sgp4.api import Satrec
 
 from astroshield.astro.ccdm.maneuvers.candidates import Candidate, Detector
-from astroshield.astro.ccdm.maneuvers.hinge import Hinge
+from astroshield.astro.ccdm.maneuvers.hinge import Hinge, periodic_error_minutes
 from astroshield.astro.ccdm.maneuvers.jumps import MINUTES_PER_DAY, Jump, mean_at, wrap
 from astroshield.astro.ccdm.maneuvers.model import DetectionConfig, ManeuverDetection, ManeuverKind
 
@@ -221,7 +221,7 @@ def _phase_timing(
         return None
     # The drift line errs by up to 4/(3n) in time (periodic amplitude over drift rate): ~5 h at
     # GEO, ~20 min in LEO. Below the timing floor there is nothing worth correcting.
-    if 4.0 / (3.0 * whole.n_rad_min) < cfg.timing_floor_hours * 60.0:
+    if periodic_error_minutes(whole.n_rad_min) < cfg.timing_floor_hours * 60.0:
         return None
     # |Δe|·a/|Δa| = Δv_e/Δv_T: 1 for a purely tangential burn, larger with a radial part,
     # which turns Δe away from the burn point (60 degrees at a ratio of 2). A smaller ratio is
