@@ -88,8 +88,9 @@ ANALYSIS = [
     "(median 6 mm/s, Δa ≈ 12 m) against a consecutive-set scatter of 3.4 m in semi-major "
     "axis (more at the 2014 solar maximum); the catalogue fits them with BSTAR swinging "
     "negative over 3-5 sets, overshooting and settling back (a second, opposite step about "
-    "6 days later). `settle_days` drops that settling step; it helps at 6 sigma but the "
-    "selection prefers 8 sigma without it, where most of these burns are below threshold.",
+    "6 days later). `settle_days` drops that settling step; it helped at 6 sigma but the "
+    "selection preferred 8 sigma without it, where most of these burns are below the "
+    "consecutive-set threshold (before the along-track test of changes 1 and 2 below).",
     "- Change 1 (session 6, Haiyang-2A's absorbed burns): a multi-set along-track test "
     "(`hinge.py`). A burn steps the mean motion, so the along-track position of the sets "
     "(mean longitude times a, each set's best-determined quantity) turns from one straight "

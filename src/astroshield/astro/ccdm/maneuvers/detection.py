@@ -78,7 +78,7 @@ def _hinge_steps(detector: Detector, found: Sequence[ManeuverDetection]) -> list
     cfg = detector.cfg
     if cfg.hinge_sets < 2 or len(detector.kept) < 2 * cfg.hinge_sets + 1:
         return []
-    days, track, n_rad_day, _ = along_track_km(detector.satrecs, detector.epochs, detector.kept)
+    days, track, n_rad_day = along_track_km(detector.satrecs, detector.epochs, detector.kept)
     n_rad_min = float(np.median(n_rad_day)) / MINUTES_PER_DAY
     if periodic_error_minutes(n_rad_min) >= cfg.timing_floor_hours * 60.0:
         return []

@@ -56,8 +56,8 @@ class Hinge(NamedTuple):
 
 def along_track_km(
     satrecs: Sequence[Satrec], epochs: Sequence[datetime], kept: Sequence[int]
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Days, along-track position (km), mean motion (rad/day) and a (km) of the kept sets.
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Days, along-track position (km) and mean motion (rad/day) of the kept sets.
 
     The mean longitude Ω + ω + M at each set's epoch is unwrapped with the previous set's mean
     motion (the J2 secular rates add a few degrees a day, far from half a turn) and scaled
@@ -79,7 +79,7 @@ def along_track_km(
             advance = n_rad_day[position - 1] * (days[position] - days[position - 1])
             longitude[position] = longitude[position - 1] + advance + wrap(raw - previous - advance)
         previous = raw
-    return days, longitude * float(np.median(a_km)), n_rad_day, a_km
+    return days, longitude * float(np.median(a_km)), n_rad_day
 
 
 def _fit(days: FloatArray, track: FloatArray, start: float, end: float) -> tuple[float, ...]:
