@@ -58,9 +58,21 @@ Based Maneuver Detection Methods for Satellites in Low Earth Orbit", JGCD 37(3))
    |Δe| = 2Δv_T/v or Δv_R/v in-plane, and Δv_N = 2v·sin(Δθ/2) for an orbit-normal rotation Δθ
    (Vallado, "Fundamentals of Astrodynamics and Applications", 4th ed., §9.6).
 
+7. Burns far below the single-set scatter of the mean motion are found by a multi-set
+   along-track test (:mod:`.hinge`): the along-track position (mean longitude times a) of the
+   ``hinge_sets`` sets on each side of an interval is fitted by two straight lines meeting at
+   a trial burn time, and the slope change (-3/2·n·Δa) is scored by its t-statistic, normalised
+   robustly over a sliding window like the jumps, from the intervals away from clear breaks
+   (every window holding a burn scores it, so with regular burns most intervals are
+   disturbed). A break above ``threshold_sigma`` that is the strongest within ``hinge_sets``
+   intervals and more than ``hinge_exclusion_hours`` from a step already found is reported,
+   timed where the two lines meet, if it raises the orbit (drag lowers it; orbit keeping
+   raises it).
+
 Modules: :mod:`.model` (settings and output records), :mod:`.jumps` (mean elements, jumps,
 element history), :mod:`.noise` (robust noise model), :mod:`.candidates` (scored, persistent
-steps), :mod:`.timing` (size, kind and burn time), :mod:`.detection` (the passes). Scoring
+steps), :mod:`.timing` (size, kind and burn time), :mod:`.hinge` (the along-track slope
+breaks), :mod:`.detection` (the passes). Scoring
 against ground truth lives in :mod:`astroshield.validation.maneuvers`, plots in
 :mod:`astroshield.astro.plots.maneuvers`. Everything here is pure numpy/sgp4 (no web or
 database imports), usable from a notebook.

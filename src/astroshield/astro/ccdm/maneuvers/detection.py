@@ -9,7 +9,19 @@ import numpy as np
 from sgp4.api import Satrec
 
 from astroshield.astro.ccdm.maneuvers.candidates import Candidate, Detector
-from astroshield.astro.ccdm.maneuvers.jumps import element_jump, mean_at, sorted_unique
+from astroshield.astro.ccdm.maneuvers.hinge import (
+    along_track_km,
+    hinge_epoch,
+    hinges,
+    periodic_error_minutes,
+    strongest,
+)
+from astroshield.astro.ccdm.maneuvers.jumps import (
+    MINUTES_PER_DAY,
+    element_jump,
+    mean_at,
+    sorted_unique,
+)
 from astroshield.astro.ccdm.maneuvers.model import (
     MIN_HISTORY_SETS,
     DetectionConfig,
@@ -17,7 +29,7 @@ from astroshield.astro.ccdm.maneuvers.model import (
     ManeuverDetection,
 )
 from astroshield.astro.ccdm.maneuvers.noise import component_z, interp_noise, max_z, z_scores
-from astroshield.astro.ccdm.maneuvers.timing import build_detection
+from astroshield.astro.ccdm.maneuvers.timing import build_detection, hinge_detection
 from astroshield.astro.dynamics.elements import ElementSet, to_satrec
 
 
@@ -50,7 +62,38 @@ def detect_maneuvers(
         )
         for index, candidate in enumerate(steps)
     ]
-    return _drop_settling(_merge([d for d in detections if _confirmed(d, cfg)], cfg), cfg)
+    found_steps = _drop_settling(_merge([d for d in detections if _confirmed(d, cfg)], cfg), cfg)
+    return sorted(found_steps + _hinge_steps(detector, found_steps), key=lambda d: d.epoch)
+
+
+def _hinge_steps(detector: Detector, found: Sequence[ManeuverDetection]) -> list[ManeuverDetection]:
+    """Pass 3: along-track slope breaks (see :mod:`.hinge`) away from the steps found.
+
+    A break within ``hinge_exclusion_hours`` of a detection is that detection's burn. Only
+    where straight drift lines time a burn within ``timing_floor_hours`` (faster than ~5
+    rev/day): on slower orbits (GEO) the periodic relative motion and the resonant longitude
+    acceleration bend the along-track curve over the fit window, and the burn is timed from
+    the eccentricity jump instead (see :mod:`.timing`).
+    """
+    cfg = detector.cfg
+    if cfg.hinge_sets < 2 or len(detector.kept) < 2 * cfg.hinge_sets + 1:
+        return []
+    days, track, n_rad_day = along_track_km(detector.satrecs, detector.epochs, detector.kept)
+    n_rad_min = float(np.median(n_rad_day)) / MINUTES_PER_DAY
+    if periodic_error_minutes(n_rad_min) >= cfg.timing_floor_hours * 60.0:
+        return []
+    scored = hinges(days, track, n_rad_day, cfg.hinge_sets, cfg.window, cfg.hinge_mask_sigma)
+    origin = detector.epochs[0]
+    margin = timedelta(hours=cfg.hinge_exclusion_hours)
+    added = []
+    for item in strongest(scored, cfg.threshold_sigma, cfg.hinge_sets):
+        epoch = hinge_epoch(origin, item)
+        if any(abs(epoch - d.epoch) <= margin for d in found):
+            continue
+        if cfg.hinge_raise_only and item.da_km <= 0.0:
+            continue
+        added.append(hinge_detection(item, epoch, detector))
+    return added
 
 
 def _clean_history(

@@ -21,17 +21,22 @@ MIN_HISTORY_SETS = 8
 class DetectionConfig:
     """Global settings of the detector; the defaults are used for every object and regime.
 
-    ``threshold_sigma``, ``window`` and ``settle_days`` are the values that the six-satellite
-    selection of ``benchmarks/maneuver_detection.py`` chooses (best pooled F1 at ±12 h over
-    CryoSat-2, Jason-2, Sentinel-3A, Haiyang-2A, Fengyun-2F and Fengyun-2E; the same grid is
-    scored leave-one-satellite-out there, see benchmarks/RESULTS.md, issue 21). The defaults of
+    ``threshold_sigma``, ``window``, ``hinge_sets`` and ``hinge_mask_sigma`` are the values
+    that the six-satellite selection of ``benchmarks/maneuver_detection.py`` chooses (best
+    pooled F1 at ±12 h over CryoSat-2, Jason-2, Sentinel-3A, Haiyang-2A, Fengyun-2F and
+    Fengyun-2E; the same grid is scored leave-one-satellite-out there, see
+    benchmarks/RESULTS.md, issue 21). The defaults of
     ``tail_quantile``, ``slow_span``, ``timing_extension``, ``secondary_factor``,
     ``persistence_depth``, ``gradual_ratio``, ``settle_sets``, ``two_sided_timing``,
     ``merge_untimed`` and ``unconfirmed_factor`` come from an earlier grid search on the first
     half of the CryoSat-2 history (issue 9). The other values are physical or numerical choices
     (``phase_dv_ratio`` = 2 admits a radial part that turns the eccentricity jump by up to 60
-    degrees; ``settle_factor`` = 3 is the ``secondary_factor`` margin). Nothing is set per
-    satellite or regime; each object's noise model comes from its own history.
+    degrees; ``settle_factor`` = 3 is the ``secondary_factor`` margin; ``hinge_exclusion_hours``
+    = 36 is the largest lateness of the pair-wise along-track timing seen for absorbed burns,
+    the benchmark's wide window; ``hinge_raise_only`` = True because drag lowers an orbit and
+    orbit-keeping thrust raises it). ``settle_days`` was searched in the earlier six-satellite
+    grid and never chosen (off). Nothing is set per satellite or regime; each object's noise
+    model comes from its own history.
     """
 
     # Detection threshold, in robust sigmas of the object's own jump scatter.
@@ -84,6 +89,17 @@ class DetectionConfig:
     drift_sets: int = 2
     drift_sigma: float = 3.0
     drift_min_ratio: float = 0.5
+    # Multi-set along-track test (:mod:`.hinge`): sets on each side of an interval through
+    # which the two along-track lines are fitted (0 = off); a slope break is scored in the
+    # same robust sigmas as the jumps, against ``threshold_sigma``, with its noise taken from
+    # the intervals away from breaks standing ``hinge_mask_sigma`` out of a first pass (0 =
+    # all intervals); one within ``hinge_exclusion_hours`` of a step already found is that
+    # step. With ``hinge_raise_only`` a break found by this test alone must raise the orbit:
+    # drag and the catalogue's drag re-fits lower it, thrust for orbit keeping raises it.
+    hinge_sets: int = 10
+    hinge_exclusion_hours: float = 36.0
+    hinge_mask_sigma: float = 2.0
+    hinge_raise_only: bool = True
 
 
 @dataclass(frozen=True, slots=True)

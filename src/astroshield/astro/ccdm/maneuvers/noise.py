@@ -12,7 +12,7 @@ from astroshield.astro.ccdm.maneuvers.jumps import Jump
 from astroshield.astro.ccdm.maneuvers.model import FloatArray
 
 # MAD -> sigma for a normal distribution.
-_MAD_TO_SIGMA = 1.4826
+MAD_TO_SIGMA = 1.4826
 # Noise floors at about the TLE field resolution (n: 1e-8 rev/day, i/RAAN: 1e-4 deg,
 # e: 1e-7), so a window of identical rounded values cannot give a zero scale.
 _FLOOR_A_REL = 1e-9
@@ -21,7 +21,7 @@ _FLOOR_E = 3e-8
 _FLOOR_ALONG_KM = 0.01
 
 
-def _rolling_center_scale(
+def rolling_center_scale(
     values: FloatArray, window: int, floor: float | FloatArray, tail_quantile: float = 0.5
 ) -> tuple[FloatArray, FloatArray]:
     """Centred sliding median and robust scale (window clipped at the ends, never < floor)."""
@@ -39,7 +39,7 @@ def _rolling_center_scale(
     # max(MAD, tail-quantile) scale: equal for Gaussian scatter, but it widens for the
     # heavy-tailed scatter of GEO element sets, where MAD alone under-states the noise.
     scale = np.maximum(
-        _MAD_TO_SIGMA * np.median(deviation, axis=1),
+        MAD_TO_SIGMA * np.median(deviation, axis=1),
         np.quantile(deviation, tail_quantile, axis=1) / _tail_z(tail_quantile),
     )
     return np.asarray(center, dtype=np.float64), np.maximum(scale, floor)
@@ -76,7 +76,7 @@ def noise_model(
         "along": _FLOOR_ALONG_KM,
     }
     return {
-        name: _rolling_center_scale(values, window, floors[name], tail_quantile)
+        name: rolling_center_scale(values, window, floors[name], tail_quantile)
         for name, values in comps.items()
     }
 

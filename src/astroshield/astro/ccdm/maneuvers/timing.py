@@ -10,6 +10,7 @@ import numpy as np
 from sgp4.api import Satrec
 
 from astroshield.astro.ccdm.maneuvers.candidates import Candidate, Detector
+from astroshield.astro.ccdm.maneuvers.hinge import Hinge, periodic_error_minutes
 from astroshield.astro.ccdm.maneuvers.jumps import MINUTES_PER_DAY, Jump, mean_at, wrap
 from astroshield.astro.ccdm.maneuvers.model import DetectionConfig, ManeuverDetection, ManeuverKind
 
@@ -58,8 +59,7 @@ def build_detection(
     size = _size(candidate, whole, cfg)
     burn = _burn_time(candidate, detector, whole, size.da_km, cfg, limit)
     score = candidate.score
-    # Logistic map of the score: 0.5 at the threshold, ~0.95 at threshold + 4.4 sigma.
-    confidence = 1.0 / (1.0 + math.exp(-(score - cfg.threshold_sigma) / 1.5))
+    confidence = _confidence(score, cfg)
     return ManeuverDetection(
         epoch=burn.epoch,
         window_start=burn.window_start,
@@ -221,7 +221,7 @@ def _phase_timing(
         return None
     # The drift line errs by up to 4/(3n) in time (periodic amplitude over drift rate): ~5 h at
     # GEO, ~20 min in LEO. Below the timing floor there is nothing worth correcting.
-    if 4.0 / (3.0 * whole.n_rad_min) < cfg.timing_floor_hours * 60.0:
+    if periodic_error_minutes(whole.n_rad_min) < cfg.timing_floor_hours * 60.0:
         return None
     # |Δe|·a/|Δa| = Δv_e/Δv_T: 1 for a purely tangential burn, larger with a radial part,
     # which turns Δe away from the burn point (60 degrees at a ratio of 2). A smaller ratio is
@@ -345,3 +345,43 @@ def _two_sided_timing(
     start = max(estimate - half, earliest)
     end = min(estimate + half, t1)
     return BurnTime(estimate, start, max(end, start), True)
+
+
+def hinge_detection(item: Hinge, epoch: datetime, detector: Detector) -> ManeuverDetection:
+    """A detection from an along-track slope break: a tangential burn of Δa (Gauss)."""
+    cfg = detector.cfg
+    before = detector.kept[item.before]
+    after = detector.kept[item.before + 1]
+    leg = detector.leg(item.before, item.before + 1)
+    a_km = leg.a_km if leg is not None else 0.0
+    speed = leg.speed_km_s * 1000.0 if leg is not None else 0.0
+    delta_v = speed * abs(item.da_km) / (2.0 * a_km) if a_km else 0.0
+    score = abs(item.z)
+    half = (
+        timedelta(hours=cfg.timing_floor_hours)
+        + (detector.epochs[after] - detector.epochs[before]) / 8
+    )
+    return ManeuverDetection(
+        epoch=epoch,
+        window_start=epoch - half,
+        window_end=epoch + half,
+        delta_v_m_s=delta_v,
+        kind="in_plane",
+        confidence=_confidence(score, cfg),
+        score=score,
+        before_index=before,
+        after_index=after,
+        delta_a_km=item.da_km,
+        delta_e=0.0,
+        delta_inclination_deg=0.0,
+        normal_rotation_deg=0.0,
+        delta_v_in_plane_m_s=delta_v,
+        delta_v_out_of_plane_m_s=0.0,
+        timed=True,
+        component_scores=(score, 0.0, 0.0),
+    )
+
+
+def _confidence(score: float, cfg: DetectionConfig) -> float:
+    """Logistic map of the score: 0.5 at the threshold, ~0.95 at threshold + 4.4 sigma."""
+    return 1.0 / (1.0 + math.exp(-(score - cfg.threshold_sigma) / 1.5))
