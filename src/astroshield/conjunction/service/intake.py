@@ -374,7 +374,7 @@ async def ingest_cdm(
                 "miss_distance_km": event.miss_distance_m / 1e3,
                 "pc": event.pc,
                 "tier": event.tier,
-                "status": event.status,
+                "state": event.status,
                 "cdm_id": row.id,
                 "message_id": row.message_id,
             },
