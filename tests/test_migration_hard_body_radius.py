@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from astroshield.db import create_unpooled_engine
-from astroshield.migrate import alembic_config, downgrade_async, upgrade_async
+from astroshield.migrate import downgrade_async, upgrade_async
 from tests.conftest import settings_for
+from tests.support.migrations import insert_organisation, revision_before
 
 REVISION = "c21b00000001"
 ORGANISATION = "00000000-0000-0000-0000-0000000000a1"
@@ -32,19 +32,12 @@ def _columns(connection: Connection) -> set[str]:
 
 async def test_downgrade_and_upgrade_keep_spacecraft(scratch_database_url: str) -> None:
     settings = settings_for(scratch_database_url)
-    script = ScriptDirectory.from_config(alembic_config(settings))
-    before = script.get_revision(REVISION).down_revision
-    assert isinstance(before, str)
+    before = revision_before(settings, REVISION)
     await upgrade_async(settings)
     engine = create_unpooled_engine(settings)
     try:
         async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO organisations (id, name, slug, created_at) VALUES "
-                    f"('{ORGANISATION}', 'org', 'org', CURRENT_TIMESTAMP)"
-                )
-            )
+            await connection.execute(insert_organisation(ORGANISATION))
             await connection.execute(text(_insert("00000000-0000-0000-0000-0000000000b1", "6.5")))
             await connection.execute(text(_insert("00000000-0000-0000-0000-0000000000b2", "NULL")))
         for radius in ("0", "-1", "500.5"):
@@ -76,20 +69,13 @@ async def test_rebuilding_spacecraft_keeps_its_status_history(scratch_database_u
     """SQLite adds the radius's check constraint by rebuilding the table: the rows that refer
     to a spacecraft (here its status history) must survive the rebuild."""
     settings = settings_for(scratch_database_url)
-    script = ScriptDirectory.from_config(alembic_config(settings))
-    before = script.get_revision(REVISION).down_revision
-    assert isinstance(before, str)
+    before = revision_before(settings, REVISION)
     await upgrade_async(settings, before)
     engine = create_unpooled_engine(settings)
     spacecraft_id = "00000000-0000-0000-0000-0000000000b1"
     try:
         async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO organisations (id, name, slug, created_at) VALUES "
-                    f"('{ORGANISATION}', 'org', 'org', CURRENT_TIMESTAMP)"
-                )
-            )
+            await connection.execute(insert_organisation(ORGANISATION))
             await connection.execute(
                 text(
                     "INSERT INTO spacecraft (id, organisation_id, name, mode, health, "

@@ -3,12 +3,12 @@ and status history written before it keep their reported health, as ``report``."
 
 from __future__ import annotations
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from astroshield.db import create_unpooled_engine
-from astroshield.migrate import alembic_config, downgrade_async, upgrade_async
+from astroshield.migrate import downgrade_async, upgrade_async
 from tests.conftest import settings_for
+from tests.support.migrations import insert_organisation, revision_before
 
 REVISION = "stat00000001"
 ORGANISATION = "00000000-0000-0000-0000-0000000000a1"
@@ -27,19 +27,12 @@ def _spacecraft(spacecraft_id: str, health: str, reported_at: str) -> str:
 
 async def test_existing_status_becomes_report_health_and_back(scratch_database_url: str) -> None:
     settings = settings_for(scratch_database_url)
-    script = ScriptDirectory.from_config(alembic_config(settings))
-    before = script.get_revision(REVISION).down_revision
-    assert isinstance(before, str)
+    before = revision_before(settings, REVISION)
     await upgrade_async(settings, before)
     engine = create_unpooled_engine(settings)
     try:
         async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO organisations (id, name, slug, created_at) VALUES "
-                    f"('{ORGANISATION}', 'org', 'org', CURRENT_TIMESTAMP)"
-                )
-            )
+            await connection.execute(insert_organisation(ORGANISATION))
             await connection.execute(text(_spacecraft(REPORTED, "degraded", "CURRENT_TIMESTAMP")))
             await connection.execute(text(_spacecraft(SILENT, "unknown", "NULL")))
             await connection.execute(
