@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     # at most this long. 0 turns the cache off.
     status_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
     status_cache_max_entries: int = Field(default=10_000, ge=0)
+    # A spacecraft's contact is "stale" when its last contact (newest telemetry sample or
+    # reported contact) is older than this; shown beside the health, never changing it.
+    spacecraft_contact_stale_s: float = Field(default=21600.0, gt=0)
     readiness_timeout_s: float = Field(default=2.0, gt=0)
 
     # Conjunctions. A CDM whose TCA is within conjunction_tca_match_s of an event's TCA

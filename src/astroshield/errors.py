@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -42,11 +42,14 @@ class DomainError(Exception):
         *,
         errors: Sequence[FieldError] = (),
         headers: dict[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
         self.headers = headers or {}
+        # RFC 9457 extension members (e.g. ``accepted`` of a 415), beside the standard ones.
+        self.extensions = dict(extensions or {})
 
 
 class AuthenticationError(DomainError):
@@ -97,8 +100,10 @@ def problem_body(
     detail: str,
     instance: str,
     errors: Sequence[dict[str, Any]] = (),
+    extensions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
+        **(extensions or {}),
         "type": PROBLEM_BASE + slug,
         "title": title,
         "status": status,
@@ -119,6 +124,7 @@ def problem_response(
     detail: str,
     errors: Sequence[dict[str, Any]] = (),
     headers: dict[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     body = problem_body(
         status=status,
@@ -127,6 +133,7 @@ def problem_response(
         detail=detail,
         instance=request.url.path,
         errors=errors,
+        extensions=extensions,
     )
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -159,6 +166,7 @@ async def _handle_domain_error(request: Request, exc: Exception) -> JSONResponse
         detail=exc.detail,
         errors=exc.errors,
         headers=exc.headers,
+        extensions=exc.extensions,
     )
 
 
@@ -208,7 +216,9 @@ class ProblemFieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details: the body of every error answer."""
+    """RFC 9457 problem details: the body of every error answer. Some carry extension
+    members too: ``accepted`` (415: the media types the operation reads),
+    ``catalog_numbers`` (a CDM none of whose objects is one of your spacecraft)."""
 
     type: str
     title: str
@@ -305,6 +315,7 @@ async def send_problem(
     detail: str,
     headers: dict[str, str] | None = None,
     errors: Sequence[dict[str, Any]] = (),
+    extensions: Mapping[str, Any] | None = None,
 ) -> None:
     body = orjson.dumps(
         problem_body(
@@ -314,6 +325,7 @@ async def send_problem(
             detail=detail,
             instance=scope["path"],
             errors=errors,
+            extensions=extensions,
         )
     )
     raw_headers = [

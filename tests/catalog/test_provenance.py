@@ -115,7 +115,7 @@ async def test_an_upload_changes_nothing_another_organisation_sees(
     assert latest["epoch"] == iso(public_iss().epoch)
     assert latest["provenance"] == "platform" and latest["overlay"] is False
     assert latest["source"] == "celestrak.csv"
-    assert latest["id"] is None and latest["uploaded_by"] is None
+    assert isinstance(latest["id"], int) and latest["uploaded_by"] is None
     assert after["detail"]["name"] == "ISS (ZARYA)" and after["detail"]["regime"] == "LEO"
     assert after["detail"]["element_set_count"] == 1
     assert [item["catalog_number"] for item in after["leo"]["items"]] == [ISS]
@@ -256,7 +256,8 @@ async def test_a_platform_admin_publishes_an_overlay_set_to_everyone(
     assert latest["epoch"] == iso(fake.epoch)
     assert latest["provenance"] == "organisation" and latest["overlay"] is False
     assert latest["published_at"] == published["published_at"]
-    assert latest["uploaded_by"] is None and latest["id"] is None  # another tenant's user
+    assert latest["uploaded_by"] is None  # another tenant's user
+    assert latest["id"] == set_id  # the id chooses the set for an analysis
     assert detail["name"] == "ISS (FAKE)" and detail["regime"] == "GEO"  # public now
     assert (await _get(client, OVERLAYS, platform))["items"] == []
 

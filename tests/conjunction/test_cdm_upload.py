@@ -54,7 +54,7 @@ async def test_upload_stores_event_and_every_pc(
     assert event["miss_distance_m"] == 715.0
     assert event["pc"] == pytest.approx(expected["pc_2d_foster"], rel=1e-12)
     assert event["tier"] == "green"  # 1.4e-9, far below CARA's 1e-5
-    assert event["status"] == "closed"  # TCA in 2010
+    assert event["state"] == "closed"  # TCA in 2010
     for method in ("pc_2d_foster", "pc_2d_chan", "pc_max", "pc_3d"):
         assert cdm[method] == pytest.approx(expected[method], rel=1e-12)
     assert cdm["pc_mc"] == pytest.approx(expected["pc_mc"]["value"], abs=1e-12)  # type: ignore[index]
@@ -85,7 +85,7 @@ async def test_pc_matches_the_independent_cara_value(
     # CARA PcCircle; the fixture's own tolerance for Foster is 1e-3.
     assert event["pc"] == pytest.approx(omitron_pc_for_20m(), rel=1e-3)
     assert event["tier"] == "yellow"
-    assert event["status"] == "open"
+    assert event["state"] == "open"
     assert event["primary_catalog_number"] == "41001"  # our object was OBJECT2
     assert event["secondary_catalog_number"] == "41002"
 
@@ -201,7 +201,13 @@ async def test_cdm_about_someone_elses_objects_is_refused(
     me = await operator_with(factory, "99999")
     response = await upload(client, ANNEX_KVN.read_bytes(), me.headers)
     assert response.status_code == 422
-    assert response.json()["errors"][0]["loc"] == ["body", "OBJECT_DESIGNATOR"]
+    problem = response.json()
+    assert problem["errors"][0]["loc"] == ["body", "OBJECT_DESIGNATOR"]
+    # It says which objects the CDM is about and how to register one of them.
+    assert problem["catalog_numbers"] == [ANNEX_OBJECT1, ANNEX_OBJECT2]
+    assert ANNEX_OBJECT1 in problem["detail"] and ANNEX_OBJECT2 in problem["detail"]
+    assert "POST /api/v1/spacecraft" in problem["detail"]
+    assert f'"catalog_number": "{ANNEX_OBJECT1}"' in problem["detail"]
 
 
 async def test_upload_needs_the_write_scope(client: httpx.AsyncClient, factory: Factory) -> None:

@@ -38,7 +38,7 @@ async def _red_event(
     response = await upload(client, kvn(message), me.headers)
     assert response.status_code == 201, response.text
     event = response.json()["event"]
-    assert (event["tier"], event["status"]) == ("red", "open")
+    assert (event["tier"], event["state"]) == ("red", "open")
     return str(event["id"])
 
 
@@ -48,13 +48,13 @@ async def _retention(app: FastAPI, now: datetime, *, dry_run: bool) -> Retention
 
 
 async def _states(client: httpx.AsyncClient, me: Operator) -> dict[str, tuple[str, str]]:
-    """(event status, its alert's status) by event id."""
+    """(event state, its alert's status) by event id."""
     events = (await client.get("/api/v1/conjunctions", headers=me.headers)).json()["items"]
     alerts = (
         await client.get("/api/v1/alerts", params={"rule": "conjunction-pc"}, headers=me.headers)
     ).json()["items"]
     alert_status = {alert["labels"]["event_id"]: alert["status"] for alert in alerts}
-    return {event["id"]: (event["status"], alert_status[event["id"]]) for event in events}
+    return {event["id"]: (event["state"], alert_status[event["id"]]) for event in events}
 
 
 async def test_passed_events_are_closed_and_their_alert_resolved(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -17,8 +18,14 @@ from tests.conftest import Factory, empty_tables, settings_for
 from tests.conjunction.cdms import ANNEX_KVN
 from tests.conjunction.test_screening import PRIMARY, SECONDARY
 from tests.conjunction.test_screening import _rows as screening_rows
-from tests.observability.test_domain_metrics import Session, csv_of, screening, voltages
-from tests.telemetry.support import DICTIONARY
+from tests.observability.test_domain_metrics import (
+    T0,
+    Session,
+    csv_of,
+    screening,
+    voltages,
+)
+from tests.telemetry.support import DICTIONARY, iso
 from tests.trajectory.test_api import tle_body, window
 
 from astroshield.app import create_app
@@ -160,3 +167,28 @@ async def test_cdm_intake_telemetry_ingest_and_propagation_have_spans(
     assert propagation.attributes is not None
     assert propagation.attributes["propagator"] == "sgp4"
     assert propagation.attributes["points"] == 61  # one hour at 60 s, both ends
+
+
+@pytest.mark.parametrize("output", ["csv", "parquet"])
+async def test_a_telemetry_export_has_its_span_with_the_rows_it_sent(
+    me: Session, exporter: InMemorySpanExporter, output: str
+) -> None:
+    spacecraft_id = SPACECRAFT[PRIMARY]
+    base = f"/spacecraft/{spacecraft_id}/telemetry"
+    await me.call("PUT", base + "/parameters", json=DICTIONARY)
+    batch = {"source_id": f"export-{output}", "sequence": 1, "samples": voltages(0, [27.9] * 4)}
+    await me.call("POST", base, 201, json=batch)
+    window = {"start": iso(T0 - timedelta(hours=1)), "stop": iso(T0 + timedelta(hours=1))}
+    query = {"parameters": "bus_voltage", "format": output, **window}
+    trace_id, headers = traced(exporter)
+    exported = await me.call("GET", base + "/export", params=query, headers=headers)
+    assert exported.content  # the stream was read to its end
+
+    spans = spans_of(exporter, trace_id)
+    export = one(spans, "telemetry.export")
+    request = server(spans, "GET", "/api/v1/spacecraft/{spacecraft_id}/telemetry/export")
+    assert child_of(export, request)
+    assert export.attributes is not None
+    assert export.attributes["spacecraft_id"] == spacecraft_id
+    assert export.attributes["format"] == output
+    assert export.attributes["rows"] == 4

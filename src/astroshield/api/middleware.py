@@ -11,12 +11,12 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from astroshield.api.json_body import decode_json_body
+from astroshield.api.media_types import unsupported_media_type
 from astroshield.errors import (
     DomainError,
     FieldError,
     InvalidInputError,
     PayloadTooLargeError,
-    UnsupportedMediaTypeError,
     send_problem,
 )
 
@@ -134,12 +134,18 @@ class RequestGuardMiddleware:
         ]
         self.handler_checked_json = [re.compile(pattern) for pattern in handler_checked_json]
 
+    def accepted(self, path: str) -> frozenset[str]:
+        """The body media types read at ``path``: its registered ones, else JSON."""
+        for pattern, types in self.extra_media_types:
+            if pattern.match(path):
+                return types
+        return JSON_MEDIA_TYPES
+
     def _allowed(self, path: str, media_type: str) -> bool:
-        if is_json_media_type(media_type):
-            return True
-        return any(
-            pattern.match(path) and media_type in types for pattern, types in self.extra_media_types
-        )
+        accepted = self.accepted(path)
+        if accepted is JSON_MEDIA_TYPES:
+            return is_json_media_type(media_type)
+        return media_type in accepted
 
     # A pure ASGI guard reads the request once, in order (request line, size, media type,
     # JSON); each branch is one refusal, and splitting it adds calls on every request.
@@ -181,14 +187,8 @@ class RequestGuardMiddleware:
         content_type = headers.get("content-type")
         media_type = media_type_of(content_type) if content_type else ""
         if not self._allowed(scope["path"], media_type):
-            await send_problem(
-                send,
-                scope,
-                status=415,
-                slug=UnsupportedMediaTypeError.slug,
-                title=UnsupportedMediaTypeError.title,
-                detail=f"request body must be application/json, not {media_type or 'unlabelled'}",
-            )
+            refusal = unsupported_media_type(media_type, self.accepted(scope["path"]))
+            await _send_invalid(send, scope, refusal)
             return
         if declared is not None and int(declared) > self.max_body_bytes:
             await self._too_large(send, scope)
@@ -257,4 +257,5 @@ async def _send_invalid(send: Send, scope: Scope, exc: DomainError) -> None:
         title=exc.title,
         detail=exc.detail,
         errors=exc.errors,
+        extensions=exc.extensions,
     )

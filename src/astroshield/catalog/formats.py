@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from astroshield.api.media_types import unsupported_media_type
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.formats.omm import (
     KVN_MARKER,
@@ -25,10 +26,12 @@ from astroshield.astro.formats.omm import (
     scan_omm_xml,
 )
 from astroshield.astro.formats.tle import TLE, TLEError, scan_tles
-from astroshield.errors import FieldError, InvalidInputError, UnsupportedMediaTypeError
+from astroshield.errors import FieldError, InvalidInputError
 
-# Media types the upload endpoint reads, besides JSON (which every endpoint accepts).
-UPLOAD_MEDIA_TYPES = frozenset({"text/plain", "application/xml", "text/xml", "text/csv"})
+# Media types the upload endpoint reads: TLE or KVN OMM text, OMM JSON, XML and CSV.
+UPLOAD_MEDIA_TYPES = frozenset(
+    {"text/plain", "application/json", "application/xml", "text/xml", "text/csv"}
+)
 # Problems listed in full in a 422 or an import report; the rest are only counted.
 PROBLEMS_SHOWN = 20
 
@@ -100,10 +103,7 @@ def _scan(text: str, media_type: str) -> Iterator[tuple[int | None, ElementSet |
         return scan_omm_csv(text)
     if media_type == "text/plain":
         return scan_omm_kvn(text) if KVN_MARKER in text else scan_tles(text)
-    raise UnsupportedMediaTypeError(
-        f"element sets are read from text/plain (TLE or KVN OMM), application/json, "
-        f"application/xml or text/csv, not {media_type or 'unlabelled'}"
-    )
+    raise unsupported_media_type(media_type, UPLOAD_MEDIA_TYPES)
 
 
 def parse_upload(body: bytes, media_type: str, *, strict: bool = False) -> ParsedUpload:

@@ -292,6 +292,11 @@ class CatalogRepository:
 
     # ------------------------------------------------ platform review of every overlay
 
+    async def visible_element_set(self, set_id: int) -> ElementSetRecord | None:
+        """One set by id when the viewer may see it (public, or its own overlay)."""
+        statement = select(ElementSetRecord).where(ElementSetRecord.id == set_id, self._visible())
+        return await self._first(statement)
+
     async def any_element_set(self, set_id: int) -> ElementSetRecord | None:
         """The set whatever its visibility: for platform administrators only."""
         return await self.session.get(ElementSetRecord, set_id)

@@ -82,11 +82,10 @@ def _element_set_after(page: PageRequest) -> tuple[datetime, int | None] | None:
 
 
 def _element_set(record: ElementSetRecord) -> ElementSetRead:
-    """The set as its reader may see it: who uploaded it and its id only on the reader's
-    own overlay (a public set's uploader may be another organisation's user)."""
+    """The set as its reader may see it: who uploaded it only on the reader's own overlay
+    (a public set's uploader may be another organisation's user)."""
     read = ElementSetRead.model_validate(record)
     if not record.overlay:
-        read.id = None
         read.uploaded_by = None
     return read
 
@@ -189,10 +188,18 @@ async def list_element_sets(
                     {"type": "string"}, example_text("iss.tle"), "ISS as a 3-line TLE"
                 ),
                 "application/json": {
-                    "schema": {"type": "array", "items": {"type": "object"}},
+                    "schema": {
+                        "oneOf": [
+                            {"type": "array", "items": {"type": "object"}},
+                            {"type": "object"},
+                        ]
+                    },
                     "example": ISS_OMM_JSON,
                 },
                 "application/xml": text_body(
+                    {"type": "string"}, example_text("iss_omm.xml"), "ISS as CCSDS OMM XML"
+                ),
+                "text/xml": text_body(
                     {"type": "string"}, example_text("iss_omm.xml"), "ISS as CCSDS OMM XML"
                 ),
                 "text/csv": text_body(

@@ -51,8 +51,8 @@ class ElementSetRead(ResponseModel):
     and 6, as written in a TLE), and where the set came from."""
 
     id: int | None = Field(
-        description="the set's id when it is your organisation's overlay (to have it "
-        "published), else null"
+        description="the set's id: choose it for an analysis (``element_set_id`` of "
+        "POST /trajectory/propagate and /analyze) or, on your overlay, to have it published"
     )
     catalog_number: str
     epoch: datetime

@@ -539,6 +539,14 @@ async def element_set_in_force(
     return await CatalogRepository(session, organisation_id).element_set_at(catalog_number, at)
 
 
+async def visible_element_set(
+    session: AsyncSession, organisation_id: uuid.UUID, set_id: int
+) -> ElementSetRecord | None:
+    """One set by id as the organisation sees the catalog (public or its own overlay);
+    None for an unknown id and for another organisation's overlay."""
+    return await CatalogRepository(session, organisation_id).visible_element_set(set_id)
+
+
 async def latest_element_sets(
     session: AsyncSession,
     organisation_id: uuid.UUID,

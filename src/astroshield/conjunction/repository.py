@@ -86,8 +86,8 @@ class ConjunctionRepository:
             statement = statement.where(event.tca >= filters.tca_after)
         if filters.tca_before is not None:
             statement = statement.where(event.tca < filters.tca_before)
-        if filters.status is not None:
-            statement = statement.where(event.status == filters.status)
+        if filters.state is not None:
+            statement = statement.where(event.status == filters.state)
         return (await self.session.execute(statement)).scalars().all()
 
     async def passed_open_events(self, now: datetime) -> Sequence[ConjunctionEvent]:

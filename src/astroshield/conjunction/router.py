@@ -73,11 +73,14 @@ HbrQuery = Annotated[
                     example_text("annex_cdm.kvn"),
                     "CCSDS 508.0-B-1 annex CDM, KVN (object 12345 must be your spacecraft)",
                 ),
-                "application/xml": text_body(
-                    {"type": "string"},
-                    example_text("annex_cdm.xml"),
-                    "CCSDS 508.0-B-1 annex CDM, XML (object 12345 must be your spacecraft)",
-                ),
+                **{
+                    media: text_body(
+                        {"type": "string"},
+                        example_text("annex_cdm.xml"),
+                        "CCSDS 508.0-B-1 annex CDM, XML (object 12345 must be your spacecraft)",
+                    )
+                    for media in sorted(intake.XML_MEDIA_TYPES)
+                },
             },
         }
     },
@@ -127,9 +130,14 @@ async def list_conjunctions(
     spacecraft_id: uuid.UUID | None = None,
     tca_after: UTCDatetime | None = None,
     tca_before: UTCDatetime | None = None,
-    event_status: Annotated[EventStatus | None, Query(alias="status")] = None,
+    state: Annotated[EventStatus | None, Query(description="open or closed")] = None,
+    event_status: Annotated[
+        EventStatus | None,
+        Query(alias="status", deprecated=True, description="the old name of state"),
+    ] = None,
 ) -> Page[ConjunctionEventRead]:
     """The organisation's conjunction events by TCA, oldest first."""
+    state = events.state_filter(state, event_status)
     if tca_after is not None and tca_before is not None and tca_after >= tca_before:
         raise InvalidInputError(
             "tca_after must be before tca_before",
@@ -140,7 +148,7 @@ async def list_conjunctions(
         spacecraft_id=spacecraft_id,
         tca_after=tca_after,
         tca_before=tca_before,
-        status=event_status.value if event_status else None,
+        state=state.value if state else None,
     )
     after_tca = cursor_value(page, "t", datetime)
     after_id = cursor_value(page, "id", uuid.UUID)

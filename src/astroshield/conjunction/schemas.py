@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field
 
 from astroshield.api.schemas import RequestModel, ResponseModel, UTCDatetime
 from astroshield.astro.conjunction.risk import Tier, Trend
@@ -23,7 +23,7 @@ class EventFilter:
     spacecraft_id: uuid.UUID | None = None
     tca_after: datetime | None = None
     tca_before: datetime | None = None
-    status: str | None = None
+    state: str | None = None
 
 
 # Examples for /docs: the CCSDS 508.0-B-1 annex CDM as this service stores it.
@@ -39,7 +39,7 @@ _EVENT_EXAMPLE: dict[str, Any] = {
     "pc": 1.378e-09,
     "tier": "green",
     "tier_basis": "pc",
-    "status": "closed",
+    "state": "closed",
     "source": "cdm",
     "created_at": "2026-12-01T08:10:00Z",
     "updated_at": "2026-12-01T08:10:00Z",
@@ -83,7 +83,10 @@ class ConjunctionEventRead(ResponseModel):
     pc: float | None
     tier: Tier
     tier_basis: str
-    status: EventStatus
+    state: EventStatus = Field(
+        validation_alias=AliasChoices("state", "status"),  # the column is still status
+        description="open until its TCA has passed, then closed",
+    )
     source: EventSource
     window_edge: WindowEdge | None = Field(
         default=None,

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,19 @@ _UNIQUE_FIELDS = {
 class SpacecraftFilter:
     mode: str | None = None
     name_contains: str | None = None
+    # The health in force at ``now`` (an expired override no longer counts).
+    health: str | None = None
+    now: datetime | None = None
+
+
+def health_at(now: datetime) -> ColumnElement[str]:
+    """The health in force at ``now``, in SQL: the stored health, unless it was an override
+    that has expired since (spacecraft.health.health_now, the same rule in Python)."""
+    expired = and_(
+        Spacecraft.override_expires_at.is_not(None), Spacecraft.override_expires_at <= now
+    )
+    behind = func.coalesce(Spacecraft.telemetry_health, Spacecraft.reported_health, "unknown")
+    return case((expired, behind), else_=Spacecraft.health)
 
 
 class SpacecraftRepository:
@@ -62,7 +75,23 @@ class SpacecraftRepository:
         if filters.name_contains:
             pattern = f"%{escape_like(filters.name_contains)}%"
             statement = statement.where(Spacecraft.name.ilike(pattern, escape="\\"))
+        if filters.health is not None and filters.now is not None:
+            statement = statement.where(health_at(filters.now) == filters.health)
         return (await self.session.execute(statement)).scalars().all()
+
+    async def get_locked(self, spacecraft_id: uuid.UUID) -> Spacecraft | None:
+        """The spacecraft read again and its row held until the commit, so that two
+        transactions changing its status one after the other, each sees what the other
+        committed (what the session held of the row is replaced). FOR NO KEY UPDATE: rows
+        inserted that reference the spacecraft (a telemetry batch) hold a key-share lock on
+        it, which FOR UPDATE would wait for, deadlocking two concurrent batches."""
+        statement = (
+            self._readable()
+            .where(Spacecraft.id == spacecraft_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def names(self) -> Sequence[str]:
         statement = select(Spacecraft.name).where(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.db import session_scope
 from astroshield.errors import FieldError, InvalidInputError
+from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
 from astroshield.spacecraft.service import get_spacecraft
 from astroshield.telemetry.repository.archive import TelemetryRepository
@@ -44,13 +45,25 @@ async def _export_chunks(
     parameters: Mapping[int, str],
     start: datetime,
     stop: datetime,
+    output: str,
+    spacecraft_id: uuid.UUID | None,
 ) -> AsyncIterator[Sequence[tuple[int, datetime, float]]]:
     # Its own session: the response streams after the request's unit of work finished.
-    async with session_scope(sessionmaker) as session:
-        async for chunk in TelemetryRepository(session).stream_samples(
-            list(parameters), start, stop, chunk_rows=EXPORT_CHUNK_ROWS
-        ):
-            yield chunk
+    # The span lasts as long as the stream, inside the request's (which ends with it).
+    rows = 0
+    with span(
+        "telemetry.export",
+        spacecraft_id=str(spacecraft_id) if spacecraft_id else None,
+        format=output,
+        parameters=len(parameters),
+    ):
+        async with session_scope(sessionmaker) as session:
+            async for chunk in TelemetryRepository(session).stream_samples(
+                list(parameters), start, stop, chunk_rows=EXPORT_CHUNK_ROWS
+            ):
+                rows += len(chunk)
+                yield chunk
+        annotate(rows=rows)
 
 
 async def export_csv(
@@ -58,9 +71,10 @@ async def export_csv(
     parameters: Mapping[int, str],
     start: datetime,
     stop: datetime,
+    spacecraft_id: uuid.UUID | None = None,
 ) -> AsyncIterator[bytes]:
     yield b"parameter,time,value\r\n"
-    async for chunk in _export_chunks(sessionmaker, parameters, start, stop):
+    async for chunk in _export_chunks(sessionmaker, parameters, start, stop, "csv", spacecraft_id):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerows(
@@ -108,12 +122,14 @@ async def export_parquet(
     parameters: Mapping[int, str],
     start: datetime,
     stop: datetime,
+    spacecraft_id: uuid.UUID | None = None,
 ) -> AsyncIterator[bytes]:
     """One row group per database chunk, each sent as soon as it is encoded."""
     sink = _ChunkSink()
     writer = pq.ParquetWriter(sink, EXPORT_SCHEMA, compression="zstd")
+    chunks = _export_chunks(sessionmaker, parameters, start, stop, "parquet", spacecraft_id)
     try:
-        async for chunk in _export_chunks(sessionmaker, parameters, start, stop):
+        async for chunk in chunks:
             table = pa.table(
                 {
                     "parameter": [parameters[row[0]] for row in chunk],

@@ -9,13 +9,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import ConfigDict, Field, model_validator
 
 from astroshield.api.deps import ActorDep, SessionDep, require_scope
 from astroshield.api.schemas import RequestModel, ResponseModel
+from astroshield.api.state import state_of
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
+from astroshield.spacecraft.service import StatusCache
 from astroshield.telemetry import limits_service
 
 router = APIRouter(prefix="/spacecraft/{spacecraft_id}/telemetry", tags=["telemetry"])
@@ -113,8 +115,10 @@ async def put_limits(
     writer: Writer,
     session: SessionDep,
     actor: ActorDep,
+    request: Request,
 ) -> LimitSetRead:
-    """Create or replace the limit set; it applies from the next ingested sample."""
+    """Create or replace the limit set; it applies from the next ingested sample. Its
+    alarm counts in the spacecraft's health only while the limit set is enabled."""
     found = await limits_service.save_limit_set(
         session,
         writer,
@@ -124,5 +128,6 @@ async def put_limits(
         min_violations=data.min_violations,
         enabled=data.enabled,
         actor=actor,
+        cache=state_of(request).component(StatusCache),
     )
     return _read(found)

@@ -10,6 +10,9 @@ The consecutive-violation count lives in ``telemetry_limit_state`` so that
 ``min_violations`` spans batches. The engine is fed only when the alarm level of a
 parameter changes: its rules have no ``for`` duration, so repeating an unchanged value
 could not change the alert, and a 10 000-sample batch costs a handful of queries.
+
+Whenever an alarm is raised or cleared, the spacecraft's health is derived again from its
+open limit alarms in the same transaction (``spacecraft.service.apply_telemetry_alarms``).
 """
 
 from __future__ import annotations
@@ -25,10 +28,18 @@ from astroshield.alerts.models import AlertRule
 from astroshield.alerts.notifiers import Notification
 from astroshield.alerts.service import observe_alert
 from astroshield.audit.service import Actor, record
+from astroshield.db import utcnow
 from astroshield.errors import FieldError, InvalidInputError, NotFoundError
 from astroshield.security.principal import Principal
+from astroshield.spacecraft.health import TelemetryAlarm
 from astroshield.spacecraft.models import Spacecraft
-from astroshield.spacecraft.service import get_spacecraft
+from astroshield.spacecraft.service import (
+    StatusCache,
+    apply_telemetry_alarms,
+    forget_status,
+    get_spacecraft,
+    telemetry_drives_health,
+)
 from astroshield.telemetry.dictionary import parameter_of
 from astroshield.telemetry.limits_models import TelemetryLimitSet, TelemetryLimitState
 from astroshield.telemetry.models import TelemetryParameter
@@ -48,6 +59,7 @@ IN_LIMITS = "in_limits"
 _ENGINE_THRESHOLDS = {"info": 0.5, "warning": 1.5, "critical": 3.5}
 _ENGINE_CLEAR = 0.5
 _LIMITABLE_TYPES = frozenset({"float", "int", "enum", "bool"})
+_LEVEL_NAMES = frozenset(level.value for level in Level)
 
 Ranges = Mapping[str, tuple[float | None, float | None]]
 
@@ -107,8 +119,29 @@ async def apply_limits(
             rule = await _ensure_rule(repository, spacecraft, limit_set, parameter)
             for transition in transitions[parameter.id]:
                 await _raise_or_clear(session, rule, parameter, transition, now, outcome)
+    await _derive_health(repository, spacecraft, changed=bool(transitions), now=now)
     await session.flush()
     return outcome
+
+
+async def _derive_health(
+    repository: LimitsRepository, spacecraft: Spacecraft, *, changed: bool, now: datetime
+) -> None:
+    """Hand the spacecraft's open limit alarms to its health when one was raised or cleared
+    (or the first time its limits apply); otherwise its health is only rechecked for an
+    expired override, which costs no query."""
+
+    async def open_alarms() -> list[TelemetryAlarm]:
+        return [
+            TelemetryAlarm(parameter, Level(level), alert_id)
+            for alert_id, parameter, level in await repository.open_alarms(spacecraft.id)
+            if level in _LEVEL_NAMES  # a latched alarm back in limits says "in_limits"
+        ]
+
+    reread = changed or not telemetry_drives_health(spacecraft)
+    await apply_telemetry_alarms(
+        repository.session, spacecraft, open_alarms if reread else None, now
+    )
 
 
 def _feed(
@@ -252,8 +285,11 @@ async def save_limit_set(
     min_violations: int,
     enabled: bool,
     actor: Actor,
+    cache: StatusCache | None = None,
 ) -> FoundLimitSet:
-    """Create or replace the parameter's limit set (effective for the next sample)."""
+    """Create or replace the parameter's limit set (effective for the next sample). An
+    alarm of a limit set being disabled (or enabled again) leaves (or joins) the health
+    (its cached status in ``cache`` is dropped)."""
     spacecraft = await get_spacecraft(session, principal.organisation_id, spacecraft_id)
     parameter = await parameter_of(session, spacecraft_id, name)
     row, state = await _save_limit_set(
@@ -265,6 +301,10 @@ async def save_limit_set(
         enabled=enabled,
         actor=actor,
     )
+    if telemetry_drives_health(spacecraft):
+        await _derive_health(LimitsRepository(session), spacecraft, changed=True, now=utcnow())
+        if cache is not None:
+            forget_status(session, cache, (spacecraft.organisation_id, spacecraft.id))
     return FoundLimitSet(parameter.name, row, state)
 
 

@@ -190,11 +190,12 @@ async def put_parameters(
         "requestBody": {
             "required": True,
             "content": {
-                "application/xml": text_body(
+                media: text_body(
                     {"type": "string"},
                     DEMO_XTCE_PATH.read_text(encoding="utf-8"),
                     "XTCE 1.2 definition of the demo spacecraft ASTRODEMO (two packets)",
                 )
+                for media in ("application/xml", "text/xml", "application/xtce+xml")
             },
         }
     },
@@ -368,12 +369,12 @@ async def export(
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "parquet":
         return StreamingResponse(
-            export_parquet(sessionmaker, selected, start, stop),
+            export_parquet(sessionmaker, selected, start, stop, spacecraft_id),
             media_type="application/vnd.apache.parquet",
             headers=headers,
         )
     return StreamingResponse(
-        export_csv(sessionmaker, selected, start, stop),
+        export_csv(sessionmaker, selected, start, stop, spacecraft_id),
         media_type="text/csv; charset=utf-8",
         headers=headers,
     )

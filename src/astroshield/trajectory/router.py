@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from astroshield.api.deps import SettingsDep, require_scope, session_of
+from astroshield.api.pagination import MAX_ID
 from astroshield.api.schemas import UTCDatetime
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
-from astroshield.trajectory import service
+from astroshield.trajectory import objects, service
 from astroshield.trajectory.schemas import (
     Analysis,
     AnalyzeRequest,
@@ -57,12 +58,19 @@ async def propagate(
     body: PropagateRequest,
     request: Request,
     settings: SettingsDep,
-    _principal: CatalogReader,
+    principal: CatalogReader,
     output: FormatQuery = None,
 ) -> Ephemeris | Response:
-    """Ephemeris of an element set (SGP4) or a state vector (two-body) in TEME, GCRF or ITRF."""
+    """Ephemeris of an element set (SGP4) or a state vector (two-body) in TEME, GCRF or ITRF.
+
+    The element set: TLE lines, OMM fields, a ``catalog_number`` or one of your spacecraft
+    (``spacecraft_id``), the last two with the newest set your organisation's analyses use
+    or the one ``element_set_id`` chooses."""
     service.check_propagation(body, settings)
-    states = await run_in_threadpool(service.propagate_request, body)
+    resolved = None
+    if body.state is None:
+        resolved = await objects.resolve_source(session_of(request), principal, body)
+    states = await run_in_threadpool(service.propagate_request, body, resolved)
     return await run_in_threadpool(_render, request, output, states, body.frame)
 
 
@@ -88,7 +96,7 @@ async def spacecraft_ephemeris(
     service.check_window(
         start, stop, step_s, max_days=max_days, max_points=max_points, location="query"
     )
-    elements = await service.spacecraft_element_set(
+    elements = await objects.spacecraft_element_set(
         session_of(request), principal, spacecraft_id, start
     )
     times = service.sample_times(start, stop, step_s)
@@ -98,20 +106,59 @@ async def spacecraft_ephemeris(
 
 @router.post("/trajectory/analyze")
 async def analyze(
-    body: AnalyzeRequest, settings: SettingsDep, _principal: CatalogReader
+    body: AnalyzeRequest, request: Request, settings: SettingsDep, principal: CatalogReader
 ) -> Analysis:
-    """Orbit summary, passes over the given stations, eclipses, lifetime and ground track."""
-    return await run_in_threadpool(service.analyze, body, settings)
+    """Orbit summary, passes over the given stations, eclipses, lifetime and ground track
+    (of TLE lines, OMM fields, a ``catalog_number`` or a ``spacecraft_id``)."""
+    service.check_analysis(body, settings)
+    resolved = await objects.resolve_source(session_of(request), principal, body)
+    return await run_in_threadpool(service.analyze, body, resolved)
+
+
+_PNG_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {PNG_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
+}
 
 
 @router.post(
-    "/trajectory/analyze/ground-track.png",
-    response_class=Response,
-    responses={200: {"content": {PNG_MEDIA_TYPE: {}}}},
+    "/trajectory/analyze/ground-track.png", response_class=Response, responses=_PNG_RESPONSES
 )
 async def ground_track_png(
-    body: AnalyzeRequest, settings: SettingsDep, _principal: CatalogReader
+    body: AnalyzeRequest, request: Request, settings: SettingsDep, principal: CatalogReader
 ) -> Response:
     """The ground track of the same request as a PNG map."""
-    png = await run_in_threadpool(service.ground_track_png, body, settings)
+    service.check_analysis(body, settings)
+    resolved = await objects.resolve_source(session_of(request), principal, body)
+    png = await run_in_threadpool(service.ground_track_png, body, resolved)
+    return Response(png, media_type=PNG_MEDIA_TYPE)
+
+
+@router.get(
+    "/spacecraft/{spacecraft_id}/ground-track.png",
+    response_class=Response,
+    responses=_PNG_RESPONSES,
+)
+async def spacecraft_ground_track_png(
+    spacecraft_id: uuid.UUID,
+    request: Request,
+    settings: SettingsDep,
+    principal: SpacecraftReader,
+    start: Annotated[UTCDatetime | None, Query(description="default: now")] = None,
+    stop: Annotated[
+        UTCDatetime | None, Query(description="default: three orbital periods after start")
+    ] = None,
+    step_s: Annotated[float, Query(ge=1, le=3600)] = 60.0,
+    element_set_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """The ground track of one of your spacecraft as a PNG map, from the newest element set
+    your organisation's analyses use for its catalog number (or ``element_set_id``)."""
+    body, resolved = await service.spacecraft_ground_track(
+        session_of(request),
+        principal,
+        settings,
+        spacecraft_id,
+        (start, stop, step_s),
+        element_set_id,
+    )
+    png = await run_in_threadpool(service.ground_track_png, body, resolved)
     return Response(png, media_type=PNG_MEDIA_TYPE)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
 from astroshield.api.examples import ISS_TLE
+from astroshield.api.pagination import MAX_ID
 from astroshield.api.schemas import UTCDatetime
 
 Frame = Literal["TEME", "GCRF", "ITRF"]
@@ -40,27 +42,59 @@ class StateInput(_Strict):
     frame: Frame = "GCRF"
 
 
-class ElementsInput(_Strict):
-    """One SGP4 element set: TLE lines or the fields of one CelesTrak/CCSDS OMM JSON object."""
+ElementSetId = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_ID,
+        description="one set of the object's history (the ids listed by "
+        "GET /api/v1/catalog/objects/{n}/element-sets); default: the newest set your "
+        "organisation's analyses use",
+    ),
+]
+
+
+class ObjectSource(_Strict):
+    """Exactly one element source: TLE lines, the fields of one CelesTrak/CCSDS OMM JSON
+    object, a catalog number or one of your spacecraft (its catalog number's elements)."""
+
+    SOURCES: ClassVar[tuple[str, ...]] = ("tle", "omm", "catalog_number", "spacecraft_id")
 
     tle: TleInput | None = None
     omm: dict[str, OmmScalar] | None = Field(default=None, max_length=64)
+    catalog_number: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=9,
+        description="NORAD catalog number (digits or Alpha-5): the object's element set",
+        examples=["25544"],
+    )
+    spacecraft_id: uuid.UUID | None = Field(
+        default=None, description="one of your spacecraft: the element set of its catalog number"
+    )
+    element_set_id: ElementSetId | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> ElementsInput:
-        given = [name for name in ("tle", "omm") if getattr(self, name) is not None]
+    def _one_source(self) -> ObjectSource:
+        given = [name for name in self.SOURCES if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of tle or omm")
+            raise ValueError(f"give exactly one of {', '.join(self.SOURCES)}")
         return self
 
 
-class PropagateRequest(_Strict):
-    """The object (``tle``, ``omm`` or a ``state`` vector, exactly one) and the output grid.
+class ElementsInput(ObjectSource):
+    """One SGP4 element set: TLE lines, OMM fields, a catalog number or a spacecraft."""
+
+
+class PropagateRequest(ObjectSource):
+    """The object (``tle``, ``omm``, ``catalog_number``, ``spacecraft_id`` or a ``state``
+    vector, exactly one) and the output grid.
 
     Element sets are propagated with SGP4; a state vector with two-body (Keplerian) motion,
     which ignores J2 and drag: fine for minutes to hours near its epoch, not for days.
     """
 
+    SOURCES: ClassVar[tuple[str, ...]] = (*ObjectSource.SOURCES, "state")
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -70,25 +104,29 @@ class PropagateRequest(_Strict):
                     "stop": "2024-10-31T15:30:00Z",
                     "step_s": 300,
                     "frame": "GCRF",
-                }
+                },
+                {
+                    "catalog_number": "25544",
+                    "start": "2024-10-31T14:00:00Z",
+                    "stop": "2024-10-31T15:30:00Z",
+                    "step_s": 300,
+                },
+                {
+                    "spacecraft_id": "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b",
+                    "element_set_id": 42,
+                    "start": "2024-10-31T14:00:00Z",
+                    "stop": "2024-10-31T15:30:00Z",
+                    "frame": "ITRF",
+                },
             ]
         }
     )
 
-    tle: TleInput | None = None
-    omm: dict[str, OmmScalar] | None = Field(default=None, max_length=64)
     state: StateInput | None = None
     start: UTCDatetime
     stop: UTCDatetime
     step_s: float = Field(default=60.0, gt=0, le=86_400)
     frame: Frame = "GCRF"
-
-    @model_validator(mode="after")
-    def _one_source(self) -> PropagateRequest:
-        given = [name for name in ("tle", "omm", "state") if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of tle, omm or state")
-        return self
 
 
 class ObjectInfo(BaseModel):
@@ -97,6 +135,11 @@ class ObjectInfo(BaseModel):
     object_id: str | None
     element_epoch: datetime | None
     propagator: Literal["SGP4", "two-body"]
+    element_set_id: int | None = Field(
+        default=None,
+        description="the catalog element set used (catalog_number or spacecraft_id input); "
+        "null for TLE lines, OMM fields or a state vector",
+    )
 
 
 class PropagationError(BaseModel):
@@ -138,7 +181,17 @@ class AnalyzeRequest(ElementsInput):
                         {"name": "Svalbard", "lat_deg": 78.23, "lon_deg": 15.39, "alt_km": 0.5}
                     ],
                     "min_elevation_deg": 5,
-                }
+                },
+                {
+                    "catalog_number": "25544",
+                    "start": "2024-10-31T14:00:00Z",
+                    "stop": "2024-10-31T20:00:00Z",
+                },
+                {
+                    "spacecraft_id": "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b",
+                    "start": "2024-10-31T14:00:00Z",
+                    "stop": "2024-10-31T20:00:00Z",
+                },
             ]
         }
     )

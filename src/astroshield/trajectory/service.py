@@ -10,11 +10,10 @@ for short arcs. The numerical work is synchronous; the router runs it in a worke
 from __future__ import annotations
 
 import io
-import json
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,18 +42,15 @@ from astroshield.astro.dynamics.orbit import (
 )
 from astroshield.astro.dynamics.propagation import SGP4ErrorCode, propagate
 from astroshield.astro.formats.oem import Oem, OemHeader, OemMetadata, OemSegment, dumps_kvn
-from astroshield.astro.formats.omm import OMMError, parse_omm_json
-from astroshield.astro.formats.tle import TLEError, parse_tle
 from astroshield.astro.ground.eclipse import eclipse_intervals
 from astroshield.astro.ground.groundtrack import StationMarker, ground_track, ground_track_plot
 from astroshield.astro.ground.lifetime import orbital_lifetime
 from astroshield.astro.ground.passes import GroundStation, passes
-from astroshield.catalog.service import element_set_in_force, to_element_set
 from astroshield.config import Settings
 from astroshield.errors import ConflictError, FieldError, InvalidInputError
 from astroshield.observability.tracing import annotate, span
 from astroshield.security.principal import Principal
-from astroshield.spacecraft.service import get_spacecraft
+from astroshield.trajectory.objects import Resolved, spacecraft_elements
 from astroshield.trajectory.schemas import (
     Analysis,
     AnalyzeRequest,
@@ -65,13 +61,11 @@ from astroshield.trajectory.schemas import (
     LifetimeRead,
     MeanElements,
     ObjectInfo,
-    OmmScalar,
     OsculatingElements,
     PassRead,
     PropagateRequest,
     PropagationError,
     StateInput,
-    TleInput,
 )
 
 FloatArray = NDArray[np.float64]
@@ -82,30 +76,6 @@ _MICROSECONDS_PER_SECOND = 1_000_000
 
 
 # ------------------------------------------------------------------------------ inputs
-
-
-def elements_from_input(tle: TleInput | None, omm: dict[str, OmmScalar] | None) -> ElementSet:
-    """The element set of a request body, or a 422 naming the TLE line/columns or OMM key."""
-    if tle is not None:
-        try:
-            return parse_tle(tle.line1, tle.line2, tle.name).elements
-        except TLEError as error:
-            field = f"line{error.line}" if error.line in (1, 2) else "name"
-            raise InvalidInputError(
-                f"invalid TLE: {error}", errors=[FieldError(["body", "tle", field], str(error))]
-            ) from None
-    if omm is not None:
-        try:
-            (elements,) = parse_omm_json(json.dumps(omm))
-        except OMMError as error:
-            loc = ["body", "omm", *([error.keyword] if error.keyword else [])]
-            raise InvalidInputError(
-                f"invalid OMM: {error}", errors=[FieldError(loc, error.reason)]
-            ) from None
-        return elements
-    raise InvalidInputError(
-        "no element set given", errors=[FieldError(["body"], "give tle or omm")]
-    )
 
 
 def check_window(
@@ -137,7 +107,8 @@ def check_window(
             errors=[FieldError([location, "stop"], f"at most {max_days:g} days after start")],
         )
     if step_s is not None and max_points is not None:
-        points = math.floor((stop - start).total_seconds() / step_s) + 1
+        intervals = (stop - start).total_seconds() / step_s  # inf for a subnormal step
+        points = math.floor(intervals) + 1 if math.isfinite(intervals) else max_points + 1
         if points > max_points:
             raise InvalidInputError(
                 f"{points} points requested; at most {max_points} are allowed",
@@ -176,13 +147,16 @@ class States:
     info: ObjectInfo
 
 
-def _info(elements: ElementSet | None, propagator: str) -> ObjectInfo:
+def _info(
+    elements: ElementSet | None, propagator: str, element_set_id: int | None = None
+) -> ObjectInfo:
     return ObjectInfo(
         catalog_number=elements.catalog_number if elements else None,
         object_name=elements.object_name if elements else None,
         object_id=elements.object_id if elements else None,
         element_epoch=elements.epoch if elements else None,
         propagator="SGP4" if propagator == "SGP4" else "two-body",
+        element_set_id=element_set_id,
     )
 
 
@@ -200,7 +174,12 @@ def _rotate(
 
 
 @span("trajectory.propagate", propagator="sgp4")
-def propagate_elements(elements: ElementSet, times: NDArray[np.datetime64], frame: Frame) -> States:
+def propagate_elements(
+    elements: ElementSet,
+    times: NDArray[np.datetime64],
+    frame: Frame,
+    element_set_id: int | None = None,
+) -> States:
     annotate(points=len(times), frame=frame)
     result = propagate([elements], times)
     codes = result.error_codes[0].copy()
@@ -210,7 +189,7 @@ def propagate_elements(elements: ElementSet, times: NDArray[np.datetime64], fram
     if ok.any():
         r_ok, v_ok = _rotate("TEME", frame, result.r_km[0][ok], result.v_km_s[0][ok], times[ok])
         r[ok], v[ok] = np.atleast_2d(r_ok), np.atleast_2d(v_ok)
-    return States(times, r, v, codes, _info(elements, "SGP4"))
+    return States(times, r, v, codes, _info(elements, "SGP4", element_set_id))
 
 
 def _check_state(r0: FloatArray, v0: FloatArray) -> float:
@@ -275,12 +254,14 @@ def propagate_state(state: StateInput, times: NDArray[np.datetime64], frame: Fra
     return States(times, np.atleast_2d(r), np.atleast_2d(v), codes, _info(None, "two-body"))
 
 
-def propagate_request(request: PropagateRequest) -> States:
+def propagate_request(request: PropagateRequest, resolved: Resolved | None) -> States:
+    """The request's ephemeris: its state vector's, else the resolved element set's."""
     times = sample_times(request.start, request.stop, request.step_s)
-    if request.state is not None:
-        return propagate_state(request.state, times, request.frame)
-    elements = elements_from_input(request.tle, request.omm)
-    return propagate_elements(elements, times, request.frame)
+    if resolved is not None:
+        return propagate_elements(resolved.elements, times, request.frame, resolved.element_set_id)
+    if request.state is None:  # the body validator lets exactly one source through
+        raise InvalidInputError("no object given", errors=[FieldError(["body"], "no object")])
+    return propagate_state(request.state, times, request.frame)
 
 
 def _vector(row: FloatArray) -> list[float]:
@@ -401,20 +382,20 @@ def _stations(request: AnalyzeRequest) -> list[GroundStation]:
     ]
 
 
-def check_analysis(request: AnalyzeRequest, settings: Settings) -> ElementSet:
+def check_analysis(request: AnalyzeRequest, settings: Settings, *, location: str = "body") -> None:
     check_window(
         request.start,
         request.stop,
         request.ground_track_step_s,
         max_days=settings.trajectory_analysis_max_days,
         max_points=settings.trajectory_max_points,
+        location=location,
     )
-    return elements_from_input(request.tle, request.omm)
 
 
 @span("trajectory.analyze")
-def analyze(request: AnalyzeRequest, settings: Settings) -> Analysis:
-    elements = check_analysis(request, settings)
+def analyze(request: AnalyzeRequest, resolved: Resolved) -> Analysis:
+    elements = resolved.elements
     start, stop = request.start.astimezone(UTC), request.stop.astimezone(UTC)
     found_passes = [
         PassRead(
@@ -452,7 +433,7 @@ def analyze(request: AnalyzeRequest, settings: Settings) -> Analysis:
     if track.error_codes.any():
         warnings.append("SGP4 failed for part of the window (see null ground-track points)")
     return Analysis(
-        object=_info(elements, "SGP4"),
+        object=_info(elements, "SGP4", resolved.element_set_id),
         start=start,
         stop=stop,
         mean_elements=_mean_elements(elements),
@@ -480,11 +461,13 @@ def analyze(request: AnalyzeRequest, settings: Settings) -> Analysis:
 
 
 @span("trajectory.ground_track")
-def ground_track_png(request: AnalyzeRequest, settings: Settings) -> bytes:
-    elements = check_analysis(request, settings)
+def ground_track_png(request: AnalyzeRequest, resolved: Resolved) -> bytes:
+    """The ground track of ``start..stop`` every ``ground_track_step_s`` as a PNG map."""
+    elements = resolved.elements
     track = ground_track(
         elements, sample_times(request.start, request.stop, request.ground_track_step_s)
     )
+    annotate(points=len(track.times))
     buffer = io.BytesIO()
     label = elements.object_name or elements.catalog_number
     ground_track_plot(
@@ -499,28 +482,44 @@ def ground_track_png(request: AnalyzeRequest, settings: Settings) -> bytes:
     return buffer.getvalue()
 
 
+def default_track_window(
+    resolved: Resolved, start: datetime | None, stop: datetime | None
+) -> tuple[datetime, datetime]:
+    """``start`` (default now) to ``stop`` (default three orbital periods of the set later)."""
+    begin = start if start is not None else datetime.now(UTC).replace(microsecond=0)
+    if stop is not None:
+        return begin, stop
+    period_s = 86_400.0 / resolved.elements.mean_motion_rev_per_day
+    return begin, begin + timedelta(seconds=3 * period_s)
+
+
 # ------------------------------------------------------------------- spacecraft ephemeris
 
 
-async def spacecraft_element_set(
-    session: AsyncSession, principal: Principal, spacecraft_id: uuid.UUID, at: datetime
-) -> ElementSet:
-    """The element set in force at ``at`` for one of the caller's spacecraft, as its
-    organisation sees the catalog (its own overlay takes part, no one else's)."""
-    organisation_id = principal.organisation_id
-    spacecraft = await get_spacecraft(session, organisation_id, spacecraft_id)
-    if not spacecraft.catalog_number:
-        raise ConflictError(
-            f"spacecraft {spacecraft_id} has no catalog number, so no element set to propagate",
-            errors=[FieldError(["catalog_number"], "set the spacecraft's catalog number")],
-        )
-    record = await element_set_in_force(session, organisation_id, spacecraft.catalog_number, at)
-    if record is None:
-        raise ConflictError(
-            f"the catalog holds no element set for {spacecraft.catalog_number}; "
-            "import one (POST /api/v1/catalog/element-sets) first"
-        )
-    return to_element_set(record)
+async def spacecraft_ground_track(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    spacecraft_id: uuid.UUID,
+    window: tuple[datetime | None, datetime | None, float],
+    element_set_id: int | None,
+) -> tuple[AnalyzeRequest, Resolved]:
+    """The ground-track request of one of the caller's spacecraft over ``(start, stop,
+    step_s)`` from the query (defaults in :func:`default_track_window`), and its set."""
+    resolved = await spacecraft_elements(
+        session,
+        principal,
+        spacecraft_id,
+        element_set_id,
+        loc=["path", "spacecraft_id"],
+        set_loc=["query", "element_set_id"],
+    )
+    start, stop = default_track_window(resolved, window[0], window[1])
+    request = AnalyzeRequest(
+        spacecraft_id=spacecraft_id, start=start, stop=stop, ground_track_step_s=window[2]
+    )
+    check_analysis(request, settings, location="query")
+    return request, resolved
 
 
 def window_bounds(settings: Settings) -> tuple[float, int]:

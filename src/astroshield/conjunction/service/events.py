@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.astro.conjunction import risk
 from astroshield.astro.formats.cdm import Cdm, CdmWarning, dumps_kvn, dumps_xml, loads
-from astroshield.conjunction.models import ConjunctionCdm, ConjunctionEvent
+from astroshield.conjunction.models import ConjunctionCdm, ConjunctionEvent, EventStatus
 from astroshield.conjunction.repository import ConjunctionRepository
 from astroshield.conjunction.schemas import EventFilter
-from astroshield.errors import ConflictError, NotFoundError
+from astroshield.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 from astroshield.security.principal import Principal
 
 CdmFormat = Literal["kvn", "xml"]
@@ -30,6 +30,17 @@ class EventHistory:
     event: ConjunctionEvent
     cdms: Sequence[ConjunctionCdm]
     trend: risk.PcTrend
+
+
+def state_filter(state: EventStatus | None, status: EventStatus | None) -> EventStatus | None:
+    """``?state=``, or its deprecated alias ``?status=`` (an old client still gets the list
+    it asked for); both, disagreeing, is a 422."""
+    if state is not None and status is not None and state != status:
+        raise InvalidInputError(
+            f"state={state.value} and its deprecated alias status={status.value} disagree",
+            errors=[FieldError(["query", "status"], "deprecated alias of state: give state")],
+        )
+    return state if state is not None else status
 
 
 def stored_cdm(row: ConjunctionCdm) -> Cdm:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.alerts.notifiers import Notification
+from astroshield.api.media_types import unsupported_media_type
 from astroshield.astro.conjunction import risk
 from astroshield.astro.conjunction.hard_body import HbrInputs, SpacecraftRadius
 from astroshield.astro.conjunction.pc import DegenerateGeometryError
@@ -33,7 +34,6 @@ from astroshield.errors import (
     ConflictError,
     FieldError,
     InvalidInputError,
-    UnsupportedMediaTypeError,
 )
 from astroshield.observability.domain_metrics import (
     CDMS_INGESTED,
@@ -85,7 +85,7 @@ def _format_of(media_type: str) -> CdmFormat:
         return "kvn"
     if media_type in XML_MEDIA_TYPES:
         return "xml"
-    raise UnsupportedMediaTypeError("a CDM is sent as text/plain (KVN) or application/xml (XML)")
+    raise unsupported_media_type(media_type, KVN_MEDIA_TYPES | XML_MEDIA_TYPES)
 
 
 def parse_cdm(body: bytes, media_type: str) -> tuple[Cdm, CdmFormat, str]:
@@ -171,8 +171,13 @@ def _ours(message: Cdm, registered: Collection[str]) -> _Pair:
                     ],
                 )
             return _Pair(number, secondary, other.object_name[:128])
+    numbers = [n for n in (first.catalog_number(), second.catalog_number()) if n is not None]
+    example = numbers[0] if numbers else "<catalog number>"
     raise InvalidInputError(
-        "neither object of the CDM is a spacecraft of your organisation",
+        f"neither object of the CDM (catalog numbers {' and '.join(numbers) or 'unknown'}) is "
+        "a spacecraft of your organisation; register yours first with POST /api/v1/spacecraft "
+        f'{{"name": "...", "catalog_number": "{example}"}} and send the CDM again',
+        extensions={"catalog_numbers": numbers},
         errors=[
             FieldError(
                 ["body", "OBJECT_DESIGNATOR"],

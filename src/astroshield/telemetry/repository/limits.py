@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from astroshield.alerts.models import AlertRule
+from astroshield.alerts.models import Alert, AlertRule
 from astroshield.telemetry.limits_models import TelemetryLimitSet, TelemetryLimitState
 from astroshield.telemetry.models import TelemetryParameter
 
@@ -65,3 +65,21 @@ class LimitsRepository:
     async def add(self, row: TelemetryLimitSet | TelemetryLimitState | AlertRule) -> None:
         self.session.add(row)
         await self.session.flush()
+
+    async def open_alarms(self, spacecraft_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str]]:
+        """``(alert id, parameter, level label)`` of the spacecraft's limit alarms whose
+        alert is firing or acknowledged (shelving does not change an alert's status), for
+        enabled limit sets: an operator who disables a parameter's limits discounts it."""
+        statement = (
+            select(Alert.id, TelemetryParameter.name, Alert.labels)
+            .join(TelemetryLimitSet, TelemetryLimitSet.alert_rule_id == Alert.rule_id)
+            .join(TelemetryParameter, TelemetryParameter.id == TelemetryLimitSet.parameter_id)
+            .where(
+                TelemetryParameter.spacecraft_id == spacecraft_id,
+                TelemetryLimitSet.enabled.is_(True),
+                Alert.status.in_(("firing", "acknowledged")),
+            )
+            .order_by(TelemetryParameter.name, Alert.id)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(alert_id, name, str(labels.get("level", ""))) for alert_id, name, labels in rows]
