@@ -10,7 +10,6 @@ skips. Screenshots go to ``$ASTROSHIELD_DOCS_SCREENSHOTS`` when set, else the te
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.conftest import UNLIMITED
-from tests.support.servers import free_port, service_process
+from tests.support.servers import free_port, service_process, uvicorn_argv
 
 pytestmark = pytest.mark.browser
 
@@ -61,19 +60,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S": "0",
         "ASTROSHIELD_LOG_LEVEL": "warning",
     }
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "astroshield.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    argv = uvicorn_argv(port)
     base = f"http://127.0.0.1:{port}"
     with service_process(argv, base, env):
         yield base

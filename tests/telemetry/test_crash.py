@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -29,6 +27,7 @@ from astroshield.migrate import upgrade_async
 from astroshield.security.context import build_security
 from astroshield.telemetry.models import TelemetryBatch, TelemetryParameter, TelemetrySample
 from tests.conftest import UNLIMITED, Factory, settings_for
+from tests.support.servers import free_port, uvicorn_argv
 from tests.telemetry.support import T0, series
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,12 +35,6 @@ BATCHES = 48
 SAMPLES_PER_BATCH = 2000
 KILL_AFTER_ACKS = 12
 CLIENTS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
@@ -57,21 +50,7 @@ def _start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
         "ASTROSHIELD_LOG_LEVEL": "warning",
     }
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "astroshield.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_argv(port, "--workers", "1"),
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -125,7 +104,7 @@ def _kill_mid_stream_and_retry(
 ) -> tuple[set[int], Sender]:
     """Post every batch from several clients, SIGKILL the server once some are
     acknowledged, restart it and retry what was not acknowledged, then everything."""
-    port = _free_port()
+    port = free_port()
     server = _start_server(database_url, port)
     sender = Sender(f"http://127.0.0.1:{port}{url_path}", headers, bodies)
     try:
