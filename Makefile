@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck test-sqlite test-postgres browser bench lock clean
+.PHONY: run test lint typecheck test-sqlite test-postgres system-packages bench lock clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,19 +27,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The browser test (tests/test_docs_browser.py) drives Debian's Chromium, never a browser
-# downloaded by Playwright: install it when it is missing (apt-get needs root, as on CI).
-browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+# Debian's packages some tests drive, never downloaded binaries: Chromium for the browser
+# test (tests/test_docs_browser.py, not Playwright's browser) and nginx in front of the
+# replicas (tests/production). Installed when missing (apt-get needs root, as on CI).
+system-packages:
+	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx; }
 
-test-sqlite: $(STAMP) browser
+test-sqlite: $(STAMP) system-packages
 	ASTROSHIELD_TEST_DATABASE_URL=sqlite $(BIN)/pytest
 
 # Pure-library tests (tests/astro) touch no database, the browser test reads the docs
 # pages, the same on either database, and the guide test starts its own service on its
 # own SQLite file: they run once, in the SQLite pass.
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) system-packages
 	ASTROSHIELD_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest --ignore=tests/astro -m "not browser and not guide"
 
 bench: $(STAMP)
