@@ -24,6 +24,7 @@ from astroshield.alerts.router import router as alerts_router
 from astroshield.alerts.sources import MetricSources
 from astroshield.api.deps import request_actor
 from astroshield.api.docs import install_offline_docs
+from astroshield.api.draining import Drain, drain_on_sigterm
 from astroshield.api.edge import EdgeMiddleware
 from astroshield.api.middleware import RequestGuardMiddleware
 from astroshield.api.ratelimit import ClientRateLimitMiddleware
@@ -289,6 +290,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.redis = _redis_client(settings)
     await state.security.invalidations.start()
     state.started_at = time.monotonic()
+    undrain = drain_on_sigterm(state.drain, settings.shutdown_drain_s)
     await _recover_interrupted_work(state)
     state.background_tasks = set()
     background = state.scheduled_loops = _start_loops(state, settings)
@@ -324,6 +326,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        undrain()
         await _close(state, engine, background)
         await relay.close()
         if metrics_listener is not None:
@@ -443,6 +446,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state = state
     state.settings = settings
     state.base_settings = settings
+    state.drain = Drain()
     organisation_config = OrganisationConfig()
     state.provide("organisation_config", organisation_config)
     # Built now, not in the lifespan: a misconfigured key stops the service from starting.

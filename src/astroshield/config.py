@@ -288,6 +288,9 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
+    # After SIGTERM, /readyz answers 503 this long before the server stops accepting, so a
+    # load balancer probing readiness moves traffic away first (docs/operations.md).
+    shutdown_drain_s: float = Field(default=0.0, ge=0, le=300)
 
     # Domain events (docs/events.md). Every event goes to the outbox in the transaction of
     # its change; the relay (every outbox_relay_interval_s, 0: not in this process)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.datastructures import State
 from starlette.requests import HTTPConnection
 
+from astroshield.api.draining import Drain
 from astroshield.config import Settings
 from astroshield.security.context import SecurityContext
 
@@ -62,6 +63,8 @@ class AppState(State):
     # The lifespan's loops (retention, checkpoints, alert evaluation...), by component name.
     scheduled_loops: dict[str, asyncio.Task[None]]
     started_at: float
+    # Set by the first SIGTERM: /readyz answers 503 while the process drains.
+    drain: Drain
     organisation_config: OrganisationSettings
     notification_dispatcher: NotificationDispatcher
 

@@ -31,9 +31,11 @@ async def livez() -> dict[str, str]:
 @probes.get("/readyz", responses={503: {"description": "a dependency is failing"}})
 async def readyz(request: Request) -> JSONResponse:
     components = await _components(request)
-    if service.is_ready(components):
+    if service.is_ready(components) and not state_of(request).drain.draining:
         return JSONResponse({"status": "ok"})
     failing = {name: c.detail for name, c in components.items() if c.status == "failing"}
+    if state_of(request).drain.draining:
+        failing["service"] = "draining before shutdown"
     return problem_response(
         request,
         status=503,
