@@ -48,6 +48,7 @@ from astroshield.db import (
     create_sessionmaker,
     create_unpooled_engine,
     session_scope,
+    utcnow,
 )
 from astroshield.errors import install_error_handlers
 from astroshield.events.relay import OUTBOX_RELAY, Relay
@@ -60,6 +61,8 @@ from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.health.service import check_all, check_database
 from astroshield.invitations.router import router as invitations_router
+from astroshield.jobs.router import router as jobs_router
+from astroshield.jobs.service import JobRunner, period_key
 from astroshield.migrate import head_revision, upgrade_async
 from astroshield.observability import components, metrics, tracing
 from astroshield.observability.logging import configure_logging
@@ -117,12 +120,13 @@ async def _audit_permission_denied(
 
 
 async def _retention_loop(state: AppState) -> None:
-    """Scheduled retention; replicas contend for one lock, so one of them does the work."""
+    """Scheduled retention: one job per period, run by whichever replica claims it first."""
     while True:
         # Read each time: runtime configuration may have changed the batch size.
         settings = state.settings
         await asyncio.sleep(settings.retention_interval_s)
-        try:
+
+        async def retention(settings: Settings = settings) -> dict[str, Any]:
             report = await apply_retention(
                 state.sessionmaker,
                 settings,
@@ -132,7 +136,12 @@ async def _retention_loop(state: AppState) -> None:
             log.info("retention_run", ran=report.ran, deleted=report.total)
             for notification in report.notifications:  # committed: the change is real
                 await state.notification_dispatcher.dispatch(notification)
-        except Exception:  # a failed run must not end the schedule
+            return {"ran": report.ran, "deleted": report.total}
+
+        key = period_key(utcnow(), settings.retention_interval_s)
+        try:
+            await state.component(JobRunner).run("retention", key, retention)
+        except Exception:  # the job table is out of reach: try again next period
             log.exception("retention_failed")
 
 
@@ -290,6 +299,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.redis = _redis_client(settings)
     await state.security.invalidations.start()
     state.started_at = time.monotonic()
+    state.provide("job_runner", JobRunner.from_settings(state.sessionmaker, settings))
     undrain = drain_on_sigterm(state.drain, settings.shutdown_drain_s)
     await _recover_interrupted_work(state)
     state.background_tasks = set()
@@ -367,6 +377,7 @@ def _include_routers(app: FastAPI) -> None:
         telemetry_router,
         health_router,
         events_router,
+        jobs_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

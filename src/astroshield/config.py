@@ -292,6 +292,14 @@ class Settings(BaseSettings):
     # load balancer probing readiness moves traffic away first (docs/operations.md).
     shutdown_drain_s: float = Field(default=0.0, ge=0, le=300)
 
+    # Background jobs (retention, scheduled refreshes...) run once across replicas
+    # (src/astroshield/jobs): a runner renews its lease every job_lease_s / 3; a replica
+    # takes over a job whose lease ran out; a failed job is retried after
+    # job_retry_delay_s, doubling, up to job_max_attempts attempts in all.
+    job_lease_s: float = Field(default=60.0, ge=1, le=3600)
+    job_max_attempts: int = Field(default=3, ge=1, le=20)
+    job_retry_delay_s: float = Field(default=30.0, ge=0, le=86400)
+
     # Domain events (docs/events.md). Every event goes to the outbox in the transaction of
     # its change; the relay (every outbox_relay_interval_s, 0: not in this process)
     # publishes them to the JetStream stream nats_stream (bound to "astroshield.>") at

@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 
 import structlog
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -249,3 +250,10 @@ async def session_scope(
         raise
     finally:
         await unit.close()
+
+
+def upsert_insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT with ON CONFLICT for the session's database (both dialects share the API)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -13,6 +13,7 @@ from astroshield.db import Base
 from astroshield.events.models import OutboxEvent
 from astroshield.features.models import OrganisationFeatureFlag, PlatformFeatureFlag
 from astroshield.invitations.models import Invitation
+from astroshield.jobs.models import Job
 from astroshield.organisations.models import Organisation
 from astroshield.runtime_config.models import OrganisationSetting, RuntimeSetting
 from astroshield.spacecraft.models import Spacecraft, SpacecraftStatusReport
@@ -41,6 +42,7 @@ __all__ = [
     "DeadLetter",
     "ElementSetRecord",
     "Invitation",
+    "Job",
     "Organisation",
     "OrganisationFeatureFlag",
     "OrganisationSetting",

@@ -7,13 +7,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.astro.ids import normalize_catalog_number
 from astroshield.catalog import precedence
 from astroshield.catalog.models import CatalogObject, CatalogOverlayObject, ElementSetRecord
-from astroshield.db import escape_like
+from astroshield.db import escape_like, upsert_insert
 
 # Bound parameters per statement stay far below SQLite's 32,766 and PostgreSQL's 32,767.
 _IN_LIST_CHUNK = 5_000
@@ -266,7 +265,7 @@ class CatalogRepository:
         be ``organisation_id``."""
         if not rows:
             return set()
-        insert = self._insert(_ELEMENT_SETS)
+        insert = upsert_insert(self.session, _ELEMENT_SETS)
         if organisation_id is None:
             insert = insert.on_conflict_do_nothing(
                 index_elements=["catalog_number", "epoch"],
@@ -346,7 +345,7 @@ class CatalogRepository:
     ) -> None:
         if not rows:
             return
-        insert = self._insert(table)
+        insert = upsert_insert(self.session, table)
         excluded = insert.excluded
         statement = insert.on_conflict_do_update(
             index_elements=key,
@@ -394,12 +393,6 @@ class CatalogRepository:
             ~exists().where(CatalogObject.catalog_number == overlay.catalog_number),
         )
         return (await self.session.execute(statement)).scalars().all()
-
-    def _insert(self, table: Any) -> Any:
-        """INSERT with ON CONFLICT for the session's database (both dialects share the API)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
 
 
 def _search(

@@ -1,0 +1,1 @@
+"""Background jobs that run once across replicas, with their record for administrators."""
