@@ -449,7 +449,8 @@ async def drill(
 
 def _report(result: DrillResult) -> str:
     s = result.seconds
-    rows = sum(t.rows for t in result.source.values())
+    tables = {name: t for name, t in result.source.items() if not name.startswith("(")}
+    rows = sum(t.rows for t in tables.values())
     status = "identical" if result.identical else f"DIFFER: {result.differing_tables()}"
     chain = (
         f"intact ({result.chain.entries_checked:,} entries)"
@@ -457,7 +458,7 @@ def _report(result: DrillResult) -> str:
         else f"BROKEN: {[f.describe() for f in result.chain.findings[:3]]}"
     )
     return (
-        f"| {result.database} | {rows:,} rows in {len(result.source)} tables | "
+        f"| {result.database} | {rows:,} rows in {len(tables)} tables | "
         f"{result.backup_bytes / 1e6:,.1f} MB | {s['backup']:.1f} | {s['restore']:.1f} | "
         f"**{s['backup_and_restore']:.1f}** | {s['compare']:.1f} | {s['verify_chain']:.1f} | "
         f"**{s['recovery']:.1f}** | {status}; chain {chain} |"
