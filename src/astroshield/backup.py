@@ -176,14 +176,15 @@ def prune_backups(directory: Path, keep: int) -> list[Path]:
 
 
 def backup_to_directory(
-    settings: Settings, directory: Path, keep: int, now: datetime | None = None
+    settings: Settings, directory: Path, keep: int | None, now: datetime | None = None
 ) -> tuple[Path, list[Path]]:
-    """Write ``directory/astroshield-<UTC time>.backup``, then prune beyond ``keep``.
+    """Write ``directory/astroshield-<UTC time>.backup``, then prune beyond ``keep`` (None:
+    prune nothing).
 
     The backup is written under a temporary name and renamed when complete, so a failed or
     interrupted run never leaves a file that looks like a backup, and never prunes.
     """
-    if keep < 1:
+    if keep is not None and keep < 1:
         raise ValueError("keep must be at least 1: the newest backup is never deleted")
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / backup_name(now or datetime.now(UTC))
@@ -195,4 +196,4 @@ def backup_to_directory(
         partial.rename(target)
     finally:
         partial.unlink(missing_ok=True)
-    return target, prune_backups(directory, keep)
+    return target, [] if keep is None else prune_backups(directory, keep)

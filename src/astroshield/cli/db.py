@@ -127,7 +127,7 @@ def db_backup(
                 target = path or Path()
                 backup(get_settings(), target)
             else:
-                target, removed = backup_to_directory(get_settings(), directory, keep or 10**9)
+                target, removed = backup_to_directory(get_settings(), directory, keep)
     except BackupError as exc:
         console.print(f"[red]backup failed:[/] {exc}")
         raise typer.Exit(code=1) from None
