@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -127,3 +128,72 @@ def restore(settings: Settings, source: Path) -> None:
         ],
         env,
     )
+
+
+# Scheduled backups: `astroshield db backup --dir D --keep N` (a systemd timer runs it, see
+# deploy/ and docs/operations.md). Names sort by time, so pruning needs no file dates, and
+# only files with this exact shape are ever pruned: nothing else in the folder is touched.
+BACKUP_PREFIX = "astroshield-"
+BACKUP_SUFFIX = ".backup"
+_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+_STAMP_LENGTH = len("20261207T130501Z")
+
+
+def backup_name(when: datetime) -> str:
+    return f"{BACKUP_PREFIX}{when.astimezone(UTC).strftime(_STAMP_FORMAT)}{BACKUP_SUFFIX}"
+
+
+def _is_scheduled_backup(path: Path) -> bool:
+    name = path.name
+    if not (name.startswith(BACKUP_PREFIX) and name.endswith(BACKUP_SUFFIX)):
+        return False
+    stamp = name[len(BACKUP_PREFIX) : -len(BACKUP_SUFFIX)]
+    if len(stamp) != _STAMP_LENGTH:
+        return False
+    try:
+        datetime.strptime(stamp, _STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return path.is_file()
+
+
+def scheduled_backups(directory: Path) -> list[Path]:
+    """The timestamped backups in ``directory``, oldest first."""
+    if not directory.is_dir():
+        return []
+    return sorted(path for path in directory.iterdir() if _is_scheduled_backup(path))
+
+
+def prune_backups(directory: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest timestamped backups; returns the deleted paths."""
+    if keep < 1:
+        raise ValueError("keep must be at least 1: the newest backup is never deleted")
+    backups = scheduled_backups(directory)
+    removed = backups[: max(0, len(backups) - keep)]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def backup_to_directory(
+    settings: Settings, directory: Path, keep: int | None, now: datetime | None = None
+) -> tuple[Path, list[Path]]:
+    """Write ``directory/astroshield-<UTC time>.backup``, then prune beyond ``keep`` (None:
+    prune nothing).
+
+    The backup is written under a temporary name and renamed when complete, so a failed or
+    interrupted run never leaves a file that looks like a backup, and never prunes.
+    """
+    if keep is not None and keep < 1:
+        raise ValueError("keep must be at least 1: the newest backup is never deleted")
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / backup_name(now or datetime.now(UTC))
+    if target.exists():
+        raise BackupError(f"{target.name} already exists (one backup per second at most)")
+    partial = directory / f".{target.name}.partial"
+    try:
+        backup(settings, partial)
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target, [] if keep is None else prune_backups(directory, keep)

@@ -12,6 +12,7 @@ import typer
 from astroshield.cli import (
     audit,
     catalog,
+    config,
     conjunctions,
     db,
     keys,
@@ -41,6 +42,7 @@ app.add_typer(audit.audit_app, name="audit")
 app.add_typer(audit.retention_app, name="retention")
 app.add_typer(maneuvers.app, name="maneuvers")
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(config.app, name="config")
 
 
 def main() -> None:

@@ -88,22 +88,52 @@ def db_seed() -> None:
 
 
 @app.command("backup")
-def db_backup(path: Annotated[Path, typer.Argument(help="backup file to write")]) -> None:
-    """Write a consistent backup of the database to PATH.
+def db_backup(
+    path: Annotated[Path | None, typer.Argument(help="backup file to write (or use --dir)")] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="write DIR/astroshield-<UTC time>.backup instead of PATH (for schedules)",
+        ),
+    ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            "--keep",
+            min=1,
+            help="with --dir: then delete all but the KEEP newest timestamped backups there",
+        ),
+    ] = None,
+) -> None:
+    """Write a consistent backup of the database to PATH, or a timestamped one to DIR.
 
     \b
     Example:
       astroshield db backup backups/astroshield-2024-11-01.backup
+    or, from a timer (keeps the 14 newest):
+      astroshield db backup --dir /var/backups/astroshield --keep 14
     """
-    from astroshield.backup import BackupError, backup
+    from astroshield.backup import BackupError, backup, backup_to_directory
 
+    if (path is None) == (directory is None):
+        fail("give either PATH or --dir DIR")
+    if keep is not None and directory is None:
+        fail("--keep needs --dir")
+    removed: list[Path] = []
     try:
-        with console.status(f"backing up to {path}"):
-            backup(get_settings(), path)
+        with console.status(f"backing up to {path or directory}"):
+            if directory is None:
+                target = path or Path()
+                backup(get_settings(), target)
+            else:
+                target, removed = backup_to_directory(get_settings(), directory, keep)
     except BackupError as exc:
         console.print(f"[red]backup failed:[/] {exc}")
         raise typer.Exit(code=1) from None
-    console.print(f"backup written to {path} ({path.stat().st_size} bytes)", highlight=False)
+    console.print(f"backup written to {target} ({target.stat().st_size} bytes)", highlight=False)
+    for old in removed:
+        console.print(f"pruned {old}", highlight=False)
 
 
 @app.command("restore")
