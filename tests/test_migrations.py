@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +18,16 @@ from sqlalchemy.exc import IntegrityError
 
 from astroshield.catalog.models import ElementSetRecord
 from astroshield.db import UTCDateTime, create_unpooled_engine
-from astroshield.migrate import alembic_config, downgrade_async, upgrade_async
+from astroshield.migrate import (
+    alembic_config,
+    current_revision,
+    downgrade_async,
+    head_revision,
+    upgrade_async,
+)
 from astroshield.models import metadata
 from tests.conftest import settings_for
+from tests.support.databases import is_postgres
 
 
 def _schema(connection: Connection) -> dict[str, Any]:
@@ -243,5 +251,20 @@ async def test_stored_element_sets_become_public_with_their_provenance(
         async with engine.connect() as connection:
             count = await connection.execute(sa.text("SELECT count(*) FROM catalog_element_sets"))
             assert count.scalar_one() == 3  # the overlay set could not stay
+    finally:
+        await engine.dispose()
+
+
+async def test_replicas_upgrading_together_migrate_once(scratch_database_url: str) -> None:
+    """Two replicas starting at once on an empty PostgreSQL database: one migrates while
+    the other waits for the lock, then finds the schema at head (without the lock both
+    would create the same tables and one would fail)."""
+    if not is_postgres(scratch_database_url):
+        pytest.skip("SQLite has one process migrating its file; the lock is PostgreSQL's")
+    settings = settings_for(scratch_database_url)
+    await asyncio.gather(upgrade_async(settings), upgrade_async(settings))
+    engine = create_unpooled_engine(settings)
+    try:
+        assert await current_revision(engine) == head_revision(settings)
     finally:
         await engine.dispose()
