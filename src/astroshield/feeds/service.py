@@ -20,11 +20,12 @@ from astroshield import __version__
 from astroshield.catalog.models import Provenance
 from astroshield.catalog.service import Origin, import_element_sets
 from astroshield.config import Settings
-from astroshield.db import session_scope
+from astroshield.db import session_scope, utcnow
 from astroshield.feeds.celestrak import CelesTrakClient
 from astroshield.feeds.errors import FeedError
 from astroshield.feeds.http import RetryPolicy, Sleep
 from astroshield.feeds.memory import QueryMemory
+from astroshield.feeds.models import FeedRun
 from astroshield.feeds.omm import ReadSets, read_sets
 from astroshield.feeds.ratelimit import Clock
 from astroshield.feeds.repository import FeedRepository
@@ -284,3 +285,59 @@ async def run_followups(
         except Exception as error:  # a follow-up's failure must not undo the refresh
             log.exception("feed_followup_failed", followup=name)
             report.followup_errors.append(f"{name}: {type(error).__name__}: {error}"[:300])
+
+
+# ------------------------------------------------------------------------------ runs
+
+
+async def start_run(
+    sessionmaker: async_sessionmaker[AsyncSession], kind: str, source: str, trigger: str
+) -> int:
+    async with session_scope(sessionmaker) as session:
+        run = await FeedRepository(session).add_run(
+            FeedRun(kind=kind, source=source, trigger=trigger, status="running")
+        )
+        return run.id
+
+
+async def finish_run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    run_id: int,
+    report: RefreshReport | None,
+    error: str | None,
+) -> None:
+    async with session_scope(sessionmaker) as session:
+        run = await FeedRepository(session).get_run(run_id)
+        if run is None:  # emptied meanwhile (tests); nothing to record
+            return
+        run.finished_at = utcnow()
+        error = error or (report.error if report is not None else None)
+        run.status = "failed" if error else "succeeded"
+        run.error = error[:500] if error else None
+        if report is not None:
+            run.fetched, run.inserted = report.fetched, report.inserted
+            run.already_present, run.skipped = report.already_present, report.skipped
+            run.requests = report.requests
+
+
+async def recorded_refresh(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    request: RefreshRequest,
+    *,
+    trigger: str,
+    followups: Sequence[Followup] = (),
+    tools: Tools | None = None,
+    progress: Progress | None = None,
+) -> RefreshReport:
+    """:func:`refresh` listed as a feed run (running, then succeeded or failed)."""
+    run_id = await start_run(sessionmaker, "refresh", request.source, trigger)
+    try:
+        report = await refresh(
+            sessionmaker, settings, request, followups=followups, tools=tools, progress=progress
+        )
+    except Exception as error:
+        await finish_run(sessionmaker, run_id, None, f"{type(error).__name__}: {error}")
+        raise
+    await finish_run(sessionmaker, run_id, report, None)
+    return report
