@@ -55,6 +55,9 @@ from astroshield.features import service as features
 from astroshield.features.gate import FeatureDisabledError, feature_disabled_response
 from astroshield.features.router import router as features_router
 from astroshield.features.service import FeatureFlags
+from astroshield.feeds.followups import default_followups
+from astroshield.feeds.router import router as feeds_router
+from astroshield.feeds.scheduler import start_feed_schedules
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.health.service import check_all, check_database
@@ -306,6 +309,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background[OUTBOX_RELAY] = asyncio.create_task(
             relay.run_forever(settings.outbox_relay_interval_s)
         )
+    # Catalog feeds: scheduled refresh and CDM poll (each off at 0), one replica at a time.
+    background.update(
+        start_feed_schedules(state.sessionmaker, settings, default_followups(settings))
+    )
     metrics_listener = (
         metrics.start_metrics_listener(
             settings.metrics_address,
@@ -364,6 +371,7 @@ def _include_routers(app: FastAPI) -> None:
         telemetry_router,
         health_router,
         events_router,
+        feeds_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

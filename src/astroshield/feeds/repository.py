@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.catalog.models import ElementSetRecord
@@ -121,12 +121,10 @@ class FeedRepository:
 
     async def claim_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
         """Whether ``holder`` now holds the lease ``name`` (free, expired or its own)."""
-        if await self.session.get(FeedLease, name) is None:
-            try:
-                async with self.session.begin_nested():
-                    self.session.add(FeedLease(name=name))
-            except IntegrityError:
-                pass  # another replica created it first
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        await self.session.execute(
+            dialect.insert(FeedLease).values(name=name).on_conflict_do_nothing()
+        )
         result = await self.session.execute(
             update(FeedLease)
             .where(

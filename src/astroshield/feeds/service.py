@@ -341,3 +341,9 @@ async def recorded_refresh(
         raise
     await finish_run(sessionmaker, run_id, report, None)
     return report
+
+
+async def list_runs(
+    session: AsyncSession, *, before_id: int | None, limit: int
+) -> Sequence[FeedRun]:
+    return await FeedRepository(session).list_runs(before_id=before_id, limit=limit)
