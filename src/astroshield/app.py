@@ -311,7 +311,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
     # Catalog feeds: scheduled refresh and CDM poll (each off at 0), one replica at a time.
     background.update(
-        start_feed_schedules(state.sessionmaker, settings, default_followups(settings))
+        start_feed_schedules(
+            state.sessionmaker,
+            settings,
+            default_followups(settings),
+            state.notification_dispatcher.dispatch,
+        )
     )
     metrics_listener = (
         metrics.start_metrics_listener(

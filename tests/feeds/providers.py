@@ -87,7 +87,8 @@ class SpaceTrack:
     per_minute: int = 30
     gp: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     gp_history: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-    cdms: list[dict[str, str]] = field(default_factory=list)
+    cdms: list[dict[str, str]] = field(default_factory=list)  # cdm_public rows
+    cdm_messages: dict[str, str] = field(default_factory=dict)  # CDM_ID -> CCSDS KVN
     inject: list[str] = field(default_factory=list)  # "500", "429", "html" for the next queries
     log: list[Logged] = field(default_factory=list)
     sessions: set[str] = field(default_factory=set)
@@ -151,6 +152,9 @@ class SpaceTrack:
             table = self.gp if kind == "gp" else self.gp_history
             numbers = predicates["NORAD_CAT_ID"].split(",")
             return JSONResponse([row for n in numbers for row in table.get(n, [])])
+        if kind == "cdm":
+            message = self.cdm_messages.get(predicates["CDM_ID"])
+            return PlainTextResponse(message or "")
         if kind == "cdm_public":
             (column, listed), *_ = predicates.items()
             wanted = set(listed.split(","))

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.config import Settings
 from astroshield.db import session_scope, utcnow
+from astroshield.feeds.cdm import Dispatch, finish_cdm_run, poll_cdms
 from astroshield.feeds.repository import FeedRepository
-from astroshield.feeds.service import Followup, RefreshRequest, recorded_refresh
+from astroshield.feeds.service import Followup, RefreshRequest, recorded_refresh, start_run
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +71,27 @@ async def scheduled_refresh(
     return await with_lease(sessionmaker, "refresh", holder, settings.feeds_lease_s, work)
 
 
+async def scheduled_cdm_poll(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    holder: str,
+    dispatch: Dispatch | None = None,
+) -> bool:
+    async def work() -> None:
+        run_id = await start_run(sessionmaker, "cdm_poll", "spacetrack", "schedule")
+        report = await poll_cdms(sessionmaker, settings, dispatch=dispatch)
+        await finish_cdm_run(sessionmaker, run_id, report)
+        log.info(
+            "feed_cdm_poll",
+            listed=report.listed,
+            ingested=report.ingested,
+            failed=len(report.failed),
+            error=report.error,
+        )
+
+    return await with_lease(sessionmaker, "cdm_poll", holder, settings.feeds_lease_s, work)
+
+
 async def _every(interval_s: float, name: str, once: Callable[[], Awaitable[object]]) -> None:
     # First run one interval after start, like the other schedules: a restarting fleet
     # does not fetch all at once, and the lease keeps it to one replica anyway.
@@ -85,6 +107,7 @@ def start_feed_schedules(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
     followups: Sequence[Followup],
+    dispatch: Dispatch | None = None,
 ) -> dict[str, asyncio.Task[None]]:
     """The schedules these settings turn on, by component name (the lifespan cancels them)."""
     holder = f"feeds-{uuid.uuid4().hex[:12]}"
@@ -95,6 +118,14 @@ def start_feed_schedules(
                 settings.feeds_refresh_interval_s,
                 CATALOG_REFRESH,
                 lambda: scheduled_refresh(sessionmaker, settings, followups, holder),
+            )
+        )
+    if settings.feeds_cdm_poll_interval_s > 0:
+        loops[CDM_POLL] = asyncio.create_task(
+            _every(
+                settings.feeds_cdm_poll_interval_s,
+                CDM_POLL,
+                lambda: scheduled_cdm_poll(sessionmaker, settings, holder, dispatch),
             )
         )
     return loops

@@ -123,21 +123,9 @@ class SpaceTrackClient:
 
     async def query(self, path: str, catalog_numbers: Sequence[str] = ()) -> Batch:
         """``path`` below ``/basicspacedata/query/class/`` (JSON format asked by the path)."""
-        key = f"space-track:{path}"
-        now = self.clock()
-        if self.memory.recent(key, now, self.refresh_interval_s):
+        text = await self._get(path)
+        if text is None:
             return Batch(path, tuple(catalog_numbers), None)
-        if not self._logged_in:
-            await self.login()
-        response = await self.requester.send("GET", f"{self.base_url}{QUERY_ROOT}/{path}")
-        if response.status_code != 200:
-            raise ProviderError(f"space-track: {path} answered {response.status_code}")
-        if looks_like_html(response):
-            raise ProviderError(
-                f"space-track: {path} returned an HTML page instead of JSON "
-                f"({html_title(response.text)})"
-            )
-        text = response.text
         try:
             document = json.loads(text) if text.strip() else []
         except json.JSONDecodeError:
@@ -146,8 +134,33 @@ class SpaceTrackClient:
             raise ProviderError(f"space-track: {path}: {str(document)[:120]}")
         if not isinstance(document, list):
             raise ProviderError(f"space-track: {path} did not return a JSON list")
-        self.memory.put(key, QueryRecord(now))
         return Batch(path, tuple(catalog_numbers), text if text.strip() else "[]")
+
+    async def _get(self, path: str) -> str | None:
+        """The answer's text, or None when the identical query was made within the
+        refresh interval (not sent); the query is remembered once answered."""
+        key = f"space-track:{path}"
+        now = self.clock()
+        if self.memory.recent(key, now, self.refresh_interval_s):
+            return None
+        if not self._logged_in:
+            await self.login()
+        response = await self.requester.send("GET", f"{self.base_url}{QUERY_ROOT}/{path}")
+        if response.status_code != 200:
+            raise ProviderError(f"space-track: {path} answered {response.status_code}")
+        if looks_like_html(response):
+            raise ProviderError(
+                f"space-track: {path} returned an HTML page instead of data "
+                f"({html_title(response.text)})"
+            )
+        self.memory.put(key, QueryRecord(now))
+        return response.text
+
+    async def cdm_message(self, cdm_id: str) -> str | None:
+        """One CDM as CCSDS KVN (class ``cdm``: the CDMs the account may read)."""
+        if not cdm_id.isdigit():
+            raise ProviderError(f"space-track: CDM_ID {cdm_id[:20]!r} is not a number")
+        return await self._get(f"cdm/CDM_ID/{cdm_id}/format/kvn")
 
     def batches(self, catalog_numbers: Sequence[str]) -> list[tuple[str, ...]]:
         numbers = sorted(dict.fromkeys(catalog_numbers), key=int)
