@@ -50,6 +50,19 @@ async def test_hundred_batches_never_exceed_thirty_requests_a_minute() -> None:
     assert client.requests_made == 102  # so the server never answered 429
 
 
+async def test_more_than_300_requests_are_spread_over_more_than_an_hour() -> None:
+    clock = FakeClock()
+    provider = SpaceTrack(clock)
+    async with running(provider) as base, httpx.AsyncClient() as http:
+        client = spacetrack_client(http, base, clock, batch_size=1)
+        async for _ in client.gp([str(n) for n in range(1, 321)]):
+            pass
+    times = [entry.time for entry in provider.log]
+    assert len(times) == 321  # login and 320 queries, no 429 retried
+    assert all(b - a >= 3600 for a, b in zip(times, times[300:], strict=False))
+    assert all(b - a >= 60 for a, b in zip(times, times[30:], strict=False))
+
+
 async def test_limiter_never_allows_more_than_300_an_hour() -> None:
     clock = FakeClock()
     limiter = SlidingWindowLimiter(clock=clock, sleep=clock.sleep)

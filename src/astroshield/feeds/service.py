@@ -336,7 +336,7 @@ async def recorded_refresh(
         report = await refresh(
             sessionmaker, settings, request, followups=followups, tools=tools, progress=progress
         )
-    except Exception as error:
+    except BaseException as error:  # cancelled at shutdown too: the run is not left running
         await finish_run(sessionmaker, run_id, None, f"{type(error).__name__}: {error}")
         raise
     await finish_run(sessionmaker, run_id, report, None)
