@@ -88,6 +88,8 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "audit_checkpoint_file": checkpoint_file_for(database_url),
         # Tests run the outbox relay themselves (tests/events).
         "outbox_relay_interval_s": 0,
+        "feeds_refresh_interval_s": 0,
+        "feeds_cdm_poll_interval_s": 0,  # tests run feeds themselves
     }
     values.update(overrides)
     return Settings(**values)

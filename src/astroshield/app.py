@@ -57,6 +57,9 @@ from astroshield.features import service as features
 from astroshield.features.gate import FeatureDisabledError, feature_disabled_response
 from astroshield.features.router import router as features_router
 from astroshield.features.service import FeatureFlags
+from astroshield.feeds.followups import default_followups
+from astroshield.feeds.router import router as feeds_router
+from astroshield.feeds.scheduler import start_feed_schedules
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.health.service import check_all, check_database
@@ -318,6 +321,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background[OUTBOX_RELAY] = asyncio.create_task(
             relay.run_forever(settings.outbox_relay_interval_s)
         )
+    # Catalog feeds: scheduled refresh and CDM poll (each off at 0), one replica at a time.
+    background.update(
+        start_feed_schedules(
+            state.sessionmaker,
+            settings,
+            default_followups(settings),
+            state.notification_dispatcher.dispatch,
+        )
+    )
     metrics_listener = (
         metrics.start_metrics_listener(
             settings.metrics_address,
@@ -378,6 +390,7 @@ def _include_routers(app: FastAPI) -> None:
         health_router,
         events_router,
         jobs_router,
+        feeds_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

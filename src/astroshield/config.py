@@ -315,6 +315,30 @@ class Settings(BaseSettings):
     outbox_retry_base_s: float = Field(default=1.0, gt=0)
     outbox_retry_max_s: float = Field(default=300.0, gt=0)
 
+    # Feeds (slice: feeds; docs/feeds.md). CelesTrak GP and Space-Track, obeying their
+    # usage rules: CelesTrak's same query at most once per update cycle; Space-Track at most
+    # 30 requests a minute and 300 an hour, no identical query within its refresh interval.
+    # Space-Track credentials come only from here and are masked everywhere.
+    celestrak_url: str = Field(default="https://celestrak.org", pattern=r"^https?://\S+$")
+    celestrak_update_interval_s: float = Field(default=7200.0, ge=0)
+    celestrak_groups: list[str] = Field(default_factory=lambda: ["active"])
+    spacetrack_url: str = Field(default="https://www.space-track.org", pattern=r"^https?://\S+$")
+    spacetrack_identity: SecretStr | None = None
+    spacetrack_password: SecretStr | None = None
+    spacetrack_batch_size: int = Field(default=100, ge=1, le=500)
+    spacetrack_refresh_interval_s: float = Field(default=3600.0, ge=0)
+    feeds_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    feeds_retry_attempts: int = Field(default=4, ge=1, le=10)
+    feeds_retry_base_s: float = Field(default=1.0, ge=0, le=60)
+    # Scheduled catalog refresh from feeds_refresh_source (0: off), one replica at a time;
+    # Space-Track refreshes the catalog numbers of every registered spacecraft.
+    feeds_refresh_interval_s: float = Field(default=0.0, ge=0)
+    feeds_refresh_source: Literal["celestrak", "spacetrack"] = "celestrak"
+    # Scheduled Space-Track cdm_public poll for registered spacecraft (0: off).
+    feeds_cdm_poll_interval_s: float = Field(default=0.0, ge=0)
+    # A replica that died running a schedule gives it up after this long.
+    feeds_lease_s: float = Field(default=1800.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.profile == "prod":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
     from astroshield.astro.dynamics.elements import ElementSet
     from astroshield.catalog.service import ImportResult, ObjectDetail, Origin
+    from astroshield.feeds.service import RefreshReport
 
 app = typer.Typer(help="The space-object catalog (element-set history).", no_args_is_help=True)
 
@@ -167,6 +170,96 @@ def _print_import_report(imported: list[_Imported]) -> None:
         for rejection in result.rejected:  # refused while storing
             warn(f"{rejection.where}: {rejection.reason}; element set skipped")
     Console().print(table)
+
+
+class FeedSource(StrEnum):
+    celestrak = "celestrak"
+    spacetrack = "spacetrack"
+
+
+@app.command("refresh")
+def catalog_refresh(
+    source: Annotated[FeedSource, typer.Option(help="the provider to fetch from")],
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="CelesTrak GP group (default: ASTROSHIELD_CELESTRAK_GROUPS)"),
+    ] = None,
+    catalog_number: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--catalog-number",
+            help="object to fetch (Space-Track default: every registered spacecraft's)",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Space-Track: every element set since this date (gp_history)"),
+    ] = None,
+) -> None:
+    """Fetch element sets from CelesTrak or Space-Track into the public catalog history
+    (provenance feed, source e.g. celestrak:active or space-track:gp), obeying the
+    providers' usage rules (docs/feeds.md); then run the post-import follow-ups.
+
+    \b
+    Example:
+      astroshield catalog refresh --source celestrak --group stations
+      astroshield catalog refresh --source spacetrack --catalog-number 25544
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from astroshield.config import get_settings
+    from astroshield.feeds.followups import default_followups
+    from astroshield.feeds.service import RefreshRequest, recorded_refresh
+
+    numbers = [catalog_number_option(n, "--catalog-number") for n in catalog_number or []]
+    if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
+        fail(f"--since: {since!r} is not a date (YYYY-MM-DD)")
+    request = RefreshRequest(source.value, tuple(group or ()), tuple(numbers), since)
+    settings = get_settings()
+    columns = (SpinnerColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"refreshing from {source.value}")
+
+        def advance(what: str) -> None:
+            progress.update(task, description=f"{source.value}: fetched {what}")
+
+        async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> RefreshReport:
+            return await recorded_refresh(
+                sessionmaker,
+                settings,
+                request,
+                trigger="cli",
+                followups=default_followups(settings),
+                progress=advance,
+            )
+
+        report = run_with_sessionmaker(work)
+    _print_refresh_report(source.value, report)
+    if report.error:
+        fail(report.error)
+
+
+def _print_refresh_report(source: str, report: RefreshReport) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"catalog refresh from {source}", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("element sets fetched", report.fetched),
+        ("inserted", report.inserted),
+        ("already present", report.already_present),
+        ("skipped malformed", report.skipped),
+        ("requests made", report.requests),
+        ("queries not repeated (unchanged or within the interval)", report.unchanged_queries),
+        ("objects with new element sets", len(report.new_catalog_numbers)),
+    ):
+        table.add_row(label, str(value))
+    Console().print(table)
+    for reason in report.reasons:
+        warn(f"{reason}; element set skipped")
+    for problem in report.followup_errors:
+        warn(f"follow-up failed: {problem}")
 
 
 @app.command("show")
