@@ -266,6 +266,17 @@ class Settings(BaseSettings):
     # (ccdm.detections.after_catalog_import): manoeuvre detection on the objects that got new
     # element sets, intent re-assessment of the pairs already assessed, and one-vs-all
     # screenings of the organisations' spacecraft.
+    ccdm_followup_history_days: int | None = Field(
+        default=None,
+        ge=7,
+        le=3650,
+        description="history (days before the newest set) the follow-up runs the detector on; "
+        "unset: ccdm_history_days (about 0.5 s of CPU per object-year of daily sets)",
+    )
+    ccdm_followup_skip_debris: bool = Field(
+        default=True,
+        description="no detection on objects the catalog names debris or rocket bodies",
+    )
     ccdm_followup_screenings: bool = Field(
         default=True, description="request screenings after a catalog import with new sets"
     )

@@ -284,3 +284,11 @@ async def test_the_follow_up_screens_the_spacecraft_whose_sets_are_new(
 async def test_nothing_to_follow_up(app: FastAPI, numbers: list[str]) -> None:
     follow_up = await _follow_up(app, numbers, ccdm_followup_screenings=True)
     assert follow_up == ImportFollowUp(objects=0)
+
+
+async def test_debris_is_not_searched_for_manoeuvres_unless_asked(app: FastAPI) -> None:
+    await _import(app, [replace(item, object_name="FENGYUN 1C DEB") for item in geo_chaser()])
+    skipped = await _follow_up(app, ["90002"])
+    assert (skipped.objects, skipped.objects_analysed) == (1, 0)
+    searched = await _follow_up(app, ["90002"], ccdm_followup_skip_debris=False)
+    assert (searched.objects_analysed, searched.detections_stored) == (1, 1)

@@ -34,7 +34,7 @@ from astroshield.audit.service import Actor
 from astroshield.catalog.service import element_set_window, to_element_set
 from astroshield.ccdm import service
 from astroshield.ccdm.repository import DetectionRepository, assessed_pairs_involving
-from astroshield.ccdm.stored import ScopedHistory, store_detections
+from astroshield.ccdm.stored import FoundDetections, ScopedHistory, found_in, store_detections
 from astroshield.config import Settings
 from astroshield.conjunction.schemas import ScreeningCreate
 from astroshield.conjunction.service.screening_jobs import request_screening, run_screening
@@ -74,19 +74,24 @@ async def after_catalog_import(
 ) -> ImportFollowUp:
     """Follow up an import that gave ``catalog_numbers`` new element sets: of the public
     catalog (``organisation_id`` None, a feed refresh) or of that organisation's overlay.
-    Writes in ``session``; the caller commits."""
+    Writes in ``session``; the caller commits.
+
+    Everything is computed before the first write, so the transaction holds the database's
+    write lock (SQLite) only while the results are stored, not while the detector runs."""
     numbers = _canonical(catalog_numbers)
     config = service.config_from(settings)
     outcome = ImportFollowUp(objects=len(numbers))
-    for number in await _with_enough_history(session, numbers, organisation_id):
-        history = await _history(session, number, organisation_id, config.history_days)
-        if history is None:
-            continue
-        outcome.objects_analysed += 1
-        elements = [to_element_set(record) for record in history.records]
-        detections = await asyncio.to_thread(detect_maneuvers, elements)
-        outcome.detections_stored += await store_detections(session, history, detections)
-    await _reassess(session, numbers, organisation_id, config, outcome)
+    now = datetime.now(UTC)
+    found = await _detect(session, settings, numbers, organisation_id, outcome)
+    evaluations = await _evaluate_pairs(session, numbers, organisation_id, config, now)
+    for item in found:
+        outcome.detections_stored += await store_detections(session, item)
+    for evaluation in evaluations:
+        result = await service.apply_evaluation(session, evaluation, now)
+        outcome.intents_reassessed += 1
+        outcome.intents_changed += int(result.category_changed)
+        if result.notification is not None:
+            outcome.notifications.append(result.notification)
     if settings.ccdm_followup_screenings and numbers:
         await _request_screenings(session, settings, numbers, organisation_id, outcome)
     annotate(
@@ -104,6 +109,32 @@ async def after_catalog_import(
         screenings=len(outcome.screenings),
     )
     return outcome
+
+
+async def _detect(
+    session: AsyncSession,
+    settings: Settings,
+    numbers: Sequence[str],
+    organisation_id: uuid.UUID | None,
+    outcome: ImportFollowUp,
+) -> list[FoundDetections]:
+    """Run the detector on each object worth it (reads only)."""
+    days = settings.ccdm_followup_history_days or settings.ccdm_history_days
+    found: list[FoundDetections] = []
+    candidates = await _with_enough_history(session, numbers, organisation_id)
+    if settings.ccdm_followup_skip_debris:
+        debris = await DetectionRepository(session).debris_numbers(candidates)
+        candidates = [number for number in candidates if number not in debris]
+    for number in candidates:
+        history = await _history(session, number, organisation_id, days)
+        if history is None:
+            continue
+        outcome.objects_analysed += 1
+        elements = [to_element_set(record) for record in history.records]
+        detections = await asyncio.to_thread(detect_maneuvers, elements)
+        if detections:
+            found.append(found_in(history, detections))
+    return found
 
 
 def _canonical(catalog_numbers: Collection[str]) -> list[str]:
@@ -151,16 +182,16 @@ async def _history(
     return history if len(history.records) >= MIN_HISTORY_SETS else None
 
 
-async def _reassess(
+async def _evaluate_pairs(
     session: AsyncSession,
     numbers: Sequence[str],
     organisation_id: uuid.UUID | None,
     config: service.CcdmConfig,
-    outcome: ImportFollowUp,
-) -> None:
+    now: datetime,
+) -> list[service.PairEvaluation]:
     """Re-assess every stored pair whose object or spacecraft got new sets, with the
     window of its last assessment (an overlay import: only that organisation's pairs)."""
-    now = datetime.now(UTC)
+    evaluations: list[service.PairEvaluation] = []
     for stored, spacecraft in await assessed_pairs_involving(session, numbers):
         if organisation_id is not None and stored.organisation_id != organisation_id:
             continue
@@ -169,13 +200,10 @@ async def _reassess(
             continue
         pair = service.Pair(spacecraft, protected, stored.catalog_number, stored.window_days)
         try:
-            result = await service.assess_pair(session, pair, None, config, now, True)
+            evaluations.append(await service.evaluate_pair(session, pair, None, config, now, True))
         except DomainError:  # an object no longer in the catalog: keep the last category
             continue
-        outcome.intents_reassessed += 1
-        outcome.intents_changed += int(result.category_changed)
-        if result.notification is not None:
-            outcome.notifications.append(result.notification)
+    return evaluations
 
 
 def _system_principal(organisation_id: uuid.UUID) -> Principal:

@@ -14,14 +14,19 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from astroshield.catalog.models import ElementSetRecord
+from astroshield.catalog.models import CatalogObject, ElementSetRecord
 from astroshield.ccdm.models import IntentAssessmentRecord, ManeuverDetectionRecord
+from astroshield.errors import ConflictError
 from astroshield.spacecraft.models import Spacecraft
 
 # Bound parameters per statement stay far below SQLite's and PostgreSQL's limits.
 _IN_LIST_CHUNK = 5_000
+# Catalog object types (astroshield.catalog.service.object_type_from_name) that do not
+# manoeuvre: the detector would only report their drag and fit noise.
+_NON_MANOEUVRING = ("DEBRIS", "ROCKET BODY")
 
 
 def _chunks(items: Sequence[str], size: int = _IN_LIST_CHUNK) -> Iterator[Sequence[str]]:
@@ -120,6 +125,17 @@ class DetectionRepository:
                 sizes[number] = (int(count), newest)
         return sizes
 
+    async def debris_numbers(self, catalog_numbers: Sequence[str]) -> set[str]:
+        """Those of ``catalog_numbers`` the public catalog names debris or rocket bodies."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(catalog_numbers))):
+            statement = select(CatalogObject.catalog_number).where(
+                CatalogObject.catalog_number.in_(list(chunk)),
+                CatalogObject.object_type.in_(_NON_MANOEUVRING),
+            )
+            found.update((await self.session.execute(statement)).scalars().all())
+        return found
+
     async def owners(self, catalog_number: str) -> list[uuid.UUID]:
         """Organisations that registered a spacecraft with this catalog number."""
         statement = (
@@ -168,7 +184,10 @@ class IntentRepository:
         self.session.add(row)
 
     async def flush(self) -> None:
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            raise ConflictError("another request is assessing this pair; ask again") from None
 
 
 async def assessed_pairs_involving(

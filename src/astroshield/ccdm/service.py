@@ -48,7 +48,7 @@ from astroshield.astro.ccdm.rpo import (
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.catalog import service as catalog_service
 from astroshield.catalog.models import ElementSetRecord
-from astroshield.ccdm.stored import ScopedHistory, record_intent, store_detections
+from astroshield.ccdm.stored import ScopedHistory, found_in, record_intent, store_detections
 from astroshield.config import Settings
 from astroshield.conjunction.models import ConjunctionEvent
 from astroshield.conjunction.service.events import latest_open_event_between
@@ -312,7 +312,7 @@ async def maneuvers(
     )
     detections = await asyncio.to_thread(detect_maneuvers, history.elements)
     scoped = ScopedHistory.of(catalog_number, history.records, organisation_id)
-    stored = await store_detections(session, scoped, detections)
+    stored = await store_detections(session, found_in(scoped, detections))
     count_after_commit(session, MANEUVERS_DETECTED, len(detections))
     annotate(element_sets=len(history.elements), maneuvers=len(detections), stored=stored)
     return ManeuverResult(catalog_number, window_start, window_stop, history, detections)
@@ -393,7 +393,8 @@ async def intent(
         )
     pair = Pair(spacecraft, protected_number, catalog_number, window_days)
     read_conjunctions = principal.has(Scope.CONJUNCTIONS_READ)
-    return await assess_pair(session, pair, conjunction, config, now, read_conjunctions)
+    evaluation = await evaluate_pair(session, pair, conjunction, config, now, read_conjunctions)
+    return await apply_evaluation(session, evaluation, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,18 +405,24 @@ class Pair:
     window_days: int
 
 
-async def assess_pair(
+@dataclass(frozen=True, slots=True)
+class PairEvaluation:
+    pair: Pair
+    assessment: IntentAssessment
+    report: ProximityReport
+
+
+async def evaluate_pair(
     session: AsyncSession,
     pair: Pair,
     conjunction: ConjunctionInput | None,
     config: CcdmConfig,
     now: datetime,
     read_conjunctions: bool,
-) -> IntentResult:
-    """Assess, raise or resolve the alert, and keep the category (see :func:`intent`)."""
-    spacecraft, catalog_number = pair.spacecraft, pair.catalog_number
-    organisation_id = spacecraft.organisation_id
-    protected_number = pair.protected_number
+) -> PairEvaluation:
+    """The assessment of the pair (reads only; the numerical work in a worker thread)."""
+    organisation_id = pair.spacecraft.organisation_id
+    protected_number, catalog_number = pair.protected_number, pair.catalog_number
     stop = min(
         await newest_epoch(session, organisation_id, protected_number),
         await newest_epoch(session, organisation_id, catalog_number),
@@ -437,14 +444,30 @@ async def assess_pair(
     assessment, report = await asyncio.to_thread(
         _assess, protected, other, start, stop, conjunction, config, now
     )
-    threat = assessment.category is IntentCategory.POTENTIAL_THREAT
     annotate(category=assessment.category.value, score=assessment.score)
-    notification = await _observe_threat(session, spacecraft, catalog_number, assessment, now)
+    return PairEvaluation(pair, assessment, report)
+
+
+async def apply_evaluation(
+    session: AsyncSession, evaluation: PairEvaluation, now: datetime
+) -> IntentResult:
+    """Raise or resolve the pair's threat alert and keep its category."""
+    pair, assessment = evaluation.pair, evaluation.assessment
+    threat = assessment.category is IntentCategory.POTENTIAL_THREAT
+    notification = await _observe_threat(
+        session, pair.spacecraft, pair.catalog_number, assessment, now
+    )
     changed = await record_intent(
-        session, spacecraft, catalog_number, assessment, pair.window_days, now
+        session, pair.spacecraft, pair.catalog_number, assessment, pair.window_days, now
     )
     return IntentResult(
-        spacecraft, protected_number, assessment, report, threat, notification, changed
+        pair.spacecraft,
+        pair.protected_number,
+        assessment,
+        evaluation.report,
+        threat,
+        notification,
+        changed,
     )
 
 

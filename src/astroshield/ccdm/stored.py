@@ -119,18 +119,29 @@ def _event_data(detection_id: uuid.UUID, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def store_detections(
-    session: AsyncSession, history: ScopedHistory, detections: Sequence[ManeuverDetection]
-) -> int:
-    """Store the detections not stored yet in the history's scope, each announced once;
-    returns how many were new."""
-    repository = DetectionRepository(session)
-    known = await repository.intervals(history.organisation_id, history.catalog_number)
-    owners: list[uuid.UUID] | None = None
+@dataclass(frozen=True, slots=True)
+class FoundDetections:
+    """Detections ready to store (rows built from the history, which can then go)."""
+
+    organisation_id: uuid.UUID | None
+    catalog_number: str
+    rows: tuple[dict[str, Any], ...]
+
+
+def found_in(history: ScopedHistory, detections: Sequence[ManeuverDetection]) -> FoundDetections:
     now = utcnow()
+    rows = tuple(_row(history, detection, now) for detection in detections)
+    return FoundDetections(history.organisation_id, history.catalog_number, rows)
+
+
+async def store_detections(session: AsyncSession, found: FoundDetections) -> int:
+    """Store the detections not stored yet in their scope, each announced once; returns
+    how many were new."""
+    repository = DetectionRepository(session)
+    known = await repository.intervals(found.organisation_id, found.catalog_number)
+    owners: list[uuid.UUID] | None = None
     new = 0
-    for detection in detections:
-        row = _row(history, detection, now)
+    for row in found.rows:
         if _overlaps(row["interval_start"], row["interval_stop"], known):
             continue
         detection_id = await repository.insert_new(row)
@@ -139,15 +150,14 @@ async def store_detections(
             continue
         new += 1
         data = _event_data(detection_id, row)
-        if history.organisation_id is not None:
-            await emit(
-                session, history.organisation_id, MANEUVER_DETECTED, row["catalog_number"], data
-            )
-            continue
-        if owners is None:
-            owners = await repository.owners(history.catalog_number)
-        for organisation_id in [None, *owners]:
-            await emit(session, organisation_id, MANEUVER_DETECTED, row["catalog_number"], data)
+        if found.organisation_id is not None:
+            audience: list[uuid.UUID | None] = [found.organisation_id]
+        else:
+            if owners is None:
+                owners = await repository.owners(found.catalog_number)
+            audience = [None, *owners]
+        for organisation_id in audience:
+            await emit(session, organisation_id, MANEUVER_DETECTED, found.catalog_number, data)
     return new
 
 
