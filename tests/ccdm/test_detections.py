@@ -9,7 +9,7 @@ The histories are the constructed GEO scenes of :mod:`tests.ccdm.scenarios`: the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from astroshield.alerts.notifiers import Notification
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.formats.omm import format_omm_json
 from astroshield.catalog.service import import_element_sets
@@ -56,11 +57,16 @@ async def _follow_up(
     numbers: Sequence[str],
     *,
     organisation_id: uuid.UUID | None = None,
+    notify: Callable[[Notification], Awaitable[None]] | None = None,
     **overrides: Any,
 ) -> ImportFollowUp:
     async with session_scope(app.state.sessionmaker) as session:
         return await after_catalog_import(
-            session, _settings(app, **overrides), numbers, organisation_id=organisation_id
+            session,
+            _settings(app, **overrides),
+            numbers,
+            organisation_id=organisation_id,
+            notify=notify,
         )
 
 
@@ -213,9 +219,15 @@ async def test_intent_changes_are_announced_once_per_change(
         headers=analyst | {"content-type": "application/json"},
     )
     assert uploaded.status_code == 200, uploaded.text
-    follow_up = await _follow_up(app, ["90002"], organisation_id=operators.id)
+    sent: list[Notification] = []
+
+    async def notify(notification: Notification) -> None:
+        sent.append(notification)
+
+    follow_up = await _follow_up(app, ["90002"], organisation_id=operators.id, notify=notify)
     assert (follow_up.intents_reassessed, follow_up.intents_changed) == (1, 1)
-    assert [n.status for n in follow_up.notifications] == ["resolved"]
+    assert [n.status for n in sent] == ["resolved"]  # the threat alert, after the commit
+    assert sent == follow_up.notifications
     response = await client.get(url, params={"days": GEO_DAYS}, headers=viewer)
     assert response.json()["category"] != "potential_threat"
 

@@ -8,8 +8,8 @@ and commits that session with :func:`astroshield.db.session_scope` (or another u
 work): detections, their ``maneuver.detected`` events, intent categories and their
 ``intent.changed`` events and the queued screenings are stored in that one transaction; the
 screenings run once it has committed (they need the rows committed and write in their own
-transactions), and the alert notifications of re-assessed pairs are returned for the caller
-to dispatch after the commit. No network I/O happens here while the transaction is open.
+transactions), and so are the alert notifications of re-assessed pairs given to ``notify``
+(the app's notification dispatcher). No network I/O happens while the transaction is open.
 
 Catalog uploads through the API do not run it: an upload of the whole catalog (26k objects)
 would hold the request for minutes of detector work. The upload path emits
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -52,8 +52,8 @@ SYSTEM_USER = "system"
 @dataclass(slots=True)
 class ImportFollowUp:
     """What the follow-up did. ``screenings`` are (organisation, screening id) pairs queued
-    in the caller's transaction and run after its commit; ``notifications`` (alert
-    changes of re-assessed pairs) are for the caller to dispatch after the commit."""
+    in the caller's transaction and run after its commit; ``notifications`` are the alert
+    changes of re-assessed pairs (given to ``notify`` after the commit)."""
 
     objects: int = 0
     objects_analysed: int = 0
@@ -71,10 +71,12 @@ async def after_catalog_import(
     catalog_numbers: Collection[str],
     *,
     organisation_id: uuid.UUID | None = None,
+    notify: Callable[[Notification], Awaitable[None]] | None = None,
 ) -> ImportFollowUp:
     """Follow up an import that gave ``catalog_numbers`` new element sets: of the public
     catalog (``organisation_id`` None, a feed refresh) or of that organisation's overlay.
-    Writes in ``session``; the caller commits.
+    Writes in ``session``; the caller commits. ``notify`` (the app's notification
+    dispatcher) is given the alert notifications of re-assessed pairs after the commit.
 
     Everything is computed before the first write, so the transaction holds the database's
     write lock (SQLite) only while the results are stored, not while the detector runs."""
@@ -94,6 +96,8 @@ async def after_catalog_import(
             outcome.notifications.append(result.notification)
     if settings.ccdm_followup_screenings and numbers:
         await _request_screenings(session, settings, numbers, organisation_id, outcome)
+    if notify is not None and outcome.notifications:
+        _notify_after_commit(session, notify, list(outcome.notifications))
     annotate(
         objects=outcome.objects,
         analysed=outcome.objects_analysed,
@@ -135,6 +139,21 @@ async def _detect(
         if detections:
             found.append(found_in(history, detections))
     return found
+
+
+def _notify_after_commit(
+    session: AsyncSession,
+    notify: Callable[[Notification], Awaitable[None]],
+    notifications: list[Notification],
+) -> None:
+    async def send_all() -> None:
+        for notification in notifications:
+            try:
+                await notify(notification)
+            except Exception:  # delivery has its own retries and dead letters
+                log.exception("ccdm_follow_up_notification_failed", alert=notification.id)
+
+    after_commit_of(session, send_all)
 
 
 def _canonical(catalog_numbers: Collection[str]) -> list[str]:
