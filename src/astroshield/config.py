@@ -262,6 +262,37 @@ class Settings(BaseSettings):
         "potential_threat (which raises an alert)",
     )
 
+    # --- CCDM detections slice (issue 16): the follow-up of a catalog import
+    # (ccdm.detections.after_catalog_import): manoeuvre detection on the objects that got new
+    # element sets, intent re-assessment of the pairs already assessed, and one-vs-all
+    # screenings of the organisations' spacecraft.
+    ccdm_followup_history_days: int | None = Field(
+        default=None,
+        ge=7,
+        le=3650,
+        description="history (days before the newest set) the follow-up runs the detector on; "
+        "unset: ccdm_history_days (about 0.5 s of CPU per object-year of daily sets)",
+    )
+    ccdm_followup_skip_debris: bool = Field(
+        default=True,
+        description="no detection on objects the catalog names debris or rocket bodies",
+    )
+    ccdm_followup_screenings: bool = Field(
+        default=True, description="request screenings after a catalog import with new sets"
+    )
+    ccdm_followup_screen_all_spacecraft: bool = Field(
+        default=False,
+        description="screen every spacecraft of every organisation after an import with new "
+        "sets, not only those whose own catalog number got new sets",
+    )
+    ccdm_followup_screening_days: float = Field(
+        default=3.0, gt=0, le=7, description="window (days from the follow-up) of its screenings"
+    )
+    ccdm_followup_screening_threshold_km: float = Field(
+        default=5.0, gt=0, le=500, description="search radius (km) of the follow-up screenings"
+    )
+    # --- end CCDM detections slice
+
     # Feature flags: the platform default of each optional module (see features/catalogue.py).
     # A platform administrator may override it at runtime, and for the organisational
     # ones an organisation administrator for their own organisation (GET /api/v1/features).

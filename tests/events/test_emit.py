@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from astroshield.catalog.service import import_element_sets
 from astroshield.conjunction.service.intake import ingest_cdm
 from astroshield.db import session_scope
 from astroshield.events.catalogue import EVENT_TYPES
@@ -17,7 +18,9 @@ from astroshield.events.service import outbox_of
 from astroshield.security.actor import Actor
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import scopes_for
+from tests.catalog.conftest import PUBLIC
 from tests.catalog.test_provenance import JSON, UPLOAD, omm, public_iss
+from tests.ccdm.scenarios import GEO_DAYS, geo_chaser, geo_target
 from tests.conftest import Factory
 from tests.conjunction.conftest import operator_with, upload
 from tests.events.support import cdm_body, of_type, outbox
@@ -166,3 +169,29 @@ async def test_event_schemas_are_published(client: httpx.AsyncClient) -> None:
     unknown = await client.get("/api/v1/events/schemas/conjunction.deleted")
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["loc"][-1] == "event_type"
+
+
+async def test_ccdm_detections_and_intent_changes_match_their_schemas(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """``maneuver.detected`` (the chaser burns once) and ``intent.changed`` (first
+    assessment of the pair) from the API, each checked against its schema by ``outbox``."""
+    async with session_scope(app.state.sessionmaker) as session:
+        await import_element_sets(session, [*geo_target(), *geo_chaser()], "ccdm-test", PUBLIC)
+    organisation = await factory.organisation()
+    target = await factory.spacecraft(organisation, catalog_number="90001")
+    await factory.spacecraft(organisation, catalog_number="90002")
+    headers = await factory.login(organisation, role="viewer")
+    maneuvers = await client.get("/api/v1/ccdm/objects/90002/maneuvers", headers=headers)
+    assert maneuvers.status_code == 200, maneuvers.text
+    intent = await client.get(
+        f"/api/v1/ccdm/spacecraft/{target.id}/intent/90002",
+        params={"days": GEO_DAYS},
+        headers=headers,
+    )
+    assert intent.status_code == 200, intent.text
+    events = await outbox(app, organisation.id)
+    (detected,) = of_type(events, "maneuver.detected")
+    assert detected["data"]["catalog_number"] == "90002"
+    (changed,) = of_type(events, "intent.changed")
+    assert changed["data"]["category"] == intent.json()["category"]

@@ -4,9 +4,10 @@ Every analysis reads the catalog as the caller's organisation sees it (public se
 own overlay, with the precedence of :mod:`astroshield.catalog`); the sources it reports name
 the caller's own uploads as such.
 
-Everything is computed on request from the stored element sets (nothing is persisted but the
-alert state of a ``potential_threat``): the analyses are pure functions of the catalog, so a
-stored copy would only go stale when new element sets arrive. The windows are bounded by
+Everything is computed on request from the stored element sets. What is kept is what must be
+announced once (:mod:`.stored`): each manoeuvre detection (``maneuver.detected``), the
+latest intent category of each assessed pair (``intent.changed``), and the alert state of a
+``potential_threat``. The windows are bounded by
 settings (``ccdm_max_days``, ``ccdm_history_days``, ``ccdm_max_neighbours``), and the
 numerical work runs in a worker thread so the event loop keeps serving other requests.
 """
@@ -47,6 +48,7 @@ from astroshield.astro.ccdm.rpo import (
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.catalog import service as catalog_service
 from astroshield.catalog.models import ElementSetRecord
+from astroshield.ccdm.stored import ScopedHistory, found_in, record_intent, store_detections
 from astroshield.config import Settings
 from astroshield.conjunction.models import ConjunctionEvent
 from astroshield.conjunction.service.events import latest_open_event_between
@@ -116,6 +118,7 @@ class ObjectHistory:
     catalog_number: str
     elements: list[ElementSet]
     sources: tuple[str, ...]
+    records: tuple[ElementSetRecord, ...] = ()
 
     @property
     def source_label(self) -> str:
@@ -149,6 +152,7 @@ class IntentResult:
     proximity: ProximityReport
     threat_alert: bool
     notification: Notification | None
+    category_changed: bool = False
 
 
 # ------------------------------------------------------------------------------ reads
@@ -192,6 +196,7 @@ async def object_history(
         catalog_number,
         [catalog_service.to_element_set(record) for record in records],
         tuple(sorted({source_label(record) for record in records})),
+        tuple(records),
     )
 
 
@@ -306,8 +311,10 @@ async def maneuvers(
         session, organisation_id, catalog_number, window_start, window_stop
     )
     detections = await asyncio.to_thread(detect_maneuvers, history.elements)
+    scoped = ScopedHistory.of(catalog_number, history.records, organisation_id)
+    stored = await store_detections(session, found_in(scoped, detections))
     count_after_commit(session, MANEUVERS_DETECTED, len(detections))
-    annotate(element_sets=len(history.elements), maneuvers=len(detections))
+    annotate(element_sets=len(history.elements), maneuvers=len(detections), stored=stored)
     return ManeuverResult(catalog_number, window_start, window_stop, history, detections)
 
 
@@ -372,7 +379,8 @@ async def intent(
     of their newest element sets; a ``potential_threat`` fires the organisation's alert,
     any other category resolves it. Without a ``conjunction`` from the caller, the latest
     open conjunction event of the pair (its latest Pc, miss distance and TCA) is used when
-    the caller may read conjunctions."""
+    the caller may read conjunctions. The category is kept; a new one emits
+    ``intent.changed``."""
     window_days = check_days(days, config)
     organisation_id = principal.organisation_id
     spacecraft, protected_number = await protected_spacecraft(
@@ -383,12 +391,44 @@ async def intent(
             "an object cannot be assessed against itself",
             errors=[FieldError(["path", "catalog_number"], "is the spacecraft's own")],
         )
+    pair = Pair(spacecraft, protected_number, catalog_number, window_days)
+    read_conjunctions = principal.has(Scope.CONJUNCTIONS_READ)
+    evaluation = await evaluate_pair(session, pair, conjunction, config, now, read_conjunctions)
+    return await apply_evaluation(session, evaluation, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    spacecraft: Spacecraft
+    protected_number: str
+    catalog_number: str
+    window_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class PairEvaluation:
+    pair: Pair
+    assessment: IntentAssessment
+    report: ProximityReport
+
+
+async def evaluate_pair(
+    session: AsyncSession,
+    pair: Pair,
+    conjunction: ConjunctionInput | None,
+    config: CcdmConfig,
+    now: datetime,
+    read_conjunctions: bool,
+) -> PairEvaluation:
+    """The assessment of the pair (reads only; the numerical work in a worker thread)."""
+    organisation_id = pair.spacecraft.organisation_id
+    protected_number, catalog_number = pair.protected_number, pair.catalog_number
     stop = min(
         await newest_epoch(session, organisation_id, protected_number),
         await newest_epoch(session, organisation_id, catalog_number),
     )
-    start = stop - timedelta(days=window_days)
-    if conjunction is None and principal.has(Scope.CONJUNCTIONS_READ):
+    start = stop - timedelta(days=pair.window_days)
+    if conjunction is None and read_conjunctions:
         event = await latest_open_event_between(
             session, organisation_id, protected_number, catalog_number, now
         )
@@ -404,10 +444,31 @@ async def intent(
     assessment, report = await asyncio.to_thread(
         _assess, protected, other, start, stop, conjunction, config, now
     )
-    threat = assessment.category is IntentCategory.POTENTIAL_THREAT
     annotate(category=assessment.category.value, score=assessment.score)
-    notification = await _observe_threat(session, spacecraft, catalog_number, assessment, now)
-    return IntentResult(spacecraft, protected_number, assessment, report, threat, notification)
+    return PairEvaluation(pair, assessment, report)
+
+
+async def apply_evaluation(
+    session: AsyncSession, evaluation: PairEvaluation, now: datetime
+) -> IntentResult:
+    """Raise or resolve the pair's threat alert and keep its category."""
+    pair, assessment = evaluation.pair, evaluation.assessment
+    threat = assessment.category is IntentCategory.POTENTIAL_THREAT
+    notification = await _observe_threat(
+        session, pair.spacecraft, pair.catalog_number, assessment, now
+    )
+    changed = await record_intent(
+        session, pair.spacecraft, pair.catalog_number, assessment, pair.window_days, now
+    )
+    return IntentResult(
+        pair.spacecraft,
+        pair.protected_number,
+        assessment,
+        evaluation.report,
+        threat,
+        notification,
+        changed,
+    )
 
 
 async def _observe_threat(

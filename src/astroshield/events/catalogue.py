@@ -23,6 +23,8 @@ SCREENING_FINISHED: Final = "screening.finished"
 CATALOG_REFRESHED: Final = "catalog.refreshed"
 ALERT_CHANGED: Final = "alert.changed"
 TELEMETRY_ALARM: Final = "telemetry.alarm"
+MANEUVER_DETECTED: Final = "maneuver.detected"
+INTENT_CHANGED: Final = "intent.changed"
 
 EVENT_TYPES: Final = (
     CONJUNCTION_CREATED,
@@ -31,6 +33,8 @@ EVENT_TYPES: Final = (
     CATALOG_REFRESHED,
     ALERT_CHANGED,
     TELEMETRY_ALARM,
+    MANEUVER_DETECTED,
+    INTENT_CHANGED,
 )
 
 
