@@ -326,7 +326,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         start_feed_schedules(
             state.sessionmaker,
             settings,
-            default_followups(settings),
+            default_followups(settings, state.notification_dispatcher.dispatch),
+            state.component(JobRunner),
             state.notification_dispatcher.dispatch,
         )
     )

@@ -361,14 +361,12 @@ class Settings(BaseSettings):
     feeds_timeout_s: float = Field(default=30.0, gt=0, le=600)
     feeds_retry_attempts: int = Field(default=4, ge=1, le=10)
     feeds_retry_base_s: float = Field(default=1.0, ge=0, le=60)
-    # Scheduled catalog refresh from feeds_refresh_source (0: off), one replica at a time;
+    # Scheduled catalog refresh from feeds_refresh_source (0: off), one job per interval;
     # Space-Track refreshes the catalog numbers of every registered spacecraft.
     feeds_refresh_interval_s: float = Field(default=0.0, ge=0)
     feeds_refresh_source: Literal["celestrak", "spacetrack"] = "celestrak"
     # Scheduled Space-Track cdm_public poll for registered spacecraft (0: off).
     feeds_cdm_poll_interval_s: float = Field(default=0.0, ge=0)
-    # A replica that died running a schedule gives it up after this long.
-    feeds_lease_s: float = Field(default=1800.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -4,6 +4,7 @@ from astroshield.alerts.models import Alert, AlertEvent, AlertRule, DeadLetter
 from astroshield.audit.models import AuditEntry
 from astroshield.auth.models import RefreshToken, RevokedAccessToken
 from astroshield.catalog.models import CatalogObject, ElementSetRecord
+from astroshield.ccdm.models import IntentAssessmentRecord, ManeuverDetectionRecord
 from astroshield.conjunction.models import (
     ConjunctionCdm,
     ConjunctionEvent,
@@ -12,6 +13,7 @@ from astroshield.conjunction.models import (
 from astroshield.db import Base
 from astroshield.events.models import OutboxEvent
 from astroshield.features.models import OrganisationFeatureFlag, PlatformFeatureFlag
+from astroshield.feeds.models import FeedCdm, FeedQuery, FeedRun
 from astroshield.invitations.models import Invitation
 from astroshield.jobs.models import Job
 from astroshield.organisations.models import Organisation
@@ -41,8 +43,13 @@ __all__ = [
     "ConjunctionScreening",
     "DeadLetter",
     "ElementSetRecord",
+    "FeedCdm",
+    "FeedQuery",
+    "FeedRun",
+    "IntentAssessmentRecord",
     "Invitation",
     "Job",
+    "ManeuverDetectionRecord",
     "Organisation",
     "OrganisationFeatureFlag",
     "OrganisationSetting",

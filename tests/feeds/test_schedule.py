@@ -1,49 +1,48 @@
-"""The scheduled refresh: one replica at a time (a lease), listed as feed runs to platform
+"""The scheduled refresh: once per period across replicas (a job), listed as feed runs to platform
 administrators only."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from astroshield.config import Settings
-from astroshield.db import session_scope, utcnow
-from astroshield.feeds.repository import FeedRepository
-from astroshield.feeds.scheduler import (
-    CATALOG_REFRESH,
-    scheduled_refresh,
-    start_feed_schedules,
-    with_lease,
-)
+from astroshield.feeds.scheduler import CATALOG_REFRESH, scheduled_refresh, start_feed_schedules
+from astroshield.jobs.models import Job
+from astroshield.jobs.service import JobRunner
 from tests.conftest import Factory
 from tests.feeds.providers import CelesTrak, running, sample_rows
 from tests.feeds.support import Recorder, feed_settings
 
 
-async def test_one_holder_at_a_time_and_an_expired_lease_is_taken_over(app: FastAPI) -> None:
-    sessionmaker = app.state.sessionmaker
-    ran: list[str] = []
-    inner: list[bool] = []
+def runner(app: FastAPI) -> JobRunner:
+    """A replica's job runner: each call is another replica."""
+    return JobRunner(app.state.sessionmaker)
 
-    async def second_replica() -> None:
-        ran.append("a")
-        inner.append(await with_lease(sessionmaker, "refresh", "b", 60, lambda: asyncio.sleep(0)))
 
-    assert await with_lease(sessionmaker, "refresh", "a", 60, second_replica)
-    assert ran == ["a"] and inner == [False]  # b was refused while a held it
-    assert await with_lease(sessionmaker, "refresh", "b", 60, lambda: asyncio.sleep(0))
-
-    now = utcnow()
-    async with session_scope(sessionmaker) as session:  # a replica that died holding it
-        assert await FeedRepository(session).claim_lease("refresh", "dead", now, now)
-    async with session_scope(sessionmaker) as session:
-        repository = FeedRepository(session)
-        later = now + timedelta(seconds=1)
-        assert await repository.claim_lease("refresh", "c", later, later + timedelta(60))
+async def test_two_replicas_waking_for_the_same_period_refresh_once(
+    app: FastAPI, settings: Settings
+) -> None:
+    provider = CelesTrak(groups={"active&json": json.dumps(sample_rows()[:3])})
+    first, second = Recorder(), Recorder()
+    async with running(provider) as base:
+        configured = feed_settings(
+            settings, base, celestrak_groups=["active"], feeds_refresh_interval_s=3600.0
+        )
+        ran = await asyncio.gather(
+            scheduled_refresh(app.state.sessionmaker, configured, [first], runner(app)),
+            scheduled_refresh(app.state.sessionmaker, configured, [second], runner(app)),
+        )
+    assert sorted(ran) == [False, True]
+    assert len(first.calls) + len(second.calls) == 1
+    assert len(provider.log) == 1
+    async with app.state.sessionmaker() as session:
+        (job,) = (await session.execute(select(Job).where(Job.kind == "feeds.refresh"))).scalars()
+    assert (job.status, job.result["inserted"]) == ("succeeded", 3)
 
 
 async def test_scheduled_refresh_runs_and_is_listed_to_platform_admins_only(
@@ -53,7 +52,7 @@ async def test_scheduled_refresh_runs_and_is_listed_to_platform_admins_only(
     recorder = Recorder()
     async with running(provider) as base:
         configured = feed_settings(settings, base, celestrak_groups=["active"])
-        assert await scheduled_refresh(app.state.sessionmaker, configured, [recorder], "r1")
+        assert await scheduled_refresh(app.state.sessionmaker, configured, [recorder], runner(app))
     assert recorder.calls[0][1] == ["5", "11", "12"]
 
     admin = await factory.login(platform_admin=True, role="admin")
@@ -75,7 +74,7 @@ async def test_a_failed_run_is_listed_with_its_error(
     from tests.support.servers import free_port
 
     configured = feed_settings(settings, f"http://127.0.0.1:{free_port()}", feeds_retry_attempts=1)
-    assert await scheduled_refresh(app.state.sessionmaker, configured, [], "r1")
+    assert await scheduled_refresh(app.state.sessionmaker, configured, [], runner(app))
     admin = await factory.login(platform_admin=True, role="admin")
     (run,) = (await client.get("/api/v1/feeds/runs", headers=admin)).json()["items"]
     assert run["status"] == "failed" and "no answer" in run["error"]
@@ -84,11 +83,11 @@ async def test_a_failed_run_is_listed_with_its_error(
 async def test_schedules_are_off_at_zero_and_on_when_configured(
     app: FastAPI, settings: Settings
 ) -> None:
-    assert start_feed_schedules(app.state.sessionmaker, settings, []) == {}
+    assert start_feed_schedules(app.state.sessionmaker, settings, [], runner(app)) == {}
     on = settings.model_copy(
         update={"feeds_refresh_interval_s": 3600.0, "celestrak_url": "http://127.0.0.1:9"}
     )
-    loops = start_feed_schedules(app.state.sessionmaker, on, [])
+    loops = start_feed_schedules(app.state.sessionmaker, on, [], runner(app))
     assert list(loops) == [CATALOG_REFRESH]
     for task in loops.values():
         task.cancel()

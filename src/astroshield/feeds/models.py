@@ -1,7 +1,6 @@
 """Feed bookkeeping: each refresh or CDM poll run (listed to platform administrators), what
 each identical provider query last got (so it is not repeated within the refresh interval,
-across processes), the lease that lets one replica at a time run a schedule, and the
-Space-Track CDM ids already ingested."""
+across processes), and the Space-Track CDM ids already ingested."""
 
 from __future__ import annotations
 
@@ -46,16 +45,6 @@ class FeedQuery(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     etag: Mapped[str | None] = mapped_column(String(256))
     last_modified: Mapped[str | None] = mapped_column(String(64))
-
-
-class FeedLease(Base):
-    """One row per schedule (``refresh``, ``cdm_poll``): who runs it until when."""
-
-    __tablename__ = "feed_leases"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    holder: Mapped[str | None] = mapped_column(String(64))
-    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FeedCdm(Base):

@@ -8,13 +8,12 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.catalog.models import ElementSetRecord
 from astroshield.feeds.memory import QueryRecord
-from astroshield.feeds.models import FeedCdm, FeedLease, FeedQuery, FeedRun
+from astroshield.feeds.models import FeedCdm, FeedQuery, FeedRun
 from astroshield.spacecraft.models import Spacecraft
 
 CHUNK = 500
@@ -116,37 +115,6 @@ class FeedRepository:
 
     def add_cdm_id(self, organisation_id: uuid.UUID, cdm_id: str) -> None:
         self.session.add(FeedCdm(cdm_id=cdm_id, organisation_id=organisation_id))
-
-    # ---------------------------------------------------------------- leases
-
-    async def claim_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
-        """Whether ``holder`` now holds the lease ``name`` (free, expired or its own)."""
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        await self.session.execute(
-            dialect.insert(FeedLease).values(name=name).on_conflict_do_nothing()
-        )
-        result = await self.session.execute(
-            update(FeedLease)
-            .where(
-                FeedLease.name == name,
-                or_(
-                    FeedLease.until.is_(None),
-                    FeedLease.until < now,
-                    FeedLease.holder == holder,
-                ),
-            )
-            .values(holder=holder, until=until)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def release_lease(self, name: str, holder: str) -> None:
-        await self.session.execute(
-            update(FeedLease)
-            .where(and_(FeedLease.name == name, FeedLease.holder == holder))
-            .values(holder=None, until=None)
-            .execution_options(synchronize_session=False)
-        )
 
     # ------------------------------------------------------------------ runs
 

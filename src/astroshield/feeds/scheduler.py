@@ -1,23 +1,22 @@
-"""The scheduled catalog refresh and CDM poll: every interval each replica tries to take
-the schedule's lease (a row in ``feed_leases``, taken in a short transaction of its own);
-the one that holds it runs, the others wait for the next interval. A replica that dies
-holding it gives it up after ``feeds_lease_s``."""
+"""The scheduled catalog refresh and CDM poll: every interval each replica wakes up and
+asks the job runner for the period's job (``feeds.refresh`` / ``feeds.cdm_poll`` keyed by
+the period); the replica that claims it runs it, the others skip, and a replica that dies
+running it is taken over when its lease runs out (src/astroshield/jobs)."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from astroshield.config import Settings
-from astroshield.db import session_scope, utcnow
+from astroshield.db import utcnow
 from astroshield.feeds.cdm import Dispatch, finish_cdm_run, poll_cdms
-from astroshield.feeds.repository import FeedRepository
 from astroshield.feeds.service import Followup, RefreshRequest, recorded_refresh, start_run
+from astroshield.jobs.service import JobRunner, period_key
 
 log = structlog.get_logger(__name__)
 
@@ -25,36 +24,15 @@ CATALOG_REFRESH = "feeds_catalog_refresh"
 CDM_POLL = "feeds_cdm_poll"
 
 
-async def with_lease(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    name: str,
-    holder: str,
-    lease_s: float,
-    work: Callable[[], Awaitable[object]],
-) -> bool:
-    """Run ``work`` if this holder gets the lease ``name``; whether it ran."""
-    now = utcnow()
-    async with session_scope(sessionmaker) as session:
-        taken = await FeedRepository(session).claim_lease(
-            name, holder, now, now + timedelta(seconds=lease_s)
-        )
-    if not taken:
-        return False
-    try:
-        await work()
-    finally:
-        async with session_scope(sessionmaker) as session:
-            await FeedRepository(session).release_lease(name, holder)
-    return True
-
-
 async def scheduled_refresh(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
     followups: Sequence[Followup],
-    holder: str,
+    runner: JobRunner,
 ) -> bool:
-    async def work() -> None:
+    """Run this period's refresh unless another replica has; whether this one ran it."""
+
+    async def work() -> Mapping[str, Any]:
         request = RefreshRequest(settings.feeds_refresh_source)
         report = await recorded_refresh(
             sessionmaker, settings, request, trigger="schedule", followups=followups
@@ -67,17 +45,21 @@ async def scheduled_refresh(
             requests=report.requests,
             error=report.error,
         )
+        return {"inserted": report.inserted, "requests": report.requests, "error": report.error}
 
-    return await with_lease(sessionmaker, "refresh", holder, settings.feeds_lease_s, work)
+    key = period_key(utcnow(), settings.feeds_refresh_interval_s)
+    return (await runner.run("feeds.refresh", key, work)).ran
 
 
 async def scheduled_cdm_poll(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
-    holder: str,
+    runner: JobRunner,
     dispatch: Dispatch | None = None,
 ) -> bool:
-    async def work() -> None:
+    """Run this period's CDM poll unless another replica has; whether this one ran it."""
+
+    async def work() -> Mapping[str, Any]:
         run_id = await start_run(sessionmaker, "cdm_poll", "spacetrack", "schedule")
         report = await poll_cdms(sessionmaker, settings, dispatch=dispatch)
         await finish_cdm_run(sessionmaker, run_id, report)
@@ -88,13 +70,15 @@ async def scheduled_cdm_poll(
             failed=len(report.failed),
             error=report.error,
         )
+        return {"listed": report.listed, "ingested": report.ingested, "error": report.error}
 
-    return await with_lease(sessionmaker, "cdm_poll", holder, settings.feeds_lease_s, work)
+    key = period_key(utcnow(), settings.feeds_cdm_poll_interval_s)
+    return (await runner.run("feeds.cdm_poll", key, work)).ran
 
 
 async def _every(interval_s: float, name: str, once: Callable[[], Awaitable[object]]) -> None:
     # First run one interval after start, like the other schedules: a restarting fleet
-    # does not fetch all at once, and the lease keeps it to one replica anyway.
+    # does not fetch all at once, and the job keeps it to one replica anyway.
     while True:
         await asyncio.sleep(interval_s)
         try:
@@ -107,17 +91,17 @@ def start_feed_schedules(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
     followups: Sequence[Followup],
+    runner: JobRunner,
     dispatch: Dispatch | None = None,
 ) -> dict[str, asyncio.Task[None]]:
     """The schedules these settings turn on, by component name (the lifespan cancels them)."""
-    holder = f"feeds-{uuid.uuid4().hex[:12]}"
     loops: dict[str, asyncio.Task[None]] = {}
     if settings.feeds_refresh_interval_s > 0:
         loops[CATALOG_REFRESH] = asyncio.create_task(
             _every(
                 settings.feeds_refresh_interval_s,
                 CATALOG_REFRESH,
-                lambda: scheduled_refresh(sessionmaker, settings, followups, holder),
+                lambda: scheduled_refresh(sessionmaker, settings, followups, runner),
             )
         )
     if settings.feeds_cdm_poll_interval_s > 0:
@@ -125,7 +109,7 @@ def start_feed_schedules(
             _every(
                 settings.feeds_cdm_poll_interval_s,
                 CDM_POLL,
-                lambda: scheduled_cdm_poll(sessionmaker, settings, holder, dispatch),
+                lambda: scheduled_cdm_poll(sessionmaker, settings, runner, dispatch),
             )
         )
     return loops

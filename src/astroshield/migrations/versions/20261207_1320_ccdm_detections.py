@@ -1,7 +1,7 @@
 """ccdm: stored manoeuvre detections and intent categories
 
 Revision ID: ccdm00000001
-Revises: outb00000001
+Revises: feed00000001
 Create Date: 2026-12-07 13:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "ccdm00000001"
-down_revision: str | None = "outb00000001"
+down_revision: str | None = "feed00000001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """catalog and CDM feeds: runs, query memory, schedule leases, ingested CDM ids
 
 Revision ID: feed00000001
-Revises: outb00000001
+Revises: jobs00000001
 Create Date: 2026-12-07 13:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "feed00000001"
-down_revision: str | None = "outb00000001"
+down_revision: str | None = "jobs00000001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -49,13 +49,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_feed_queries")),
     )
     op.create_table(
-        "feed_leases",
-        sa.Column("name", sa.String(length=32), nullable=False),
-        sa.Column("holder", sa.String(length=64), nullable=True),
-        sa.Column("until", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_feed_leases")),
-    )
-    op.create_table(
         "feed_cdms",
         sa.Column("cdm_id", sa.String(length=32), nullable=False),
         sa.Column("organisation_id", sa.Uuid(), nullable=False),
@@ -66,7 +59,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("feed_cdms")
-    op.drop_table("feed_leases")
     op.drop_table("feed_queries")
     op.drop_index("ix_feed_runs_started_at", table_name="feed_runs")
     op.drop_table("feed_runs")
