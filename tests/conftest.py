@@ -88,6 +88,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "audit_checkpoint_file": checkpoint_file_for(database_url),
         # Tests run the outbox relay themselves (tests/events).
         "outbox_relay_interval_s": 0,
+        "inbound_enabled": False,  # tests/events/test_inbound.py turns it on
     }
     values.update(overrides)
     return Settings(**values)

@@ -58,6 +58,7 @@ from astroshield.features.service import FeatureFlags
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.health.service import check_all, check_database
+from astroshield.inbound.consumer import INBOUND_CONSUMER, InboundConsumer
 from astroshield.invitations.router import router as invitations_router
 from astroshield.migrate import head_revision, upgrade_async
 from astroshield.observability import components, metrics, tracing
@@ -305,6 +306,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.outbox_relay_interval_s > 0:
         background[OUTBOX_RELAY] = asyncio.create_task(
             relay.run_forever(settings.outbox_relay_interval_s)
+        )
+    if settings.nats_url is not None and settings.inbound_enabled:  # docs/inbound.md
+        background[INBOUND_CONSUMER] = asyncio.create_task(
+            InboundConsumer(state, settings).run_forever()
         )
     metrics_listener = (
         metrics.start_metrics_listener(
