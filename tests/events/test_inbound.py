@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -409,3 +410,41 @@ async def test_the_service_consumes_by_itself_when_a_bus_is_configured(
         async with connected(server.url) as nats_client:
             info = await nats_client.jetstream().consumer_info(STREAM, "astroshield-inbound")
             assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
+DOC = Path(__file__).parents[2] / "docs" / "inbound.md"
+
+
+def documented_example() -> dict[str, Any]:
+    """The Python example of docs/inbound.md, executed: its functions by name."""
+    text = DOC.read_text(encoding="utf-8")
+    code = text[text.index("```python\n") + len("```python\n") :]
+    namespace: dict[str, Any] = {}
+    exec(compile(code[: code.index("```")], str(DOC), "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+async def test_the_documented_example_sends_a_batch_and_reads_dead_letters(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    factory: Factory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = require_shared_nats()
+    example = documented_example()
+    archive = await make_archive(client, factory)
+    slug, token = archive.organisation.slug, archive.headers["Authorization"].split()[1]
+    good = {"source_id": "gs-1", "sequence": 1, "samples": series("bus_voltage", T0, 3)}
+    bad = {"source_id": "gs-1", "sequence": 2, "samples": series("BATT_V", T0, 1)}
+    async with bound(app, url, slug) as consumer:
+        await example["send_batch"](url, token, slug, archive.spacecraft_id, good)
+        await example["send_batch"](url, token, slug, archive.spacecraft_id, bad)
+        assert await settle(consumer, 2) == ["landed", "dead-lettered"]
+    assert await stored_counts(app) == (3, 1)
+
+    await example["watch_dead_letters"](url, slug)
+    printed = capsys.readouterr().out
+    assert "stored as message" in printed
+    assert "validation-error" in printed and "BATT_V" in printed
+    async with connected(url) as nats_client:  # the example's durable, not left behind
+        await nats_client.jetstream().delete_consumer(STREAM, f"{slug}-dead-letters")
