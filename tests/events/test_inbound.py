@@ -68,6 +68,8 @@ async def bound(
         yield consumer
     finally:
         await consumer.close()
+        async with connected(url) as client:  # not left behind on the shared server
+            await client.jetstream().delete_consumer(STREAM, consumer.durable)
 
 
 async def settle(consumer: InboundConsumer, count: int) -> list[str]:
@@ -434,8 +436,11 @@ async def test_the_documented_example_sends_a_batch_and_reads_dead_letters(
     example = documented_example()
     archive = await make_archive(client, factory)
     slug, token = archive.organisation.slug, archive.headers["Authorization"].split()[1]
-    good = {"source_id": "gs-1", "sequence": 1, "samples": series("bus_voltage", T0, 3)}
-    bad = {"source_id": "gs-1", "sequence": 2, "samples": series("BATT_V", T0, 1)}
+    # The example's Nats-Msg-Id is source and sequence: a source of this run only, or
+    # JetStream would drop the batches as duplicates of an earlier run's (2-minute window).
+    source = f"gs-{uuid.uuid4().hex[:8]}"
+    good = {"source_id": source, "sequence": 1, "samples": series("bus_voltage", T0, 3)}
+    bad = {"source_id": source, "sequence": 2, "samples": series("BATT_V", T0, 1)}
     async with bound(app, url, slug) as consumer:
         await example["send_batch"](url, token, slug, archive.spacecraft_id, good)
         await example["send_batch"](url, token, slug, archive.spacecraft_id, bad)

@@ -22,7 +22,6 @@ from typing import Any, Final
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -188,7 +187,7 @@ class InboundConsumer:
         subscription = await self.connect()
         try:
             messages = await subscription.fetch(self.batch_size, timeout=timeout_s)
-        except NatsTimeoutError:
+        except TimeoutError:  # nats' own or asyncio's: nothing arrived in time
             return []
         return [await self.process(message) for message in messages]
 
