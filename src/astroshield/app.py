@@ -63,6 +63,7 @@ from astroshield.feeds.scheduler import start_feed_schedules
 from astroshield.health.router import probes as health_probes
 from astroshield.health.router import router as health_router
 from astroshield.health.service import check_all, check_database
+from astroshield.inbound.consumer import INBOUND_CONSUMER, InboundConsumer
 from astroshield.invitations.router import router as invitations_router
 from astroshield.jobs.router import router as jobs_router
 from astroshield.jobs.service import JobRunner, period_key
@@ -331,6 +332,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             state.notification_dispatcher.dispatch,
         )
     )
+    if settings.nats_url is not None and settings.inbound_enabled:  # docs/inbound.md
+        background[INBOUND_CONSUMER] = asyncio.create_task(
+            InboundConsumer(state, settings).run_forever()
+        )
     metrics_listener = (
         metrics.start_metrics_listener(
             settings.metrics_address,

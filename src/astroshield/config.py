@@ -367,6 +367,24 @@ class Settings(BaseSettings):
     feeds_refresh_source: Literal["celestrak", "spacetrack"] = "celestrak"
     # Scheduled Space-Track cdm_public poll for registered spacecraft (0: off).
     feeds_cdm_poll_interval_s: float = Field(default=0.0, ge=0)
+    # Inbound over the bus (docs/inbound.md; slice "inbound"). With nats_url set and
+    # inbound_enabled, each replica pulls telemetry and CDMs from the durable JetStream
+    # consumer inbound_durable (shared by replicas) on nats_stream, filtered to
+    # inbound_filter_subject (narrow it to "astroshield.ingest.<slug>.>" to share one bus
+    # between deployments). A message not acknowledged within inbound_ack_wait_s is
+    # redelivered (it lands once); a transient failure is retried after
+    # inbound_retry_base_s doubling up to inbound_retry_max_s, and dead-lettered at its
+    # inbound_max_deliver-th delivery.
+    inbound_enabled: bool = True
+    inbound_durable: str = Field(default="astroshield-inbound", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    inbound_filter_subject: str = Field(
+        default="astroshield.ingest.>", pattern=r"^astroshield\.ingest\.[A-Za-z0-9_*>.-]+$"
+    )
+    inbound_ack_wait_s: float = Field(default=30.0, gt=0, le=3600)
+    inbound_batch_size: int = Field(default=16, ge=1, le=1000)
+    inbound_max_deliver: int = Field(default=20, ge=1, le=1000)
+    inbound_retry_base_s: float = Field(default=1.0, gt=0, le=3600)
+    inbound_retry_max_s: float = Field(default=60.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

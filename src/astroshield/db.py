@@ -13,10 +13,11 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import structlog
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -257,3 +258,10 @@ def upsert_insert(session: AsyncSession, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+async def hold_transaction_lock(connection: AsyncConnection, key: int) -> None:
+    """Wait for PostgreSQL's advisory lock ``key`` and hold it until the transaction
+    ends; SQLite serialises writers on its own."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -9,12 +9,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from astroshield.config import Settings
-from astroshield.db import create_unpooled_engine
+from astroshield.db import create_unpooled_engine, hold_transaction_lock
 
 _MIGRATION_LOCK_KEY = 0x4D494752  # "MIGR"
 
@@ -48,12 +47,9 @@ async def _run_with_connection(settings: Settings, action: Callable[[Config], No
     engine = create_unpooled_engine(settings)
     try:
         async with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Replicas starting together migrate one at a time: the others wait here,
-                # then find the schema at head and do nothing.
-                await connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-                )
+            # Replicas starting together migrate one at a time: the others wait here, then
+            # find the schema at head and do nothing.
+            await hold_transaction_lock(connection, _MIGRATION_LOCK_KEY)
 
             def run(sync_connection: Connection) -> None:
                 config = alembic_config(settings)

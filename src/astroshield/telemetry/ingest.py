@@ -101,6 +101,30 @@ class IngestOutcome:
         ]
 
 
+_BATCH_FIELDS = frozenset({"source_id", "sequence", "samples"})
+
+
+def check_batch_body(body: Any) -> dict[str, Any]:
+    """A decoded JSON batch as the HTTP route and the bus both accept it: an object with
+    samples and no field beyond source_id and sequence."""
+    if not isinstance(body, dict):
+        raise InvalidInputError(
+            "the body must be a JSON object",
+            errors=[FieldError(["body"], "must be an object with samples")],
+        )
+    unknown = sorted(set(body) - _BATCH_FIELDS)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown field(s): {', '.join(unknown[:10])}",
+            errors=[FieldError(["body", name], "unknown field") for name in unknown[:10]],
+        )
+    if "samples" not in body:
+        raise InvalidInputError(
+            "samples is required", errors=[FieldError(["body", "samples"], "field required")]
+        )
+    return body
+
+
 def batch_key(
     *,
     source_id: Any,

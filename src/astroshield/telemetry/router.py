@@ -17,7 +17,6 @@ from astroshield.api.schemas import UTCDatetime
 from astroshield.api.side_effects import after_commit, notify_after_commit
 from astroshield.api.state import state_of
 from astroshield.db import utcnow
-from astroshield.errors import FieldError, InvalidInputError
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
 from astroshield.spacecraft.service import StatusCache
@@ -49,7 +48,6 @@ BODY_MEDIA_TYPES = {
         {"application/xml", "text/xml", "application/xtce+xml"}
     ),
 }
-_BATCH_FIELDS = frozenset({"source_id", "sequence", "samples"})
 _INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": IngestResult, "description": "a retry: the batch was stored before"},
     201: {"model": IngestResult, "description": "the batch was stored"},
@@ -239,22 +237,7 @@ async def ingest_samples(
     gate.enter()
     try:
         payload = await request.body()
-        body = _decode_json(payload)
-        if not isinstance(body, dict):
-            raise InvalidInputError(
-                "the body must be a JSON object",
-                errors=[FieldError(["body"], "must be an object with samples")],
-            )
-        unknown = sorted(set(body) - _BATCH_FIELDS)
-        if unknown:
-            raise InvalidInputError(
-                f"unknown field(s): {', '.join(unknown[:10])}",
-                errors=[FieldError(["body", name], "unknown field") for name in unknown[:10]],
-            )
-        if "samples" not in body:
-            raise InvalidInputError(
-                "samples is required", errors=[FieldError(["body", "samples"], "field required")]
-            )
+        body = ingest.check_batch_body(_decode_json(payload))
         key = ingest.batch_key(
             source_id=body.get("source_id"),
             sequence=body.get("sequence"),
