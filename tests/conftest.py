@@ -88,6 +88,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "audit_checkpoint_file": checkpoint_file_for(database_url),
         # Tests run the outbox relay themselves (tests/events).
         "outbox_relay_interval_s": 0,
+        "webhook_dispatch_interval_s": 0,  # tests run the webhook dispatcher themselves
     }
     values.update(overrides)
     return Settings(**values)

@@ -81,6 +81,8 @@ from astroshield.telemetry.router import HANDLER_CHECKED_JSON as TELEMETRY_CHECK
 from astroshield.telemetry.router import router as telemetry_router
 from astroshield.trajectory.router import router as trajectory_router
 from astroshield.users.router import router as users_router
+from astroshield.webhooks.dispatcher import WEBHOOK_DISPATCHER, Dispatcher
+from astroshield.webhooks.router import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger(__name__)
@@ -306,6 +308,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background[OUTBOX_RELAY] = asyncio.create_task(
             relay.run_forever(settings.outbox_relay_interval_s)
         )
+    webhooks = Dispatcher.from_settings(state.sessionmaker, settings, state.security.pii_keys)
+    state.provide("webhook_dispatcher", webhooks)
+    if settings.webhook_dispatch_interval_s > 0:
+        background[WEBHOOK_DISPATCHER] = asyncio.create_task(
+            webhooks.run_forever(settings.webhook_dispatch_interval_s)
+        )
     metrics_listener = (
         metrics.start_metrics_listener(
             settings.metrics_address,
@@ -326,6 +334,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await _close(state, engine, background)
         await relay.close()
+        await webhooks.close()
         if metrics_listener is not None:
             await asyncio.to_thread(metrics_listener.close)
         if settings.metrics_enabled:
@@ -364,6 +373,7 @@ def _include_routers(app: FastAPI) -> None:
         telemetry_router,
         health_router,
         events_router,
+        webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 
