@@ -91,6 +91,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "feeds_refresh_interval_s": 0,
         "feeds_cdm_poll_interval_s": 0,  # tests run feeds themselves
         "inbound_enabled": False,  # tests/events/test_inbound.py turns it on
+        "webhook_dispatch_interval_s": 0,  # tests run the webhook dispatcher themselves
     }
     values.update(overrides)
     return Settings(**values)

@@ -38,6 +38,7 @@ from astroshield.app import create_app
 from astroshield.errors import PROBLEM_JSON
 from astroshield.runtime_config.catalogue import ORGANISATION_SETTINGS, PLATFORM_SETTINGS
 from astroshield.users.models import User
+from astroshield.webhooks.dispatcher import Dispatcher
 from tests.catalog.conftest import CRYOSAT_TLE, tle_head
 from tests.conftest import Factory, empty_tables, settings_for
 from tests.conjunction.cdms import ANNEX_KVN, ANNEX_OBJECT1
@@ -134,6 +135,14 @@ async def _seed(app: FastAPI) -> World:
             headers=admin | {"content-type": "text/plain"},
         )
         assert response.status_code == 200, response.text
+        # A webhook subscription, before the CDM: its events become deliveries.
+        response = await client.post(
+            "/api/v1/webhooks",
+            json={"url": "https://hooks.example.org/fuzz", "event_types": ["conjunction.created"]},
+            headers=factory.headers(users["admin"]),
+        )
+        assert response.status_code == 201, response.text
+        webhook = response.json()
         response = await client.post(
             "/api/v1/conjunctions/cdms",
             content=ANNEX_KVN.read_bytes(),
@@ -175,6 +184,13 @@ async def _seed(app: FastAPI) -> World:
         )
         assert response.status_code == 201, response.text
         rule = response.json()
+        dispatcher = Dispatcher(app.state.sessionmaker, app.state.security.pii_keys)
+        assert await dispatcher.fan_out() == 1  # a delivery is created; nothing is sent
+        await dispatcher.close()
+        response = await client.get(
+            f"/api/v1/webhooks/{webhook['id']}/deliveries", headers=factory.headers(users["admin"])
+        )
+        [delivery] = response.json()["items"]
 
     path_values = {
         "spacecraft_id": [str(cryosat.id), str(annex.id), str(foreign.id)],
@@ -185,6 +201,8 @@ async def _seed(app: FastAPI) -> World:
         "rule_id": [rule["id"]],
         "user_id": [str(target.id)],
         "organisation_id": [str(organisation.id), str(other.id)],
+        "webhook_id": [webhook["id"]],
+        "delivery_id": [delivery["id"]],
     }
     return World(factory, users, path_values)
 

@@ -89,6 +89,8 @@ from astroshield.telemetry.router import HANDLER_CHECKED_JSON as TELEMETRY_CHECK
 from astroshield.telemetry.router import router as telemetry_router
 from astroshield.trajectory.router import router as trajectory_router
 from astroshield.users.router import router as users_router
+from astroshield.webhooks.dispatcher import WEBHOOK_DISPATCHER, Dispatcher
+from astroshield.webhooks.router import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger(__name__)
@@ -336,6 +338,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background[INBOUND_CONSUMER] = asyncio.create_task(
             InboundConsumer(state, settings).run_forever()
         )
+    webhooks = Dispatcher.from_settings(state.sessionmaker, settings, state.security.pii_keys)
+    state.provide("webhook_dispatcher", webhooks)
+    if settings.webhook_dispatch_interval_s > 0:
+        background[WEBHOOK_DISPATCHER] = asyncio.create_task(
+            webhooks.run_forever(settings.webhook_dispatch_interval_s)
+        )
     metrics_listener = (
         metrics.start_metrics_listener(
             settings.metrics_address,
@@ -357,6 +365,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         undrain()
         await _close(state, engine, background)
         await relay.close()
+        await webhooks.close()
         if metrics_listener is not None:
             await asyncio.to_thread(metrics_listener.close)
         if settings.metrics_enabled:
@@ -397,6 +406,7 @@ def _include_routers(app: FastAPI) -> None:
         events_router,
         jobs_router,
         feeds_router,
+        webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -385,6 +385,25 @@ class Settings(BaseSettings):
     inbound_max_deliver: int = Field(default=20, ge=1, le=1000)
     inbound_retry_base_s: float = Field(default=1.0, gt=0, le=3600)
     inbound_retry_max_s: float = Field(default=60.0, gt=0, le=3600)
+    # Webhook subscriptions (slice "webhooks", docs/webhooks.md). The dispatcher (every
+    # webhook_dispatch_interval_s, 0: not in this process) reads the outbox for each active
+    # subscription and POSTs the signed envelopes; a failed attempt is retried after
+    # webhook_retry_base_s * 2^attempts (at most webhook_retry_max_s) until
+    # webhook_max_attempts. Endpoints must be https and resolve to public addresses;
+    # webhook_allow_loopback also admits http to 127.0.0.0/8, ::1 and localhost (tests,
+    # a local relay), never private, link-local or metadata addresses.
+    webhook_dispatch_interval_s: float = Field(default=1.0, ge=0)
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    webhook_lease_s: float = Field(default=60.0, gt=0, le=3600)
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_retry_base_s: float = Field(default=2.0, gt=0)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0)
+    webhook_allow_loopback: bool = False
+    webhook_max_per_organisation: int = Field(default=20, ge=1, le=1000)
+    # An event committed later than one with a higher outbox sequence is still found if it
+    # commits within this window (longer than any transaction: statements time out at 30 s).
+    webhook_fanout_grace_s: float = Field(default=120.0, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -29,6 +29,7 @@ from astroshield.telemetry.models import (
     TelemetrySample,
 )
 from astroshield.users.models import User
+from astroshield.webhooks.models import WebhookDelivery, WebhookSubscription
 
 metadata = Base.metadata
 
@@ -69,5 +70,7 @@ __all__ = [
     "TelemetryParameter",
     "TelemetrySample",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "metadata",
 ]
