@@ -122,7 +122,7 @@ async def test_a_refused_url_in_a_change_is_a_problem_too(
 
 @pytest.mark.parametrize(
     "event_types",
-    [["maneuver.detected"], ["conjunction.created", "nonsense"], [], ["alert.changed"] * 2],
+    [["satellite.exploded"], ["conjunction.created", "nonsense"], [], ["alert.changed"] * 2],
 )
 async def test_unknown_or_repeated_event_types_are_refused(
     client: httpx.AsyncClient, factory: Factory, event_types: list[str]
