@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     rate_limit_invitations: str = "50/hour"
     # Invitations are deleted this long after they expired, accepted ones too (0 keeps them).
     retention_invitation_days: int = Field(default=30, ge=0)
+    # Published domain events are deleted from the outbox this long after publishing, and
+    # finished webhook deliveries this long after they were created (0 keeps them).
+    retention_outbox_days: int = Field(default=14, ge=0)
+    retention_webhook_delivery_days: int = Field(default=30, ge=0)
     # How often a replica re-reads runtime configuration changed on another one.
     runtime_config_refresh_s: float = Field(default=5.0, ge=0)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Subquery, and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -163,3 +163,27 @@ class OutboxRepository:
             .limit(limit)
         )
         return list((await self.session.execute(statement)).scalars())
+
+
+class OutboxRetentionRepository:
+    """Published rows past their keep: the relay is done with them, and the webhook
+    dispatcher fans out within its grace window, long before any retention cutoff."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def count_sent_before(self, before: datetime) -> int:
+        statement = select(func.count()).where(OutboxEvent.sent_at < before)
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def delete_sent_before(self, before: datetime, batch: int) -> int:
+        oldest = (
+            select(OutboxEvent.sequence)
+            .where(OutboxEvent.sent_at < before)
+            .order_by(OutboxEvent.sequence)
+            .limit(batch)
+        )
+        result = await self.session.execute(
+            delete(OutboxEvent).where(OutboxEvent.sequence.in_(oldest))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from astroshield.audit import retention as audit
 from astroshield.auth import retention as auth
 from astroshield.conjunction.service.alerting import close_passed_conjunctions
+from astroshield.events import retention as outbox
 from astroshield.invitations import retention as invitations
 from astroshield.retention.policy import RetentionPolicy, RetentionRun, batched
 from astroshield.retention.repository import RetentionRepository
 from astroshield.spacecraft.retention import STATUS_HISTORY_AGE, STATUS_HISTORY_KEY
 from astroshield.telemetry.reductions import reduce_minute_aggregates, reduce_raw_samples
 from astroshield.users import retention as users
+from astroshield.webhooks import retention as webhook_deliveries
 
 
 async def _count_status_history(session: AsyncSession, before: datetime) -> int:
@@ -94,6 +96,17 @@ POLICIES: tuple[RetentionPolicy, ...] = (
     RetentionPolicy("expired_tokens", _expired_tokens),
     # Not a deletion: conjunctions whose TCA has passed are closed and their alerts resolved.
     RetentionPolicy("conjunction_events_past_tca", _passed_conjunctions),
+    # Deliveries before the events they point to, so a listed delivery's event still exists.
+    RetentionPolicy(
+        "webhook_deliveries",
+        batched(webhook_deliveries.count_finished, webhook_deliveries.delete_finished),
+        keep_days=lambda settings: settings.retention_webhook_delivery_days,
+    ),
+    RetentionPolicy(
+        "outbox_events",
+        batched(outbox.count_published, outbox.delete_published),
+        keep_days=lambda settings: settings.retention_outbox_days,
+    ),
     RetentionPolicy(
         "audit_log", _audit_log, keep_days=lambda settings: settings.retention_audit_days
     ),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.events.models import OutboxEvent
@@ -315,3 +315,27 @@ class DispatchRepository:
         )
         pending, oldest = (await self.session.execute(statement)).one()
         return Backlog(int(pending), oldest)
+
+
+class DeliveryRetentionRepository:
+    """Finished deliveries (succeeded, or failed and not replayed) past their keep."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def _finished_before(before: datetime) -> ColumnElement[bool]:
+        return WebhookDelivery.status.in_(("succeeded", "failed")) & (
+            WebhookDelivery.created_at < before
+        )
+
+    async def count_finished_before(self, before: datetime) -> int:
+        statement = select(func.count()).where(self._finished_before(before))
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def delete_finished_before(self, before: datetime, batch: int) -> int:
+        oldest = select(WebhookDelivery.id).where(self._finished_before(before)).limit(batch)
+        result = await self.session.execute(
+            delete(WebhookDelivery).where(WebhookDelivery.id.in_(oldest))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
