@@ -2,7 +2,7 @@
 
 from astroshield.alerts.models import Alert, AlertEvent, AlertRule, DeadLetter
 from astroshield.audit.models import AuditEntry
-from astroshield.auth.models import RefreshToken, RevokedAccessToken
+from astroshield.auth.models import BusCredential, RefreshToken, RevokedAccessToken
 from astroshield.catalog.models import CatalogObject, ElementSetRecord
 from astroshield.ccdm.models import IntentAssessmentRecord, ManeuverDetectionRecord
 from astroshield.conjunction.models import (
@@ -38,6 +38,7 @@ __all__ = [
     "AlertEvent",
     "AlertRule",
     "AuditEntry",
+    "BusCredential",
     "CatalogObject",
     "ConjunctionCdm",
     "ConjunctionEvent",

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, exists, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
-from astroshield.auth.models import RefreshToken, RevokedAccessToken
+from astroshield.auth.models import BusCredential, RefreshToken, RevokedAccessToken
 from astroshield.security.grants import AccountState
 from astroshield.users.models import User
 
@@ -126,3 +127,37 @@ class AuthRepository:
         return int((await self.session.execute(refresh)).scalar_one()) + int(
             (await self.session.execute(revoked)).scalar_one()
         )
+
+
+class BusCredentialRepository:
+    def __init__(self, session: AsyncSession, organisation_id: uuid.UUID) -> None:
+        self.session = session
+        self.organisation_id = organisation_id
+
+    async def add(self, credential: BusCredential) -> None:
+        self.session.add(credential)
+        await self.session.flush()
+
+    async def get(self, credential_id: uuid.UUID) -> BusCredential | None:
+        statement = select(BusCredential).where(
+            BusCredential.id == credential_id,
+            BusCredential.organisation_id == self.organisation_id,
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def list(self, user_id: uuid.UUID | None) -> Sequence[BusCredential]:
+        """The organisation's credentials (``user_id`` None) or one account's, newest first."""
+        statement = select(BusCredential).where(
+            BusCredential.organisation_id == self.organisation_id
+        )
+        if user_id is not None:
+            statement = statement.where(BusCredential.user_id == user_id)
+        statement = statement.order_by(BusCredential.created_at.desc()).limit(500)
+        return (await self.session.execute(statement)).scalars().all()
+
+
+async def find_bus_credential(
+    session: AsyncSession, credential_id: uuid.UUID
+) -> BusCredential | None:
+    """By id alone: authentication does not know the organisation until it has the row."""
+    return await session.get(BusCredential, credential_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request, Response, status
 
 from astroshield.api.deps import (
@@ -12,14 +14,18 @@ from astroshield.api.deps import (
     request_actor,
 )
 from astroshield.api.state import state_of
-from astroshield.auth import service
+from astroshield.auth import bus_credentials, service
 from astroshield.auth.schemas import (
     BrowserSession,
+    BusCredentialCreate,
+    BusCredentialIssued,
+    BusCredentialRead,
     LoginRequest,
     PasswordChange,
     RefreshRequest,
     TokenPair,
 )
+from astroshield.db import utcnow
 from astroshield.errors import AuthenticationError, ForbiddenError
 from astroshield.security.context import SecurityContext
 from astroshield.security.csrf import ALLOWED_FETCH_SITES, csrf_token
@@ -219,3 +225,50 @@ async def browser_logout(
     for name, path, _ in _session_cookies(security):
         response.delete_cookie(name, path=path, secure=security.secure_cookies, samesite="strict")
     return response
+
+
+@router.post(
+    "/bus-credentials",
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "a scope the bus does not land, or you do not hold"}},
+)
+async def create_bus_credential(
+    data: BusCredentialCreate,
+    response: Response,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    actor: ActorDep,
+) -> BusCredentialIssued:
+    """A credential for a machine publishing telemetry or CDMs on the bus
+    (docs/inbound.md): it acts as you, with the scopes given (never more than you hold).
+    The token is shown once."""
+    issued = await bus_credentials.create(
+        session,
+        principal,
+        actor,
+        name=data.name,
+        scopes=data.scopes,
+        expires_in_days=data.expires_in_days,
+        now=utcnow(),
+    )
+    response.headers.update(NO_STORE)
+    read = BusCredentialRead.model_validate(issued.credential)
+    return BusCredentialIssued(**read.model_dump(), token=issued.token)
+
+
+@router.get("/bus-credentials")
+async def list_bus_credentials(
+    principal: CurrentPrincipal, session: SessionDep
+) -> list[BusCredentialRead]:
+    """Your bus credentials (the organisation's, for its administrators), newest first."""
+    credentials = await bus_credentials.list_credentials(session, principal)
+    return [BusCredentialRead.model_validate(item) for item in credentials]
+
+
+@router.delete("/bus-credentials/{credential_id}")
+async def revoke_bus_credential(
+    credential_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, actor: ActorDep
+) -> BusCredentialRead:
+    """Revoke at once: the next message carrying it is dead-lettered."""
+    credential = await bus_credentials.revoke(session, principal, actor, credential_id, utcnow())
+    return BusCredentialRead.model_validate(credential)

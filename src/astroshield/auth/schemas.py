@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -87,3 +89,41 @@ class BrowserSession(BaseModel):
 
     csrf_token: str
     expires_in: int
+
+
+class BusCredentialCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "svalbard ground station",
+                    "scopes": ["telemetry:write"],
+                    "expires_in_days": 90,
+                }
+            ]
+        }
+    )
+
+    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)]
+    scopes: Annotated[
+        list[Literal["telemetry:write", "conjunctions:write"]], Field(min_length=1, max_length=2)
+    ]
+    # None: until revoked.
+    expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = 365
+
+
+class BusCredentialRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class BusCredentialIssued(BusCredentialRead):
+    # Shown once: only its SHA-256 is kept.
+    token: str

@@ -21,6 +21,7 @@ from astroshield.api.json_body import decode_json_body
 from astroshield.api.middleware import media_type_of
 from astroshield.api.state import AppState
 from astroshield.audit.service import record_detached
+from astroshield.auth import bus_credentials
 from astroshield.conjunction.service import intake
 from astroshield.db import session_scope, utcnow
 from astroshield.errors import (
@@ -82,15 +83,20 @@ class Landing:
         return await self._land_telemetry(principal, target.spacecraft_id, message)
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """``Authorization: Bearer <access token>``, checked as every request's is."""
+        """``Authorization: Bearer`` with a bus credential (``asb_...``, long-lived, made
+        for machines) or an access token, checked as every request's is."""
         authorization = header(headers, "Authorization")
         if authorization is None:
             raise AuthenticationError("the message carries no Authorization: Bearer header")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("the Authorization header is not 'Bearer <token>'")
+        token = token.strip()
+        if bus_credentials.looks_like_bus_credential(token):
+            async with session_scope(self.state.sessionmaker) as session:
+                return await bus_credentials.authenticate(session, token, utcnow())
         opener = partial(session_scope, self.state.sessionmaker)
-        verified, grant = await verify_access(self.state.security, token.strip(), "bearer", opener)
+        verified, grant = await verify_access(self.state.security, token, "bearer", opener)
         return principal_of(verified, grant, "bearer")
 
     async def authorize(self, principal: Principal, target: Target, subject: str) -> None:
