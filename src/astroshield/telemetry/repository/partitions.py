@@ -41,7 +41,7 @@ class PartitionRepository:
         if self.session.get_bind().dialect.name != "postgresql":
             return False
         kind = await self.session.scalar(
-            text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:name)"),
+            text("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(:name)"),
             {"name": PARENT},
         )
         return bool(kind == "p")
