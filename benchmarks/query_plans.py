@@ -110,7 +110,8 @@ async def main() -> int:
     args = parser.parse_args()
     volume = _volume(args.scale)
     async with fresh_database(args.pg, Path(tempfile.gettempdir())) as url:
-        settings = settings_for(url)
+        # No statement timeout: ANALYZE and year-long queries over tens of millions of rows.
+        settings = settings_for(url, db_statement_timeout_ms=0)
         await upgrade_async(settings)
         engine = create_engine(settings)
         try:

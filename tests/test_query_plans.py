@@ -64,7 +64,8 @@ async def filled(
     if not is_postgres(base_database_url):
         pytest.skip("query plans are checked on PostgreSQL, the production database")
     async with fresh_database(base_database_url, tmp_path_factory.mktemp("plans")) as url:
-        settings = settings_for(url)
+        # The fill's statements may outlast the default timeout on a busy machine.
+        settings = settings_for(url, db_statement_timeout_ms=0)
         await upgrade_async(settings)
         engine = create_engine(settings)
         try:
