@@ -185,8 +185,18 @@ def _markdown(figures: list[Figures], args: argparse.Namespace, disk: str) -> st
         f"--step {args.step}`. The issue's second set (10,000 parameters at 1 Hz for a day, "
         "864 M rows, ~60 GB with its index) does not fit this machine's time; it ran with "
         f"one sample every {args.step} s per parameter, so the day partition holds "
-        f"{args.parameters:,} parameters as it would, with 1/{args.step} of the rows: a "
-        "one-parameter query reads the same index range per sample.",
+        f"{args.parameters:,} parameters as it would, with 1/{args.step} of the rows (a "
+        f"one-parameter day query groups {86_400 // args.step:,} samples here, 86,400 at 1 Hz).",
+        "",
+        "Reading: the bucket query groups every raw sample of the span in the database, so "
+        "its time grows with the samples it reads "
+        f"({figures[0].samples / statistics.median(figures[0].query_ms) / 1000:,.1f} M "
+        "samples/s here, across the year's day partitions). A year of raw 1 Hz samples is "
+        "beyond an interactive answer and beyond the service's default 30 s statement "
+        "timeout; with the default 90-day raw retention a year is ~7.8 M raw samples plus "
+        "minute aggregates. Answering long spans from minute aggregates made when a day "
+        "partition closes (rather than only when it expires) is the next step "
+        "(docs/telemetry-archive.md).",
         "",
     ]
     return "\n".join(lines)
