@@ -81,7 +81,8 @@ class Plan:
 
 
 def _number(i: str) -> str:
-    return f"lpad(({i})::text, 5, '0')"
+    """Catalog numbers as stored: normalised, no leading zeros."""
+    return f"(({i})::text)"
 
 
 async def fill(engine: AsyncEngine, volume: Volume, start: datetime) -> Fixture:
