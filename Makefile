@@ -58,3 +58,14 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# --- archive slice (issue 17): query plans and telemetry at archive scale, on PostgreSQL.
+# Each fills a scratch database next to PG_TEST_URL's (dropped afterwards) and, with
+# --write-results, replaces its section of benchmarks/RESULTS.md. Heavy: run under nice.
+.PHONY: explain-check telemetry-archive
+explain-check: $(STAMP)
+	PYTHONPATH=. nice -n 10 $(BIN)/python benchmarks/query_plans.py --pg $(PG_TEST_URL) --write-results
+
+telemetry-archive: $(STAMP)
+	PYTHONPATH=. nice -n 10 $(BIN)/python benchmarks/telemetry_archive.py --pg $(PG_TEST_URL) --write-results
+# --- end archive slice

@@ -84,6 +84,7 @@ from astroshield.spacecraft.service import StatusCache
 from astroshield.telemetry.limits_router import router as telemetry_limits_router
 from astroshield.telemetry.live import LiveHub
 from astroshield.telemetry.live_router import router as telemetry_live_router
+from astroshield.telemetry.partitions import ensure_partitions_ahead
 from astroshield.telemetry.router import BODY_MEDIA_TYPES as TELEMETRY_MEDIA_TYPES
 from astroshield.telemetry.router import HANDLER_CHECKED_JSON as TELEMETRY_CHECKED_JSON
 from astroshield.telemetry.router import router as telemetry_router
@@ -167,6 +168,10 @@ async def _audit_checkpoint_loop(state: AppState) -> None:
 async def _recover_interrupted_work(state: AppState) -> None:
     try:
         await fail_interrupted_screenings(state.sessionmaker)
+        # PostgreSQL: today's and the next days' sample partitions (telemetry.partitions).
+        await ensure_partitions_ahead(
+            state.sessionmaker, state.settings.telemetry_partitions_ahead_days
+        )
         # Until loaded, every flag has its default from the environment.
         await _load_feature_flags(state)
     except Exception:  # e.g. a database not migrated yet: /readyz reports it, start anyway

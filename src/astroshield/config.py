@@ -168,6 +168,12 @@ class Settings(BaseSettings):
     # Minute aggregates older than this are reduced to hour aggregates (0 keeps them).
     telemetry_minute_retention_days: int = Field(default=730, ge=0)
     telemetry_ingest_concurrency: int = Field(default=4, ge=1, le=1024)
+    # --- archive slice: telemetry partitions (PostgreSQL) ---
+    # Samples are partitioned by UTC day; startup and every retention run keep today's and
+    # this many following days' partitions created (later samples land in the default
+    # partition, and a later run moves them into their day's partition).
+    telemetry_partitions_ahead_days: int = Field(default=7, ge=1, le=366)
+    # --- end archive slice ---
     max_request_body_bytes: int = Field(default=1_048_576, ge=1_024)
     page_size_default: int = Field(default=50, ge=1, le=1000)
     page_size_max: int = Field(default=500, ge=1, le=10_000)

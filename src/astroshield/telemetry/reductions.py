@@ -4,10 +4,15 @@ organisation at once."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.telemetry.partitions import (
+    PARTITIONS_AHEAD_DAYS,
+    drop_expired_partitions,
+    ensure_partitions,
+)
 from astroshield.telemetry.repository.retention import ReductionRepository
 
 REDUCTION_WINDOW = timedelta(hours=6)
@@ -24,7 +29,13 @@ def _floor_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-async def reduce_raw_samples(session: AsyncSession, cutoff: datetime, *, dry_run: bool) -> int:
+async def reduce_raw_samples(
+    session: AsyncSession,
+    cutoff: datetime,
+    *,
+    dry_run: bool,
+    partitions_ahead_days: int = PARTITIONS_AHEAD_DAYS,
+) -> int:
     """Fold raw samples older than ``cutoff`` (rounded down to a whole minute) into minute
     aggregates and delete them, a few hours of data per statement so that each one's
     locks and memory stay bounded. Returns the samples reduced (or that would be)."""
@@ -32,7 +43,10 @@ async def reduce_raw_samples(session: AsyncSession, cutoff: datetime, *, dry_run
     cutoff = _floor_minute(cutoff)
     if dry_run:
         return await repository.count_samples_before(cutoff)
-    reduced = 0
+    # PostgreSQL: the days ahead get their partitions, whole expired days are dropped
+    # after aggregation; what remains before the cutoff is reduced row by row.
+    await ensure_partitions(session, datetime.now(UTC).date(), partitions_ahead_days)
+    reduced = await drop_expired_partitions(session, cutoff, REDUCTION_WINDOW)
     while (oldest := await repository.oldest_sample_before(cutoff)) is not None:
         window_start = _floor_minute(oldest)
         window_stop = min(cutoff, window_start + REDUCTION_WINDOW)

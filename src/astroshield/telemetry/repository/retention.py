@@ -80,6 +80,16 @@ class ReductionRepository:
     async def reduce_to_minutes(self, start: datetime, stop: datetime) -> int:
         """Fold raw samples in [start, stop) (whole minutes) into minute aggregates, merged
         with aggregates already there, then delete them. Returns the samples removed."""
+        await self.aggregate_to_minutes(start, stop)
+        sample = TelemetrySample
+        result = await self.session.execute(
+            delete(sample).where(sample.time >= start, sample.time < stop)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def aggregate_to_minutes(self, start: datetime, stop: datetime) -> None:
+        """Fold raw samples in [start, stop) (whole minutes) into minute aggregates, merged
+        with aggregates already there; the samples stay (a partition drop removes them)."""
         sample = TelemetrySample
         minute = self._truncate(sample.time, "minute")
         grouped = (
@@ -95,10 +105,6 @@ class ReductionRepository:
             .group_by(sample.parameter_id, minute)
         )
         await self._merge_aggregates(TelemetryAggregate, grouped)
-        result = await self.session.execute(
-            delete(sample).where(sample.time >= start, sample.time < stop)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def reduce_to_hours(self, start: datetime, stop: datetime) -> int:
         """Fold minute aggregates in [start, stop) (whole hours) into hour aggregates,
