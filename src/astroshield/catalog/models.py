@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Uuid,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -75,6 +76,21 @@ class CatalogOverlayObject(_OrbitSummary, Base):
         Uuid, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
     )
     catalog_number: Mapped[str] = mapped_column(String(9), primary_key=True)
+
+
+# Lists page in numeric catalog order (length, then text: "999" before "1000"); these let
+# the database walk an index instead of sorting every object.
+Index(
+    "ix_catalog_objects_numeric_order",
+    func.length(CatalogObject.catalog_number),
+    CatalogObject.catalog_number,
+)
+Index(
+    "ix_catalog_overlay_objects_numeric_order",
+    CatalogOverlayObject.organisation_id,
+    func.length(CatalogOverlayObject.catalog_number),
+    CatalogOverlayObject.catalog_number,
+)
 
 
 # A set is public (organisation_id NULL) or one organisation's overlay. An overlay is always

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from astroshield.astro.ids import normalize_catalog_number
 from astroshield.catalog import precedence
@@ -145,7 +146,8 @@ class CatalogRepository:
             else sorted({normalize_catalog_number(n) for n in catalog_numbers})
         )
         newest: dict[str, ElementSetRecord] = {
-            row.catalog_number: row for row in await self._in_chunks(public, numbers)
+            row.catalog_number: row
+            for row in await self._in_chunks(public, numbers, CatalogObject.catalog_number)
         }
         if self.organisation_id is not None:
             for row in await self._in_chunks(self._newest_overlay_statement(), numbers):
@@ -175,13 +177,20 @@ class CatalogRepository:
         )
 
     async def _in_chunks(
-        self, statement: Select[ElementSetRecord], numbers: Sequence[str] | None
+        self,
+        statement: Select[ElementSetRecord],
+        numbers: Sequence[str] | None,
+        *joined: InstrumentedAttribute[str],
     ) -> list[ElementSetRecord]:
+        """``statement`` for ``numbers``, a chunk at a time; ``joined`` catalog-number
+        columns of joined tables get the same filter, so the planner need not scan them."""
         if numbers is None:
             return list((await self.session.execute(statement)).scalars().all())
         rows: list[ElementSetRecord] = []
         for chunk in _chunks(numbers, _IN_LIST_CHUNK):
-            chosen = statement.where(ElementSetRecord.catalog_number.in_(chunk))
+            chosen = statement.where(
+                ElementSetRecord.catalog_number.in_(chunk), *(c.in_(chunk) for c in joined)
+            )
             rows.extend((await self.session.execute(chosen)).scalars().all())
         return rows
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,6 +71,13 @@ class ConjunctionEvent(Base):
         CheckConstraint(_in("source", EventSource), name="source_valid"),
         CheckConstraint("window_edge IN ('start', 'end')", name="window_edge_valid"),
         Index("ix_conjunction_events_organisation_id_tca", "organisation_id", "tca"),
+        # The upkeep closing passed events looks at open ones across organisations.
+        Index(
+            "ix_conjunction_events_open_tca",
+            "tca",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
         Index("ix_conjunction_events_spacecraft_id", "spacecraft_id"),
     )
 
