@@ -315,6 +315,13 @@ class Settings(BaseSettings):
     outbox_retry_base_s: float = Field(default=1.0, gt=0)
     outbox_retry_max_s: float = Field(default=300.0, gt=0)
 
+    # Chaos suite (issue 17): the longest the app waits for PostgreSQL to answer one
+    # command (asyncpg's client-side timeout, which also bounds the pool's liveness ping
+    # and a commit). A database that went silent (a partition, a blackhole) then costs a
+    # 503 with Retry-After after this long instead of a request that never ends. Keep it
+    # above db_statement_timeout_ms so a slow query is cancelled by the server first.
+    db_command_timeout_s: float = Field(default=35.0, gt=0, le=3600)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.profile == "prod":
