@@ -284,8 +284,12 @@ _DRIVER_CONNECTION_ERRORS = ("InterfaceError", "InternalClientError", "Connectio
 
 
 def driver_connection_lost(exc: BaseException) -> bool:
-    """A database driver's error that reached us without SQLAlchemy (the telemetry COPY
-    talks to asyncpg directly) and says the connection, not the request, failed."""
+    """A connection the request needed broke, not the request: the socket's own error (a
+    new database connection reset during its handshake surfaces raw from the pool), or a
+    database driver's error that reached us without SQLAlchemy (the telemetry COPY talks to
+    asyncpg directly)."""
+    if isinstance(exc, ConnectionError):
+        return True
     if not type(exc).__module__.startswith("asyncpg."):
         return False
     code = getattr(exc, "sqlstate", None)
