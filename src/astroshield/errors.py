@@ -283,6 +283,15 @@ def database_unavailable(exc: DBAPIError) -> bool:
 _DRIVER_CONNECTION_ERRORS = ("InterfaceError", "InternalClientError", "ConnectionDoesNotExistError")
 
 
+def _driver_error_classes() -> tuple[type[Exception], ...]:
+    """asyncpg's base errors when it is installed (the ``pg`` extra)."""
+    try:
+        from asyncpg import exceptions  # type: ignore[import-untyped]
+    except ImportError:
+        return ()
+    return (exceptions.PostgresError, exceptions.InterfaceError, exceptions.InternalClientError)
+
+
 def driver_connection_lost(exc: BaseException) -> bool:
     """A connection the request needed broke, not the request: the socket's own error (a
     new database connection reset during its handshake surfaces raw from the pool), or a
@@ -339,6 +348,11 @@ def install_error_handlers(app: FastAPI) -> None:
     # got no answer) are not DBAPIErrors.
     app.add_exception_handler(SQLAlchemyTimeoutError, _handle_timeout)
     app.add_exception_handler(TimeoutError, _handle_timeout)
+    # Handled here rather than by the catch-all, which answers and then re-raises to the
+    # server (uvicorn then drops the keep-alive connection under the client's next request).
+    lost_connection: tuple[type[Exception], ...] = (ConnectionError, *_driver_error_classes())
+    for lost in lost_connection:
+        app.add_exception_handler(lost, _handle_unexpected)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(Exception, _handle_unexpected)

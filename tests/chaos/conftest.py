@@ -28,5 +28,5 @@ def assert_survived(row: ChaosRow, *, answers_dropped_allowed: bool = False) -> 
     assert row.unexpected == []
     assert row.server_errors == 0
     if not answers_dropped_allowed:
-        assert row.no_answer == 0, "a request got no answer while the replica was up"
+        assert row.no_answer == 0, f"no answer while the replica was up: {row.dropped}"
     assert row.recovery_s is not None and row.recovery_s < RECOVERY_BOUND_S

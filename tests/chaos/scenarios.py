@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -36,6 +36,7 @@ from tests.support.faults import (
     RedisServer,
     Sender,
     Tally,
+    private_postgres,
     run_clients,
     service_env,
     spawn_service,
@@ -70,6 +71,7 @@ class ChaosRow:
     unexpected: list[Any]
     recovery_s: float | None
     slowest_answer_s: float = 0.0
+    dropped: list[str | None] = field(default_factory=list)  # why, for the first few
 
     def line(self) -> str:
         recovery = "-" if self.recovery_s is None else f"{self.recovery_s:.2f} s"
@@ -108,6 +110,7 @@ def _row(
         server_errors=tally.server_errors,
         no_answer=tally.count(status=None),
         unexpected=tally.unexpected(),
+        dropped=[a.error for a in tally.no_answers()][:5],
         recovery_s=tally.recovery_s(fault_ended),
         slowest_answer_s=tally.slowest_s,
     )
@@ -446,8 +449,8 @@ def read_until(url: str, headers: dict[str, str], tally: Tally, stop: threading.
             began = time.monotonic()
             try:
                 response = client.get(url, headers=headers)
-            except httpx.TransportError:
-                tally.record(None, took=time.monotonic() - began)
+            except httpx.TransportError as error:
+                tally.record(None, took=time.monotonic() - began, error=error)
                 continue
             tally.record(
                 response.status_code,
@@ -496,8 +499,8 @@ async def redis_stopped(database_url: str, *, fault_s: float = 3.0, clients: int
                         base + "/api/v1/auth/token",
                         json={"email": email, "password": DEFAULT_PASSWORD},
                     )
-                except httpx.TransportError:
-                    tally.record(None, took=time.monotonic() - began)
+                except httpx.TransportError as error:
+                    tally.record(None, took=time.monotonic() - began, error=error)
                     continue
                 logins[response.status_code] += 1
                 tally.record(
@@ -565,3 +568,64 @@ async def _redis_state(port: int) -> tuple[int, int]:
         return int(await client.dbsize()), sum(int(n) for _, n in counts)
     finally:
         await client.aclose()
+
+
+# --- PostgreSQL restarted -------------------------------------------------------------------
+
+
+async def postgres_restarted_during_ingest(
+    *,
+    batches: int = 30,
+    samples: int = 500,
+    clients: int = 3,
+    down_s: float = 2.0,
+) -> ChaosRow:
+    """A private PostgreSQL cluster stopped hard (``-m immediate``, as a crash: the next
+    start recovers from the WAL) while clients ingest telemetry, started again after
+    ``down_s``. Acknowledged batches were committed, so they must survive the crash."""
+    with private_postgres() as cluster:
+        admin = await _admin_connection(cluster.url)
+        await admin.execute("CREATE DATABASE chaos")
+        await admin.close()
+        database_url = make_url(cluster.url).set(database="chaos").render_as_string(False)
+        prepared = await prepare(database_url)
+        path, headers = await _telemetry_target(prepared)
+        await prepared.engine.dispose()  # no connection of ours across the crash
+        bodies = _telemetry_bodies(batches, samples)
+        port = free_port()
+        env = service_env(database_url, **DB_TIMEOUTS)
+        server = await asyncio.to_thread(spawn_service, env, port)
+        sender = Sender(
+            f"http://127.0.0.1:{port}{path}", headers, bodies, signal_after_acks=batches // 5
+        )
+        try:
+            threads = run_clients(
+                sender,
+                batches,
+                clients,
+                until=time.monotonic() + CLIENT_PATIENCE_S,
+                pause_s=RETRY_PAUSE_S,
+            )
+            assert await asyncio.to_thread(sender.first_ack_count.wait, 60), "nothing acked"
+            await asyncio.to_thread(cluster.stop, "immediate")
+            await asyncio.sleep(down_s)
+            await asyncio.to_thread(cluster.start)
+            healed = time.monotonic()
+            for thread in threads:
+                await asyncio.to_thread(thread.join, CLIENT_PATIENCE_S + 30)
+        finally:
+            server.kill()
+            await asyncio.to_thread(server.wait, 30)
+        lost, duplicated = await _telemetry_losses(prepared, sender.acknowledged, batches, samples)
+        await prepared.engine.dispose()
+    row = _row(
+        f"PostgreSQL crashed (stop -m immediate) and restarted after {down_s:g} s "
+        "during telemetry ingest",
+        sender.tally,
+        len(sender.acknowledged),
+        lost,
+        duplicated,
+        healed,
+    )
+    row.unexpected += [("not acknowledged", n) for n in set(range(batches)) - sender.acknowledged]
+    return row

@@ -6,9 +6,11 @@ and a private Redis that can be stopped and started again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -78,6 +80,7 @@ class Answer:
     status: int | None  # None: no answer (connection refused, reset or timed out)
     retry_after: str | None
     took_s: float  # from sending the request to the answer
+    error: str | None = None  # why there was no answer
 
 
 @dataclass
@@ -87,9 +90,20 @@ class Tally:
     answers: list[Answer] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, status: int | None, retry_after: str | None = None, *, took: float) -> None:
+    def record(
+        self,
+        status: int | None,
+        retry_after: str | None = None,
+        *,
+        took: float,
+        error: BaseException | None = None,
+    ) -> None:
+        why = None if error is None else f"{type(error).__name__}: {error}"
         with self.lock:
-            self.answers.append(Answer(time.monotonic(), status, retry_after, took))
+            self.answers.append(Answer(time.monotonic(), status, retry_after, took, why))
+
+    def no_answers(self) -> list[Answer]:
+        return [a for a in self._snapshot() if a.status is None]
 
     @property
     def slowest_s(self) -> float:
@@ -173,8 +187,8 @@ class Sender:
                 response = client.post(self.url, content=body, headers=self.headers)
             else:
                 response = client.post(self.url, json=body, headers=self.headers)
-        except httpx.TransportError:
-            self.tally.record(None, took=time.monotonic() - began)
+        except httpx.TransportError as error:
+            self.tally.record(None, took=time.monotonic() - began, error=error)
             return False
         took = time.monotonic() - began
         self.tally.record(response.status_code, response.headers.get("retry-after"), took=took)
@@ -362,3 +376,82 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+INITDB = Path("/usr/local/bin/initdb")
+PG_CTL = Path("/usr/local/bin/pg_ctl")
+
+
+def private_postgres_missing() -> str | None:
+    """Why a private PostgreSQL cluster cannot be made here, or None."""
+    if not (INITDB.exists() and PG_CTL.exists()):
+        return f"{INITDB} or {PG_CTL} is missing"
+    if os.geteuid() == 0:
+        try:
+            import pwd
+
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "initdb refuses root and there is no postgres user to run it as"
+    return None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb in ``folder``, trust on loopback, a
+    free port), that it can stop hard (``-m immediate``: a crash, recovered from the WAL at
+    the next start) and start again. As root it runs as the postgres user."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *argv: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run(
+            [*prefix, *argv], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(str(INITDB), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        self._run(
+            str(PG_CTL),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "postgres.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(PG_CTL), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A cluster in a folder of its own under /tmp (pytest's tmp_path is closed to the
+    postgres user), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="astroshield-chaos-pg-"))
+    cluster = PrivatePostgres(folder)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):  # not running
+            cluster.stop("immediate")
+        shutil.rmtree(folder, ignore_errors=True)
