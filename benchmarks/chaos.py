@@ -28,11 +28,13 @@ from tests.chaos.scenarios import (  # noqa: E402
     TABLE_HEADER,
     ChaosRow,
     database_proxy_fault,
+    postgres_restarted_during_ingest,
     redis_stopped,
     sigkill_during_cdm_upload,
     terminate_backends_during_ingest,
 )
 from tests.support.databases import fresh_database  # noqa: E402
+from tests.support.faults import private_postgres_missing  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 SECTION = "## Chaos suite (issue 17)"
@@ -65,6 +67,10 @@ def scenarios(scale: int) -> list[tuple[str, Scenario]]:
     ]
 
 
+async def _pg_restart(scale: int) -> ChaosRow:
+    return await postgres_restarted_during_ingest(batches=30 * scale, down_s=2.0 * scale)
+
+
 async def _run(base_url: str, scale: int, only: set[str] | None) -> list[ChaosRow]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,6 +83,13 @@ async def _run(base_url: str, scale: int, only: set[str] | None) -> list[ChaosRo
                 row.show()
                 print(f"  ({time.monotonic() - began:.0f} s)", flush=True)
                 rows.append(row)
+    if base_url.startswith("postgresql") and (not only or "pgrestart" in only):
+        if (why := private_postgres_missing()) is not None:
+            print(f"PostgreSQL restart left out: {why}")
+        else:
+            row = await _pg_restart(scale)
+            row.show()
+            rows.append(row)
     return rows
 
 
@@ -92,7 +105,8 @@ def _section(rows: list[ChaosRow], base_url: str, scale: int, began: datetime) -
         f"- Date: {began:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} cores, shared with "
         f"other work (load average {load[0]:.1f} at the end); database: "
         f"{'PostgreSQL 15' if base_url.startswith('postgresql') else 'SQLite'} on loopback, "
-        "one scratch database per fault; the service as a real process (one uvicorn worker).",
+        "one scratch database per fault (the restart: a private cluster of its own); the "
+        "service as a real process (one uvicorn worker).",
         "- Clients retry what was not acknowledged (every 0.1 s, for up to 90 s), then every "
         "write is checked in the database. *acknowledged*: writes answered 2xx (logins for "
         "Redis); *lost*: acknowledged but not stored (or stored incompletely); *duplicated*: "
@@ -130,7 +144,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--pg", default=os.environ.get("ASTROSHIELD_TEST_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--scale", type=int, default=3)
-    parser.add_argument("--only", nargs="*", help="sigkill terminate delay blackhole cut redis")
+    parser.add_argument(
+        "--only", nargs="*", help="sigkill terminate delay blackhole cut redis pgrestart"
+    )
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     began = datetime.now(UTC)
