@@ -49,7 +49,7 @@ def scenarios(scale: int) -> list[tuple[str, Scenario]]:
         (
             "terminate",
             lambda url: terminate_backends_during_ingest(
-                url, batches=40 * scale, samples=1000, fault_s=3.0 * scale
+                url, batches=60 * scale, samples=1000, fault_s=3.0 * scale
             ),
         ),
         *(

@@ -310,8 +310,8 @@ async def _admin_connection(database_url: str) -> asyncpg.Connection:
 async def terminate_backends_during_ingest(
     database_url: str,
     *,
-    batches: int = 40,
-    samples: int = 500,
+    batches: int = 60,
+    samples: int = 1000,
     clients: int = 3,
     fault_s: float = 3.0,
     every_s: float = 0.2,
@@ -348,6 +348,8 @@ async def terminate_backends_during_ingest(
             )
             await asyncio.sleep(every_s)
         healed = time.monotonic()
+        url = f"http://127.0.0.1:{port}{path.removesuffix('/telemetry')}"
+        await asyncio.to_thread(probe_until_ok, url, headers, sender.tally)
         for thread in threads:
             await asyncio.to_thread(thread.join, CLIENT_PATIENCE_S + 30)
     finally:
@@ -440,6 +442,28 @@ async def database_proxy_fault(
     )
     row.unexpected += [("not acknowledged", n) for n in set(range(batches)) - sender.acknowledged]
     return row
+
+
+def probe_until_ok(url: str, headers: dict[str, str], tally: Tally, bound_s: float = 60) -> None:
+    """GET ``url`` until a 2xx (or the bound), every answer into ``tally``: the time to
+    recover needs a request after the fault, even when the writes all ended inside it."""
+    deadline = time.monotonic() + bound_s
+    with httpx.Client(timeout=30) as client:
+        while time.monotonic() < deadline:
+            began = time.monotonic()
+            try:
+                response = client.get(url, headers=headers)
+            except httpx.TransportError as error:
+                tally.record(None, took=time.monotonic() - began, error=error)
+                continue
+            tally.record(
+                response.status_code,
+                response.headers.get("retry-after"),
+                took=time.monotonic() - began,
+            )
+            if 200 <= response.status_code < 300:
+                return
+            time.sleep(0.05)
 
 
 def read_until(url: str, headers: dict[str, str], tally: Tally, stop: threading.Event) -> None:
@@ -611,6 +635,8 @@ async def postgres_restarted_during_ingest(
             await asyncio.sleep(down_s)
             await asyncio.to_thread(cluster.start)
             healed = time.monotonic()
+            url = f"http://127.0.0.1:{port}{path.removesuffix('/telemetry')}"
+            await asyncio.to_thread(probe_until_ok, url, headers, sender.tally)
             for thread in threads:
                 await asyncio.to_thread(thread.join, CLIENT_PATIENCE_S + 30)
         finally:
