@@ -42,6 +42,26 @@ DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 Scenario = Callable[[str], Awaitable[ChaosRow]]
 
+NOTES = """\
+What the suite found, fixed in the app (each was a 500 or a request without an end):
+- A silent database (blackhole) held requests as long as it lasted: asyncpg had no
+  client-side timeout, so the pool's liveness ping just waited (slowest answer 12.06 s in a
+  12 s blackhole without the fix; a partition that never heals, never answered).
+  `ASTROSHIELD_DB_COMMAND_TIMEOUT_S` (default 35 s,
+  above the 30 s statement timeout) bounds every command; a timed-out connection is
+  invalidated and answered 503; the pool's own timeout and asyncio's are 503 too.
+- A connection killed mid-request (pg_terminate_backend, a cut, a crash) gave 500s: the
+  rollback on the dead connection raised out of the edge middleware; asyncpg's own errors
+  from the telemetry COPY and raw socket errors from a connection reset during its
+  handshake reached the catch-all, which answered 500 and re-raised (uvicorn then dropped
+  the keep-alive connection: a client saw no answer). They are 503 with Retry-After now.
+- A commit refused by the database answered 503 without Retry-After: every 503 carries it.
+
+After a SIGKILL the time to recover is mostly the process start (migrations off). With Redis
+down the app counts rate limits locally and keeps answering 2xx; once Redis is back its rate
+limits count there again and the auth-invalidation listener is resubscribed (checked).
+"""
+
 
 def scenarios(scale: int) -> list[tuple[str, Scenario]]:
     return [
@@ -125,6 +145,7 @@ def _section(rows: list[ChaosRow], base_url: str, scale: int, began: datetime) -
         "`_DB_CONNECT_TIMEOUT_S=2`, `_DB_POOL_TIMEOUT_S=3`: a blackholed database costs a "
         "503 within those, not a hanging request.",
         "",
+        NOTES,
     ]
     return "\n".join(lines)
 
