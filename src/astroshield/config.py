@@ -414,6 +414,12 @@ class Settings(BaseSettings):
     # An event committed later than one with a higher outbox sequence is still found if it
     # commits within this window (longer than any transaction: statements time out at 30 s).
     webhook_fanout_grace_s: float = Field(default=120.0, ge=0, le=3600)
+    # Chaos suite (issue 17): the longest the app waits for PostgreSQL to answer one
+    # command (asyncpg's client-side timeout, which also bounds the pool's liveness ping
+    # and a commit). A database that went silent (a partition, a blackhole) then costs a
+    # 503 with Retry-After after this long instead of a request that never ends. Keep it
+    # above db_statement_timeout_ms so a slow query is cancelled by the server first.
+    db_command_timeout_s: float = Field(default=35.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

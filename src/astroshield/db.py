@@ -15,7 +15,8 @@ from weakref import WeakKeyDictionary
 import structlog
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine, ExceptionContext
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -140,7 +141,7 @@ def _create_engine(settings: Settings) -> AsyncEngine:
     server_settings = {"application_name": settings.service_name}
     if settings.db_statement_timeout_ms:
         server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=settings.db_echo,
         pool_size=settings.db_pool_size,
@@ -150,8 +151,28 @@ def _create_engine(settings: Settings) -> AsyncEngine:
         pool_recycle=1800,
         connect_args={
             "timeout": settings.db_connect_timeout_s,
+            "command_timeout": settings.db_command_timeout_s,
             "server_settings": server_settings,
         },
+    )
+    event.listen(engine.sync_engine, "handle_error", _timeout_is_disconnect)
+    return engine
+
+
+def _timeout_is_disconnect(context: ExceptionContext) -> DBAPIError | None:
+    """A command that timed out on the client (the database went silent) leaves the
+    connection in an unknown state: drop it, and raise what a lost connection raises (a
+    DBAPIError marked invalidated), which the API answers with 503 and Retry-After."""
+    if not isinstance(context.original_exception, TimeoutError):
+        return None
+    context.is_disconnect = True
+    if isinstance(context.sqlalchemy_exception, DBAPIError):
+        return None
+    return DBAPIError(
+        context.statement,
+        context.parameters,
+        context.original_exception,
+        connection_invalidated=True,
     )
 
 
@@ -226,7 +247,14 @@ class UnitOfWork:
         if self._session is not None:
             self._session.info.pop(_AFTER_COMMIT_KEY, None)
         if self._session is not None and self._session.in_transaction():
-            await self._session.rollback()
+            try:
+                await self._session.rollback()
+            except DBAPIError as exc:
+                # The connection is gone (killed, timed out): the server discards its open
+                # transaction itself, nothing is left to undo. Raising here would turn the
+                # answer of the request being unwound (often a 503) into a 500.
+                _log.warning("rollback_failed", error=type(exc.orig).__name__)
+                await self._session.invalidate()
 
     async def close(self) -> None:
         """Release the connection if one is still held (after commit or rollback none is)."""

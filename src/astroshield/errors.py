@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
@@ -200,6 +201,8 @@ async def _handle_http_exception(request: Request, exc: Exception) -> JSONRespon
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if driver_connection_lost(exc):
+        return _database_unavailable_response(request, exc)
     log.error("unhandled_exception", path=request.url.path, exc_info=exc)
     return problem_response(
         request,
@@ -275,11 +278,44 @@ def database_unavailable(exc: DBAPIError) -> bool:
     )
 
 
+# asyncpg's own errors of a connection that broke mid-operation (killed, closed, left in
+# the middle of a COPY). Exact names: asyncpg's DataError, a bad value, subclasses these.
+_DRIVER_CONNECTION_ERRORS = ("InterfaceError", "InternalClientError", "ConnectionDoesNotExistError")
+
+
+def _driver_error_classes() -> tuple[type[Exception], ...]:
+    """asyncpg's base errors when it is installed (the ``pg`` extra)."""
+    try:
+        from asyncpg import exceptions  # type: ignore[import-untyped]
+    except ImportError:
+        return ()
+    return (exceptions.PostgresError, exceptions.InterfaceError, exceptions.InternalClientError)
+
+
+def driver_connection_lost(exc: BaseException) -> bool:
+    """A connection the request needed broke, not the request: the socket's own error (a
+    new database connection reset during its handshake surfaces raw from the pool), or a
+    database driver's error that reached us without SQLAlchemy (the telemetry COPY talks to
+    asyncpg directly)."""
+    if isinstance(exc, ConnectionError):
+        return True
+    if not type(exc).__module__.startswith("asyncpg."):
+        return False
+    code = getattr(exc, "sqlstate", None)
+    if isinstance(code, str):
+        return code.startswith(_UNAVAILABLE_SQLSTATES)
+    return type(exc).__name__ in _DRIVER_CONNECTION_ERRORS
+
+
 async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     if not database_unavailable(exc):
         return await _handle_unexpected(request, exc)
-    log.warning("database_unavailable", path=request.url.path, error=str(exc.orig))
+    return _database_unavailable_response(request, exc.orig)
+
+
+def _database_unavailable_response(request: Request, error: BaseException | None) -> JSONResponse:
+    log.warning("database_unavailable", path=request.url.path, error=str(error))
     return problem_response(
         request,
         status=503,
@@ -290,9 +326,33 @@ async def _handle_database_error(request: Request, exc: Exception) -> JSONRespon
     )
 
 
+async def _handle_timeout(request: Request, exc: Exception) -> JSONResponse:
+    """A dependency that did not answer in time (the pool had no connection to give, the
+    database did not accept one): the request was fine, the service cannot serve it now."""
+    log.warning("dependency_timeout", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        request,
+        status=503,
+        slug=ServiceUnavailableError.slug,
+        title=ServiceUnavailableError.title,
+        detail="a service this request needs did not answer in time; nothing was saved, "
+        "retry later",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _handle_domain_error)
     app.add_exception_handler(DBAPIError, _handle_database_error)
+    # The pool's own timeout (no connection free) and asyncio's (a connect or ping that
+    # got no answer) are not DBAPIErrors.
+    app.add_exception_handler(SQLAlchemyTimeoutError, _handle_timeout)
+    app.add_exception_handler(TimeoutError, _handle_timeout)
+    # Handled here rather than by the catch-all, which answers and then re-raises to the
+    # server (uvicorn then drops the keep-alive connection under the client's next request).
+    lost_connection: tuple[type[Exception], ...] = (ConnectionError, *_driver_error_classes())
+    for lost in lost_connection:
+        app.add_exception_handler(lost, _handle_unexpected)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(Exception, _handle_unexpected)
@@ -332,6 +392,9 @@ async def send_problem(
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    headers = dict(headers or {})
+    if status == 503:  # every 503 says when to try again (RFC 9110 §10.2.3)
+        headers.setdefault("Retry-After", "1")
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})

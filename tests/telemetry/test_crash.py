@@ -8,13 +8,9 @@ on PostgreSQL, a file on SQLite); batches go over real HTTP.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 import threading
-import time
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,77 +22,15 @@ from astroshield.db import create_sessionmaker, create_unpooled_engine, session_
 from astroshield.migrate import upgrade_async
 from astroshield.security.context import build_security
 from astroshield.telemetry.models import TelemetryBatch, TelemetryParameter, TelemetrySample
-from tests.conftest import UNLIMITED, Factory, settings_for
-from tests.support.servers import free_port, uvicorn_argv
+from tests.conftest import Factory, settings_for
+from tests.support.faults import Sender, service_env, spawn_service
+from tests.support.servers import free_port
 from tests.telemetry.support import T0, series
 
-REPO = Path(__file__).resolve().parents[2]
 BATCHES = 48
 SAMPLES_PER_BATCH = 2000
 KILL_AFTER_ACKS = 12
 CLIENTS = 3
-
-
-def _start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ASTROSHIELD_PROFILE": "test",
-        "ASTROSHIELD_DATABASE_URL": database_url,
-        "ASTROSHIELD_MIGRATE_ON_START": "false",
-        "ASTROSHIELD_RATE_LIMIT_CLIENT": UNLIMITED,
-        "ASTROSHIELD_RATE_LIMIT_USER": UNLIMITED,
-        "ASTROSHIELD_ALERT_EVALUATION_INTERVAL_S": "0",
-        "ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S": "0",
-        "ASTROSHIELD_LOG_LEVEL": "warning",
-    }
-    server = subprocess.Popen(
-        uvicorn_argv(port, "--workers", "1"),
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the service did not start")
-
-
-class Sender:
-    """Client threads posting distinct batches; they record which were acknowledged."""
-
-    def __init__(self, url: str, headers: dict[str, str], bodies: dict[int, dict[str, Any]]):
-        self.url = url
-        self.headers = headers
-        self.bodies = bodies
-        self.acknowledged: set[int] = set()
-        self.replayed = 0  # retries answered 200: stored before the kill, never acknowledged
-        self.lock = threading.Lock()
-        self.first_ack_count = threading.Event()
-
-    def post(self, client: httpx.Client, sequence: int) -> bool:
-        try:
-            response = client.post(self.url, json=self.bodies[sequence], headers=self.headers)
-        except httpx.TransportError:
-            return False
-        if response.status_code in (200, 201):
-            with self.lock:
-                self.acknowledged.add(sequence)
-                self.replayed += response.status_code == 200
-                if len(self.acknowledged) >= KILL_AFTER_ACKS:
-                    self.first_ack_count.set()
-            return True
-        return False
-
-    def run(self, sequences: list[int]) -> None:
-        with httpx.Client(timeout=30) as client:
-            for sequence in sequences:
-                self.post(client, sequence)
 
 
 def _kill_mid_stream_and_retry(
@@ -105,8 +39,11 @@ def _kill_mid_stream_and_retry(
     """Post every batch from several clients, SIGKILL the server once some are
     acknowledged, restart it and retry what was not acknowledged, then everything."""
     port = free_port()
-    server = _start_server(database_url, port)
-    sender = Sender(f"http://127.0.0.1:{port}{url_path}", headers, bodies)
+    env = service_env(database_url)
+    server = spawn_service(env, port)
+    sender = Sender(
+        f"http://127.0.0.1:{port}{url_path}", headers, bodies, signal_after_acks=KILL_AFTER_ACKS
+    )
     try:
         threads = [
             threading.Thread(target=sender.run, args=(list(range(i, BATCHES, CLIENTS)),))
@@ -122,7 +59,7 @@ def _kill_mid_stream_and_retry(
         acknowledged_before_kill = set(sender.acknowledged)
         assert 0 < len(acknowledged_before_kill) < BATCHES, "the kill did not land mid-stream"
 
-        server = _start_server(database_url, port)
+        server = spawn_service(env, port)
         with httpx.Client(timeout=30) as client:
             for sequence in sorted(set(range(BATCHES)) - acknowledged_before_kill):
                 assert sender.post(client, sequence), f"retry of batch {sequence} failed"
