@@ -80,17 +80,19 @@ class CatalogOverlayObject(_OrbitSummary, Base):
 
 # Lists page in numeric catalog order (length, then text: "999" before "1000"); these let
 # the database walk an index instead of sorting every object.
+# PostgreSQL only: SQLite, the embedded default, holds small catalogs and cannot reflect
+# expression indexes.
 Index(
     "ix_catalog_objects_numeric_order",
     func.length(CatalogObject.catalog_number),
     CatalogObject.catalog_number,
-)
+).ddl_if(dialect="postgresql")
 Index(
     "ix_catalog_overlay_objects_numeric_order",
     CatalogOverlayObject.organisation_id,
     func.length(CatalogOverlayObject.catalog_number),
     CatalogOverlayObject.catalog_number,
-)
+).ddl_if(dialect="postgresql")
 
 
 # A set is public (organisation_id NULL) or one organisation's overlay. An overlay is always

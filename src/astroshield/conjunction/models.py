@@ -18,7 +18,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,13 +70,6 @@ class ConjunctionEvent(Base):
         CheckConstraint(_in("source", EventSource), name="source_valid"),
         CheckConstraint("window_edge IN ('start', 'end')", name="window_edge_valid"),
         Index("ix_conjunction_events_organisation_id_tca", "organisation_id", "tca"),
-        # The upkeep closing passed events looks at open ones across organisations.
-        Index(
-            "ix_conjunction_events_open_tca",
-            "tca",
-            postgresql_where=text("status = 'open'"),
-            sqlite_where=text("status = 'open'"),
-        ),
         Index("ix_conjunction_events_spacecraft_id", "spacecraft_id"),
     )
 
@@ -106,6 +98,16 @@ class ConjunctionEvent(Base):
     window_edge: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# The upkeep closing passed events looks at open ones across organisations (declared after
+# the class: the condition names its column).
+Index(
+    "ix_conjunction_events_open_tca",
+    ConjunctionEvent.tca,
+    postgresql_where=ConjunctionEvent.status == "open",
+    sqlite_where=ConjunctionEvent.status == "open",
+)
 
 
 class ConjunctionCdm(Base):

@@ -17,6 +17,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":  # SQLite cannot reflect expression indexes
+        _numeric_order_indexes()
+    op.create_index(
+        "ix_conjunction_events_open_tca",
+        "conjunction_events",
+        ["tca"],
+        postgresql_where=sa.text("status = 'open'"),
+        sqlite_where=sa.text("status = 'open'"),
+    )
+
+
+def _numeric_order_indexes() -> None:
     op.create_index(
         "ix_catalog_objects_numeric_order",
         "catalog_objects",
@@ -27,16 +39,12 @@ def upgrade() -> None:
         "catalog_overlay_objects",
         ["organisation_id", sa.text("length(catalog_number)"), "catalog_number"],
     )
-    op.create_index(
-        "ix_conjunction_events_open_tca",
-        "conjunction_events",
-        ["tca"],
-        postgresql_where=sa.text("status = 'open'"),
-        sqlite_where=sa.text("status = 'open'"),
-    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_conjunction_events_open_tca", table_name="conjunction_events")
-    op.drop_index("ix_catalog_overlay_objects_numeric_order", table_name="catalog_overlay_objects")
-    op.drop_index("ix_catalog_objects_numeric_order", table_name="catalog_objects")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index(
+            "ix_catalog_overlay_objects_numeric_order", table_name="catalog_overlay_objects"
+        )
+        op.drop_index("ix_catalog_objects_numeric_order", table_name="catalog_objects")
