@@ -10,6 +10,7 @@ from typing import Any, Final, Protocol
 import structlog
 from nats.aio.client import Client
 from nats.js.api import StreamConfig
+from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from astroshield.events.catalogue import SUBJECT_PREFIX
@@ -112,30 +113,16 @@ class JetStreamPublisher:
     async def _check_stream(self, client: Client) -> None:
         jetstream = client.jetstream(timeout=self.timeout_s)
         try:
-            try:
-                info = await jetstream.stream_info(self.stream)
-            except NotFoundError:
-                await jetstream.add_stream(
-                    StreamConfig(
-                        name=self.stream,
-                        subjects=[STREAM_SUBJECTS],
-                        duplicate_window=DUPLICATE_WINDOW_S,
-                    )
+            if not await ensure_stream(jetstream, self.stream):
+                log.error(
+                    "nats_stream_mismatch",
+                    stream=self.stream,
+                    expected=STREAM_SUBJECTS,
+                    detail="the stream exists bound to other subjects; events stay in "
+                    "the outbox until it is fixed",
                 )
-                log.info("nats_stream_created", stream=self.stream, subjects=STREAM_SUBJECTS)
-            else:
-                subjects = list(info.config.subjects or [])
-                if STREAM_SUBJECTS not in subjects:
-                    log.error(
-                        "nats_stream_mismatch",
-                        stream=self.stream,
-                        subjects=subjects,
-                        expected=STREAM_SUBJECTS,
-                        detail="the stream exists bound to other subjects; events stay in "
-                        "the outbox until it is fixed",
-                    )
-                    components.record_component(NATS_COMPONENT, False)
-                    raise PublishError(f"stream {self.stream} is not bound to {STREAM_SUBJECTS}")
+                components.record_component(NATS_COMPONENT, False)
+                raise PublishError(f"stream {self.stream} is not bound to {STREAM_SUBJECTS}")
         except PublishError:
             raise
         except Exception as exc:
@@ -165,3 +152,19 @@ class JetStreamPublisher:
 async def _ignore_error(exc: Any) -> None:
     """Connection errors are reported by the publishes that fail (and the gauge)."""
     log.debug("nats_connection_error", error=repr(exc))
+
+
+async def ensure_stream(jetstream: JetStreamContext, stream: str) -> bool:
+    """Create ``stream`` bound to ``astroshield.>`` when it is missing; whether it is bound
+    to it (False: it exists, bound to other subjects, and is left alone)."""
+    try:
+        info = await jetstream.stream_info(stream)
+    except NotFoundError:
+        await jetstream.add_stream(
+            StreamConfig(
+                name=stream, subjects=[STREAM_SUBJECTS], duplicate_window=DUPLICATE_WINDOW_S
+            )
+        )
+        log.info("nats_stream_created", stream=stream, subjects=STREAM_SUBJECTS)
+        return True
+    return STREAM_SUBJECTS in list(info.config.subjects or [])

@@ -22,15 +22,14 @@ from typing import Any, Final
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
 from prometheus_client import Counter
 
 from astroshield.api.state import AppState
 from astroshield.config import Settings
 from astroshield.errors import DomainError, FieldError, ServiceUnavailableError
-from astroshield.events.publisher import DUPLICATE_WINDOW_S, STREAM_SUBJECTS
+from astroshield.events.publisher import STREAM_SUBJECTS, ensure_stream
 from astroshield.inbound.landing import Landed, Landing, Message
 from astroshield.inbound.messages import (
     Problem,
@@ -158,20 +157,8 @@ class InboundConsumer:
         return self._subscription
 
     async def _check_stream(self, jetstream: JetStreamContext) -> None:
-        try:
-            info = await jetstream.stream_info(self.stream)
-        except NotFoundError:
-            await jetstream.add_stream(
-                StreamConfig(
-                    name=self.stream,
-                    subjects=[STREAM_SUBJECTS],
-                    duplicate_window=DUPLICATE_WINDOW_S,
-                )
-            )
-            return
-        subjects = list(info.config.subjects or [])
-        if STREAM_SUBJECTS not in subjects:
-            log.error("nats_stream_mismatch", stream=self.stream, subjects=subjects)
+        if not await ensure_stream(jetstream, self.stream):
+            log.error("nats_stream_mismatch", stream=self.stream, expected=STREAM_SUBJECTS)
             raise InboundError(f"stream {self.stream} is not bound to {STREAM_SUBJECTS}")
 
     async def close(self) -> None:
