@@ -46,19 +46,17 @@ test-postgres: $(STAMP) system-packages
 bench: $(STAMP)
 	$(BIN)/python benchmarks/api_overhead.py
 
-<<<<<<< HEAD
 # Restore drill (issue 17): seed, back up, restore into a fresh database, compare every
 # table's rows and checksum, verify the audit chain; on SQLite and PostgreSQL. Add
 # DRILL_ARGS=--write-results to append the measured times to benchmarks/RESULTS.md.
 backup-drill: $(STAMP)
 	$(BIN)/python benchmarks/backup_drill.py --database both --pg-url $(PG_TEST_URL) $(DRILL_ARGS)
-=======
+
 # Chaos suite (issue 17): the faults of tests/chaos on PostgreSQL (figures printed), then
 # the same scenarios larger, their table written to benchmarks/RESULTS.md.
 chaos: $(STAMP)
 	ASTROSHIELD_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m chaos -s -p no:cacheprovider tests/chaos
 	$(BIN)/python benchmarks/chaos.py --pg $(PG_TEST_URL) --write-results
->>>>>>> chaos
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: $(STAMP)
