@@ -113,21 +113,54 @@ def restore(settings: Settings, source: Path) -> None:
             raise BackupFileError("is not an intact SQLite database")
         _copy_sqlite(source, _sqlite_path(settings))
         return
-    args, env = _pg_command(settings, "pg_restore")
+    _restore_postgres(settings, source)
+
+
+# The restore replaces every object of these schemas in one transaction. (pg_restore --clean
+# cannot: it drops a partition's inherited constraints one by one, which PostgreSQL refuses.)
+_REPLACED_SCHEMAS_SQL = """\
+DROP SCHEMA IF EXISTS telemetry_partitions CASCADE;
+DROP SCHEMA IF EXISTS public CASCADE;
+CREATE SCHEMA public;
+"""
+
+
+def _restore_postgres(settings: Settings, source: Path) -> None:
+    """The archive as SQL (pg_restore), run by psql after the drop of the schemas it
+    replaces, all in one transaction: a failure anywhere leaves the database as it was."""
+    restore_args, env = _pg_command(settings, "pg_restore")
+    script = subprocess.run(  # noqa: S603 (argument list, never a shell string)
+        [*restore_args[:1], "--no-owner", "--file", "-", str(source)],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    if script.returncode != 0:
+        stderr = script.stderr.decode(errors="replace").strip()[:2000]
+        raise BackupError(f"pg_restore failed: {stderr}")
+    psql_args, env = _pg_command(settings, "psql")
     database = make_url(settings.database_url).database or "postgres"
-    _run(
+    result = subprocess.run(  # noqa: S603
         [
-            *args,
-            "--clean",
-            "--if-exists",
-            "--no-owner",
+            *psql_args,
+            "--no-psqlrc",
+            "--quiet",
             "--single-transaction",
+            "--set",
+            "ON_ERROR_STOP=1",
             "--dbname",
             database,
-            str(source),
+            "--file",
+            "-",
         ],
-        env,
+        input=_REPLACED_SCHEMAS_SQL.encode() + script.stdout,
+        env=env,
+        capture_output=True,
+        check=False,
     )
+    if result.returncode != 0:
+        stderr = result.stderr.decode(errors="replace").strip()[:2000]
+        raise BackupError(f"restore failed: {stderr}")
 
 
 # Scheduled backups: `astroshield db backup --dir D --keep N` (a systemd timer runs it, see
