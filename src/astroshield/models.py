@@ -25,6 +25,7 @@ from astroshield.telemetry.models import (
     TelemetryBatch,
     TelemetryDefinition,
     TelemetryHourAggregate,
+    TelemetryHourSummary,
     TelemetryParameter,
     TelemetrySample,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "TelemetryBatch",
     "TelemetryDefinition",
     "TelemetryHourAggregate",
+    "TelemetryHourSummary",
     "TelemetryLimitSet",
     "TelemetryLimitState",
     "TelemetryParameter",

@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
 
+from astroshield.db import session_scope
+from astroshield.telemetry.models import TelemetryHourSummary
 from tests.conftest import Factory
 from tests.telemetry.support import T0, iso, make_archive, series
 
@@ -193,3 +197,56 @@ async def test_latest_is_the_newest_sample_of_every_parameter(
     assert latest["panel_temp"]["value"] == temperature[-1]["value"]
     assert latest["reboots"]["time"] is None and latest["reboots"]["value"] is None
     assert set(latest) == {"bus_voltage", "panel_temp", "reboots", "heater_on", "mode"}
+
+
+async def _hour_summaries(
+    app: FastAPI,
+) -> dict[tuple[int, datetime], tuple[int, float, float, float]]:
+    async with session_scope(app.state.sessionmaker) as session:
+        rows = await session.execute(select(TelemetryHourSummary.__table__))
+        return {(p, hour): (n, low, high, total) for p, hour, n, low, high, total in rows}
+
+
+async def test_long_spans_answer_from_hour_summaries_exactly(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Buckets of hours take whole hours from their summaries: the answer must still be
+    the brute force over the samples, after a batch that repeats stored samples (the stored
+    value wins and is not counted twice) and one that fills hours already summarised."""
+    archive = await make_archive(client, factory)
+    first = series("bus_voltage", T0, 1234, step_s=420)  # six days, every 7 minutes
+    repeated = [{**sample, "value": sample["value"] + 5} for sample in first[100:200]]
+    late = series("bus_voltage", T0 + timedelta(seconds=97), 300, step_s=1331)
+    for sequence, batch in enumerate((first, repeated + late[::-1])):
+        response = await archive.post(batch, sequence=sequence)
+        assert response.status_code == 201, response.text
+    # A time already stored keeps its first value.
+    stored = list({sample["time"]: sample for sample in late + first}.values())
+
+    truth: dict[datetime, list[float]] = {}
+    for sample in stored:
+        moment = datetime.fromisoformat(sample["time"])
+        truth.setdefault(moment.replace(minute=0, second=0, microsecond=0), []).append(
+            sample["value"]
+        )
+    summaries = await _hour_summaries(app)
+    assert sorted(hour for _, hour in summaries) == sorted(truth)
+    for (_, hour), (n, low, high, total) in summaries.items():
+        values = truth[hour]
+        assert (n, low, high) == (len(values), min(values), max(values))
+        assert math.isclose(total, math.fsum(values), rel_tol=1e-12)
+
+    start = T0 + timedelta(minutes=17, seconds=3)
+    for stop, count in ((T0 + timedelta(days=5, hours=19), 23), (T0 + timedelta(days=7), 5)):
+        response = await archive.get(
+            "/bus_voltage/samples", start=iso(start), stop=iso(stop), count=count
+        )
+        assert response.status_code == 200, response.text
+        buckets = response.json()["buckets"]
+        assert response.json()["width_s"] >= 4 * 3600
+        for bucket, (n, low, high, mean) in zip(
+            buckets, _brute_force_buckets(stored, start, stop, count), strict=True
+        ):
+            assert (bucket["count"], bucket["min"], bucket["max"]) == (n, low, high)
+            if mean is not None:
+                assert math.isclose(bucket["avg"], mean, rel_tol=1e-12)

@@ -15,6 +15,7 @@ from astroshield.retention.service import run_retention
 from astroshield.telemetry.models import (
     TelemetryAggregate,
     TelemetryHourAggregate,
+    TelemetryHourSummary,
     TelemetrySample,
 )
 from tests.conftest import Factory
@@ -203,3 +204,41 @@ async def test_old_minutes_are_reduced_to_hours_and_buckets_stay_exact(
     await _check_hour_aligned_buckets(
         archive, everything + late, late_time.replace(minute=0, second=0, microsecond=0), hour, 1
     )
+
+
+async def test_long_span_buckets_count_reduced_samples_once(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Hour summaries describe samples wherever retention moved them: a query of long
+    buckets over raw samples, minute aggregates and the hours between them counts each
+    sample once (against a brute force over what was sent)."""
+    archive = await make_archive(client, factory)
+    keep_days = app.state.settings.telemetry_raw_retention_days
+    old_start = (datetime.now(UTC) - timedelta(days=keep_days + 3)).replace(second=0, microsecond=0)
+    samples = series("bus_voltage", old_start, 4 * 288, step_s=300)  # four days, every 5 min
+    for sequence, first in enumerate(range(0, len(samples), 500)):
+        response = await archive.post(samples[first : first + 500], sequence=sequence)
+        assert response.status_code == 201, response.text
+    assert await _retention(app, dry_run=False) > 0  # three of the days are past retention
+    async with session_scope(app.state.sessionmaker) as session:
+        summarised = (
+            await session.execute(select(func.sum(TelemetryHourSummary.count)))
+        ).scalar_one()
+    assert summarised == len(samples)
+
+    start = old_start - timedelta(hours=1, minutes=13)
+    stop = old_start + timedelta(days=4, hours=2)
+    response = await archive.get("/bus_voltage/samples", start=iso(start), stop=iso(stop), count=9)
+
+    assert response.status_code == 200, response.text
+    span_us = (stop - start) // timedelta(microseconds=1)
+    truth: dict[int, list[float]] = {}
+    for sample in samples:
+        offset_us = (datetime.fromisoformat(sample["time"]) - start) // timedelta(microseconds=1)
+        truth.setdefault(offset_us * 9 // span_us, []).append(sample["value"])
+    buckets = response.json()["buckets"]
+    assert [b["count"] for b in buckets] == [len(truth.get(i, [])) for i in range(9)]
+    for index, bucket in enumerate(buckets):
+        if values := truth.get(index):
+            assert (bucket["min"], bucket["max"]) == (min(values), max(values))
+            assert math.isclose(bucket["avg"], math.fsum(values) / len(values), rel_tol=1e-12)

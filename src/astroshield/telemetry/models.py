@@ -159,3 +159,19 @@ class TelemetryHourAggregate(AggregateColumns, Base):
     """Hour aggregates that replace minute aggregates past the minute retention."""
 
     __tablename__ = "telemetry_aggregates_1h"
+
+
+class TelemetryHourSummary(Base):
+    """Every sample of one parameter in one UTC hour, wherever it is kept now (raw, or a
+    minute or hour aggregate after retention): kept up to date by the ingest that writes
+    the samples, so a bucket query over months reads one row per hour instead of 3,600
+    samples. Unlike the aggregates it never replaces anything and is never reduced."""
+
+    __tablename__ = "telemetry_hour_summaries"
+
+    parameter_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # as on samples
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    min: Mapped[float] = mapped_column(Double)
+    max: Mapped[float] = mapped_column(Double)
+    total: Mapped[float] = mapped_column(Double)

@@ -41,10 +41,22 @@ from astroshield.telemetry.models import (
     TelemetryBatch,
     TelemetryDefinition,
     TelemetryHourAggregate,
+    TelemetryHourSummary,
     TelemetryParameter,
     TelemetrySample,
 )
-from astroshield.telemetry.samples import SampleColumns
+from astroshield.telemetry.samples import (
+    SampleColumns,
+    from_postgres_microseconds,
+    microseconds_since_postgres_epoch,
+)
+from astroshield.telemetry.summaries import (
+    MAX_UNCOVERED_STRETCHES,
+    MIN_SUMMARY_BUCKET_US,
+    HourSummary,
+    plan_summary_use,
+    summarise_by_hour,
+)
 
 _SAMPLE_COLUMNS = ("parameter_id", "time", "value")
 
@@ -90,6 +102,13 @@ class BatchKey:
     idempotency_key: str | None
 
 
+def _columns_of(rows: Sequence[Any]) -> SampleColumns:
+    """(parameter_id, time, value) rows as the columns a batch travels in."""
+    return SampleColumns.of(
+        [(int(p), microseconds_since_postgres_epoch(t), float(v)) for p, t, v in rows]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BucketRow:
     index: int
@@ -97,6 +116,23 @@ class BucketRow:
     min: float
     max: float
     total: float
+
+
+def _with_summary(row: BucketRow | None, index: int, summary: HourSummary) -> BucketRow:
+    if row is None:
+        return BucketRow(index, summary.count, summary.min, summary.max, summary.total)
+    return BucketRow(
+        index,
+        row.count + summary.count,
+        min(row.min, summary.min),
+        max(row.max, summary.max),
+        row.total + summary.total,
+    )
+
+
+def _within(column: Any, stretches: Sequence[tuple[datetime, datetime]]) -> ColumnElement[bool]:
+    ranges = [and_(column >= low, column < high) for low, high in stretches]
+    return ranges[0] if len(ranges) == 1 else or_(*ranges)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,24 +267,30 @@ class TelemetryRepository:
     # -- samples ----------------------------------------------------------------------
 
     async def store_samples(self, samples: SampleColumns) -> int:
-        """Store samples; returns how many were new. A (parameter, time) already archived
-        keeps its stored value."""
+        """Store samples and add the new ones to their hour summaries; returns how many
+        were new. A (parameter, time) already archived keeps its stored value."""
         if not len(samples):
             return 0
         if self._postgres:
-            return await self._copy_samples(samples)
-        before = await self._sqlite_total_changes()
-        statement = sqlite_insert(TelemetrySample).on_conflict_do_nothing()
-        await self.session.execute(
-            statement,
-            [{"parameter_id": p, "time": t, "value": v} for p, t, v in samples.records()],
-        )
-        return await self._sqlite_total_changes() - before
+            new = await self._copy_samples(samples)
+        else:
+            statement = (
+                sqlite_insert(TelemetrySample)
+                .on_conflict_do_nothing()
+                .returning(
+                    TelemetrySample.parameter_id, TelemetrySample.time, TelemetrySample.value
+                )
+            )
+            inserted = await self.session.execute(
+                statement,
+                [{"parameter_id": p, "time": t, "value": v} for p, t, v in samples.records()],
+            )
+            new = _columns_of(inserted.all())
+        await self._add_to_hour_summaries(new)
+        return len(new)
 
-    async def _sqlite_total_changes(self) -> int:
-        return int((await self.session.execute(select(func.total_changes()))).scalar_one())
-
-    async def _copy_samples(self, samples: SampleColumns) -> int:
+    async def _copy_samples(self, samples: SampleColumns) -> SampleColumns:
+        """The samples that were new."""
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
@@ -269,21 +311,50 @@ class TelemetryRepository:
                     columns=_SAMPLE_COLUMNS,
                     format="binary",
                 )
-            return len(samples)
+            return samples
         except asyncpg.UniqueViolationError:
             pass
         except asyncpg.ForeignKeyViolationError:
             raise ConflictError("a parameter of this batch was deleted meanwhile") from None
         records = samples.records()
-        status = await driver.execute(
+        inserted = await driver.fetch(
             "INSERT INTO telemetry_samples (parameter_id, time, value) "
             "SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::float8[]) "
-            "ON CONFLICT DO NOTHING",
+            "ON CONFLICT DO NOTHING RETURNING parameter_id, time, value",
             [r[0] for r in records],
             [r[1] for r in records],
             [r[2] for r in records],
         )
-        return int(status.rsplit(" ", 1)[-1])
+        return _columns_of([tuple(row) for row in inserted])
+
+    async def _add_to_hour_summaries(self, new: SampleColumns) -> None:
+        rows = [
+            {
+                "parameter_id": summary.parameter_id,
+                "hour_start": from_postgres_microseconds(summary.hour_start_us),
+                "count": summary.count,
+                "min": summary.min,
+                "max": summary.max,
+                "total": summary.total,
+            }
+            for summary in summarise_by_hour(new)
+        ]
+        if not rows:
+            return
+        target = TelemetryHourSummary
+        insert = pg_insert(target) if self._postgres else sqlite_insert(target)
+        added = insert.excluded
+        lower, upper = (func.least, func.greatest) if self._postgres else (func.min, func.max)
+        statement = insert.on_conflict_do_update(
+            index_elements=["parameter_id", "hour_start"],
+            set_={
+                "count": target.count + added["count"],
+                "min": lower(target.min, added["min"]),
+                "max": upper(target.max, added["max"]),
+                "total": target.total + added["total"],
+            },
+        )
+        await self.session.execute(statement, rows)
 
     async def advance_last_contact(self, spacecraft_id: uuid.UUID, newest: datetime) -> None:
         """Last contact only moves forward. Taken last in the transaction: the row lock
@@ -342,9 +413,69 @@ class TelemetryRepository:
     async def buckets(
         self, parameter_id: int, start: datetime, stop: datetime, count: int
     ) -> list[BucketRow]:
-        """Per non-empty bucket: count, min, max and sum, grouped in the database. Minute
-        and hour aggregates (samples past retention) count into the bucket their minute or
-        hour starts in."""
+        """Per non-empty bucket: count, min, max and sum. Minute and hour aggregates
+        (samples past retention) count into the bucket their minute or hour starts in.
+        Buckets of several hours take every hour that lies inside one bucket from its hour
+        summary and group only the rest (see ``telemetry.summaries``)."""
+        span_us = (stop - start) // timedelta(microseconds=1)
+        if span_us // count < MIN_SUMMARY_BUCKET_US:
+            return await self._grouped_buckets(parameter_id, start, stop, count, [(start, stop)])
+        summaries = await self._hour_summaries(parameter_id, start, stop)
+        start_us = microseconds_since_postgres_epoch(start)
+        plan = plan_summary_use(
+            start_us, start_us + span_us, count, [summary.hour_start_us for summary in summaries]
+        )
+        if len(plan.uncovered) > MAX_UNCOVERED_STRETCHES:
+            return await self._grouped_buckets(parameter_id, start, stop, count, [(start, stop)])
+        stretches = [
+            (from_postgres_microseconds(low), from_postgres_microseconds(high))
+            for low, high in plan.uncovered
+        ]
+        rows = await self._grouped_buckets(parameter_id, start, stop, count, stretches)
+        by_index = {row.index: row for row in rows}
+        for position, index in plan.usable:
+            by_index[index] = _with_summary(by_index.get(index), index, summaries[position])
+        return [by_index[index] for index in sorted(by_index)]
+
+    async def _hour_summaries(
+        self, parameter_id: int, start: datetime, stop: datetime
+    ) -> list[HourSummary]:
+        """The summaries of the whole hours in [start, stop), oldest first."""
+        summary = TelemetryHourSummary
+        statement = (
+            select(summary.hour_start, summary.count, summary.min, summary.max, summary.total)
+            .where(
+                summary.parameter_id == parameter_id,
+                summary.hour_start >= start,
+                summary.hour_start <= stop - timedelta(hours=1),
+            )
+            .order_by(summary.hour_start)
+        )
+        rows = await self.session.execute(statement)
+        return [
+            HourSummary(
+                parameter_id,
+                microseconds_since_postgres_epoch(hour_start),
+                int(n),
+                float(low),
+                float(high),
+                float(total),
+            )
+            for hour_start, n, low, high, total in rows
+        ]
+
+    async def _grouped_buckets(
+        self,
+        parameter_id: int,
+        start: datetime,
+        stop: datetime,
+        count: int,
+        stretches: Sequence[tuple[datetime, datetime]],
+    ) -> list[BucketRow]:
+        """The buckets of [start, stop) grouped in the database from the samples and
+        aggregates that lie in ``stretches`` (disjoint, inside [start, stop))."""
+        if not stretches:
+            return []
         sample = TelemetrySample
         span_us = (stop - start) // timedelta(microseconds=1)
         raw_index = self._bucket_index(sample.time, start, span_us, count).label("b")
@@ -356,7 +487,7 @@ class TelemetryRepository:
                 func.max(sample.value).label("hi"),
                 func.sum(sample.value).label("total"),
             )
-            .where(sample.parameter_id == parameter_id, sample.time >= start, sample.time < stop)
+            .where(sample.parameter_id == parameter_id, _within(sample.time, stretches))
             .group_by(raw_index)
         )
         reduced = []
@@ -376,8 +507,7 @@ class TelemetryRepository:
                 )
                 .where(
                     aggregate.parameter_id == parameter_id,
-                    aggregate.bucket_start >= start,
-                    aggregate.bucket_start < stop,
+                    _within(aggregate.bucket_start, stretches),
                 )
                 .group_by(index)
             )
