@@ -35,6 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+HEADING = "## Backup and restore drill (issue 17)"
+
+from benchmarks.results import cpu_model, replace_section  # noqa: E402
 
 from astroshield.audit.service import record  # noqa: E402
 from astroshield.audit.verify import ChainReport, verify_chain  # noqa: E402
@@ -474,12 +477,13 @@ def _section(results: list[DrillResult], command: str, started: datetime) -> str
     load = os.getloadavg()
     lines = [
         "",
-        "## Backup and restore drill (issue 17)",
+        HEADING,
         "",
         f"Command (repo root): `{command}` (`make backup-drill DRILL_ARGS=--write-results`).",
         "",
         f"- Date: {started:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} cores (`nproc`), "
-        f"{_cpu()}; load average {load[0]:.2f} at the end; Python {platform.python_version()}; "
+        f"{cpu_model()}; load average {load[0]:.2f} at the end; "
+        f"Python {platform.python_version()}; "
         "other work trees' tests shared the machine.",
         f"- Volume: {results[0].volume.describe()}.",
         "- Backup: `astroshield.backup.backup` (what `astroshield db backup` runs): SQLite's "
@@ -499,16 +503,6 @@ def _section(results: list[DrillResult], command: str, started: datetime) -> str
         "",
     ]
     return "\n".join(lines)
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 async def _run_one(kind: str, volume: Volume, workdir: Path, pg_url: str) -> DrillResult:
@@ -543,9 +537,8 @@ async def main_async(args: argparse.Namespace) -> int:
     section = _section(results, command, started)
     print(section)
     if args.write_results and not failed:
-        with (REPO / "benchmarks" / "RESULTS.md").open("a", encoding="utf-8") as handle:
-            handle.write(section)
-        print("appended to benchmarks/RESULTS.md")
+        replace_section(HEADING, section.lstrip("\n"))
+        print("written to benchmarks/RESULTS.md")
     return 1 if failed else 0
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.results import replace_section  # noqa: E402
 from tests.chaos.scenarios import (  # noqa: E402
     TABLE_HEADER,
     ChaosRow,
@@ -36,7 +37,6 @@ from tests.chaos.scenarios import (  # noqa: E402
 from tests.support.databases import fresh_database  # noqa: E402
 from tests.support.faults import private_postgres_missing  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 SECTION = "## Chaos suite (issue 17)"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -150,17 +150,6 @@ def _section(rows: list[ChaosRow], base_url: str, scale: int, began: datetime) -
     return "\n".join(lines)
 
 
-def _write(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("" if end == -1 else text[end + 1 :])
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--pg", default=os.environ.get("ASTROSHIELD_TEST_DATABASE_URL", DEFAULT_PG))
@@ -176,7 +165,7 @@ def main() -> None:
     print("\n" + section)
     failed = [r for r in rows if r.lost or r.duplicated or r.server_errors or r.unexpected]
     if args.write_results:
-        _write(section)
+        replace_section(SECTION, section)
     if failed:
         sys.exit(f"faults not survived: {[r.fault for r in failed]}")
 

@@ -26,6 +26,7 @@ import argparse
 import itertools
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -47,10 +48,13 @@ from astroshield.validation.maneuvers import (
     pool_results,
 )
 
+# Run as a script: the repository root, for the shared results writer.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.results import RESULTS, cpu_model, replace_section
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT.parent / "shared" / "data" / "maneuvers"
 TRUTH_CSV = DATA / "manoeuvres_utc.csv"
-RESULTS = REPO_ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Maneuver detection, leave-one-satellite-out (issue 21)"
 OLD_SECTION = "## Manoeuvre detection (issue 9)"
 SUPERSEDED = (
@@ -292,13 +296,6 @@ def stability_lines(grids: dict[str, dict[str, dict[str, Outcome]]]) -> list[str
     return lines
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def markdown_table(rows: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(COLUMNS) + " |",
@@ -328,16 +325,12 @@ def write_results(
     for title, rows in blocks:
         lines += [f"**{title}**", "", *markdown_table(rows), ""]
     lines += [*notes, ""]
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + (text[following + 1 :] if following >= 0 else "")
+    text = RESULTS.read_text(encoding="utf-8")
     old = text.find(OLD_SECTION)
     if old >= 0 and SUPERSEDED not in text:
         cut = old + len(OLD_SECTION)
-        text = text[:cut] + "\n\n" + SUPERSEDED + text[cut:]
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
+        RESULTS.write_text(text[:cut] + "\n\n" + SUPERSEDED + text[cut:], encoding="utf-8")
+    replace_section(SECTION, "\n".join(lines))
 
 
 def main() -> None:

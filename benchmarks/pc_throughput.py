@@ -33,18 +33,11 @@ from astroshield.astro.conjunction.pc import (
     pc_encounter_plane_batch,
 )
 
+# Run as a script: the repository root, for the shared results writer.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.results import cpu_model, replace_section
+
 HEADING = "## Collision probability throughput (issue 8)"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def population(n: int, seed: int, min_ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -201,20 +194,7 @@ def main() -> None:
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
         "",
     ]
-    record(lines)
-
-
-def record(lines: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = "\n".join(lines)
-    start = text.find(HEADING)
-    if start < 0:
-        sep = "" if text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
-        RESULTS.write_text(text + sep + section)
-        return
-    nxt = text.find("\n## ", start + len(HEADING))
-    tail = "" if nxt < 0 else text[nxt + 1 :]
-    RESULTS.write_text(text[:start] + section + ("\n" + tail if tail else ""))
+    replace_section(HEADING, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import argparse
 import gc
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,18 +41,14 @@ from astroshield.astro.dynamics.propagation import (
 )
 from astroshield.astro.formats.omm import load_omm_catalog
 
+# Run as a script: the repository root, for the shared results writer.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.results import RESULTS, cpu_model, replace_section
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_CSV = REPO_ROOT.parent / "shared" / "data" / "catalog" / "celestrak_on_orbit_20241101.csv"
-RESULTS = REPO_ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Propagation throughput (issue 7)"
 TIME_STEPS = 1441
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -59,19 +56,6 @@ def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
-
-
-def write_section(text: str) -> None:
-    """Replace our section of RESULTS.md (or append it), leaving other sections untouched."""
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if SECTION in existing:
-        head, _, rest = existing.partition(SECTION)
-        next_section = rest.find("\n## ")
-        tail = rest[next_section + 1 :] if next_section >= 0 else ""
-        updated = head + text + ("\n" + tail if tail else "")
-    else:
-        updated = existing.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated)
 
 
 def main() -> None:
@@ -173,7 +157,7 @@ def main() -> None:
             f"{load_seconds:.2f} s (target < 2 s).",
             "",
         ]
-        write_section("\n".join(lines))
+        replace_section(SECTION, "\n".join(lines))
         console.print(f"wrote {RESULTS.relative_to(REPO_ROOT)}")
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from datetime import time as clock
 from pathlib import Path
 
+from benchmarks.results import replace_section
 from rich.console import Console
 from rich.table import Table
 from tests.conftest import settings_for
@@ -34,7 +35,6 @@ from astroshield.db import create_engine, create_sessionmaker
 from astroshield.migrate import upgrade_async
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 HEADING = "## Query plans at volume (issue 17)"
 console = Console()
 
@@ -91,17 +91,6 @@ def _markdown(rows: list[tuple[str, ...]], volume: Volume, fill_s: float, bad: l
     return "\n".join(lines)
 
 
-def _write(section: str) -> None:
-    text = RESULTS.read_text()
-    if HEADING in text:
-        before, _, rest = text.partition(HEADING)
-        following = rest.find("\n## ")
-        text = before + section + (rest[following + 1 :] if following >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text)
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=DEFAULT_PG_URL)
@@ -132,7 +121,7 @@ async def main() -> int:
     new = [line for line in bad if line.split(" (~")[0] not in KNOWN]
     console.print(f"filled in {fill_s:.0f} s; sequential scans of large tables: {bad or 'none'}")
     if args.write_results:
-        _write(_markdown(rows, volume, fill_s, bad))
+        replace_section(HEADING, _markdown(rows, volume, fill_s, bad))
     if new:
         console.print(f"[red]new sequential scans: {new}")
         return 1

@@ -34,20 +34,16 @@ from astroshield.astro.conjunction.screening import (
 )
 from astroshield.astro.formats.omm import read_omm_file
 
+# Run as a script: the repository root, for the shared results writer.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.results import RESULTS, cpu_model, replace_section
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_CSV = REPO_ROOT.parent / "shared" / "data" / "catalog" / "celestrak_on_orbit_20241101.csv"
-RESULTS = REPO_ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Catalog screening (issue 8)"
 START = datetime(2024, 11, 1, tzinfo=UTC)
 DURATION = timedelta(days=1)
 THRESHOLD_KM = 5.0
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def run(workers: int, console: Console) -> tuple[ScreeningResult, float, float, float]:
@@ -157,18 +153,6 @@ def section_text(
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace our section (up to the next ``## `` heading) or append it; others untouched."""
-    current = RESULTS.read_text(encoding="utf-8")
-    if SECTION in current:
-        head, rest = current.split(SECTION, 1)
-        following = rest.find("\n## ")
-        tail = rest[following + 1 :] if following >= 0 else ""
-        RESULTS.write_text(head + text + ("\n" + tail if tail else ""), encoding="utf-8")
-    else:
-        RESULTS.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -209,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         text = section_text(
             result, wall_s, load_s, cpu_s, args.workers, load_avg, (args.primary, single, single_s)
         )
-        write_section(text)
+        replace_section(SECTION, text)
         console.print(f"wrote {SECTION!r} in {RESULTS}")
     return 0
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import numpy as np
+from benchmarks.results import replace_section
 from rich.console import Console
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -48,7 +49,6 @@ from astroshield.telemetry.repository.archive import TelemetryRepository, binary
 from astroshield.telemetry.samples import SampleColumns, microseconds_since_postgres_epoch
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 HEADING = "## Telemetry at archive scale (issue 17)"
 console = Console()
 
@@ -202,17 +202,6 @@ def _markdown(figures: list[Figures], args: argparse.Namespace, disk: str) -> st
     return "\n".join(lines)
 
 
-def _write(section: str) -> None:
-    content = RESULTS.read_text()
-    if HEADING in content:
-        before, _, rest = content.partition(HEADING)
-        following = rest.find("\n## ")
-        content = before + section + (rest[following + 1 :] if following >= 0 else "")
-    else:
-        content = content.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(content)
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=DEFAULT_PG_URL)
@@ -275,7 +264,7 @@ async def main() -> int:
         )
     console.print(f"database size {disk}")
     if args.write_results:
-        _write(_markdown(figures, args, disk))
+        replace_section(HEADING, _markdown(figures, args, disk))
     return 0
 
 
