@@ -23,29 +23,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import os
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import numpy as np
-from benchmarks.results import replace_section
+from benchmarks.results import cpu_model, replace_section
 from rich.console import Console
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from tests.conftest import settings_for
 from tests.support.databases import DEFAULT_PG_URL, fresh_database
 
 from astroshield.db import create_engine, create_sessionmaker, session_scope
 from astroshield.migrate import upgrade_async
 from astroshield.telemetry.partitions import ensure_partitions
-from astroshield.telemetry.repository.archive import TelemetryRepository, binary_copy_payload
+from astroshield.telemetry.repository.archive import BucketRow, TelemetryRepository
 from astroshield.telemetry.samples import SampleColumns, microseconds_since_postgres_epoch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,30 +60,21 @@ class Figures:
     ingest_s: float
     query_ms: list[float]
     buckets: int
+    plain_ms: list[float] = field(default_factory=list)
+    same_answer: bool = True
 
     @property
     def rate(self) -> float:
         return self.samples / self.ingest_s
 
 
-async def _copy(url: str, batches: Any) -> tuple[int, float]:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
-    )
+async def _ingest(sessionmaker: Any, batches: Any) -> tuple[int, float]:
+    """The ingest's own storage step (``TelemetryRepository.store_samples``: the binary COPY
+    and the hour summaries), one transaction per batch."""
     total, started = 0, time.perf_counter()
-    try:
-        for samples in batches:
-            async with connection.transaction():
-                await connection.copy_to_table(
-                    "telemetry_samples",
-                    source=binary_copy_payload(samples),
-                    columns=("parameter_id", "time", "value"),
-                    format="binary",
-                )
-            total += len(samples)
-    finally:
-        await connection.close()
+    for samples in batches:
+        async with session_scope(sessionmaker) as session:
+            total += await TelemetryRepository(session).store_samples(samples)
     return total, time.perf_counter() - started
 
 
@@ -145,39 +136,67 @@ async def _parameters(engine: Any, count: int) -> list[int]:
 
 
 async def _query(
-    sessionmaker: Any, parameter_id: int, start: datetime, stop: datetime, repeat: int
-) -> tuple[list[float], int]:
-    times, buckets = [], 0
-    for _ in range(repeat + 1):  # the first warms the cache and is not counted
+    sessionmaker: Any,
+    parameter_id: int,
+    start: datetime,
+    stop: datetime,
+    repeat: int,
+    *,
+    plain: bool = False,
+) -> tuple[list[float], list[BucketRow]]:
+    """Times of ``repeat`` runs after one warm-up, and the answer. ``plain``: every sample
+    of the span grouped, without the hour summaries (what the query did before them)."""
+    times: list[float] = []
+    rows: list[BucketRow] = []
+    for _ in range(repeat + 1):
         async with session_scope(sessionmaker) as session:
+            repository = TelemetryRepository(session)
             began = time.perf_counter()
-            rows = await TelemetryRepository(session).buckets(parameter_id, start, stop, 500)
+            if plain:
+                rows = await repository.group_buckets(
+                    parameter_id, start, stop, 500, [(start, stop)]
+                )
+            else:
+                rows = await repository.buckets(parameter_id, start, stop, 500)
             times.append((time.perf_counter() - began) * 1000)
-            buckets = len(rows)
-    return times[1:], buckets
+    return times[1:], sorted(rows, key=lambda row: row.index)
+
+
+def _same(summarised: list[BucketRow], plain: list[BucketRow]) -> bool:
+    return len(summarised) == len(plain) and all(
+        (a.index, a.count, a.min, a.max) == (b.index, b.count, b.min, b.max)
+        and math.isclose(a.total, b.total, rel_tol=1e-9)
+        for a, b in zip(summarised, plain, strict=True)
+    )
 
 
 def _markdown(figures: list[Figures], args: argparse.Namespace, disk: str) -> str:
+    load = os.getloadavg()
     lines = [
         HEADING,
         "",
-        f"`make telemetry-archive` ({datetime.now(UTC):%Y-%m-%d}, PostgreSQL 15, this 2-core "
-        "machine shared with other helpers' test runs, under `nice -n 10`). Samples go in "
-        "through the service's binary COPY encoding (no HTTP), "
-        f"{args.batch:,} samples per transaction, one connection, into day partitions "
-        "created ahead by `ensure_partitions`. The query is `TelemetryRepository.buckets` "
-        f"(500 buckets), warm, {args.repeat} runs after one warm-up. Database size after "
-        f"both loads: {disk}.",
+        f"`make telemetry-archive` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, PostgreSQL 15, "
+        f"this 2-core machine ({cpu_model()}) shared with other work, load average "
+        f"{load[0]:.2f} at the end, under `nice -n 10`). Samples go in through the ingest's "
+        "own storage step (`TelemetryRepository.store_samples`: the binary COPY and the "
+        f"hour summaries), {args.batch:,} samples per transaction, one connection, into day "
+        "partitions created ahead by `ensure_partitions`. The query is "
+        "`TelemetryRepository.buckets` (500 buckets; the SQL behind "
+        f"`GET .../samples?count=500`), warm, {args.repeat} runs after one warm-up; "
+        "*plain* is the same 500 buckets grouped from every sample of the span without the "
+        f"hour summaries (what the query did before them), {args.plain_repeat} runs after "
+        f"one warm-up. Database size after both loads: {disk}.",
         "",
         "| data set | samples | ingest (samples/s) | 500-bucket query median (ms) | max (ms) "
-        "| buckets |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| plain grouping median (ms) | ratio | same answer | buckets |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for item in figures:
+        median, plain = statistics.median(item.query_ms), statistics.median(item.plain_ms)
         lines.append(
-            f"| {item.label} | {item.samples:,} | {item.rate:,.0f} | "
-            f"{statistics.median(item.query_ms):,.0f} | {max(item.query_ms):,.0f} | "
-            f"{item.buckets} |"
+            f"| {item.label} | {item.samples:,} | {item.rate:,.0f} | {median:,.0f} | "
+            f"{max(item.query_ms):,.0f} | {plain:,.0f} | {plain / median:,.1f}x | "
+            f"{'yes' if item.same_answer else '**no**'} | {item.buckets} |"
         )
     lines += [
         "",
@@ -188,15 +207,17 @@ def _markdown(figures: list[Figures], args: argparse.Namespace, disk: str) -> st
         f"{args.parameters:,} parameters as it would, with 1/{args.step} of the rows (a "
         f"one-parameter day query groups {86_400 // args.step:,} samples here, 86,400 at 1 Hz).",
         "",
-        "Reading: the bucket query groups every raw sample of the span in the database, so "
-        "its time grows with the samples it reads "
-        f"({figures[0].samples / statistics.median(figures[0].query_ms) / 1000:,.1f} M "
-        "samples/s here, across the year's day partitions). A year of raw 1 Hz samples is "
-        "beyond an interactive answer and beyond the service's default 30 s statement "
-        "timeout; with the default 90-day raw retention a year is ~7.8 M raw samples plus "
-        "minute aggregates. Answering long spans from minute aggregates made when a day "
-        "partition closes (rather than only when it expires) is the next step "
-        "(docs/telemetry-archive.md).",
+        "Reading: grouping every sample of the span runs at "
+        f"{figures[0].samples / statistics.median(figures[0].plain_ms) / 1000:,.1f} M "
+        "samples/s here, so a year of 1 Hz is past the service's 30 s statement timeout. "
+        "With hour summaries (one row per parameter and UTC hour, added to by the ingest in "
+        "the samples' transaction; docs/telemetry-archive.md) a bucket of several hours takes "
+        "every hour that lies inside it from its summary and groups only the hours a bucket "
+        "boundary cuts (at most one per boundary) and the partial hours at either end: for a "
+        "year in 500 buckets that is ~500 of 8,760 hours of samples. A day in 500 buckets "
+        "(173 s each) is below the 4-hour bucket width where summaries start to pay, and "
+        "is grouped from the samples as before. *Same answer*: counts, minima and maxima "
+        "equal and sums within 1e-9 of the plain grouping.",
         "",
     ]
     return "\n".join(lines)
@@ -210,6 +231,7 @@ async def main() -> int:
     parser.add_argument("--step", type=int, default=60)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--plain-repeat", type=int, default=2)
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     today = datetime.combine(datetime.now(UTC).date(), clock(), UTC)
@@ -230,12 +252,14 @@ async def main() -> int:
             year_id, day_ids = ids[0], ids[1:]
 
             seconds = args.year_days * 86_400
-            total, took = await _copy(url, _year_batches(year_id, year_start, seconds, args.batch))
+            total, took = await _ingest(
+                sessionmaker, _year_batches(year_id, year_start, seconds, args.batch)
+            )
             console.print(f"year: {total:,} samples in {took:.1f} s = {total / took:,.0f}/s")
             year_figures = Figures(f"1 parameter, 1 Hz, {args.year_days} days", total, took, [], 0)
 
             batches = _day_batches(day_ids, day_start, args.step, args.batch)
-            total, took = await _copy(url, batches)
+            total, took = await _ingest(sessionmaker, batches)
             console.print(f"day: {total:,} samples in {took:.1f} s = {total / took:,.0f}/s")
             label = f"{args.parameters:,} parameters, 1 per {args.step} s, 1 day"
             day_figures = Figures(label, total, took, [], 0)
@@ -248,19 +272,27 @@ async def main() -> int:
                         text("SELECT pg_size_pretty(pg_database_size(current_database()))")
                     )
                 ).scalar_one()
-            year_figures.query_ms, year_figures.buckets = await _query(
-                sessionmaker, year_id, year_start, today, args.repeat
-            )
-            day_figures.query_ms, day_figures.buckets = await _query(
-                sessionmaker, day_ids[len(day_ids) // 2], day_start, today, args.repeat
-            )
+            for figures_of, parameter_id, start in (
+                (year_figures, year_id, year_start),
+                (day_figures, day_ids[len(day_ids) // 2], day_start),
+            ):
+                figures_of.query_ms, rows = await _query(
+                    sessionmaker, parameter_id, start, today, args.repeat
+                )
+                figures_of.buckets = len(rows)
+                figures_of.plain_ms, plain_rows = await _query(
+                    sessionmaker, parameter_id, start, today, args.plain_repeat, plain=True
+                )
+                figures_of.same_answer = _same(rows, plain_rows)
             figures = [year_figures, day_figures]
         finally:
             await engine.dispose()
     for item in figures:
         console.print(
             f"{item.label}: {item.samples:,} samples, ingest {item.rate:,.0f}/s, 500 buckets "
-            f"median {statistics.median(item.query_ms):,.0f} ms ({item.buckets} buckets)"
+            f"median {statistics.median(item.query_ms):,.0f} ms ({item.buckets} buckets); "
+            f"plain grouping {statistics.median(item.plain_ms):,.0f} ms; "
+            f"same answer: {item.same_answer}"
         )
     console.print(f"database size {disk}")
     if args.write_results:

@@ -419,19 +419,19 @@ class TelemetryRepository:
         summary and group only the rest (see ``telemetry.summaries``)."""
         span_us = (stop - start) // timedelta(microseconds=1)
         if span_us // count < MIN_SUMMARY_BUCKET_US:
-            return await self._grouped_buckets(parameter_id, start, stop, count, [(start, stop)])
+            return await self.group_buckets(parameter_id, start, stop, count, [(start, stop)])
         summaries = await self._hour_summaries(parameter_id, start, stop)
         start_us = microseconds_since_postgres_epoch(start)
         plan = plan_summary_use(
             start_us, start_us + span_us, count, [summary.hour_start_us for summary in summaries]
         )
         if len(plan.uncovered) > MAX_UNCOVERED_STRETCHES:
-            return await self._grouped_buckets(parameter_id, start, stop, count, [(start, stop)])
+            return await self.group_buckets(parameter_id, start, stop, count, [(start, stop)])
         stretches = [
             (from_postgres_microseconds(low), from_postgres_microseconds(high))
             for low, high in plan.uncovered
         ]
-        rows = await self._grouped_buckets(parameter_id, start, stop, count, stretches)
+        rows = await self.group_buckets(parameter_id, start, stop, count, stretches)
         by_index = {row.index: row for row in rows}
         for position, index in plan.usable:
             by_index[index] = _with_summary(by_index.get(index), index, summaries[position])
@@ -464,7 +464,7 @@ class TelemetryRepository:
             for hour_start, n, low, high, total in rows
         ]
 
-    async def _grouped_buckets(
+    async def group_buckets(
         self,
         parameter_id: int,
         start: datetime,
