@@ -288,8 +288,24 @@ def upsert_insert(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-async def hold_transaction_lock(connection: AsyncConnection, key: int) -> None:
+def _is_postgres(executor: AsyncConnection | AsyncSession) -> bool:
+    if isinstance(executor, AsyncSession):
+        return executor.get_bind().dialect.name == "postgresql"
+    return executor.dialect.name == "postgresql"
+
+
+async def hold_transaction_lock(executor: AsyncConnection | AsyncSession, key: int) -> None:
     """Wait for PostgreSQL's advisory lock ``key`` and hold it until the transaction
     ends; SQLite serialises writers on its own."""
-    if connection.dialect.name == "postgresql":
-        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    if _is_postgres(executor):
+        await executor.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def try_transaction_lock(executor: AsyncConnection | AsyncSession, key: int) -> bool:
+    """Take PostgreSQL's advisory lock ``key`` until the transaction ends if nobody holds
+    it: False when another replica does (it is doing this work now). Always True on
+    SQLite, where one process owns the file."""
+    if not _is_postgres(executor):
+        return True
+    result = await executor.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    return bool(result.scalar())

@@ -4,11 +4,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.alerts.links import EVENT_LABEL, PARAMETER_LABEL, SPACECRAFT_LABELS
 from astroshield.alerts.models import Alert, AlertEvent, AlertRule, DeadLetter
+from astroshield.db import try_transaction_lock
 
 _EVALUATOR_LOCK_KEY = 0x414C5254  # "ALRT"
 
@@ -56,12 +57,7 @@ class AlertRepository:
 
     async def try_evaluator_lock(self) -> bool:
         """One evaluator per cycle across replicas sharing PostgreSQL."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return True
-        result = await self.session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _EVALUATOR_LOCK_KEY}
-        )
-        return bool(result.scalar())
+        return await try_transaction_lock(self.session, _EVALUATOR_LOCK_KEY)
 
     # rules ------------------------------------------------------------------------------
     async def enabled_rules(self) -> Sequence[AlertRule]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.audit.models import AuditEntry
 from astroshield.audit.schemas import AuditFilter
+from astroshield.db import hold_transaction_lock, try_transaction_lock
 
 # Any constant works: it only has to be the same for every writer of the chain.
 _CHAIN_LOCK_KEY = 0x41535452  # "ASTR"
@@ -30,9 +31,7 @@ class AuditRepository:
         """Serialise appends and return the current head: a PostgreSQL advisory lock held
         to the end of the transaction, or SQLite's write lock."""
         if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY}
-            )
+            await hold_transaction_lock(self.session, _CHAIN_LOCK_KEY)
         else:
             # The driver opens a transaction at the first write, not at a read: without
             # this no-op write the head would be read outside the write lock, and two
@@ -55,12 +54,7 @@ class AuditRepository:
 
     async def try_checkpoint_lock(self) -> bool:
         """One scheduled checkpoint writer per cycle across replicas sharing PostgreSQL."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return True
-        result = await self.session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _CHECKPOINT_LOCK_KEY}
-        )
-        return bool(result.scalar())
+        return await try_transaction_lock(self.session, _CHECKPOINT_LOCK_KEY)
 
     async def append(self, entry: AuditEntry) -> AuditEntry:
         self.session.add(entry)

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Subquery, and_, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Subquery, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from astroshield.db import hold_transaction_lock
 from astroshield.events.models import OutboxEvent
 from astroshield.organisations.models import Organisation
 
@@ -86,9 +87,7 @@ class OutboxRepository:
             .limit(limit)
         )
         if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK}
-            )
+            await hold_transaction_lock(self.session, _CLAIM_LOCK)
             candidates = candidates.with_for_update(skip_locked=True, of=pending)
         await self.session.execute(
             update(OutboxEvent)

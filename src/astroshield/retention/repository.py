@@ -3,9 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+
+from astroshield.db import try_transaction_lock
 
 _RETENTION_LOCK_KEY = 0x52455445  # "RETE"
 
@@ -16,12 +18,7 @@ class RetentionRepository:
 
     async def try_lock(self) -> bool:
         """One retention run at a time across replicas (PostgreSQL); SQLite has one node."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return True
-        result = await self.session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RETENTION_LOCK_KEY}
-        )
-        return bool(result.scalar())
+        return await try_transaction_lock(self.session, _RETENTION_LOCK_KEY)
 
     async def count_older(self, age: InstrumentedAttribute[datetime], before: datetime) -> int:
         """Rows of ``age``'s table whose ``age`` is before ``before``."""

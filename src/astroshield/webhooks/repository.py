@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.db import hold_transaction_lock
 from astroshield.events.models import OutboxEvent
 from astroshield.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -234,9 +235,7 @@ class DispatchRepository:
             .limit(limit)
         )
         if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK}
-            )
+            await hold_transaction_lock(self.session, _CLAIM_LOCK)
             candidates = candidates.with_for_update(skip_locked=True, of=WebhookDelivery)
         await self.session.execute(
             update(WebhookDelivery)

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.db import hold_transaction_lock
+
 SCHEMA = "telemetry_partitions"
 PARENT = "telemetry_samples"
 DEFAULT = f"{SCHEMA}.samples_default"
@@ -48,7 +50,7 @@ class PartitionRepository:
 
     async def lock(self) -> None:
         """Held until the transaction ends."""
-        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        await hold_transaction_lock(self.session, _LOCK_KEY)
 
     async def days(self) -> list[date]:
         """The days that have a partition, oldest first."""
