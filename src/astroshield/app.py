@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -66,7 +66,7 @@ from astroshield.health.service import check_all, check_database
 from astroshield.inbound.consumer import INBOUND_CONSUMER, InboundConsumer
 from astroshield.invitations.router import router as invitations_router
 from astroshield.jobs.router import router as jobs_router
-from astroshield.jobs.service import JobRunner, period_key
+from astroshield.jobs.service import JobRunner, every, period_key
 from astroshield.migrate import head_revision, upgrade_async
 from astroshield.observability import components, metrics, tracing
 from astroshield.observability.logging import configure_logging
@@ -126,43 +126,38 @@ async def _audit_permission_denied(
     )
 
 
-async def _retention_loop(state: AppState) -> None:
-    """Scheduled retention: one job per period, run by whichever replica claims it first."""
-    while True:
-        # Read each time: runtime configuration may have changed the batch size.
-        settings = state.settings
-        await asyncio.sleep(settings.retention_interval_s)
+async def _retention_once(state: AppState) -> None:
+    """One retention job per period, run by whichever replica claims it first."""
+    # Read each time: runtime configuration may have changed the batch size.
+    settings = state.settings
 
-        async def retention(settings: Settings = settings) -> dict[str, Any]:
-            report = await apply_retention(
-                state.sessionmaker,
-                settings,
-                dry_run=False,
-                checkpoints=state.component(CheckpointWriter),
-            )
-            log.info("retention_run", ran=report.ran, deleted=report.total)
-            for notification in report.notifications:  # committed: the change is real
-                await state.notification_dispatcher.dispatch(notification)
-            return {"ran": report.ran, "deleted": report.total}
+    async def retention() -> dict[str, Any]:
+        report = await apply_retention(
+            state.sessionmaker,
+            settings,
+            dry_run=False,
+            checkpoints=state.component(CheckpointWriter),
+        )
+        log.info("retention_run", ran=report.ran, deleted=report.total)
+        for notification in report.notifications:  # committed: the change is real
+            await state.notification_dispatcher.dispatch(notification)
+        return {"ran": report.ran, "deleted": report.total}
 
-        key = period_key(utcnow(), settings.retention_interval_s)
-        try:
-            await state.component(JobRunner).run("retention", key, retention)
-        except Exception:  # the job table is out of reach: try again next period
-            log.exception("retention_failed")
+    key = period_key(utcnow(), settings.retention_interval_s)
+    await state.component(JobRunner).run("retention", key, retention)
 
 
-async def _audit_checkpoint_loop(state: AppState) -> None:
+def _audit_checkpoints(state: AppState) -> Callable[[], Awaitable[None]]:
     """Scheduled audit checkpoints; replicas contend for one lock per cycle."""
     last: ChainHead | None = None
-    while True:
-        await asyncio.sleep(state.settings.audit_checkpoint_interval_s)
-        try:
-            last = await write_scheduled_checkpoint(
-                state.sessionmaker, state.component(CheckpointWriter), last
-            )
-        except Exception:  # a failed checkpoint must not end the schedule
-            log.exception("audit_checkpoint_failed")
+
+    async def once() -> None:
+        nonlocal last
+        last = await write_scheduled_checkpoint(
+            state.sessionmaker, state.component(CheckpointWriter), last
+        )
+
+    return once
 
 
 async def _recover_interrupted_work(state: AppState) -> None:
@@ -254,9 +249,21 @@ def _start_loops(state: AppState, settings: Settings) -> dict[str, asyncio.Task[
     ``astroshield_component_up`` gauge reports each)."""
     loops: dict[str, asyncio.Task[None]] = {}
     if settings.retention_interval_s > 0:
-        loops[components.RETENTION] = asyncio.create_task(_retention_loop(state))
+        loops[components.RETENTION] = asyncio.create_task(
+            every(
+                lambda: state.settings.retention_interval_s,
+                components.RETENTION,
+                lambda: _retention_once(state),
+            )
+        )
     if settings.audit_checkpoint_interval_s > 0:
-        loops[components.AUDIT_CHECKPOINTS] = asyncio.create_task(_audit_checkpoint_loop(state))
+        loops[components.AUDIT_CHECKPOINTS] = asyncio.create_task(
+            every(
+                lambda: state.settings.audit_checkpoint_interval_s,
+                components.AUDIT_CHECKPOINTS,
+                _audit_checkpoints(state),
+            )
+        )
     if settings.metrics_enabled:
         metrics.instrument_engine(state.engine)
         metrics.update_pool_gauges(state.engine)

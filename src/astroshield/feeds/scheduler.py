@@ -6,7 +6,7 @@ running it is taken over when its lease runs out (src/astroshield/jobs)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -16,7 +16,7 @@ from astroshield.config import Settings
 from astroshield.db import utcnow
 from astroshield.feeds.cdm import Dispatch, finish_cdm_run, poll_cdms
 from astroshield.feeds.service import Followup, RefreshRequest, recorded_refresh, start_run
-from astroshield.jobs.service import JobRunner, period_key
+from astroshield.jobs.service import JobRunner, every, period_key
 
 log = structlog.get_logger(__name__)
 
@@ -76,17 +76,6 @@ async def scheduled_cdm_poll(
     return (await runner.run("feeds.cdm_poll", key, work)).ran
 
 
-async def _every(interval_s: float, name: str, once: Callable[[], Awaitable[object]]) -> None:
-    # First run one interval after start, like the other schedules: a restarting fleet
-    # does not fetch all at once, and the job keeps it to one replica anyway.
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await once()
-        except Exception:  # a failed run must not end the schedule
-            log.exception("feed_schedule_failed", schedule=name)
-
-
 def start_feed_schedules(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -98,16 +87,16 @@ def start_feed_schedules(
     loops: dict[str, asyncio.Task[None]] = {}
     if settings.feeds_refresh_interval_s > 0:
         loops[CATALOG_REFRESH] = asyncio.create_task(
-            _every(
-                settings.feeds_refresh_interval_s,
+            every(
+                lambda: settings.feeds_refresh_interval_s,
                 CATALOG_REFRESH,
                 lambda: scheduled_refresh(sessionmaker, settings, followups, runner),
             )
         )
     if settings.feeds_cdm_poll_interval_s > 0:
         loops[CDM_POLL] = asyncio.create_task(
-            _every(
-                settings.feeds_cdm_poll_interval_s,
+            every(
+                lambda: settings.feeds_cdm_poll_interval_s,
                 CDM_POLL,
                 lambda: scheduled_cdm_poll(sessionmaker, settings, runner, dispatch),
             )

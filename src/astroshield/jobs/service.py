@@ -52,6 +52,20 @@ class JobOutcome:
     error: str | None = None
 
 
+async def every(
+    interval_s: Callable[[], float], name: str, once: Callable[[], Awaitable[object]]
+) -> None:
+    """Run ``once`` every ``interval_s()`` seconds (read before each wait: runtime
+    configuration may change it), the first time one interval after start so a restarting
+    fleet does not run everything at once. A failed run is logged and the schedule goes on."""
+    while True:
+        await asyncio.sleep(interval_s())
+        try:
+            await once()
+        except Exception:  # a failed run must not end the schedule
+            log.exception("scheduled_run_failed", schedule=name)
+
+
 def period_key(now: datetime, interval_s: float) -> str:
     """The start of the period of ``interval_s`` seconds that ``now`` falls in (UTC, ISO)."""
     step = max(int(interval_s), 1)
