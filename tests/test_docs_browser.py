@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.conftest import UNLIMITED
-from tests.support.servers import free_port, service_process, uvicorn_argv
+from tests.support.servers import free_port, service_env, service_process, uvicorn_argv
 
 pytestmark = pytest.mark.browser
 
@@ -50,16 +49,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service as an operator starts it: uvicorn, migrations on start, a fresh SQLite."""
     database = tmp_path_factory.mktemp("docs-service") / "astroshield.db"
     port = free_port()
-    env = {
-        **os.environ,
-        "ASTROSHIELD_PROFILE": "test",
-        "ASTROSHIELD_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "ASTROSHIELD_MIGRATE_ON_START": "true",
-        "ASTROSHIELD_RATE_LIMIT_CLIENT": UNLIMITED,
-        "ASTROSHIELD_ALERT_EVALUATION_INTERVAL_S": "0",
-        "ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S": "0",
-        "ASTROSHIELD_LOG_LEVEL": "warning",
-    }
+    env = service_env(f"sqlite+aiosqlite:///{database}", ASTROSHIELD_MIGRATE_ON_START="true")
     argv = uvicorn_argv(port)
     base = f"http://127.0.0.1:{port}"
     with service_process(argv, base, env):

@@ -38,10 +38,9 @@ from tests.support.faults import (
     Tally,
     private_postgres,
     run_clients,
-    service_env,
     spawn_service,
 )
-from tests.support.servers import free_port
+from tests.support.servers import free_port, service_env
 from tests.telemetry.support import T0, series
 
 # What a client waits before retrying, and how long it keeps trying.

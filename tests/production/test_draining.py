@@ -3,7 +3,6 @@ serving for the drain period, then it exits; a second SIGTERM does not wait."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -12,9 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import UNLIMITED
 from tests.support.databases import is_postgres
-from tests.support.servers import free_port, service_process, uvicorn_argv
+from tests.support.servers import free_port, service_env, service_process, uvicorn_argv
 
 DRAIN_S = 3.0
 
@@ -27,17 +25,11 @@ def _once_per_run(base_database_url: str) -> None:
 
 
 def _environment(database: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ASTROSHIELD_PROFILE": "test",
-        "ASTROSHIELD_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "ASTROSHIELD_MIGRATE_ON_START": "true",
-        "ASTROSHIELD_RATE_LIMIT_CLIENT": UNLIMITED,
-        "ASTROSHIELD_ALERT_EVALUATION_INTERVAL_S": "0",
-        "ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S": "0",
-        "ASTROSHIELD_SHUTDOWN_DRAIN_S": str(DRAIN_S),
-        "ASTROSHIELD_LOG_LEVEL": "warning",
-    }
+    return service_env(
+        f"sqlite+aiosqlite:///{database}",
+        ASTROSHIELD_MIGRATE_ON_START="true",
+        ASTROSHIELD_SHUTDOWN_DRAIN_S=str(DRAIN_S),
+    )
 
 
 def _exit_within(process: subprocess.Popen[bytes], seconds: float) -> float:

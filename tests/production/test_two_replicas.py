@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import signal
 import subprocess
@@ -31,12 +30,12 @@ from astroshield.migrate import upgrade_async
 from astroshield.security.context import build_security
 from astroshield.users.service import unseal
 from tests.catalog.test_provenance import JSON, UPLOAD, omm, public_iss
-from tests.conftest import DEFAULT_PASSWORD, UNLIMITED, Factory, settings_for
+from tests.conftest import DEFAULT_PASSWORD, Factory, settings_for
 from tests.events.bus import connected, require_shared_nats
 from tests.support.databases import fresh_database, is_postgres
 from tests.support.proxy import nginx
 from tests.support.replicas import REDIS_URL, bearer, eventually
-from tests.support.servers import free_port, service_process, uvicorn_argv
+from tests.support.servers import free_port, service_env, service_process, uvicorn_argv
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres_only]
 
@@ -53,24 +52,16 @@ class Deployment:
 
 
 def _environment(database_url: str, nats_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ASTROSHIELD_PROFILE": "test",
-        "ASTROSHIELD_DATABASE_URL": database_url,
-        "ASTROSHIELD_MIGRATE_ON_START": "false",
-        "ASTROSHIELD_REDIS_URL": REDIS_URL,
-        "ASTROSHIELD_RATE_LIMIT_NAMESPACE": f"t-{secrets.token_hex(6)}",
-        "ASTROSHIELD_RATE_LIMIT_CLIENT": UNLIMITED,
-        "ASTROSHIELD_RATE_LIMIT_USER": UNLIMITED,
-        "ASTROSHIELD_RATE_LIMIT_LOGIN": f"{LOGIN_BUDGET}/minute",
-        "ASTROSHIELD_AUTH_CACHE_TTL_S": "30",
-        "ASTROSHIELD_NATS_URL": nats_url,
-        "ASTROSHIELD_OUTBOX_RELAY_INTERVAL_S": "0.1",
-        "ASTROSHIELD_OUTBOX_BATCH_SIZE": "3",
-        "ASTROSHIELD_ALERT_EVALUATION_INTERVAL_S": "0",
-        "ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S": "0",
-        "ASTROSHIELD_LOG_LEVEL": "warning",
-    }
+    return service_env(
+        database_url,
+        ASTROSHIELD_REDIS_URL=REDIS_URL,
+        ASTROSHIELD_RATE_LIMIT_NAMESPACE=f"t-{secrets.token_hex(6)}",
+        ASTROSHIELD_RATE_LIMIT_LOGIN=f"{LOGIN_BUDGET}/minute",
+        ASTROSHIELD_AUTH_CACHE_TTL_S="30",
+        ASTROSHIELD_NATS_URL=nats_url,
+        ASTROSHIELD_OUTBOX_RELAY_INTERVAL_S="0.1",
+        ASTROSHIELD_OUTBOX_BATCH_SIZE="3",
+    )
 
 
 @pytest.fixture(scope="module")

@@ -21,30 +21,11 @@ from typing import Any, Literal
 
 import httpx
 
-from tests.conftest import UNLIMITED
 from tests.support.servers import REPO_ROOT, free_port, uvicorn_argv
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 # A body is JSON (a dict) or raw bytes sent with the headers' Content-Type.
 Body = Mapping[str, Any] | bytes
-
-
-def service_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a service process for the tests: no schedules, no limits."""
-    return {
-        **os.environ,
-        "ASTROSHIELD_PROFILE": "test",
-        "ASTROSHIELD_DATABASE_URL": database_url,
-        "ASTROSHIELD_MIGRATE_ON_START": "false",
-        "ASTROSHIELD_RATE_LIMIT_CLIENT": UNLIMITED,
-        "ASTROSHIELD_RATE_LIMIT_USER": UNLIMITED,
-        "ASTROSHIELD_ALERT_EVALUATION_INTERVAL_S": "0",
-        "ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S": "0",
-        "ASTROSHIELD_AUDIT_CHECKPOINT_INTERVAL_S": "0",
-        "ASTROSHIELD_OUTBOX_RELAY_INTERVAL_S": "0",
-        "ASTROSHIELD_LOG_LEVEL": "warning",
-        **extra,
-    }
 
 
 def spawn_service(

@@ -5,6 +5,7 @@ as a separate process, as an operator starts it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+
+from tests.conftest import UNLIMITED
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +44,25 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+def service_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a service process for the tests: no schedules, no limits;
+    ``extra`` (``ASTROSHIELD_...`` names) adds or overrides."""
+    return {
+        **os.environ,
+        "ASTROSHIELD_PROFILE": "test",
+        "ASTROSHIELD_DATABASE_URL": database_url,
+        "ASTROSHIELD_MIGRATE_ON_START": "false",
+        "ASTROSHIELD_RATE_LIMIT_CLIENT": UNLIMITED,
+        "ASTROSHIELD_RATE_LIMIT_USER": UNLIMITED,
+        "ASTROSHIELD_ALERT_EVALUATION_INTERVAL_S": "0",
+        "ASTROSHIELD_RUNTIME_CONFIG_REFRESH_S": "0",
+        "ASTROSHIELD_AUDIT_CHECKPOINT_INTERVAL_S": "0",
+        "ASTROSHIELD_OUTBOX_RELAY_INTERVAL_S": "0",
+        "ASTROSHIELD_LOG_LEVEL": "warning",
+        **extra,
+    }
 
 
 def uvicorn_argv(port: int, *options: str) -> list[str]:

@@ -23,8 +23,8 @@ from astroshield.migrate import upgrade_async
 from astroshield.security.context import build_security
 from astroshield.telemetry.models import TelemetryBatch, TelemetryParameter, TelemetrySample
 from tests.conftest import Factory, settings_for
-from tests.support.faults import Sender, service_env, spawn_service
-from tests.support.servers import free_port
+from tests.support.faults import Sender, spawn_service
+from tests.support.servers import free_port, service_env
 from tests.telemetry.support import T0, series
 
 BATCHES = 48
