@@ -146,9 +146,7 @@ async def authenticate(session: AsyncSession, token: str, now: datetime) -> Prin
         raise AuthenticationError("the bus credential was revoked")
     if credential.expires_at is not None and credential.expires_at <= now:
         raise AuthenticationError("the bus credential has expired")
-    state = await AuthRepository(session).account_state(
-        credential.user_id, f"bus:{credential.id}", None
-    )
+    state = await AuthRepository(session).account_state(credential.user_id, None, None)
     if state is None or not state.is_active or state.organisation_id != credential.organisation_id:
         raise AuthenticationError("the bus credential's account is no longer active here")
     held = scopes_for(state.role, platform_admin=state.is_platform_admin)

@@ -81,22 +81,24 @@ class AuthRepository:
             await self.session.flush()
 
     async def account_state(
-        self, user_id: uuid.UUID, jti: str, family_id: str | None
+        self, user_id: uuid.UUID, jti: str | None, family_id: str | None
     ) -> AccountState | None:
         """The account and this token's revocation state, in one round trip; None when
-        there is no such account (or the login id is not one of ours)."""
+        there is no such account (or the login id is not one of ours). Without a ``jti``
+        (a bus credential, revoked by its own row) only the account is read."""
         try:
             family = None if family_id is None else uuid.UUID(family_id)
         except ValueError:
             return None
         login_revoked = false() if family is None else _login_revoked(family)
+        token_revoked = false() if jti is None else exists().where(RevokedAccessToken.jti == jti)
         statement = select(
             User.organisation_id,
             User.role,
             User.is_platform_admin,
             User.is_active,
             User.token_generation,
-            exists().where(RevokedAccessToken.jti == jti).label("token_revoked"),
+            token_revoked.label("token_revoked"),
             login_revoked.label("login_revoked"),
         ).where(User.id == user_id)
         row = (await self.session.execute(statement)).first()
