@@ -6,14 +6,14 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import structlog
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import ColumnElement, DateTime, MetaData, Select, event, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -309,3 +309,29 @@ async def try_transaction_lock(executor: AsyncConnection | AsyncSession, key: in
         return True
     result = await executor.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
     return bool(result.scalar())
+
+
+async def lease_rows(
+    session: AsyncSession,
+    key: InstrumentedAttribute[Any],
+    candidates: Select[Any],
+    still_claimable: Sequence[ColumnElement[bool]],
+    values: Mapping[str, Any],
+    *,
+    lock_key: int,
+    locked: Any,
+) -> None:
+    """Lease the rows whose ``key`` ``candidates`` selects, in one conditional UPDATE that
+    sets ``values`` where ``still_claimable`` holds. On PostgreSQL claimers take turns
+    under the advisory lock ``lock_key`` and skip rows another transaction holds
+    (``FOR UPDATE SKIP LOCKED OF locked``); on SQLite the statement holds the single
+    writer's lock. The caller commits the lease before acting on the rows."""
+    if _is_postgres(session):
+        await hold_transaction_lock(session, lock_key)
+        candidates = candidates.with_for_update(skip_locked=True, of=locked)
+    await session.execute(
+        update(key.class_)
+        .where(key.in_(candidates.scalar_subquery()), *still_claimable)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

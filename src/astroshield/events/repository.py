@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Subquery, and_, delete, func, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from astroshield.db import hold_transaction_lock
+from astroshield.db import lease_rows
 from astroshield.events.models import OutboxEvent
 from astroshield.organisations.models import Organisation
 
@@ -86,17 +86,14 @@ class OutboxRepository:
             .order_by(pending.sequence)
             .limit(limit)
         )
-        if self.session.get_bind().dialect.name == "postgresql":
-            await hold_transaction_lock(self.session, _CLAIM_LOCK)
-            candidates = candidates.with_for_update(skip_locked=True, of=pending)
-        await self.session.execute(
-            update(OutboxEvent)
-            .where(
-                OutboxEvent.sequence.in_(candidates.scalar_subquery()),
-                *_claimable(OutboxEvent, now),
-            )
-            .values(claimed_by=relay_id, claimed_until=lease_until)
-            .execution_options(synchronize_session=False)
+        await lease_rows(
+            self.session,
+            OutboxEvent.sequence,
+            candidates,
+            _claimable(OutboxEvent, now),
+            {"claimed_by": relay_id, "claimed_until": lease_until},
+            lock_key=_CLAIM_LOCK,
+            locked=pending,
         )
         statement = (
             select(OutboxEvent)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from astroshield.db import hold_transaction_lock
+from astroshield.db import lease_rows
 from astroshield.events.models import OutboxEvent
 from astroshield.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -234,14 +234,14 @@ class DispatchRepository:
             .order_by(WebhookDelivery.event_sequence, WebhookDelivery.id)
             .limit(limit)
         )
-        if self.session.get_bind().dialect.name == "postgresql":
-            await hold_transaction_lock(self.session, _CLAIM_LOCK)
-            candidates = candidates.with_for_update(skip_locked=True, of=WebhookDelivery)
-        await self.session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(candidates.scalar_subquery()), *_claimable(now))
-            .values(claimed_by=dispatcher_id, claimed_until=lease_until)
-            .execution_options(synchronize_session=False)
+        await lease_rows(
+            self.session,
+            WebhookDelivery.id,
+            candidates,
+            _claimable(now),
+            {"claimed_by": dispatcher_id, "claimed_until": lease_until},
+            lock_key=_CLAIM_LOCK,
+            locked=WebhookDelivery,
         )
         statement = (
             select(

@@ -59,6 +59,14 @@ from astroshield.telemetry.summaries import (
 )
 
 _SAMPLE_COLUMNS = ("parameter_id", "time", "value")
+_PG_ADD_TO_SUMMARIES = (
+    "INSERT INTO telemetry_hour_summaries AS s (parameter_id, hour_start, count, min, max, total) "
+    "SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::bigint[], $4::float8[], "
+    "$5::float8[], $6::float8[]) "
+    "ON CONFLICT (parameter_id, hour_start) DO UPDATE SET count = s.count + excluded.count, "
+    "min = least(s.min, excluded.min), max = greatest(s.max, excluded.max), "
+    "total = s.total + excluded.total"
+)
 
 
 # One row of PostgreSQL's binary COPY format for (integer, timestamptz, float8): the field
@@ -328,6 +336,35 @@ class TelemetryRepository:
         return _columns_of([tuple(row) for row in inserted])
 
     async def _add_to_hour_summaries(self, new: SampleColumns) -> None:
+        summaries = summarise_by_hour(new)
+        if not summaries:
+            return
+        if self._postgres:
+            # One statement over arrays: a batch of one time step across 10,000 parameters
+            # adds 10,000 rows, and row-by-row binding would cost more than its COPY.
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.execute(  # type: ignore[union-attr]
+                _PG_ADD_TO_SUMMARIES,
+                [summary.parameter_id for summary in summaries],
+                [from_postgres_microseconds(summary.hour_start_us) for summary in summaries],
+                [summary.count for summary in summaries],
+                [summary.min for summary in summaries],
+                [summary.max for summary in summaries],
+                [summary.total for summary in summaries],
+            )
+            return
+        target = TelemetryHourSummary
+        added = sqlite_insert(target).excluded
+        statement = sqlite_insert(target).on_conflict_do_update(
+            index_elements=["parameter_id", "hour_start"],
+            set_={
+                "count": target.count + added["count"],
+                "min": func.min(target.min, added["min"]),
+                "max": func.max(target.max, added["max"]),
+                "total": target.total + added["total"],
+            },
+        )
         rows = [
             {
                 "parameter_id": summary.parameter_id,
@@ -337,23 +374,8 @@ class TelemetryRepository:
                 "max": summary.max,
                 "total": summary.total,
             }
-            for summary in summarise_by_hour(new)
+            for summary in summaries
         ]
-        if not rows:
-            return
-        target = TelemetryHourSummary
-        insert = pg_insert(target) if self._postgres else sqlite_insert(target)
-        added = insert.excluded
-        lower, upper = (func.least, func.greatest) if self._postgres else (func.min, func.max)
-        statement = insert.on_conflict_do_update(
-            index_elements=["parameter_id", "hour_start"],
-            set_={
-                "count": target.count + added["count"],
-                "min": lower(target.min, added["min"]),
-                "max": upper(target.max, added["max"]),
-                "total": target.total + added["total"],
-            },
-        )
         await self.session.execute(statement, rows)
 
     async def advance_last_contact(self, spacecraft_id: uuid.UUID, newest: datetime) -> None:
