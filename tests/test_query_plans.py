@@ -7,7 +7,8 @@ CDM each), ANALYZEd, and each query of ``tests.support.query_plans._queries`` is
 through its repository function; the SQL it sends is EXPLAINed. The large tables:
 telemetry_samples (and every partition), catalog_objects, catalog_element_sets,
 conjunction_events, conjunction_cdms. The queries (named by repository function):
-telemetry parameters, samples (range page, newest-first page), buckets (500 over a day),
+telemetry parameters, samples (range page, newest-first page), buckets (500 over a day; 500
+over 120 days, read from hour summaries),
 latest, stream_samples (export); retention count/oldest sample before a cutoff; catalog
 element_set_at, latest_element_sets (100 objects), history, list_element_sets,
 count_element_sets, search_objects (regime page, keyset page); conjunction list_events

@@ -124,6 +124,12 @@ async def fill(engine: AsyncEngine, volume: Volume, start: datetime) -> Fixture:
             seconds=volume.seconds,
             parameters=volume.parameters,
         )
+        # What the ingest keeps beside the samples it stores.
+        await run(
+            "INSERT INTO telemetry_hour_summaries (parameter_id, hour_start, count, min, max, "
+            "total) SELECT parameter_id, date_trunc('hour', time, 'UTC'), count(*), "
+            "min(value), max(value), sum(value) FROM telemetry_samples GROUP BY 1, 2"
+        )
         await run(
             "INSERT INTO catalog_objects (catalog_number, name, epoch, regime, "
             "perigee_altitude_km, apogee_altitude_km, inclination_deg, period_min, "
@@ -237,6 +243,10 @@ def _queries(fixture: Fixture) -> Iterator[tuple[str, Query]]:
     yield (
         "telemetry.buckets (500 over a day)",
         lambda s, f: telemetry(s).buckets(first, start, start + day, 500),
+    )
+    yield (
+        "telemetry.buckets (500 over 120 days: hour summaries)",
+        lambda s, f: telemetry(s).buckets(first, start + day - 120 * day, start + day, 500),
     )
     yield "telemetry.latest (per parameter)", lambda s, f: telemetry(s).latest(f.spacecraft_id)
 
