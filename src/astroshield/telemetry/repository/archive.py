@@ -12,22 +12,27 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import asyncpg  # type: ignore[import-untyped]
 import numpy as np
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
+    Select,
     and_,
+    bindparam,
     cast,
     exists,
     func,
     or_,
     select,
+    text,
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +64,7 @@ from astroshield.telemetry.summaries import (
 )
 
 _SAMPLE_COLUMNS = ("parameter_id", "time", "value")
+_Columns = TypeVarTuple("_Columns")
 _PG_ADD_TO_SUMMARIES = (
     "INSERT INTO telemetry_hour_summaries AS s (parameter_id, hour_start, count, min, max, total) "
     "SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::bigint[], $4::float8[], "
@@ -136,11 +142,6 @@ def _with_summary(row: BucketRow | None, index: int, summary: HourSummary) -> Bu
         max(row.max, summary.max),
         row.total + summary.total,
     )
-
-
-def _within(column: Any, stretches: Sequence[tuple[datetime, datetime]]) -> ColumnElement[bool]:
-    ranges = [and_(column >= low, column < high) for low, high in stretches]
-    return ranges[0] if len(ranges) == 1 else or_(*ranges)
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,6 +487,33 @@ class TelemetryRepository:
             for hour_start, n, low, high, total in rows
         ]
 
+    def _restrict_to(
+        self,
+        statement: Select[*_Columns],
+        column: Any,
+        stretches: Sequence[tuple[datetime, datetime]],
+    ) -> Select[*_Columns]:
+        """``statement`` limited to rows whose ``column`` lies in one of ``stretches``."""
+        if len(stretches) == 1:
+            [(low, high)] = stretches
+            return statement.where(column >= low, column < high)
+        if not self._postgres:
+            return statement.where(or_(*(and_(column >= lo, column < hi) for lo, hi in stretches)))
+        # A join with the stretches, not an OR of ranges: the planner would cost every
+        # range against every day partition (500 ranges over a year's partitions ran the
+        # server out of memory); joined, each stretch is one index range scan of the one
+        # partition that run-time pruning leaves.
+        moments = ARRAY(DateTime(timezone=True))
+        stretch = (
+            func.unnest(
+                bindparam("lows", [low for low, _ in stretches], type_=moments, unique=True),
+                bindparam("highs", [high for _, high in stretches], type_=moments, unique=True),
+            )
+            .table_valued("low", "high")
+            .render_derived(name="stretch")
+        )
+        return statement.join(stretch, and_(column >= stretch.c.low, column < stretch.c.high))
+
     async def group_buckets(
         self,
         parameter_id: int,
@@ -498,6 +526,10 @@ class TelemetryRepository:
         aggregates that lie in ``stretches`` (disjoint, inside [start, stop))."""
         if not stretches:
             return []
+        if self._postgres:
+            # Over millions of rows the planner's cost passes the JIT thresholds, and
+            # compiling took longer than the grouping itself (2.4 of 3.6 s over 120 days).
+            await self.session.execute(text("SET LOCAL jit = off"))
         sample = TelemetrySample
         span_us = (stop - start) // timedelta(microseconds=1)
         raw_index = self._bucket_index(sample.time, start, span_us, count).label("b")
@@ -509,9 +541,10 @@ class TelemetryRepository:
                 func.max(sample.value).label("hi"),
                 func.sum(sample.value).label("total"),
             )
-            .where(sample.parameter_id == parameter_id, _within(sample.time, stretches))
+            .where(sample.parameter_id == parameter_id)
             .group_by(raw_index)
         )
+        raw = self._restrict_to(raw, sample.time, stretches)
         reduced = []
         aggregates: tuple[type[AggregateColumns], ...] = (
             TelemetryAggregate,
@@ -519,7 +552,7 @@ class TelemetryRepository:
         )
         for aggregate in aggregates:
             index = self._bucket_index(aggregate.bucket_start, start, span_us, count).label("b")
-            reduced.append(
+            grouped = (
                 select(
                     index,
                     func.sum(aggregate.count).label("n"),
@@ -527,12 +560,10 @@ class TelemetryRepository:
                     func.max(aggregate.max).label("hi"),
                     func.sum(aggregate.avg * aggregate.count).label("total"),
                 )
-                .where(
-                    aggregate.parameter_id == parameter_id,
-                    _within(aggregate.bucket_start, stretches),
-                )
+                .where(aggregate.parameter_id == parameter_id)
                 .group_by(index)
             )
+            reduced.append(self._restrict_to(grouped, aggregate.bucket_start, stretches))
         both = union_all(raw, *reduced).subquery()
         statement = select(
             both.c.b,
