@@ -160,7 +160,9 @@ def roc_auc(labels: npt.NDArray[np.bool_], scores: FloatArray) -> float:
     if positives == 0 or negatives == 0:
         return float("nan")
     ranks = rankdata(scores)
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+    return float(
+        (ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives)
+    )
 
 
 def roc_curve(labels: npt.NDArray[np.bool_], scores: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -27,7 +27,6 @@ z-scores that mean the same for a LEO and a GEO object, then compressed as
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,7 +131,3 @@ def robust_z(values: FloatArray) -> FloatArray:
     center = float(np.median(values))
     scale = max(1.4826 * float(np.median(np.abs(values - center))), 1e-12)
     return np.asarray(np.abs(values - center) / scale, dtype=np.float64)
-
-
-def finite_or_zero(value: float) -> float:
-    return value if math.isfinite(value) else 0.0

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -137,9 +137,17 @@ def estimate_from_files(paths: Sequence[Path]) -> dict[str, RegimeNoise]:
     return {regime: combine(models) for regime, models in sorted(by_regime.items())}
 
 
-def from_dict(data: Mapping[str, object]) -> RegimeNoise:
+def from_dict(data: Mapping[str, Any]) -> RegimeNoise:
     """The inverse of :meth:`RegimeNoise.as_dict` (as stored in a data card)."""
-    values = dict(data)
-    values["histories"] = tuple(values["histories"])  # type: ignore[call-overload]
-    values["spacing_days_quantiles"] = tuple(values["spacing_days_quantiles"])  # type: ignore[call-overload]
-    return RegimeNoise(**values)  # type: ignore[arg-type]
+    return RegimeNoise(
+        regime=str(data["regime"]),
+        histories=tuple(str(name) for name in data["histories"]),
+        sigma_a_km=float(data["sigma_a_km"]),
+        sigma_e=float(data["sigma_e"]),
+        sigma_inclination_rad=float(data["sigma_inclination_rad"]),
+        sigma_node_rad=float(data["sigma_node_rad"]),
+        sigma_along_km=float(data["sigma_along_km"]),
+        outlier_fraction=float(data["outlier_fraction"]),
+        outlier_factor=float(data["outlier_factor"]),
+        spacing_days_quantiles=tuple(float(v) for v in data["spacing_days_quantiles"]),
+    )

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,7 +98,7 @@ def history_windows(history: SimulatedHistory, window: int) -> tuple[FloatWindow
     batch = windows(features.values, window)
     if batch.shape[0] == 0:
         return batch, np.zeros(0, dtype=bool)
-    holds = np.lib.stride_tricks.sliding_window_view(flags, window).any(axis=1)
+    holds = np.asarray(np.lib.stride_tricks.sliding_window_view(flags, window).any(axis=1))
     return batch, holds
 
 
@@ -105,7 +107,7 @@ def split_histories(
 ) -> tuple[list[SimulatedHistory], list[SimulatedHistory]]:
     """Training and validation objects (by object, seeded)."""
     order = np.random.default_rng(config.seed).permutation(len(histories))
-    cut = int(round(len(histories) * (1.0 - config.validation_share)))
+    cut = round(len(histories) * (1.0 - config.validation_share))
     return [histories[i] for i in order[:cut]], [histories[i] for i in order[cut:]]
 
 
@@ -192,18 +194,20 @@ def export_onnx(model: ConvAutoencoder, window: int) -> bytes:
     model.eval()
     example = torch.zeros(2, window, len(FEATURE_NAMES))
     buffer = io.BytesIO()
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             model,
             (example,),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # a file-like object works (documented)
             dynamo=False,
             input_names=[INPUT_NAME],
             output_names=list(OUTPUT_NAMES),
-            dynamic_axes={INPUT_NAME: {0: "batch"}, "reconstruction": {0: "batch"}, "score": {0: "batch"}},
+            dynamic_axes={
+                INPUT_NAME: {0: "batch"},
+                "reconstruction": {0: "batch"},
+                "score": {0: "batch"},
+            },
             opset_version=17,
         )
     return buffer.getvalue()
@@ -220,3 +224,71 @@ def real_windows(elements_by_object: Sequence[Sequence[Any]], window: int) -> Fl
     """Unlabelled windows of real histories (the optional unsupervised training data)."""
     parts = [windows(history_features(elements).values, window) for elements in elements_by_object]
     return np.concatenate(parts) if parts else np.zeros((0, window, len(FEATURE_NAMES)), np.float32)
+
+
+def fit_and_export(
+    data_dir: Path,
+    out_path: Path,
+    config: TrainingConfig,
+    *,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Train on the simulated data set in ``data_dir``, write the ONNX file and its metadata
+    JSON (beside it, same stem), and return the metadata.
+
+    The ONNX model is checked against PyTorch on the validation windows (largest absolute
+    difference of reconstruction and score, in the metadata); the threshold is the
+    ``threshold_quantile`` of the ONNX scores of the nominal validation windows.
+    """
+    import json
+
+    from astroshield.ml.adversary_encoder import (
+        MODEL_NAME,
+        MODEL_VERSION,
+        AdversaryEncoder,
+        file_sha256,
+        metadata_path,
+    )
+    from astroshield.ml.dataset import CARD_JSON, dataset_sha256, load_dataset
+
+    histories = load_dataset(data_dir)
+    result = train(histories, config, progress=progress)
+    onnx_bytes = export_onnx(result.model, config.window)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_bytes(onnx_bytes)
+    _, validation = split_histories(histories, config)
+    x_val = nominal_windows(validation, config.window)
+    card = json.loads((data_dir / CARD_JSON).read_text(encoding="utf-8"))
+    metadata: dict[str, Any] = {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "file": out_path.name,
+        "sha256": file_sha256(out_path),
+        "dataset_sha256": dataset_sha256(data_dir),
+        "dataset": {k: card[k] for k in ("generator", "generator_version", "seed", "objects")},
+        "feature_names": list(FEATURE_NAMES),
+        "window": config.window,
+        "threshold": 0.0,
+        "training_config": config.as_dict(),
+        "parameters": parameter_count(result.model),
+        "metrics": {
+            "train_loss": result.train_loss,
+            "validation_loss": result.validation_loss,
+            "training_windows": result.training_windows,
+            "validation_windows": result.validation_windows,
+        },
+    }
+    metadata_path(out_path).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    served = AdversaryEncoder.load(out_path)
+    onnx_recon, onnx_score = served.run(x_val[:2048])
+    torch_recon, torch_score = torch_outputs(result.model, x_val[:2048])
+    onnx_scores = served.score_windows(x_val)
+    metadata["threshold"] = float(np.quantile(onnx_scores, config.threshold_quantile))
+    metadata["metrics"]["onnx_vs_torch_max_abs"] = float(
+        max(np.max(np.abs(onnx_recon - torch_recon)), np.max(np.abs(onnx_score - torch_score)))
+    )
+    metadata["metrics"]["validation_score_quantiles"] = {
+        str(q): float(np.quantile(onnx_scores, q)) for q in (0.5, 0.9, 0.99, 0.999)
+    }
+    metadata_path(out_path).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    return metadata
