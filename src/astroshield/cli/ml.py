@@ -17,7 +17,7 @@ import typer
 from rich.progress import Progress
 
 from astroshield.cli.inputs import StrictOption, element_set_file
-from astroshield.cli.output import console, fail, writing
+from astroshield.cli.output import console, fail, next_step, writing
 
 if TYPE_CHECKING:
     from astroshield.astro.dynamics.elements import ElementSet
@@ -82,6 +82,7 @@ def simulate_command(
         f"({balance['event_since_previous']} after an event) written to {out}",
         highlight=False,
     )
+    next_step(f"astroshield ml train adversary-encoder --data {out} --out model.onnx")
 
 
 @train_app.command("adversary-encoder")
@@ -119,6 +120,7 @@ def train_adversary_encoder(
         f"ONNX vs torch {metadata['metrics']['onnx_vs_torch_max_abs']:.1e}",
         highlight=False,
     )
+    next_step(f"astroshield ml evaluate adversary-encoder --model {out}")
 
 
 def _one_object(loaded: ElementSetFile) -> list[ElementSet]:
@@ -194,7 +196,15 @@ def evaluate_adversary_encoder(
         bool, typer.Option("--write-results", help="write its section of benchmarks/RESULTS.md")
     ] = False,
 ) -> None:
-    """ROC AUC on the six real histories, beside the CCDM detector and the naive baseline."""
+    """ROC AUC on the six real histories, beside the CCDM detector and the naive baseline.
+
+    Writes the metrics JSON and PNGs (ROC, learning curve) to --figures; with
+    --write-results also the section of benchmarks/RESULTS.md (run from the repo root).
+
+    \b
+    Example:
+      astroshield ml evaluate adversary-encoder --write-results
+    """
     from astroshield.astro.formats.element_files import ElementFileError, read_element_set_file
     from astroshield.ml.evaluation import SATELLITES, auc_table, evaluate
     from astroshield.ml.report import metrics_record
