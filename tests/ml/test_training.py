@@ -11,6 +11,7 @@ import pytest
 
 from astroshield.ml.adversary_encoder import AdversaryEncoder, metadata_path
 from astroshield.ml.dataset import load_dataset, write_dataset
+from astroshield.ml.features import FEATURE_NAMES
 from astroshield.ml.simulate import simulate
 from tests.ml.support import NOISE
 
@@ -48,7 +49,12 @@ def test_onnx_matches_pytorch_within_1e_5(dataset: Path) -> None:
     config = training.TrainingConfig(seed=1, epochs=1)
     result = training.train(load_dataset(dataset), config)
     onnx_bytes = training.export_onnx(result.model, config.window)
-    batch = np.random.default_rng(0).normal(size=(64, config.window, 7)).astype(np.float32) * 2.0
+    batch = (
+        np.random.default_rng(0)
+        .normal(size=(64, config.window, len(FEATURE_NAMES)))
+        .astype(np.float32)
+        * 2.0
+    )
     import onnxruntime as ort
 
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])

@@ -91,6 +91,12 @@ def train_adversary_encoder(
     out: Annotated[Path, typer.Option("--out", help="ONNX file (metadata JSON beside it)")],
     seed: Annotated[int, typer.Option(help="random seed (same seed, same weights)")] = 0,
     epochs: Annotated[int, typer.Option(min=1)] = 12,
+    lag: Annotated[
+        int,
+        typer.Option(
+            min=0, max=6, help="sets after the scored one in its window (0: newest set, causal)"
+        ),
+    ] = 0,
 ) -> None:
     """Train the AdversaryEncoder on simulated nominal windows and export it to ONNX.
 
@@ -107,7 +113,7 @@ def train_adversary_encoder(
     for needed in (SETS_FILE, CARD_JSON):
         if not (data / needed).is_file():
             fail(f"{data / needed}: no such file; run astroshield ml simulate --out {data}")
-    config = TrainingConfig(seed=seed, epochs=epochs)
+    config = TrainingConfig(seed=seed, epochs=epochs, lag=lag)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("training", total=epochs)
 
@@ -275,4 +281,37 @@ def _write_results(
     console.print(f"wrote {path}")
 
 
-NOTES = ""
+# What the figures mean and what limits them (issue-18 session, written with the run).
+NOTES = """
+**Target (ROC AUC >= 0.90 leave-one-satellite-out, pooled): missed by the shipped causal model.**
+What limits it, measured:
+
+- The shipped model scores the *newest* set of its window (lag 0: the score exists when the
+  set arrives). A burn of a few mm/s to cm/s (CryoSat-2 median 15 mm/s, Haiyang-2A 3-13 mm/s,
+  the Fengyun east-west station keeping) moves the first post-burn jump by a few robust
+  sigmas, like one bad set does; only the *following* sets tell a step (it persists) from an
+  outlier (it does not). The causal AdversaryEncoder therefore ranks sets about as well as
+  the CCDM residual statistic of that one jump (same table), and the CCDM detector, which
+  checks persistence over the next sets and runs a multi-set along-track test, stays ahead.
+- Waiting for later sets closes most of the gap. Same data, seed and settings, trained with
+  `--lag K` (the scored set K sets before the window's end: its score waits for K more sets),
+  `astroshield ml train adversary-encoder --data DIR --out /tmp/ae-lagK.onnx --seed 18 --lag K`
+  then `astroshield ml evaluate adversary-encoder --model /tmp/ae-lagK.onnx`: pooled AUC
+  lag 1: 0.812; lag 2: **0.879** (CryoSat-2 0.916, Jason-2 0.897, Sentinel-3A 0.954,
+  Haiyang-2A 0.635, Fengyun-2F 0.881, Fengyun-2E 0.872; above the CCDM detector on
+  Sentinel-3A); lag 3: 0.868; lag 4 (window 10): 0.864. Lag 2 is the best found, still
+  below 0.90 and below the CCDM detector (0.92), but a choice for the lead: a two-set
+  (about two-day) delay for a much better score.
+- Haiyang-2A (0.6-0.64 for every variant, 0.77 for the CCDM detector): its burns are
+  absorbed by the catalogue over 3-5 sets with BSTAR swinging (see the maneuver-detection
+  section); no single-set or two-set jump shows them, the detector's multi-set along-track
+  test does. Features spanning more sets are the next thing to try.
+- The simulator's noise is independent between sets (Gaussian with 5x outliers at the
+  estimated rate); the catalogue's is correlated between fits and heavier-tailed at GEO. Adding
+  the other five real satellites to training (unsupervised, per fold) was measured with the
+  first feature set (7 one-set features, 200 simulated objects, 6 epochs): pooled 0.773
+  against 0.789 without them (their own manoeuvres are reconstructed too), so the shipped
+  model uses simulated data only.
+- Features: one-set jumps plus the two-set jumps (a2, e2, normal2) added in this session;
+  without the two-set jumps lag 2 gave 0.817 and lag 0 0.793.
+"""

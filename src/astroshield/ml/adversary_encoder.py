@@ -74,6 +74,7 @@ class AdversaryEncoder:
         self.path = onnx_path
         self.metadata = metadata
         self.window = int(metadata["window"])
+        self.lag = int(metadata.get("lag", 0))
         self.threshold = float(metadata["threshold"])
         self._session = ort.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
@@ -114,11 +115,13 @@ class AdversaryEncoder:
 
     def score_history(self, elements: Sequence[ElementSet]) -> list[ScoredSet]:
         """One score per element set that ends a full window (the first ``window`` usable
-        sets of the history give the context and are not scored)."""
+        sets of the history give the context and are not scored; with a ``lag`` in the
+        metadata, the scored set is ``lag`` sets before the window's end, and the last
+        ``lag`` sets wait for later ones)."""
         features = history_features(elements)
         batch = windows(features.values, self.window)
         scores = self.score_windows(batch)
-        offset = self.window - 1
+        offset = self.window - 1 - self.lag
         return [
             ScoredSet(features.epochs[offset + k], features.previous[offset + k], float(value))
             for k, value in enumerate(scores.tolist())

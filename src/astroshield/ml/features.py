@@ -16,7 +16,14 @@ catalogue's fit saw and the propagation did not predict. Components:
 ``along``    along-track residual per day of propagation, km/day (argument of
              latitude residual times a)
 ``gap``      log of the epoch spacing in days (the cadence: longer gaps, larger jumps)
+``a2``       semi-major-axis jump over two sets (from the set before the previous one)
+``e2``       robust size of the eccentricity-vector jump over two sets
+``normal2``  robust size of the orbit-normal jump (i, sin(i)·ΔΩ) over two sets
 ===========  ==================================================================
+
+The two-set jumps tell a step (it persists: the jump over two sets is as large) from one bad
+set (the two-set jump over it is small), which a window of one-set jumps shows only as a
+pattern of signs.
 
 Each component is normalised *per object* by its own robust scatter over a centred sliding
 window (:func:`astroshield.astro.ccdm.maneuvers.noise.rolling_center_scale`: median and
@@ -27,6 +34,7 @@ z-scores that mean the same for a LEO and a GEO object, then compressed as
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,12 +43,14 @@ import numpy as np
 import numpy.typing as npt
 
 from astroshield.astro.ccdm.maneuvers.jumps import Jump, element_jump, mean_at, sorted_unique
-from astroshield.astro.ccdm.maneuvers.noise import noise_model, rolling_center_scale
+from astroshield.astro.ccdm.maneuvers.noise import noise_model, rolling_center_scale, z_scores
 from astroshield.astro.dynamics.elements import ElementSet, to_satrec
 
 FloatArray = npt.NDArray[np.float64]
 
-FEATURE_NAMES: tuple[str, ...] = ("a", "ex", "ey", "i", "node", "along", "gap")
+FEATURE_NAMES: tuple[str, ...] = (
+    "a", "ex", "ey", "i", "node", "along", "gap", "a2", "e2", "normal2",
+)  # fmt: skip
 # Sliding window (intervals) and tail quantile of the per-object normalisation: the CCDM
 # detector's defaults (about four months of daily sets).
 NORMALISATION_WINDOW = 121
@@ -97,8 +107,9 @@ def history_features(elements: Sequence[ElementSet]) -> HistoryFeatures:
         "along": np.array([j.along_km / max(j.dt_days, 0.05) for _, j in jumps]),
         "gap": gaps,
     }
+    raw_columns.update({name: np.zeros(len(jumps)) for name in ("a2", "e2", "normal2")})
     z_columns = []
-    for name in FEATURE_NAMES:
+    for name in FEATURE_NAMES[:7]:
         if name == "gap":
             log_gap = np.log(gaps)
             center, scale = rolling_center_scale(log_gap, NORMALISATION_WINDOW, 0.05)
@@ -106,6 +117,7 @@ def history_features(elements: Sequence[ElementSet]) -> HistoryFeatures:
         else:
             center, scale = noise[name]
             z_columns.append((raw_columns[name] - center) / scale)
+    z_columns += _two_set_columns(ordered, [k for k, _ in jumps])
     z = np.stack(z_columns, axis=1)
     return HistoryFeatures(
         epochs=tuple(ordered[k].epoch for k, _ in jumps),
@@ -113,6 +125,32 @@ def history_features(elements: Sequence[ElementSet]) -> HistoryFeatures:
         values=np.sign(z) * np.log1p(np.abs(z)),
         raw=np.stack([raw_columns[name] for name in FEATURE_NAMES], axis=1),
     )
+
+
+def _two_set_columns(ordered: Sequence[ElementSet], rows: Sequence[int]) -> list[FloatArray]:
+    """Robust z of the jumps from set k-2 to set k for each row's set k (0 where none)."""
+    satrecs = [to_satrec(item) for item in ordered]
+    found: dict[int, Jump] = {}
+    for k in rows:
+        if k >= 2:
+            jump = element_jump(satrecs[k - 2], ordered[k - 2].epoch, satrecs[k], ordered[k].epoch)
+            if jump is not None:
+                found[k] = jump
+    zeros = np.zeros(len(rows))
+    if len(found) < 3:
+        return [zeros, zeros.copy(), zeros.copy()]
+    keys = sorted(found)
+    noise = noise_model([found[k] for k in keys], NORMALISATION_WINDOW, 0.5)
+    z = z_scores([found[k] for k in keys], noise)
+    by_row = {k: index for index, k in enumerate(keys)}
+    a2, e2, n2 = zeros.copy(), zeros.copy(), zeros.copy()
+    for position, k in enumerate(rows):
+        index = by_row.get(k)
+        if index is not None:
+            a2[position] = z["a"][index]
+            e2[position] = math.hypot(z["ex"][index], z["ey"][index])
+            n2[position] = math.hypot(z["i"][index], z["node"][index])
+    return [a2, e2, n2]
 
 
 def windows(values: FloatArray, length: int) -> npt.NDArray[np.float32]:

@@ -40,6 +40,9 @@ FloatWindows = npt.NDArray[np.float32]
 class TrainingConfig:
     seed: int = 0
     window: int = 8
+    # Sets after the scored one inside its window (0: the scored set is the newest, a causal
+    # score available when the set arrives; k: the score waits for k more sets).
+    lag: int = 0
     channels: int = 32
     latent: int = 12
     epochs: int = 12
@@ -54,11 +57,15 @@ class TrainingConfig:
 
 
 class ConvAutoencoder(nn.Module):
-    """(batch, window, features) -> (reconstruction, score of the newest row)."""
+    """(batch, window, features) -> (reconstruction, score of row ``window - 1 - lag``:
+    the newest row when ``lag`` = 0)."""
 
-    def __init__(self, features: int, window: int, channels: int, latent: int) -> None:
+    def __init__(
+        self, features: int, window: int, channels: int, latent: int, lag: int = 0
+    ) -> None:
         super().__init__()
         self.window = window
+        self.scored_row = window - 1 - lag
         self.channels = channels
         self.encoder = nn.Sequential(
             nn.Conv1d(features, channels, kernel_size=3, padding=1),
@@ -82,7 +89,8 @@ class ConvAutoencoder(nn.Module):
         hidden = self.encoder(x.transpose(1, 2))
         flat = self.bottleneck(hidden.flatten(1))
         recon = self.decoder(flat.view(-1, self.channels, self.window)).transpose(1, 2)
-        score = ((recon[:, -1, :] - x[:, -1, :]) ** 2).mean(dim=1)
+        row = self.scored_row
+        score = ((recon[:, row, :] - x[:, row, :]) ** 2).mean(dim=1)
         return recon, score
 
 
@@ -149,7 +157,9 @@ def train(
     if extra_windows is not None and len(extra_windows):
         x_train = np.concatenate([x_train, extra_windows.astype(np.float32)])
     x_val = nominal_windows(validation, config.window)
-    model = ConvAutoencoder(len(FEATURE_NAMES), config.window, config.channels, config.latent)
+    model = ConvAutoencoder(
+        len(FEATURE_NAMES), config.window, config.channels, config.latent, config.lag
+    )
     optimiser = torch.optim.Adam(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -268,6 +278,7 @@ def fit_and_export(
         "dataset": {k: card[k] for k in ("generator", "generator_version", "seed", "objects")},
         "feature_names": list(FEATURE_NAMES),
         "window": config.window,
+        "lag": config.lag,
         "threshold": 0.0,
         "training_config": config.as_dict(),
         "parameters": parameter_count(result.model),
