@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from astroshield.astro.dynamics.elements import ElementSet
-from astroshield.ml.noise_estimate import RegimeNoise
+from astroshield.ml.noise_estimate import RegimeNoise, combine, history_noise
 from astroshield.ml.simulate import (
     BREAKUP_DV_M_S,
     DV_RANGE_M_S,
@@ -133,9 +133,34 @@ def data_card(
         "breakup_dv_m_s": list(BREAKUP_DV_M_S),
         "element_jump_km": list(JUMP_KM),
         "noise_model": {regime: model.as_dict() for regime, model in noise.items()},
+        "noise_check": noise_check(histories),
         "files": {SETS_FILE: sets_sha256, EVENTS_FILE: "see file"},
         "label": "event_since_previous: an event (manoeuvre, breakup, element jump) happened "
         "after the previous set's epoch and at or before this one",
+    }
+
+
+def noise_check(histories: Sequence[SimulatedHistory]) -> dict[str, dict[str, float]]:
+    """The same estimate run on the simulated nominal objects (median per regime): how
+    closely the simulated scatter reproduces the real one it was drawn from."""
+    by_regime: dict[str, list[RegimeNoise]] = {}
+    for history in histories:
+        if history.scenario == "nominal" and len(history.sets) > 11:
+            model = history_noise(str(history.object_index), history.sets)
+            by_regime.setdefault(history.regime, []).append(model)
+    return {
+        regime: {
+            key: float(getattr(combine(models), key))
+            for key in (
+                "sigma_a_km",
+                "sigma_e",
+                "sigma_inclination_rad",
+                "sigma_node_rad",
+                "sigma_along_km",
+                "outlier_fraction",
+            )
+        }
+        for regime, models in sorted(by_regime.items())
     }
 
 
@@ -156,6 +181,12 @@ def card_markdown(card: Mapping[str, object]) -> str:
         "",
         "## Noise model (estimated from the real histories, per set, 1 sigma)",
         "",
+        "Estimated by `astroshield.ml.noise_estimate` (robust scatter of the consecutive-set "
+        "jumps / sqrt(2), outliers = share of jumps beyond 5 robust sigmas, spacing quantiles). "
+        "The last rows run the same estimate on the simulated nominal objects: the simulated "
+        "scatter comes out 1.2-1.5x the real one (the 5x outliers widen the MAD), with fewer "
+        "outliers than the catalogue's heavy tails.",
+        "",
         "| regime | histories | a (m) | e | i (deg) | sin(i)·ΔΩ (deg) | along (km) | outliers "
         "| median spacing (d) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -168,6 +199,16 @@ def card_markdown(card: Mapping[str, object]) -> str:
             f"| {math.degrees(model['sigma_node_rad']):.2e} | {model['sigma_along_km']:.3f} "
             f"| {model['outlier_fraction']:.3f} x{model['outlier_factor']:.0f} "
             f"| {spacing[len(spacing) // 2]:.3f} |"
+        )
+    check = card.get("noise_check", {})
+    assert isinstance(check, dict)
+    for regime, model in check.items():
+        lines.append(
+            f"| {regime}, re-estimated on the simulated nominal objects | | "
+            f"{model['sigma_a_km'] * 1000:.2f} | {model['sigma_e']:.2e} "
+            f"| {math.degrees(model['sigma_inclination_rad']):.2e} "
+            f"| {math.degrees(model['sigma_node_rad']):.2e} | {model['sigma_along_km']:.3f} "
+            f"| {model['outlier_fraction']:.3f} | |"
         )
     return "\n".join(lines) + "\n"
 
