@@ -309,6 +309,10 @@ What limits it, measured:
   Sentinel-3A); lag 3: 0.868; lag 4 (window 10): 0.864. Lag 2 is the best found, still
   below 0.90 and below the CCDM detector (0.92), but a choice for the lead: a two-set
   (about two-day) delay for a much better score.
+- Spread: training seed 19 on the same data gives pooled 0.787 at lag 0 (seed 18: 0.787)
+  and 0.886 at lag 2 (seed 18: 0.879); a larger set (800 objects, seed 18, 20 epochs) gave
+  0.853 at lag 2, lower on the GEO pair (0.77, 0.81): more simulated data of this kind does
+  not close the gap, and the GEO figures move by about 0.1 between runs.
 - Haiyang-2A (0.6-0.64 for every variant, 0.77 for the CCDM detector): its burns are
   absorbed by the catalogue over 3-5 sets with BSTAR swinging (see the maneuver-detection
   section); no single-set or two-set jump shows them, the detector's multi-set along-track
