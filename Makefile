@@ -11,7 +11,7 @@ PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25"
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[pg,dev]"
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[pg,dev,ml]"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -17,6 +17,7 @@ from astroshield.cli import (
     db,
     keys,
     maneuvers,
+    ml,
     serve,
     trajectory,
     users,
@@ -43,6 +44,7 @@ app.add_typer(audit.retention_app, name="retention")
 app.add_typer(maneuvers.app, name="maneuvers")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(config.app, name="config")
+app.add_typer(ml.app, name="ml")
 
 
 def main() -> None:
