@@ -1,0 +1,315 @@
+"""Load test (issue 17): the mixed operator scenario (benchmarks/load/locustfile.py) at
+fixed arrival rates against one and then two replicas behind nginx, on loopback only.
+
+For each replica count: a scratch PostgreSQL database (created next to --pg's, migrated,
+dropped afterwards), a fresh Redis namespace, the replicas as uvicorn processes and nginx in
+front, seeded (organisation, users, spacecraft with their telemetry dictionary, open
+conjunction events from CDM uploads). Then locust runs headless in its own process, one
+step per offered rate, each bounded in time (--warmup + --seconds); the step's figures are
+computed from every request it timed, over the measuring window after the warm-up, while
+psutil samples CPU and memory of each replica, nginx, the PostgreSQL backends of the
+scratch database, Redis and locust every 0.5 s. The steps go up until the deployment is
+saturated: reads p99 > 200 ms, errors > 1 %, or achieved < 90 % of the offered rate.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/load_test.py [--pg URL] [--replicas 1 2] \
+        [--multipliers 1 2 4 ...] [--seconds 25] [--warmup 5] [--write-results]
+
+``--write-results`` replaces the "Load test (issue 17)" section of benchmarks/RESULTS.md
+(placed after the chaos suite's) and writes benchmarks/figures/load-*.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.load import results  # noqa: E402
+from benchmarks.load.deploy import Deployment, deployment, environment  # noqa: E402
+from benchmarks.load.runner import start_locust  # noqa: E402
+from benchmarks.load.sampler import Sampler, named, postgres_backends, with_children  # noqa: E402
+from benchmarks.load.scenario import (  # noqa: E402
+    ENDPOINTS,
+    WS_SUBSCRIBERS,
+    offered_total,
+    total_users,
+)
+from benchmarks.load.seed import Seeded, factory_for, seed  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from tests.conftest import settings_for  # noqa: E402
+from tests.support.databases import DEFAULT_PG_URL, fresh_database  # noqa: E402
+
+from astroshield.migrate import upgrade_async  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+FIGURES = REPO / "benchmarks" / "figures"
+HEADING = "## Load test (issue 17)"
+AFTER = "## Chaos suite (issue 17)"
+GROUPS = ("replica 1", "replica 2", "nginx", "postgres (this db)", "redis", "locust")
+
+
+async def run_step(
+    deployed: Deployment,
+    seeded: Seeded,
+    database: str,
+    replicas: int,
+    multiplier: float,
+    folder: Path,
+    *,
+    warmup_s: float,
+    seconds: float,
+) -> results.Step:
+    """One bounded locust run at ``multiplier``; its figures over the measuring window."""
+    tag = f"r{replicas}-m{multiplier:g}"
+    scenario = seeded.scenario
+    scenario.multiplier = multiplier
+    scenario.samples_file = str(folder / f"records-{tag}.json")
+    seeded.fresh_tokens()
+    path = folder / f"scenario-{tag}.json"
+    scenario.write(path)
+    runtime = warmup_s + seconds + 3
+    process = start_locust(
+        path, deployed.base, total_users(multiplier), runtime, folder / f"{tag}.log"
+    )
+    groups = {
+        f"replica {n + 1}": (lambda p=p.pid: with_children(p))  # type: ignore[misc]
+        for n, p in enumerate(deployed.replicas)
+    }
+    if deployed.nginx is not None:
+        groups["nginx"] = lambda: with_children(deployed.nginx.pid)  # type: ignore[union-attr]
+    groups |= {
+        "postgres (this db)": lambda: postgres_backends(database),
+        "redis": lambda: named("redis-server"),
+        "locust": lambda: with_children(process.pid),
+    }
+    with Sampler(groups) as sampler:
+        try:
+            await asyncio.to_thread(process.wait, timeout=runtime + 60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+            raise
+    records_file = Path(scenario.samples_file)
+    if not records_file.exists():  # noqa: ASYNC240 (the run is over; nothing else waits)
+        log = (folder / f"{tag}.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"locust wrote no record (exit {process.returncode}):\n{log}")
+    records = results.read_records(records_file)
+    anchor = min(row[0] for row in records)
+    start = anchor + warmup_s
+    step = results.step_figures(records, replicas, multiplier, start, start + seconds)
+    step.usage = sampler.usage(start, start + seconds)
+    return step
+
+
+def _show(step: results.Step) -> None:
+    r = step.reads
+    print(
+        f"  {step.replicas} replica(s), offered {step.offered_total:6.1f} rps: achieved "
+        f"{step.http.achieved_rps:6.1f}, reads p50/p95/p99 {r.p50:.0f}/{r.p95:.0f}/{r.p99:.0f} "
+        f"ms, writes p99 {step.writes.p99:.0f} ms, errors {100 * step.http.error_rate:.2f} %, "
+        f"WS {step.ws_samples.count}/{step.ws_expected}; load {os.getloadavg()[0]:.1f}"
+        + (f"  SATURATED: {'; '.join(step.reasons)}" if step.reasons else ""),
+        flush=True,
+    )
+    for f in step.endpoints:
+        if f.failures:
+            print(f"    {f.label}: {f.failures} failed, e.g. {f.errors}", flush=True)
+
+
+async def phase(
+    base_url: str, replicas: int, multipliers: list[float], folder: Path, args: argparse.Namespace
+) -> list[results.Step]:
+    """One replica count: its own database, deployment and seed; the steps up to saturation."""
+    steps: list[results.Step] = []
+    async with fresh_database(base_url, folder) as url:
+        await upgrade_async(settings_for(url))
+        factory, engine = factory_for(url)
+        database = str(make_url(url).database)
+        try:
+            with deployment(environment(url, folder), replicas, folder / f"r{replicas}") as dep:
+                began = time.monotonic()
+                seeded = await seed(dep.base, factory)
+                print(
+                    f"{replicas} replica(s): seeded in {time.monotonic() - began:.1f} s", flush=True
+                )
+                for multiplier in multipliers:
+                    step = await run_step(
+                        dep, seeded, database, replicas, multiplier, folder,
+                        warmup_s=args.warmup, seconds=args.seconds,
+                    )  # fmt: skip
+                    _show(step)
+                    steps.append(step)
+                    if step.reasons and multiplier >= args.nominal:
+                        break  # saturated, and the SLO's rate has been run
+        finally:
+            await engine.dispose()  # type: ignore[attr-defined]
+    return steps
+
+
+def _saturation(steps: list[results.Step]) -> str:
+    past = [s for s in steps if s.reasons]
+    held = [s for s in steps if not s.reasons]
+    if not past:
+        top = steps[-1].offered_total if steps else 0.0
+        return f"not reached up to {top:.0f} requests/s offered (the highest step run)"
+    last_good = f"{held[-1].offered_total:.0f}" if held else "none of the steps"
+    return (
+        f"between {last_good} and {past[0].offered_total:.0f} requests/s offered: at "
+        f"{past[0].offered_total:.0f}, {'; '.join(past[0].reasons)}"
+    )
+
+
+def _slo(steps: list[results.Step], nominal: float) -> str:
+    at = next((s for s in steps if s.multiplier == nominal), None)
+    held = [s.offered_total for s in steps if s.slo_met]
+    best = f"; held up to {max(held):.0f} requests/s" if held else "; held at no step"
+    if at is None:
+        return "the tested rate was not run" + best
+    verdict = "**met**" if at.slo_met else "**missed**"
+    return (
+        f"{verdict} at the tested rate {at.offered_total:.0f} requests/s "
+        f"(reads p99 {at.reads.p99:.0f} ms){best}"
+    )
+
+
+def _mix() -> list[str]:
+    lines = [
+        "| endpoint | share of the offered rate | users x pacing at multiplier 1 "
+        f"({offered_total(1.0):.1f} requests/s) |",
+        "|---|---:|---|",
+    ]
+    total = offered_total(1.0)
+    for e in ENDPOINTS:
+        lines.append(
+            f"| `{e.method} {e.name}` | {100 * e.offered_rps(1.0) / total:.0f} % | "
+            f"{e.users(1.0)} x 1 every {e.pacing_s:g} s |"
+        )
+    return lines
+
+
+def section(
+    by_replicas: dict[int, list[results.Step]],
+    nominal: float,
+    args: argparse.Namespace,
+    began: datetime,
+    loads: tuple[tuple[float, float, float], tuple[float, float, float]],
+) -> str:
+    groups = [g for g in GROUPS if any(g in s.usage for st in by_replicas.values() for s in st)]
+    lines = [
+        HEADING,
+        "",
+        "Command (repo root): `make load-test` (`PYTHONPATH=. .venv/bin/python "
+        f"benchmarks/load_test.py --seconds {args.seconds:g} --warmup {args.warmup:g} "
+        "--write-results`; needs PostgreSQL, Redis and Debian's nginx on loopback).",
+        "",
+        f"- Date: {began:%Y-%m-%d %H:%M} UTC. Machine: {os.cpu_count()} cores, 24 GiB, shared "
+        "with other work; load average (1/5/15 min) "
+        f"{'/'.join(f'{x:.1f}' for x in loads[0])} before, "
+        f"{'/'.join(f'{x:.1f}' for x in loads[1])} after.",
+        "- Deployment: each replica one uvicorn process (`astroshield.app:create_app`, one "
+        "worker) on one scratch PostgreSQL 15 database per replica count, one Redis namespace, "
+        "Debian's nginx in front (keep-alive upstream, WebSocket upgrade); everything, locust "
+        "included, on the same 2 cores, on loopback.",
+        "- Scenario (benchmarks/load/locustfile.py): one locust user class per endpoint, "
+        "`constant_pacing` with a fixed user count, so each endpoint's offered rate is known; "
+        f"plus {WS_SUBSCRIBERS} WebSocket subscribers to live telemetry of the spacecraft the "
+        "ingest users feed (each batch: 3 parameters x 10 samples). Steps multiply the mix; "
+        f"each runs {args.warmup:g} s of warm-up, then {args.seconds:g} s measured (figures "
+        "from every request, exact percentiles). Pacing is closed-loop per user: a reply "
+        "slower than the pacing delays that user's next request, which is why a saturated "
+        "step shows up as an achieved rate below the offered one.",
+        "- Saturation: the first step where reads p99 > 200 ms, errors > 1 %, or achieved "
+        "< 90 % of offered. SLO: reads (status, fleet list, conjunction list and detail) "
+        f"p99 < 200 ms at the tested rate ({offered_total(nominal):.0f} requests/s).",
+        "",
+        *_mix(),
+        "",
+    ]
+    for replicas, steps in sorted(by_replicas.items()):
+        plural = "s" if replicas > 1 else ""
+        lines += [
+            f"### {replicas} replica{plural} behind nginx",
+            "",
+            f"Saturation point: {_saturation(steps)}. Reads SLO: {_slo(steps, nominal)}.",
+            "",
+            *results.steps_table(steps),
+            "",
+        ]
+        at = next((s for s in steps if s.multiplier == nominal), None)
+        if at is not None:
+            lines += [
+                f"Per endpoint at the tested rate ({at.offered_total:.0f} requests/s offered):",
+                "",
+                *results.endpoint_table(at),
+                "",
+            ]
+        if steps and steps[-1] is not at:
+            lines += [
+                f"Per endpoint at the last step ({steps[-1].offered_total:.0f} requests/s "
+                "offered):",
+                "",
+                *results.endpoint_table(steps[-1]),
+                "",
+            ]
+    all_steps = [s for steps in by_replicas.values() for s in steps]
+    lines += [
+        "### CPU and memory per process",
+        "",
+        "Mean CPU (% of one core; 200 % is the whole machine) and peak resident memory over "
+        "each measuring window; `postgres (this db)`: the server processes serving the "
+        "scratch database (the server itself is shared with other work); `redis`: the shared "
+        "server.",
+        "",
+        *results.usage_table(all_steps, groups),
+        "",
+        "![latency vs offered rate](figures/load-latency.png)",
+        "![CPU and memory per process](figures/load-cpu.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--pg", default=os.environ.get("ASTROSHIELD_TEST_DATABASE_URL", DEFAULT_PG_URL)
+    )
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--multipliers", type=float, nargs="+", default=[0.5, 1, 2, 3, 4, 6])
+    parser.add_argument(
+        "--nominal", type=float, default=1.0, help="the multiplier the SLO is checked at"
+    )
+    parser.add_argument("--seconds", type=float, default=25.0, help="measured per step")
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--write-results", action="store_true")
+    args = parser.parse_args()
+    began = datetime.now(UTC)
+    before = os.getloadavg()
+    by_replicas: dict[int, list[results.Step]] = {}
+    with tempfile.TemporaryDirectory(prefix="astroshield-load-") as tmp:
+        for replicas in args.replicas:
+            by_replicas[replicas] = asyncio.run(
+                phase(args.pg, replicas, sorted(args.multipliers), Path(tmp), args)
+            )
+    text = section(by_replicas, args.nominal, args, began, (before, os.getloadavg()))
+    print("\n" + text)
+    if args.write_results:
+        FIGURES.mkdir(exist_ok=True)
+        groups = [g for g in GROUPS if g != "redis"]
+        (FIGURES / "load-latency.png").write_bytes(results.latency_plot(by_replicas))
+        (FIGURES / "load-cpu.png").write_bytes(results.usage_plot(by_replicas, groups))
+        results.replace_section(RESULTS, HEADING, text, after=AFTER)
+        print(f"wrote {RESULTS.relative_to(REPO)} and {FIGURES.relative_to(REPO)}/load-*.png")
+
+
+if __name__ == "__main__":
+    main()
