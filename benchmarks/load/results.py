@@ -73,6 +73,7 @@ class Step:
     ws_samples: Figures
     ws_expected: int  # samples messages the subscribers should have had
     usage: dict[str, Usage] = field(default_factory=dict)
+    load: float = 0.0  # the machine's 1-min load average at the end of the step
 
     @property
     def reasons(self) -> list[str]:
@@ -167,8 +168,8 @@ def endpoint_table(step: Step) -> list[str]:
 def steps_table(steps: Sequence[Step]) -> list[str]:
     lines = [
         "| offered rps | achieved rps | reads p50 / p95 / p99 ms | writes p50 / p95 / p99 ms "
-        "| errors | WS messages | reads SLO | past saturation because |",
-        "|---:|---:|---|---|---:|---:|---|---|",
+        "| errors | WS messages | reads SLO | past saturation because | load avg |",
+        "|---:|---:|---|---|---:|---:|---|---|---:|",
     ]
     for s in steps:
         r, w = s.reads, s.writes
@@ -177,7 +178,8 @@ def steps_table(steps: Sequence[Step]) -> list[str]:
             f"| {s.offered_total:.1f} | {s.http.achieved_rps:.1f} | "
             f"{_ms(r.p50)} / {_ms(r.p95)} / {_ms(r.p99)} | "
             f"{_ms(w.p50)} / {_ms(w.p95)} / {_ms(w.p99)} | {100 * s.http.error_rate:.2f} % | "
-            f"{ws} | {'met' if s.slo_met else 'missed'} | {'; '.join(s.reasons) or '-'} |"
+            f"{ws} | {'met' if s.slo_met else 'missed'} | {'; '.join(s.reasons) or '-'} | "
+            f"{s.load:.1f} |"
         )
     return lines
 
@@ -250,7 +252,7 @@ def usage_plot(by_replicas: dict[int, list[Step]], groups: Sequence[str]) -> byt
         cpu_ax.set_title(
             f"{replicas} replica{'s' if replicas > 1 else ''}: CPU (mean, % of a core)"
         )
-        rss_ax.set_title("resident memory (max, MB)")
+        rss_ax.set_title("resident memory without shared pages (max, MB)")
         rss_ax.set_xlabel("offered rate (requests/s)")
         for ax in (cpu_ax, rss_ax):
             ax.grid(True, alpha=0.3)

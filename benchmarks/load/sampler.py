@@ -42,7 +42,7 @@ def named(name: str) -> list[int]:
 class Usage:
     cpu_mean: float  # % of one core, averaged over the samples
     cpu_max: float
-    rss_max_mb: float
+    rss_max_mb: float  # resident, shared pages left out
 
 
 class Sampler:
@@ -78,7 +78,10 @@ class Sampler:
                     continue
                 try:
                     cpu += process.cpu_percent(None)
-                    rss += process.memory_info().rss
+                    memory = process.memory_info()
+                    # Without shared pages: PostgreSQL's shared buffers would otherwise
+                    # count once per backend.
+                    rss += memory.rss - memory.shared
                 except psutil.Error:
                     self._processes.pop(pid, None)
             self.samples[label].append((now, cpu, rss / 2**20))
