@@ -193,7 +193,11 @@ def usage_table(steps: Sequence[Step], groups: Sequence[str]) -> list[str]:
         cells = []
         for group in groups:
             u = s.usage.get(group)
-            cells.append("-" if u is None else f"{u.cpu_mean:.0f} % / {u.rss_max_mb:.0f} MB")
+            cells.append(
+                "-"
+                if u is None
+                else f"{u.cpu_mean:.0f} % (waiting {u.wait_mean:.0f} %) / {u.rss_max_mb:.0f} MB"
+            )
         lines.append(f"| {s.replicas} | {s.offered_total:.1f} | " + " | ".join(cells) + " |")
     return lines
 
@@ -235,6 +239,16 @@ def latency_plot(by_replicas: dict[int, list[Step]]) -> bytes:
     return _png(figure)
 
 
+COLOURS = {
+    "replica 1": "tab:blue",
+    "replica 2": "tab:orange",
+    "nginx": "tab:green",
+    "postgres (this db)": "tab:red",
+    "redis": "tab:brown",
+    "locust": "tab:purple",
+}
+
+
 def usage_plot(by_replicas: dict[int, list[Step]], groups: Sequence[str]) -> bytes:
     figure = Figure(figsize=(10, 6.5), dpi=90, layout="constrained")
     grid = figure.subplots(2, len(by_replicas), sharex="col", squeeze=False)
@@ -246,17 +260,24 @@ def usage_plot(by_replicas: dict[int, list[Step]], groups: Sequence[str]) -> byt
                 continue
             cpu = [s.usage[group].cpu_mean if group in s.usage else np.nan for s in steps]
             rss = [s.usage[group].rss_max_mb if group in s.usage else np.nan for s in steps]
-            cpu_ax.plot(x, cpu, marker="o", label=group)
-            rss_ax.plot(x, rss, marker="o", label=group)
+            colour = COLOURS.get(group)
+            cpu_ax.plot(x, cpu, marker="o", color=colour, label=group)
+            rss_ax.plot(x, rss, marker="o", color=colour, label=group)
+            if group.startswith("replica"):
+                wait = [s.usage[group].wait_mean if group in s.usage else np.nan for s in steps]
+                cpu_ax.plot(x, wait, ":", marker="x", color=colour, label=f"{group}: waiting")
         cpu_ax.axhline(200, color="black", linewidth=0.8, label="2 cores")
         cpu_ax.set_title(
-            f"{replicas} replica{'s' if replicas > 1 else ''}: CPU (mean, % of a core)"
+            f"{replicas} replica{'s' if replicas > 1 else ''}: CPU used, and waited for "
+            "(mean, % of a core)"
         )
         rss_ax.set_title("resident memory without shared pages (max, MB)")
         rss_ax.set_xlabel("offered rate (requests/s)")
         for ax in (cpu_ax, rss_ax):
             ax.grid(True, alpha=0.3)
-    grid[0][-1].legend(fontsize=7, loc="upper left")
+    for row in grid:
+        for ax in row:
+            ax.legend(fontsize=7, loc="upper left")
     return _png(figure)
 
 

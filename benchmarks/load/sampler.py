@@ -34,6 +34,16 @@ def postgres_backends(database: str) -> list[int]:
     return found
 
 
+def run_queue_wait_s(pid: int) -> float | None:
+    """Time the process's main thread (the event loop's, for a replica) has spent ready to
+    run but waiting for a CPU, from the kernel's schedstat (None when unreadable)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", encoding="ascii") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def named(name: str) -> list[int]:
     return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == name]
 
@@ -42,6 +52,7 @@ def named(name: str) -> list[int]:
 class Usage:
     cpu_mean: float  # % of one core, averaged over the samples
     cpu_max: float
+    wait_mean: float  # % of the time the main threads waited for a CPU (run queue)
     rss_max_mb: float  # resident, shared pages left out
 
 
@@ -52,8 +63,9 @@ class Sampler:
     def __init__(self, groups: dict[str, Pids], interval_s: float = 0.5) -> None:
         self.groups = groups
         self.interval_s = interval_s
-        self.samples: dict[str, list[tuple[float, float, float]]] = {g: [] for g in groups}
+        self.samples: dict[str, list[tuple[float, float, float, float]]] = {g: [] for g in groups}
         self._processes: dict[int, psutil.Process] = {}
+        self._waited: dict[int, tuple[float, float]] = {}  # pid: (time, run-queue wait s)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -71,11 +83,17 @@ class Sampler:
     def _sample(self) -> None:
         now = time.time()
         for label, pids in self.groups.items():
-            cpu = rss = 0.0
+            cpu = rss = wait = 0.0
             for pid in pids():
                 process = self._process(pid)
                 if process is None:
                     continue
+                waited = run_queue_wait_s(pid)
+                if waited is not None:
+                    before = self._waited.get(pid)
+                    if before is not None and now > before[0]:
+                        wait += 100 * (waited - before[1]) / (now - before[0])
+                    self._waited[pid] = (now, waited)
                 try:
                     cpu += process.cpu_percent(None)
                     memory = process.memory_info()
@@ -84,7 +102,7 @@ class Sampler:
                     rss += memory.rss - memory.shared
                 except psutil.Error:
                     self._processes.pop(pid, None)
-            self.samples[label].append((now, cpu, rss / 2**20))
+            self.samples[label].append((now, cpu, rss / 2**20, wait))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -105,8 +123,12 @@ class Sampler:
             window = [row for row in rows if start <= row[0] <= end]
             if not window:
                 continue
-            cpus = [cpu for _, cpu, _ in window]
+            cpus = [row[1] for row in window]
+            waits = [row[3] for row in window]
             result[label] = Usage(
-                sum(cpus) / len(cpus), max(cpus), max(rss for _, _, rss in window)
+                cpu_mean=sum(cpus) / len(cpus),
+                cpu_max=max(cpus),
+                wait_mean=sum(waits) / len(waits),
+                rss_max_mb=max(row[2] for row in window),
             )
         return result
