@@ -227,6 +227,23 @@ def findings(by_replicas: dict[int, list[results.Step]]) -> list[str]:
             "the latencies above are the shared machine's more than the service's: compare "
             "runs only at a similar load average."
         )
+        loops = []
+        for replicas, steps in sorted(by_replicas.items()):
+            for s in steps:
+                for group, u in sorted(s.usage.items()):
+                    if group.startswith("replica"):
+                        idle = max(0.0, 100 - u.main_run_mean - u.wait_mean)
+                        loops.append(
+                            f"{replicas}r/{s.offered_total:.0f} rps/{group}: "
+                            f"{u.main_run_mean:.0f}/{u.wait_mean:.0f}/{idle:.0f}"
+                        )
+        lines.append(
+            "- Where each replica's event-loop thread spent the measured time, as % on a "
+            "CPU / waiting for a CPU / neither (idle, or awaiting PostgreSQL or Redis, or the "
+            "GIL while a worker thread computes a CDM's Pc: schedstat cannot tell these "
+            "apart), per replica count, step and replica: " + "; ".join(loops) + ". A loop "
+            "that is on a CPU a small share of the time is not what limits the replica."
+        )
     if two and one and _delivery(two) < 0.95 <= _delivery(one):
         lines.append(
             f"- Live telemetry with two replicas: the subscribers got {100 * _delivery(two):.0f} % "

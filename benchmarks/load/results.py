@@ -266,10 +266,8 @@ def usage_plot(by_replicas: dict[int, list[Step]], groups: Sequence[str]) -> byt
             if group.startswith("replica"):
                 wait = [s.usage[group].wait_mean if group in s.usage else np.nan for s in steps]
                 cpu_ax.plot(x, wait, ":", marker="x", color=colour, label=f"{group}: waiting")
-        cpu_ax.axhline(200, color="black", linewidth=0.8, label="2 cores")
         cpu_ax.set_title(
-            f"{replicas} replica{'s' if replicas > 1 else ''}: CPU used, and waited for "
-            "(mean, % of a core)"
+            f"{replicas} replica{'s' if replicas > 1 else ''}: CPU used and waited for (%)"
         )
         rss_ax.set_title("resident memory without shared pages (max, MB)")
         rss_ax.set_xlabel("offered rate (requests/s)")

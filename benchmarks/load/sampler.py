@@ -34,14 +34,15 @@ def postgres_backends(database: str) -> list[int]:
     return found
 
 
-def run_queue_wait_s(pid: int) -> float | None:
-    """Time the process's main thread (the event loop's, for a replica) has spent ready to
-    run but waiting for a CPU, from the kernel's schedstat (None when unreadable)."""
+def schedstat_s(pid: int) -> tuple[float, float] | None:
+    """Time the process's main thread (the event loop's, for a replica) has spent on a CPU
+    and ready to run but waiting for one, from the kernel's schedstat (None: unreadable)."""
     try:
         with open(f"/proc/{pid}/schedstat", encoding="ascii") as stats:
-            return int(stats.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
+            ran, waited = stats.read().split()[:2]
+    except (OSError, ValueError):
         return None
+    return int(ran) / 1e9, int(waited) / 1e9
 
 
 def named(name: str) -> list[int]:
@@ -53,6 +54,7 @@ class Usage:
     cpu_mean: float  # % of one core, averaged over the samples
     cpu_max: float
     wait_mean: float  # % of the time the main threads waited for a CPU (run queue)
+    main_run_mean: float  # % of the time the main threads were on a CPU
     rss_max_mb: float  # resident, shared pages left out
 
 
@@ -63,9 +65,12 @@ class Sampler:
     def __init__(self, groups: dict[str, Pids], interval_s: float = 0.5) -> None:
         self.groups = groups
         self.interval_s = interval_s
-        self.samples: dict[str, list[tuple[float, float, float, float]]] = {g: [] for g in groups}
+        self.samples: dict[str, list[tuple[float, float, float, float, float]]] = {
+            g: [] for g in groups
+        }
         self._processes: dict[int, psutil.Process] = {}
-        self._waited: dict[int, tuple[float, float]] = {}  # pid: (time, run-queue wait s)
+        # pid: (time, ran, waited) at the last sample
+        self._sched: dict[int, tuple[float, float, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -83,17 +88,18 @@ class Sampler:
     def _sample(self) -> None:
         now = time.time()
         for label, pids in self.groups.items():
-            cpu = rss = wait = 0.0
+            cpu = rss = wait = main = 0.0
             for pid in pids():
                 process = self._process(pid)
                 if process is None:
                     continue
-                waited = run_queue_wait_s(pid)
-                if waited is not None:
-                    before = self._waited.get(pid)
+                sched = schedstat_s(pid)
+                if sched is not None:
+                    before = self._sched.get(pid)
                     if before is not None and now > before[0]:
-                        wait += 100 * (waited - before[1]) / (now - before[0])
-                    self._waited[pid] = (now, waited)
+                        main += 100 * (sched[0] - before[1]) / (now - before[0])
+                        wait += 100 * (sched[1] - before[2]) / (now - before[0])
+                    self._sched[pid] = (now, *sched)
                 try:
                     cpu += process.cpu_percent(None)
                     memory = process.memory_info()
@@ -102,7 +108,7 @@ class Sampler:
                     rss += memory.rss - memory.shared
                 except psutil.Error:
                     self._processes.pop(pid, None)
-            self.samples[label].append((now, cpu, rss / 2**20, wait))
+            self.samples[label].append((now, cpu, rss / 2**20, wait, main))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -129,6 +135,7 @@ class Sampler:
                 cpu_mean=sum(cpus) / len(cpus),
                 cpu_max=max(cpus),
                 wait_mean=sum(waits) / len(waits),
+                main_run_mean=sum(row[4] for row in window) / len(window),
                 rss_max_mb=max(row[2] for row in window),
             )
         return result
