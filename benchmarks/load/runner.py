@@ -12,14 +12,15 @@ LOCUSTFILE = REPO / "benchmarks" / "load" / "locustfile.py"
 
 
 def start_locust(
-    scenario: Path, base: str, users: int, seconds: float, log: Path
+    scenario: Path, base: str, users: int, seconds: float, log: Path, *, stop_timeout_s: int = 3
 ) -> subprocess.Popen[bytes]:
-    """Every user spawned at once; the run ends after ``seconds`` (tasks in flight get 3 s
-    more to finish); locust's own CSV stats and output go next to ``log``."""
+    """Every user spawned at once; the run ends after ``seconds`` (tasks in flight get
+    ``stop_timeout_s`` more to finish); locust's own CSV stats and output go next to
+    ``log``."""
     argv = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base,
-        "-u", str(users), "-r", str(users), "-t", f"{seconds:.0f}s", "--stop-timeout", "3",
-        "--only-summary", "--loglevel", "WARNING", "--csv", str(log.with_suffix("")),
+        "-u", str(users), "-r", str(users), "-t", f"{seconds:.0f}s",
+        "--stop-timeout", str(stop_timeout_s), "--only-summary", "--loglevel", "WARNING", "--csv", str(log.with_suffix("")),
     ]  # fmt: skip
     env = {**os.environ, "ASTROSHIELD_LOAD_SCENARIO": str(scenario)}
     with log.open("wb") as out:
