@@ -17,11 +17,10 @@ def start_locust(
     """Every user spawned at once; the run ends after ``seconds`` (tasks in flight get
     ``stop_timeout_s`` more to finish); locust's own CSV stats and output go next to
     ``log``."""
-    argv = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base,
-        "-u", str(users), "-r", str(users), "-t", f"{seconds:.0f}s",
-        "--stop-timeout", str(stop_timeout_s), "--only-summary", "--loglevel", "WARNING", "--csv", str(log.with_suffix("")),
-    ]  # fmt: skip
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
+    argv += ["--host", base, "-u", str(users), "-r", str(users), "-t", f"{seconds:.0f}s"]
+    argv += ["--stop-timeout", str(stop_timeout_s), "--only-summary", "--loglevel", "WARNING"]
+    argv += ["--csv", str(log.with_suffix(""))]
     env = {**os.environ, "ASTROSHIELD_LOAD_SCENARIO": str(scenario)}
     with log.open("wb") as out:
         return subprocess.Popen(argv, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
