@@ -75,3 +75,12 @@ explain-check: $(STAMP)
 telemetry-archive: $(STAMP)
 	PYTHONPATH=. nice -n 10 $(BIN)/python benchmarks/telemetry_archive.py --pg $(PG_TEST_URL) --write-results
 # --- end archive slice
+
+# --- load test (issue 17): the mixed operator scenario (benchmarks/load/locustfile.py) with
+# locust, headless, loopback only, at fixed arrival rates stepped up to saturation, against
+# 1 then 2 replicas behind nginx on a scratch PostgreSQL database next to PG_TEST_URL's;
+# replaces its section of benchmarks/RESULTS.md and benchmarks/figures/load-*.png. ~10 min.
+.PHONY: load-test
+load-test: $(STAMP) system-packages
+	PYTHONPATH=. nice -n 10 $(BIN)/python benchmarks/load_test.py --pg $(PG_TEST_URL) --write-results
+# --- end load test
