@@ -75,3 +75,11 @@ explain-check: $(STAMP)
 telemetry-archive: $(STAMP)
 	PYTHONPATH=. nice -n 10 $(BIN)/python benchmarks/telemetry_archive.py --pg $(PG_TEST_URL) --write-results
 # --- end archive slice
+
+# --- screening scale-out (issue 17): the full-catalog screening in this process, in a local
+# pool, and on a Dask cluster whose scheduler and workers are network namespaces (needs
+# root); replaces its section of benchmarks/RESULTS.md and benchmarks/figures/scale-out.png.
+# The cost model built on it: docs/scaling.md. Heavy (several minutes): run under nice.
+.PHONY: scale-out
+scale-out: $(STAMP)
+	nice -n 10 $(BIN)/python benchmarks/screening_scale_out.py --write-results

@@ -133,10 +133,10 @@ def _ip(*args: str, timeout_s: float = 30.0) -> str:
 
 def _networks_in_use() -> list[ipaddress.IPv4Network]:
     """Every IPv4 network an address or a route (any table) of the root namespace covers."""
-    networks = []
+    networks: list[ipaddress.IPv4Network] = []
     for line in _ip("-4", "-o", "addr", "show").splitlines():
         words = line.split()
-        networks.append(ipaddress.ip_interface(words[words.index("inet") + 1]).network)
+        networks.append(ipaddress.IPv4Interface(words[words.index("inet") + 1]).network)
     for line in _ip("-4", "route", "show", "table", "all").splitlines():
         # "10.1.2.0/24 dev ...", "local 10.1.2.1 dev ...", "default via ...": the first
         # word that is an address or a network is the destination.
