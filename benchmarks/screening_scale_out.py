@@ -228,7 +228,13 @@ def _check_identical(runs: list[Run]) -> list[str]:
 def _plot(runs: list[Run], title: str) -> bytes:
     figure = Figure(figsize=(10, 4), dpi=100)
     wall, speed = figure.subplots(1, 2)
-    labels = [run.label.replace(", ", "\n") for run in runs]
+    labels = [
+        run.label.replace("local, pool of ", "pool of ")
+        .replace(" processes", "\nprocesses")
+        .replace(", ", "\n")
+        .replace(" worker host", "\nworker host")
+        for run in runs
+    ]
     before = [run.before_s for run in runs]
     units = [run.units_s for run in runs]
     after = [run.after_s + run.csv_s for run in runs]
@@ -236,6 +242,7 @@ def _plot(runs: list[Run], title: str) -> bytes:
     wall.bar(labels, units, bottom=before, label="units (scatter, screening)", color="#1f77b4")
     tops = [b + u for b, u in zip(before, units, strict=True)]
     wall.bar(labels, after, bottom=tops, label="merge + CSV", color="#ff7f0e")
+    wall.tick_params(axis="x", labelsize=8)
     wall.set_ylabel("wall time [s]")
     wall.set_title("Wall time by phase")
     wall.legend(fontsize=8)
