@@ -5,7 +5,8 @@ on one (``dask scheduler --host``), a single-threaded worker on each of the othe
 (``dask worker tcp://<scheduler>:8786 --host <own address>``), all started as an operator
 would; the client is this process, in the root namespace, reaching them over a bridge. The
 result must be the local run's (events, skipped objects, stage counts; the CLI's CSV byte
-for byte), and the work units must really have run on both worker hosts.
+for byte), and the work units must really have run on both worker hosts. A last test
+checks that the hosts and what runs in them are removed when the block fails.
 
 Here, under tests/astro, the test runs in the SQLite pass of ``make test`` only: it touches
 no database. It needs root to create the namespaces and is skipped, saying so, without.
@@ -14,10 +15,12 @@ no database. It needs root to create the namespaces and is skipped, saying so, w
 from __future__ import annotations
 
 import os
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -30,7 +33,12 @@ from tests.astro.test_screening_dask import (
     assert_same_as_local,
     screen_args,
 )
-from tests.support.netns import Hosts, NamespacesUnavailableError, dask_on_hosts
+from tests.support.netns import (
+    Hosts,
+    NamespacesUnavailableError,
+    dask_on_hosts,
+    network_hosts,
+)
 from typer.testing import CliRunner
 
 from astroshield.astro.conjunction.screening import screen_catalog
@@ -96,3 +104,32 @@ def test_cli_scheduler_on_hosts_writes_the_local_csv(
     assert on_cluster.exit_code == 0, on_cluster.output
     assert len(local_csv.read_text(encoding="utf-8").splitlines()) > 20
     assert hosts_csv.read_bytes() == local_csv.read_bytes()
+
+
+def _fail_inside_hosts(seen: dict[str, Any]) -> None:
+    """Two hosts, a process started in one, checks from inside, then the body fails."""
+    try:
+        with network_hosts(2) as hosts:
+            first = hosts[0]
+            inside = hosts.run(first, ["ip", "-4", "addr"])
+            assert f"inet {first.address}/24" in inside
+            assert hosts.gateway not in inside  # the bridge's address is the root's
+            seen["process"] = hosts.start(hosts[1], ["sleep", "600"], "sleeper")
+            seen["names"] = {host.name for host in hosts.hosts}
+            seen["bridge"] = "asb" + first.name[2:8]
+            assert Path(f"/sys/class/net/{seen['bridge']}").exists()
+            raise RuntimeError("the body failed")
+    except NamespacesUnavailableError as error:
+        pytest.skip(str(error))
+
+
+def test_hosts_are_torn_down_after_a_failure() -> None:
+    """Namespaces, bridge and the processes started in them are gone after the block
+    failed; a command run in a host sees that host's address, not the root namespace's."""
+    seen: dict[str, Any] = {}
+    with pytest.raises(RuntimeError, match="the body failed"):
+        _fail_inside_hosts(seen)
+    assert seen["process"].poll() is not None
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert not seen["names"] & {line.split()[0] for line in listed.stdout.splitlines() if line}
+    assert not Path(f"/sys/class/net/{seen['bridge']}").exists()
