@@ -84,3 +84,11 @@ telemetry-archive: $(STAMP)
 load-test: $(STAMP) system-packages
 	PYTHONPATH=. nice -n 10 $(BIN)/python benchmarks/load_test.py --pg $(PG_TEST_URL) --write-results
 # --- end load test
+
+# --- screening scale-out (issue 17): the full-catalog screening in this process, in a local
+# pool, and on a Dask cluster whose scheduler and workers are network namespaces (needs
+# root); replaces its section of benchmarks/RESULTS.md and benchmarks/figures/scale-out.png.
+# The cost model built on it: docs/scaling.md. Heavy (several minutes): run under nice.
+.PHONY: scale-out
+scale-out: $(STAMP)
+	nice -n 10 $(BIN)/python benchmarks/screening_scale_out.py --write-results

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from astroshield.astro.conjunction import screening
 from astroshield.astro.conjunction.screening import (
     SchedulerUnreachableError,
+    ScreeningResult,
     WorkUnit,
     WorkUnitFailedError,
     dask_cluster,
@@ -52,6 +53,18 @@ def cluster() -> Iterator[LocalCluster]:
         yield local_cluster
 
 
+def assert_same_as_local(
+    distributed: ScreeningResult, local: ScreeningResult, cluster_threads: int
+) -> None:
+    """The cluster's result is the local run's (events, skips, stage counts); the local run
+    has conjunctions to compare; ``stats.workers`` is the cluster's thread count."""
+    assert len(local.events) >= 20, "the subset must actually have conjunctions"
+    assert distributed.events == local.events
+    assert distributed.skipped == local.skipped
+    assert distributed.stats.workers == cluster_threads
+    assert replace(distributed.stats, workers=local.stats.workers) == local.stats
+
+
 def _unused_address() -> str:
     """A local TCP address nobody listens on (the port was free a moment ago)."""
     with socket.socket() as probe:
@@ -72,11 +85,7 @@ def test_cluster_run_equals_local_run(cluster: LocalCluster) -> None:
         scheduler=cluster.scheduler_address,
         progress=lambda done, total: calls.append((done, total)),
     )
-    assert len(local.events) >= 20, "the subset must actually have conjunctions"
-    assert distributed.events == local.events
-    assert distributed.skipped == local.skipped
-    assert distributed.stats.workers == 2  # two single-threaded worker processes
-    assert replace(distributed.stats, workers=1) == local.stats
+    assert_same_as_local(distributed, local, cluster_threads=2)
     assert calls == [(done, 24) for done in range(25)]
 
 
@@ -158,7 +167,8 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
 # -------------------------------------------------------------------------------- CLI
 
 
-def _screen_args(catalog: Path, output: Path) -> list[str]:
+def screen_args(catalog: Path, output: Path) -> list[str]:
+    """``astroshield screen`` of ``catalog`` over the test's day and threshold."""
     return [
         "screen",
         str(catalog),
@@ -185,11 +195,11 @@ def test_cli_scheduler_writes_the_local_csv(
 ) -> None:
     local_csv, cluster_csv = tmp_path / "local.csv", tmp_path / "cluster.csv"
     runner = CliRunner()
-    local = runner.invoke(cli, [*_screen_args(subset_catalog, local_csv), "--workers", "1"])
+    local = runner.invoke(cli, [*screen_args(subset_catalog, local_csv), "--workers", "1"])
     assert local.exit_code == 0, local.output
     on_cluster = runner.invoke(
         cli,
-        [*_screen_args(subset_catalog, cluster_csv), "--scheduler", cluster.scheduler_address],
+        [*screen_args(subset_catalog, cluster_csv), "--scheduler", cluster.scheduler_address],
     )
     assert on_cluster.exit_code == 0, on_cluster.output
     rows = local_csv.read_text(encoding="utf-8").splitlines()
@@ -203,7 +213,7 @@ def test_cli_unreachable_scheduler(subset_catalog: Path, tmp_path: Path) -> None
     result = CliRunner().invoke(
         cli,
         [
-            *_screen_args(subset_catalog, output),
+            *screen_args(subset_catalog, output),
             "--scheduler",
             address,
             "--scheduler-timeout-s",
@@ -216,7 +226,7 @@ def test_cli_unreachable_scheduler(subset_catalog: Path, tmp_path: Path) -> None
 
 
 def test_cli_scheduler_excludes_workers(subset_catalog: Path, tmp_path: Path) -> None:
-    args = [*_screen_args(subset_catalog, tmp_path / "events.csv"), "--workers", "2"]
+    args = [*screen_args(subset_catalog, tmp_path / "events.csv"), "--workers", "2"]
     result = CliRunner().invoke(cli, [*args, "--scheduler", "tcp://127.0.0.1:8786"])
     assert result.exit_code == 2
     assert "cannot be combined with --workers" in result.output
