@@ -44,6 +44,7 @@ from benchmarks.load.scenario import (  # noqa: E402
     total_users,
 )
 from benchmarks.load.seed import Seeded, factory_for, seed  # noqa: E402
+from benchmarks.results import replace_section  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from tests.conftest import settings_for  # noqa: E402
 from tests.support.databases import DEFAULT_PG_URL, fresh_database  # noqa: E402
@@ -53,7 +54,6 @@ from astroshield.migrate import upgrade_async  # noqa: E402
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 FIGURES = REPO / "benchmarks" / "figures"
 HEADING = "## Load test (issue 17)"
-AFTER = "## Chaos suite (issue 17)"
 # Per replica count: upstream connections nginx found reset by a replica when it sent a
 # request on them (its error log).
 NGINX_RESETS: dict[int, int] = {}
@@ -406,7 +406,7 @@ def main() -> None:
         groups = [g for g in GROUPS if g != "redis"]
         (FIGURES / "load-latency.png").write_bytes(results.latency_plot(by_replicas))
         (FIGURES / "load-cpu.png").write_bytes(results.usage_plot(by_replicas, groups))
-        results.replace_section(RESULTS, HEADING, text, after=AFTER)
+        replace_section(HEADING, text)
         print(f"wrote {RESULTS.relative_to(REPO)} and {FIGURES.relative_to(REPO)}/load-*.png")
 
 

@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import distributed  # noqa: E402
+from benchmarks.results import cpu_model, replace_section  # noqa: E402
 from distributed import Client  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -103,13 +104,6 @@ class Run:
     @property
     def cpu_total_s(self) -> float:
         return sum(self.cpu_s.values())
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def _timed_screen(
@@ -281,7 +275,7 @@ def _section(runs: list[Run], context: dict[str, str]) -> str:
         " plot: benchmarks/figures/scale-out.png. Cost model from these figures:"
         " docs/scaling.md.",
         "",
-        f"- Date: {context['date']} UTC; machine: nproc={os.cpu_count()}, CPU: {_cpu_model()},"
+        f"- Date: {context['date']} UTC; machine: nproc={os.cpu_count()}, CPU: {cpu_model()},"
         " shared with other jobs (the 1-min load average before each run is in the table)",
         f"- Python {platform.python_version()}, distributed {distributed.__version__};"
         f" {context['input']}",
@@ -340,18 +334,6 @@ def _section(runs: list[Run], context: dict[str, str]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _write(section: str) -> None:
-    """Replace our section (up to the next ``## ``) or append it at the end."""
-    text = RESULTS.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("" if end == -1 else text[end + 1 :])
-    RESULTS.write_text(text, encoding="utf-8")
 
 
 def _show(runs: list[Run], console: Console) -> None:
@@ -469,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_results and not problems:
         FIGURE.parent.mkdir(parents=True, exist_ok=True)
         FIGURE.write_bytes(_plot(runs, context["input"]))
-        _write(section)
+        replace_section(SECTION, section)
         console.print(f"wrote {SECTION!r} in {RESULTS} and {FIGURE}")
     return 1 if problems else 0
 

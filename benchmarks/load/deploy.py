@@ -19,45 +19,9 @@ from pathlib import Path
 
 import httpx
 from tests.conftest import UNLIMITED
-from tests.support.proxy import NGINX
+from tests.support.proxy import NGINX, nginx_config
 from tests.support.replicas import REDIS_URL
 from tests.support.servers import free_port, service_process, uvicorn_argv
-
-_NGINX_CONFIG = """\
-{user}
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    map $http_upgrade $connection_upgrade {{
-        default upgrade;
-        ''      '';
-    }}
-    upstream astroshield {{
-{servers}
-        keepalive 64;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://astroshield;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_read_timeout 300s;
-        }}
-    }}
-}}
-"""
 
 
 @dataclass(frozen=True)
@@ -109,17 +73,9 @@ def nginx(
     if not NGINX.exists():
         raise RuntimeError(f"{NGINX} is missing: `make system-packages` installs Debian's nginx")
     prefix.mkdir(parents=True, exist_ok=True)
-    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in upstream_ports)
     port = free_port()
     config = prefix / "nginx.conf"
-    config.write_text(
-        _NGINX_CONFIG.format(
-            user="user root;" if os.geteuid() == 0 else "",
-            prefix=prefix,
-            servers=servers,
-            port=port,
-        )
-    )
+    config.write_text(nginx_config(prefix, port, upstream_ports))
     process = subprocess.Popen(
         [str(NGINX), "-p", str(prefix), "-c", str(config), "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,

@@ -277,24 +277,3 @@ def usage_plot(by_replicas: dict[int, list[Step]], groups: Sequence[str]) -> byt
         for ax in row:
             ax.legend(fontsize=7, loc="upper left")
     return _png(figure)
-
-
-def replace_section(results: Path, heading: str, section: str, *, after: str) -> None:
-    """Put ``section`` (starting with ``heading``) into the markdown file ``results``: in
-    place of the section with that heading, else right after the section ``after``, else
-    at the end. A section runs to the next level-2 heading."""
-    text = results.read_text(encoding="utf-8")
-    body = section.rstrip("\n") + "\n"
-    start = text.find(heading + "\n")
-    if start >= 0:
-        end = text.find("\n## ", start + len(heading))
-        text = text[:start] + body + ("" if end < 0 else "\n" + text[end + 1 :])
-    elif (anchor := text.find(after + "\n")) >= 0:
-        end = text.find("\n## ", anchor + len(after))
-        if end < 0:
-            text = text.rstrip("\n") + "\n\n" + body
-        else:
-            text = text[: end + 1] + body + "\n" + text[end + 1 :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    results.write_text(text, encoding="utf-8")

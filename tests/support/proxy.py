@@ -20,7 +20,7 @@ _CONFIG = """\
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
+events {{ worker_connections 1024; }}
 http {{
     access_log off;
     client_body_temp_path {prefix}/body;
@@ -28,20 +28,29 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ''      '';
+    }}
     upstream astroshield {{
 {servers}
-        keepalive 16;
+        keepalive 64;
+        # Below uvicorn's 5 s keep-alive: nginx must never reuse a connection the replica
+        # is closing (a POST on it is answered 502 and not retried; the load test saw it).
+        keepalive_timeout 4s;
     }}
     server {{
         listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://astroshield;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_next_upstream error timeout http_502 http_503;
             proxy_connect_timeout 2s;
+            proxy_read_timeout 300s;
         }}
     }}
 }}
