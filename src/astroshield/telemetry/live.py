@@ -160,7 +160,7 @@ class LiveHub:
     def listening(self, spacecraft_id: uuid.UUID) -> bool:
         """Whether a client of the spacecraft is connected here or, as far as this replica
         has heard, to another replica: ingest builds samples messages only then."""
-        return spacecraft_id in self._subscriptions or self._remote_listener(spacecraft_id)
+        return spacecraft_id in self._subscriptions or self.listened_elsewhere(spacecraft_id)
 
     def publish(self, spacecraft_id: uuid.UUID, message: dict[str, object]) -> None:
         """Hand ``message`` to every interested client of the spacecraft, here at once and
@@ -169,7 +169,7 @@ class LiveHub:
         if self._outbox is None:
             return
         try:
-            if self._remote_listener(spacecraft_id):
+            if self.listened_elsewhere(spacecraft_id):
                 self._outbox.put_nowait((spacecraft_id, message))
         except asyncio.QueueFull:
             self._count("dropped")
@@ -193,7 +193,9 @@ class LiveHub:
 
     # -- the other replicas ----------------------------------------------------------------
 
-    def _remote_listener(self, spacecraft_id: uuid.UUID) -> bool:
+    def listened_elsewhere(self, spacecraft_id: uuid.UUID) -> bool:
+        """Whether another replica announced a client of the spacecraft (and has not
+        withdrawn it, nor gone quiet for INTEREST_TTL_S)."""
         if not self._remote_interest:
             return False
         now = time.monotonic()
