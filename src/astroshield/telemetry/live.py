@@ -86,9 +86,10 @@ class LiveHub:
         self.queue_size = queue_size
         self._subscriptions: dict[uuid.UUID, set[Subscription]] = {}
         self.dropped_total = 0
-        # Shared across replicas: None without Redis.
+        # Tags what this process publishes, to recognise its own echo.
         self.origin = uuid.uuid4().hex
         self.publish_timeout_s = publish_timeout_s
+        # The replicas' channel: None without Redis (this hub is then local only).
         self._channel = (
             RedisChannel(
                 redis_url,
@@ -103,6 +104,7 @@ class LiveHub:
         self._outbox: asyncio.Queue[_Item] | None = None
         self._sender: asyncio.Task[None] | None = None
         self._remote_interest: dict[str, tuple[frozenset[uuid.UUID], float]] = {}
+        # Live messages through Redis, as the metric counts them (for this hub alone).
         self.relayed = {"published": 0, "received": 0, "dropped": 0}
         self._failing = False
 
