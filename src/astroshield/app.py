@@ -298,6 +298,7 @@ async def _close(
     await asyncio.gather(*tasks, *swaps, return_exceptions=True)
 
     await state.security.invalidations.stop()
+    await state.component(LiveHub).stop()
     if state.redis is not None:
         await state.redis.aclose()
     await state.http_client.aclose()
@@ -316,6 +317,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = state.engine
     state.redis = _redis_client(settings)
     await state.security.invalidations.start()
+    await state.component(LiveHub).start()
     state.started_at = time.monotonic()
     state.provide("job_runner", JobRunner.from_settings(state.sessionmaker, settings))
     undrain = drain_on_sigterm(state.drain, settings.shutdown_drain_s)
@@ -522,7 +524,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         kind=StatusCache,
     )
-    state.provide("telemetry_hub", LiveHub(settings.telemetry_ws_queue_size))
+    state.provide(
+        "telemetry_hub",
+        LiveHub(
+            settings.telemetry_ws_queue_size,
+            redis_url=settings.redis_url,
+            channel=f"{settings.rate_limit_namespace}-telemetry-live",
+        ),
+    )
     state.provide("feature_flags", FeatureFlags(lambda: state.settings))
     install_error_handlers(app)
     app.add_exception_handler(FeatureDisabledError, feature_disabled_response)

@@ -5,6 +5,7 @@ as production runs them: what one replica learns, the other honours.
   set to its longest, 30 s, so only the shared invalidation can explain a refusal);
 - the login rate limit is one budget, whichever replica a client reaches;
 - a background job (the outbox relay, running in both) does each piece of work once;
+- a live telemetry subscriber of one replica gets what the other ingests, once;
 - the proxy keeps answering when one replica dies.
 """
 
@@ -21,9 +22,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
 from astroshield.db import create_sessionmaker, create_unpooled_engine
 from astroshield.migrate import upgrade_async
@@ -36,6 +39,7 @@ from tests.support.databases import fresh_database, is_postgres
 from tests.support.proxy import nginx
 from tests.support.replicas import REDIS_URL, bearer, eventually
 from tests.support.servers import free_port, service_env, service_process, uvicorn_argv
+from tests.telemetry.support import T0, series
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres_only]
 
@@ -197,6 +201,74 @@ async def test_the_outbox_relay_publishes_each_event_once_with_two_replicas_runn
     assert len(counts) == uploads
     assert set(counts.values()) == {1}, counts
     assert {event["type"] for event in received} == {"catalog.refreshed"}
+
+
+async def _next(ws: ClientConnection, timeout_s: float) -> Any:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout_s))
+
+
+async def _live_messages(ws: ClientConnection, within_s: float) -> list[Any]:
+    """What the stream sends within ``within_s`` (waiting that long for a duplicate)."""
+    received: list[Any] = []
+    deadline = time.monotonic() + within_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            received.append(await _next(ws, left))
+        except TimeoutError:
+            break
+    return received
+
+
+async def test_a_live_subscriber_gets_each_batch_once_whichever_replica_stored_it(
+    deployment: Deployment,
+) -> None:
+    """Connected straight to a replica, not through the proxy: a subscriber of the first
+    replica gets what is ingested by the second (relayed through Redis), exactly once; with
+    subscribers on both, each gets the second's batch once (no echo, no double relay)."""
+    factory = deployment.factory
+    organisation = await factory.organisation()
+    spacecraft = await factory.spacecraft(organisation)
+    headers = await factory.login(organisation, role="operator")
+    second = deployment.replicas[1]
+    first_ws, second_ws = (url.replace("http://", "ws://") for url in deployment.replicas)
+    base = f"/api/v1/spacecraft/{spacecraft.id}/telemetry"
+
+    def batch(sequence: int) -> dict[str, Any]:
+        start = T0 + timedelta(minutes=sequence)
+        return {"source_id": "gs-1", "sequence": sequence, "samples": series("v", start, 3)}
+
+    def expected(sequence: int) -> dict[str, Any]:
+        samples = [
+            {"time": s["time"].replace("Z", "+00:00"), "value": s["value"], "limit": None}
+            for s in batch(sequence)["samples"]
+        ]
+        return {"type": "samples", "parameter": "v", "samples": samples}
+
+    dictionary = [{"name": "v", "type": "float", "unit": "V"}]
+    async with httpx.AsyncClient(timeout=10) as client:
+        put = await client.put(f"{second}{base}/parameters", json=dictionary, headers=headers)
+        assert put.status_code == 200, put.text
+        async with connect(f"{first_ws}{base}/live", additional_headers=headers) as on_first:
+            assert await _next(on_first, 10) == {
+                "type": "subscribed",
+                "parameters": None,
+            }
+            # The first replica's subscription is announced to the second through Redis
+            # (milliseconds); a batch stored within that moment would not be streamed.
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            stored = await client.post(f"{second}{base}", json=batch(1), headers=headers)
+            assert stored.status_code == 201, stored.text
+            first_message = await _next(on_first, 5)
+            print(f"relayed to the other replica {1000 * (time.monotonic() - started):.0f} ms")
+            assert [first_message, *await _live_messages(on_first, 1.0)] == [expected(1)]
+
+            async with connect(f"{second_ws}{base}/live", additional_headers=headers) as on_second:
+                assert (await _next(on_second, 10))["type"] == "subscribed"
+                stored = await client.post(f"{second}{base}", json=batch(2), headers=headers)
+                assert stored.status_code == 201, stored.text
+                assert await _live_messages(on_second, 2.0) == [expected(2)]
+                assert await _live_messages(on_first, 0.5) == [expected(2)]
 
 
 async def test_the_proxy_keeps_answering_when_a_replica_dies(deployment: Deployment) -> None:

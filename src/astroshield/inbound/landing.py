@@ -186,7 +186,7 @@ class Landing:
         self._notify(outcome.notifications)
         self.state.component(StatusCache).invalidate((principal.organisation_id, spacecraft_id))
         hub = self.state.component(LiveHub)
-        listening = hub.subscribers(spacecraft_id) > 0
+        listening = hub.listening(spacecraft_id)
         for live in outcome.alarm_messages:
             hub.publish(spacecraft_id, live)
         if listening:

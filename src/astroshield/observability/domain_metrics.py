@@ -28,6 +28,12 @@ TELEMETRY_PACKETS_DECODED = Counter(
     "astroshield_telemetry_packets_decoded_total",
     "CCSDS space packets decoded with the spacecraft's XTCE definition and stored.",
 )
+TELEMETRY_LIVE_RELAYED = Counter(
+    "astroshield_telemetry_live_relayed_total",
+    "Live telemetry messages through the replicas' shared Redis channel: published to the "
+    "other replicas, received from them, or dropped (Redis unreachable, publish queue full).",
+    ("outcome",),
+)
 
 # --- Conjunctions ----------------------------------------------------------------------
 CDMS_INGESTED = Counter(
@@ -75,6 +81,9 @@ for _method in PC_REPORT_METHODS:
     PC_COMPUTATIONS.labels(_method)
 for _outcome in SCREENING_OUTCOMES:
     SCREENING_RUNS.labels(_outcome)
+LIVE_RELAY_OUTCOMES = ("published", "received", "dropped")
+for _outcome in LIVE_RELAY_OUTCOMES:
+    TELEMETRY_LIVE_RELAYED.labels(_outcome)
 
 
 def count_after_commit(session: AsyncSession, counter: Counter, amount: float = 1.0) -> None:
@@ -100,11 +109,13 @@ __all__ = [
     "CATALOG_ELEMENT_SETS_IMPORTED",
     "CDMS_INGESTED",
     "CONJUNCTION_EVENTS",
+    "LIVE_RELAY_OUTCOMES",
     "MANEUVERS_DETECTED",
     "PC_COMPUTATIONS",
     "PC_REPORT_METHODS",
     "SCREENING_RUNS",
     "TELEMETRY_BATCHES_INGESTED",
+    "TELEMETRY_LIVE_RELAYED",
     "TELEMETRY_PACKETS_DECODED",
     "TELEMETRY_SAMPLES_INGESTED",
     "count_after_commit",

@@ -23,15 +23,14 @@ import contextlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
 from astroshield.cache import TTLCache
+from astroshield.pubsub import RedisChannel
 from astroshield.security.grants import Grant
 
 log = structlog.get_logger(__name__)
-RESUBSCRIBE_DELAY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,49 +72,40 @@ class AuthInvalidations:
         self.grants = grants
         self.redis_url = redis_url
         self.channel = channel
-        self._client: Any | None = None
-        self._listener: asyncio.Task[None] | None = None
+        # A replica that (re)subscribes may have missed messages: it forgets everything.
+        self._channel = (
+            RedisChannel(
+                redis_url,
+                channel,
+                name="auth_invalidations",
+                on_message=self._received,
+                on_subscribed=self.forget_everything,
+            )
+            if redis_url
+            else None
+        )
         # Replaced each time it is set, so every waiter wakes exactly once per change.
         # Made in start(): an event belongs to the loop that first waits on it.
         self._changed: asyncio.Event | None = None
 
     async def start(self) -> None:
         self._changed = asyncio.Event()
-        if self.redis_url:
-            import redis.asyncio as redis
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-
-            self._client = redis.from_url(
-                self.redis_url,
-                socket_connect_timeout=1.0,
-                socket_timeout=2.0,
-                health_check_interval=10,
-                # No retries with backoff: a publish runs before a response is sent, and
-                # the listener below re-subscribes (and forgets) on its own terms.
-                retry=Retry(NoBackoff(), 0),
-            )
-            self._listener = asyncio.create_task(self._listen())
+        if self._channel is not None:
+            await self._channel.start()
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._channel is not None:
+            await self._channel.stop()
 
     async def announce(self, invalidation: Invalidation) -> None:
         """Drop the stale grants here, then tell the other replicas. Call it only after
         the change is committed: a replica told earlier could re-read the old state and
         keep it for a whole cache lifetime."""
         self.apply(invalidation)
-        if self._client is None:
+        if self._channel is None or not self._channel.started:
             return
         try:
-            await self._client.publish(self.channel, invalidation.to_json())
+            await self._channel.publish(invalidation.to_json())
         except Exception as exc:  # the other replicas catch up within the cache lifetime
             log.warning("auth_invalidation_not_published", error=type(exc).__name__)
 
@@ -144,35 +134,6 @@ class AuthInvalidations:
         if self._changed is not None:
             event, self._changed = self._changed, asyncio.Event()
             event.set()
-
-    async def _listen(self) -> None:
-        assert self._client is not None
-        failing = False
-        while True:
-            try:
-                async with self._client.pubsub() as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    while True:
-                        # Subscribe confirmations are read too: the client re-subscribes
-                        # by itself after a lost connection, and each confirmation means
-                        # messages may have been missed in between.
-                        message = await pubsub.get_message(timeout=1.0)
-                        if message is None:
-                            continue
-                        if message["type"] == "subscribe":
-                            if failing:
-                                log.info("auth_invalidations_resubscribed")
-                            failing = False
-                            self.forget_everything()
-                        elif message["type"] == "message":
-                            self._received(message["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not failing:
-                    log.warning("auth_invalidations_unsubscribed", error=type(exc).__name__)
-                failing = True
-                await asyncio.sleep(RESUBSCRIBE_DELAY_S)
 
     def _received(self, raw: str | bytes) -> None:
         try:

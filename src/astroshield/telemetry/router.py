@@ -130,7 +130,7 @@ def _answer(request: Request, principal: Principal, outcome: ingest.IngestOutcom
             hub = state_of(request).component(LiveHub)
 
             async def publish() -> None:
-                listening = hub.subscribers(spacecraft_id) > 0
+                listening = hub.listening(spacecraft_id)
                 for message in outcome.alarm_messages:
                     hub.publish(spacecraft_id, message)
                 if listening:
