@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Select,
+    Subquery,
     and_,
     bindparam,
     cast,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -487,22 +489,24 @@ class TelemetryRepository:
             for hour_start, n, low, high, total in rows
         ]
 
-    def _restrict_to(
+    def _rows_in(
         self,
-        statement: Select[*_Columns],
-        column: Any,
+        rows: Select[*_Columns],
+        time_column: Any,
         stretches: Sequence[tuple[datetime, datetime]],
-    ) -> Select[*_Columns]:
-        """``statement`` limited to rows whose ``column`` lies in one of ``stretches``."""
+    ) -> Subquery:
+        """``rows`` limited to those whose ``time_column`` lies in one of ``stretches``."""
         if len(stretches) == 1:
             [(low, high)] = stretches
-            return statement.where(column >= low, column < high)
+            return rows.where(time_column >= low, time_column < high).subquery()
         if not self._postgres:
-            return statement.where(or_(*(and_(column >= lo, column < hi) for lo, hi in stretches)))
-        # A join with the stretches, not an OR of ranges: the planner would cost every
-        # range against every day partition (500 ranges over a year's partitions ran the
-        # server out of memory); joined, each stretch is one index range scan of the one
-        # partition that run-time pruning leaves.
+            ranges = (and_(time_column >= low, time_column < high) for low, high in stretches)
+            return rows.where(or_(*ranges)).subquery()
+        # One index range scan per stretch, of the one day partition run-time pruning
+        # leaves: a LATERAL subquery kept out of the join search (OFFSET 0). Left to
+        # itself the planner, which does not cost run-time pruning, joined a year of
+        # samples against the stretches; and an OR of 500 ranges, costed against every
+        # partition, ran the server out of memory.
         moments = ARRAY(DateTime(timezone=True))
         stretch = (
             func.unnest(
@@ -512,7 +516,12 @@ class TelemetryRepository:
             .table_valued("low", "high")
             .render_derived(name="stretch")
         )
-        return statement.join(stretch, and_(column >= stretch.c.low, column < stretch.c.high))
+        inside = (
+            rows.where(time_column >= stretch.c.low, time_column < stretch.c.high)
+            .offset(0)
+            .lateral("in_stretch")
+        )
+        return select(inside).select_from(stretch).join(inside, true()).subquery()
 
     async def group_buckets(
         self,
@@ -532,38 +541,48 @@ class TelemetryRepository:
             await self.session.execute(text("SET LOCAL jit = off"))
         sample = TelemetrySample
         span_us = (stop - start) // timedelta(microseconds=1)
-        raw_index = self._bucket_index(sample.time, start, span_us, count).label("b")
-        raw = (
-            select(
-                raw_index,
-                func.count().label("n"),
-                func.min(sample.value).label("lo"),
-                func.max(sample.value).label("hi"),
-                func.sum(sample.value).label("total"),
-            )
-            .where(sample.parameter_id == parameter_id)
-            .group_by(raw_index)
+        samples = self._rows_in(
+            select(sample.time.label("t"), sample.value.label("v")).where(
+                sample.parameter_id == parameter_id
+            ),
+            sample.time,
+            stretches,
         )
-        raw = self._restrict_to(raw, sample.time, stretches)
+        raw_index = self._bucket_index(samples.c.t, start, span_us, count).label("b")
+        raw = select(
+            raw_index,
+            func.count().label("n"),
+            func.min(samples.c.v).label("lo"),
+            func.max(samples.c.v).label("hi"),
+            func.sum(samples.c.v).label("total"),
+        ).group_by(raw_index)
         reduced = []
         aggregates: tuple[type[AggregateColumns], ...] = (
             TelemetryAggregate,
             TelemetryHourAggregate,
         )
         for aggregate in aggregates:
-            index = self._bucket_index(aggregate.bucket_start, start, span_us, count).label("b")
-            grouped = (
+            kept = self._rows_in(
+                select(
+                    aggregate.bucket_start.label("t"),
+                    aggregate.count.label("n"),
+                    aggregate.min.label("lo"),
+                    aggregate.max.label("hi"),
+                    (aggregate.avg * aggregate.count).label("total"),
+                ).where(aggregate.parameter_id == parameter_id),
+                aggregate.bucket_start,
+                stretches,
+            )
+            index = self._bucket_index(kept.c.t, start, span_us, count).label("b")
+            reduced.append(
                 select(
                     index,
-                    func.sum(aggregate.count).label("n"),
-                    func.min(aggregate.min).label("lo"),
-                    func.max(aggregate.max).label("hi"),
-                    func.sum(aggregate.avg * aggregate.count).label("total"),
-                )
-                .where(aggregate.parameter_id == parameter_id)
-                .group_by(index)
+                    func.sum(kept.c.n).label("n"),
+                    func.min(kept.c.lo).label("lo"),
+                    func.max(kept.c.hi).label("hi"),
+                    func.sum(kept.c.total).label("total"),
+                ).group_by(index)
             )
-            reduced.append(self._restrict_to(grouped, aggregate.bucket_start, stretches))
         both = union_all(raw, *reduced).subquery()
         statement = select(
             both.c.b,
