@@ -48,10 +48,10 @@ from astroshield.telemetry.models import (
     TelemetryBatch,
     TelemetryDefinition,
     TelemetryHourAggregate,
-    TelemetryHourSummary,
     TelemetryParameter,
     TelemetrySample,
 )
+from astroshield.telemetry.repository.summaries import HourSummaryRepository
 from astroshield.telemetry.samples import (
     SampleColumns,
     from_postgres_microseconds,
@@ -62,19 +62,10 @@ from astroshield.telemetry.summaries import (
     MIN_SUMMARY_BUCKET_US,
     HourSummary,
     plan_summary_use,
-    summarise_by_hour,
 )
 
 _SAMPLE_COLUMNS = ("parameter_id", "time", "value")
 _Columns = TypeVarTuple("_Columns")
-_PG_ADD_TO_SUMMARIES = (
-    "INSERT INTO telemetry_hour_summaries AS s (parameter_id, hour_start, count, min, max, total) "
-    "SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::bigint[], $4::float8[], "
-    "$5::float8[], $6::float8[]) "
-    "ON CONFLICT (parameter_id, hour_start) DO UPDATE SET count = s.count + excluded.count, "
-    "min = least(s.min, excluded.min), max = greatest(s.max, excluded.max), "
-    "total = s.total + excluded.total"
-)
 
 
 # One row of PostgreSQL's binary COPY format for (integer, timestamptz, float8): the field
@@ -297,7 +288,7 @@ class TelemetryRepository:
                 [{"parameter_id": p, "time": t, "value": v} for p, t, v in samples.records()],
             )
             new = _columns_of(inserted.all())
-        await self._add_to_hour_summaries(new)
+        await HourSummaryRepository(self.session).add(new)
         return len(new)
 
     async def _copy_samples(self, samples: SampleColumns) -> SampleColumns:
@@ -337,49 +328,6 @@ class TelemetryRepository:
             [r[2] for r in records],
         )
         return _columns_of([tuple(row) for row in inserted])
-
-    async def _add_to_hour_summaries(self, new: SampleColumns) -> None:
-        summaries = summarise_by_hour(new)
-        if not summaries:
-            return
-        if self._postgres:
-            # One statement over arrays: a batch of one time step across 10,000 parameters
-            # adds 10,000 rows, and row-by-row binding would cost more than its COPY.
-            connection = await self.session.connection()
-            raw = await connection.get_raw_connection()
-            await raw.driver_connection.execute(  # type: ignore[union-attr]
-                _PG_ADD_TO_SUMMARIES,
-                [summary.parameter_id for summary in summaries],
-                [from_postgres_microseconds(summary.hour_start_us) for summary in summaries],
-                [summary.count for summary in summaries],
-                [summary.min for summary in summaries],
-                [summary.max for summary in summaries],
-                [summary.total for summary in summaries],
-            )
-            return
-        target = TelemetryHourSummary
-        added = sqlite_insert(target).excluded
-        statement = sqlite_insert(target).on_conflict_do_update(
-            index_elements=["parameter_id", "hour_start"],
-            set_={
-                "count": target.count + added["count"],
-                "min": func.min(target.min, added["min"]),
-                "max": func.max(target.max, added["max"]),
-                "total": target.total + added["total"],
-            },
-        )
-        rows = [
-            {
-                "parameter_id": summary.parameter_id,
-                "hour_start": from_postgres_microseconds(summary.hour_start_us),
-                "count": summary.count,
-                "min": summary.min,
-                "max": summary.max,
-                "total": summary.total,
-            }
-            for summary in summaries
-        ]
-        await self.session.execute(statement, rows)
 
     async def advance_last_contact(self, spacecraft_id: uuid.UUID, newest: datetime) -> None:
         """Last contact only moves forward. Taken last in the transaction: the row lock
@@ -445,7 +393,7 @@ class TelemetryRepository:
         span_us = (stop - start) // timedelta(microseconds=1)
         if span_us // count < MIN_SUMMARY_BUCKET_US:
             return await self.group_buckets(parameter_id, start, stop, count, [(start, stop)])
-        summaries = await self._hour_summaries(parameter_id, start, stop)
+        summaries = await HourSummaryRepository(self.session).within(parameter_id, start, stop)
         start_us = microseconds_since_postgres_epoch(start)
         plan = plan_summary_use(
             start_us, start_us + span_us, count, [summary.hour_start_us for summary in summaries]
@@ -461,33 +409,6 @@ class TelemetryRepository:
         for position, index in plan.usable:
             by_index[index] = _with_summary(by_index.get(index), index, summaries[position])
         return [by_index[index] for index in sorted(by_index)]
-
-    async def _hour_summaries(
-        self, parameter_id: int, start: datetime, stop: datetime
-    ) -> list[HourSummary]:
-        """The summaries of the whole hours in [start, stop), oldest first."""
-        summary = TelemetryHourSummary
-        statement = (
-            select(summary.hour_start, summary.count, summary.min, summary.max, summary.total)
-            .where(
-                summary.parameter_id == parameter_id,
-                summary.hour_start >= start,
-                summary.hour_start <= stop - timedelta(hours=1),
-            )
-            .order_by(summary.hour_start)
-        )
-        rows = await self.session.execute(statement)
-        return [
-            HourSummary(
-                parameter_id,
-                microseconds_since_postgres_epoch(hour_start),
-                int(n),
-                float(low),
-                float(high),
-                float(total),
-            )
-            for hour_start, n, low, high, total in rows
-        ]
 
     def _rows_in(
         self,
