@@ -16,6 +16,7 @@ import typer
 from astroshield.cli.output import fail, reading, warn
 
 if TYPE_CHECKING:
+    from astroshield.astro.dynamics.elements import ElementSet
     from astroshield.astro.formats.element_files import ElementSetFile, InputProblem
 
 SKIPPED_SHOWN = 50  # warning lines per file before the rest are only counted
@@ -37,6 +38,27 @@ def element_set_file(path: Path, *, strict: bool) -> ElementSetFile:
         loaded = read_element_set_file(path, strict=strict)
     report_skipped(loaded.source, loaded.skipped, total=len(loaded.sets) + len(loaded.skipped))
     return loaded
+
+
+def one_object_history(path: Path, *, strict: bool) -> list[ElementSet]:
+    """The readable sets of ``path``, refused (one line naming the line) when a set is of a
+    second object: a history is one object's."""
+    from astroshield.astro.formats.element_files import InputProblem
+
+    loaded = element_set_file(path, strict=strict)
+    first = loaded.sets[0].catalog_number
+    for item, line in zip(loaded.sets, loaded.lines, strict=True):
+        if item.catalog_number != first:
+            fail(
+                InputProblem(
+                    loaded.source,
+                    line,
+                    "catalog number",
+                    f"{item.catalog_number} is a second object; the history must be of one "
+                    f"object (the first set is of {first})",
+                )
+            )
+    return loaded.sets
 
 
 def report_skipped(source: str, skipped: list[InputProblem], *, total: int) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from astroshield.cli.inputs import StrictOption, element_set_file
+from astroshield.cli.inputs import StrictOption, one_object_history
 from astroshield.cli.output import console, fail, writing
 
 if TYPE_CHECKING:
@@ -63,22 +63,8 @@ def maneuvers_detect(
 def _history(history_file: Path, *, strict: bool) -> list[ElementSet]:
     """The file's sets, all of one object and enough of them to detect anything."""
     from astroshield.astro.ccdm.maneuvers import MIN_HISTORY_SETS
-    from astroshield.astro.formats.element_files import InputProblem
 
-    loaded = element_set_file(history_file, strict=strict)
-    elements = loaded.sets
-    first_object = elements[0].catalog_number
-    for item, line in zip(elements, loaded.lines, strict=True):
-        if item.catalog_number != first_object:
-            fail(
-                InputProblem(
-                    loaded.source,
-                    line,
-                    "catalog number",
-                    f"{item.catalog_number} is a second object; the history must be of one "
-                    f"object (the first set is of {first_object})",
-                )
-            )
+    elements = one_object_history(history_file, strict=strict)
     if len(elements) < MIN_HISTORY_SETS:
         fail(
             f"{history_file}: {len(elements)} readable element sets; maneuver detection "

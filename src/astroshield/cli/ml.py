@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import Progress
 
-from astroshield.cli.inputs import StrictOption, element_set_file
+from astroshield.cli.inputs import StrictOption, one_object_history
 from astroshield.cli.output import console, fail, next_step, writing
 
 if TYPE_CHECKING:
-    from astroshield.astro.dynamics.elements import ElementSet
-    from astroshield.astro.formats.element_files import ElementSetFile
     from astroshield.ml.adversary_encoder import AdversaryEncoder
     from astroshield.ml.evaluation import SatelliteScores
 
@@ -129,25 +127,6 @@ def train_adversary_encoder(
     next_step(f"astroshield ml evaluate adversary-encoder --model {out}")
 
 
-def _one_object(loaded: ElementSetFile) -> list[ElementSet]:
-    """The file's sets, refused (one line naming the line) when a second object appears."""
-    from astroshield.astro.formats.element_files import InputProblem
-
-    first = loaded.sets[0].catalog_number
-    for item, line in zip(loaded.sets, loaded.lines, strict=True):
-        if item.catalog_number != first:
-            fail(
-                InputProblem(
-                    loaded.source,
-                    line,
-                    "catalog number",
-                    f"{item.catalog_number} is a second object; the history must be of one "
-                    f"object (the first set is of {first})",
-                )
-            )
-    return loaded.sets
-
-
 def _load_model(model: Path | None) -> AdversaryEncoder:
     from astroshield.ml.adversary_encoder import AdversaryEncoder, ModelFileError
 
@@ -170,7 +149,7 @@ def anomalies(
     Example:
       astroshield ml anomalies cryosat-2.tle --json
     """
-    elements = _one_object(element_set_file(history_file, strict=strict))
+    elements = one_object_history(history_file, strict=strict)
     encoder = _load_model(model)
     needed = encoder.window + 3
     if len(elements) < needed:
