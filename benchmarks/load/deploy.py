@@ -11,15 +11,13 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from tests.conftest import UNLIMITED
-from tests.support.proxy import NGINX, nginx_config
+from tests.support.proxy import running_nginx
 from tests.support.replicas import REDIS_URL
 from tests.support.servers import free_port, service_process, uvicorn_argv
 
@@ -51,49 +49,6 @@ def environment(database_url: str, folder: Path) -> dict[str, str]:
     }
 
 
-def _wait_for(process: subprocess.Popen[bytes], base: str, what: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _, err = process.communicate()
-            raise RuntimeError(f"{what} exited: {err.decode(errors='replace')[-1000:]}")
-        try:
-            if httpx.get(f"{base}/livez", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not answer /livez within {timeout_s:.0f} s")
-
-
-@contextmanager
-def nginx(
-    prefix: Path, upstream_ports: Sequence[int]
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    if not NGINX.exists():
-        raise RuntimeError(f"{NGINX} is missing: `make system-packages` installs Debian's nginx")
-    prefix.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    config = prefix / "nginx.conf"
-    config.write_text(nginx_config(prefix, port, upstream_ports))
-    process = subprocess.Popen(
-        [str(NGINX), "-p", str(prefix), "-c", str(config), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(process, base, "nginx", 20)
-        yield base, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 @contextmanager
 def deployment(
     env: dict[str, str], replicas: int, folder: Path, *, proxy: bool = True
@@ -109,5 +64,6 @@ def deployment(
         if not proxy:
             yield Deployment(urls[0], processes, urls, None)
             return
-        base, process = stack.enter_context(nginx(folder / "nginx", ports))
-        yield Deployment(base, processes, urls, process)
+        port = free_port()
+        process = stack.enter_context(running_nginx(folder / "nginx", port, ports))
+        yield Deployment(f"http://127.0.0.1:{port}", processes, urls, process)

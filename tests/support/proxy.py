@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -67,13 +67,13 @@ def nginx_config(prefix: Path, port: int, upstream_ports: Sequence[int]) -> str:
 
 
 @contextmanager
-def nginx(prefix: Path, port: int, upstream_ports: Sequence[int]) -> Iterator[str]:
-    """Yield the proxy's base URL once it answers ``/livez`` through an upstream."""
+def running_nginx(
+    prefix: Path, port: int, upstream_ports: Sequence[int]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Debian's nginx on ``port`` in front of ``upstream_ports``, yielded once it answers
+    ``/livez`` through an upstream; RuntimeError if it cannot start or never answers."""
     if not NGINX.exists():
-        message = f"{NGINX} is missing: `make test` installs Debian's nginx"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        raise RuntimeError(f"{NGINX} is missing: `make system-packages` installs Debian's nginx")
     prefix.mkdir(parents=True, exist_ok=True)
     config = prefix / "nginx.conf"
     config.write_text(nginx_config(prefix, port, upstream_ports))
@@ -88,16 +88,16 @@ def nginx(prefix: Path, port: int, upstream_ports: Sequence[int]) -> Iterator[st
         while True:
             if process.poll() is not None:
                 _, err = process.communicate()
-                pytest.fail(f"nginx did not start: {err.decode(errors='replace')[-1000:]}")
+                raise RuntimeError(f"nginx did not start: {err.decode(errors='replace')[-1000:]}")
             try:
                 if httpx.get(f"{base}/livez", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("nginx did not answer /livez within 20 s")
+                raise RuntimeError("nginx did not answer /livez within 20 s")
             time.sleep(0.1)
-        yield base
+        yield process
     finally:
         process.terminate()
         try:
@@ -105,3 +105,19 @@ def nginx(prefix: Path, port: int, upstream_ports: Sequence[int]) -> Iterator[st
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@contextmanager
+def nginx(prefix: Path, port: int, upstream_ports: Sequence[int]) -> Iterator[str]:
+    """Yield the proxy's base URL once it answers ``/livez`` through an upstream."""
+    if not NGINX.exists():
+        message = f"{NGINX} is missing: `make test` installs Debian's nginx"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(running_nginx(prefix, port, upstream_ports))
+        except RuntimeError as error:
+            pytest.fail(str(error))
+        yield f"http://127.0.0.1:{port}"
