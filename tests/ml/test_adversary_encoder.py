@@ -14,14 +14,9 @@ from typer.testing import CliRunner
 from astroshield.astro.formats.element_files import read_element_set_file
 from astroshield.astro.formats.tle import tle_checksum
 from astroshield.cli import app as cli
-from astroshield.ml.adversary_encoder import (
-    AdversaryEncoder,
-    ModelFileError,
-    file_sha256,
-    metadata_path,
-    shipped_model_path,
-)
+from astroshield.ml.adversary_encoder import AdversaryEncoder, shipped_model_path
 from astroshield.ml.evaluation import interval_labels, load_truth
+from astroshield.ml.onnx_model import ModelFileError, file_sha256, metadata_path
 from tests.ml.support import SLICE_MANOEUVRES, SLICE_TLE
 
 

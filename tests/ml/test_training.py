@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from astroshield.ml.adversary_encoder import AdversaryEncoder, metadata_path
+from astroshield.ml.adversary_encoder import AdversaryEncoder
 from astroshield.ml.dataset import load_dataset, write_dataset
 from astroshield.ml.features import FEATURE_NAMES
+from astroshield.ml.onnx_model import metadata_path
 from astroshield.ml.simulate import simulate
 from tests.ml.support import NOISE
 

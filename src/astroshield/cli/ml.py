@@ -128,7 +128,8 @@ def train_adversary_encoder(
 
 
 def _load_model(model: Path | None) -> AdversaryEncoder:
-    from astroshield.ml.adversary_encoder import AdversaryEncoder, ModelFileError
+    from astroshield.ml.adversary_encoder import AdversaryEncoder
+    from astroshield.ml.onnx_model import ModelFileError
 
     try:
         return AdversaryEncoder.load(model)

@@ -16,8 +16,6 @@ file whose hash differs from its metadata.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,16 +27,17 @@ import numpy.typing as npt
 
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.ml.features import FEATURE_NAMES, history_features, windows
+from astroshield.ml.onnx_model import (
+    ModelFileError,
+    inference_session,
+    read_checked_metadata,
+    shipped_path,
+)
 
 MODEL_NAME = "adversary_encoder"
 MODEL_VERSION = "0.1.0"
-MODELS_DIR = Path(__file__).resolve().parent / "models"
 INPUT_NAME = "windows"
 OUTPUT_NAMES = ("reconstruction", "score")
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing, unreadable or differs from its metadata."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,51 +50,28 @@ class ScoredSet:
 
 
 def shipped_model_path(version: str = MODEL_VERSION) -> Path:
-    return MODELS_DIR / f"{MODEL_NAME}-{version}.onnx"
-
-
-def metadata_path(onnx_path: Path) -> Path:
-    return onnx_path.with_suffix(".json")
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return shipped_path(MODEL_NAME, version)
 
 
 class AdversaryEncoder:
     """An ONNX AdversaryEncoder and its metadata; scores histories without torch."""
 
     def __init__(self, onnx_path: Path, metadata: dict[str, Any]) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
         self.path = onnx_path
         self.metadata = metadata
         self.window = int(metadata["window"])
         self.lag = int(metadata.get("lag", 0))
         self.threshold = float(metadata["threshold"])
-        self._session = ort.InferenceSession(
-            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = inference_session(onnx_path)
 
     @classmethod
-    def load(cls, onnx_path: Path | None = None) -> AdversaryEncoder:
+    def load(
+        cls, onnx_path: Path | None = None, expected_sha256: str | None = None
+    ) -> AdversaryEncoder:
         """The model at ``onnx_path`` (default: the one shipped in the package), after
-        checking its sha256 against the ``sha256`` of its metadata JSON."""
+        checking its sha256 against its metadata JSON (and a registry's, when given)."""
         path = onnx_path or shipped_model_path()
-        meta_path = metadata_path(path)
-        try:
-            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-            actual = file_sha256(path)
-        except (OSError, ValueError) as error:
-            raise ModelFileError(f"{path}: cannot be loaded: {error}") from None
-        if metadata.get("sha256") != actual:
-            raise ModelFileError(
-                f"{path}: sha256 {actual} differs from {metadata.get('sha256')} in {meta_path}; "
-                "refusing a model file that is not the one its metadata describes"
-            )
+        metadata = read_checked_metadata(path, expected_sha256)
         if list(metadata.get("feature_names", [])) != list(FEATURE_NAMES):
             raise ModelFileError(f"{path}: features {metadata.get('feature_names')} are not ours")
         return cls(path, metadata)

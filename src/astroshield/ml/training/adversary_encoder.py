@@ -252,14 +252,9 @@ def fit_and_export(
     """
     import json
 
-    from astroshield.ml.adversary_encoder import (
-        MODEL_NAME,
-        MODEL_VERSION,
-        AdversaryEncoder,
-        file_sha256,
-        metadata_path,
-    )
+    from astroshield.ml.adversary_encoder import MODEL_NAME, MODEL_VERSION, AdversaryEncoder
     from astroshield.ml.dataset import CARD_JSON, dataset_sha256, load_dataset
+    from astroshield.ml.onnx_model import file_sha256, metadata_path
 
     histories = load_dataset(data_dir)
     result = train(histories, config, progress=progress)
