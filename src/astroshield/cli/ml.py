@@ -94,7 +94,7 @@ def train_adversary_encoder(
         typer.Option(
             min=0, max=6, help="sets after the scored one in its window (0: newest set, causal)"
         ),
-    ] = 0,
+    ] = 2,
 ) -> None:
     """Train the AdversaryEncoder on simulated nominal windows and export it to ONNX.
 
@@ -264,45 +264,37 @@ def _write_results(
 # What the figures mean and what limits them (issue-18 session, written with the run).
 NOTES = """
 - The shipped model is rebuilt from a clean checkout by `astroshield ml simulate --out
-  /tmp/ml-sim --seed 18 --objects 400` (15 s; data set sha256 as above, the same bytes on a
-  second run) and `astroshield ml train adversary-encoder --data /tmp/ml-sim --out
-  src/astroshield/ml/models/adversary_encoder-0.1.0.onnx --seed 18` (about 1 min on this
-  machine under load 4-6): the same seed gives the same ONNX bytes (sha256 above), checked
-  across processes and by tests/ml/test_training.py.
+  /tmp/ml-sim --seed 18 --objects 400` (data set sha256 as above, the same bytes on a second
+  run) and `astroshield ml train adversary-encoder --data /tmp/ml-sim --out
+  src/astroshield/ml/models/adversary_encoder-0.2.0.onnx --seed 18` (about 1 min on a quiet
+  machine): the same seed gives the same ONNX bytes (sha256 above), checked across processes
+  and by tests/ml/test_training.py.
 
-**Target (ROC AUC >= 0.90 leave-one-satellite-out, pooled): missed by the shipped causal model.**
-What limits it, measured:
+**Target (ROC AUC >= 0.90 leave-one-satellite-out, pooled): met (0.911); the CCDM detector
+(0.923) is still ahead pooled.** The AdversaryEncoder ranks better than the detector on
+CryoSat-2, Jason-2 and Sentinel-3A and worse on Haiyang-2A and the Fengyun-2 pair.
 
-- The shipped model scores the *newest* set of its window (lag 0: the score exists when the
-  set arrives). A burn of a few mm/s to cm/s (CryoSat-2 median 15 mm/s, Haiyang-2A 3-13 mm/s,
-  the Fengyun east-west station keeping) moves the first post-burn jump by a few robust
-  sigmas, like one bad set does; only the *following* sets tell a step (it persists) from an
-  outlier (it does not). The causal AdversaryEncoder therefore ranks sets about as well as
-  the CCDM residual statistic of that one jump (same table), and the CCDM detector, which
-  checks persistence over the next sets and runs a multi-set along-track test, stays ahead.
-- Waiting for later sets closes most of the gap. Same data, seed and settings, trained with
-  `--lag K` (the scored set K sets before the window's end: its score waits for K more sets),
-  `astroshield ml train adversary-encoder --data DIR --out /tmp/ae-lagK.onnx --seed 18 --lag K`
-  then `astroshield ml evaluate adversary-encoder --model /tmp/ae-lagK.onnx`: pooled AUC
-  lag 1: 0.812; lag 2: **0.879** (CryoSat-2 0.916, Jason-2 0.897, Sentinel-3A 0.954,
-  Haiyang-2A 0.635, Fengyun-2F 0.881, Fengyun-2E 0.872; above the CCDM detector on
-  Sentinel-3A); lag 3: 0.868; lag 4 (window 10): 0.864. Lag 2 is the best found, still
-  below 0.90 and below the CCDM detector (0.92), but a choice for the lead: a two-set
-  (about two-day) delay for a much better score.
-- Spread: training seed 19 on the same data gives pooled 0.787 at lag 0 (seed 18: 0.787)
-  and 0.886 at lag 2 (seed 18: 0.879); a larger set (800 objects, seed 18, 20 epochs) gave
-  0.853 at lag 2, lower on the GEO pair (0.77, 0.81): more simulated data of this kind does
-  not close the gap, and the GEO figures move by about 0.1 between runs.
-- Haiyang-2A (0.6-0.64 for every variant, 0.77 for the CCDM detector): its burns are
-  absorbed by the catalogue over 3-5 sets with BSTAR swinging (see the maneuver-detection
-  section); no single-set or two-set jump shows them, the detector's multi-set along-track
-  test does. Features spanning more sets are the next thing to try.
-- The simulator's noise is independent between sets (Gaussian with 5x outliers at the
-  estimated rate); the catalogue's is correlated between fits and heavier-tailed at GEO. Adding
-  the other five real satellites to training (unsupervised, per fold) was measured with the
-  first feature set (7 one-set features, 200 simulated objects, 6 epochs): pooled 0.773
-  against 0.789 without them (their own manoeuvres are reconstructed too), so the shipped
-  model uses simulated data only.
-- Features: one-set jumps plus the two-set jumps (a2, e2, normal2) added in this session;
-  without the two-set jumps lag 2 gave 0.817 and lag 0 0.793.
-"""
+- What changed from 0.1.0 (pooled 0.787): (1) a `hinge` feature, the CCDM detector's
+  multi-set along-track test (the slope break of the mean longitude over 3 sets each side
+  of an interval, robust z per object), which shows burns the catalogue absorbs over several
+  fits; (2) the score waits for two more sets (`lag` 2: the scored set is two sets before the
+  window's end), which tells a burn's step, that persists, from one bad set, that does not.
+  No window holds a slope break that needs sets after its end (`features.windows` zeroes it),
+  so a past history is scored with no more of the future than the same score computed live.
+- Same data and seed, other lags (`--lag K`, evaluated with `--model`): lag 1 0.803 (its
+  scored set cannot see its own slope break yet), lag 2 0.911, lag 3 0.906. Choosing the lag
+  inside each fold, by the mean AUC of the other five satellites, picks lag 2 in all six
+  folds, so the nested leave-one-satellite-out figure is the same 0.911. Training seed 19 on
+  the same data: 0.917 (per satellite within 0.01-0.02 of seed 18).
+- The lag and the hinge were chosen after the 0.1.0 evaluation had shown that two later sets
+  and multi-set features were what the real histories need; no weight, threshold or
+  normalisation is fitted on a real satellite (training and threshold use simulated data
+  only), but that choice of design saw all six satellites.
+- What limits it: Haiyang-2A (0.74; detector 0.77) whose burns of 3-13 mm/s the catalogue
+  absorbs over 3-5 sets with BSTAR swinging, which a 3-set hinge sees only in part (the
+  detector's hinge spans 10 sets each side); the Fengyun-2 GEO pair (0.88-0.91; detector
+  0.96-0.98), whose catalogue noise is correlated between fits and heavier-tailed than the
+  simulator's independent Gaussian noise with outliers, so the simulated nominal windows
+  under-represent what a quiet GEO history looks like.
+- Cost: a score exists two element sets (about two days at a daily cadence) after the set it
+  scores; `ml anomalies` scores every set that has a full window and two sets after it."""

@@ -5,7 +5,10 @@ consecutive feature rows of one object (:mod:`astroshield.ml.features`: per-obje
 z-scores of the consecutive-set jumps). It is trained on nominal windows only
 (:mod:`astroshield.ml.training.adversary_encoder`), so it reconstructs the scatter of normal
 element sets and not a step; the *score* of an element set is the mean squared reconstruction
-error of the newest row of the window that ends at it (higher = more anomalous). The ONNX
+error of its row in a window that ends ``lag`` sets after it (higher = more anomalous): the
+shipped model waits for two more sets (``lag`` 2 in its metadata), which is what tells a
+burn's step, that persists, from one bad set, that does not, and lets the along-track slope
+break (the ``hinge`` feature) see both sides of the interval. The ONNX
 graph computes both the reconstruction and that score. The decision threshold in the metadata
 is a quantile of the scores of simulated nominal sets never used in training.
 
@@ -35,7 +38,7 @@ from astroshield.ml.onnx_model import (
 )
 
 MODEL_NAME = "adversary_encoder"
-MODEL_VERSION = "0.1.0"
+MODEL_VERSION = "0.2.0"
 INPUT_NAME = "windows"
 OUTPUT_NAMES = ("reconstruction", "score")
 

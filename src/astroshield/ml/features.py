@@ -19,9 +19,13 @@ catalogue's fit saw and the propagation did not predict. Components:
 ``a2``       semi-major-axis jump over two sets (from the set before the previous one)
 ``e2``       robust size of the eccentricity-vector jump over two sets
 ``normal2``  robust size of the orbit-normal jump (i, sin(i)·ΔΩ) over two sets
+``hinge``    robust z of the along-track slope break over the interval (the CCDM
+             detector's multi-set test, :mod:`astroshield.astro.ccdm.maneuvers.hinge`,
+             with ``HINGE_SETS`` sets each side; 0 where the sets after it are not yet
+             there)
 ===========  ==================================================================
 
-The two-set jumps tell a step (it persists: the jump over two sets is as large) from one bad
+The two-set jumps and the hinge tell a step (it persists: the jump over two sets is as large) from one bad
 set (the two-set jump over it is small), which a window of one-set jumps shows only as a
 pattern of signs.
 
@@ -42,6 +46,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
+from astroshield.astro.ccdm.maneuvers.hinge import along_track_km, hinges
 from astroshield.astro.ccdm.maneuvers.jumps import Jump, element_jump, mean_at, sorted_unique
 from astroshield.astro.ccdm.maneuvers.noise import noise_model, rolling_center_scale, z_scores
 from astroshield.astro.dynamics.elements import ElementSet, to_satrec
@@ -49,8 +54,12 @@ from astroshield.astro.dynamics.elements import ElementSet, to_satrec
 FloatArray = npt.NDArray[np.float64]
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "a", "ex", "ey", "i", "node", "along", "gap", "a2", "e2", "normal2",
+    "a", "ex", "ey", "i", "node", "along", "gap", "a2", "e2", "normal2", "hinge",
 )  # fmt: skip
+# Sets each side of an interval in the along-track slope-break feature: the interval's row
+# gets its value once HINGE_SETS - 1 later sets exist (a model scoring with a lag of that
+# many sets sees it for the scored set).
+HINGE_SETS = 3
 # Sliding window (intervals) and tail quantile of the per-object normalisation: the CCDM
 # detector's defaults (about four months of daily sets).
 NORMALISATION_WINDOW = 121
@@ -107,7 +116,7 @@ def history_features(elements: Sequence[ElementSet]) -> HistoryFeatures:
         "along": np.array([j.along_km / max(j.dt_days, 0.05) for _, j in jumps]),
         "gap": gaps,
     }
-    raw_columns.update({name: np.zeros(len(jumps)) for name in ("a2", "e2", "normal2")})
+    raw_columns.update({name: np.zeros(len(jumps)) for name in ("a2", "e2", "normal2", "hinge")})
     z_columns = []
     for name in FEATURE_NAMES[:7]:
         if name == "gap":
@@ -118,6 +127,7 @@ def history_features(elements: Sequence[ElementSet]) -> HistoryFeatures:
             center, scale = noise[name]
             z_columns.append((raw_columns[name] - center) / scale)
     z_columns += _two_set_columns(ordered, [k for k, _ in jumps])
+    z_columns.append(_hinge_column(ordered, [k for k, _ in jumps]))
     z = np.stack(z_columns, axis=1)
     return HistoryFeatures(
         epochs=tuple(ordered[k].epoch for k, _ in jumps),
@@ -153,15 +163,42 @@ def _two_set_columns(ordered: Sequence[ElementSet], rows: Sequence[int]) -> list
     return [a2, e2, n2]
 
 
+def _hinge_column(ordered: Sequence[ElementSet], rows: Sequence[int]) -> FloatArray:
+    """Robust z of the along-track slope break between set k-1 and set k, per row's set k."""
+    column = np.zeros(len(rows))
+    if len(ordered) < 2 * HINGE_SETS + 1:
+        return column
+    satrecs = [to_satrec(item) for item in ordered]
+    days, track, n_rad_day = along_track_km(
+        satrecs, [item.epoch for item in ordered], range(len(ordered))
+    )
+    by_interval = {
+        item.before + 1: item.z
+        for item in hinges(days, track, n_rad_day, HINGE_SETS, NORMALISATION_WINDOW)
+    }
+    for position, k in enumerate(rows):
+        column[position] = by_interval.get(k, 0.0)
+    return column
+
+
 def windows(values: FloatArray, length: int) -> npt.NDArray[np.float32]:
     """Sliding windows ``(rows - length + 1, length, features)``: window ``k`` ends at row
-    ``k + length - 1`` (its newest row). Empty when there are fewer rows than ``length``."""
+    ``k + length - 1`` (its newest row). Empty when there are fewer rows than ``length``.
+
+    The ``hinge`` of the newest ``HINGE_SETS - 1`` rows of each window is zeroed: it needs
+    sets after the window's end, which a live history does not have yet, so no window holds
+    a slope break that only later sets could show (scores on a past history use no more of
+    the future than the same score computed live).
+    """
     count = values.shape[0] - length + 1
     if count <= 0:
         return np.zeros((0, length, values.shape[1]), dtype=np.float32)
     view = np.lib.stride_tricks.sliding_window_view(values, length, axis=0)
     # sliding_window_view puts the window axis last: (count, features, length).
-    return np.ascontiguousarray(np.transpose(view, (0, 2, 1)), dtype=np.float32)
+    batch = np.ascontiguousarray(np.transpose(view, (0, 2, 1)), dtype=np.float32)
+    if values.shape[1] == len(FEATURE_NAMES):
+        batch[:, length - (HINGE_SETS - 1) :, FEATURE_NAMES.index("hinge")] = 0.0
+    return batch
 
 
 def robust_z(values: FloatArray) -> FloatArray:

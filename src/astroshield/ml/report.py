@@ -105,7 +105,7 @@ def results_section(
         "or threshold calibration, so every figure below is leave-one-satellite-out.",
         "- Label: a scored element set is positive when a logged manoeuvre (`start_utc`, "
         "inside the TLE span) started after the previous set; every method scores the same "
-        "sets (all but the first window of each history).",
+        "sets (those with a full window before them and the model's lag of sets after them).",
         "",
         "| satellite | scored sets | positive | AdversaryEncoder | CCDM detector | "
         "CCDM residual | naive |",

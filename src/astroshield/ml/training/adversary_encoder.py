@@ -42,7 +42,7 @@ class TrainingConfig:
     window: int = 8
     # Sets after the scored one inside its window (0: the scored set is the newest, a causal
     # score available when the set arrives; k: the score waits for k more sets).
-    lag: int = 0
+    lag: int = 2
     channels: int = 32
     latent: int = 12
     epochs: int = 12
