@@ -25,9 +25,9 @@ catalogue's fit saw and the propagation did not predict. Components:
              there)
 ===========  ==================================================================
 
-The two-set jumps and the hinge tell a step (it persists: the jump over two sets is as large) from one bad
-set (the two-set jump over it is small), which a window of one-set jumps shows only as a
-pattern of signs.
+The two-set jumps and the hinge tell a step (it persists: the jump over two sets is as
+large, the along-track line bends and stays bent) from one bad set (the two-set jump over it
+is small), which a window of one-set jumps shows only as a pattern of signs.
 
 Each component is normalised *per object* by its own robust scatter over a centred sliding
 window (:func:`astroshield.astro.ccdm.maneuvers.noise.rolling_center_scale`: median and
