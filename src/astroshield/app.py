@@ -540,11 +540,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.provide("feature_flags", FeatureFlags(lambda: state.settings))
     state.provide(
         "ml_models",
-        ModelServer(
-            lambda: state.settings.ml_registry_check_s,
-            redis_url=settings.redis_url,
-            channel=f"{settings.rate_limit_namespace}-ml-models",
-        ),
+        ModelServer.for_settings(settings, lambda: state.settings.ml_registry_check_s),
     )
     install_error_handlers(app)
     app.add_exception_handler(FeatureDisabledError, feature_disabled_response)

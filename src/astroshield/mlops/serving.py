@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from astroshield.config import Settings
 from astroshield.errors import ConflictError, NotFoundError, ServiceUnavailableError
 from astroshield.ml.onnx_model import ModelFileError
 from astroshield.mlops import service
@@ -67,6 +68,16 @@ class ModelServer:
             )
             if redis_url
             else None
+        )
+
+    @classmethod
+    def for_settings(cls, settings: Settings, check_s: Callable[[], float]) -> ModelServer:
+        """The server of an app (or a command) on ``settings``: the Redis channel every
+        replica of one deployment shares."""
+        return cls(
+            check_s,
+            redis_url=settings.redis_url,
+            channel=f"{settings.rate_limit_namespace}-ml-models",
         )
 
     async def start(self) -> None:
