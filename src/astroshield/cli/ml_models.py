@@ -52,7 +52,12 @@ def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def list_models(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON array on stdout")] = False,
 ) -> None:
-    """Every registered version (the shipped models registered first), active ones marked."""
+    """Every registered version (the shipped models registered first), active ones marked.
+
+    \b
+    Example:
+      astroshield ml models list --json
+    """
     from astroshield.mlops import service
 
     async def work(session: AsyncSession) -> list[ModelRead]:
@@ -78,7 +83,12 @@ def register_model(
         typer.Option(help="the sha256 you expect the file to have (default: its metadata's)"),
     ] = None,
 ) -> None:
-    """Register an ONNX file as a new, inactive version (name and version from its JSON)."""
+    """Register an ONNX file as a new, inactive version (name and version from its JSON).
+
+    \b
+    Example:
+      astroshield ml models register /srv/models/adversary_encoder-0.2.0.onnx
+    """
     from astroshield.audit.service import SYSTEM
     from astroshield.ml.onnx_model import ModelFileError, read_checked_metadata
     from astroshield.mlops import service
@@ -105,7 +115,12 @@ def activate_model(
     name: Annotated[str, typer.Argument(help="the model's name, e.g. adversary_encoder")],
     version: Annotated[str, typer.Argument(help="the registered version to serve")],
 ) -> None:
-    """Serve this version from now on (its file is checked against the registry first)."""
+    """Serve this version from now on (its file is checked against the registry first).
+
+    \b
+    Example:
+      astroshield ml models activate adversary_encoder 0.2.0
+    """
     from astroshield.audit.service import SYSTEM
     from astroshield.mlops import service
 
