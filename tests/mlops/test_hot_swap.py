@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+
 from astroshield.ml.adversary_encoder import MODEL_VERSION
 from tests.conftest import Factory
 from tests.mlops.support import HISTORY_TLE, MODELS, SCORE, ml_apps, second_version, sha256_of
@@ -13,10 +15,7 @@ from tests.support.replicas import eventually
 ACTIVATE = f"{MODELS}/adversary_encoder/versions/{{version}}/activate"
 
 
-async def _served_version(client: object, headers: dict[str, str]) -> str:
-    import httpx
-
-    assert isinstance(client, httpx.AsyncClient)
+async def _served_version(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
     response = await client.post(SCORE, json={"tle": HISTORY_TLE}, headers=headers)
     assert response.status_code == 200, response.text
     return str(response.json()["version"])

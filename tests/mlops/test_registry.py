@@ -4,10 +4,12 @@ database, the flag gate, and the prediction log per organisation."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -227,11 +229,8 @@ async def test_only_platform_administrators_register_and_activate(
 
 
 async def test_the_flag_gate_answers_while_the_endpoints_are_off(
-    client: object, factory: Factory
+    client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    import httpx
-
-    assert isinstance(client, httpx.AsyncClient)
     viewer = await factory.login(role="viewer")
     for method, path in (("GET", MODELS), ("POST", SCORE), ("GET", PREDICTIONS)):
         response = await client.request(method, path, json={"tle": HISTORY_TLE}, headers=viewer)
@@ -258,8 +257,6 @@ async def test_the_prediction_log_is_per_organisation(database_url: str, factory
     assert row["user_id"] == str(first.id)
     assert (row["model_name"], row["model_version"]) == ("adversary_encoder", MODEL_VERSION)
     assert row["endpoint"] == "adversary-encoder/score"
-    import hashlib
-
     assert row["input_sha256"] == hashlib.sha256(HISTORY_TLE.strip().encode()).hexdigest()
     assert row["output_summary"]["scored"] == len(items)
     assert row["output_summary"]["anomalous"] == sum(i["anomalous"] for i in items)
