@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -161,6 +162,10 @@ async def test_registration_refuses_a_file_that_is_not_the_one_named(
         )
         assert changed.status_code == 422, changed.text
         assert "differs" in changed.json()["detail"]
+        too_long = await replica.client.post(
+            MODELS, json={"file_path": "/" + "x" * 300 + ".onnx", "sha256": "a" * 64}, headers=admin
+        )
+        assert too_long.status_code == 422, too_long.text
         absent = await replica.client.post(
             MODELS,
             json={"file_path": str(tmp_path / "none.onnx"), "sha256": "a" * 64},
@@ -201,8 +206,14 @@ async def test_a_file_changed_on_disk_is_never_served(
         ok = await client.post(f"{MODELS}/adversary_encoder/versions/0.3.0/activate", headers=admin)
         assert ok.status_code == 200, ok.text
     second.write_bytes(second.read_bytes() + b"tampered")
+    refused_loads = (
+        "astroshield_ml_model_loads_refused_total",
+        {"model": "adversary_encoder", "version": "0.3.0"},
+    )
+    before = REGISTRY.get_sample_value(*refused_loads) or 0.0
     async with ml_apps(database_url) as (fresh,):
         answer = await fresh.client.post(SCORE, json={"tle": HISTORY_TLE}, headers=operator)
+        assert (REGISTRY.get_sample_value(*refused_loads) or 0.0) - before == 1
         assert answer.status_code == 503 and answer.headers["content-type"] == PROBLEM
         assert "0.3.0 is not served" in answer.json()["detail"]
         assert "sha256" in answer.json()["detail"]

@@ -134,7 +134,11 @@ async def active_model(session: AsyncSession, name: str) -> MLModel | None:
 
 def _registration_metadata(file_path: str, sha256: str) -> tuple[Path, dict[str, Any]]:
     path = resolve(file_path)
-    if path.suffix != ".onnx" or not path.is_file():
+    try:
+        found = path.suffix == ".onnx" and path.is_file()
+    except OSError:  # a name too long for the file system, say
+        found = False
+    if not found:
         raise InvalidInputError(
             f"{file_path}: no ONNX file there",
             errors=[FieldError(["body", "file_path"], "not an existing .onnx file")],
