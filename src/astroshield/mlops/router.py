@@ -2,8 +2,9 @@
 
 Every route is behind the ``ml-endpoints`` feature flag (403 ``feature-disabled`` while it
 is off for the caller). Models are platform-wide: any authenticated caller lists them and
-uses the endpoints; registering and activating a version takes ``ml:admin`` (platform
-administrators), audited in the platform stream. The prediction log is per organisation.
+uses the endpoints; which version every organisation is served is platform configuration:
+registering and activating a version takes ``platform:config`` (platform administrators),
+audited in the platform stream. The prediction log is per organisation.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from astroshield.security.scopes import Scope
 router = APIRouter(
     prefix="/ml", tags=["machine learning"], dependencies=[require_feature(Flag.ML_ENDPOINTS)]
 )
-MLAdmin = Annotated[Principal, Depends(require_scope(Scope.ML_ADMIN))]
+MLAdmin = Annotated[Principal, Depends(require_scope(Scope.PLATFORM_CONFIG))]
 
 
 @router.get("/models")

@@ -36,7 +36,6 @@ class Scope(StrEnum):
     PLATFORM_CONFIG = "platform:config"
     PLATFORM_AUDIT = "platform:audit"
     CATALOG_ADMIN = "catalog:admin"
-    ML_ADMIN = "ml:admin"
 
 
 READ_SCOPES = (
@@ -76,15 +75,9 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 # Platform operators manage organisations themselves, the platform-wide runtime settings
 # (log levels, the service's own alert thresholds, the connection pool), read the platform
 # audit stream and decide what the shared catalog holds for everyone (public uploads,
-# publishing an overlay) and which version of each ML model every organisation is served.
+# publishing an overlay).
 PLATFORM_SCOPES = frozenset(
-    {
-        Scope.ORGANISATIONS_ADMIN,
-        Scope.PLATFORM_CONFIG,
-        Scope.PLATFORM_AUDIT,
-        Scope.CATALOG_ADMIN,
-        Scope.ML_ADMIN,
-    }
+    {Scope.ORGANISATIONS_ADMIN, Scope.PLATFORM_CONFIG, Scope.PLATFORM_AUDIT, Scope.CATALOG_ADMIN}
 )
 
 
