@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from astroshield.ml.adversary_encoder import MODEL_VERSION
 from tests.conftest import Factory
@@ -21,6 +22,7 @@ async def _served_version(client: httpx.AsyncClient, headers: dict[str, str]) ->
     return str(response.json()["version"])
 
 
+@pytest.mark.redis
 async def test_activation_reaches_another_replica_through_redis(
     database_url: str, factory: Factory, tmp_path: Path
 ) -> None:
