@@ -68,6 +68,8 @@ from astroshield.invitations.router import router as invitations_router
 from astroshield.jobs.router import router as jobs_router
 from astroshield.jobs.service import JobRunner, every, period_key
 from astroshield.migrate import head_revision, upgrade_async
+from astroshield.mlops.router import router as mlops_router
+from astroshield.mlops.serving import ModelServer
 from astroshield.observability import components, metrics, tracing
 from astroshield.observability.logging import configure_logging
 from astroshield.organisations.router import router as organisations_router
@@ -299,6 +301,7 @@ async def _close(
 
     await state.security.invalidations.stop()
     await state.component(LiveHub).stop()
+    await state.component(ModelServer).stop()
     if state.redis is not None:
         await state.redis.aclose()
     await state.http_client.aclose()
@@ -318,6 +321,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.redis = _redis_client(settings)
     await state.security.invalidations.start()
     await state.component(LiveHub).start()
+    await state.component(ModelServer).start()
     state.started_at = time.monotonic()
     state.provide("job_runner", JobRunner.from_settings(state.sessionmaker, settings))
     undrain = drain_on_sigterm(state.drain, settings.shutdown_drain_s)
@@ -421,6 +425,7 @@ def _include_routers(app: FastAPI) -> None:
         jobs_router,
         feeds_router,
         webhooks_router,
+        mlops_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 
@@ -533,6 +538,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     state.provide("feature_flags", FeatureFlags(lambda: state.settings))
+    state.provide(
+        "ml_models",
+        ModelServer.for_settings(settings, lambda: state.settings.ml_registry_check_s),
+    )
     install_error_handlers(app)
     app.add_exception_handler(FeatureDisabledError, feature_disabled_response)
 

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # finished webhook deliveries this long after they were created (0 keeps them).
     retention_outbox_days: int = Field(default=14, ge=0)
     retention_webhook_delivery_days: int = Field(default=30, ge=0)
+    # The ML prediction log (who asked which model version what, docs/ml.md) is kept this
+    # long (0 keeps it).
+    retention_ml_prediction_days: int = Field(default=90, ge=0)
     # How often a replica re-reads runtime configuration changed on another one.
     runtime_config_refresh_s: float = Field(default=5.0, ge=0)
 
@@ -309,8 +312,12 @@ class Settings(BaseSettings):
     feature_live_streams: bool = True
     feature_screening_jobs: bool = True
     feature_ccdm_intent: bool = True
-    # No ML endpoint exists yet; they will be gated by this flag when they come.
+    # The /ml endpoints (docs/ml.md).
     feature_ml_endpoints: bool = False
+    # How long a replica serves the model version it loaded before re-reading the
+    # registry's active version. An activation reaches every replica at once through Redis
+    # when configured, and within this bound anyway. 0 re-reads on every request.
+    ml_registry_check_s: float = Field(default=5.0, ge=0, le=300)
 
     # Observability. /metrics (Prometheus text format) is served unless disabled; with a
     # token set, scrapers must send "Authorization: Bearer <token>". With metrics_address

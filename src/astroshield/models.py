@@ -16,6 +16,7 @@ from astroshield.features.models import OrganisationFeatureFlag, PlatformFeature
 from astroshield.feeds.models import FeedCdm, FeedQuery, FeedRun
 from astroshield.invitations.models import Invitation
 from astroshield.jobs.models import Job
+from astroshield.mlops.models import MLModel, MLPrediction
 from astroshield.organisations.models import Organisation
 from astroshield.runtime_config.models import OrganisationSetting, RuntimeSetting
 from astroshield.spacecraft.models import Spacecraft, SpacecraftStatusReport
@@ -52,6 +53,8 @@ __all__ = [
     "IntentAssessmentRecord",
     "Invitation",
     "Job",
+    "MLModel",
+    "MLPrediction",
     "ManeuverDetectionRecord",
     "Organisation",
     "OrganisationFeatureFlag",

@@ -9,7 +9,7 @@ a method, an encoding): never an organisation, a spacecraft or an object id.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from astroshield.db import after_commit_of
@@ -73,6 +73,24 @@ ALERT_CHANGES = Counter(
     ("change",),
 )
 
+# --- Machine learning (mlops) ----------------------------------------------------------
+ML_PREDICTIONS = Counter(
+    "astroshield_ml_predictions_total",
+    "Answers of the ML endpoints, by model name and version (counted once committed).",
+    ("model", "version"),
+)
+ML_PREDICTION_SECONDS = Histogram(
+    "astroshield_ml_prediction_seconds",
+    "Inference time of one ML request (features and model), by model name and version.",
+    ("model", "version"),
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+ML_MODEL_LOADS_REFUSED = Counter(
+    "astroshield_ml_model_loads_refused_total",
+    "Model files refused at load or activation (missing, or sha256 not the registry's).",
+    ("model", "version"),
+)
+
 # The methods of a CDM's Pc report (``astro.conjunction.report.pc_report``).
 PC_REPORT_METHODS = ("foster_2d", "chan_2d", "alfano_max", "coppola_3d", "monte_carlo")
 SCREENING_OUTCOMES = ("succeeded", "failed")
@@ -111,6 +129,9 @@ __all__ = [
     "CONJUNCTION_EVENTS",
     "LIVE_RELAY_OUTCOMES",
     "MANEUVERS_DETECTED",
+    "ML_MODEL_LOADS_REFUSED",
+    "ML_PREDICTIONS",
+    "ML_PREDICTION_SECONDS",
     "PC_COMPUTATIONS",
     "PC_REPORT_METHODS",
     "SCREENING_RUNS",

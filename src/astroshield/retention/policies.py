@@ -16,6 +16,7 @@ from astroshield.auth import retention as auth
 from astroshield.conjunction.service.alerting import close_passed_conjunctions
 from astroshield.events import retention as outbox
 from astroshield.invitations import retention as invitations
+from astroshield.mlops import retention as ml_predictions
 from astroshield.retention.policy import RetentionPolicy, RetentionRun, batched
 from astroshield.retention.repository import RetentionRepository
 from astroshield.spacecraft.retention import STATUS_HISTORY_AGE, STATUS_HISTORY_KEY
@@ -92,6 +93,11 @@ POLICIES: tuple[RetentionPolicy, ...] = (
         "invitations",
         batched(invitations.count_expired, invitations.delete_expired),
         keep_days=lambda settings: settings.retention_invitation_days,
+    ),
+    RetentionPolicy(
+        "ml_predictions",
+        batched(ml_predictions.count_old, ml_predictions.delete_old),
+        keep_days=lambda settings: settings.retention_ml_prediction_days,
     ),
     RetentionPolicy("expired_tokens", _expired_tokens),
     # Not a deletion: conjunctions whose TCA has passed are closed and their alerts resolved.

@@ -1,0 +1,1 @@
+"""The ML model registry, the served models (hot swap across replicas) and the /ml endpoints."""
