@@ -94,7 +94,7 @@ async def test_register_then_activate_swaps_the_served_version(
     admin_user = await factory.user(role="admin", platform_admin=True)
     admin = factory.headers(admin_user)
     operator = await factory.login(role="operator")
-    new = second_version(tmp_path, "0.2.0", threshold=2.5)
+    new = second_version(tmp_path, "9.9.9", threshold=2.5)
     async with ml_apps(database_url) as (replica,):
         client = replica.client
         before = await client.post(SCORE, json={"tle": HISTORY_TLE}, headers=operator)
@@ -105,7 +105,7 @@ async def test_register_then_activate_swaps_the_served_version(
             MODELS, json={"file_path": str(new), "sha256": sha256_of(new)}, headers=admin
         )
         assert registered.status_code == 201, registered.text
-        assert registered.json()["version"] == "0.2.0"
+        assert registered.json()["version"] == "9.9.9"
         assert registered.json()["active"] is False
         again = await client.post(
             MODELS, json={"file_path": str(new), "sha256": sha256_of(new)}, headers=admin
@@ -113,7 +113,7 @@ async def test_register_then_activate_swaps_the_served_version(
         assert again.status_code == 409 and again.headers["content-type"] == PROBLEM
 
         activated = await client.post(
-            f"{MODELS}/adversary_encoder/versions/0.2.0/activate", headers=admin
+            f"{MODELS}/adversary_encoder/versions/9.9.9/activate", headers=admin
         )
         assert activated.status_code == 200, activated.text
         assert activated.json()["active"] is True
@@ -121,16 +121,16 @@ async def test_register_then_activate_swaps_the_served_version(
         after = await client.post(SCORE, json={"tle": HISTORY_TLE}, headers=operator)
         assert after.status_code == 200, after.text
         body = after.json()
-        assert (body["version"], body["threshold"]) == ("0.2.0", 2.5)
+        assert (body["version"], body["threshold"]) == ("9.9.9", 2.5)
         # Same graph: the same scores, judged against the new threshold.
         assert [i["score"] for i in body["items"]] == [i["score"] for i in before.json()["items"]]
         assert all(i["anomalous"] == (i["score"] > 2.5) for i in body["items"])
 
         listed = (await client.get(MODELS, headers=operator)).json()["items"]
         active = {m["version"] for m in listed if m["name"] == "adversary_encoder" and m["active"]}
-        assert active == {"0.2.0"}
+        assert active == {"9.9.9"}
         missing = await client.post(
-            f"{MODELS}/adversary_encoder/versions/9.9.9/activate", headers=admin
+            f"{MODELS}/adversary_encoder/versions/8.8.8/activate", headers=admin
         )
         assert missing.status_code == 404
     async with session_scope(factory.sessionmaker) as session:
@@ -140,8 +140,8 @@ async def test_register_then_activate_swaps_the_served_version(
             .all()
         )
     actions = {(e.action, e.object_id, e.actor, e.organisation_id) for e in entries}
-    assert ("ml_model.registered", "adversary_encoder/0.2.0", str(admin_user.id), None) in actions
-    assert ("ml_model.activated", "adversary_encoder/0.2.0", str(admin_user.id), None) in actions
+    assert ("ml_model.registered", "adversary_encoder/9.9.9", str(admin_user.id), None) in actions
+    assert ("ml_model.activated", "adversary_encoder/9.9.9", str(admin_user.id), None) in actions
 
 
 async def test_registration_refuses_a_file_that_is_not_the_one_named(
@@ -174,7 +174,7 @@ async def test_registration_refuses_a_file_that_is_not_the_one_named(
         assert absent.status_code == 422
         assert absent.json()["errors"][0]["loc"] == ["body", "file_path"]
         listed = (await replica.client.get(MODELS, headers=admin)).json()["items"]
-        assert "0.2.0" not in {m["version"] for m in listed}
+        assert "9.9.9" not in {m["version"] for m in listed}
 
 
 async def test_a_file_changed_on_disk_is_never_served(
@@ -190,7 +190,7 @@ async def test_a_file_changed_on_disk_is_never_served(
         )
         new.write_bytes(new.read_bytes() + b"tampered")
         refused = await client.post(
-            f"{MODELS}/adversary_encoder/versions/0.2.0/activate", headers=admin
+            f"{MODELS}/adversary_encoder/versions/9.9.9/activate", headers=admin
         )
         assert refused.status_code == 409 and refused.headers["content-type"] == PROBLEM
         assert "sha256" in refused.json()["detail"]
