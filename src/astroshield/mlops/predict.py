@@ -81,8 +81,10 @@ async def score_history(
     if not scored:
         raise InvalidInputError(
             f"{field}: {len(sets)} element sets are too few to score; the model needs more "
-            f"than {encoder.window} consecutive usable sets",
-            errors=[FieldError(["body", field], f"needs more than {encoder.window} sets")],
+            f"than {encoder.window + encoder.lag} consecutive usable sets",
+            errors=[
+                FieldError(["body", field], f"needs more than {encoder.window + encoder.lag} sets")
+            ],
         )
     items = [
         ScoredSetRead(epoch=s.epoch, score=s.score, anomalous=s.score > encoder.threshold)
