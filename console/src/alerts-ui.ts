@@ -1,8 +1,21 @@
 // One alert table for every page that lists alerts, with acknowledge and shelve.
 import { post } from "./api";
 import { h, toast } from "./dom";
-import { label, num, severityBadge, timeElement } from "./format";
+import { label, num, pc, severityBadge, timeElement } from "./format";
 import type { Alert } from "./types";
+
+let currentUserId = "";
+
+/** Who "you" are, to name your own acknowledgements. */
+export function setCurrentUser(id: string): void {
+  currentUserId = id;
+}
+
+function acknowledger(alert: Alert): HTMLElement {
+  if (!alert.acknowledged_by) return h("span", { class: "muted" }, "—");
+  const who = alert.acknowledged_by === currentUserId ? "by you" : "by another user";
+  return h("span", { title: `user ${alert.acknowledged_by}` }, `${who}, `, timeElement(alert.acknowledged_at));
+}
 
 const SHELVE_CHOICES: [number, string][] = [
   [3600, "1 h"],
@@ -82,15 +95,9 @@ export function alertTable(
       h("td", {}, severityBadge(alert.severity)),
       h("td", {}, label(alert.status), alert.shelved_until ? h("span", { class: "muted" }, " (shelved)") : null),
       h("td", {}, ...about(alert, names)),
-      h("td", {}, num(alert.value)),
+      h("td", { class: "num" }, alert.event_id ? `Pc ${pc(alert.value)}` : num(alert.value)),
       h("td", {}, timeElement(alert.fired_at)),
-      h(
-        "td",
-        {},
-        alert.acknowledged_by
-          ? h("span", {}, alert.acknowledged_by, " ", timeElement(alert.acknowledged_at))
-          : h("span", { class: "muted" }, "—"),
-      ),
+      h("td", {}, acknowledger(alert)),
       h("td", {}, actions(alert, changed)),
     ),
   );

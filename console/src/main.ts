@@ -1,6 +1,7 @@
 import "./style.css";
 import { get, hasSession, logout, whenUnauthorised } from "./api";
 import { replaceChildren, toast } from "./dom";
+import { setCurrentUser } from "./alerts-ui";
 import { alertsPage } from "./pages/alerts";
 import { conjunctionPage, conjunctionsPage } from "./pages/conjunctions";
 import { fleetPage } from "./pages/fleet";
@@ -27,6 +28,7 @@ async function currentUser(): Promise<Me | null> {
 
 function showChrome(user: Me | null): void {
   top.hidden = user === null;
+  setCurrentUser(user?.id ?? "");
   const who = document.getElementById("who");
   if (who) who.textContent = user ? `${user.name ?? user.email} · ${user.role}` : "";
 }

@@ -34,6 +34,7 @@ AXE = REPO_ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 BUILT = REPO_ROOT / "src" / "astroshield" / "console" / "dist" / "index.html"
 TIMEOUT_MS = 15_000
 VIEWPORT = {"width": 1280, "height": 800}
+TABLET = {"width": 768, "height": 1024}
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +94,13 @@ async def test_an_operator_works_a_shift(seeded: Seeded, page: Page, tmp_path: P
         timeout=TIMEOUT_MS
     )
     await look(page, tmp_path, "login")
-    await page.get_by_label("E-mail").fill(seeded.email)
-    await page.get_by_label("Password").fill(seeded.password)
-    await page.get_by_role("button", name="Log in").click()
+    # By keyboard alone: the e-mail field has the focus, Tab moves on, Enter submits.
+    await expect(page.get_by_label("E-mail")).to_be_focused()
+    await page.keyboard.type(seeded.email)
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Password")).to_be_focused()
+    await page.keyboard.type(seeded.password)
+    await page.keyboard.press("Enter")
 
     # The fleet: every spacecraft, the red conjunction's tier and its firing alarm.
     rows = page.locator("#fleet-table tbody tr[data-spacecraft]")
@@ -148,6 +153,18 @@ async def test_an_operator_works_a_shift(seeded: Seeded, page: Page, tmp_path: P
     listed = page.locator(f"#alert-list tr[data-alert='{seeded.red_alert_id}']")
     await expect(listed).to_have_attribute("data-status", "acknowledged", timeout=TIMEOUT_MS)
     await look(page, tmp_path, "alerts")
+
+    # Tablet width: the fleet fits (a wide table scrolls inside its own box, not the page).
+    await page.set_viewport_size(TABLET)
+    await page.get_by_role("link", name="Fleet").click()
+    await expect(rows).to_have_count(len(seeded.spacecraft), timeout=TIMEOUT_MS)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
+    await page.screenshot(
+        path=screenshot_path(
+            "ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, "console-fleet-tablet.png"
+        )
+    )
+    await page.set_viewport_size(VIEWPORT)
 
     # Log out: the session is gone, the login form is back.
     await page.get_by_role("button", name="Log out").click()
