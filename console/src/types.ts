@@ -103,5 +103,5 @@ export interface LimitSet {
   parameter: string;
   ranges: Record<string, Record<string, number | null>>;
   enabled: boolean;
-  state: { [key: string]: unknown } | null;
+  state: { consecutive_violations: number; level: string | null; last_time: string | null } | null;
 }

@@ -138,15 +138,27 @@ async def test_an_operator_works_a_shift(seeded: Seeded, page: Page, tmp_path: P
     assert stored["status"] == "acknowledged"
     assert stored["acknowledged_by"] is not None
 
-    # The spacecraft: its battery voltage changes on the page after an ingest.
+    # The spacecraft: an ingest above the warning limit (33 V) shows as the new value, the
+    # limit state and a limit alarm, which the operator acknowledges there.
     await page.get_by_role("link", name="Sentinel-6A (44001)").click()
     value = page.locator(f"td[data-value='{PARAMETER}']")
     await expect(value).to_have_text("28.1 V", timeout=TIMEOUT_MS)
     await expect(page.locator("#telemetry-plot canvas")).to_be_visible()
+    await expect(page.locator("#limits")).to_contain_text("Within limits")
     with seeded.client() as api:
-        ingest(api, seeded.spacecraft["Sentinel-6A"], 31.7, datetime.now(UTC))
-    await expect(value).to_have_text("31.7 V", timeout=TIMEOUT_MS)
+        ingest(api, seeded.spacecraft["Sentinel-6A"], 34.2, datetime.now(UTC))
+    await expect(value).to_have_text("34.2 V", timeout=TIMEOUT_MS)
+    await expect(page.locator("#limits")).to_contain_text("Out of limits: Warning")
+    await expect(page.locator("#health-badge")).to_have_text("Degraded", timeout=TIMEOUT_MS)
+    alarm = page.locator("#spacecraft-alerts tr[data-status='firing']")
+    await expect(alarm).to_contain_text(f"Limit alarm: {PARAMETER}", timeout=TIMEOUT_MS)
     await look(page, tmp_path, "spacecraft")
+    await alarm.get_by_role("button", name="Acknowledge").click()
+    limit_alarm = page.locator("#spacecraft-alerts tr").filter(has_text=f"Limit alarm: {PARAMETER}")
+    await expect(limit_alarm).to_have_attribute("data-status", "acknowledged", timeout=TIMEOUT_MS)
+    with seeded.client() as api:
+        limit_alarms = api.get("/alerts", params={"parameter": PARAMETER}).json()["items"]
+    assert [a["status"] for a in limit_alarms] == ["acknowledged"]
 
     # Alerts: the acknowledged one is listed as such.
     await page.get_by_role("link", name="Alerts").click()

@@ -42,15 +42,21 @@ function plotWidth(container: HTMLElement): number {
   return Math.max(320, container.clientWidth - 8);
 }
 
-async function limitsText(id: string, parameter: string): Promise<string> {
+async function limitsLine(id: string, parameter: string): Promise<(Node | string)[]> {
   try {
     const limits = await get<LimitSet>(`/spacecraft/${id}/telemetry/${encodeURIComponent(parameter)}/limits`);
     const ranges = Object.entries(limits.ranges)
-      .map(([level, bounds]) => `${label(level)}: ${num(bounds["low"] ?? null)} … ${num(bounds["high"] ?? null)}`)
+      .map(([level, bounds]) => `${label(level)} ${num(bounds["low"] ?? null)} … ${num(bounds["high"] ?? null)}`)
       .join(" · ");
-    return `${limits.enabled ? "Limits" : "Limits (disabled)"} — ${ranges || "none"}`;
+    const level = limits.state?.level ?? null;
+    const state = !limits.enabled
+      ? h("span", { class: "badge health-none" }, "Limits disabled")
+      : level
+        ? h("span", { class: `badge ${level === "critical" ? "health-bad" : "health-warn"}` }, `Out of limits: ${label(level)}`)
+        : h("span", { class: "badge health-ok" }, "Within limits");
+    return [state, ` Limits: ${ranges || "none"}`];
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return "No limits set for this parameter.";
+    if (error instanceof ApiError && error.status === 404) return ["No limits set for this parameter."];
     throw error;
   }
 }
@@ -62,15 +68,16 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
     spacecraftNames(),
   ]);
   const statusBox = h("dl", { class: "facts" });
+  const headBadge = h("span", { id: "health-badge" });
   const paramBody = h("tbody", {});
   const plotBox = h("div", { class: "plot-box", id: "telemetry-plot" });
   const plotTitle = h("h2", { id: "plot-title" }, "Telemetry");
-  const limitsLine = h("p", { class: "muted", id: "limits" });
+  const limitsBox = h("p", { class: "limits", id: "limits" });
   const alarms = h("div", { id: "spacecraft-alerts" });
   replaceChildren(
     main,
     h("p", { class: "crumbs" }, h("a", { href: "#/fleet" }, "Fleet"), " / ", status.name),
-    h("div", { class: "page-head" }, h("h1", {}, status.name), healthBadge(status.health)),
+    h("div", { class: "page-head" }, h("h1", {}, status.name), headBadge),
     h(
       "div",
       { class: "two-col" },
@@ -94,12 +101,13 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
             ),
       ),
     ),
-    h("section", { class: "panel", "aria-labelledby": "plot-title" }, plotTitle, limitsLine, plotBox),
+    h("section", { class: "panel", "aria-labelledby": "plot-title" }, plotTitle, limitsBox, plotBox),
     h("section", { class: "panel", "aria-labelledby": "alarms-title" }, h("h2", { id: "alarms-title" }, "Open alarms"), alarms),
   );
   document.title = `${status.name} · AstroShield console`;
 
   function drawStatus(s: SpacecraftStatus): void {
+    replaceChildren(headBadge, healthBadge(s.health));
     replaceChildren(
       statusBox,
       h("dt", {}, "Mode"),
@@ -123,7 +131,7 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
     plot?.chart.destroy();
     plot = null;
     plotTitle.textContent = `Telemetry: ${parameter.name}${parameter.unit ? ` (${parameter.unit})` : ""} — last hour`;
-    limitsLine.textContent = await limitsText(id, parameter.name);
+    replaceChildren(limitsBox, await limitsLine(id, parameter.name));
     const [xs, ys] = await history(id, parameter.name);
     const chart = new uPlot(
       {
@@ -154,8 +162,18 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
     }
   }
 
+  let newest = "";
+
   async function live(): Promise<void> {
     const latest = await get<LatestValue[]>(`/spacecraft/${id}/telemetry/latest`);
+    const newestNow = latest.reduce((t, v) => (v.time && v.time > t ? v.time : t), "");
+    if (newest && newestNow > newest) {
+      // New samples can raise or clear alarms and change the health: show it now.
+      refreshAlarms().catch(() => undefined);
+      get<SpacecraftStatus>(`/spacecraft/${id}/status`).then(drawStatus).catch(() => undefined);
+      if (plot) limitsLine(id, plot.parameter).then((line) => replaceChildren(limitsBox, line)).catch(() => undefined);
+    }
+    newest = newestNow;
     for (const value of latest) {
       const cells = valueCells.get(value.parameter);
       if (cells) {
