@@ -67,7 +67,10 @@ export async function conjunctionsPage(main: HTMLElement): Promise<Stop> {
   }
   state.addEventListener("change", () => void refresh().catch((e: unknown) => toast(String(e), "error")));
   await refresh();
-  const timer = window.setInterval(() => void refresh().catch(() => undefined), 15000);
+  // A periodic redraw would take the keyboard focus away from a link in the list.
+  const timer = window.setInterval(() => {
+    if (!list.contains(document.activeElement)) refresh().catch(() => undefined);
+  }, 15000);
   return () => window.clearInterval(timer);
 }
 

@@ -93,7 +93,9 @@ export async function fleetPage(main: HTMLElement): Promise<Stop> {
   await refresh();
   // User Timing mark: benchmarks/console_first_render.py reads it (navigation start to rows).
   if (performance.getEntriesByName("fleet-rendered").length === 0) performance.mark("fleet-rendered");
+  // Not while the keyboard focus is in the table: a redraw would drop it.
   const timer = window.setInterval(() => {
+    if (table.contains(document.activeElement)) return;
     refresh().catch((error: unknown) => toast(String(error), "error"));
   }, REFRESH_MS);
   return () => window.clearInterval(timer);
