@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck test-sqlite test-postgres system-packages bench lock clean backup-drill chaos
+.PHONY: run test lint typecheck test-sqlite test-postgres system-packages bench lock clean backup-drill chaos console
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,20 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[pg,dev,ml]"
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) console
 	$(BIN)/astroshield serve
 
 test: lint typecheck test-sqlite test-postgres
+
+# The operator console (console/, TypeScript + Vite): built into the package, never
+# committed; rebuilt only when its sources change (the stamp is written after the build).
+CONSOLE_STAMP := src/astroshield/console/dist/.built
+console: $(CONSOLE_STAMP)
+
+$(CONSOLE_STAMP): console/package.json console/package-lock.json console/tsconfig.json \
+		console/vite.config.ts console/index.html $(shell find console/src console/public -type f 2>/dev/null)
+	cd console && npm ci --no-audit --no-fund && npm run build
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -34,7 +44,7 @@ system-packages:
 	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx; }
 
-test-sqlite: $(STAMP) system-packages
+test-sqlite: $(STAMP) system-packages console
 	ASTROSHIELD_TEST_DATABASE_URL=sqlite $(BIN)/pytest
 
 # Pure-library tests (tests/astro) touch no database, the browser test reads the docs

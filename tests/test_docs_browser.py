@@ -9,29 +9,22 @@ skips. Screenshots go to ``$ASTROSHIELD_DOCS_SCREENSHOTS`` when set, else the te
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
+from tests.support.browser import (
+    chromium_or_skip,
+    launched_chromium,
+    record_problems,
+    screenshot_path,
+)
 from tests.support.servers import free_port, service_env, service_process, uvicorn_argv
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless, and nothing that reaches for the network on its own (there is none here).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RENDER_TIMEOUT_MS = 30_000
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 # Operations a newcomer looks for first, one per domain that takes a body.
@@ -58,24 +51,13 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
+    return chromium_or_skip()
 
 
 @pytest.fixture(scope="module")
 async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with launched_chromium(chromium) as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -89,27 +71,13 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 def _screenshot_path(tmp_path: Path, name: str) -> Path:
-    directory = Path(os.environ.get("ASTROSHIELD_DOCS_SCREENSHOTS") or tmp_path)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / name
-
-
-def _record_problems(page: Page) -> list[str]:
-    """Console errors and failed requests: a CSP refusal shows up here, not in the DOM."""
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: problems.append(message.text) if message.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
-    return problems
+    return screenshot_path("ASTROSHIELD_DOCS_SCREENSHOTS", tmp_path, name)
 
 
 async def test_swagger_ui_renders_the_operations_and_their_examples(
     service: str, page: Page, tmp_path: Path
 ) -> None:
-    problems = _record_problems(page)
+    problems = record_problems(page)
     await page.goto(f"{service}/docs")
     await page.wait_for_selector(".opblock", timeout=RENDER_TIMEOUT_MS)
     text = await page.inner_text("body")
@@ -134,7 +102,7 @@ async def test_swagger_ui_renders_the_operations_and_their_examples(
 async def test_redoc_renders_the_operations_and_their_examples(
     service: str, page: Page, tmp_path: Path
 ) -> None:
-    problems = _record_problems(page)
+    problems = record_problems(page)
     await page.goto(f"{service}/redoc")
     await page.wait_for_selector("[data-section-id^='tag/']", timeout=RENDER_TIMEOUT_MS)
     text = await page.inner_text("body")

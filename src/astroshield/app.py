@@ -43,6 +43,7 @@ from astroshield.config import Settings, get_settings
 from astroshield.conjunction.router import BODY_MEDIA_TYPES as CONJUNCTION_MEDIA_TYPES
 from astroshield.conjunction.router import router as conjunction_router
 from astroshield.conjunction.service.screening_jobs import fail_interrupted_screenings
+from astroshield.console.serving import install_console
 from astroshield.db import (
     create_engine,
     create_sessionmaker,
@@ -552,6 +553,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app, settings.metrics_token, before_scrape=lambda: _refresh_components(state)
         )
     install_offline_docs(app)
+    install_console(app)
 
     _add_middleware(app, settings, state)
     return app

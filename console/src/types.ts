@@ -1,0 +1,107 @@
+// The shapes of the public API's answers this console reads (see /openapi.json).
+export type Tier = "red" | "yellow" | "green";
+
+export interface Me {
+  id: string;
+  email: string;
+  name: string | null;
+  role: string;
+  organisation_id: string;
+}
+
+export interface Spacecraft {
+  id: string;
+  name: string;
+  catalog_number: string | null;
+  cospar_id: string | null;
+  mode: string;
+  health: string;
+  health_source: string;
+  last_contact_at: string | null;
+  contact: string;
+}
+
+export interface HealthReason {
+  [key: string]: unknown;
+}
+
+export interface SpacecraftStatus {
+  spacecraft_id: string;
+  name: string;
+  mode: string;
+  health: string;
+  health_source: string;
+  health_reasons: HealthReason[];
+  health_summary: string | null;
+  last_contact_at: string | null;
+  contact: string;
+  orbit_epoch: string | null;
+}
+
+export interface Conjunction {
+  id: string;
+  spacecraft_id: string;
+  primary_catalog_number: string;
+  secondary_catalog_number: string;
+  secondary_name: string | null;
+  tca: string;
+  miss_distance_m: number;
+  relative_speed_m_s: number | null;
+  pc: number | null;
+  tier: Tier;
+  tier_basis: string;
+  state: string;
+  source: string;
+}
+
+export interface ConjunctionDetail extends Conjunction {
+  cdms: { id: string; message_id?: string; creation_date?: string; pc?: number | null }[];
+}
+
+export interface Alert {
+  id: string;
+  rule_id: string;
+  labels: Record<string, string>;
+  status: string;
+  severity: string | null;
+  value: number | null;
+  fired_at: string | null;
+  resolved_at: string | null;
+  acknowledged_by: string | null;
+  acknowledged_at: string | null;
+  ack_comment: string | null;
+  shelved_until: string | null;
+  updated_at: string;
+  spacecraft_id: string | null;
+  event_id: string | null;
+  parameter: string | null;
+}
+
+export interface Parameter {
+  name: string;
+  type: string;
+  unit: string | null;
+  description: string | null;
+}
+
+export interface LatestValue {
+  parameter: string;
+  type: string;
+  unit: string | null;
+  time: string | null;
+  value: number | null;
+}
+
+export interface BucketSeries {
+  parameter: string;
+  start: string;
+  stop: string;
+  buckets: { start: string; stop: string; count: number; avg: number | null }[];
+}
+
+export interface LimitSet {
+  parameter: string;
+  ranges: Record<string, Record<string, number | null>>;
+  enabled: boolean;
+  state: { consecutive_violations: number; level: string | null; last_time: string | null } | null;
+}

@@ -1,0 +1,207 @@
+"""The operator console as an operator uses it: the real service (uvicorn, its own SQLite
+file, seeded through the CLI's first account and the public API), Debian's Chromium driven
+by Playwright. Log in, see the fleet, open the red conjunction and its encounter plot,
+acknowledge its alert, watch a telemetry value change after an ingest, log out; axe-core
+on every page (no serious or critical violation) and no browser console error (a CSP
+refusal shows up there). Screenshots at 1280x800 go to ``$ASTROSHIELD_CONSOLE_SCREENSHOTS``
+when set, else the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Locator, Page, expect
+
+from tests.console.seeding import PARAMETER, Seeded, ingest, running_service, seed
+from tests.support.browser import (
+    chromium_or_skip,
+    launched_chromium,
+    record_problems,
+    screenshot_path,
+)
+from tests.support.servers import REPO_ROOT
+
+pytestmark = pytest.mark.browser
+
+AXE = REPO_ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
+BUILT = REPO_ROOT / "src" / "astroshield" / "console" / "dist" / "index.html"
+TIMEOUT_MS = 15_000
+VIEWPORT = {"width": 1280, "height": 800}
+TABLET = {"width": 768, "height": 1024}
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    if not BUILT.exists() or not AXE.exists():
+        pytest.fail("the console is not built: run `make console` (make test-sqlite does)")
+    with running_service(tmp_path_factory.mktemp("console") / "astroshield.db") as (base, env):
+        yield seed(base, env)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with launched_chromium(chromium_or_skip()) as launched:
+        yield launched
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    # axe-core from npm (the console's devDependency). As an init script, as DevTools
+    # injects it: the page's CSP rightly refuses the inline <script> add_script_tag makes.
+    await context.add_init_script(path=AXE)
+    opened = await context.new_page()
+    try:
+        yield opened
+    finally:
+        await context.close()
+
+
+async def serious_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.x A/AA rules on the page as it is now."""
+    results: dict[str, Any] = await page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
+    )
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} "
+        f"at {[node['target'] for node in violation['nodes']][:3]}"
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+async def look(page: Page, tmp_path: Path, name: str) -> None:
+    """The page passes axe and is kept as a screenshot."""
+    await page.screenshot(
+        path=screenshot_path("ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, f"console-{name}.png")
+    )
+    assert await serious_violations(page) == [], name
+
+
+async def test_an_operator_works_a_shift(seeded: Seeded, page: Page, tmp_path: Path) -> None:
+    problems = record_problems(page)
+    await page.goto(f"{seeded.base}/console/")
+
+    # Log in.
+    await expect(page.get_by_role("heading", name="AstroShield operations console")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    await look(page, tmp_path, "login")
+    # By keyboard alone: the e-mail field has the focus, Tab moves on, Enter submits.
+    await expect(page.get_by_label("E-mail")).to_be_focused()
+    await page.keyboard.type(seeded.email)
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Password")).to_be_focused()
+    await page.keyboard.type(seeded.password)
+    await page.keyboard.press("Enter")
+
+    # The fleet: every spacecraft, the red conjunction's tier and its firing alarm.
+    rows = page.locator("#fleet-table tbody tr[data-spacecraft]")
+    await expect(rows).to_have_count(len(seeded.spacecraft), timeout=TIMEOUT_MS)
+    sentinel = page.locator(f"tr[data-spacecraft='{seeded.spacecraft['Sentinel-6A']}']")
+    await expect(sentinel).to_contain_text("RED")
+    await expect(sentinel).to_contain_text("1 (1 unacked)")
+    await expect(rows.first).to_have_attribute("data-spacecraft", seeded.spacecraft["Sentinel-6A"])
+    await look(page, tmp_path, "fleet")
+
+    # The red conjunction, its encounter-plane plot (a real PNG) and its Pc.
+    await page.get_by_role("link", name="Conjunctions").click()
+    red = page.locator(f"tr[data-event='{seeded.red_event_id}']")
+    await expect(red).to_contain_text("RED", timeout=TIMEOUT_MS)
+    await look(page, tmp_path, "conjunctions")
+    await red.get_by_role("link").click()
+    plot = page.locator("#encounter-plot")
+    await expect(plot).to_be_visible(timeout=TIMEOUT_MS)
+    assert await _drawn_width(plot) > 100  # decoded, not a broken image
+    with seeded.client() as api:
+        event = api.get(f"/conjunctions/{seeded.red_event_id}").json()
+    await expect(page.locator("#event-pc")).to_have_text(_exponential(event["pc"]))
+    cdm = page.get_by_role("link", name="Download CDM (KVN)")
+    async with httpx.AsyncClient(cookies=await _cookies(page)) as client:
+        exported = await client.get(f"{seeded.base}{await cdm.get_attribute('href')}")
+    assert exported.status_code == 200 and "CCSDS_CDM_VERS" in exported.text
+    await look(page, tmp_path, "conjunction")
+
+    # Acknowledge its alert: the API says who did.
+    alert = page.locator(f"tr[data-alert='{seeded.red_alert_id}']")
+    await alert.get_by_role("button", name="Acknowledge").click()
+    await expect(alert).to_have_attribute("data-status", "acknowledged", timeout=TIMEOUT_MS)
+    with seeded.client() as api:
+        stored = api.get(f"/alerts/{seeded.red_alert_id}").json()
+    assert stored["status"] == "acknowledged"
+    assert stored["acknowledged_by"] is not None
+
+    # The spacecraft: an ingest above the warning limit (33 V) shows as the new value, the
+    # limit state and a limit alarm, which the operator acknowledges there.
+    await page.get_by_role("link", name="Sentinel-6A (44001)").click()
+    value = page.locator(f"td[data-value='{PARAMETER}']")
+    await expect(value).to_have_text("28.1 V", timeout=TIMEOUT_MS)
+    await expect(page.locator("#telemetry-plot canvas")).to_be_visible()
+    await expect(page.locator("#limits")).to_contain_text("Within limits")
+    with seeded.client() as api:
+        ingest(api, seeded.spacecraft["Sentinel-6A"], 34.2, datetime.now(UTC))
+    await expect(value).to_have_text("34.2 V", timeout=TIMEOUT_MS)
+    await expect(page.locator("#limits")).to_contain_text("Out of limits: Warning")
+    await expect(page.locator("#health-badge")).to_have_text("Degraded", timeout=TIMEOUT_MS)
+    alarm = page.locator("#spacecraft-alerts tr[data-status='firing']")
+    await expect(alarm).to_contain_text(f"Limit alarm: {PARAMETER}", timeout=TIMEOUT_MS)
+    await look(page, tmp_path, "spacecraft")
+    await alarm.get_by_role("button", name="Acknowledge").click()
+    limit_alarm = page.locator("#spacecraft-alerts tr").filter(has_text=f"Limit alarm: {PARAMETER}")
+    await expect(limit_alarm).to_have_attribute("data-status", "acknowledged", timeout=TIMEOUT_MS)
+    with seeded.client() as api:
+        limit_alarms = api.get("/alerts", params={"parameter": PARAMETER}).json()["items"]
+    assert [a["status"] for a in limit_alarms] == ["acknowledged"]
+
+    # Alerts: the acknowledged one is listed as such.
+    await page.get_by_role("link", name="Alerts").click()
+    listed = page.locator(f"#alert-list tr[data-alert='{seeded.red_alert_id}']")
+    await expect(listed).to_have_attribute("data-status", "acknowledged", timeout=TIMEOUT_MS)
+    await look(page, tmp_path, "alerts")
+
+    # Tablet width: the fleet fits (a wide table scrolls inside its own box, not the page).
+    await page.set_viewport_size(TABLET)
+    await page.get_by_role("link", name="Fleet").click()
+    await expect(rows).to_have_count(len(seeded.spacecraft), timeout=TIMEOUT_MS)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
+    await page.screenshot(
+        path=screenshot_path(
+            "ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, "console-fleet-tablet.png"
+        )
+    )
+    await page.set_viewport_size(VIEWPORT)
+
+    # Log out: the session is gone, the login form is back.
+    await page.get_by_role("button", name="Log out").click()
+    await expect(page.get_by_label("E-mail")).to_be_visible(timeout=TIMEOUT_MS)
+    async with httpx.AsyncClient(cookies=await _cookies(page)) as client:
+        after = await client.get(f"{seeded.base}/api/v1/auth/me")
+    assert after.status_code == 401
+    assert problems == []
+
+
+def _exponential(value: float) -> str:
+    """Three significant digits as JavaScript's toExponential(2) writes them (1.08e-4)."""
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa}e{int(exponent):+d}"
+
+
+async def _drawn_width(image: Locator) -> int:
+    """The natural width of an image once the browser has decoded it (0 if it never is)."""
+    for _ in range(TIMEOUT_MS // 100):
+        width = int(await image.evaluate("img => img.complete ? img.naturalWidth : -1"))
+        if width >= 0:
+            return width
+        await asyncio.sleep(0.1)
+    return 0
+
+
+async def _cookies(page: Page) -> dict[str, str]:
+    return {cookie["name"]: cookie["value"] for cookie in await page.context.cookies()}
