@@ -53,6 +53,8 @@ export function timeElement(iso: string | null): HTMLElement {
 export function relative(iso: string, now = Date.now()): string {
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
   const magnitude = Math.abs(seconds);
+  // A few seconds either way is clock skew between this browser and the service.
+  if (magnitude < 5) return "just now";
   const [value, unit] =
     magnitude < 90
       ? [magnitude, "s"]

@@ -139,7 +139,13 @@ async def test_an_operator_works_a_shift(seeded: Seeded, page: Page, tmp_path: P
     assert stored["acknowledged_by"] is not None
 
     # The spacecraft: an ingest above the warning limit (33 V) shows as the new value, the
-    # limit state and a limit alarm, which the operator acknowledges there.
+    # limit state and a limit alarm, which the operator acknowledges there. The value comes
+    # over the telemetry WebSocket, authenticated by the session cookie from this origin.
+    frames: list[str] = []
+    page.on(
+        "websocket",
+        lambda socket: socket.on("framereceived", lambda payload: frames.append(str(payload))),
+    )
     await page.get_by_role("link", name="Sentinel-6A (44001)").click()
     value = page.locator(f"td[data-value='{PARAMETER}']")
     await expect(value).to_have_text("28.1 V", timeout=TIMEOUT_MS)
@@ -148,6 +154,8 @@ async def test_an_operator_works_a_shift(seeded: Seeded, page: Page, tmp_path: P
     with seeded.client() as api:
         ingest(api, seeded.spacecraft["Sentinel-6A"], 34.2, datetime.now(UTC))
     await expect(value).to_have_text("34.2 V", timeout=TIMEOUT_MS)
+    assert any('"subscribed"' in frame for frame in frames), frames
+    assert any('"samples"' in frame and "34.2" in frame for frame in frames), frames
     await expect(page.locator("#limits")).to_contain_text("Out of limits: Warning")
     await expect(page.locator("#health-badge")).to_have_text("Degraded", timeout=TIMEOUT_MS)
     alarm = page.locator("#spacecraft-alerts tr[data-status='firing']")

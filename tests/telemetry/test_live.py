@@ -122,6 +122,57 @@ async def test_the_token_may_come_as_the_first_message(
         ]
 
 
+async def _session_cookie(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory, archive: Archive
+) -> str:
+    """A browser login (cookie session) of an operator of the archive's organisation."""
+    email = unique_email()
+    await factory.user(archive.organisation, role="operator", email=email)
+    response = await client.post(
+        "/api/v1/auth/session", json={"email": email, "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    name = app.state.security.access_cookie
+    return f"{name}={response.cookies[name]}"
+
+
+async def test_a_page_of_this_service_streams_with_its_session_cookie(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    archive = await make_archive(client, factory)
+    cookie = await _session_cookie(app, client, factory, archive)
+    headers = {"Cookie": cookie, "Origin": "http://testserver"}
+    async with (
+        websocket_client(app) as ws_client,
+        aconnect_ws(live_url(archive, parameters="panel_temp"), ws_client, headers=headers) as ws,
+    ):
+        assert await ws.receive_json() == {"type": "subscribed", "parameters": ["panel_temp"]}
+        assert (await archive.post(series("panel_temp", T0, 2), sequence=1)).status_code == 201
+        message = await ws.receive_json()
+        assert (message["type"], message["parameter"]) == ("samples", "panel_temp")
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://testserver.evil.example", None])
+async def test_the_session_cookie_is_not_taken_from_another_sites_page(
+    app: FastAPI, client: httpx.AsyncClient, factory: Factory, origin: str | None
+) -> None:
+    # Cross-site WebSocket hijacking: the browser sends the cookie with any site's socket.
+    archive = await make_archive(client, factory)
+    headers = {"Cookie": await _session_cookie(app, client, factory, archive)}
+    if origin is not None:
+        headers["Origin"] = origin
+    async with (
+        websocket_client(app) as ws_client,
+        aconnect_ws(live_url(archive), ws_client, headers=headers) as ws,
+    ):
+        # Not streaming: the connection waits for an auth message of a token of its own.
+        await ws.send_json({"type": "subscribe", "parameters": None})
+        with pytest.raises(WebSocketDisconnect) as refused:
+            await ws.receive_json()
+    assert refused.value.code == 1008
+    assert "the first message must be" in refused.value.reason
+
+
 async def _closed_after_accept(ws_client: httpx.AsyncClient, url: str, first: Any) -> Any:
     """Open without a token, send ``first`` (unless None), and return how the server closed."""
     async with aconnect_ws(url, ws_client) as ws:

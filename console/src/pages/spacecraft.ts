@@ -1,16 +1,23 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { Stop } from "../main";
-import { ApiError, get } from "../api";
+import { API, ApiError, get } from "../api";
 import { alertTable } from "../alerts-ui";
 import { openAlerts, spacecraftNames } from "../data";
 import { h, replaceChildren, toast } from "../dom";
 import { healthBadge, label, num, timeElement, utc } from "../format";
 import type { BucketSeries, LatestValue, LimitSet, Parameter, SpacecraftStatus } from "../types";
 
-// Telemetry is polled: the telemetry WebSocket takes a bearer token, which a cookie
-// session never shows to the page (ARCHITECTURE.md, "Operator console").
+// New samples come over the telemetry WebSocket (the service takes the session cookie on a
+// socket opened from its own origin); the latest values are polled only while it is down.
 const LIVE_MS = 2000;
+const RECONNECT_MS = 5000;
+
+type LiveMessage =
+  | { type: "subscribed" }
+  | { type: "samples"; parameter: string; samples: { time: string; value: number | null }[] }
+  | { type: "alarm"; parameter: string }
+  | { type: "error"; detail: string };
 const WINDOW_S = 3600;
 const BUCKETS = 360;
 
@@ -163,33 +170,67 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
   }
 
   let newest = "";
+  const units = new Map(parameters.map((p) => [p.name, p.unit]));
+
+  function showValue(parameter: string, time: string | null, value: number | null): void {
+    const cells = valueCells.get(parameter);
+    if (cells) {
+      cells.value.textContent = num(value, units.get(parameter) ?? null);
+      replaceChildren(cells.time, timeElement(time));
+    }
+    if (plot && parameter === plot.parameter && time && value !== null) {
+      const t = new Date(time).getTime() / 1000;
+      if (t > plot.last && t > (plot.xs[plot.xs.length - 1] ?? 0)) {
+        plot.xs.push(t);
+        plot.ys.push(value);
+        plot.chart.setData([plot.xs, plot.ys]);
+      }
+      plot.last = Math.max(plot.last, t);
+    }
+  }
+
+  function changed(): void {
+    // New samples can raise or clear alarms and change the health: show it now.
+    refreshAlarms().catch(() => undefined);
+    get<SpacecraftStatus>(`/spacecraft/${id}/status`).then(drawStatus).catch(() => undefined);
+    if (plot) limitsLine(id, plot.parameter).then((line) => replaceChildren(limitsBox, line)).catch(() => undefined);
+  }
 
   async function live(): Promise<void> {
     const latest = await get<LatestValue[]>(`/spacecraft/${id}/telemetry/latest`);
     const newestNow = latest.reduce((t, v) => (v.time && v.time > t ? v.time : t), "");
-    if (newest && newestNow > newest) {
-      // New samples can raise or clear alarms and change the health: show it now.
-      refreshAlarms().catch(() => undefined);
-      get<SpacecraftStatus>(`/spacecraft/${id}/status`).then(drawStatus).catch(() => undefined);
-      if (plot) limitsLine(id, plot.parameter).then((line) => replaceChildren(limitsBox, line)).catch(() => undefined);
-    }
+    if (newest && newestNow > newest) changed();
     newest = newestNow;
-    for (const value of latest) {
-      const cells = valueCells.get(value.parameter);
-      if (cells) {
-        cells.value.textContent = num(value.value, value.unit);
-        replaceChildren(cells.time, timeElement(value.time));
+    for (const value of latest) showValue(value.parameter, value.time, value.value);
+  }
+
+  let socket: WebSocket | null = null;
+  let streaming = false;
+  let stopped = false;
+
+  function connect(): void {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}${API}/spacecraft/${id}/telemetry/live`);
+    socket.addEventListener("message", (event: MessageEvent) => {
+      const message = JSON.parse(String(event.data)) as LiveMessage;
+      if (message.type === "subscribed") {
+        streaming = true;
+        // Samples stored between the first read and the subscription.
+        live().catch(() => undefined);
+      } else if (message.type === "samples") {
+        for (const sample of message.samples) showValue(message.parameter, sample.time, sample.value);
+        const last = message.samples[message.samples.length - 1];
+        if (last && last.time > newest) newest = last.time;
+        changed();
+      } else if (message.type === "alarm") {
+        changed();
       }
-      if (plot && value.parameter === plot.parameter && value.time && value.value !== null) {
-        const t = new Date(value.time).getTime() / 1000;
-        if (t > plot.last && t > (plot.xs[plot.xs.length - 1] ?? 0)) {
-          plot.xs.push(t);
-          plot.ys.push(value.value);
-          plot.chart.setData([plot.xs, plot.ys]);
-        }
-        plot.last = Math.max(plot.last, t);
-      }
-    }
+    });
+    socket.addEventListener("close", () => {
+      streaming = false;
+      socket = null;
+      if (!stopped) window.setTimeout(() => stopped || connect(), RECONNECT_MS);
+    });
   }
 
   for (const parameter of parameters) {
@@ -211,17 +252,20 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
   await Promise.all([refreshAlarms(), live()]);
   if (parameters[0]) await choose(parameters[0]);
   else plotBox.append(h("p", { class: "muted" }, "Nothing to plot."));
+  connect();
   let ticks = 0;
   const timer = window.setInterval(() => {
     ticks += 1;
-    live().catch(() => undefined);
+    if (!streaming) live().catch(() => undefined);
     if (ticks % 5 === 0) {
       get<SpacecraftStatus>(`/spacecraft/${id}/status`).then(drawStatus).catch(() => undefined);
       if (!alarms.contains(document.activeElement)) refreshAlarms().catch(() => undefined);
     }
   }, LIVE_MS);
   return () => {
+    stopped = true;
     window.clearInterval(timer);
+    socket?.close();
     plot?.chart.destroy();
   };
 }

@@ -4,6 +4,9 @@ Authentication is the API's bearer access token, in the ``Authorization`` header
 ``token`` query parameter, or, for browsers (which cannot set WebSocket headers) without
 putting the token in a URL that ends up in logs, the first message:
 ``{"type": "auth", "token": "..."}``, sent within ``telemetry_ws_auth_timeout_s``. The
+browser session cookie counts only on an upgrade whose ``Origin`` is this service's own
+host (the operator console's pages): a browser sends the cookie with a WebSocket any site
+opens, WebSockets have no CORS, and ``Origin`` is the one header a page cannot forge. The
 caller needs ``telemetry:read`` and sees only its organisation's spacecraft. A refused
 connection is closed with 1008 (policy violation) and the reason: before it is accepted
 when the token came with the request, after it when the token was awaited as a message.
@@ -22,6 +25,7 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -33,9 +37,11 @@ from astroshield.errors import AuthenticationError, InvalidInputError, NotFoundE
 from astroshield.features.catalogue import Flag
 from astroshield.features.gate import feature_refusal
 from astroshield.security.authentication import (
+    AuthMethod,
     authority_lapsed,
     presented_token,
     principal_for_token,
+    security_of,
 )
 from astroshield.security.principal import Principal
 from astroshield.security.scopes import Scope
@@ -60,18 +66,37 @@ class RefusedError(Exception):
         self.reason = reason
 
 
-def _request_token(websocket: WebSocket) -> str | None:
+def _request_token(websocket: WebSocket) -> tuple[str, AuthMethod] | None:
     """The token the upgrade request carries, or None when it carries none: the
     ``Authorization`` header read as for every request, else the ``token`` query
-    parameter. Never the session cookie: a browser sends it with a WebSocket opened by
-    any site, and WebSockets have no CORS to stop that."""
+    parameter, else the session cookie of a same-origin page (:func:`_same_origin_cookie`)."""
     if "authorization" not in websocket.headers:
-        return websocket.query_params.get("token", "").strip() or None
+        query_token = websocket.query_params.get("token", "").strip()
+        if query_token:
+            return query_token, "bearer"
+        return _same_origin_cookie(websocket)
     try:
-        token, _ = presented_token(websocket)
+        return presented_token(websocket)
     except AuthenticationError:
         raise RefusedError("malformed Authorization header") from None
-    return token
+
+
+def _same_origin_cookie(websocket: WebSocket) -> tuple[str, AuthMethod] | None:
+    """The session cookie, when the upgrade comes from a page of this service's own origin.
+
+    A cross-site page's socket carries the cookie too (WebSockets have no CORS), but its
+    ``Origin`` names the other site; a client without ``Origin`` is not a browser page and
+    sends a bearer token. Otherwise the connection falls back to the auth message, so a
+    page elsewhere that authenticates with its own token still works.
+    """
+    token = websocket.cookies.get(security_of(websocket).access_cookie, "").strip()
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host", "")
+    if not token or origin is None or not host:
+        return None
+    if urlsplit(origin).netloc.lower() != host.lower():
+        return None
+    return token, "cookie"
 
 
 _AUTH_MESSAGE = '{"type": "auth", "token": ...}'
@@ -95,10 +120,10 @@ async def _token_from_first_message(websocket: WebSocket, timeout_s: float) -> s
     return token.strip()
 
 
-async def _principal(websocket: WebSocket, token: str) -> Principal:
+async def _principal(websocket: WebSocket, token: str, method: AuthMethod) -> Principal:
     """The same checks as every HTTP request (security.authentication), on a session of its own."""
     try:
-        return await principal_for_token(websocket, token)
+        return await principal_for_token(websocket, token, method)
     except AuthenticationError:
         raise RefusedError("invalid or expired token") from None
 
@@ -135,6 +160,7 @@ class _Client:
 
     spacecraft_id: uuid.UUID
     token: str
+    method: AuthMethod
     principal: Principal
     wanted: frozenset[str] | None
     accepted: bool
@@ -147,17 +173,20 @@ async def _admit(websocket: WebSocket, spacecraft_id: str) -> _Client:
     except ValueError:
         raise RefusedError("spacecraft id must be a UUID") from None
     accepted = False
-    token = _request_token(websocket)
-    if token is None:
+    presented = _request_token(websocket)
+    if presented is None:
         # Messages flow only on an accepted connection.
         await websocket.accept()
         accepted = True
         timeout_s = state_of(websocket).settings.telemetry_ws_auth_timeout_s
         token = await _token_from_first_message(websocket, timeout_s)
-    principal = await _principal(websocket, token)
+        method: AuthMethod = "bearer"
+    else:
+        token, method = presented
+    principal = await _principal(websocket, token, method)
     wanted = _parameter_filter(websocket.query_params.get("parameters"))
     await _check_access(websocket, principal, spacecraft, wanted or frozenset())
-    return _Client(spacecraft, token, principal, wanted, accepted)
+    return _Client(spacecraft, token, method, principal, wanted, accepted)
 
 
 async def _receive_all(websocket: WebSocket, client: _Client, subscription: Subscription) -> None:
@@ -203,7 +232,7 @@ async def _serve(
     authority watch is returned to tell the last case."""
     # The connection lives no longer than the authority of the token that opened it.
     authority = asyncio.ensure_future(
-        authority_lapsed(websocket, client.token, "bearer", client.principal, READ_SCOPE)
+        authority_lapsed(websocket, client.token, client.method, client.principal, READ_SCOPE)
     )
     tasks = {
         asyncio.ensure_future(_send_all(websocket, subscription)),
