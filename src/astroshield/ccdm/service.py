@@ -381,6 +381,24 @@ async def intent(
     open conjunction event of the pair (its latest Pc, miss distance and TCA) is used when
     the caller may read conjunctions. The category is kept; a new one emits
     ``intent.changed``."""
+    evaluation = await assess_pair(
+        session, principal, spacecraft_id, catalog_number, days, conjunction, config, now
+    )
+    return await apply_evaluation(session, evaluation, now)
+
+
+async def assess_pair(
+    session: AsyncSession,
+    principal: Principal,
+    spacecraft_id: uuid.UUID,
+    catalog_number: str,
+    days: int | None,
+    conjunction: ConjunctionInput | None,
+    config: CcdmConfig,
+    now: datetime,
+) -> PairEvaluation:
+    """The assessment :func:`intent` keeps and alerts on, with the inputs it came from,
+    read only (the ML threat detector reads the same inputs)."""
     window_days = check_days(days, config)
     organisation_id = principal.organisation_id
     spacecraft, protected_number = await protected_spacecraft(
@@ -393,8 +411,7 @@ async def intent(
         )
     pair = Pair(spacecraft, protected_number, catalog_number, window_days)
     read_conjunctions = principal.has(Scope.CONJUNCTIONS_READ)
-    evaluation = await evaluate_pair(session, pair, conjunction, config, now, read_conjunctions)
-    return await apply_evaluation(session, evaluation, now)
+    return await evaluate_pair(session, pair, conjunction, config, now, read_conjunctions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +427,21 @@ class PairEvaluation:
     pair: Pair
     assessment: IntentAssessment
     report: ProximityReport
+    inputs: AssessmentInputs
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentInputs:
+    """What the assessment was computed from: the window, both histories, the pattern of
+    life and the conjunction (the arguments of ``assess_intent`` and their sources)."""
+
+    start: datetime
+    stop: datetime
+    now: datetime
+    protected: ObjectHistory
+    other: ObjectHistory
+    pattern: PatternOfLife
+    conjunction: ConjunctionInput | None
 
 
 async def evaluate_pair(
@@ -441,11 +473,12 @@ async def evaluate_pair(
         stop - timedelta(days=config.history_days),
         stop,
     )
-    assessment, report = await asyncio.to_thread(
+    assessment, report, pattern = await asyncio.to_thread(
         _assess, protected, other, start, stop, conjunction, config, now
     )
     annotate(category=assessment.category.value, score=assessment.score)
-    return PairEvaluation(pair, assessment, report)
+    inputs = AssessmentInputs(start, stop, now, protected, other, pattern, conjunction)
+    return PairEvaluation(pair, assessment, report, inputs)
 
 
 async def apply_evaluation(
@@ -504,7 +537,7 @@ def _assess(
     conjunction: ConjunctionInput | None,
     config: CcdmConfig,
     now: datetime,
-) -> tuple[IntentAssessment, ProximityReport]:
+) -> tuple[IntentAssessment, ProximityReport, PatternOfLife]:
     detections = detect_maneuvers(other.elements)
     report = analyze_neighbour(
         protected.elements,
@@ -524,4 +557,4 @@ def _assess(
         config=config.intent,
         data_source=", ".join(sources) or None,
     )
-    return assessment, report
+    return assessment, report, pattern
