@@ -107,6 +107,8 @@ FEATURE_NAMES = (
     "along_z_max_log",
     "along_z_over_5_log",
     "a_z_max_log",
+    "e_z_max_log",
+    "normal_z_max_log",
     "jumps_missing",
 )
 # Fewer usable sets than this give no robust jump statistic (it needs a history).
@@ -151,8 +153,9 @@ def threat_features(
     and ``history`` the object's element sets up to ``now`` (its latest set gives the plane
     angle, altitude gap, GEO longitude separation and regime; the whole history the robust z
     (:func:`astroshield.ml.features.robust_z` over the history) of each consecutive-set
-    along-track and semi-major-axis jump (:func:`astroshield.ml.features.consecutive_jumps`),
-    which shows element jumps that the manoeuvre detector rejects as outliers).
+    jump (:func:`astroshield.ml.features.consecutive_jumps`: along track, semi-major axis,
+    eccentricity vector, orbit normal), which shows element jumps that the manoeuvre detector
+    rejects as outliers and burns below its thresholds).
     """
     f = dict.fromkeys(FEATURE_NAMES, 0.0)
     window_start = since or (proximity.window_start if proximity is not None else None)
@@ -266,12 +269,21 @@ def _residual_features(
         return
     along = robust_z(np.array([j.along_km for _, j in jumps]))
     semi_major = robust_z(np.array([j.da_km for _, j in jumps]))
+    eccentricity = np.hypot(
+        robust_z(np.array([j.dex for _, j in jumps])), robust_z(np.array([j.dey for _, j in jumps]))
+    )
+    normal = np.hypot(
+        robust_z(np.array([j.dinc for _, j in jumps])),
+        robust_z(np.array([j.dnode for _, j in jumps])),
+    )
     recent = np.array([since is None or ordered[k].epoch >= since for k, _ in jumps], dtype=bool)
     if not recent.any():
         return
     f["along_z_max_log"] = math.log1p(float(along[recent].max()))
     f["along_z_over_5_log"] = math.log1p(int(np.sum(along[recent] >= 5.0)))
     f["a_z_max_log"] = math.log1p(float(semi_major[recent].max()))
+    f["e_z_max_log"] = math.log1p(float(eccentricity[recent].max()))
+    f["normal_z_max_log"] = math.log1p(float(normal[recent].max()))
 
 
 # ------------------------------------------------------------------- rule baseline

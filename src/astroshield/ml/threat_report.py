@@ -59,11 +59,26 @@ def results_section(
         f"{metadata['metrics']['validation_ece_after']:.3f}).",
         f"- ONNX vs PyTorch probabilities on the validation split: max |difference| "
         f"{metadata['metrics']['onnx_vs_torch_max_abs']:.2e}.",
+    ]
+    lines += _real_lines(real)
+    lines += [
+        "- Figures: `benchmarks/figures/ml-threat-detector-confusion-model.png`, "
+        "`benchmarks/figures/ml-threat-detector-confusion-rule-baseline.png`, "
+        "`benchmarks/figures/ml-threat-detector-reliability.png`; metrics "
+        "`benchmarks/figures/ml-threat-detector-metrics.json`.",
+        *context.get("notes", "").splitlines(),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _real_lines(real: Mapping[str, Any]) -> list[str]:
+    lines = [
         "",
         f"Real histories, manoeuvre class (a window every {real.get('step_days')} days; "
         "positive = a logged manoeuvre started in its 7 days; a method calls it positive when "
         "its class is `maneuver_anomaly`; nothing is trained on real data, so every window is "
-        "held out):",
+        "held out and no leave-one-satellite-out is needed; the protected spacecraft is "
+        "another satellite of the same regime, `astroshield.ml.threat_evaluation.PARTNERS`):",
         "",
         "| satellite (object) | windows | with manoeuvre | TPR model | FPR model | "
         "TPR rule | FPR rule |",
@@ -86,11 +101,4 @@ def results_section(
             f"- Classes given to the real windows: model `{pooled['model']['classes_given']}`; "
             f"rule baseline `{pooled['rule_baseline']['classes_given']}`.",
         ]
-    lines += [
-        "- Figures: `benchmarks/figures/ml-threat-detector-confusion-model.png`, "
-        "`benchmarks/figures/ml-threat-detector-confusion-rule-baseline.png`, "
-        "`benchmarks/figures/ml-threat-detector-reliability.png`; metrics "
-        "`benchmarks/figures/ml-threat-detector-metrics.json`.",
-        *context.get("notes", "").splitlines(),
-    ]
-    return "\n".join(lines) + "\n"
+    return lines

@@ -92,7 +92,7 @@ from astroshield.ml.threat_detector import (
     threat_features,
 )
 
-GENERATOR_VERSION = "threat-1.1"
+GENERATOR_VERSION = "threat-1.2"
 SETS = 30
 WINDOW_DAYS = 7.0
 PC_MIN = 1e-5
