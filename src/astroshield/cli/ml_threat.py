@@ -279,30 +279,33 @@ NOTES = """
   mostly the SGP4 sampling of the 7-day window), the held-out set with `--seed 2018
   --samples 500`, `astroshield ml train threat-detector --data /tmp/threat-train --out
   src/astroshield/ml/models/threat_detector-0.1.0.onnx --seed 18` (20 s), this evaluation
-  and `benchmarks/ml_threat_throughput.py`. Two trainings in separate processes gave the same
-  ONNX bytes (sha256 above).
+  and `benchmarks/ml_threat_throughput.py`. Two trainings in separate processes gave the
+  same ONNX bytes (sha256 above).
 - Seeds: 18 trained the model (80 % training, 20 % validation for the temperature); 1018 was
   the held-out set used while developing (the earlier feature set without the e and
   orbit-normal jump statistics reached macro-F1 0.893 there; this model 0.944); 2018 was
   generated after the last change to features, model or data and is the figure reported
   above. Changing hidden width (128), epochs (160) or weight decay (1e-3) moved validation
   macro-F1 by less than 0.015 on the earlier feature set: the features decide, not the net.
-- What limits it: the confusion left is `maneuver_anomaly` against `nominal` (burns of
-  0.1-0.3 m/s whose jumps stay inside the TLE noise: undecidable from the catalogue) and
-  breakup pieces called manoeuvres. The rule baseline is weak here by construction: it has
-  no category for a manoeuvre anomaly or a collision risk without a manoeuvre away (the
-  mapping resolves `unknown` by its contributing indicators to give it a chance); crossing
-  orbits close to the protected one give it a closest-approach and trend signal, so it calls
-  collision risks rendezvous; cross-tags and breakups come out nominal because the manoeuvre
-  detector rejects a one-set jump as an outlier.
+- What limits it (seed 2018, 21 errors in 500): manoeuvre anomalies called nominal (6) and
+  nominal objects called anomalous or unknown (8): burns whose jumps stay inside the TLE
+  noise are undecidable from the catalogue (sizes of the missed burns not broken down here);
+  breakup pieces called manoeuvres (3) and cross-tags called nominal (3). The rule baseline
+  is weak here by construction: it has no category for a manoeuvre anomaly or a collision
+  risk without a manoeuvre away (the mapping resolves `unknown` by its contributing
+  indicators to give it a chance); crossing orbits close to the protected one give it a
+  closest-approach and trend signal, so it calls collision risks rendezvous; cross-tags and
+  breakups come out nominal because the manoeuvre detector rejects a one-set jump as an
+  outlier.
 - Real histories: the model flags most windows with a logged manoeuvre (see TPR) but also
-  many windows without one (FPR, worst on CryoSat-2 and Sentinel-3A). It never saw real data:
-  the simulator's TLE noise is independent between sets with 5x outliers, the catalogue's is
-  correlated and heavier-tailed (see the AdversaryEncoder notes), and the real pairs are
-  further apart (plane angles of several degrees to tens of degrees, beyond the simulated
-  nominal neighbours' few degrees), so these windows are out of the training distribution.
-  Not established which of these dominates; the next step is simulating correlated noise
-  and wider neighbour geometry. The rule baseline calls almost no real window a manoeuvre
-  anomaly, and about 40 % of them rendezvous (in LEO and GEO alike: the daily minimum range
-  between two unrelated objects drifts by more than its 5 km/day approach threshold).
+  many windows without one (FPR, worst on CryoSat-2 and Sentinel-3A). It never saw real
+  data: the simulator's TLE noise is independent between sets with 5x outliers, the
+  catalogue's is correlated and heavier-tailed (see the AdversaryEncoder notes), and the
+  real pairs are further apart (plane angles of several degrees to tens of degrees, beyond
+  the simulated nominal neighbours' few degrees), so these windows are out of the training
+  distribution. Not established which of these dominates; the next step is simulating
+  correlated noise and wider neighbour geometry. The rule baseline calls almost no real
+  window a manoeuvre anomaly, and about 40 % of them rendezvous (in LEO and GEO alike: the
+  daily minimum range between two unrelated objects drifts by more than its 5 km/day
+  approach threshold).
 """
