@@ -7,8 +7,10 @@ Classes (:data:`CLASS_NAMES`): ``nominal``, ``collision_risk``, ``maneuver_anoma
 Features (:func:`threat_features`, :data:`FEATURE_NAMES`) are computed from exactly the inputs
 of :func:`astroshield.astro.ccdm.intent.assess_intent` (a :class:`ProximityReport` from
 :mod:`astroshield.astro.ccdm.rpo`, a :class:`PatternOfLife`, a :class:`ConjunctionInput`, the
-assessment time and window start) plus the latest element set of each object for the raw
-geometry, so the API can call it with what it already has; training
+assessment time and window start) plus the protected spacecraft's latest element set and the
+object's element sets (raw geometry and the robust z of its consecutive-set jumps), so the API
+can call it with what it already has (:func:`astroshield.ml.threat_scenarios.
+assessment_inputs` builds all of them from the two histories); training
 (:mod:`astroshield.ml.training.threat_detector`) uses the same function on simulated scenarios
 (:mod:`astroshield.ml.threat_scenarios`). Every quantity is transformed deterministically
 (logarithms of ranges, rates, Pc and Δv; counts as log1p); an indicator that could not be
