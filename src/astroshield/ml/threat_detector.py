@@ -9,8 +9,8 @@ of :func:`astroshield.astro.ccdm.intent.assess_intent` (a :class:`ProximityRepor
 :mod:`astroshield.astro.ccdm.rpo`, a :class:`PatternOfLife`, a :class:`ConjunctionInput`, the
 assessment time and window start) plus the protected spacecraft's latest element set and the
 object's element sets (raw geometry and the robust z of its consecutive-set jumps), so the API
-can call it with what it already has (:func:`astroshield.ml.threat_scenarios.
-assessment_inputs` builds all of them from the two histories); training
+can call it with what it already has (:func:`assessment_inputs` builds all of them from the
+two histories); training
 (:mod:`astroshield.ml.training.threat_detector`) uses the same function on simulated scenarios
 (:mod:`astroshield.ml.threat_scenarios`). Every quantity is transformed deterministically
 (logarithms of ranges, rates, Pc and Δv; counts as log1p); an indicator that could not be
@@ -42,11 +42,17 @@ from astroshield.astro.ccdm.intent import (
     IntentAssessment,
     IntentCategory,
 )
-from astroshield.astro.ccdm.pattern_of_life import PatternOfLife, max_event_score
+from astroshield.astro.ccdm.maneuvers import detect_maneuvers
+from astroshield.astro.ccdm.pattern_of_life import (
+    PatternOfLife,
+    learn_pattern_of_life,
+    max_event_score,
+)
 from astroshield.astro.ccdm.rpo import (
     ApproachTrend,
     ProximityConfig,
     ProximityReport,
+    analyze_neighbour,
     find_neighbours,
     is_geosynchronous,
 )
@@ -286,6 +292,36 @@ def _residual_features(
     f["a_z_max_log"] = math.log1p(float(semi_major[recent].max()))
     f["e_z_max_log"] = math.log1p(float(eccentricity[recent].max()))
     f["normal_z_max_log"] = math.log1p(float(normal[recent].max()))
+
+
+def _epoch(item: ElementSet) -> datetime:
+    return item.epoch
+
+
+def assessment_inputs(
+    protected: Sequence[ElementSet],
+    neighbour: Sequence[ElementSet],
+    now: datetime,
+    window_start: datetime,
+) -> dict[str, Any]:
+    """Proximity report over [window_start, now], the object's pattern of life (sets up to
+    ``now``), the protected spacecraft's latest set and the object's sets up to ``now``: what
+    assess_intent and threat_features read."""
+    own = sorted({s.epoch: s for s in reversed(neighbour) if s.epoch <= now}.values(), key=_epoch)
+    mine = [s for s in protected if s.epoch <= now]
+    # One detection run serves both analyses (each would otherwise run it on the same sets).
+    detections = detect_maneuvers(own) if own else []
+    proximity = (
+        analyze_neighbour(mine, own, window_start, now, detections=detections)
+        if own and mine
+        else None
+    )
+    return {
+        "proximity": proximity,
+        "pattern": learn_pattern_of_life(own, detections=detections) if own else None,
+        "protected": max(mine, key=lambda s: s.epoch) if mine else None,
+        "history": own,
+    }
 
 
 # ------------------------------------------------------------------- rule baseline

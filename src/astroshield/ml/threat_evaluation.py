@@ -30,6 +30,7 @@ from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.ml.threat_detector import (
     CLASS_NAMES,
     ThreatDetector,
+    assessment_inputs,
     baseline_class,
     threat_features,
 )
@@ -40,7 +41,7 @@ from astroshield.ml.threat_metrics import (
     per_class_f1,
     softmax,
 )
-from astroshield.ml.threat_scenarios import SETS, WINDOW_DAYS, assessment_inputs
+from astroshield.ml.threat_scenarios import SETS, WINDOW_DAYS
 
 PARTNERS = {
     "CryoSat-2": "Haiyang-2A",

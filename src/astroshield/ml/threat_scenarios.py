@@ -65,9 +65,6 @@ import numpy as np
 import numpy.typing as npt
 
 from astroshield.astro.ccdm.intent import ConjunctionInput, assess_intent
-from astroshield.astro.ccdm.maneuvers import detect_maneuvers
-from astroshield.astro.ccdm.pattern_of_life import learn_pattern_of_life
-from astroshield.astro.ccdm.rpo import analyze_neighbour
 from astroshield.astro.conjunction.pc import pc_2d
 from astroshield.astro.dynamics.elements import ElementSet
 from astroshield.astro.dynamics.frames import rtn_rotation
@@ -88,6 +85,7 @@ from astroshield.ml.simulate import (
 from astroshield.ml.threat_detector import (
     CLASS_NAMES,
     FEATURE_NAMES,
+    assessment_inputs,
     baseline_class,
     threat_features,
 )
@@ -386,36 +384,6 @@ def _assessed(
         label, kind, regime, now, window_start, tuple(protected), tuple(neighbour),
         protected_truth, truth, tuple(events), conjunction, features, baseline_class(assessment),
     )  # fmt: skip
-
-
-def assessment_inputs(
-    protected: Sequence[ElementSet],
-    neighbour: Sequence[ElementSet],
-    now: datetime,
-    window_start: datetime,
-) -> dict[str, Any]:
-    """Proximity report over [window_start, now], the object's pattern of life (sets up to
-    ``now``), the protected spacecraft's latest set and the object's sets up to ``now``: what
-    assess_intent and threat_features read."""
-    own = sorted({s.epoch: s for s in reversed(neighbour) if s.epoch <= now}.values(), key=_epoch)
-    mine = [s for s in protected if s.epoch <= now]
-    # One detection run serves both analyses (each would otherwise run it on the same sets).
-    detections = detect_maneuvers(own) if own else []
-    proximity = (
-        analyze_neighbour(mine, own, window_start, now, detections=detections)
-        if own and mine
-        else None
-    )
-    return {
-        "proximity": proximity,
-        "pattern": learn_pattern_of_life(own, detections=detections) if own else None,
-        "protected": max(mine, key=lambda s: s.epoch) if mine else None,
-        "history": own,
-    }
-
-
-def _epoch(item: ElementSet) -> datetime:
-    return item.epoch
 
 
 def sample_plan(seed: int, samples: int) -> list[tuple[str, str, np.random.SeedSequence]]:
