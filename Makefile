@@ -102,3 +102,16 @@ load-test: $(STAMP) system-packages
 .PHONY: scale-out
 scale-out: $(STAMP)
 	nice -n 10 $(BIN)/python benchmarks/screening_scale_out.py --write-results
+
+# --- ThreatDetectorNN (issue 18): simulate the training and held-out scenarios, train, ship
+# to src/astroshield/ml/models/, evaluate (held-out seed + real histories) with
+# --write-results, and measure the ONNX throughput. About 15-25 min on 2 busy cores.
+THREAT_SIM ?= /tmp/threat-train
+THREAT_HELD_OUT ?= /tmp/threat-heldout
+.PHONY: ml-threat
+ml-threat: $(STAMP)
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml simulate-threats --out $(THREAT_SIM) --seed 18 --samples 1500
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml simulate-threats --out $(THREAT_HELD_OUT) --seed 2018 --samples 500
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml train threat-detector --data $(THREAT_SIM) --out src/astroshield/ml/models/threat_detector-0.1.0.onnx --seed 18
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml evaluate threat-detector --held-out $(THREAT_HELD_OUT) --write-results
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/ml_threat_throughput.py

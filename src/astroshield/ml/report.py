@@ -65,6 +65,44 @@ def learning_curve_plot(metadata: Mapping[str, Any]) -> bytes:
     return _png(figure)
 
 
+def confusion_plot(matrix: Any, classes: Sequence[str], title: str) -> bytes:
+    """A confusion matrix (rows true, columns predicted) with counts in the cells."""
+    counts = np.asarray(matrix)
+    figure = Figure(figsize=(6.5, 5.5), dpi=100)
+    axes = figure.add_subplot(1, 1, 1)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            colour = "white" if shares[i, j] > 0.6 else "black"
+            axes.text(j, i, str(int(counts[i, j])), ha="center", va="center", color=colour)
+    axes.set_xticks(range(len(classes)), [c.replace("_", "\n") for c in classes], fontsize=8)
+    axes.set_yticks(range(len(classes)), [c.replace("_", "\n") for c in classes], fontsize=8)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def reliability_plot(curves: Mapping[str, tuple[Any, Any, Any]], title: str) -> bytes:
+    """Reliability diagram: per curve name, (mean confidence, accuracy, count) per bin."""
+    figure = Figure(figsize=(6.0, 5.5), dpi=100)
+    axes = figure.add_subplot(1, 1, 1)
+    axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+    for name, (confidence, accuracy, counts) in curves.items():
+        used = np.asarray(counts) > 0
+        axes.plot(np.asarray(confidence)[used], np.asarray(accuracy)[used], marker="o", label=name)
+    axes.set_xlabel("confidence (top probability)")
+    axes.set_ylabel("accuracy")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_title(title, fontsize=10)
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    return _png(figure)
+
+
 def metrics_record(
     results: Sequence[SatelliteScores], auc: Mapping[str, Mapping[str, float]], threshold: float
 ) -> dict[str, Any]:
@@ -132,13 +170,14 @@ def results_section(
     return "\n".join(lines) + "\n"
 
 
-def write_results_section(results_md: Path, section: str) -> None:
-    """Put ``section`` at the end of RESULTS.md, replacing an earlier copy of it."""
+def write_results_section(results_md: Path, section: str, title: str = SECTION) -> None:
+    """Put ``section`` (whose first line is ``title``) at the end of RESULTS.md, replacing an
+    earlier copy of it."""
     text = (
         results_md.read_text(encoding="utf-8") if results_md.exists() else "# Benchmark results\n"
     )
-    start = text.find(SECTION)
+    start = text.find(title)
     if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
+        following = text.find("\n## ", start + len(title))
         text = text[:start] + (text[following + 1 :] if following >= 0 else "")
     results_md.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")

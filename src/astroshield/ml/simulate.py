@@ -131,7 +131,7 @@ def _event_times(
     return [datetime.fromtimestamp(t, tz=UTC) for t in times]
 
 
-def _initial_truth(
+def initial_truth(
     rng: np.random.Generator, regime: str, catalog: str, epoch: datetime
 ) -> ElementSet:
     if regime == "LEO":
@@ -329,8 +329,24 @@ def simulate_object(
     catalog = str(80000 + index)
     start = _START + timedelta(days=float(rng.uniform(0.0, 1000.0)))
     epochs = sample_epochs(rng, noise, start, sets)
-    truth = _initial_truth(rng, regime, catalog, start)
+    truth = initial_truth(rng, regime, catalog, start)
     events = sorted(SCENARIOS[scenario](rng, regime, epochs), key=lambda e: e.time)
+    published, labels, kinds = publish_history(truth, epochs, events, noise if noisy else None, rng)
+    return SimulatedHistory(
+        index, regime, scenario, tuple(published), tuple(labels), tuple(kinds), tuple(events)
+    )
+
+
+def publish_history(
+    truth: ElementSet,
+    epochs: Sequence[datetime],
+    events: Sequence[Event],
+    noise: RegimeNoise | None,
+    rng: np.random.Generator,
+) -> tuple[list[ElementSet], list[bool], list[str]]:
+    """The published sets at ``epochs`` of an object whose true orbit starts as ``truth`` and
+    changes at each of ``events`` (sorted by time; events at or before the first epoch are not
+    applied), with each set's label (an event since the previous set) and the event's kind."""
     published = []
     labels = []
     kinds = []
@@ -341,13 +357,11 @@ def simulate_object(
         for event in happened:
             truth = apply_event(truth, event)
             pending.remove(event)
-        published.append(published_set(truth, epoch, noise if noisy else None, rng))
+        published.append(published_set(truth, epoch, noise, rng))
         labels.append(bool(happened))
         kinds.append(happened[0].kind if happened else "")
         previous = epoch
-    return SimulatedHistory(
-        index, regime, scenario, tuple(published), tuple(labels), tuple(kinds), tuple(events)
-    )
+    return published, labels, kinds
 
 
 def object_plan(seed: int, objects: int) -> list[tuple[str, str, np.random.SeedSequence]]:
