@@ -158,12 +158,14 @@ class IntentResult:
 # ------------------------------------------------------------------------------ reads
 
 
-def check_days(days: int | None, config: CcdmConfig) -> int:
+def check_days(
+    days: int | None, config: CcdmConfig, location: tuple[str, ...] = ("query", "days")
+) -> int:
     value = config.default_days if days is None else days
     if not 1 <= value <= config.max_days:
         raise InvalidInputError(
             f"days must lie in [1, {config.max_days}]",
-            errors=[FieldError(["query", "days"], f"must lie in [1, {config.max_days}]")],
+            errors=[FieldError(list(location), f"must lie in [1, {config.max_days}]")],
         )
     return value
 
@@ -396,10 +398,13 @@ async def assess_pair(
     conjunction: ConjunctionInput | None,
     config: CcdmConfig,
     now: datetime,
+    in_body: bool = False,
 ) -> PairEvaluation:
     """The assessment :func:`intent` keeps and alerts on, with the inputs it came from,
-    read only (the ML threat detector reads the same inputs)."""
-    window_days = check_days(days, config)
+    read only (the ML threat detector reads the same inputs). ``in_body``: errors name
+    ``days`` and ``catalog_number`` as members of the request body (else the query and
+    the path)."""
+    window_days = check_days(days, config, ("body", "days") if in_body else ("query", "days"))
     organisation_id = principal.organisation_id
     spacecraft, protected_number = await protected_spacecraft(
         session, organisation_id, spacecraft_id
@@ -407,7 +412,11 @@ async def assess_pair(
     if catalog_number == protected_number:
         raise InvalidInputError(
             "an object cannot be assessed against itself",
-            errors=[FieldError(["path", "catalog_number"], "is the spacecraft's own")],
+            errors=[
+                FieldError(
+                    ["body" if in_body else "path", "catalog_number"], "is the spacecraft's own"
+                )
+            ],
         )
     pair = Pair(spacecraft, protected_number, catalog_number, window_days)
     read_conjunctions = principal.has(Scope.CONJUNCTIONS_READ)

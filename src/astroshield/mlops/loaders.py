@@ -15,9 +15,12 @@ from typing import Any
 
 from astroshield.ml.adversary_encoder import MODEL_NAME as ADVERSARY_ENCODER
 from astroshield.ml.adversary_encoder import AdversaryEncoder
+from astroshield.ml.threat_detector import MODEL_NAME as THREAT_DETECTOR
+from astroshield.ml.threat_detector import ThreatDetector
 
 Loader = Callable[[Path, str], Any]
 
 LOADERS: Mapping[str, Loader] = {
     ADVERSARY_ENCODER: AdversaryEncoder.load,
+    THREAT_DETECTOR: ThreatDetector.load,
 }

@@ -14,13 +14,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from astroshield.api.deps import ActorDep, CurrentPrincipal, SessionDep, require_scope
+from astroshield.api.deps import (
+    ActorDep,
+    CurrentPrincipal,
+    SessionDep,
+    SettingsDep,
+    require_scope,
+)
 from astroshield.api.pagination import Page, PageDep, cursor_value, id_key, make_page
 from astroshield.api.side_effects import after_commit
 from astroshield.api.state import state_of
+from astroshield.ccdm.service import config_from as ccdm_config_from
 from astroshield.features.catalogue import Flag
 from astroshield.features.gate import require_feature
-from astroshield.mlops import predict, service
+from astroshield.mlops import predict, service, threat
 from astroshield.mlops.schemas import (
     AnomalyScores,
     ElementSetHistory,
@@ -28,6 +35,8 @@ from astroshield.mlops.schemas import (
     ModelRegistration,
     NamePath,
     PredictionRead,
+    ThreatPrediction,
+    ThreatQuery,
     VersionPath,
 )
 from astroshield.mlops.serving import ModelServer
@@ -38,6 +47,8 @@ router = APIRouter(
     prefix="/ml", tags=["machine learning"], dependencies=[require_feature(Flag.ML_ENDPOINTS)]
 )
 MLAdmin = Annotated[Principal, Depends(require_scope(Scope.PLATFORM_CONFIG))]
+# The threat detector reads what the CCDM intent assessment reads.
+CcdmReader = Annotated[Principal, Depends(require_scope(Scope.CCDM_READ))]
 
 
 @router.get("/models")
@@ -96,6 +107,22 @@ async def score_history(
     prediction log (the input's sha256, not the input)."""
     server = state_of(request).component(ModelServer)
     return await predict.score_history(session, principal, server, body)
+
+
+@router.post("/threat-detector/predict")
+async def predict_threat(
+    body: ThreatQuery,
+    principal: CcdmReader,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> ThreatPrediction:
+    """ThreatDetectorNN: calibrated probabilities of the object's class relative to your
+    spacecraft (nominal, collision_risk, maneuver_anomaly, rendezvous_proximity, unknown),
+    from the inputs of the CCDM intent assessment, with the rule-based category on the same
+    inputs beside them. Read only: no category is kept and no alert raised."""
+    server = state_of(request).component(ModelServer)
+    return await threat.predict_threat(session, principal, server, body, ccdm_config_from(settings))
 
 
 @router.get("/predictions")

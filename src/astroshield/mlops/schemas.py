@@ -124,3 +124,41 @@ class PredictionRead(ResponseModel):
     input_sha256: str
     output_summary: dict[str, Any]
     created_at: datetime
+
+
+class ThreatQuery(RequestModel):
+    """An object to classify relative to one of your spacecraft (the protected one)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"spacecraft_id": "01936f4e-8f6b-7c3a-9d2e-5a1b2c3d4e5f", "catalog_number": "43013"}
+            ]
+        }
+    )
+
+    spacecraft_id: uuid.UUID
+    catalog_number: str = Field(
+        min_length=1, max_length=9, description="NORAD catalog number: 1-9 digits or Alpha-5"
+    )
+    days: int | None = Field(
+        default=None,
+        description="assessment window in days before the newer of the two newest element "
+        "sets (default and limit: the CCDM settings, as for the intent assessment)",
+    )
+
+
+class ThreatPrediction(ResponseModel):
+    model: str
+    version: str
+    spacecraft_id: uuid.UUID
+    protected_catalog_number: str
+    catalog_number: str
+    window_start: datetime
+    window_stop: datetime
+    # The most probable class and every class's calibrated probability (they sum to 1).
+    predicted_class: str
+    probabilities: dict[str, float]
+    # The rule-based intent assessment on the same inputs, and its class.
+    rule_category: str
+    rule_class: str
