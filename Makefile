@@ -92,3 +92,10 @@ load-test: $(STAMP) system-packages
 .PHONY: scale-out
 scale-out: $(STAMP)
 	nice -n 10 $(BIN)/python benchmarks/screening_scale_out.py --write-results
+
+# ActorCritic (issue 18): train the shipped PPO policy (about 15 min on one busy core), then
+# evaluate it on 1,000 held-out episodes against the single-burn baseline (RESULTS.md section).
+.PHONY: ml-agent
+ml-agent: $(STAMP)
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml train actor-critic --seed 0
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml evaluate actor-critic --episodes 1000 --write-results
