@@ -31,14 +31,14 @@ def train_actor_critic(
     out: Annotated[Path, typer.Option("--out", help="ONNX file (metadata JSON beside it)")] = (
         SHIPPED
     ),
-    timesteps: Annotated[int, typer.Option(min=1000, help="PPO environment steps")] = 120_000,
+    timesteps: Annotated[int, typer.Option(min=1000, help="PPO environment steps")] = 12_000,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same policy)")] = 0,
 ) -> None:
     """Train the ActorCritic (PPO) on simulated conjunctions and export its actor to ONNX.
 
     \b
     Example:
-      astroshield ml train actor-critic --timesteps 120000 --seed 0
+      astroshield ml train actor-critic --timesteps 12000 --seed 0
     """
     try:
         from astroshield.ml.training.actor_critic import TrainingConfig, fit_and_export

@@ -51,7 +51,7 @@ F64 = NDArray[np.float64]
 STEPS_PER_ORBIT = 4
 DECISIONS = 2 * STEPS_PER_ORBIT + 1  # -T ... 0 ... +T
 TCA_STEP = STEPS_PER_ORBIT
-OBSERVATION_SIZE = 14
+OBSERVATION_SIZE = 16
 PC_PENALTY = 10.0
 SLOT_PENALTY = 5.0
 PC_FLOOR = 1e-12
@@ -59,6 +59,8 @@ PC_FLOOR = 1e-12
 # than 2.5 km/s, so even the largest burns of an episode (tens of km along track) move the
 # approach by well under a minute.
 APPROACH_WINDOW_S = 60.0
+# Along-track shift (km) of the Pc-sensitivity observations.
+SENSITIVITY_KM = 0.5
 
 
 @dataclass(frozen=True)
@@ -213,9 +215,10 @@ class AvoidanceEpisode:
         r, v = kepler_propagate(self.r, self.v, np.array(t - self.time_s))
         return np.asarray(r), np.asarray(v)
 
-    def _predict(self) -> tuple[float, float, F64]:
-        """(Pc, miss km, miss vector primary-secondary in the primary's RTN) of the coasting
-        primary at its closest approach around the nominal TCA."""
+    def _predict(self) -> tuple[float, float, F64, F64]:
+        """(Pc, miss km, miss vector primary-secondary in the primary's RTN, log10 Pc
+        changes for a +/- ``SENSITIVITY_KM`` along-track shift of the primary) of the
+        coasting primary at its closest approach around the nominal TCA."""
         enc = self.encounter
         r_tca, v_tca = self._state_at(0.0)
         approach = approach_after_burn(
@@ -231,8 +234,29 @@ class AvoidanceEpisode:
             lead_time_s=0.0,
             window_s=APPROACH_WINDOW_S,
         )
-        rel = rtn_rotation(r_tca, v_tca) @ (r_tca - enc.r2)
-        return approach.pc, approach.miss_distance_km, rel
+        rotation = rtn_rotation(r_tca, v_tca)
+        rel = rotation @ (r_tca - enc.r2)
+        log_pc = math.log10(max(approach.pc, PC_FLOOR))
+        shifted = [
+            math.log10(
+                max(
+                    pc_2d(
+                        r_tca + sign * SENSITIVITY_KM * rotation[1],
+                        v_tca,
+                        enc.cov1,
+                        enc.r2,
+                        enc.v2,
+                        enc.cov2,
+                        enc.hbr,
+                        miss_convention="projected",
+                    ),
+                    PC_FLOOR,
+                )
+            )
+            - log_pc
+            for sign in (1.0, -1.0)
+        ]
+        return approach.pc, approach.miss_distance_km, rel, np.array(shifted)
 
     def observe(self) -> NDArray[np.float32]:
         """Normalised observation (``OBSERVATION_SIZE`` floats)."""
@@ -242,16 +266,17 @@ class AvoidanceEpisode:
         ref_r, ref_v = kepler_propagate(enc.r1, enc.v1, np.array(t))
         d_pos, d_vel = slot_offset(self.r, self.v, np.asarray(ref_r), np.asarray(ref_v))
         if before:
-            pc, _, rel = self._predicted
+            pc, _, rel, shifted = self._predicted
             log_pc = (math.log10(max(pc, PC_FLOOR)) - math.log10(self.constraints.red_pc)) / 4.0
         else:
-            log_pc, rel = 0.0, np.zeros(3)
+            log_pc, rel, shifted = 0.0, np.zeros(3), np.zeros(2)
         obs = np.concatenate(
             [
                 np.clip(rel, -5.0, 5.0),
                 [log_pc],
+                np.clip(shifted / 4.0, -5.0, 5.0),
                 np.clip(d_pos, -20.0, 20.0),
-                np.clip(d_vel / self.mean_motion, -20.0, 20.0),
+                np.clip(10.0 * d_vel / self.mean_motion, -50.0, 50.0),
                 [-t / self.period_s, (self.times_s[-1] - t) / self.period_s],
                 [self.total_dv_m_s / 1.0, 1.0 if before else 0.0],
             ]
@@ -272,7 +297,7 @@ class AvoidanceEpisode:
         ref_r, _ = kepler_propagate(enc.r1, enc.v1, np.array(t))
         self.offsets.append(float(np.linalg.norm(self.r - np.asarray(ref_r))))
         if self.step_index == TCA_STEP:  # the Pc of the approach, before this decision's burn
-            pc, miss, _ = self._predict()
+            pc, miss, _, _ = self._predict()
             self.pc_at_tca, self.miss_km = pc, miss
             if pc >= limits.red_pc:
                 excess = math.log10(max(pc, PC_FLOOR)) - math.log10(limits.red_pc)

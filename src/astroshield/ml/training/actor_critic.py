@@ -14,6 +14,7 @@ does) is exported to ONNX; :func:`fit_and_export` checks it against the torch po
 
 from __future__ import annotations
 
+import copy
 import io
 import warnings
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from torch import nn
 from astroshield.ml.avoidance_episode import (
     DECISIONS,
     OBSERVATION_SIZE,
+    STEPS_PER_ORBIT,
+    TCA_STEP,
     AvoidanceEpisode,
     Constraints,
     baseline_actions,
@@ -48,22 +51,26 @@ OUTPUT_NAME = "action"
 @dataclass(frozen=True, slots=True)
 class TrainingConfig:
     seed: int = 0
-    timesteps: int = 30_000
+    timesteps: int = 12_000
     n_envs: int = 4
     n_steps: int = 256  # per environment and update
     batch_size: int = 256
     epochs: int = 10
-    learning_rate: float = 1e-4
+    learning_rate: float = 3e-5
     gamma: float = 0.99
     gae_lambda: float = 0.95
     ent_coef: float = 0.0
-    hidden: int = 64
-    log_std_init: float = -2.5
+    hidden: int = 128
+    log_std_init: float = -4.5
     # Warm start: the actor imitates the baseline (with a Pc margin) and the critic its returns
     # on this many training conjunctions before PPO; 0 = PPO from scratch.
     imitation_episodes: int = 300
-    imitation_margin: float = 1.25
-    imitation_steps: int = 1500
+    imitation_margin: float = 1.4
+    # Each demonstration is also flown with its avoidance burn scaled by a random factor in
+    # [0.6, 1.6] (the label stays the demonstrator's burn; the return labels follow the burn
+    # actually flown), so the actor learns the return from the drift it sees.
+    imitation_perturbed: int = 3
+    imitation_steps: int = 12000
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,18 +196,44 @@ def train(
 ) -> TrainingResult:
     env = vector_env(config, constraints)
     model = make_ppo(env, config)
+    limits = constraints or Constraints()
     imitation: dict[str, Any] = {}
     if config.imitation_episodes > 0:
-        data = imitation_data(config, constraints or Constraints(), progress)
+        data = imitation_data(config, limits, progress)
         warm_start(model, data, config)
         imitation = {
             "episodes": data.episodes,
             "decisions": len(data.observations),
             "demonstration_success_rate": data.successes / max(data.episodes, 1),
         }
+    before = validation_success(model, limits)
+    warm_weights = copy.deepcopy(model.policy.state_dict())
     curve = _Curve(config.timesteps, progress)
     model.learn(total_timesteps=config.timesteps, callback=curve)
+    after = validation_success(model, limits)
+    imitation["validation_success_before_ppo"] = before
+    imitation["validation_success_after_ppo"] = after
+    if after < before:  # keep the better policy on the validation conjunctions
+        model.policy.load_state_dict(warm_weights)
+    imitation["kept"] = "after_ppo" if after >= before else "warm_start"
     return TrainingResult(model, curve.points, imitation)
+
+
+VALIDATION_SEED = 999_999  # generator of the validation conjunctions (training seed range)
+
+
+def validation_success(model: PPO, constraints: Constraints, episodes: int = 60) -> float:
+    """Success rate of the deterministic policy on ``episodes`` conjunctions of the training
+    seed range (never the held-out seeds 0 .. n-1)."""
+    rng = np.random.default_rng(VALIDATION_SEED)
+    successes = 0
+    for _ in range(episodes):
+        episode = AvoidanceEpisode(sample_encounter(_training_seed(rng)), constraints)
+        while not episode.done:
+            action, _ = model.predict(episode.observe(), deterministic=True)
+            episode.step(np.asarray(action, dtype=np.float64))
+        successes += episode.success
+    return successes / episodes
 
 
 @dataclass(frozen=True)
@@ -228,22 +261,23 @@ def imitation_data(
         encounter = sample_encounter(_training_seed(rng), constraints.red_pc)
         plan = baseline_plan(encounter, constraints)
         if plan is not None:
-            episode = AvoidanceEpisode(encounter, constraints)
             lead, dv = plan
-            planned = baseline_actions(
-                lead, dv * config.imitation_margin, episode.period_s, constraints.max_dv_m_s
-            )
-            rewards = []
-            for action in np.clip(planned, -1.0, 1.0):
-                observations.append(episode.observe())
-                actions.append(action)
-                rewards.append(episode.step(action))
-            successes += episode.success
-            to_go, backwards = 0.0, []
-            for reward in reversed(rewards):
-                to_go = reward + config.gamma * to_go
-                backwards.append(to_go)
-            returns.extend(reversed(backwards))
+            for factor in [1.0, *rng.uniform(0.6, 1.6, config.imitation_perturbed)]:
+                episode = AvoidanceEpisode(encounter, constraints)
+                labels, flown = _demonstration(
+                    lead, dv * config.imitation_margin, factor, episode.period_s, constraints
+                )
+                rewards = []
+                for label, action in zip(labels, flown, strict=True):
+                    observations.append(episode.observe())
+                    actions.append(label)
+                    rewards.append(episode.step(action))
+                successes += episode.success if factor == 1.0 else 0
+                to_go, backwards = 0.0, []
+                for reward in reversed(rewards):
+                    to_go = reward + config.gamma * to_go
+                    backwards.append(to_go)
+                returns.extend(reversed(backwards))
         if progress is not None:
             progress("imitation data", k + 1, config.imitation_episodes)
     return Demonstrations(
@@ -253,6 +287,19 @@ def imitation_data(
         successes,
         config.imitation_episodes,
     )
+
+
+def _demonstration(
+    lead_s: float, dv_m_s: float, factor: float, period_s: float, constraints: Constraints
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(labels, flown actions): the avoidance burn is flown ``factor`` times the
+    demonstrator's; its label stays the demonstrator's; the return follows the flown one."""
+    bound = constraints.max_dv_m_s
+    flown = np.clip(baseline_actions(lead_s, dv_m_s * factor, period_s, bound), -1.0, 1.0)
+    labels = flown.copy()
+    avoid = TCA_STEP - round(lead_s / (period_s / STEPS_PER_ORBIT))
+    labels[avoid] = np.clip(baseline_actions(lead_s, dv_m_s, period_s, bound)[avoid], -1.0, 1.0)
+    return labels, flown
 
 
 def warm_start(model: PPO, data: Demonstrations, config: TrainingConfig) -> None:
@@ -373,8 +420,8 @@ def fit_and_export(
         "observation_names": list(OBSERVATION_NAMES),
         "observation_normalisation": (
             "fixed, in the environment: miss vector and slot offset in km, slot velocity "
-            "offset / mean motion (km), (log10 Pc - log10 red_pc) / 4, times in orbits, "
-            "fuel in m/s; no running statistics"
+            "offset / mean motion in units of 100 m, (log10 Pc - log10 red_pc) / 4, log10 Pc "
+            "changes / 4, times in orbits, fuel in m/s; no running statistics"
         ),
         "action": "RTN delta-v in units of constraints.max_dv_m_s, clipped to [-1, 1]",
         "training_config": config.as_dict(),
