@@ -149,3 +149,35 @@ def test_shipped_policy_rollouts_recompute_pc_with_physics() -> None:
         assert rollout.total_dv_m_s == pytest.approx(sum(b.magnitude_m_s for b in rollout.burns))
         assert rollout.success == (rollout.pc_at_tca < 1e-4 and rollout.slot_error_km < 0.5)
         assert rollout.times_s[TCA_STEP] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_cli_evaluates_a_few_episodes_and_writes_the_figures(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from astroshield.cli import app as cli
+
+    args = ["ml", "evaluate", "actor-critic", "--episodes", "3", "--figures", str(tmp_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "ml-actor-critic-metrics.json").read_text())
+    assert metrics["episodes"] == 3
+    assert metrics["baseline"]["success_rate"] == 1.0  # the phasing return is exact enough
+    for name in ("learning", "dv-ratio", "episode"):
+        assert (tmp_path / f"ml-actor-critic-{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_refuses_a_tampered_model_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from astroshield.cli import app as cli
+
+    copy = tmp_path / "actor_critic-0.1.0.onnx"
+    copy.write_bytes(shipped_model_path().read_bytes() + b"\0")
+    shutil.copy(metadata_path(shipped_model_path()), metadata_path(copy))
+    args = ["ml", "evaluate", "actor-critic", "--model", str(copy), "--figures", str(tmp_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert "sha256" in result.stderr
