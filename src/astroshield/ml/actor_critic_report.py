@@ -122,9 +122,16 @@ def learning_curve_plot(metadata: Mapping[str, Any]) -> bytes:
     axes.set_ylabel("mean episode reward (last 100 episodes)", color="tab:blue")
     twin = axes.twinx()
     twin.plot(curve["timesteps"], curve["success_rate"], color="tab:green")
-    twin.set_ylabel("success rate (last 100 episodes)", color="tab:green")
+    twin.set_ylabel("success rate (last 100 exploring episodes)", color="tab:green")
     twin.set_ylim(0.0, 1.0)
-    axes.set_title(f"ActorCritic {metadata['version']} PPO learning curve")
+    warm = metadata["metrics"].get("imitation", {})
+    title = f"ActorCritic {metadata['version']} PPO learning curve"
+    if "validation_success_after_ppo" in warm:
+        title += (
+            f"\ndeterministic validation success: {warm['validation_success_before_ppo']:.0%}"
+            f" after warm start, {warm['validation_success_after_ppo']:.0%} after PPO"
+        )
+    axes.set_title(title, fontsize=10)
     axes.grid(alpha=0.3)
     figure.tight_layout()
     return _png(figure)
