@@ -144,7 +144,7 @@ def test_shipped_policy_rollouts_recompute_pc_with_physics() -> None:
     for seed in (0, 1, 2):  # held-out seeds (training draws seeds >= 1,000,000)
         rollout = agent.rollout(sample_encounter(seed))
         assert len(rollout.times_s) == DECISIONS
-        assert all(abs(b.time_s - rollout.times_s[0]) >= 0 for b in rollout.burns)
+        assert {b.time_s for b in rollout.burns} <= set(rollout.times_s)  # on the grid
         assert rollout.pc_at_tca == pytest.approx(_independent_pc(seed, rollout.burns), rel=2e-3)
         assert rollout.total_dv_m_s == pytest.approx(sum(b.magnitude_m_s for b in rollout.burns))
         assert rollout.success == (rollout.pc_at_tca < 1e-4 and rollout.slot_error_km < 0.5)
