@@ -164,7 +164,8 @@ NOTES = """
   the burn actually flown), the critic fits the demonstrations' returns, then PPO fine-tunes
   for 12,000 decisions with a small exploration noise (log std -4.5). The policy kept is the
   better of warm start and PPO on 60 validation conjunctions of the training seed range:
-  here PPO raised validation success from 15 % to 62 %.
+  here PPO raised validation success from 15 % to 62 %. A second run of the same command in
+  another process wrote the same ONNX bytes (sha256 above).
 - PPO alone does not learn this task within the budget: from scratch (4 environments, log std
   -2, 14,000 decisions, about 1,500 episodes) the mean episode reward went from -25.9 to -21.8
   with no success, below the do-nothing policy (-12.7: the Pc penalty only); a first run with
