@@ -93,7 +93,7 @@ load-test: $(STAMP) system-packages
 scale-out: $(STAMP)
 	nice -n 10 $(BIN)/python benchmarks/screening_scale_out.py --write-results
 
-# ActorCritic (issue 18): train the shipped PPO policy (about 15 min on one busy core), then
+# ActorCritic (issue 18): retrain the shipped policy (3-5 min on one busy core), then
 # evaluate it on 1,000 held-out episodes against the single-burn baseline (RESULTS.md section).
 .PHONY: ml-agent
 ml-agent: $(STAMP)
