@@ -115,3 +115,10 @@ ml-threat: $(STAMP)
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml train threat-detector --data $(THREAT_SIM) --out src/astroshield/ml/models/threat_detector-0.1.0.onnx --seed 18
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml evaluate threat-detector --held-out $(THREAT_HELD_OUT) --write-results
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/ml_threat_throughput.py
+
+# ActorCritic (issue 18): retrain the shipped policy (3-5 min on one busy core), then
+# evaluate it on 1,000 held-out episodes against the single-burn baseline (RESULTS.md section).
+.PHONY: ml-agent
+ml-agent: $(STAMP)
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml train actor-critic --seed 0
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml evaluate actor-critic --episodes 1000 --write-results

@@ -300,3 +300,4 @@ CryoSat-2, Jason-2 and Sentinel-3A and worse on Haiyang-2A and the Fengyun-2 pai
   scores; `ml anomalies` scores every set that has a full window and two sets after it."""
 from astroshield.cli import ml_models as ml_models  # noqa: E402  (registers "ml models")
 from astroshield.cli import ml_threat as _ml_threat  # noqa: E402, F401  (registers its commands)
+from astroshield.cli import ml_agent as _ml_agent  # noqa: E402, F401  (registers actor-critic)
