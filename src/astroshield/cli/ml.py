@@ -306,3 +306,4 @@ What limits it, measured:
 - Features: one-set jumps plus the two-set jumps (a2, e2, normal2) added in this session;
   without the two-set jumps lag 2 gave 0.817 and lag 0 0.793.
 """
+from astroshield.cli import ml_strategy  # noqa: E402, F401  (registers the StrategyGenerator)

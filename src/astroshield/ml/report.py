@@ -132,13 +132,14 @@ def results_section(
     return "\n".join(lines) + "\n"
 
 
-def write_results_section(results_md: Path, section: str) -> None:
-    """Put ``section`` at the end of RESULTS.md, replacing an earlier copy of it."""
+def write_results_section(results_md: Path, section: str, title: str = SECTION) -> None:
+    """Put ``section`` (starting with ``title``) at the end of RESULTS.md, replacing an
+    earlier copy of it."""
     text = (
         results_md.read_text(encoding="utf-8") if results_md.exists() else "# Benchmark results\n"
     )
-    start = text.find(SECTION)
+    start = text.find(title)
     if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
+        following = text.find("\n## ", start + len(title))
         text = text[:start] + (text[following + 1 :] if following >= 0 else "")
     results_md.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
