@@ -33,6 +33,7 @@ import numpy.typing as npt
 from astroshield.astro.conjunction.avoidance import (
     AvoidanceConstraints,
     approach_after_vector_burn,
+    burn_time_grid,
     delta_v_jacobians,
     encounter_frame,
 )
@@ -57,6 +58,8 @@ FEATURE_NAMES = (
     "velocity_r", "velocity_t", "velocity_n",
     "log1p_min_lead_orbits", "log1p_max_lead_orbits",
     "sin_min_lead", "cos_min_lead", "sin_max_lead", "cos_max_lead",
+    "best_lever_cos2", "best_lever_sin2", "best_lever_log_ratio", "best_lever_fraction",
+    "earliest_lever_cos2", "earliest_lever_sin2", "earliest_lever_log_ratio",
 )  # fmt: skip
 F64 = npt.NDArray[np.float64]
 
@@ -94,12 +97,37 @@ def _period_s(r: F64, v: F64) -> float:
     return 2 * math.pi * math.sqrt(a**3 / MU_EARTH_KM3_S2)
 
 
+def lever_arms(conjunction: Conjunction, frame: PlaneFrame, leads: F64) -> F64:
+    """``A[k]`` (K, 2, 3): the miss shift (km, canonical axes) per m/s of RTN Δv of a burn
+    ``leads[k]`` before TCA (two-body Jacobian projected on the encounter plane)."""
+    jac = delta_v_jacobians(conjunction.r1, conjunction.v1, leads)
+    return np.asarray(np.einsum("ij,kjl->kil", frame.axes, jac), dtype=np.float64)
+
+
+def _lever_summary(arm: F64) -> tuple[float, float, float, float]:
+    """(cos 2φ, sin 2φ of the plane direction a unit Δv moves the miss most, log10 of the
+    two singular values' ratio, the largest singular value)."""
+    left, values, _ = np.linalg.svd(arm)
+    angle = math.atan2(float(left[1, 0]), float(left[0, 0]))
+    ratio = math.log10(max(float(values[0]), 1e-300) / max(float(values[1]), 1e-12 * values[0]))
+    return math.cos(2 * angle), math.sin(2 * angle), ratio, float(values[0])
+
+
 def strategy_features(
     conjunction: Conjunction, constraints: AvoidanceConstraints, frame: PlaneFrame | None = None
 ) -> npt.NDArray[np.float32]:
-    """The network's input row (:data:`FEATURE_NAMES`)."""
+    """The network's input row (:data:`FEATURE_NAMES`): the encounter in its own frame, the
+    burn window in orbits, and how burns move the miss (the burn time with the longest
+    lever arm, and the earliest burn)."""
     c = conjunction
     frame = frame or plane_frame(c)
+    leads = burn_time_grid(c.r1, c.v1, constraints)
+    arms = lever_arms(c, frame, leads)
+    strongest = np.linalg.norm(arms, ord=2, axis=(1, 2))
+    best = int(np.argmax(strongest))
+    width = max(constraints.max_lead_s - constraints.min_lead_s, 1e-9)
+    best_lever = _lever_summary(arms[best])[:3]
+    earliest_lever = _lever_summary(arms[-1])[:3]
     r1, v1 = np.asarray(c.r1, dtype=np.float64), np.asarray(c.v1, dtype=np.float64)
     rtn = rtn_rotation(r1, v1)
     rel = v1 - np.asarray(c.v2, dtype=np.float64)
@@ -120,6 +148,7 @@ def strategy_features(
         math.log1p(lo), math.log1p(hi),
         math.sin(2 * math.pi * lo), math.cos(2 * math.pi * lo),
         math.sin(2 * math.pi * hi), math.cos(2 * math.pi * hi),
+        *best_lever, (float(leads[best]) - constraints.min_lead_s) / width, *earliest_lever,
     ]  # fmt: skip
     return np.asarray(row, dtype=np.float32)
 
@@ -223,24 +252,37 @@ class StrategyGenerator:
         outputs = self._session.run(list(OUTPUT_NAMES), {INPUT_NAME: features})
         return tuple(np.asarray(item, dtype=np.float32) for item in outputs)
 
-    def network_burn(
+    def network_burns(
         self, conjunction: Conjunction, constraints: AvoidanceConstraints
-    ) -> tuple[float, F64]:
-        """The network's burn before any scaling: (seconds before TCA, RTN Δv in m/s)."""
-        frame = plane_frame(conjunction)
-        features = strategy_features(conjunction, constraints, frame)[None, :]
+    ) -> list[tuple[float, F64]]:
+        """The network's burns before any scaling, (seconds before TCA, RTN Δv in m/s):
+        the miss shift it predicts made at the burn time where it costs least (two-body
+        lever arms over the window), and made at the burn time it predicts."""
+        c = conjunction
+        frame = plane_frame(c)
+        features = strategy_features(c, constraints, frame)[None, :]
         fraction, shift = self.run(features)
+        shift_km = shift[0].astype(np.float64) * frame.sigmas
+        leads = burn_time_grid(c.r1, c.v1, constraints)
+        burns = np.einsum("kij,j->ki", np.linalg.pinv(lever_arms(c, frame, leads)), shift_km)
+        cheapest = int(np.argmin(np.linalg.norm(burns, axis=1)))
         lead = constraints.min_lead_s + float(np.clip(fraction[0, 0], 0.0, 1.0)) * (
             constraints.max_lead_s - constraints.min_lead_s
         )
-        return lead, burn_for_shift(conjunction, frame, lead, shift[0].astype(np.float64))
+        return [
+            (float(leads[cheapest]), burns[cheapest]),
+            (lead, burn_for_shift(c, frame, lead, shift[0].astype(np.float64))),
+        ]
 
     def candidates(
         self, conjunction: Conjunction, constraints: AvoidanceConstraints
     ) -> list[Proposal]:
-        """Every candidate (the network's burn times each scale), each re-checked."""
-        lead, dv = self.network_burn(conjunction, constraints)
-        return [check_burn(conjunction, constraints, lead, dv * k, k) for k in self.scales]
+        """Every candidate (each network burn times each scale), each re-checked."""
+        return [
+            check_burn(conjunction, constraints, lead, dv * k, k)
+            for lead, dv in self.network_burns(conjunction, constraints)
+            for k in self.scales
+        ]
 
     def propose(
         self, conjunction: Conjunction, constraints: AvoidanceConstraints
@@ -283,7 +325,7 @@ def evaluate_scenarios(
             width = max(c.max_lead_s - c.min_lead_s, 1e-9)
             everything = generator.candidates(s.conjunction, c)
             feasible = [p.delta_v_m_s for p in everything if p.feasible]
-            unit = next(p for p in everything if p.scale == min(q.scale for q in everything))
+            unit = everything[0]  # the cheapest-time burn at the smallest scale
             raw = check_burn(
                 s.conjunction,
                 c,

@@ -422,9 +422,8 @@ def optimal_burn(
     angles = np.linspace(0.0, 2 * math.pi, directions, endpoint=False)
     units = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     exits = exit_distances(miss, cov, hbr_km, constraints.red_pc, units)
-    period = 2 * math.pi * math.sqrt(_semi_major_axis(r1, v1, mu) ** 3 / mu)
-    count = int(min(max(64 * (hi_lead - lo_lead) / period, 16), 4096))
-    leads = np.linspace(lo_lead, hi_lead, count)
+    leads = burn_time_grid(r1, v1, constraints, mu=mu)
+    count = len(leads)
     _, cost = _linear_costs(delta_v_jacobians(r1, v1, leads, mu=mu), basis, exits[:, None] * units)
     k, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
     if not np.isfinite(cost[k, j]):
@@ -468,6 +467,16 @@ def optimal_burn(
             )[0][0, 0],
         )
     return _tighten(r1, v1, cov1, r2, v2, cov2, hbr_km, constraints, lead, dv, before, mu)
+
+
+def burn_time_grid(
+    r1: ArrayLike, v1: ArrayLike, constraints: AvoidanceConstraints, *, mu: float = MU_EARTH_KM3_S2
+) -> F64:
+    """Burn times (s before TCA) across the window: 64 per orbit, 16 to 4096 of them."""
+    period = 2 * math.pi * math.sqrt(_semi_major_axis(r1, v1, mu) ** 3 / mu)
+    span = constraints.max_lead_s - constraints.min_lead_s
+    count = int(min(max(64 * span / period, 16), 4096))
+    return np.linspace(constraints.min_lead_s, constraints.max_lead_s, count)
 
 
 def _semi_major_axis(r: ArrayLike, v: ArrayLike, mu: float) -> float:

@@ -8,8 +8,12 @@ canonical principal axes of the encounter plane, in combined sigmas:
 (seeded) into training and validation; validation encounters calibrate the candidate scales.
 
 Model: an MLP (two hidden layers, SiLU) with the feature standardisation inside the graph;
-outputs a sigmoid burn fraction and the 2-D miss shift. Loss: mean squared error of both
-(the fraction weighted by ``fraction_weight``). Determinism: one thread,
+heads: a sigmoid burn fraction, the log of the shift's size and its direction (a unit
+vector); the graph outputs the fraction and the 2-D shift. Loss: squared error of the
+fraction (weighted by ``fraction_weight``) and of the log size (relative errors of the size
+weigh the same for small and large shifts, as they do for the Δv), plus 4 (1 - cos) of the
+direction; the weights of the epoch with the lowest
+validation loss are kept (early stopping). Determinism: one thread,
 ``torch.use_deterministic_algorithms``, seeded initialisation and shuffling.
 
 Calibration (the safety margin): for each validation encounter the smallest factor ``k``
@@ -21,6 +25,7 @@ for the top quantile's share of them.
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import warnings
@@ -57,7 +62,7 @@ class TrainingConfig:
     weight_decay: float = 1e-5
     fraction_weight: float = 1.0
     validation_share: float = 0.2
-    scale_quantiles: tuple[float, ...] = (0.5, 0.8, 0.95, 0.995)
+    scale_quantiles: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.995)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,12 +83,18 @@ class StrategyMLP(nn.Module):
             nn.SiLU(),
             nn.Linear(hidden, hidden),
             nn.SiLU(),
-            nn.Linear(hidden, 3),
+            nn.Linear(hidden, 4),
         )
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(burn fraction (batch, 1), log |shift| (batch,), unit shift direction (batch, 2))."""
         out = self.body((x - self.mean) / self.std)
-        return torch.sigmoid(out[:, :1]), out[:, 1:]
+        direction = out[:, 2:] / torch.sqrt((out[:, 2:] ** 2).sum(dim=1, keepdim=True) + 1e-12)
+        return torch.sigmoid(out[:, :1]), out[:, 1], direction
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fraction, log_size, direction = self.heads(x)
+        return fraction, torch.exp(log_size)[:, None] * direction
 
 
 def parameter_count(model: nn.Module) -> int:
@@ -134,10 +145,12 @@ def _seed_everything(seed: int) -> None:
 
 
 def _loss(model: StrategyMLP, x: torch.Tensor, y: torch.Tensor, weight: float) -> torch.Tensor:
-    fraction, shift = model(x)
+    fraction, log_size, direction = model.heads(x)
+    size = torch.sqrt((y[:, 1:] ** 2).sum(dim=1) + 1e-12)
     fraction_loss = ((fraction[:, 0] - y[:, 0]) ** 2).mean()
-    shift_loss = ((shift - y[:, 1:]) ** 2).mean()
-    total: torch.Tensor = fraction_loss * weight + shift_loss
+    size_loss = ((log_size - torch.log(size)) ** 2).mean()
+    direction_loss = (1.0 - (direction * y[:, 1:]).sum(dim=1) / size).mean()
+    total: torch.Tensor = fraction_loss * weight + size_loss + 4.0 * direction_loss
     return total
 
 
@@ -161,6 +174,7 @@ def train_arrays(
     xv, yv = torch.from_numpy(x_val), torch.from_numpy(y_val)
     train_curve: list[float] = []
     val_curve: list[float] = []
+    best_loss, best_state = math.inf, copy.deepcopy(model.state_dict())
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(len(xt), generator=generator)
@@ -179,8 +193,12 @@ def train_arrays(
             val_curve.append(
                 float(_loss(model, xv, yv, config.fraction_weight)) if len(xv) else math.nan
             )
+        if val_curve[-1] < best_loss:  # keep the weights of the best validation epoch
+            best_loss, best_state = val_curve[-1], copy.deepcopy(model.state_dict())
         if progress is not None:
             progress(epoch + 1, config.epochs, val_curve[-1])
+    if math.isfinite(best_loss):
+        model.load_state_dict(best_state)
     model.eval()
     return model, train_curve, val_curve
 
@@ -306,7 +324,7 @@ def fit_and_export(
     torch_fraction, torch_shift = torch_outputs(result.model, x_val)
     scales = []
     for s in validation:
-        lead, dv = served.network_burn(s.conjunction, s.constraints)
+        lead, dv = served.network_burns(s.conjunction, s.constraints)[0]
         scales.append(minimal_scale(s.conjunction, s.constraints, lead, dv))
     k = np.asarray(scales)
     finite = k[np.isfinite(k)]
