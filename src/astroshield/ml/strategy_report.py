@@ -83,15 +83,15 @@ def results_section(
         "| --- | ---: | --- |",
         f"| encounters with a feasible proposal | {m['with_a_feasible_proposal']:.1%} | "
         f">= 99 % ({'met' if feasible_ok else 'missed'}) |",
-        f"| median |Δv| / optimum, cheapest feasible | {m['delta_v_ratio_median']:.3f} | "
+        f"| median Δv / optimum, cheapest feasible | {m['delta_v_ratio_median']:.3f} | "
         f"<= 1.2 ({'met' if ratio_ok else 'missed'}) |",
-        f"| p90 |Δv| / optimum | {m['delta_v_ratio_p90']:.3f} | |",
+        f"| p90 Δv / optimum | {m['delta_v_ratio_p90']:.3f} | |",
         f"| candidates feasible (of {m['candidates']}) | {m['candidate_feasible_share']:.1%} "
         "| infeasible ones dropped |",
         f"| unscaled network burn feasible | {m['network_unscaled_feasible']:.1%} | |",
-        f"| unscaled network |Δv| / optimum, median | {m['network_unscaled_ratio_median']:.3f} | |",
+        f"| unscaled network Δv / optimum, median | {m['network_unscaled_ratio_median']:.3f} | |",
         f"| burn-time fraction, mean abs error | {m['lead_fraction_mae']:.3f} | |",
-        f"| optimum |Δv|, median | {m['optimum_delta_v_m_s_median'] * 1000:.2f} mm/s | |",
+        f"| optimum Δv, median | {m['optimum_delta_v_m_s_median'] * 1000:.2f} mm/s | |",
         "",
         f"- ONNX vs PyTorch on validation encounters: max |difference| "
         f"{metadata['metrics']['onnx_vs_torch_max_abs']:.2e}.",
