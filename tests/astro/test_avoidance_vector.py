@@ -156,3 +156,38 @@ def test_green_needs_nothing_and_limit_gives_none() -> None:
     assert optimal_burn(enc.r1, enc.v1, enc.cov1, enc.r2, enc.v2, enc.cov2, enc.hbr, tight) is None
     with pytest.raises(ValueError, match="burn window"):
         AvoidanceConstraints(100.0, 50.0)
+
+
+def test_unequal_lever_arms_no_cheaper_burn_for_a_general_optimiser() -> None:
+    """A LEO encounter whose along-track lever arm is ~400x the radial one (the Δv cost is
+    sharp in the direction, where grid searches go wrong): SLSQP from scipy, minimising |Δv|
+    on the nonlinear Pc at the optimum's burn time from several starts, finds nothing
+    cheaper than optimal_burn's answer."""
+    from scipy.optimize import minimize
+
+    from astroshield.ml.encounter_scenarios import draw_scenario
+
+    s = draw_scenario(1018, 122, solve=False)  # held-out seed of the StrategyGenerator
+    c, window = s.conjunction, s.constraints
+    best = optimal_burn(c.r1, c.v1, c.cov1, c.r2, c.v2, c.cov2, c.hbr_km, window)
+    assert best is not None and best.after.pc < window.red_pc
+    lead, scale = best.lead_time_s, best.delta_v_m_s
+
+    def log_margin(x: np.ndarray) -> float:  # >= 0 when feasible
+        after = approach_after_vector_burn(
+            c.r1, c.v1, c.cov1, c.r2, c.v2, c.cov2, c.hbr_km, dv_rtn_m_s=x * scale, lead_time_s=lead
+        )
+        return math.log10(window.red_pc) - math.log10(max(after.pc, 1e-300))
+
+    starts = [np.array(best.dv_rtn_m_s) / scale * 1.5, np.array([0.0, 2.0, 0.0]),
+              np.array([0.0, -2.0, 0.0]), np.array([0.5, 1.5, 0.5])]  # fmt: skip
+    converged = []
+    for start in starts:
+        found = minimize(
+            lambda x: float(x @ x), start, method="SLSQP",
+            constraints=[{"type": "ineq", "fun": log_margin}], options={"maxiter": 200},
+        )  # fmt: skip
+        if found.success and log_margin(found.x) >= -1e-6:
+            converged.append(float(np.linalg.norm(found.x)))
+    assert converged, "no SLSQP run converged to a feasible burn"
+    assert min(converged) >= 0.99, converged

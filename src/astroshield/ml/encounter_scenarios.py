@@ -57,7 +57,7 @@ from astroshield.astro.dynamics.frames import rtn_rotation
 from astroshield.astro.dynamics.orbit import ClassicalElements
 
 F64 = NDArray[np.float64]
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"  # 1.1: labels by optimal_burn with the direction refinement
 RED_PC = 1e-4
 MAX_DELTA_V_M_S = 1.0
 REGIME_SHARES = {"LEO": 0.7, "MEO": 0.1, "GEO": 0.2}

@@ -424,49 +424,83 @@ def optimal_burn(
     exits = exit_distances(miss, cov, hbr_km, constraints.red_pc, units)
     leads = burn_time_grid(r1, v1, constraints, mu=mu)
     count = len(leads)
-    _, cost = _linear_costs(delta_v_jacobians(r1, v1, leads, mu=mu), basis, exits[:, None] * units)
+    jacobians = delta_v_jacobians(r1, v1, leads, mu=mu)
+    # With very unequal lever arms (along-track against radial, ratios of 100-1000) the cost
+    # is sharp in the direction: add, for up to 64 burn times, the plane direction (both
+    # senses) each moves the miss most to the fixed fan of directions.
+    sub = np.unique(np.linspace(0, count - 1, min(count, 64)).astype(int))
+    lever = np.linalg.svd(np.einsum("ij,kjl->kil", basis, jacobians[sub]))[0][:, :, 0]
+    extra = np.concatenate([lever, -lever])
+    units = np.concatenate([units, extra])
+    exits = np.concatenate([exits, exit_distances(miss, cov, hbr_km, constraints.red_pc, extra)])
+    _, cost = _linear_costs(jacobians, basis, exits[:, None] * units)
     k, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
     if not np.isfinite(cost[k, j]):
         return None
-    # Refine: a finer fan of directions around the best, then the burn time (golden section).
-    fine = angles[j] + np.linspace(-1.0, 1.0, 41) * (2 * math.pi / directions)
-    fine_units = np.stack([np.cos(fine), np.sin(fine)], axis=1)
-    fine_shifts = exit_distances(miss, cov, hbr_km, constraints.red_pc, fine_units)[:, None]
-    fine_shifts = fine_shifts * fine_units
+    # Refine by coordinate descent (golden sections): the direction within one fan step,
+    # with the exit distance interpolated on a 41-point fan (it varies slowly; the lever
+    # term, computed exactly, carries the sharpness), then the burn time within one step.
+    theta = math.atan2(float(units[j, 1]), float(units[j, 0]))
+    width = 2 * math.pi / directions
+    fan = theta + np.linspace(-width, width, 41)
+    fan_units = np.stack([np.cos(fan), np.sin(fan)], axis=1)
+    fan_exits = exit_distances(miss, cov, hbr_km, constraints.red_pc, fan_units)
+
+    def cost_at(lead: float, angle: float) -> tuple[float, F64]:
+        exit_km = float(np.interp(angle, fan, fan_exits))
+        shift = exit_km * np.array([[math.cos(angle), math.sin(angle)]])
+        dv, c = _linear_costs(delta_v_jacobians(r1, v1, [lead], mu=mu), basis, shift)
+        return float(c[0, 0]), dv[0, 0]
+
+    lead = float(leads[k])
     step = (hi_lead - lo_lead) / max(count - 1, 1)
-    a, b = max(lo_lead, leads[k] - step), min(hi_lead, leads[k] + step)
+    for _ in range(2):
+        theta = _golden(_partial(cost_at, lead=lead), theta - width, theta + width, 1e-8)
+        lo, hi = max(lo_lead, lead - step), min(hi_lead, lead + step)
+        lead = _golden(_partial(cost_at, angle=theta), lo, hi, 0.5) if hi > lo else lead
+        step *= 0.5
+    theta = _golden(lambda x: cost_at(lead, x)[0], theta - width, theta + width, 1e-9)
+    cost_fine, dv = cost_at(lead, theta)
+    if not np.isfinite(cost_fine) or cost_fine > float(cost[k, j]):
+        lead = float(leads[k])
+        dv = _linear_costs(jacobians[k : k + 1], basis, exits[j : j + 1] * units[j : j + 1])[0][
+            0, 0
+        ]
+    return _tighten(r1, v1, cov1, r2, v2, cov2, hbr_km, constraints, lead, dv, before, mu)
 
-    def best_at(lead: float) -> tuple[float, F64]:
-        dv, c = _linear_costs(delta_v_jacobians(r1, v1, [lead], mu=mu), basis, fine_shifts)
-        i = int(np.argmin(c[0]))
-        return float(c[0, i]), dv[0, i]
 
-    golden = (math.sqrt(5.0) - 1.0) / 2.0
-    x1, x2 = b - golden * (b - a), a + golden * (b - a)
-    f1, f2 = best_at(x1)[0], best_at(x2)[0]
-    for _ in range(30):
-        if b - a < 1.0:
+def _partial(
+    cost_at: Callable[[float, float], tuple[float, F64]],
+    *,
+    lead: float | None = None,
+    angle: float | None = None,
+) -> Callable[[float], float]:
+    """``cost_at`` as a function of the angle (``lead`` fixed) or of the lead (``angle``)."""
+    if lead is not None:
+        fixed_lead = lead
+        return lambda x: cost_at(fixed_lead, x)[0]
+    assert angle is not None
+    fixed_angle = angle
+    return lambda x: cost_at(x, fixed_angle)[0]
+
+
+def _golden(f: Callable[[float], float], a: float, b: float, tolerance: float) -> float:
+    """The minimiser of a unimodal ``f`` on [a, b], golden-section search to ``tolerance``."""
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    x1, x2 = b - ratio * (b - a), a + ratio * (b - a)
+    f1, f2 = f(x1), f(x2)
+    for _ in range(200):
+        if b - a < tolerance:
             break
         if f1 <= f2:
             b, x2, f2 = x2, x1, f1
-            x1 = b - golden * (b - a)
-            f1 = best_at(x1)[0]
+            x1 = b - ratio * (b - a)
+            f1 = f(x1)
         else:
             a, x1, f1 = x1, x2, f2
-            x2 = a + golden * (b - a)
-            f2 = best_at(x2)[0]
-    lead = 0.5 * (a + b)
-    cost_fine, dv = best_at(lead)
-    if not np.isfinite(cost_fine):
-        lead, dv = (
-            float(leads[k]),
-            _linear_costs(
-                delta_v_jacobians(r1, v1, [leads[k]], mu=mu),
-                basis,
-                exits[j : j + 1, None] * units[j],
-            )[0][0, 0],
-        )
-    return _tighten(r1, v1, cov1, r2, v2, cov2, hbr_km, constraints, lead, dv, before, mu)
+            x2 = a + ratio * (b - a)
+            f2 = f(x2)
+    return x1 if f1 <= f2 else x2
 
 
 def burn_time_grid(
