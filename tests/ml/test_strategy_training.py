@@ -21,12 +21,14 @@ CONFIG = TrainingConfig(seed=3, hidden=32, epochs=30, batch_size=64, learning_ra
 
 
 def _toy(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features on arbitrary scales; targets a known smooth function of three of them."""
+    """Features on arbitrary scales; targets a known smooth function of three of them (the
+    shift in polar form, as the network's heads are: a size and a direction)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, len(FEATURE_NAMES))) * np.linspace(0.1, 50.0, len(FEATURE_NAMES))
     z = x[:, :3] / np.array([0.1, 2.1, 4.2])
     fraction = 1.0 / (1.0 + np.exp(-z[:, 0]))
-    y = np.stack([fraction, 0.5 * z[:, 1] - 0.3 * z[:, 2], np.abs(z[:, 2])], axis=1)
+    size, angle = np.exp(0.4 * z[:, 1]), 0.8 * z[:, 2]
+    y = np.stack([fraction, size * np.cos(angle), size * np.sin(angle)], axis=1)
     return x.astype(np.float32), y.astype(np.float32)
 
 

@@ -205,22 +205,28 @@ NOTES = """
   encounter plane, the plane's axes in RTN, the burn window in orbits, and the two-body lever
   arms of the strongest and the earliest burn) it predicts the burn-time fraction and the
   shift of the miss (log size and direction, in combined sigmas along the covariance's
-  principal axes) that the optimum makes. The two-body Jacobian turns the shift into the
-  minimum-norm RTN Δv at the burn time where that shift costs least (and, as a second set of
-  candidates, at the burn time the network predicts). Candidates are those burns times ten
-  scales calibrated on validation encounters (quantiles 0.3-0.995 of the factor each needed
-  to clear the threshold): this is the safety margin. Pc after every candidate comes from
-  propagating the burnt orbit and pc_2d; infeasible ones are dropped.
-- How the design got here (same held-out seed): the network choosing the burn time itself
-  and a squared-error shift gave a median ratio of 4.98 (1300 training encounters); the
-  cheapest burn time for its shift plus lever-arm features 1.64; log-size and direction heads
-  with early stopping 1.33; ten scales instead of four 1.24; 2600 training encounters 1.13.
-- What limits it: the tail (p90 above) is encounters where the predicted direction of the
-  shift is off and the lever arms are very unequal (a radial shift costs much more than an
-  along-track one), so a small angle error costs a lot of Δv; the burn-time fraction the
-  network predicts is off by about 0.15 of the window on average, which is why the burn time
-  is re-chosen from the lever arms. The physics is two-body around TCA with covariances as
-  at TCA (no drag, J2 or covariance growth after the burn), as in the single-axis trade; the
-  optimum is the linearised optimum tightened on the nonlinear Pc (checked against a
-  brute-force grid in tests/astro/test_avoidance_vector.py).
+  principal axes) that the optimum makes. Three burns are built from that: (1) the
+  minimum-norm RTN Δv making the shift at the burn time where it costs least (two-body
+  Jacobian over the window), (2) the same at the burn time the network predicts, (3) the
+  shift's *size* along the plane direction the strongest burn time moves the miss most
+  (direction from the physics, size from the network). Each is scaled by ten factors
+  calibrated on validation encounters (quantiles 0.3-0.995 of the factor burn (1) needed to
+  clear the threshold): this is the safety margin. Pc after every candidate comes from
+  propagating the burnt orbit and pc_2d; infeasible ones are dropped. The table's "by
+  source" line says which burn was cheapest: mostly (3), so on most encounters the network
+  contributes the size of the push and the physics its direction.
+- How the design got here (held-out seed 1018; the first four figures against the labels of
+  the first optimiser, which overstated the optimum on 6 % of encounters): the network
+  choosing the burn time itself with a squared-error shift, median ratio 4.98 (1300
+  training encounters); burn (1) plus lever-arm features 1.64; log-size and direction heads
+  with early stopping 1.33; ten scales instead of four 1.24; 2600 encounters 1.13. With the
+  refined optimiser's labels (generator 1.1): burns (1) and (2) only 1.28 (p90 4.09); with
+  burn (3) as above.
+- What limits it: when the lever arms are very unequal (along-track 100-1000x radial) the
+  cost is sharp in the direction, and the network's predicted direction is not precise
+  enough (burns (1)-(2) alone miss the 1.2 target); the burn-time fraction it predicts is
+  off by about 0.16 of the window on average. The physics is two-body around TCA with
+  covariances as at TCA (no drag, J2 or covariance growth after the burn), as in the
+  single-axis trade; the optimum is checked against a brute-force grid and scipy's SLSQP
+  in tests/astro/test_avoidance_vector.py.
 """

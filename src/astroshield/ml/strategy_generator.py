@@ -51,6 +51,9 @@ MODEL_NAME = "strategy_generator"
 MODEL_VERSION = "0.1.0"
 INPUT_NAME = "features"
 OUTPUT_NAMES = ("lead_fraction", "miss_shift")
+# The network's burns (see StrategyGenerator.network_burns): its shift at the cheapest burn
+# time, its shift at its own burn time, its shift's size along the strongest lever arm.
+BURN_SOURCES = ("shift_at_cheapest_time", "shift_at_network_time", "size_along_lever")
 FEATURE_NAMES = (
     "miss_major_sigmas", "miss_minor_sigmas", "log_aspect", "log_hbr_minor", "log_hbr_major",
     "log_red_pc", "log_pc_before", "log_a", "eccentricity_x100", "relative_speed_ratio",
@@ -186,6 +189,7 @@ class Proposal:
     tca_shift_s: float
     feasible: bool
     scale: float  # the factor applied to the network's burn
+    source: str = "network"  # which of :data:`BURN_SOURCES` the burn came from
 
 
 def check_burn(
@@ -194,6 +198,7 @@ def check_burn(
     lead_s: float,
     dv_rtn_m_s: F64,
     scale: float = 1.0,
+    source: str = "network",
 ) -> Proposal:
     """Propagate the burnt orbit, recompute the Pc with pc_2d, and judge feasibility."""
     c = conjunction
@@ -216,6 +221,7 @@ def check_burn(
         after.time_offset_s,
         bool(feasible),
         scale,
+        source,
     )
 
 
@@ -264,23 +270,32 @@ class StrategyGenerator:
         fraction, shift = self.run(features)
         shift_km = shift[0].astype(np.float64) * frame.sigmas
         leads = burn_time_grid(c.r1, c.v1, constraints)
-        burns = np.einsum("kij,j->ki", np.linalg.pinv(lever_arms(c, frame, leads)), shift_km)
+        arms = lever_arms(c, frame, leads)
+        burns = np.einsum("kij,j->ki", np.linalg.pinv(arms), shift_km)
         cheapest = int(np.argmin(np.linalg.norm(burns, axis=1)))
         lead = constraints.min_lead_s + float(np.clip(fraction[0, 0], 0.0, 1.0)) * (
             constraints.max_lead_s - constraints.min_lead_s
         )
+        # Third: the same size of shift along the plane direction the strongest burn time
+        # moves the miss most (its sense agreeing with the network's shift).
+        strongest = int(np.argmax(np.linalg.norm(arms, ord=2, axis=(1, 2))))
+        left, values, right = np.linalg.svd(arms[strongest])
+        sense = 1.0 if float(left[:, 0] @ shift_km) >= 0.0 else -1.0
+        along_lever = right[0] * sense * float(np.linalg.norm(shift_km)) / float(values[0])
         return [
             (float(leads[cheapest]), burns[cheapest]),
             (lead, burn_for_shift(c, frame, lead, shift[0].astype(np.float64))),
+            (float(leads[strongest]), np.asarray(along_lever, dtype=np.float64)),
         ]
 
     def candidates(
         self, conjunction: Conjunction, constraints: AvoidanceConstraints
     ) -> list[Proposal]:
         """Every candidate (each network burn times each scale), each re-checked."""
+        burns = self.network_burns(conjunction, constraints)
         return [
-            check_burn(conjunction, constraints, lead, dv * k, k)
-            for lead, dv in self.network_burns(conjunction, constraints)
+            check_burn(conjunction, constraints, lead, dv * k, k, source)
+            for source, (lead, dv) in zip(BURN_SOURCES, burns, strict=True)
             for k in self.scales
         ]
 
@@ -306,6 +321,7 @@ class Outcome:
     network_feasible: bool
     candidates: int
     feasible_candidates: int
+    winner: str  # source of the cheapest feasible proposal ("" when none)
     optimum_lead_fraction: float
     network_lead_fraction: float
 
@@ -325,6 +341,7 @@ def evaluate_scenarios(
             width = max(c.max_lead_s - c.min_lead_s, 1e-9)
             everything = generator.candidates(s.conjunction, c)
             feasible = [p.delta_v_m_s for p in everything if p.feasible]
+            kept = sorted((p for p in everything if p.feasible), key=lambda p: p.delta_v_m_s)
             unit = everything[0]  # the cheapest-time burn at the smallest scale
             raw = check_burn(
                 s.conjunction,
@@ -340,6 +357,7 @@ def evaluate_scenarios(
                     raw.feasible,
                     len(everything),
                     len(feasible),
+                    kept[0].source if kept else "",
                     (s.optimum.lead_time_s - c.min_lead_s) / width,
                     (unit.burn_time_before_tca_s - c.min_lead_s) / width,
                 )
@@ -372,4 +390,7 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             np.mean([abs(o.network_lead_fraction - o.optimum_lead_fraction) for o in outcomes])
         ),
         "optimum_delta_v_m_s_median": float(np.median(optimum)),
+        "cheapest_feasible_by_source": {
+            source: sum(o.winner == source for o in outcomes) for source in BURN_SOURCES
+        },
     }

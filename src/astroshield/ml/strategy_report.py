@@ -93,6 +93,10 @@ def results_section(
         f"| burn-time fraction, mean abs error | {m['lead_fraction_mae']:.3f} | |",
         f"| optimum Δv, median | {m['optimum_delta_v_m_s_median'] * 1000:.2f} mm/s | |",
         "",
+        f"- Cheapest feasible proposal by source: `{m['cheapest_feasible_by_source']}` "
+        "(the network's shift at the cheapest burn time / at its own burn time / the size of "
+        "its shift along the strongest lever arm).",
+        "",
         f"- ONNX vs PyTorch on validation encounters: max |difference| "
         f"{metadata['metrics']['onnx_vs_torch_max_abs']:.2e}.",
         "- Figures: `benchmarks/figures/ml-strategy-ratio.png`, "
