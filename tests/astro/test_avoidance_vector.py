@@ -25,6 +25,7 @@ from astroshield.astro.conjunction.pc.encounters import (
     build_encounter,
 )
 from astroshield.astro.dynamics.frames import rtn_rotation
+from astroshield.astro.dynamics.orbit import ClassicalElements
 
 
 def _fibonacci_sphere(n: int) -> np.ndarray:
@@ -63,7 +64,7 @@ def _brute_force_pc(enc: Encounter, leads: np.ndarray, dv_rtn_m_s: np.ndarray) -
 GEO_SPEC = EncounterSpec(
     "geo_crossing",
     "GEO pair crossing at 8 deg (~430 m/s)",
-    LINEAR_SPECS[0].primary.__class__(42164.17, 42164.17, 1e-4, 0.1, 80.0, 30.0, 10.0),
+    ClassicalElements(42164.17, 42164.17, 1e-4, 0.1, 80.0, 30.0, 10.0),
     miss_rtn=(0.05, 0.0, 0.0),
     crossing_deg=8.0,
     sigma1_rtn=(0.2, 1.0, 0.2, 1e-5, 1e-5, 1e-5),
