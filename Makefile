@@ -122,3 +122,14 @@ ml-threat: $(STAMP)
 ml-agent: $(STAMP)
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml train actor-critic --seed 0
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml evaluate actor-critic --episodes 1000 --write-results
+
+# --- StrategyGenerator (issue 18): simulate red conjunctions labelled by the optimal burn,
+# train the network (needs the [ml] extra), evaluate on held-out seed 1018 and replace its
+# section of benchmarks/RESULTS.md and benchmarks/figures/ml-strategy-*.png. ~15-25 min
+# on 2 busy cores (the optimiser labels 2600 encounters at ~0.1-0.2 s each).
+.PHONY: ml-strategy
+ml-strategy: $(STAMP)
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml simulate-encounters --out build/ml-strategy-sim --seed 18 --count 2600
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml train strategy-generator --data build/ml-strategy-sim --out src/astroshield/ml/models/strategy_generator-0.1.0.onnx --seed 18
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/astroshield ml evaluate strategy-generator --seed 1018 --count 300 --write-results
+# --- end StrategyGenerator

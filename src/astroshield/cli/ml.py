@@ -298,6 +298,6 @@ CryoSat-2, Jason-2 and Sentinel-3A and worse on Haiyang-2A and the Fengyun-2 pai
   under-represent what a quiet GEO history looks like.
 - Cost: a score exists two element sets (about two days at a daily cadence) after the set it
   scores; `ml anomalies` scores every set that has a full window and two sets after it."""
-from astroshield.cli import ml_models as ml_models  # noqa: E402  (registers "ml models")
-from astroshield.cli import ml_threat as _ml_threat  # noqa: E402, F401  (registers its commands)
-from astroshield.cli import ml_agent as _ml_agent  # noqa: E402, F401  (registers actor-critic)
+
+# Each model's commands live in their own module; importing it registers them here.
+from astroshield.cli import ml_agent, ml_models, ml_strategy, ml_threat  # noqa: E402, F401
