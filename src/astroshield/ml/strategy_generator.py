@@ -236,7 +236,6 @@ class StrategyGenerator:
         self.path = onnx_path
         self.metadata = metadata
         self.scales = tuple(float(s) for s in metadata["candidate_scales"])
-        self.dropped = 0  # infeasible candidates dropped by propose() since loading
         self._session = inference_session(onnx_path)
 
     @classmethod
@@ -299,15 +298,19 @@ class StrategyGenerator:
             for k in self.scales
         ]
 
-    def propose(
-        self, conjunction: Conjunction, constraints: AvoidanceConstraints
-    ) -> list[Proposal]:
-        """The feasible candidates, cheapest first; infeasible ones are dropped and counted
-        in :attr:`dropped`. An empty list means no candidate cleared the threshold."""
+    def propose(self, conjunction: Conjunction, constraints: AvoidanceConstraints) -> Proposals:
+        """The feasible candidates, cheapest first, and how many infeasible ones were
+        dropped. No feasible proposal means no candidate cleared the threshold. (A result,
+        not a counter on the model: one loaded model serves concurrent requests.)"""
         everything = self.candidates(conjunction, constraints)
         kept = sorted((p for p in everything if p.feasible), key=lambda p: p.delta_v_m_s)
-        self.dropped += len(everything) - len(kept)
-        return kept
+        return Proposals(tuple(kept), len(everything) - len(kept))
+
+
+@dataclass(frozen=True, slots=True)
+class Proposals:
+    feasible: tuple[Proposal, ...]  # cheapest first
+    dropped: int  # candidates the physics found infeasible
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from astroshield.ml.actor_critic import MODEL_NAME as ACTOR_CRITIC
+from astroshield.ml.actor_critic import ActorCritic
 from astroshield.ml.adversary_encoder import MODEL_NAME as ADVERSARY_ENCODER
 from astroshield.ml.adversary_encoder import AdversaryEncoder
+from astroshield.ml.strategy_generator import MODEL_NAME as STRATEGY_GENERATOR
+from astroshield.ml.strategy_generator import StrategyGenerator
 from astroshield.ml.threat_detector import MODEL_NAME as THREAT_DETECTOR
 from astroshield.ml.threat_detector import ThreatDetector
 
@@ -23,4 +27,6 @@ Loader = Callable[[Path, str], Any]
 LOADERS: Mapping[str, Loader] = {
     ADVERSARY_ENCODER: AdversaryEncoder.load,
     THREAT_DETECTOR: ThreatDetector.load,
+    STRATEGY_GENERATOR: StrategyGenerator.load,
+    ACTOR_CRITIC: ActorCritic.load,
 }

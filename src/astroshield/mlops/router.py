@@ -27,7 +27,7 @@ from astroshield.api.state import state_of
 from astroshield.ccdm.service import config_from as ccdm_config_from
 from astroshield.features.catalogue import Flag
 from astroshield.features.gate import require_feature
-from astroshield.mlops import predict, service, threat
+from astroshield.mlops import predict, service, strategies, threat
 from astroshield.mlops.schemas import (
     AnomalyScores,
     ElementSetHistory,
@@ -35,6 +35,8 @@ from astroshield.mlops.schemas import (
     ModelRegistration,
     NamePath,
     PredictionRead,
+    StrategyQuery,
+    StrategyRead,
     ThreatPrediction,
     ThreatQuery,
     VersionPath,
@@ -49,6 +51,7 @@ router = APIRouter(
 MLAdmin = Annotated[Principal, Depends(require_scope(Scope.PLATFORM_CONFIG))]
 # The threat detector reads what the CCDM intent assessment reads.
 CcdmReader = Annotated[Principal, Depends(require_scope(Scope.CCDM_READ))]
+ConjunctionReader = Annotated[Principal, Depends(require_scope(Scope.CONJUNCTIONS_READ))]
 
 
 @router.get("/models")
@@ -123,6 +126,18 @@ async def predict_threat(
     inputs beside them. Read only: no category is kept and no alert raised."""
     server = state_of(request).component(ModelServer)
     return await threat.predict_threat(session, principal, server, body, ccdm_config_from(settings))
+
+
+@router.post("/strategies")
+async def propose_strategies(
+    body: StrategyQuery, principal: ConjunctionReader, request: Request, session: SessionDep
+) -> StrategyRead:
+    """Avoidance manoeuvres for the latest CDM of your conjunction: the StrategyGenerator's
+    proposals (time, RTN Δv) and the ActorCritic's avoidance-and-return plan, each with its
+    Pc recomputed by the physics (two-body around TCA; infeasible proposals are dropped and
+    counted). Read only: nothing is planned or commanded."""
+    server = state_of(request).component(ModelServer)
+    return await strategies.strategies(session, principal, server, body)
 
 
 @router.get("/predictions")

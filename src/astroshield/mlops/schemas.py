@@ -162,3 +162,75 @@ class ThreatPrediction(ResponseModel):
     # The rule-based intent assessment on the same inputs, and its class.
     rule_category: str
     rule_class: str
+
+
+class StrategyQuery(RequestModel):
+    """An event of yours and what the manoeuvre may be. Burn times are counted before the
+    TCA of the event's latest CDM."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "conjunction_id": "01936f4e-8f6b-7c3a-9d2e-5a1b2c3d4e5f",
+                    "earliest_burn_before_tca_s": 43200,
+                    "latest_burn_before_tca_s": 1800,
+                    "max_delta_v_m_s": 1.0,
+                }
+            ]
+        }
+    )
+
+    conjunction_id: uuid.UUID
+    earliest_burn_before_tca_s: float | None = Field(
+        default=None, gt=0, le=7 * 86_400, description="default: now"
+    )
+    latest_burn_before_tca_s: float = Field(default=600.0, gt=0, le=7 * 86_400)
+    max_delta_v_m_s: float = Field(default=1.0, gt=0, le=100)
+    red_pc: float = Field(default=1e-4, gt=0, lt=1, description="Pc to get under")
+
+
+class ProposalRead(ResponseModel):
+    burn_time: datetime
+    burn_before_tca_s: float
+    # Δv in the primary's radial, transverse, normal frame at the burn.
+    dv_rtn_m_s: list[float]
+    delta_v_m_s: float
+    # Recomputed by the physics (two-body around TCA, 2-D Pc), not the network's estimate.
+    pc_after: float
+    miss_after_km: float
+    # Which candidate family the burn came from (see docs/ml.md).
+    source: str
+
+
+class BurnRead(ResponseModel):
+    time: datetime
+    dv_rtn_m_s: list[float]
+
+
+class RolloutRead(ResponseModel):
+    actor_critic: str
+    burns: list[BurnRead]
+    total_delta_v_m_s: float
+    # Pc at TCA and the final slot error recomputed by the physics.
+    pc_at_tca: float
+    miss_at_tca_km: float
+    slot_error_km: float
+    # Pc under the threshold at TCA and back in slot after the return.
+    success: bool
+
+
+class StrategyRead(ResponseModel):
+    conjunction_id: uuid.UUID
+    cdm_id: uuid.UUID
+    tca: datetime
+    pc_before: float
+    red_pc: float
+    strategy_generator: str
+    # Feasible proposals, cheapest first (at most five); ``feasible`` counts them all and
+    # ``dropped`` the candidates the physics found infeasible.
+    proposals: list[ProposalRead]
+    feasible: int
+    dropped: int
+    # The ActorCritic's avoidance and return plan; null when TCA is less than an orbit away.
+    rollout: RolloutRead | None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,6 +61,33 @@ def _trade(
     return before, result
 
 
+@dataclass(frozen=True, slots=True)
+class EventEncounter:
+    """The encounter of an event's latest CDM: our spacecraft first, at TCA."""
+
+    cdm_id: uuid.UUID
+    tca: datetime
+    pair: InertialPair
+    hbr_km: float
+
+
+async def latest_encounter(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID
+) -> EventEncounter:
+    """The states and covariances at TCA of the event's latest CDM (404 for another
+    organisation's event; 409 when its covariance gives no Pc to reduce)."""
+    repository = ConjunctionRepository(session, principal.organisation_id)
+    event = await event_or_404(repository, event_id)
+    row = await latest_cdm_or_409(repository, event)
+    if row.pc_2d_foster is None:
+        # A covariance that cannot be remediated: no Pc to take out of red.
+        reason = row.pc_undefined_reason.get("pc_2d_foster", "the covariance is not usable")
+        raise ConflictError(f"the latest CDM's Pc is undefined: {reason}")
+    message = stored_cdm(row)
+    pair = _primary_first(inertial_pair(message), message, event.primary_catalog_number)
+    return EventEncounter(row.id, row.tca, pair, row.hbr_m / 1e3)
+
+
 @span("conjunction.avoidance_trade")
 async def avoidance_trade(
     session: AsyncSession,
@@ -71,21 +99,13 @@ async def avoidance_trade(
     max_delta_v_m_s: float,
 ) -> AvoidanceTrade:
     """The smallest burn of our spacecraft that takes the latest CDM's Pc out of red."""
-    repository = ConjunctionRepository(session, principal.organisation_id)
-    event = await event_or_404(repository, event_id)
-    row = await latest_cdm_or_409(repository, event)
-    if row.pc_2d_foster is None:
-        # A covariance that cannot be remediated: no Pc to take out of red.
-        reason = row.pc_undefined_reason.get("pc_2d_foster", "the covariance is not usable")
-        raise ConflictError(f"the latest CDM's Pc is undefined: {reason}")
-    message = stored_cdm(row)
-    pair = _primary_first(inertial_pair(message), message, event.primary_catalog_number)
+    encounter = await latest_encounter(session, principal, event_id)
     before, result = await asyncio.to_thread(
         _trade,
-        pair,
-        row.hbr_m / 1e3,
+        encounter.pair,
+        encounter.hbr_km,
         lead_time_s=lead_time_s,
         direction=direction,
         max_delta_v_m_s=max_delta_v_m_s,
     )
-    return AvoidanceTrade(row.id, before, result)
+    return AvoidanceTrade(encounter.cdm_id, before, result)
