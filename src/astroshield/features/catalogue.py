@@ -29,7 +29,7 @@ class Flag(StrEnum):
     SCREENING_JOBS = "screening-jobs"
     # CCDM intent assessment (GET /ccdm/spacecraft/{id}/intent/{catalog_number}).
     CCDM_INTENT = "ccdm-intent"
-    # The ML endpoints, when they come: each one declares
+    # The ML endpoints (/ml/...): the router declares
     # ``dependencies=[require_feature(Flag.ML_ENDPOINTS)]`` (features.gate). Off by default.
     ML_ENDPOINTS = "ml-endpoints"
 
