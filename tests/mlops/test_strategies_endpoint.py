@@ -98,4 +98,7 @@ async def test_proposals_and_the_plan_are_checked_by_physics(
     assert empty.status_code == 422, empty.text
     assert ["body", "latest_burn_before_tca_s"] in [e["loc"] for e in empty.json()["errors"]]
     entries = [e for e in logged.json()["items"] if e["endpoint"] == "strategies"]
-    assert len(entries) == 1 and entries[0]["model_version"] == GENERATOR_VERSION
+    assert sorted((e["model_name"], e["model_version"]) for e in entries) == [
+        ("actor_critic", ACTOR_VERSION),
+        ("strategy_generator", GENERATOR_VERSION),
+    ]

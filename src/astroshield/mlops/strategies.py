@@ -115,6 +115,20 @@ async def strategies(
             "cheapest_m_s": proposals[0].delta_v_m_s if proposals else None,
         },
     )
+    if rollout is not None:
+        await service.log_prediction(
+            session,
+            principal,
+            model=ACTOR_CRITIC,
+            version=rollout.actor_critic,
+            endpoint=ENDPOINT,
+            input_sha256=input_sha256,
+            summary={
+                "success": rollout.success,
+                "total_delta_v_m_s": rollout.total_delta_v_m_s,
+                "pc_at_tca": rollout.pc_at_tca,
+            },
+        )
     return StrategyRead(
         conjunction_id=query.conjunction_id,
         cdm_id=encounter.cdm_id,
