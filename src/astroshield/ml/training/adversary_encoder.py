@@ -16,9 +16,7 @@ ONNX bytes (checked by the determinism test at a small size).
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from torch import nn
 from astroshield.ml.adversary_encoder import INPUT_NAME, OUTPUT_NAMES
 from astroshield.ml.features import FEATURE_NAMES, history_features, windows
 from astroshield.ml.simulate import SimulatedHistory
+from astroshield.ml.training import common
 
 FloatWindows = npt.NDArray[np.float32]
 
@@ -137,12 +136,6 @@ class TrainingResult:
     validation_windows: int
 
 
-def _seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-
-
 def train(
     histories: Sequence[SimulatedHistory],
     config: TrainingConfig,
@@ -151,7 +144,7 @@ def train(
     progress: Callable[[int, int, float], None] | None = None,
 ) -> TrainingResult:
     """Train on the nominal windows of the training objects (+ ``extra_windows``)."""
-    _seed_everything(config.seed)
+    common.seed_everything(config.seed)
     training, validation = split_histories(histories, config)
     x_train = nominal_windows(training, config.window)
     if extra_windows is not None and len(extra_windows):
@@ -200,27 +193,10 @@ def _mean_loss(model: ConvAutoencoder, data: torch.Tensor) -> float:
 
 
 def export_onnx(model: ConvAutoencoder, window: int) -> bytes:
-    """The ONNX bytes of ``model`` (TorchScript exporter, opset 17, dynamic batch)."""
-    model.eval()
-    example = torch.zeros(2, window, len(FEATURE_NAMES))
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            model,
-            (example,),
-            buffer,  # type: ignore[arg-type]  # a file-like object works (documented)
-            dynamo=False,
-            input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes={
-                INPUT_NAME: {0: "batch"},
-                "reconstruction": {0: "batch"},
-                "score": {0: "batch"},
-            },
-            opset_version=17,
-        )
-    return buffer.getvalue()
+    """The ONNX bytes of ``model`` (dynamic batch)."""
+    return common.export_onnx(
+        model, torch.zeros(2, window, len(FEATURE_NAMES)), INPUT_NAME, OUTPUT_NAMES
+    )
 
 
 def torch_outputs(model: ConvAutoencoder, batch: FloatWindows) -> tuple[np.ndarray, np.ndarray]:

@@ -26,9 +26,7 @@ for the top quantile's share of them.
 from __future__ import annotations
 
 import copy
-import io
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,6 +48,7 @@ from astroshield.ml.strategy_generator import (
     shift_for_burn,
     strategy_features,
 )
+from astroshield.ml.training import common
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +137,6 @@ class TrainingResult:
     validation_indices: np.ndarray  # scenario indices
 
 
-def _seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-
-
 def _loss(model: StrategyMLP, x: torch.Tensor, y: torch.Tensor, weight: float) -> torch.Tensor:
     fraction, log_size, direction = model.heads(x)
     size = torch.sqrt((y[:, 1:] ** 2).sum(dim=1) + 1e-12)
@@ -162,7 +155,7 @@ def train_arrays(
     config: TrainingConfig,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[StrategyMLP, list[float], list[float]]:
-    _seed_everything(config.seed)
+    common.seed_everything(config.seed)
     std = x_train.std(axis=0)
     model = StrategyMLP(x_train.mean(axis=0), np.where(std > 1e-6, std, 1.0), config.hidden)
     optimiser = torch.optim.Adam(
@@ -218,23 +211,8 @@ def train(
 
 
 def export_onnx(model: StrategyMLP) -> bytes:
-    """The ONNX bytes of ``model`` (TorchScript exporter, opset 17, dynamic batch)."""
-    model.eval()
-    example = torch.zeros(2, len(FEATURE_NAMES))
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            model,
-            (example,),
-            buffer,  # type: ignore[arg-type]  # a file-like object works (documented)
-            dynamo=False,
-            input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *OUTPUT_NAMES)},
-            opset_version=17,
-        )
-    return buffer.getvalue()
+    """The ONNX bytes of ``model`` (dynamic batch)."""
+    return common.export_onnx(model, torch.zeros(2, len(FEATURE_NAMES)), INPUT_NAME, OUTPUT_NAMES)
 
 
 def torch_outputs(model: StrategyMLP, x: npt.NDArray[np.float32]) -> tuple[np.ndarray, np.ndarray]:

@@ -14,9 +14,7 @@ Adam. Determinism: one thread, deterministic algorithms, seeded initialisation a
 
 from __future__ import annotations
 
-import io
 import json
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from astroshield.ml.threat_metrics import (
     macro_f1,
     softmax,
 )
+from astroshield.ml.training import common
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +80,6 @@ class ThreatMLP(nn.Module):
         return torch.softmax(logits / self.temperature, dim=1), logits
 
 
-def _seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-
-
 def split(
     count: int, config: TrainingConfig
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -113,7 +106,7 @@ def train(
     progress: Callable[[int, int, float], None] | None = None,
 ) -> TrainingResult:
     """Train on the training split; the temperature is fitted on the validation split."""
-    _seed_everything(config.seed)
+    common.seed_everything(config.seed)
     train_rows, val_rows = split(len(labels), config)
     x_train = torch.from_numpy(np.ascontiguousarray(features[train_rows], dtype=np.float32))
     y_train = torch.from_numpy(labels[train_rows])
@@ -158,27 +151,8 @@ def set_temperature(model: ThreatMLP, temperature: float) -> None:
 
 
 def export_onnx(model: ThreatMLP) -> bytes:
-    """The ONNX bytes of ``model`` (TorchScript exporter, opset 17, dynamic batch)."""
-    model.eval()
-    example = torch.zeros(2, len(FEATURE_NAMES))
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            model,
-            (example,),
-            buffer,  # type: ignore[arg-type]  # a file-like object works (documented)
-            dynamo=False,
-            input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes={
-                INPUT_NAME: {0: "batch"},
-                "probabilities": {0: "batch"},
-                "logits": {0: "batch"},
-            },
-            opset_version=17,
-        )
-    return buffer.getvalue()
+    """The ONNX bytes of ``model`` (dynamic batch)."""
+    return common.export_onnx(model, torch.zeros(2, len(FEATURE_NAMES)), INPUT_NAME, OUTPUT_NAMES)
 
 
 def torch_probabilities(model: ThreatMLP, features: npt.NDArray[np.float32]) -> np.ndarray:
