@@ -237,6 +237,21 @@ def _write_figures(
     (figures / "ml-adversary-encoder-metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
+def results_context(
+    model: str, load: tuple[float, ...], seconds: float, **extra: str
+) -> dict[str, str]:
+    """What every model's RESULTS.md section says of its run: the command, when, on what
+    machine at what load, how long (``extra``: the notes and anything the section adds)."""
+    return {
+        "command": f".venv/bin/astroshield ml evaluate {model} --write-results",
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "machine": f"2-core python-svc ({os.cpu_count()} CPUs, shared with other jobs)",
+        "load": " ".join(f"{value:.2f}" for value in load),
+        "seconds": f"{seconds:.0f}",
+        **extra,
+    }
+
+
 def _write_results(
     metrics: dict[str, object],
     encoder: AdversaryEncoder,
@@ -245,14 +260,7 @@ def _write_results(
 ) -> None:
     from astroshield.ml.report import results_section, write_results_section
 
-    context = {
-        "command": ".venv/bin/astroshield ml evaluate adversary-encoder --write-results",
-        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "machine": f"2-core python-svc ({os.cpu_count()} CPUs, shared with other jobs)",
-        "load": " ".join(f"{value:.2f}" for value in load),
-        "seconds": f"{seconds:.0f}",
-        "notes": NOTES,
-    }
+    context = results_context("adversary-encoder", load, seconds, notes=NOTES)
     path = Path("benchmarks/RESULTS.md")
     writing(
         path,

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
 
-from astroshield.cli.ml import ModelOption, app, evaluate_app, train_app
+from astroshield.cli.ml import ModelOption, app, evaluate_app, results_context, train_app
 from astroshield.cli.output import console, fail, next_step, writing
 
 if TYPE_CHECKING:
@@ -181,15 +180,7 @@ def _write_results(
     from astroshield.ml.report import write_results_section
     from astroshield.ml.strategy_report import SECTION, results_section
 
-    context = {
-        "command": ".venv/bin/astroshield ml evaluate strategy-generator --write-results",
-        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "machine": f"2-core python-svc ({os.cpu_count()} CPUs, shared with other jobs)",
-        "load": " ".join(f"{value:.2f}" for value in load),
-        "seconds": f"{seconds:.0f}",
-        "seed": str(seed),
-        "notes": NOTES,
-    }
+    context = results_context("strategy-generator", load, seconds, seed=str(seed), notes=NOTES)
     path = Path("benchmarks/RESULTS.md")
     section = results_section(metrics, generator.metadata, context)
     writing(path, lambda: write_results_section(path, section, SECTION))

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
 
-from astroshield.cli.ml import SHARED_MANEUVERS, ModelOption, app, evaluate_app, train_app
+from astroshield.cli.ml import (
+    SHARED_MANEUVERS,
+    ModelOption,
+    app,
+    evaluate_app,
+    results_context,
+    train_app,
+)
 from astroshield.cli.output import console, fail, next_step, writing
 
 if TYPE_CHECKING:
@@ -257,15 +262,7 @@ def _write_results(
     from astroshield.ml.report import write_results_section
     from astroshield.ml.threat_report import results_section
 
-    context = {
-        "command": ".venv/bin/astroshield ml evaluate threat-detector --write-results",
-        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "machine": f"{platform.processor() or platform.machine()} python-svc "
-        f"({os.cpu_count()} CPUs visible, shared with other jobs)",
-        "load": " ".join(f"{value:.2f}" for value in load),
-        "seconds": f"{seconds:.0f}",
-        "notes": NOTES,
-    }
+    context = results_context("threat-detector", load, seconds, notes=NOTES)
     path = Path("benchmarks/RESULTS.md")
     section = results_section(SECTION, metrics, detector.metadata, context)
     writing(path, lambda: write_results_section(path, section, SECTION))

@@ -123,18 +123,27 @@ def metrics_record(
     }
 
 
+def section_head(title: str, context: Mapping[str, str]) -> list[str]:
+    """The first lines of every model's RESULTS.md section: its title, the command, and the
+    run's date, machine, load and duration (``context``, as ``cli.ml.results_context``
+    builds it)."""
+    return [
+        title,
+        "",
+        f"Command (repo root): `{context['command']}`",
+        "",
+        f"- Date: {context['date']}; machine: {context['machine']}; load average before: "
+        f"{context['load']}; run {context['seconds']} s",
+    ]
+
+
 def results_section(
     metrics: Mapping[str, Any], metadata: Mapping[str, Any], context: Mapping[str, str]
 ) -> str:
     """The markdown section (title first); ``context`` holds command, date, machine, load."""
     auc = metrics["roc_auc"]
     lines = [
-        SECTION,
-        "",
-        f"Command (repo root): `{context['command']}`",
-        "",
-        f"- Date: {context['date']}; machine: {context['machine']}; load average before: "
-        f"{context['load']}; run {context['seconds']} s",
+        *section_head(SECTION, context),
         f"- Model: `{metadata['file']}` (sha256 `{metadata['sha256'][:16]}…`, "
         f"{metadata['parameters']} parameters, window {metadata['window']} sets), trained on "
         f"simulated data only (generator {metadata['dataset']['generator_version']}, seed "

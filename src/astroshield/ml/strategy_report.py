@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from astroshield.ml.report import _png
+from astroshield.ml.report import _png, section_head
 from astroshield.ml.strategy_generator import Outcome
 
 SECTION = "## ML: StrategyGenerator (issue 18)"
@@ -63,12 +63,7 @@ def results_section(
     feasible_ok = m["with_a_feasible_proposal"] >= 0.99
     ratio_ok = m["delta_v_ratio_median"] <= 1.2
     lines = [
-        SECTION,
-        "",
-        f"Command (repo root): `{context['command']}`",
-        "",
-        f"- Date: {context['date']}; machine: {context['machine']}; load average before: "
-        f"{context['load']}; run {context['seconds']} s",
+        *section_head(SECTION, context),
         f"- Model: `{metadata['file']}` (sha256 `{metadata['sha256'][:16]}…`, "
         f"{metadata['parameters']} parameters), trained on {metadata['dataset']['encounters']} "
         f"simulated red conjunctions (generator {metadata['dataset']['generator_version']}, "

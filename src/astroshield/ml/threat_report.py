@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from astroshield.ml.report import section_head
 from astroshield.ml.threat_detector import CLASS_NAMES
 
 
@@ -21,12 +22,7 @@ def results_section(
     real = metrics["real_histories"]
     f1 = sim["macro_f1"]
     lines = [
-        title,
-        "",
-        f"Command (repo root): `{context['command']}`",
-        "",
-        f"- Date: {context['date']}; machine: {context['machine']}; load average before: "
-        f"{context['load']}; run {context['seconds']} s",
+        *section_head(title, context),
         f"- Model: `{metadata['file']}` (sha256 `{metadata['sha256'][:16]}…`, "
         f"{metadata['parameters']} parameters, temperature {metadata['temperature']:.3f}), "
         f"trained on simulated scenarios only (generator "
