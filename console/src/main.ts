@@ -5,6 +5,7 @@ import { setCurrentUser } from "./alerts-ui";
 import { alertsPage } from "./pages/alerts";
 import { conjunctionPage, conjunctionsPage } from "./pages/conjunctions";
 import { fleetPage } from "./pages/fleet";
+import { groundTrackPage } from "./pages/groundtrack";
 import { loginPage } from "./pages/login";
 import { spacecraftPage } from "./pages/spacecraft";
 import type { Me } from "./types";
@@ -46,7 +47,7 @@ async function route(): Promise<void> {
   me ??= await currentUser();
   showChrome(me);
   const hash = window.location.hash.replace(/^#\/?/, "");
-  const [section = "", id] = hash.split("/");
+  const [section = "", id, view] = hash.split("/");
   if (!me) {
     highlight("");
     document.title = "Log in · AstroShield console";
@@ -59,7 +60,8 @@ async function route(): Promise<void> {
   }
   highlight(section === "spacecraft" ? "fleet" : section);
   try {
-    if (section === "spacecraft" && id) stopCurrent = await spacecraftPage(main, id);
+    if (section === "spacecraft" && id && view === "track") stopCurrent = await groundTrackPage(main, id);
+    else if (section === "spacecraft" && id) stopCurrent = await spacecraftPage(main, id);
     else if (section === "conjunctions" && id) stopCurrent = await conjunctionPage(main, id);
     else if (section === "conjunctions") stopCurrent = await conjunctionsPage(main);
     else if (section === "alerts") stopCurrent = await alertsPage(main);

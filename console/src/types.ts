@@ -105,3 +105,31 @@ export interface LimitSet {
   enabled: boolean;
   state: { consecutive_violations: number; level: string | null; last_time: string | null } | null;
 }
+
+export interface PassRead {
+  station: string | null;
+  rise: string;
+  culmination: string;
+  set: string;
+  duration_s: number;
+  max_elevation_deg: number;
+  rise_azimuth_deg: number;
+  set_azimuth_deg: number;
+  starts_before_window: boolean;
+  ends_after_window: boolean;
+}
+
+export interface Analysis {
+  object: { catalog_number: string | null; object_name: string | null; element_epoch: string | null; element_set_id?: number | null };
+  start: string;
+  stop: string;
+  mean_elements: { period_min: number; perigee_altitude_km: number; apogee_altitude_km: number; inclination_deg: number; regime: string };
+  passes: PassRead[];
+  ground_track: {
+    epochs: string[];
+    latitude_deg: (number | null)[];
+    longitude_deg: (number | null)[];
+    altitude_km: (number | null)[];
+  };
+  warnings: string[];
+}

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.tle import format_tle
+from tests.ccdm.scenarios import geo_chaser, geo_station_keeper, geo_target, leo_set
 from tests.conjunction.cdms import kvn, omitron_cdm
 from tests.support.servers import (
     REPO_ROOT,
@@ -164,3 +167,37 @@ def seed(base: str, env: dict[str, str], *, extra_spacecraft: int = 0) -> Seeded
         assert [a["status"] for a in alerts["items"]] == ["firing"], alerts
         seeded.red_alert_id = str(alerts["items"][0]["id"])
     return seeded
+
+
+# The CCDM scene of tests/ccdm: a protected GEO spacecraft, a chaser that burns on day 6.3
+# and a station keeper, each a daily element-set history uploaded as TLEs.
+CCDM_SPACECRAFT = "Guardian-GEO"
+CCDM_PROTECTED = "90001"
+CCDM_CHASER = "90002"
+
+
+def _upload_tles(api: httpx.Client, sets: list[ElementSet]) -> None:
+    body = "\n".join(f"{tle.line1}\n{tle.line2}" for tle in map(format_tle, sets)) + "\n"
+    report = _ok(
+        api.post("/catalog/element-sets", content=body, headers={"Content-Type": "text/plain"})
+    ).json()
+    assert report["inserted"] == len(sets), report
+
+
+def seed_orbits(seeded: Seeded) -> None:
+    """What the ground-track, pass and CCDM pages read: a current element set of the red
+    conjunction's primary (a Sentinel-6A-like orbit, 66° and 12.8 rev/day, epoch now) and
+    the CCDM scene with its own spacecraft."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with seeded.client() as api:
+        orbit = leo_set(
+            RED_PRIMARY, mean_motion_rev_per_day=12.81, inclination_deg=66.04, epoch=now
+        )
+        _upload_tles(api, [orbit])
+        seeded.spacecraft[CCDM_SPACECRAFT] = spacecraft_id = add_spacecraft(
+            api, CCDM_SPACECRAFT, CCDM_PROTECTED
+        )
+        report = {"reported_at": now.isoformat(), "mode": "operational", "health": "nominal"}
+        _ok(api.post(f"/spacecraft/{spacecraft_id}/status", json=report))
+        for history in (geo_target(), geo_chaser(), geo_station_keeper()):
+            _upload_tles(api, history)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.console.seeding import PARAMETER, Seeded, ingest, running_service, seed
+from tests.console.seeding import (
+    PARAMETER,
+    Seeded,
+    ingest,
+    running_service,
+    seed,
+    seed_orbits,
+)
 from tests.support.browser import (
     chromium_or_skip,
     launched_chromium,
@@ -42,7 +50,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     if not BUILT.exists() or not AXE.exists():
         pytest.fail("the console is not built: run `make console` (make test-sqlite does)")
     with running_service(tmp_path_factory.mktemp("console") / "astroshield.db") as (base, env):
-        yield seed(base, env)
+        seeded = seed(base, env)
+        seed_orbits(seeded)
+        yield seeded
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +223,70 @@ async def _drawn_width(image: Locator) -> int:
 
 async def _cookies(page: Page) -> dict[str, str]:
     return {cookie["name"]: cookie["value"] for cookie in await page.context.cookies()}
+
+
+async def _log_in(page: Page, seeded: Seeded) -> None:
+    await page.goto(f"{seeded.base}/console/")
+    await page.get_by_label("E-mail").fill(seeded.email)
+    await page.get_by_label("Password").fill(seeded.password)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.locator("#fleet-table")).to_be_visible(timeout=TIMEOUT_MS)
+
+
+MAP_WIDTH, MAP_HEIGHT = 1080, 540
+
+
+def _projected(lon: float, lat: float) -> tuple[float, float]:
+    """Equirectangular map coordinates, written out independently of the console's code."""
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    return (wrapped + 180.0) / 360.0 * MAP_WIDTH, (90.0 - lat) / 180.0 * MAP_HEIGHT
+
+
+async def test_ground_track_and_passes(seeded: Seeded, page: Page, tmp_path: Path) -> None:
+    problems = record_problems(page)
+    await _log_in(page, seeded)
+    primary = seeded.spacecraft["Sentinel-6A"]
+    await page.locator(f"tr[data-spacecraft='{primary}']").get_by_role("link").first.click()
+    await expect(page.locator("#parameter-table")).to_be_visible(timeout=TIMEOUT_MS)
+    async with page.expect_response("**/api/v1/trajectory/analyze") as answered:
+        await page.get_by_role("link", name="Ground track and passes").click()
+    response = await answered.value
+    analysis = await response.json()
+    sent = response.request.post_data_json
+    assert sent["spacecraft_id"] == primary
+    assert [s["name"] for s in sent["ground_stations"]] == ["Svalbard"]
+
+    # The same request straight to the API gives the passes the table shows.
+    with seeded.client() as api:
+        again = api.post("/trajectory/analyze", json=sent).json()
+    assert again["passes"] == analysis["passes"] and analysis["passes"], analysis["passes"]
+    rows = page.locator("#pass-table tbody tr")
+    await expect(rows).to_have_count(len(analysis["passes"]), timeout=TIMEOUT_MS)
+    for row, expected in zip(await rows.all(), analysis["passes"], strict=True):
+        await expect(row.locator("th")).to_have_text("Svalbard")
+        await expect(row.locator("td[data-max-elevation]")).to_have_text(
+            f"{expected['max_elevation_deg']:.1f}°"
+        )
+        assert await row.get_attribute("data-rise") == expected["rise"]
+
+    # The map: the track starts where the API's first point projects, and no drawn piece
+    # jumps across the map (the antimeridian crossings are split).
+    track = analysis["ground_track"]
+    start = page.locator("#ground-track circle.track-start")
+    x, y = _projected(track["longitude_deg"][0], track["latitude_deg"][0])
+    assert abs(float(await start.get_attribute("cx") or "nan") - x) < 0.2
+    assert abs(float(await start.get_attribute("cy") or "nan") - y) < 0.2
+    pieces = await page.locator("#ground-track polyline.track").evaluate_all(
+        "lines => lines.map(l => l.getAttribute('points'))"
+    )
+    crossings = sum(1 for a, b in pairwise(track["longitude_deg"]) if abs(b - a) > 180)
+    assert crossings > 0 and len(pieces) == crossings + 1
+    for piece in pieces:
+        xs = [float(point.split(",")[0]) for point in piece.split()]
+        assert max(abs(b - a) for a, b in pairwise(xs)) < MAP_WIDTH / 2
+    assert await page.locator("#ground-track path.land").count() == 1
+    await expect(page.locator("#orbit-facts")).to_contain_text(
+        f"{analysis['mean_elements']['inclination_deg']:.2f}°"
+    )
+    await look(page, tmp_path, "ground-track")
+    assert problems == []

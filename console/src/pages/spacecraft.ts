@@ -6,6 +6,7 @@ import { alertTable } from "../alerts-ui";
 import { openAlerts, spacecraftNames } from "../data";
 import { h, replaceChildren, toast } from "../dom";
 import { healthBadge, label, num, timeElement, utc } from "../format";
+import { spacecraftHead } from "./tabs";
 import type { BucketSeries, LatestValue, LimitSet, Parameter, SpacecraftStatus } from "../types";
 
 // New samples come over the telemetry WebSocket (the service takes the session cookie on a
@@ -83,8 +84,7 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
   const alarms = h("div", { id: "spacecraft-alerts" });
   replaceChildren(
     main,
-    h("p", { class: "crumbs" }, h("a", { href: "#/fleet" }, "Fleet"), " / ", status.name),
-    h("div", { class: "page-head" }, h("h1", {}, status.name), headBadge),
+    ...spacecraftHead(id, status.name, "telemetry", headBadge),
     h(
       "div",
       { class: "two-col" },
