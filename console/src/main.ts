@@ -3,6 +3,7 @@ import { get, hasSession, logout, whenUnauthorised } from "./api";
 import { replaceChildren, toast } from "./dom";
 import { setCurrentUser } from "./alerts-ui";
 import { alertsPage } from "./pages/alerts";
+import { ccdmPage } from "./pages/ccdm";
 import { conjunctionPage, conjunctionsPage } from "./pages/conjunctions";
 import { fleetPage } from "./pages/fleet";
 import { groundTrackPage } from "./pages/groundtrack";
@@ -61,6 +62,7 @@ async function route(): Promise<void> {
   highlight(section === "spacecraft" ? "fleet" : section);
   try {
     if (section === "spacecraft" && id && view === "track") stopCurrent = await groundTrackPage(main, id);
+    else if (section === "spacecraft" && id && view === "ccdm") stopCurrent = await ccdmPage(main, id);
     else if (section === "spacecraft" && id) stopCurrent = await spacecraftPage(main, id);
     else if (section === "conjunctions" && id) stopCurrent = await conjunctionPage(main, id);
     else if (section === "conjunctions") stopCurrent = await conjunctionsPage(main);

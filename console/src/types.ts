@@ -133,3 +133,70 @@ export interface Analysis {
   };
   warnings: string[];
 }
+
+export interface ElementSetRead {
+  id: number;
+  catalog_number: string;
+  epoch: string;
+  mean_motion_rev_per_day: number;
+  eccentricity: number;
+  inclination_deg: number;
+}
+
+export interface ManeuverRead {
+  epoch: string;
+  delta_v_m_s: number;
+  delta_a_km: number;
+  delta_inclination_deg: number;
+  kind: string;
+  confidence: number;
+  before_epoch: string;
+  after_epoch: string;
+}
+
+export interface ManeuverList {
+  catalog_number: string;
+  start: string;
+  stop: string;
+  element_set_count: number;
+  maneuvers: ManeuverRead[];
+}
+
+export interface NeighbourRead {
+  catalog_number: string;
+  plane_angle_deg: number;
+  altitude_gap_km: number;
+  longitude_separation_deg: number | null;
+  trend: string;
+  closing_rate_km_per_day: number | null;
+  closest_approach_km: number | null;
+  closest_approach_time: string | null;
+  maneuvered_toward: boolean;
+  maneuvered_away: boolean;
+}
+
+export interface ProximityRead {
+  catalog_number: string;
+  window_start: string;
+  window_stop: string;
+  neighbours: NeighbourRead[];
+}
+
+export interface IndicatorRead {
+  name: string;
+  value: number | null;
+  threshold: number;
+  unit: string;
+  weight: number;
+  contributes: boolean;
+  source: string;
+}
+
+export interface IntentRead {
+  catalog_number: string;
+  category: string;
+  score: number;
+  explanation: string;
+  evidence: IndicatorRead[];
+  threat_alert: boolean;
+}

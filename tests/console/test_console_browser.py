@@ -21,6 +21,9 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.console.seeding import (
+    CCDM_CHASER,
+    CCDM_PROTECTED,
+    CCDM_SPACECRAFT,
     PARAMETER,
     Seeded,
     ingest,
@@ -289,4 +292,57 @@ async def test_ground_track_and_passes(seeded: Seeded, page: Page, tmp_path: Pat
         f"{analysis['mean_elements']['inclination_deg']:.2f}°"
     )
     await look(page, tmp_path, "ground-track")
+    assert problems == []
+
+
+async def test_ccdm(seeded: Seeded, page: Page, tmp_path: Path) -> None:
+    problems = record_problems(page)
+    await _log_in(page, seeded)
+    spacecraft_id = seeded.spacecraft[CCDM_SPACECRAFT]
+    with seeded.client() as api:
+        own = api.get(f"/ccdm/objects/{CCDM_PROTECTED}/maneuvers").json()
+        chaser = api.get(f"/ccdm/objects/{CCDM_CHASER}/maneuvers").json()
+        proximity = api.get(f"/ccdm/spacecraft/{spacecraft_id}/proximity").json()
+    await page.locator(f"tr[data-spacecraft='{spacecraft_id}']").get_by_role("link").first.click()
+    await page.get_by_role("link", name="CCDM").click()
+
+    # The protected object's own history: no manoeuvre; the chaser's: its burn, plotted.
+    await expect(page.locator("#maneuvers")).to_contain_text(
+        f"{own['element_set_count']} element sets of {CCDM_PROTECTED}", timeout=TIMEOUT_MS
+    )
+    assert own["maneuvers"] == []
+    await expect(page.locator("#no-maneuvers")).to_be_visible()
+    await expect(page.locator("#element-plot canvas")).to_be_visible()
+    await page.get_by_label("Object").select_option(CCDM_CHASER)
+    burns = page.locator("#maneuver-table tbody tr")
+    await expect(burns).to_have_count(len(chaser["maneuvers"]), timeout=TIMEOUT_MS)
+    assert chaser["maneuvers"]
+    epochs = [await row.get_attribute("data-epoch") for row in await burns.all()]
+    assert epochs == [m["epoch"] for m in chaser["maneuvers"]]
+
+    # Proximity: the API's neighbours; the intent of the chaser with its evidence.
+    neighbours = page.locator("#proximity-table tbody tr")
+    await expect(neighbours).to_have_count(len(proximity["neighbours"]))
+    listed = [await row.get_attribute("data-neighbour") for row in await neighbours.all()]
+    assert listed == [n["catalog_number"] for n in proximity["neighbours"]]
+    row = page.locator(f"tr[data-neighbour='{CCDM_CHASER}']")
+    await row.get_by_role("button", name="Assess intent").click()
+    evidence = page.locator("#evidence-table tbody tr")
+    await expect(evidence.first).to_be_visible(timeout=TIMEOUT_MS)
+    with seeded.client() as api:
+        intent = api.get(f"/ccdm/spacecraft/{spacecraft_id}/intent/{CCDM_CHASER}").json()
+    shown = [
+        (await r.get_attribute("data-indicator"), await r.get_attribute("data-contributes"))
+        for r in await evidence.all()
+    ]
+    assert shown == [(e["name"], str(e["contributes"]).lower()) for e in intent["evidence"]]
+    await expect(page.locator("#intent-score")).to_have_text(f"{intent['score']:.2f}")
+    category = intent["category"].replace("_", " ")
+    await expect(page.locator("#intent-category")).to_have_text(category.capitalize())
+    await page.locator("#intent").scroll_into_view_if_needed()
+    await look(page, tmp_path, "ccdm")
+    await page.screenshot(
+        path=screenshot_path("ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, "console-ccdm-full.png"),
+        full_page=True,
+    )
     assert problems == []
