@@ -2,6 +2,7 @@ import "./style.css";
 import { get, hasSession, logout, whenUnauthorised } from "./api";
 import { replaceChildren, toast } from "./dom";
 import { setCurrentUser } from "./alerts-ui";
+import { adminPage } from "./pages/admin";
 import { alertsPage } from "./pages/alerts";
 import { ccdmPage } from "./pages/ccdm";
 import { conjunctionPage, conjunctionsPage } from "./pages/conjunctions";
@@ -32,7 +33,15 @@ function showChrome(user: Me | null): void {
   top.hidden = user === null;
   setCurrentUser(user?.id ?? "");
   const who = document.getElementById("who");
+  // /auth/me carries the role, not the scopes: the administration link is for admins (the
+  // API refuses everyone else anyway).
+  const admin = document.querySelector<HTMLAnchorElement>("[data-nav='admin']");
+  if (admin) admin.hidden = !isAdmin(user);
   if (who) who.textContent = user ? `${user.name ?? user.email} · ${user.role}` : "";
+}
+
+function isAdmin(user: Me | null): boolean {
+  return user !== null && (user.role === "admin" || user.is_platform_admin === true);
 }
 
 function highlight(section: string): void {
@@ -67,6 +76,7 @@ async function route(): Promise<void> {
     else if (section === "conjunctions" && id) stopCurrent = await conjunctionPage(main, id);
     else if (section === "conjunctions") stopCurrent = await conjunctionsPage(main);
     else if (section === "alerts") stopCurrent = await alertsPage(main);
+    else if (section === "admin" && isAdmin(me)) stopCurrent = await adminPage(main, me);
     else stopCurrent = await fleetPage(main);
   } catch (error) {
     replaceChildren(main);

@@ -7,6 +7,7 @@ export interface Me {
   name: string | null;
   role: string;
   organisation_id: string;
+  is_platform_admin?: boolean;
 }
 
 export interface Spacecraft {
@@ -199,4 +200,39 @@ export interface IntentRead {
   explanation: string;
   evidence: IndicatorRead[];
   threat_alert: boolean;
+}
+
+export interface User {
+  id: string;
+  email: string | null;
+  name: string | null;
+  role: string;
+  is_active: boolean;
+  is_platform_admin: boolean;
+  last_login_at: string | null;
+}
+
+export interface Feature {
+  key: string;
+  enabled: boolean;
+  source: string;
+  organisational: boolean;
+  description: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  occurred_at: string;
+  actor: string | null;
+  action: string;
+  object_type: string | null;
+  object_id: string | null;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  entries_checked: number;
+  checkpoints_checked: number;
+  findings: { description: string }[];
+  notes: string[];
 }

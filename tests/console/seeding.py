@@ -30,6 +30,7 @@ from tests.support.servers import (
 PASSWORD = "correct horse battery staple 42"
 EMAIL = "duty.operator@example.org"
 PARAMETER = "BATT_V"
+ORGANISATION = "console-ops"
 # Catalog numbers of the red conjunction's primary (ours) and secondary.
 RED_PRIMARY = "44001"
 RED_SECONDARY = "44002"
@@ -44,6 +45,7 @@ class Seeded:
     spacecraft: dict[str, str] = field(default_factory=dict)  # name -> id
     red_event_id: str = ""
     red_alert_id: str = ""
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=f"{self.base}/api/v1", headers=self.headers, timeout=30)
@@ -60,8 +62,11 @@ def running_service(database: Path) -> Iterator[tuple[str, dict[str, str]]]:
         yield base, env
 
 
-def first_account(env: dict[str, str], organisation: str) -> None:
-    """The first administrator, made on the server as the README says (no API for it)."""
+def cli_user(
+    env: dict[str, str], organisation: str, email: str, password: str, role: str, name: str
+) -> None:
+    """An account made on the server with ``astroshield user create``, as the README says
+    for the first administrator (the API creates users only for platform administrators)."""
     argv = [
         sys.executable,
         "-c",
@@ -69,19 +74,24 @@ def first_account(env: dict[str, str], organisation: str) -> None:
         "user",
         "create",
         "--email",
-        EMAIL,
+        email,
         "--organisation",
         organisation,
         "--role",
-        "admin",
+        role,
         "--name",
-        "Duty Operator",
+        name,
         "--password-stdin",
     ]
     done = subprocess.run(
-        argv, env=env, cwd=REPO_ROOT, input=PASSWORD + "\n", capture_output=True, text=True
+        argv, env=env, cwd=REPO_ROOT, input=password + "\n", capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def first_account(env: dict[str, str], organisation: str) -> None:
+    """The first administrator."""
+    cli_user(env, organisation, EMAIL, PASSWORD, "admin", "Duty Operator")
 
 
 def _token(base: str) -> dict[str, str]:
@@ -116,8 +126,8 @@ def ingest(api: httpx.Client, spacecraft_id: str, value: float, at: datetime) ->
 def seed(base: str, env: dict[str, str], *, extra_spacecraft: int = 0) -> Seeded:
     """An organisation with three named spacecraft (plus ``extra_spacecraft``), a battery
     voltage parameter with limits and a few samples on the first, and a red conjunction."""
-    first_account(env, "console-ops")
-    seeded = Seeded(base, EMAIL, PASSWORD, _token(base))
+    first_account(env, ORGANISATION)
+    seeded = Seeded(base, EMAIL, PASSWORD, _token(base), env=env)
     now = datetime.now(UTC)
     with seeded.client() as api:
         named = [("Sentinel-6A", RED_PRIMARY), ("Aurora-2", "44010"), ("Kestrel", "44011")]

@@ -160,13 +160,13 @@ export async function ccdmPage(main: HTMLElement, id: string): Promise<Stop> {
   }
 
   const neighbourRows = proximity.neighbours.map((n) => {
-    const show = h("button", { type: "button", class: "secondary small" }, "Manoeuvres");
+    const show = h("button", { type: "button", class: "secondary small", "aria-label": `Manoeuvres of ${n.catalog_number}` }, "Manoeuvres");
     show.addEventListener("click", () => {
       object.value = n.catalog_number;
       showManeuvers().catch((e: unknown) => toast(String(e), "error"));
     });
     // The assessment can fire the potential-threat alert: it runs when asked, not on load.
-    const run = h("button", { type: "button", class: "small" }, "Assess intent");
+    const run = h("button", { type: "button", class: "small", "aria-label": `Assess intent of ${n.catalog_number}` }, "Assess intent");
     run.addEventListener("click", () => void assess(n).catch((e: unknown) => toast(e instanceof Error ? e.message : String(e), "error")));
     return h(
       "tr",
