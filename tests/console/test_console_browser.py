@@ -242,6 +242,20 @@ async def _log_in(page: Page, seeded: Seeded, *, opened: bool = False) -> None:
 MAP_WIDTH, MAP_HEIGHT = 1080, 540
 
 
+async def _fits_tablet(page: Page, tmp_path: Path, name: str) -> None:
+    """At tablet width the page does not scroll sideways (wide tables scroll in their box)."""
+    await page.set_viewport_size(TABLET)
+    # Plots follow their box's width once the resize has been observed.
+    fits = f"document.documentElement.scrollWidth <= {TABLET['width']}"
+    await page.wait_for_function(fits, timeout=5000)
+    await page.screenshot(
+        path=screenshot_path(
+            "ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, f"console-{name}-tablet.png"
+        )
+    )
+    await page.set_viewport_size(VIEWPORT)
+
+
 def _projected(lon: float, lat: float) -> tuple[float, float]:
     """Equirectangular map coordinates, written out independently of the console's code."""
     wrapped = (lon + 180.0) % 360.0 - 180.0
@@ -295,6 +309,7 @@ async def test_ground_track_and_passes(seeded: Seeded, page: Page, tmp_path: Pat
         f"{analysis['mean_elements']['inclination_deg']:.2f}°"
     )
     await look(page, tmp_path, "ground-track")
+    await _fits_tablet(page, tmp_path, "ground-track")
     assert problems == []
 
 
@@ -348,6 +363,7 @@ async def test_ccdm(seeded: Seeded, page: Page, tmp_path: Path) -> None:
         path=screenshot_path("ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, "console-ccdm-full.png"),
         full_page=True,
     )
+    await _fits_tablet(page, tmp_path, "ccdm")
     assert problems == []
 
 

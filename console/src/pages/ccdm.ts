@@ -5,6 +5,7 @@ import { all, get } from "../api";
 import { h, replaceChildren, toast } from "../dom";
 import { label, num, utc } from "../format";
 import type { ElementSetRead, IntentRead, ManeuverList, NeighbourRead, ProximityRead, Spacecraft } from "../types";
+import { followWidth, plotWidth } from "../plots";
 import { spacecraftHead } from "./tabs";
 
 // Earth's gravitational parameter (km³/s², WGS-84) for the semi-major axis of a mean motion.
@@ -74,7 +75,7 @@ async function maneuverView(catalogNumber: string, plotBox: HTMLElement, listBox
   const marks = xs.map((x, i) => (after.has(x) ? (sma[i] ?? null) : null));
   return new uPlot(
     {
-      width: Math.max(320, plotBox.clientWidth - 8),
+      width: plotWidth(plotBox),
       height: 260,
       series: [
         { label: "UTC", value: (_u, t) => (t === null ? "—" : new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ")) },
@@ -212,5 +213,9 @@ export async function ccdmPage(main: HTMLElement, id: string): Promise<Stop> {
   );
   object.addEventListener("change", () => void showManeuvers().catch((e: unknown) => toast(String(e), "error")));
   await showManeuvers();
-  return () => chart?.destroy();
+  const unfollow = followWidth(plotBox, () => chart, 260);
+  return () => {
+    unfollow();
+    chart?.destroy();
+  };
 }
