@@ -245,9 +245,15 @@ MAP_WIDTH, MAP_HEIGHT = 1080, 540
 async def _fits_tablet(page: Page, tmp_path: Path, name: str) -> None:
     """At tablet width the page does not scroll sideways (wide tables scroll in their box)."""
     await page.set_viewport_size(TABLET)
-    # Plots follow their box's width once the resize has been observed.
-    fits = f"document.documentElement.scrollWidth <= {TABLET['width']}"
-    await page.wait_for_function(fits, timeout=5000)
+    # Plots follow their box's width once the resize has been observed (a polling loop:
+    # wait_for_function evaluates a string, which the page's CSP refuses).
+    width = 0
+    for _ in range(50):
+        width = int(await page.evaluate("document.documentElement.scrollWidth"))
+        if width <= TABLET["width"]:
+            break
+        await asyncio.sleep(0.1)
+    assert width <= TABLET["width"], name
     await page.screenshot(
         path=screenshot_path(
             "ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, f"console-{name}-tablet.png"
