@@ -63,7 +63,14 @@ def running_service(database: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def cli_user(
-    env: dict[str, str], organisation: str, email: str, password: str, role: str, name: str
+    env: dict[str, str],
+    organisation: str,
+    email: str,
+    password: str,
+    role: str,
+    name: str,
+    *,
+    platform_admin: bool = False,
 ) -> None:
     """An account made on the server with ``astroshield user create``, as the README says
     for the first administrator (the API creates users only for platform administrators)."""
@@ -82,6 +89,7 @@ def cli_user(
         "--name",
         name,
         "--password-stdin",
+        *(["--platform-admin"] if platform_admin else []),
     ]
     done = subprocess.run(
         argv, env=env, cwd=REPO_ROOT, input=password + "\n", capture_output=True, text=True

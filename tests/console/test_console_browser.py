@@ -437,4 +437,32 @@ async def test_admin(seeded: Seeded, page: Page, tmp_path: Path) -> None:
     with seeded.client() as api:
         reset = next(f for f in api.get("/features").json()["items"] if f["key"] == key)
     assert reset == before
+    await page.get_by_role("button", name="Log out").click()
+    await expect(page.get_by_label("E-mail")).to_be_visible(timeout=TIMEOUT_MS)
+
+    # A platform administrator sees the chain's verify status, as the API reports it.
+    chief = {"email": "platform.chief@example.org", "password": "granite comet harbour 9"}
+    cli_user(
+        seeded.env,
+        ORGANISATION,
+        chief["email"],
+        chief["password"],
+        "admin",
+        "Platform Chief",
+        platform_admin=True,
+    )
+    await page.get_by_label("E-mail").fill(chief["email"])
+    await page.get_by_label("Password").fill(chief["password"])
+    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("link", name="Admin").click()
+    status = page.locator("#audit-verify")
+    await expect(status).to_contain_text("entries and", timeout=TIMEOUT_MS)
+    async with httpx.AsyncClient(cookies=await _cookies(page)) as client:
+        report = (await client.get(f"{seeded.base}/api/v1/audit/verify")).json()
+    await expect(status).to_contain_text("Chain verified" if report["ok"] else "Chain broken")
+    shown = int((await status.inner_text()).split(" entries")[0].split()[-1])
+    # Entries written between the page's check and this one only add to the count.
+    assert 0 < shown <= report["entries_checked"]
+    await status.scroll_into_view_if_needed()
+    await look(page, tmp_path, "admin-platform")
     assert problems == []
