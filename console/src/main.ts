@@ -2,9 +2,12 @@ import "./style.css";
 import { get, hasSession, logout, whenUnauthorised } from "./api";
 import { replaceChildren, toast } from "./dom";
 import { setCurrentUser } from "./alerts-ui";
+import { adminPage } from "./pages/admin";
 import { alertsPage } from "./pages/alerts";
+import { ccdmPage } from "./pages/ccdm";
 import { conjunctionPage, conjunctionsPage } from "./pages/conjunctions";
 import { fleetPage } from "./pages/fleet";
+import { groundTrackPage } from "./pages/groundtrack";
 import { loginPage } from "./pages/login";
 import { spacecraftPage } from "./pages/spacecraft";
 import type { Me } from "./types";
@@ -30,7 +33,15 @@ function showChrome(user: Me | null): void {
   top.hidden = user === null;
   setCurrentUser(user?.id ?? "");
   const who = document.getElementById("who");
+  // /auth/me carries the role, not the scopes: the administration link is for admins (the
+  // API refuses everyone else anyway).
+  const admin = document.querySelector<HTMLAnchorElement>("[data-nav='admin']");
+  if (admin) admin.hidden = !isAdmin(user);
   if (who) who.textContent = user ? `${user.name ?? user.email} · ${user.role}` : "";
+}
+
+function isAdmin(user: Me | null): boolean {
+  return user !== null && (user.role === "admin" || user.is_platform_admin === true);
 }
 
 function highlight(section: string): void {
@@ -46,7 +57,7 @@ async function route(): Promise<void> {
   me ??= await currentUser();
   showChrome(me);
   const hash = window.location.hash.replace(/^#\/?/, "");
-  const [section = "", id] = hash.split("/");
+  const [section = "", id, view] = hash.split("/");
   if (!me) {
     highlight("");
     document.title = "Log in · AstroShield console";
@@ -59,10 +70,13 @@ async function route(): Promise<void> {
   }
   highlight(section === "spacecraft" ? "fleet" : section);
   try {
-    if (section === "spacecraft" && id) stopCurrent = await spacecraftPage(main, id);
+    if (section === "spacecraft" && id && view === "track") stopCurrent = await groundTrackPage(main, id);
+    else if (section === "spacecraft" && id && view === "ccdm") stopCurrent = await ccdmPage(main, id);
+    else if (section === "spacecraft" && id) stopCurrent = await spacecraftPage(main, id);
     else if (section === "conjunctions" && id) stopCurrent = await conjunctionPage(main, id);
     else if (section === "conjunctions") stopCurrent = await conjunctionsPage(main);
     else if (section === "alerts") stopCurrent = await alertsPage(main);
+    else if (section === "admin" && isAdmin(me)) stopCurrent = await adminPage(main, me);
     else stopCurrent = await fleetPage(main);
   } catch (error) {
     replaceChildren(main);

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from astroshield.astro.dynamics.elements import ElementSet
+from astroshield.astro.formats.tle import format_tle
+from tests.ccdm.scenarios import geo_chaser, geo_station_keeper, geo_target, leo_set
 from tests.conjunction.cdms import kvn, omitron_cdm
 from tests.support.servers import (
     REPO_ROOT,
@@ -27,6 +30,7 @@ from tests.support.servers import (
 PASSWORD = "correct horse battery staple 42"
 EMAIL = "duty.operator@example.org"
 PARAMETER = "BATT_V"
+ORGANISATION = "console-ops"
 # Catalog numbers of the red conjunction's primary (ours) and secondary.
 RED_PRIMARY = "44001"
 RED_SECONDARY = "44002"
@@ -41,6 +45,7 @@ class Seeded:
     spacecraft: dict[str, str] = field(default_factory=dict)  # name -> id
     red_event_id: str = ""
     red_alert_id: str = ""
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=f"{self.base}/api/v1", headers=self.headers, timeout=30)
@@ -57,8 +62,18 @@ def running_service(database: Path) -> Iterator[tuple[str, dict[str, str]]]:
         yield base, env
 
 
-def first_account(env: dict[str, str], organisation: str) -> None:
-    """The first administrator, made on the server as the README says (no API for it)."""
+def cli_user(
+    env: dict[str, str],
+    organisation: str,
+    email: str,
+    password: str,
+    role: str,
+    name: str,
+    *,
+    platform_admin: bool = False,
+) -> None:
+    """An account made on the server with ``astroshield user create``, as the README says
+    for the first administrator (the API creates users only for platform administrators)."""
     argv = [
         sys.executable,
         "-c",
@@ -66,19 +81,25 @@ def first_account(env: dict[str, str], organisation: str) -> None:
         "user",
         "create",
         "--email",
-        EMAIL,
+        email,
         "--organisation",
         organisation,
         "--role",
-        "admin",
+        role,
         "--name",
-        "Duty Operator",
+        name,
         "--password-stdin",
+        *(["--platform-admin"] if platform_admin else []),
     ]
     done = subprocess.run(
-        argv, env=env, cwd=REPO_ROOT, input=PASSWORD + "\n", capture_output=True, text=True
+        argv, env=env, cwd=REPO_ROOT, input=password + "\n", capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def first_account(env: dict[str, str], organisation: str) -> None:
+    """The first administrator."""
+    cli_user(env, organisation, EMAIL, PASSWORD, "admin", "Duty Operator")
 
 
 def _token(base: str) -> dict[str, str]:
@@ -113,8 +134,8 @@ def ingest(api: httpx.Client, spacecraft_id: str, value: float, at: datetime) ->
 def seed(base: str, env: dict[str, str], *, extra_spacecraft: int = 0) -> Seeded:
     """An organisation with three named spacecraft (plus ``extra_spacecraft``), a battery
     voltage parameter with limits and a few samples on the first, and a red conjunction."""
-    first_account(env, "console-ops")
-    seeded = Seeded(base, EMAIL, PASSWORD, _token(base))
+    first_account(env, ORGANISATION)
+    seeded = Seeded(base, EMAIL, PASSWORD, _token(base), env=env)
     now = datetime.now(UTC)
     with seeded.client() as api:
         named = [("Sentinel-6A", RED_PRIMARY), ("Aurora-2", "44010"), ("Kestrel", "44011")]
@@ -164,3 +185,37 @@ def seed(base: str, env: dict[str, str], *, extra_spacecraft: int = 0) -> Seeded
         assert [a["status"] for a in alerts["items"]] == ["firing"], alerts
         seeded.red_alert_id = str(alerts["items"][0]["id"])
     return seeded
+
+
+# The CCDM scene of tests/ccdm: a protected GEO spacecraft, a chaser that burns on day 6.3
+# and a station keeper, each a daily element-set history uploaded as TLEs.
+CCDM_SPACECRAFT = "Guardian-GEO"
+CCDM_PROTECTED = "90001"
+CCDM_CHASER = "90002"
+
+
+def _upload_tles(api: httpx.Client, sets: list[ElementSet]) -> None:
+    body = "\n".join(f"{tle.line1}\n{tle.line2}" for tle in map(format_tle, sets)) + "\n"
+    report = _ok(
+        api.post("/catalog/element-sets", content=body, headers={"Content-Type": "text/plain"})
+    ).json()
+    assert report["inserted"] == len(sets), report
+
+
+def seed_orbits(seeded: Seeded) -> None:
+    """What the ground-track, pass and CCDM pages read: a current element set of the red
+    conjunction's primary (a Sentinel-6A-like orbit, 66° and 12.8 rev/day, epoch now) and
+    the CCDM scene with its own spacecraft."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with seeded.client() as api:
+        orbit = leo_set(
+            RED_PRIMARY, mean_motion_rev_per_day=12.81, inclination_deg=66.04, epoch=now
+        )
+        _upload_tles(api, [orbit])
+        seeded.spacecraft[CCDM_SPACECRAFT] = spacecraft_id = add_spacecraft(
+            api, CCDM_SPACECRAFT, CCDM_PROTECTED
+        )
+        report = {"reported_at": now.isoformat(), "mode": "operational", "health": "nominal"}
+        _ok(api.post(f"/spacecraft/{spacecraft_id}/status", json=report))
+        for history in (geo_target(), geo_chaser(), geo_station_keeper()):
+            _upload_tles(api, history)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,19 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.console.seeding import PARAMETER, Seeded, ingest, running_service, seed
+from tests.console.seeding import (
+    CCDM_CHASER,
+    CCDM_PROTECTED,
+    CCDM_SPACECRAFT,
+    ORGANISATION,
+    PARAMETER,
+    Seeded,
+    cli_user,
+    ingest,
+    running_service,
+    seed,
+    seed_orbits,
+)
 from tests.support.browser import (
     chromium_or_skip,
     launched_chromium,
@@ -42,7 +55,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     if not BUILT.exists() or not AXE.exists():
         pytest.fail("the console is not built: run `make console` (make test-sqlite does)")
     with running_service(tmp_path_factory.mktemp("console") / "astroshield.db") as (base, env):
-        yield seed(base, env)
+        seeded = seed(base, env)
+        seed_orbits(seeded)
+        yield seeded
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +228,241 @@ async def _drawn_width(image: Locator) -> int:
 
 async def _cookies(page: Page) -> dict[str, str]:
     return {cookie["name"]: cookie["value"] for cookie in await page.context.cookies()}
+
+
+async def _log_in(page: Page, seeded: Seeded, *, opened: bool = False) -> None:
+    if not opened:
+        await page.goto(f"{seeded.base}/console/")
+    await page.get_by_label("E-mail").fill(seeded.email)
+    await page.get_by_label("Password").fill(seeded.password)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.locator("#fleet-table")).to_be_visible(timeout=TIMEOUT_MS)
+
+
+MAP_WIDTH, MAP_HEIGHT = 1080, 540
+
+
+async def _fits_tablet(page: Page, tmp_path: Path, name: str) -> None:
+    """At tablet width the page does not scroll sideways (wide tables scroll in their box)."""
+    await page.set_viewport_size(TABLET)
+    # Plots follow their box's width once the resize has been observed (a polling loop:
+    # wait_for_function evaluates a string, which the page's CSP refuses).
+    width = 0
+    for _ in range(50):
+        width = int(await page.evaluate("document.documentElement.scrollWidth"))
+        if width <= TABLET["width"]:
+            break
+        await asyncio.sleep(0.1)
+    assert width <= TABLET["width"], name
+    await page.screenshot(
+        path=screenshot_path(
+            "ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, f"console-{name}-tablet.png"
+        )
+    )
+    await page.set_viewport_size(VIEWPORT)
+
+
+def _projected(lon: float, lat: float) -> tuple[float, float]:
+    """Equirectangular map coordinates, written out independently of the console's code."""
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    return (wrapped + 180.0) / 360.0 * MAP_WIDTH, (90.0 - lat) / 180.0 * MAP_HEIGHT
+
+
+async def test_ground_track_and_passes(seeded: Seeded, page: Page, tmp_path: Path) -> None:
+    problems = record_problems(page)
+    await _log_in(page, seeded)
+    primary = seeded.spacecraft["Sentinel-6A"]
+    await page.locator(f"tr[data-spacecraft='{primary}']").get_by_role("link").first.click()
+    await expect(page.locator("#parameter-table")).to_be_visible(timeout=TIMEOUT_MS)
+    async with page.expect_response("**/api/v1/trajectory/analyze") as answered:
+        await page.get_by_role("link", name="Ground track and passes").click()
+    response = await answered.value
+    analysis = await response.json()
+    sent = response.request.post_data_json
+    assert sent["spacecraft_id"] == primary
+    assert [s["name"] for s in sent["ground_stations"]] == ["Svalbard"]
+
+    # The same request straight to the API gives the passes the table shows.
+    with seeded.client() as api:
+        again = api.post("/trajectory/analyze", json=sent).json()
+    assert again["passes"] == analysis["passes"] and analysis["passes"], analysis["passes"]
+    rows = page.locator("#pass-table tbody tr")
+    await expect(rows).to_have_count(len(analysis["passes"]), timeout=TIMEOUT_MS)
+    for row, expected in zip(await rows.all(), analysis["passes"], strict=True):
+        await expect(row.locator("th")).to_have_text("Svalbard")
+        await expect(row.locator("td[data-max-elevation]")).to_have_text(
+            f"{expected['max_elevation_deg']:.1f}°"
+        )
+        assert await row.get_attribute("data-rise") == expected["rise"]
+
+    # The map: the track starts where the API's first point projects, and no drawn piece
+    # jumps across the map (the antimeridian crossings are split).
+    track = analysis["ground_track"]
+    start = page.locator("#ground-track circle.track-start")
+    x, y = _projected(track["longitude_deg"][0], track["latitude_deg"][0])
+    assert abs(float(await start.get_attribute("cx") or "nan") - x) < 0.2
+    assert abs(float(await start.get_attribute("cy") or "nan") - y) < 0.2
+    pieces = await page.locator("#ground-track polyline.track").evaluate_all(
+        "lines => lines.map(l => l.getAttribute('points'))"
+    )
+    crossings = sum(1 for a, b in pairwise(track["longitude_deg"]) if abs(b - a) > 180)
+    assert crossings > 0 and len(pieces) == crossings + 1
+    for piece in pieces:
+        xs = [float(point.split(",")[0]) for point in piece.split()]
+        assert max(abs(b - a) for a, b in pairwise(xs)) < MAP_WIDTH / 2
+    assert await page.locator("#ground-track path.land").count() == 1
+    await expect(page.locator("#orbit-facts")).to_contain_text(
+        f"{analysis['mean_elements']['inclination_deg']:.2f}°"
+    )
+    await look(page, tmp_path, "ground-track")
+    await _fits_tablet(page, tmp_path, "ground-track")
+    assert problems == []
+
+
+async def test_ccdm(seeded: Seeded, page: Page, tmp_path: Path) -> None:
+    problems = record_problems(page)
+    await _log_in(page, seeded)
+    spacecraft_id = seeded.spacecraft[CCDM_SPACECRAFT]
+    with seeded.client() as api:
+        own = api.get(f"/ccdm/objects/{CCDM_PROTECTED}/maneuvers").json()
+        chaser = api.get(f"/ccdm/objects/{CCDM_CHASER}/maneuvers").json()
+        proximity = api.get(f"/ccdm/spacecraft/{spacecraft_id}/proximity").json()
+    await page.locator(f"tr[data-spacecraft='{spacecraft_id}']").get_by_role("link").first.click()
+    await page.get_by_role("link", name="CCDM").click()
+
+    # The protected object's own history: no manoeuvre; the chaser's: its burn, plotted.
+    await expect(page.locator("#maneuvers")).to_contain_text(
+        f"{own['element_set_count']} element sets of {CCDM_PROTECTED}", timeout=TIMEOUT_MS
+    )
+    assert own["maneuvers"] == []
+    await expect(page.locator("#no-maneuvers")).to_be_visible()
+    await expect(page.locator("#element-plot canvas")).to_be_visible()
+    await page.get_by_label("Object").select_option(CCDM_CHASER)
+    burns = page.locator("#maneuver-table tbody tr")
+    await expect(burns).to_have_count(len(chaser["maneuvers"]), timeout=TIMEOUT_MS)
+    assert chaser["maneuvers"]
+    epochs = [await row.get_attribute("data-epoch") for row in await burns.all()]
+    assert epochs == [m["epoch"] for m in chaser["maneuvers"]]
+
+    # Proximity: the API's neighbours; the intent of the chaser with its evidence.
+    neighbours = page.locator("#proximity-table tbody tr")
+    await expect(neighbours).to_have_count(len(proximity["neighbours"]))
+    listed = [await row.get_attribute("data-neighbour") for row in await neighbours.all()]
+    assert listed == [n["catalog_number"] for n in proximity["neighbours"]]
+    row = page.locator(f"tr[data-neighbour='{CCDM_CHASER}']")
+    await row.get_by_role("button", name="Assess intent").click()
+    evidence = page.locator("#evidence-table tbody tr")
+    await expect(evidence.first).to_be_visible(timeout=TIMEOUT_MS)
+    with seeded.client() as api:
+        intent = api.get(f"/ccdm/spacecraft/{spacecraft_id}/intent/{CCDM_CHASER}").json()
+    shown = [
+        (await r.get_attribute("data-indicator"), await r.get_attribute("data-contributes"))
+        for r in await evidence.all()
+    ]
+    assert shown == [(e["name"], str(e["contributes"]).lower()) for e in intent["evidence"]]
+    await expect(page.locator("#intent-score")).to_have_text(f"{intent['score']:.2f}")
+    category = intent["category"].replace("_", " ")
+    await expect(page.locator("#intent-category")).to_have_text(category.capitalize())
+    await page.locator("#intent").scroll_into_view_if_needed()
+    await look(page, tmp_path, "ccdm")
+    await page.screenshot(
+        path=screenshot_path("ASTROSHIELD_CONSOLE_SCREENSHOTS", tmp_path, "console-ccdm-full.png"),
+        full_page=True,
+    )
+    await _fits_tablet(page, tmp_path, "ccdm")
+    assert problems == []
+
+
+async def test_admin(seeded: Seeded, page: Page, tmp_path: Path) -> None:
+    problems = record_problems(page)
+    viewer = {"email": "night.viewer@example.org", "password": "quiet orbit lantern 7"}
+    cli_user(
+        seeded.env, ORGANISATION, viewer["email"], viewer["password"], "viewer", "Night Viewer"
+    )
+
+    # A viewer has no administration link.
+    await page.goto(f"{seeded.base}/console/")
+    await page.get_by_label("E-mail").fill(viewer["email"])
+    await page.get_by_label("Password").fill(viewer["password"])
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.locator("#fleet-table")).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(page.get_by_role("link", name="Admin")).to_be_hidden()
+    await page.get_by_role("button", name="Log out").click()
+    await expect(page.get_by_label("E-mail")).to_be_visible(timeout=TIMEOUT_MS)
+
+    await _log_in(page, seeded, opened=True)
+    await page.get_by_role("link", name="Admin").click()
+    with seeded.client() as api:
+        users = api.get("/users").json()["items"]
+        flags = api.get("/features").json()["items"]
+        audit = api.get("/audit", params={"limit": 50}).json()["items"]
+        verify = api.get("/audit/verify")
+        me = api.get("/auth/me").json()
+    users_shown = page.locator("#user-table tbody tr")
+    await expect(users_shown).to_have_count(len(users), timeout=TIMEOUT_MS)
+    for user in users:
+        cell = page.locator(f"tr[data-user='{user['id']}'] td[data-role]")
+        await expect(cell).to_have_attribute("data-role", user["role"])
+    flag_rows = page.locator("#flag-table tbody tr")
+    await expect(flag_rows).to_have_count(len(flags))
+    for flag in flags:
+        row = page.locator(f"tr[data-flag='{flag['key']}']")
+        await expect(row).to_have_attribute("data-enabled", str(flag["enabled"]).lower())
+    # The audit trail's newest entries as the API lists them (entries written after the
+    # page read the trail, such as the refused verification, are not on the page yet).
+    shown_ids = await page.locator("#audit-table tbody tr").evaluate_all(
+        "rows => rows.map(r => Number(r.dataset.audit))"
+    )
+    older = [entry for entry in audit if entry["id"] <= shown_ids[0]]
+    assert older and shown_ids[: len(older)] == [entry["id"] for entry in older]
+    newest = page.locator(f"tr[data-audit='{older[0]['id']}']")
+    await expect(newest).to_contain_text(older[0]["action"])
+    # An organisation administrator may not verify the platform-wide chain: said so (the
+    # page does not ask, which would only log a refusal).
+    assert not me["is_platform_admin"] and verify.status_code == 403
+    await expect(page.locator("#audit-verify")).to_contain_text("needs a platform administrator")
+
+    # Toggle an organisational flag for the organisation and back: the API agrees each time.
+    key = "ml-endpoints"
+    before = next(f for f in flags if f["key"] == key)
+    row = page.locator(f"tr[data-flag='{key}']")
+    await row.get_by_role("button", name=f"Turn {'off' if before['enabled'] else 'on'}").click()
+    await expect(row).to_have_attribute("data-source", "organisation", timeout=TIMEOUT_MS)
+    with seeded.client() as api:
+        after = next(f for f in api.get("/features").json()["items"] if f["key"] == key)
+    assert after == {**before, "enabled": not before["enabled"], "source": "organisation"}
+    await look(page, tmp_path, "admin")
+    await row.get_by_role("button", name=f"Reset {key} to default").click()
+    await expect(row).to_have_attribute("data-source", before["source"], timeout=TIMEOUT_MS)
+    with seeded.client() as api:
+        reset = next(f for f in api.get("/features").json()["items"] if f["key"] == key)
+    assert reset == before
+    await page.get_by_role("button", name="Log out").click()
+    await expect(page.get_by_label("E-mail")).to_be_visible(timeout=TIMEOUT_MS)
+
+    # A platform administrator sees the chain's verify status, as the API reports it.
+    chief = {"email": "platform.chief@example.org", "password": "granite comet harbour 9"}
+    cli_user(
+        seeded.env,
+        ORGANISATION,
+        chief["email"],
+        chief["password"],
+        "admin",
+        "Platform Chief",
+        platform_admin=True,
+    )
+    await page.get_by_label("E-mail").fill(chief["email"])
+    await page.get_by_label("Password").fill(chief["password"])
+    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("link", name="Admin").click()
+    status = page.locator("#audit-verify")
+    await expect(status).to_contain_text("entries and", timeout=TIMEOUT_MS)
+    async with httpx.AsyncClient(cookies=await _cookies(page)) as client:
+        report = (await client.get(f"{seeded.base}/api/v1/audit/verify")).json()
+    await expect(status).to_contain_text("Chain verified" if report["ok"] else "Chain broken")
+    shown = int((await status.inner_text()).split(" entries")[0].split()[-1])
+    # Entries written between the page's check and this one only add to the count.
+    assert 0 < shown <= report["entries_checked"]
+    await status.scroll_into_view_if_needed()
+    await look(page, tmp_path, "admin-platform")
+    assert problems == []

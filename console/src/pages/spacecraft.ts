@@ -6,6 +6,8 @@ import { alertTable } from "../alerts-ui";
 import { openAlerts, spacecraftNames } from "../data";
 import { h, replaceChildren, toast } from "../dom";
 import { healthBadge, label, num, timeElement, utc } from "../format";
+import { followWidth, plotWidth } from "../plots";
+import { spacecraftHead } from "./tabs";
 import type { BucketSeries, LatestValue, LimitSet, Parameter, SpacecraftStatus } from "../types";
 
 // New samples come over the telemetry WebSocket (the service takes the session cookie on a
@@ -45,10 +47,6 @@ async function history(id: string, parameter: string): Promise<[number[], (numbe
   return [xs, ys];
 }
 
-function plotWidth(container: HTMLElement): number {
-  return Math.max(320, container.clientWidth - 8);
-}
-
 async function limitsLine(id: string, parameter: string): Promise<(Node | string)[]> {
   try {
     const limits = await get<LimitSet>(`/spacecraft/${id}/telemetry/${encodeURIComponent(parameter)}/limits`);
@@ -83,8 +81,7 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
   const alarms = h("div", { id: "spacecraft-alerts" });
   replaceChildren(
     main,
-    h("p", { class: "crumbs" }, h("a", { href: "#/fleet" }, "Fleet"), " / ", status.name),
-    h("div", { class: "page-head" }, h("h1", {}, status.name), headBadge),
+    ...spacecraftHead(id, status.name, "telemetry", headBadge),
     h(
       "div",
       { class: "two-col" },
@@ -253,6 +250,7 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
   if (parameters[0]) await choose(parameters[0]);
   else plotBox.append(h("p", { class: "muted" }, "Nothing to plot."));
   connect();
+  const unfollow = followWidth(plotBox, () => plot?.chart ?? null, 260);
   let ticks = 0;
   const timer = window.setInterval(() => {
     ticks += 1;
@@ -264,6 +262,7 @@ export async function spacecraftPage(main: HTMLElement, id: string): Promise<Sto
   }, LIVE_MS);
   return () => {
     stopped = true;
+    unfollow();
     window.clearInterval(timer);
     socket?.close();
     plot?.chart.destroy();
