@@ -51,7 +51,13 @@ function highlight(section: string): void {
   }
 }
 
+// Each route() call takes a number; a page that finishes opening after a newer route()
+// started is stopped at once, so no page's timers outlive it (a login sets the hash, and
+// the hashchange routes while the login's own route() is still opening the fleet).
+let routing = 0;
+
 async function route(): Promise<void> {
+  const mine = ++routing;
   stopCurrent();
   stopCurrent = () => undefined;
   me ??= await currentUser();
@@ -63,21 +69,27 @@ async function route(): Promise<void> {
     document.title = "Log in · AstroShield console";
     loginPage(main, async () => {
       me = await currentUser();
-      window.location.hash = "#/fleet";
-      await route();
+      if (window.location.hash === "#/fleet") await route();
+      else window.location.hash = "#/fleet"; // the hashchange routes
     });
     return;
   }
   highlight(section === "spacecraft" ? "fleet" : section);
   try {
-    if (section === "spacecraft" && id && view === "track") stopCurrent = await groundTrackPage(main, id);
-    else if (section === "spacecraft" && id && view === "ccdm") stopCurrent = await ccdmPage(main, id);
-    else if (section === "spacecraft" && id) stopCurrent = await spacecraftPage(main, id);
-    else if (section === "conjunctions" && id) stopCurrent = await conjunctionPage(main, id);
-    else if (section === "conjunctions") stopCurrent = await conjunctionsPage(main);
-    else if (section === "alerts") stopCurrent = await alertsPage(main);
-    else if (section === "admin" && isAdmin(me)) stopCurrent = await adminPage(main, me);
-    else stopCurrent = await fleetPage(main);
+    let stop: Stop;
+    if (section === "spacecraft" && id && view === "track") stop = await groundTrackPage(main, id);
+    else if (section === "spacecraft" && id && view === "ccdm") stop = await ccdmPage(main, id);
+    else if (section === "spacecraft" && id) stop = await spacecraftPage(main, id);
+    else if (section === "conjunctions" && id) stop = await conjunctionPage(main, id);
+    else if (section === "conjunctions") stop = await conjunctionsPage(main);
+    else if (section === "alerts") stop = await alertsPage(main);
+    else if (section === "admin" && isAdmin(me)) stop = await adminPage(main, me);
+    else stop = await fleetPage(main);
+    if (mine !== routing) {
+      stop(); // a newer route() owns the page now
+      return;
+    }
+    stopCurrent = stop;
   } catch (error) {
     replaceChildren(main);
     toast(error instanceof Error ? error.message : String(error), "error");
@@ -94,11 +106,15 @@ whenUnauthorised(() => {
 });
 
 document.getElementById("logout")?.addEventListener("click", async () => {
-  await logout();
+  // Stop the page first: a refresh timer firing while the session is being ended would
+  // only meet 401s (and try to refresh a session the operator is closing).
+  stopCurrent();
+  stopCurrent = () => undefined;
   me = null;
-  window.location.hash = "#/login";
+  await logout();
   toast("Logged out");
-  await route();
+  if (window.location.hash === "#/login") await route();
+  else window.location.hash = "#/login"; // the hashchange routes
 });
 
 // The skip link moves focus; it must not change the hash (the hash is the route).

@@ -142,6 +142,20 @@ async def test_an_operator_works_a_shift(seeded: Seeded, page: Page, tmp_path: P
     async with httpx.AsyncClient(cookies=await _cookies(page)) as client:
         exported = await client.get(f"{seeded.base}{await cdm.get_attribute('href')}")
     assert exported.status_code == 200 and "CCSDS_CDM_VERS" in exported.text
+    # The avoidance trade, computed on request: the burn the API finds for the same choice.
+    await page.get_by_label("Burn before TCA").select_option("10800")
+    await page.get_by_role("button", name="Compute avoidance").click()
+    shown = page.locator("#avoidance-dv")
+    await expect(shown).to_contain_text("m/s", timeout=TIMEOUT_MS)
+    with seeded.client() as api:
+        trade = api.get(
+            f"/conjunctions/{seeded.red_event_id}/avoidance",
+            params={"lead_time_s": 10800, "direction": "along_track"},
+        ).json()
+    assert trade["feasible"], trade
+    assert await shown.inner_text() == (
+        f"{trade['delta_v_m_s']:.3f} m/s Along track, 3.0 h before TCA"
+    )
     await look(page, tmp_path, "conjunction")
 
     # Acknowledge its alert: the API says who did.

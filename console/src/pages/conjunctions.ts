@@ -138,6 +138,7 @@ export async function conjunctionPage(main: HTMLElement, id: string): Promise<St
         alt: "Pc of each CDM received for this event over time, with the tier bounds",
       }),
     ),
+    avoidancePanel(id),
     h("section", { class: "panel", "aria-labelledby": "alerts-title" }, h("h2", { id: "alerts-title" }, "Alert"), alerts),
   );
   document.title = `${title} · AstroShield console`;
@@ -149,3 +150,87 @@ export async function conjunctionPage(main: HTMLElement, id: string): Promise<St
   await refreshAlerts();
   return () => undefined;
 }
+
+interface Approach {
+  time_offset_s: number;
+  miss_distance_km: number;
+  pc: number;
+}
+
+interface AvoidanceTrade {
+  direction: string;
+  lead_time_s: number;
+  red_pc: number;
+  max_delta_v_m_s: number;
+  feasible: boolean;
+  delta_v_m_s: number | null;
+  before: Approach;
+  after: Approach | null;
+}
+
+const LEAD_TIMES: [number, string][] = [
+  [1800, "30 min"],
+  [5400, "1.5 h"],
+  [10800, "3 h"],
+  [21600, "6 h"],
+  [43200, "12 h"],
+];
+
+/** The avoidance trade of the latest CDM: the smallest burn of our spacecraft, at a chosen
+ * lead time and direction, that takes Pc out of red (computed on request by the API). */
+function avoidancePanel(id: string): HTMLElement {
+  const lead = h("select", { id: "avoidance-lead" }, ...LEAD_TIMES.map(([value, text]) => h("option", { value: String(value) }, text)));
+  (lead as HTMLSelectElement).value = "5400";
+  const direction = h(
+    "select",
+    { id: "avoidance-direction" },
+    h("option", { value: "along_track" }, "Along track"),
+    h("option", { value: "radial" }, "Radial"),
+  );
+  const result = h("div", { id: "avoidance-result", "aria-live": "polite" });
+  const compute = h("button", { type: "submit" }, "Compute avoidance");
+  const form = h(
+    "form",
+    { class: "filters", "aria-label": "Avoidance trade" },
+    h("label", { for: "avoidance-lead" }, "Burn before TCA"),
+    lead,
+    h("label", { for: "avoidance-direction" }, "Direction"),
+    direction,
+    compute,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const query = `lead_time_s=${(lead as HTMLSelectElement).value}&direction=${(direction as HTMLSelectElement).value}`;
+    replaceChildren(result, h("p", { class: "muted" }, "Computing…"));
+    get<AvoidanceTrade>(`/conjunctions/${id}/avoidance?${query}`)
+      .then((trade) => replaceChildren(result, tradeFacts(trade)))
+      .catch((error: unknown) => {
+        replaceChildren(result, h("p", { class: "muted" }, String(error)));
+        toast(String(error), "error");
+      });
+  });
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "avoidance-title" },
+    h("h2", { id: "avoidance-title" }, "Avoidance trade"),
+    form,
+    result,
+  );
+}
+
+function tradeFacts(trade: AvoidanceTrade): HTMLElement {
+  const after = trade.after;
+  return h(
+    "dl",
+    { class: "facts" },
+    fact(
+      "Burn",
+      trade.feasible && trade.delta_v_m_s !== null
+        ? h("strong", { id: "avoidance-dv" }, `${trade.delta_v_m_s.toFixed(3)} m/s ${label(trade.direction)}, ${(trade.lead_time_s / 3600).toFixed(1)} h before TCA`)
+        : h("strong", { id: "avoidance-dv" }, `None up to ${trade.max_delta_v_m_s} m/s clears Pc ${pc(trade.red_pc)}`),
+    ),
+    fact("Pc before → after", `${pc(trade.before.pc)} → ${after ? pc(after.pc) : "—"}`),
+    fact("Miss before → after", `${metres(trade.before.miss_distance_km * 1000)} → ${after ? metres(after.miss_distance_km * 1000) : "—"}`),
+  );
+}
+
