@@ -417,6 +417,37 @@ async def test_admin(seeded: Seeded, page: Page, tmp_path: Path) -> None:
     for user in users:
         cell = page.locator(f"tr[data-user='{user['id']}'] td[data-role]")
         await expect(cell).to_have_attribute("data-role", user["role"])
+    # Change a role and a runtime setting there: the API agrees, then put both back.
+    role = page.get_by_label("Role of Night Viewer")
+    await role.select_option("operator")
+    night = next(u for u in users if u["email"] == viewer["email"])
+    await expect(page.locator(f"tr[data-user='{night['id']}'] td[data-role]")).to_have_attribute(
+        "data-role", "operator", timeout=TIMEOUT_MS
+    )
+    with seeded.client() as api:
+        assert api.get(f"/users/{night['id']}").json()["role"] == "operator"
+    await role.select_option("viewer")
+    await expect(page.locator(f"tr[data-user='{night['id']}'] td[data-role]")).to_have_attribute(
+        "data-role", "viewer", timeout=TIMEOUT_MS
+    )
+    with seeded.client() as api:
+        page_size = api.get("/config").json()["page_size_default"]
+    setting = page.get_by_label("Value of page_size_default")
+    await expect(setting).to_have_value(str(page_size))
+    await setting.fill(str(page_size + 7))
+    await page.get_by_role("button", name="Save page_size_default").click()
+    await expect(page.locator(".toast")).to_contain_text("page_size_default saved")
+    with seeded.client() as api:
+        assert api.get("/config").json()["page_size_default"] == page_size + 7
+    await setting.fill(str(page_size))
+    await page.get_by_role("button", name="Save page_size_default").click()
+    with seeded.client() as api:
+        for _ in range(50):
+            if api.get("/config").json()["page_size_default"] == page_size:
+                break
+            await asyncio.sleep(0.1)
+        assert api.get("/config").json()["page_size_default"] == page_size
+
     flag_rows = page.locator("#flag-table tbody tr")
     await expect(flag_rows).to_have_count(len(flags))
     for flag in flags:

@@ -20,23 +20,60 @@ function table(id: string, caption: string, head: string[], rows: HTMLTableRowEl
   );
 }
 
-function usersTable(users: User[]): HTMLElement {
+const ROLES = ["viewer", "operator", "analyst", "admin"];
+
+function usersTable(users: User[], me: Me): HTMLElement {
   return table(
     "user-table",
     "Users of the organisation and their roles",
     ["Name", "E-mail", "Role", "Active", "Last login"],
-    users.map((u) =>
-      h(
+    users.map((u) => {
+      const who = u.name ?? u.email ?? u.id;
+      const role = h(
+        "select",
+        { "aria-label": `Role of ${who}`, "data-user-role": u.id },
+        ...ROLES.map((r) => h("option", { value: r }, label(r))),
+      ) as HTMLSelectElement;
+      role.value = u.role;
+      // Only platform administrators change a platform administrator's account (the API
+      // refuses anyone else); nobody demotes themselves from here.
+      role.disabled = u.id === me.id || (u.is_platform_admin && !me.is_platform_admin);
+      const cell = h("td", { "data-role": u.role }, role, u.is_platform_admin ? " · platform administrator" : "");
+      role.addEventListener("change", () => {
+        const wanted = role.value;
+        request("PATCH", `/users/${u.id}`, { role: wanted })
+          .then(() => {
+            cell.dataset.role = wanted;
+            toast(`${who} is now ${label(wanted)}`);
+          })
+          .catch((error: unknown) => {
+            role.value = cell.dataset.role ?? u.role;
+            toast(error instanceof Error ? error.message : String(error), "error");
+          });
+      });
+      return h(
         "tr",
         { "data-user": u.id },
         h("th", { scope: "row" }, u.name ?? "—"),
         h("td", {}, u.email ?? "—"),
-        h("td", { "data-role": u.role }, label(u.role), u.is_platform_admin ? " · platform administrator" : ""),
+        cell,
         h("td", {}, u.is_active ? "Yes" : "No"),
         h("td", {}, timeElement(u.last_login_at)),
-      ),
-    ),
+      );
+    }),
   );
+}
+
+/** What the operator typed, as the setting's own type (the value in force says which). */
+function parsed(text: string, current: unknown): unknown {
+  if (typeof current === "number") return Number(text);
+  if (typeof current === "boolean") return text.trim().toLowerCase() === "true";
+  if (typeof current === "string") return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 function configTable(config: Record<string, unknown>): HTMLElement {
@@ -45,10 +82,25 @@ function configTable(config: Record<string, unknown>): HTMLElement {
   return table(
     "config-table",
     "Runtime configuration in force",
-    ["Setting", "Value"],
-    entries.map(([key, value]) =>
-      h("tr", { "data-key": key }, h("th", { scope: "row" }, key), h("td", {}, typeof value === "string" ? value : JSON.stringify(value))),
-    ),
+    ["Setting", "Value", "Change"],
+    entries.map(([key, value]) => {
+      let current = value;
+      const shown = typeof value === "string" ? value : JSON.stringify(value);
+      const input = h("input", { type: "text", value: shown, "aria-label": `Value of ${key}`, "data-config": key }) as HTMLInputElement;
+      const save = h("button", { type: "button", class: "small", "aria-label": `Save ${key}` }, "Save");
+      const row = h("tr", { "data-key": key }, h("th", { scope: "row" }, key), h("td", {}, input), h("td", {}, save));
+      save.addEventListener("click", () => {
+        request("PATCH", "/config", { [key]: parsed(input.value, current) })
+          .then(async (response) => {
+            const now = ((await response.json()) as Record<string, unknown>)[key];
+            current = now;
+            input.value = typeof now === "string" ? now : JSON.stringify(now);
+            toast(`${key} saved`);
+          })
+          .catch((error: unknown) => toast(error instanceof Error ? error.message : String(error), "error"));
+      });
+      return row;
+    }),
   );
 }
 
@@ -144,7 +196,7 @@ export async function adminPage(main: HTMLElement, me: Me): Promise<Stop> {
   replaceChildren(
     main,
     h("div", { class: "page-head" }, h("h1", {}, "Administration")),
-    h("section", { class: "panel", "aria-labelledby": "users-title" }, h("h2", { id: "users-title" }, "Users and roles"), usersTable(users)),
+    h("section", { class: "panel", "aria-labelledby": "users-title" }, h("h2", { id: "users-title" }, "Users and roles"), usersTable(users, me)),
     h("section", { class: "panel", "aria-labelledby": "flags-title" }, h("h2", { id: "flags-title" }, "Feature flags"), flagsBox),
     h("section", { class: "panel", "aria-labelledby": "config-title" }, h("h2", { id: "config-title" }, "Runtime configuration"), configTable(config)),
     h(
