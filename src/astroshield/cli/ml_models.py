@@ -33,17 +33,17 @@ LISTED = 1000  # versions listed at most (the registry holds a handful per model
 
 def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """``work`` in one committed transaction; a refusal is the one-line error. The
-    service's log lines go to stderr: stdout is the answer (plain JSON under --json)."""
+    service's log lines go to stderr: stdout is the answer (plain JSON under --json).
+    (Redirected, not reconfigured: structlog's configuration is the process's, and a CLI
+    run inside another program, as in the tests, must leave it as it found it.)"""
+    import contextlib
     import sys
-
-    import structlog
 
     from astroshield.errors import DomainError
 
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-
     try:
-        return run_in_session(work)
+        with contextlib.redirect_stdout(sys.stderr):
+            return run_in_session(work)
     except DomainError as error:
         fail(error.detail)
 
