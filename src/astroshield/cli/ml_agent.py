@@ -193,6 +193,17 @@ because a failed episode often spends less (histogram).** What limits the agent,
 - Both objects share the orbital period (the secondary's velocity is the primary's, turned),
   so they meet again near every orbit (range plot); only the approach at the nominal TCA is
   assessed, as in the single-burn trade.
+- A residual policy was tried as well (branch work of this session, not shipped): the action
+  is a bounded correction (0.05 m/s per axis) added to the baseline's own plan, PPO starting
+  from a zero correction, the planned burn in the observation. In all six recipes tried
+  (log std -2.5 to -5, learning rate 3e-5 to 1e-3, 8,192-16,384 decisions, slot weight 0.5
+  or 2) PPO's correction spent more than no correction on validation (mean 0.3405-0.3534
+  m/s against 0.3360 m/s, success 100 % either way; at 1e-3 PPO diverged to 0 %): the
+  baseline sits exactly on the Pc threshold, so exploration that shortens the avoidance
+  burn fails and PPO learns a safety margin, which costs Δv. Such a policy would meet the
+  targets only by flying the baseline unchanged, which is not a learned result, so it is
+  not shipped. The saving PPO could look for is the return (back within metres of the slot
+  where 0.5 km is allowed; about 15 % by a Clohessy-Wiltshire estimate, not measured).
 - Next to try: a Pc-margin target in the observation (the Δv the trade needs is a cheap
   physics feature), and an action for the return expressed as a fraction of the observed
   drift, so the slot precision does not rest on the network's absolute output.
