@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 
-from astroshield.cli.ml import ModelOption, evaluate_app, train_app
+from astroshield.cli.ml import ModelOption, evaluate_app, results_context, train_app
 from astroshield.cli.output import console, fail, next_step, writing
 
 if TYPE_CHECKING:
@@ -128,15 +127,7 @@ def _write_results(
     from astroshield.ml.actor_critic_report import SECTION, results_section
     from astroshield.ml.report import write_results_section
 
-    context = {
-        "command": ".venv/bin/astroshield ml evaluate actor-critic "
-        f"--episodes {episodes} --write-results",
-        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "machine": f"2-core python-svc ({os.cpu_count()} CPUs, shared with other jobs)",
-        "load": " ".join(f"{value:.2f}" for value in load),
-        "seconds": f"{seconds:.0f}",
-        "notes": NOTES,
-    }
+    context = results_context(f"actor-critic --episodes {episodes}", load, seconds, notes=NOTES)
     path = Path("benchmarks/RESULTS.md")
     section = results_section(metrics, agent.metadata, context)
     writing(path, lambda: write_results_section(path, section, SECTION))

@@ -20,7 +20,7 @@ from astroshield.ml.avoidance_episode import (
     sample_encounter,
     track,
 )
-from astroshield.ml.report import _png
+from astroshield.ml.report import _png, section_head
 
 SECTION = "## ML: ActorCritic (issue 18)"
 
@@ -192,12 +192,7 @@ def results_section(
     limits = metrics["constraints"]
     config = metadata["training_config"]
     lines = [
-        SECTION,
-        "",
-        f"Command (repo root): `{context['command']}`",
-        "",
-        f"- Date: {context['date']}; machine: {context['machine']}; load average before: "
-        f"{context['load']}; run {context['seconds']} s",
+        *section_head(SECTION, context),
         f"- Model: `{metadata['file']}` (sha256 `{metadata['sha256'][:16]}…`, "
         f"{metadata['parameters']} actor parameters), PPO {config['timesteps']} timesteps, "
         f"seed {config['seed']}, {config['n_envs']} environments; ONNX vs torch max |difference| "
