@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.progress import Progress
@@ -30,6 +31,7 @@ app.add_typer(train_app, name="train")
 app.add_typer(evaluate_app, name="evaluate")
 
 SHARED_MANEUVERS = Path("../shared/data/maneuvers")  # relative to the repo root
+T = TypeVar("T")
 ModelOption = Annotated[
     Path | None, typer.Option("--model", help="ONNX model (default: the one shipped)")
 ]
@@ -127,14 +129,21 @@ def train_adversary_encoder(
     next_step(f"astroshield ml evaluate adversary-encoder --model {out}")
 
 
-def _load_model(model: Path | None) -> AdversaryEncoder:
-    from astroshield.ml.adversary_encoder import AdversaryEncoder
+def load_or_fail(load: Callable[[Path | None], T], model: Path | None) -> T:
+    """The model ``load`` reads from ``model`` (None: the one shipped); a file that is
+    missing, unreadable or not the one its metadata describes is the one-line error."""
     from astroshield.ml.onnx_model import ModelFileError
 
     try:
-        return AdversaryEncoder.load(model)
+        return load(model)
     except ModelFileError as error:
         fail(str(error))
+
+
+def _load_model(model: Path | None) -> AdversaryEncoder:
+    from astroshield.ml.adversary_encoder import AdversaryEncoder
+
+    return load_or_fail(AdversaryEncoder.load, model)
 
 
 @app.command("anomalies")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import Progress
 
-from astroshield.cli.ml import ModelOption, evaluate_app, results_context, train_app
+from astroshield.cli.ml import ModelOption, evaluate_app, load_or_fail, results_context, train_app
 from astroshield.cli.output import console, fail, next_step, writing
 
 if TYPE_CHECKING:
@@ -80,14 +80,10 @@ def evaluate_actor_critic(
     from astroshield.ml.actor_critic import ActorCritic
     from astroshield.ml.actor_critic_report import evaluate_episodes, metrics_record
     from astroshield.ml.avoidance_episode import Constraints
-    from astroshield.ml.onnx_model import ModelFileError
 
     load = os.getloadavg()
     started = time.perf_counter()
-    try:
-        agent = ActorCritic.load(model)
-    except ModelFileError as error:
-        fail(str(error))
+    agent = load_or_fail(ActorCritic.load, model)
     constraints = Constraints()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("held-out episodes", total=episodes)

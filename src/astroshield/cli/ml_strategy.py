@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import Progress
 
-from astroshield.cli.ml import ModelOption, app, evaluate_app, results_context, train_app
+from astroshield.cli.ml import (
+    ModelOption,
+    app,
+    evaluate_app,
+    load_or_fail,
+    results_context,
+    train_app,
+)
 from astroshield.cli.output import console, fail, next_step, writing
 
 if TYPE_CHECKING:
@@ -91,16 +98,6 @@ def train_strategy_generator(
     next_step(f"astroshield ml evaluate strategy-generator --model {out}")
 
 
-def _load(model: Path | None) -> StrategyGenerator:
-    from astroshield.ml.onnx_model import ModelFileError
-    from astroshield.ml.strategy_generator import StrategyGenerator
-
-    try:
-        return StrategyGenerator.load(model)
-    except ModelFileError as error:
-        fail(str(error))
-
-
 @evaluate_app.command("strategy-generator")
 def evaluate_strategy_generator(
     model: ModelOption = None,
@@ -129,11 +126,11 @@ def evaluate_strategy_generator(
         load_scenarios,
         simulate_scenarios,
     )
-    from astroshield.ml.strategy_generator import evaluate_scenarios, summary
+    from astroshield.ml.strategy_generator import StrategyGenerator, evaluate_scenarios, summary
 
     load = os.getloadavg()
     started = time.perf_counter()
-    generator = _load(model)
+    generator = load_or_fail(StrategyGenerator.load, model)
     if data is not None:
         if not (data / ENCOUNTERS_FILE).is_file():
             fail(f"{data / ENCOUNTERS_FILE}: no such file; run astroshield ml simulate-encounters")

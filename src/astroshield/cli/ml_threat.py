@@ -20,6 +20,7 @@ from astroshield.cli.ml import (
     ModelOption,
     app,
     evaluate_app,
+    load_or_fail,
     results_context,
     train_app,
 )
@@ -133,16 +134,6 @@ def train_threat_detector(
     next_step(f"astroshield ml evaluate threat-detector --model {out}")
 
 
-def _load(model: Path | None) -> ThreatDetector:
-    from astroshield.ml.onnx_model import ModelFileError
-    from astroshield.ml.threat_detector import ThreatDetector
-
-    try:
-        return ThreatDetector.load(model)
-    except ModelFileError as error:
-        fail(str(error))
-
-
 @evaluate_app.command("threat-detector")
 def evaluate_threat_detector(
     model: ModelOption = None,
@@ -175,12 +166,13 @@ def evaluate_threat_detector(
 
     from astroshield.astro.formats.element_files import ElementFileError, read_element_set_file
     from astroshield.ml.evaluation import SATELLITES, load_truth
+    from astroshield.ml.threat_detector import ThreatDetector
     from astroshield.ml.threat_evaluation import held_out_metrics, real_metrics, real_windows
     from astroshield.ml.threat_scenarios import CARD_JSON, load_samples
 
     load = os.getloadavg()
     started = time.perf_counter()
-    detector = _load(model)
+    detector = load_or_fail(ThreatDetector.load, model)
     if held_out is not None:
         try:
             features, labels, baseline, _ = load_samples(held_out)
